@@ -1,0 +1,118 @@
+// tally demo: loads the example shop's sample data into the embedded database and tours it:
+// validation, segment sizes, the lifecycle, the health score, KPI statuses.
+
+import { existsSync, rmSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadShop } from '../../../examples/shop/generate.js';
+import { Project, PROJECT_FILE } from '../../src/project.js';
+import { connect, type Db } from '../../src/run/db.js';
+import { loadCatalog } from '../../src/run/catalog-load.js';
+import { preview, type KpiPreview, type LifecyclePreview, type SegmentPreview, type ValuesPreview } from '../../src/run/preview.js';
+import { CliError, EXIT_FINDINGS, EXIT_OK, formatNumber, percent, table, type Io } from '../io.js';
+import type { GlobalOptions } from '../main.js';
+import type { KpiDef } from '../../src/model/types.js';
+import { diagnosticsText } from '../format-diagnostics.js';
+
+/** The example project shipped with Tally (found from this file upwards). */
+export function exampleProjectDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = join(dir, 'examples', 'shop');
+    if (existsSync(join(candidate, PROJECT_FILE))) return candidate;
+    dir = dirname(dir);
+  }
+  throw new CliError('cannot find the example project (examples/shop) next to this Tally installation');
+}
+
+export async function runDemo(g: GlobalOptions, io: Io): Promise<number> {
+  const started = Date.now();
+  const projectDir = g.values.project ? g.project : exampleProjectDir();
+  if (!existsSync(join(projectDir, PROJECT_FILE))) throw new CliError(`no ${PROJECT_FILE} in ${projectDir}`);
+  const customers = g.values.customers !== undefined ? Number(g.values.customers) : 10_000;
+  if (!Number.isInteger(customers) || customers < 1 || customers > 5_000_000) throw new CliError('--customers takes a whole number from 1 to 5,000,000');
+  const seed = g.values.seed !== undefined ? Number(g.values.seed) : 42;
+  if (!Number.isInteger(seed)) throw new CliError('--seed takes a whole number');
+  // The data ends at the start of today (UTC), or at --as-of, so "the last 30 days" is recent data.
+  const anchor = g.asOfGiven ? g.asOf : new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000);
+  const asOf = anchor;
+
+  const project = Project.load(projectDir);
+  const shownProject = relative(io.cwd, projectDir) || '.';
+  let db: Db;
+  let where: string;
+  if (g.db) {
+    if (!g.values.force) throw new CliError('demo loads tables named customers and events; with --db, add --force to confirm that it may drop and recreate them there');
+    db = await connect(g.db, { baseDir: io.cwd, timezone: project.config.timezone });
+    where = db.label;
+  } else {
+    const dir = join(projectDir, '.tally', 'db');
+    rmSync(dir, { recursive: true, force: true });
+    db = await connect(`pglite:${dir}`, { baseDir: projectDir, timezone: project.config.timezone, create: true });
+    where = `the embedded database (${relative(io.cwd, dir) || dir})`;
+  }
+  try {
+    if (g.db) await db.exec('drop table if exists events; drop table if exists customers;');
+    io.out(`Tally demo: an online shop, ${formatNumber(customers)} customers, data up to ${anchor.toISOString().slice(0, 10)}`);
+    const loaded = await loadShop(db, { customers, seed, anchor });
+    io.out(`loaded ${formatNumber(loaded.customers)} customers and ${formatNumber(loaded.events)} events into ${where} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+
+    const catalog = await loadCatalog(db, project.analyze({ now: asOf }).definitions);
+    const analysis = project.analyze({ catalog, now: asOf });
+    const errors = analysis.diagnostics.filter((d) => d.severity === 'error');
+    const warnings = analysis.diagnostics.filter((d) => d.severity === 'warning');
+    io.out(`1. validate: ${analysis.definitions.length} definitions in ${project.filePaths.length} files, ${errors.length} errors, ${warnings.length} warnings (checked against the live catalog)`);
+    if (errors.length) {
+      io.out(diagnosticsText(errors, project.root, io.cwd, (f) => project.file(f)?.text));
+      return EXIT_FINDINGS;
+    }
+    const opts = { asOf, sampleSize: 0, timeoutMs: 60_000 };
+
+    const segRows: unknown[][] = [];
+    for (const info of analysis.ofKind('Segment')) {
+      const p = (await preview(db, analysis, 'segment', info.def.name, opts)) as SegmentPreview;
+      segRows.push([info.def.name, p.count, percent(loaded.customers ? p.count / loaded.customers : null), info.def.description ?? '']);
+    }
+    io.out(`\n2. segments (who), as of ${asOf.toISOString()}\n${table(['segment', 'customers', 'share', 'description'], segRows, { maxWidth: 60 })}`);
+
+    for (const info of analysis.ofKind('Lifecycle')) {
+      const p = (await preview(db, analysis, 'lifecycle', info.def.name, opts)) as LifecyclePreview;
+      const rows = Object.entries(p.stages).map(([s, n]) => [s, n, percent(p.total ? n / p.total : null), '█'.repeat(Math.round((p.total ? n / p.total : 0) * 40))]);
+      io.out(`\n3. lifecycle ${info.def.name}: every customer in exactly one stage (${formatNumber(p.total)} in all)\n${table(['stage', 'customers', 'share', ''], rows)}`);
+    }
+
+    for (const info of analysis.ofKind('Score')) {
+      const p = (await preview(db, analysis, 'score', info.def.name, { ...opts, sampleSize: 3 })) as ValuesPreview;
+      const rows = Object.entries(p.bands ?? {}).map(([b, n]) => [b, n, percent(p.entities ? n / p.entities : null)]);
+      io.out(`\n4. score ${info.def.name} (0-100) by band\n${table(['band', 'customers', 'share'], rows)}`);
+    }
+
+    const kpiRows: unknown[][] = [];
+    let failing = 0;
+    for (const info of analysis.ofKind('Kpi')) {
+      const p = (await preview(db, analysis, 'kpi', info.def.name, opts)) as KpiPreview;
+      const def = info.def as KpiDef;
+      const pct = def.unit === 'percent' || ['ratio', 'retention', 'churn'].includes(def.metric.form);
+      const show = (v: number | null) => (v === null ? '∅' : pct ? percent(v) : formatNumber(v, 2));
+      const t = p.target;
+      if (p.status === 'failed' || p.status === 'missed') failing++;
+      kpiRows.push([info.def.name, show(p.value), t ? `${t.op} ${Array.isArray(t.value) ? (t.value as number[]).map(show).join('..') : show(t.value as number)}` : '', t?.by ?? '', p.expected === null ? '' : show(p.expected), statusIcon(p.status), def.owner ?? '']);
+    }
+    io.out(`\n5. KPIs against their SMART targets\n${table(['kpi', 'value', 'target', 'by', 'pace', 'status', 'owner'], kpiRows)}`);
+    if (failing) io.out(`   (${failing} KPI${failing === 1 ? '' : 's'} failed or missed: \`tally check\` would fail the build)`);
+
+    io.out(`
+done in ${((Date.now() - started) / 1000).toFixed(1)} s. Try next:
+  tally preview segment high_value_dormant --project ${shownProject}
+  tally preview kpi d30_retention --project ${shownProject} --format json
+  tally validate --project ${shownProject}
+  tally compile --project ${shownProject} --out out/sql`);
+    return EXIT_OK;
+  } finally {
+    await db.close();
+  }
+}
+
+function statusIcon(s: string): string {
+  return { met: '✓ met', on_track: '↗ on track', at_risk: '! at risk', missed: '✗ missed', failed: '✗ FAILED' }[s] ?? s;
+}

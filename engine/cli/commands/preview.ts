@@ -1,0 +1,114 @@
+// tally preview segment|trait|score|lifecycle|kpi NAME: live figures as of T.
+
+import { preview, PreviewError, PREVIEW_KINDS, type Preview, type PreviewKind } from '../../src/run/preview.js';
+import { connectOrFail, loadProjectOrFail } from '../context.js';
+import { diagnosticsText } from '../format-diagnostics.js';
+import { CliError, EXIT_FINDINGS, EXIT_OK, formatNumber, percent, table, type Io } from '../io.js';
+import { checkFormat, type GlobalOptions } from '../main.js';
+import { loadCatalog } from '../../src/run/catalog-load.js';
+import type { KpiDef } from '../../src/model/types.js';
+import type { Analysis } from '../../src/project.js';
+
+export async function runPreview(g: GlobalOptions, io: Io): Promise<number> {
+  const format = checkFormat(g, ['text', 'json']);
+  const [kindArg, name] = g.positionals;
+  if (!kindArg || !name) throw new CliError(`usage: tally preview <${PREVIEW_KINDS.join('|')}> NAME`);
+  if (!(PREVIEW_KINDS as readonly string[]).includes(kindArg)) throw new CliError(`cannot preview '${kindArg}'; kinds: ${PREVIEW_KINDS.join(', ')}`);
+  const kind = kindArg as PreviewKind;
+  const sample = g.values.sample !== undefined ? Number(g.values.sample) : 10;
+  if (!Number.isInteger(sample) || sample < 0 || sample > 1000) throw new CliError('--sample takes a whole number from 0 to 1000');
+  const timeout = g.values.timeout !== undefined ? Number(g.values.timeout) : 30_000;
+  if (!Number.isFinite(timeout) || timeout <= 0) throw new CliError('--timeout takes milliseconds, e.g. 5000');
+
+  const project = loadProjectOrFail(g, io);
+  const { db } = await connectOrFail(g, project, io);
+  try {
+    const catalog = await loadCatalog(db, project.analyze({ now: g.asOf }).definitions, { eventTypes: false });
+    const analysis = project.analyze({ catalog, now: g.asOf });
+    const errors = relevantErrors(analysis, kind, name);
+    if (errors.length) {
+      io.err(diagnosticsText(errors, project.root, io.cwd, (f) => project.file(f)?.text));
+      io.err(`${kind} '${name}' has errors; fix them first`);
+      return EXIT_FINDINGS;
+    }
+    let p: Preview;
+    try {
+      p = await preview(db, analysis, kind, name, { asOf: g.asOf, sampleSize: sample, timeoutMs: timeout });
+    } catch (e) {
+      if (e instanceof PreviewError) {
+        io.err(`tally: ${e.message}`);
+        return e.code === 'not-found' ? 2 : EXIT_FINDINGS;
+      }
+      throw e;
+    }
+    if (format === 'json') {
+      const { sql: _sql, ...rest } = p as Preview & { sql: string };
+      io.out(JSON.stringify(rest, null, 2));
+    } else io.out(previewText(p, analysis));
+    return EXIT_OK;
+  } finally {
+    await db.close();
+  }
+}
+
+function relevantErrors(analysis: Analysis, _kind: PreviewKind, _name: string) {
+  // Errors anywhere can change this definition's meaning through a reference; be strict but scoped:
+  // only errors in files that hold this definition or its dependencies block the preview.
+  const info = analysis.infos.find((i) => i.def.kind.toLowerCase() === _kind && i.def.name === _name);
+  if (!info) return [];
+  const files = new Set<string>([info.def.file]);
+  const seen = new Set<string>();
+  const visit = (key: string) => {
+    if (seen.has(key)) return;
+    seen.add(key);
+    const [k, n] = key.split(':') as [string, string];
+    const dep = analysis.infos.find((i) => i.def.kind === k && i.def.name === n);
+    if (!dep) return;
+    files.add(dep.def.file);
+    dep.resolved.deps.forEach(visit);
+  };
+  info.resolved.deps.forEach(visit);
+  return info.resolved.broken ? analysis.diagnostics.filter((d) => d.severity === 'error' && files.has(d.file)) : [];
+}
+
+export function previewText(p: Preview, analysis: Analysis): string {
+  const at = `as of ${p.as_of}`;
+  switch (p.kind) {
+    case 'segment': {
+      const head = `segment ${p.name}: ${formatNumber(p.count)} ${p.entity}${p.count === 1 ? '' : 's'} (${at})`;
+      if (!p.sample.length) return head;
+      const cols = Object.keys(p.sample[0]!);
+      return `${head}\n\n${table(cols, p.sample.map((r) => cols.map((c) => r[c])))}${p.count > p.sample.length ? `\n… and ${formatNumber(p.count - p.sample.length)} more` : ''}`;
+    }
+    case 'trait':
+    case 'score': {
+      const head = `${p.kind} ${p.name}: ${formatNumber(p.count)} of ${formatNumber(p.entities)} have a value (${at})`;
+      const bands = p.bands ? `\n\n${table(['band', 'entities'], Object.entries(p.bands))}` : '';
+      const sample = p.sample.length ? `\n\n${table(['key', 'value'], p.sample.map((r) => [r.key, r.value]))}` : '';
+      return head + bands + sample;
+    }
+    case 'lifecycle': {
+      const rows = Object.entries(p.stages).map(([s, n]) => [s, n, p.total ? `${((n / p.total) * 100).toFixed(1)}%` : '∅', bar(n, p.total)]);
+      return `lifecycle ${p.name}: ${formatNumber(p.total)} entities (${at})\n\n${table(['stage', 'entities', 'share', ''], rows)}`;
+    }
+    case 'kpi': {
+      const def = analysis.get('Kpi', p.name)?.def as KpiDef | undefined;
+      const pct = def?.unit === 'percent' || (def?.metric.form === 'ratio' || def?.metric.form === 'retention' || def?.metric.form === 'churn');
+      const show = (v: number | null) => (v === null ? '∅ (no data)' : pct ? percent(v) : formatNumber(v));
+      const t = p.target;
+      const targetText = t ? `${t.op} ${Array.isArray(t.value) ? `[${(t.value as number[]).map((v) => show(v)).join(', ')}]` : show(t.value as number)}${t.by ? ` by ${t.by}` : ''}` : 'no target';
+      const lines = [
+        `kpi ${p.name}: ${show(p.value)} -> ${targetText} · ${p.status.replace('_', ' ')} (${at})`,
+        p.expected !== null ? `  pace line expects ${show(p.expected)} today` : undefined,
+        p.guardrailViolated ? `  guardrail violated: ${def?.guardrail?.op} ${String(def?.guardrail?.value)}` : undefined,
+        p.owner ? `  owner: ${p.owner}` : undefined,
+      ];
+      return lines.filter(Boolean).join('\n');
+    }
+  }
+}
+
+function bar(n: number, total: number): string {
+  if (!total) return '';
+  return '█'.repeat(Math.round((n / total) * 30));
+}

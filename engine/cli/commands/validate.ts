@@ -1,0 +1,36 @@
+// tally validate: every diagnostic of the project, checked against the live catalog when reachable.
+
+import type { Diagnostic } from '../../src/diagnostics.js';
+import { PROJECT_FILE } from '../../src/project.js';
+import { analyzeWithCatalog, loadProjectOrFail } from '../context.js';
+import { diagnosticsGithub, diagnosticsJson, diagnosticsSarif, diagnosticsText, summaryLine } from '../format-diagnostics.js';
+import { EXIT_FINDINGS, EXIT_OK, type Io } from '../io.js';
+import { checkFormat, type GlobalOptions } from '../main.js';
+
+export async function runValidate(g: GlobalOptions, io: Io): Promise<number> {
+  const format = checkFormat(g, ['text', 'json', 'github', 'sarif']);
+  const project = loadProjectOrFail(g, io);
+  const { analysis, db, skipped } = await analyzeWithCatalog(g, project, io, { required: false });
+  await db?.close();
+  const diagnostics: Diagnostic[] = [...analysis.diagnostics];
+  if (skipped) {
+    diagnostics.unshift({ file: PROJECT_FILE, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, severity: 'warning', code: 'db-unreachable', message: skipped });
+  }
+  const sources = (file: string) => (file === PROJECT_FILE ? undefined : project.file(file)?.text);
+  switch (format) {
+    case 'json':
+      io.out(diagnosticsJson(diagnostics));
+      break;
+    case 'github':
+      if (diagnostics.length) io.out(diagnosticsGithub(diagnostics, project.root, io.cwd));
+      break;
+    case 'sarif':
+      io.out(diagnosticsSarif(diagnostics, project.root, io.cwd, '0.1.0'));
+      break;
+    default: {
+      if (diagnostics.length) io.out(diagnosticsText(diagnostics, project.root, io.cwd, sources));
+      io.out(summaryLine(diagnostics, project.filePaths.length, analysis.definitions.length));
+    }
+  }
+  return diagnostics.some((d) => d.severity === 'error') ? EXIT_FINDINGS : EXIT_OK;
+}

@@ -1,0 +1,149 @@
+// The `tally` command line: parses options, dispatches to one file per command, maps outcomes to
+// exit codes (0 ok, 1 findings, 2 usage or connection error). Never prints a stack trace for
+// user input; an unexpected internal error prints one line and where to report it.
+
+import { parseArgs } from 'node:util';
+import { resolve as resolvePath } from 'node:path';
+import { parseInstant } from '../src/time.js';
+import { DbError } from '../src/run/db.js';
+import { CliError, EXIT_USAGE, type Io } from './io.js';
+import { runValidate } from './commands/validate.js';
+import { runCompile } from './commands/compile.js';
+import { runPreview } from './commands/preview.js';
+import { runInit } from './commands/init.js';
+import { runDemo } from './commands/demo.js';
+
+export interface GlobalOptions {
+  readonly project: string;
+  readonly db?: string;
+  readonly asOf: Date;
+  readonly asOfGiven: boolean;
+  readonly format?: string;
+  readonly values: Record<string, string | boolean | undefined>;
+  readonly positionals: string[];
+}
+
+const COMMANDS: Record<string, { summary: string; run: (g: GlobalOptions, io: Io) => Promise<number> }> = {
+  init: { summary: 'scaffold a project in --project DIR (default .)', run: runInit },
+  demo: { summary: 'load sample data into the embedded database and tour the example project', run: runDemo },
+  validate: { summary: 'all diagnostics (--format text|json|github|sarif)', run: runValidate },
+  compile: { summary: 'write one SQL file per definition to --out DIR, plus manifest.json', run: runCompile },
+  preview: { summary: 'live result of segment|trait|score|lifecycle|kpi NAME (--format text|json)', run: runPreview },
+};
+
+const LATER = ['plan', 'deploy', 'check', 'test', 'run', 'report', 'lsp', 'history'];
+
+const USAGE = `tally: growth operations as code
+
+usage: tally <command> [--project DIR] [--db URL] [--as-of ISO] [--format F]
+
+commands:
+${Object.entries(COMMANDS)
+  .map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`)
+  .join('\n')}
+
+options:
+  --project DIR   the project folder holding tally.yaml (default .)
+  --db URL        postgres://user@host:5432/db, pglite:<dir> or pglite:memory
+                  (default: TALLY_DATABASE_URL, DATABASE_URL, warehouse.url, then pglite:<project>/.tally/db)
+  --as-of ISO     evaluate as of this instant (default now, UTC)
+  --format F      output format (per command)
+
+exit codes: 0 ok, 1 findings, 2 usage or connection error`;
+
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  try {
+    return await dispatch(argv, io);
+  } catch (e) {
+    if (e instanceof CliError) {
+      io.err(`tally: ${e.message}`);
+      return e.exitCode;
+    }
+    if (e instanceof DbError) {
+      io.err(`tally: ${e.message}`);
+      return EXIT_USAGE;
+    }
+    const err = e as Error;
+    io.err(`tally: internal error: ${err?.message ?? String(e)}\n(this is a bug in Tally; set TALLY_DEBUG=1 for details)`);
+    if (io.env.TALLY_DEBUG) io.err(String(err?.stack ?? ''));
+    return 3;
+  }
+}
+
+async function dispatch(argv: string[], io: Io): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        project: { type: 'string', short: 'p' },
+        db: { type: 'string' },
+        'as-of': { type: 'string' },
+        format: { type: 'string', short: 'f' },
+        out: { type: 'string', short: 'o' },
+        sample: { type: 'string' },
+        timeout: { type: 'string' },
+        customers: { type: 'string' },
+        seed: { type: 'string' },
+        strategy: { type: 'string' },
+        force: { type: 'boolean' },
+        quiet: { type: 'boolean', short: 'q' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+        stdio: { type: 'boolean' },
+      },
+    });
+  } catch (e) {
+    throw new CliError(`${(e as Error).message.replace(/\. To specify.*$/s, '')}\n\n${USAGE}`);
+  }
+  const { values, positionals } = parsed;
+  if (values.version) {
+    io.out('tally 0.1.0');
+    return 0;
+  }
+  const [command, ...rest] = positionals;
+  if (!command || values.help) {
+    io.out(USAGE);
+    return command || values.help ? 0 : EXIT_USAGE;
+  }
+  const entry = COMMANDS[command];
+  if (!entry) {
+    if (LATER.includes(command)) throw new CliError(`\`tally ${command}\` is not available in this version yet (see the README's roadmap)`);
+    throw new CliError(`unknown command '${command}'\n\n${USAGE}`);
+  }
+  let asOf = new Date();
+  const asOfText = values['as-of'];
+  if (asOfText !== undefined) {
+    const p = parseInstant(asOfText, 'UTC');
+    if (!p) throw new CliError(`--as-of '${asOfText}' is not an ISO instant; write 2026-06-01 or 2026-06-01T00:00:00Z`);
+    asOf = p.date;
+  }
+  const g: GlobalOptions = {
+    project: resolvePath(io.cwd, values.project ?? '.'),
+    db: values.db,
+    asOf,
+    asOfGiven: asOfText !== undefined,
+    format: values.format,
+    values: values as Record<string, string | boolean | undefined>,
+    positionals: rest,
+  };
+  return entry.run(g, io);
+}
+
+export function processIo(): Io {
+  return {
+    out: (t) => process.stdout.write(`${t}\n`),
+    err: (t) => process.stderr.write(`${t}\n`),
+    tty: Boolean(process.stdout.isTTY),
+    cwd: process.cwd(),
+    env: process.env,
+  };
+}
+
+export function checkFormat(g: GlobalOptions, allowed: string[], fallback = 'text'): string {
+  const f = g.format ?? fallback;
+  if (!allowed.includes(f)) throw new CliError(`--format '${f}' is not one of: ${allowed.join(', ')}`);
+  return f;
+}

@@ -1,0 +1,195 @@
+// The IR: what a definition means, as plain readonly data tagged by `k`, with every name resolved.
+//
+// It knows tables and columns but nothing of SQL syntax; `sql/` is the only reader that emits SQL.
+// Expressions are evaluated per entity row (`col`) or per event row (`ecol`, `eprop`); an `agg`
+// turns a filtered set of one entity's events into one value.
+
+import type { ValueType } from '../model/types.js';
+
+export interface IrTable {
+  readonly schema?: string;
+  readonly name: string;
+}
+
+export interface IrEntity {
+  readonly name: string;
+  readonly table: IrTable;
+  readonly key: string;
+  readonly createdAt?: string;
+}
+
+export interface IrStream {
+  readonly name: string;
+  readonly table: IrTable;
+  readonly entityKey: string;
+  readonly time: string;
+  readonly typeColumn?: string;
+}
+
+/** An instant: T minus a number of milliseconds (0 for T itself), or a fixed instant. */
+export type IrTime =
+  | { readonly k: 'asof'; readonly minusMs: number; readonly interval?: string }
+  | { readonly k: 'instant'; readonly iso: string };
+
+export interface IrDuration {
+  readonly ms: number;
+  /** PostgreSQL interval text, e.g. `90 days`. */
+  readonly interval: string;
+}
+
+export type IrLiteral = string | number | boolean | null;
+
+export type IrExpr =
+  | { readonly k: 'col'; readonly col: string; readonly type: ValueType | 'unknown' }
+  | { readonly k: 'ecol'; readonly col: string; readonly type: ValueType | 'unknown' }
+  | { readonly k: 'eprop'; readonly col: string; readonly key: string; readonly type: ValueType }
+  | { readonly k: 'lit'; readonly value: IrLiteral; readonly type: ValueType | 'unknown' }
+  | { readonly k: 'time'; readonly at: IrTime }
+  | { readonly k: 'agg'; readonly agg: IrAgg }
+  | { readonly k: 'case'; readonly whens: readonly { readonly when: IrCond; readonly then: IrExpr }[]; readonly else: IrExpr }
+  | { readonly k: 'arith'; readonly op: '+' | '-' | '*' | '/'; readonly a: IrExpr; readonly b: IrExpr }
+  | { readonly k: 'fn'; readonly fn: 'least' | 'greatest' | 'coalesce'; readonly args: readonly IrExpr[] }
+  /** Fractional days from a timestamp expression to T. */
+  | { readonly k: 'days-to-asof'; readonly from: IrExpr };
+
+export type CmpOp = 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte';
+
+export type IrCond =
+  | { readonly k: 'and' | 'or'; readonly items: readonly IrCond[] }
+  /** Two-valued NOT: true when the inner condition is false *or unknown*. */
+  | { readonly k: 'not'; readonly item: IrCond }
+  | { readonly k: 'cmp'; readonly op: CmpOp; readonly a: IrExpr; readonly b: IrExpr }
+  | { readonly k: 'in'; readonly negated: boolean; readonly a: IrExpr; readonly values: readonly IrExpr[] }
+  | { readonly k: 'is-null'; readonly negated: boolean; readonly a: IrExpr }
+  | { readonly k: 'text'; readonly op: 'contains' | 'starts_with'; readonly a: IrExpr; readonly b: IrExpr }
+  | { readonly k: 'const'; readonly value: boolean };
+
+/** Which events of one stream: types, window and property filters; the upper bound is always T. */
+export interface IrEventFilter {
+  readonly stream: IrStream;
+  /** null: every type. */
+  readonly types: readonly string[] | null;
+  /** Exclusive lower bound (T - within); null: since the beginning. */
+  readonly since: IrTime | null;
+  readonly where: IrCond | null;
+}
+
+export type AggFn = 'count' | 'sum' | 'avg' | 'min' | 'max' | 'last' | 'first';
+
+/** One value per entity from its matching events. */
+export interface IrAgg {
+  readonly fn: AggFn;
+  readonly filter: IrEventFilter;
+  /** The event-level value aggregated (sum/avg/min/max) or taken (last/first). */
+  readonly value?: IrExpr;
+  /** True when an entity with no matching events gets 0 rather than NULL (count; sum in conditions). */
+  readonly zeroWhenNone: boolean;
+}
+
+// ---- queries ---------------------------------------------------------------------------------
+
+/** Members of a segment: the entity keys for which `where` holds at T. */
+export interface IrMembersQuery {
+  readonly k: 'members';
+  readonly entity: IrEntity;
+  readonly where: IrCond;
+}
+
+/** One value per entity (trait, score, lifecycle stage). */
+export interface IrValuesQuery {
+  readonly k: 'values';
+  readonly entity: IrEntity;
+  readonly value: IrExpr;
+  readonly valueType: ValueType;
+}
+
+export type IrMetric =
+  | { readonly k: 'count'; readonly entity: IrEntity; readonly where: IrCond }
+  | { readonly k: 'events'; readonly filter: IrEventFilter }
+  | { readonly k: 'sum' | 'avg'; readonly filter: IrEventFilter; readonly value: IrExpr }
+  | { readonly k: 'active'; readonly filter: IrEventFilter }
+  | { readonly k: 'ratio'; readonly numerator: IrMetric; readonly denominator: IrMetric }
+  /** Cohort: entities whose first cohort event c is in (T - within, T - days]; returned: a return event in (c, c + days]. */
+  | { readonly k: 'retention'; readonly cohort: IrEventFilter; readonly cohortWithin: IrDuration; readonly returning: IrEventFilter; readonly days: number }
+  /** Of entities active in (T - 2P, T - P], the share with no matching event in (T - P, T]. */
+  | { readonly k: 'churn'; readonly filter: IrEventFilter; readonly period: IrDuration }
+  | { readonly k: 'nps'; readonly filter: IrEventFilter; readonly value: IrExpr };
+
+export type IrQuery = IrMembersQuery | IrValuesQuery | { readonly k: 'metric'; readonly metric: IrMetric };
+
+// ---- helpers ---------------------------------------------------------------------------------
+
+export const TRUE: IrCond = { k: 'const', value: true };
+export const FALSE: IrCond = { k: 'const', value: false };
+
+export function and(items: IrCond[]): IrCond {
+  const flat: IrCond[] = [];
+  for (const i of items) {
+    if (i.k === 'const' && i.value) continue;
+    if (i.k === 'const' && !i.value) return FALSE;
+    if (i.k === 'and') flat.push(...i.items);
+    else flat.push(i);
+  }
+  return flat.length === 0 ? TRUE : flat.length === 1 ? flat[0]! : { k: 'and', items: flat };
+}
+
+export function or(items: IrCond[]): IrCond {
+  const flat: IrCond[] = [];
+  for (const i of items) {
+    if (i.k === 'const' && !i.value) continue;
+    if (i.k === 'const' && i.value) return TRUE;
+    if (i.k === 'or') flat.push(...i.items);
+    else flat.push(i);
+  }
+  return flat.length === 0 ? FALSE : flat.length === 1 ? flat[0]! : { k: 'or', items: flat };
+}
+
+export function not(item: IrCond): IrCond {
+  if (item.k === 'const') return { k: 'const', value: !item.value };
+  if (item.k === 'not' && !mayBeNull(item.item)) return item.item;
+  return { k: 'not', item };
+}
+
+/** Whether a condition can evaluate to SQL NULL (only then does NOT need `IS NOT TRUE`). */
+export function mayBeNull(c: IrCond): boolean {
+  switch (c.k) {
+    case 'const':
+    case 'is-null':
+    case 'not':
+      return false;
+    case 'and':
+    case 'or':
+      return c.items.some(mayBeNull);
+    case 'cmp':
+    case 'text':
+      return exprMayBeNull(c.a) || exprMayBeNull(c.b);
+    case 'in':
+      return exprMayBeNull(c.a) || c.values.some(exprMayBeNull);
+  }
+}
+
+export function exprMayBeNull(e: IrExpr): boolean {
+  switch (e.k) {
+    case 'lit':
+      return e.value === null;
+    case 'time':
+      return false;
+    case 'agg':
+      return !e.agg.zeroWhenNone;
+    case 'fn':
+      return e.fn === 'coalesce' ? e.args.every(exprMayBeNull) : e.args.some(exprMayBeNull);
+    case 'arith':
+      return true; // division by zero is guarded with nullif
+    case 'case':
+      return exprMayBeNull(e.else) || e.whens.some((w) => exprMayBeNull(w.then));
+    case 'days-to-asof':
+      return exprMayBeNull(e.from);
+    default:
+      return true;
+  }
+}
+
+/** A stable structural key, for de-duplicating aggregates and for fingerprints. */
+export function structuralKey(x: unknown): string {
+  return JSON.stringify(x, (_k, v: unknown) => (v instanceof Map ? [...v.entries()] : v));
+}

@@ -1,0 +1,668 @@
+// Lowering: a YAML document (already schema-checked) -> a typed definition.
+//
+// The schema reports shape errors (unknown keys, wrong types); lowering reports what a schema cannot
+// say well: "exactly one condition form", which operators fit which form, bad durations and instants.
+// It is lenient: a broken part becomes `invalid` and the rest still lowers, so names stay known.
+
+import type { DiagnosticSink, Span } from '../diagnostics.js';
+import { getPair, type YMap, type YNode, type YScalar } from '../syntax/nodes.js';
+import { parseDuration, parseInstant, type Duration } from '../time.js';
+import {
+  KINDS,
+  OP_NAMES,
+  VALUE_TYPES,
+  type Aggregate,
+  type AttributeDecl,
+  type Comparison,
+  type ComparisonOp,
+  type Condition,
+  type Definition,
+  type DefinitionBase,
+  type EventQuery,
+  type Kind,
+  type KpiTarget,
+  type Metric,
+  type OpName,
+  type Operator,
+  type PropertyFilter,
+  type Ref,
+  type Scalar,
+  type TableRef,
+  type TimePoint,
+  type ValueType,
+} from './types.js';
+
+export const NAME_RE = /^[a-z][a-z0-9_]{0,62}$/;
+
+const CONDITION_FORMS = ['all', 'any', 'not', 'attribute', 'event', 'segment', 'stage', 'trait', 'score'] as const;
+const AGGREGATES = ['sum', 'avg', 'min', 'max'] as const;
+const METRIC_FORMS = ['count', 'events', 'sum', 'avg', 'active', 'ratio', 'retention', 'churn', 'nps'] as const;
+
+export class Lowerer {
+  constructor(
+    private readonly sink: DiagnosticSink,
+    private readonly timezone: string,
+  ) {}
+
+  lowerDocument(root: YMap, file: string, doc: number): Definition | undefined {
+    const kindPair = getPair(root, 'kind');
+    const kind = kindPair && scalarString(kindPair.value);
+    if (!kindPair || kind === undefined || !(KINDS as readonly string[]).includes(kind)) return undefined;
+    const namePair = getPair(root, 'name');
+    const name = namePair ? scalarString(namePair.value) : undefined;
+    if (!namePair || name === undefined) return undefined;
+    const versionPair = getPair(root, 'version');
+    const version = versionPair?.value.kind === 'scalar' && typeof versionPair.value.value === 'number' ? versionPair.value.value : 0;
+    const base: DefinitionBase = {
+      kind: kind as Kind,
+      name,
+      version,
+      description: this.optString(root, 'description'),
+      owner: this.optString(root, 'owner'),
+      tags: this.stringList(root, 'tags').map((r) => r.name),
+      file,
+      doc,
+      node: root,
+      nameSpan: namePair.value.span,
+      kindSpan: kindPair.value.span,
+      versionSpan: versionPair ? versionPair.value.span : namePair.key.span,
+    };
+    switch (base.kind) {
+      case 'Entity':
+        return this.lowerEntity(base, root);
+      case 'Events':
+        return this.lowerEvents(base, root);
+      case 'Segment':
+        return { ...base, kind: 'Segment', entity: this.optRef(root, 'entity'), where: this.conditionAt(root, 'where') };
+      case 'Trait':
+        return this.lowerTrait(base, root);
+      case 'Score':
+        return this.lowerScore(base, root);
+      case 'Lifecycle':
+        return this.lowerLifecycle(base, root);
+      case 'Kpi':
+        return this.lowerKpi(base, root);
+      case 'Campaign':
+      case 'Test':
+        return { ...base, kind: base.kind };
+    }
+  }
+
+  // ---- mapping kinds ---------------------------------------------------------------------------
+
+  private lowerEntity(base: DefinitionBase, root: YMap): Definition {
+    const attributes = new Map<string, AttributeDecl>();
+    const attrs = mapAt(root, 'attributes');
+    if (attrs) {
+      for (const p of attrs.pairs) {
+        const name = String(p.key.value);
+        const v = p.value.kind === 'map' ? p.value : undefined;
+        attributes.set(name, {
+          name,
+          column: (v && this.optString(v, 'column')) ?? name,
+          type: v ? this.optType(v, 'type') : undefined,
+          span: p.key.span,
+        });
+      }
+    }
+    return {
+      ...base,
+      kind: 'Entity',
+      table: this.tableRef(root, 'table'),
+      key: this.reqRef(root, 'key', 'id'),
+      createdAt: this.optRef(root, 'created_at'),
+      attributes,
+      pii: this.stringList(root, 'pii'),
+    };
+  }
+
+  private lowerEvents(base: DefinitionBase, root: YMap): Definition {
+    const propertyTypes = new Map<string, { type: ValueType; span: Span }>();
+    const pt = mapAt(root, 'property_types');
+    if (pt) {
+      for (const p of pt.pairs) {
+        const t = scalarString(p.value);
+        if (t && (VALUE_TYPES as readonly string[]).includes(t)) propertyTypes.set(String(p.key.value), { type: t as ValueType, span: p.key.span });
+      }
+    }
+    const columns = new Map<string, AttributeDecl>();
+    const cols = mapAt(root, 'columns');
+    if (cols) {
+      for (const p of cols.pairs) {
+        const name = String(p.key.value);
+        const v = p.value.kind === 'map' ? p.value : undefined;
+        columns.set(name, { name, column: (v && this.optString(v, 'column')) ?? name, type: v ? this.optType(v, 'type') : undefined, span: p.key.span });
+      }
+    }
+    return {
+      ...base,
+      kind: 'Events',
+      entity: this.optRef(root, 'entity'),
+      table: this.tableRef(root, 'table'),
+      entityKey: this.reqRef(root, 'entity_key', 'customer_id'),
+      time: this.reqRef(root, 'time', 'occurred_at'),
+      type: this.optRef(root, 'type'),
+      properties: this.optRef(root, 'properties'),
+      propertyTypes,
+      columns,
+    };
+  }
+
+  // ---- profile kinds ---------------------------------------------------------------------------
+
+  private lowerTrait(base: DefinitionBase, root: YMap): Definition {
+    const typePair = getPair(root, 'type');
+    const computeNode = mapAt(root, 'compute');
+    let compute: { query: EventQuery; agg: Aggregate; span: Span } | undefined;
+    if (computeNode) {
+      const query = this.eventQuery(computeNode, true);
+      const agg = this.aggregate(computeNode, true);
+      compute = { query, agg: agg ?? { fn: 'count' }, span: computeNode.span };
+    }
+    return {
+      ...base,
+      kind: 'Trait',
+      entity: this.optRef(root, 'entity'),
+      type: this.optType(root, 'type'),
+      typeSpan: typePair?.value.span,
+      compute,
+    };
+  }
+
+  private lowerScore(base: DefinitionBase, root: YMap): Definition {
+    const components = seqAt(root, 'components')
+      .filter((n): n is YMap => n.kind === 'map')
+      .map((m) => ({
+        trait: this.reqRef(m, 'trait', ''),
+        weight: this.optNumber(m, 'weight') ?? 1,
+        from: this.optNumber(m, 'from') ?? 0,
+        to: this.optNumber(m, 'to') ?? 1,
+        span: m.span,
+      }));
+    const bands = seqAt(root, 'bands')
+      .filter((n): n is YMap => n.kind === 'map')
+      .map((m) => ({ name: this.reqRef(m, 'name', ''), gte: this.optNumber(m, 'gte'), gt: this.optNumber(m, 'gt'), span: m.span }));
+    return { ...base, kind: 'Score', entity: this.optRef(root, 'entity'), components, bands };
+  }
+
+  private lowerLifecycle(base: DefinitionBase, root: YMap): Definition {
+    const stages = seqAt(root, 'stages')
+      .filter((n): n is YMap => n.kind === 'map')
+      .map((m) => ({
+        name: this.reqRef(m, 'name', ''),
+        where: getPair(m, 'where') ? this.conditionAt(m, 'where') : undefined,
+        span: m.span,
+      }));
+    return { ...base, kind: 'Lifecycle', entity: this.optRef(root, 'entity'), stages };
+  }
+
+  // ---- KPIs ------------------------------------------------------------------------------------
+
+  private lowerKpi(base: DefinitionBase, root: YMap): Definition {
+    const metricPair = getPair(root, 'metric');
+    const metric: Metric = metricPair ? this.metric(metricPair.value) : { form: 'invalid', span: base.nameSpan };
+    const targetNode = mapAt(root, 'target');
+    let target: KpiTarget | undefined;
+    if (targetNode) {
+      const byPair = getPair(targetNode, 'by');
+      let by: KpiTarget['by'];
+      if (byPair) {
+        const text = scalarString(byPair.value);
+        const parsed = text !== undefined ? parseInstant(text, this.timezone) : undefined;
+        if (text !== undefined && !parsed) this.sink.error('bad-instant', byPair.value.span, `'${text}' is not a date; write an ISO date such as 2027-03-31`);
+        if (parsed && text !== undefined) by = { date: parsed.date, dateOnly: parsed.dateOnly, text, span: byPair.value.span };
+      }
+      const baseNode = mapAt(targetNode, 'baseline');
+      let baseline: KpiTarget['baseline'];
+      if (baseNode) {
+        const value = this.optNumber(baseNode, 'value');
+        const onPair = getPair(baseNode, 'on');
+        const onText = onPair ? scalarString(onPair.value) : undefined;
+        const on = onText !== undefined ? parseInstant(onText, this.timezone) : undefined;
+        if (onPair && onText !== undefined && !on) this.sink.error('bad-instant', onPair.value.span, `'${onText}' is not a date; write an ISO date such as 2026-10-01`);
+        if (value !== undefined && on && onText !== undefined) baseline = { value, on: on.date, text: onText, span: baseNode.span };
+      }
+      target = { comparison: this.comparison(targetNode, ['gte', 'gt', 'lte', 'lt', 'eq', 'between'], 'target'), by, baseline, span: targetNode.span };
+    }
+    const guardNode = mapAt(root, 'guardrail');
+    return {
+      ...base,
+      kind: 'Kpi',
+      entity: this.optRef(root, 'entity'),
+      funnel: this.optString(root, 'funnel'),
+      unit: this.optString(root, 'unit'),
+      metric,
+      target,
+      guardrail: guardNode ? this.comparison(guardNode, ['gte', 'gt', 'lte', 'lt'], 'guardrail') : undefined,
+    };
+  }
+
+  private comparison(node: YMap, allowed: ComparisonOp[], what: string): Comparison | undefined {
+    const present = node.pairs.filter((p) => (allowed as string[]).includes(String(p.key.value)));
+    if (present.length === 0) {
+      this.sink.error('missing-comparison', node.span, `the ${what} needs one comparison: ${allowed.join(', ')} (for example \`gte: 0.35\`)`);
+      return undefined;
+    }
+    if (present.length > 1) {
+      this.sink.error('conflicting-comparison', present[1]!.key.span, `the ${what} has more than one comparison (${present.map((p) => p.key.value).join(', ')}); keep one`);
+    }
+    const p = present[0]!;
+    const op = String(p.key.value) as ComparisonOp;
+    if (op === 'between') {
+      const items = p.value.kind === 'seq' ? p.value.items : [];
+      const nums = items.map((i) => (i.kind === 'scalar' && typeof i.value === 'number' ? i.value : NaN));
+      if (nums.length !== 2 || nums.some((n) => !Number.isFinite(n))) {
+        this.sink.error('bad-value', p.value.span, '`between` takes two numbers: [low, high]');
+        return undefined;
+      }
+      if (nums[0]! > nums[1]!) this.sink.error('bad-value', p.value.span, `\`between\` is [low, high] but ${nums[0]} > ${nums[1]}`);
+      return { op, value: [nums[0]!, nums[1]!], span: p.value.span };
+    }
+    const v = p.value.kind === 'scalar' ? p.value.value : undefined;
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      this.sink.error('bad-value', p.value.span, `the ${what}'s \`${op}\` takes a finite number`);
+      return undefined;
+    }
+    return { op, value: v, span: p.value.span };
+  }
+
+  metric(node: YNode): Metric {
+    if (node.kind !== 'map') return { form: 'invalid', span: node.span };
+    const present = node.pairs.filter((p) => (METRIC_FORMS as readonly string[]).includes(String(p.key.value)));
+    if (present.length !== 1) {
+      this.sink.error(
+        'metric-form',
+        present.length ? present[1]!.key.span : node.span,
+        present.length
+          ? `a metric has exactly one form; this one has ${present.map((p) => p.key.value).join(' and ')}`
+          : `a metric needs one of: ${METRIC_FORMS.join(', ')}`,
+      );
+      if (!present.length) return { form: 'invalid', span: node.span };
+    }
+    const pair = present[0]!;
+    const form = String(pair.key.value) as (typeof METRIC_FORMS)[number];
+    const v = pair.value;
+    const span = node.span;
+    if (form === 'count') return { form, where: this.condition(v), span };
+    if (v.kind !== 'map') {
+      this.sink.error('bad-value', v.span, `\`${form}\` takes a mapping`);
+      return { form: 'invalid', span };
+    }
+    switch (form) {
+      case 'events':
+      case 'active':
+      case 'churn':
+        if (form !== 'events' && !getPair(v, 'within'))
+          this.sink.error('missing-window', pair.key.span, `\`${form}\` needs \`within\` (for example \`within: 30d\`)`);
+        return { form, query: this.eventQuery(v, false), span };
+      case 'sum':
+      case 'avg':
+      case 'nps': {
+        const property = this.optRef(v, 'property');
+        if (!property) {
+          this.sink.error('missing-property', pair.key.span, `\`${form}\` needs \`property\`: the event property to ${form === 'nps' ? 'read the 0-10 score from' : 'aggregate'}`);
+          return { form: 'invalid', span };
+        }
+        return { form, query: this.eventQuery(v, false, ['property']), property, span };
+      }
+      case 'ratio': {
+        const num = getPair(v, 'numerator');
+        const den = getPair(v, 'denominator');
+        if (!num || !den) {
+          this.sink.error('missing-key', pair.key.span, '`ratio` needs both `numerator` and `denominator` metrics');
+          return { form: 'invalid', span };
+        }
+        return { form, numerator: this.metric(num.value), denominator: this.metric(den.value), span };
+      }
+      case 'retention': {
+        const cohort = mapAt(v, 'cohort');
+        const ret = mapAt(v, 'return');
+        const days = this.optNumber(v, 'days');
+        if (!cohort || !ret || days === undefined) {
+          this.sink.error('missing-key', pair.key.span, '`retention` needs `cohort` (with `within`), `return` and `days`');
+          return { form: 'invalid', span };
+        }
+        if (!Number.isInteger(days) || days < 1) this.sink.error('bad-value', getPair(v, 'days')!.value.span, '`days` is a whole number of days, at least 1');
+        if (!getPair(cohort, 'within')) this.sink.error('missing-window', cohort.span, 'the cohort needs `within`: how far back signups count (for example `within: 90d`)');
+        return { form, cohort: this.eventQuery(cohort, false), returning: this.eventQuery(ret, false), days, span };
+      }
+    }
+  }
+
+  // ---- conditions ------------------------------------------------------------------------------
+
+  conditionAt(map: YMap, key: string): Condition {
+    const p = getPair(map, key);
+    if (!p) return { form: 'invalid', span: map.span };
+    return this.condition(p.value);
+  }
+
+  condition(node: YNode): Condition {
+    if (node.kind !== 'map') {
+      if (node.kind === 'scalar' && node.value === null) this.sink.error('empty-condition', node.span, 'this condition is empty; write one form such as `{ attribute: country, eq: DE }`');
+      else this.sink.error('bad-condition', node.span, 'a condition is a mapping such as `{ attribute: country, eq: DE }` or `{ event: purchase, within: 30d }`');
+      return { form: 'invalid', span: node.span };
+    }
+    const keys = node.pairs.map((p) => String(p.key.value));
+    const forms = CONDITION_FORMS.filter((f) => keys.includes(f));
+    // `stream:` alone is the event form too.
+    if (!forms.includes('event') && keys.includes('stream')) forms.push('event');
+    if (forms.length !== 1) {
+      if (forms.length === 0) {
+        this.sink.error('condition-form', node.span, `a condition needs exactly one form: ${CONDITION_FORMS.join(', ')} (or stream)`);
+      } else {
+        const second = getPair(node, forms[1] === 'event' && !keys.includes('event') ? 'stream' : forms[1]!)!;
+        this.sink.error('condition-form', second.key.span, `a condition has exactly one form; this one mixes ${forms.join(' and ')}: split it into an \`all:\` list`);
+      }
+      return { form: 'invalid', span: node.span };
+    }
+    const form = forms[0]!;
+    const span = node.span;
+    switch (form) {
+      case 'all':
+      case 'any': {
+        const p = getPair(node, form)!;
+        this.onlyKeys(node, [form], `\`${form}\``);
+        if (p.value.kind !== 'seq') {
+          this.sink.error('bad-value', p.value.span, `\`${form}\` takes a list of conditions`);
+          return { form: 'invalid', span };
+        }
+        if (p.value.items.length === 0) this.sink.warning('empty-list', p.value.span, `an empty \`${form}\` is always ${form === 'all' ? 'true' : 'false'}`);
+        return { form, items: p.value.items.map((i) => this.condition(i)), span, keySpan: p.key.span };
+      }
+      case 'not': {
+        const p = getPair(node, 'not')!;
+        this.onlyKeys(node, ['not'], '`not`');
+        return { form, item: this.condition(p.value), span, keySpan: p.key.span };
+      }
+      case 'segment':
+      case 'trait':
+      case 'score':
+      case 'attribute': {
+        const ref = this.optRef(node, form);
+        if (!ref) return { form: 'invalid', span };
+        if (form === 'segment') {
+          this.noOperators(node, 'a `segment` condition is true for the segment\'s members; it takes no operator');
+          this.onlyKeys(node, ['segment'], '`segment`');
+          return { form, ref, span };
+        }
+        const band = form === 'score' ? this.optRef(node, 'band') : undefined;
+        const op = this.operatorOf(node, form === 'score' && band !== undefined ? 'none' : 'one', `\`${form}\``);
+        this.onlyKeys(node, [form, ...(form === 'score' ? ['band'] : []), ...OP_NAMES], `\`${form}\``);
+        if (form === 'score') return { form, ref, band, op, span };
+        if (!op) return { form: 'invalid', span };
+        return form === 'trait' ? { form, ref, op, span } : { form, attribute: ref, op, span };
+      }
+      case 'stage': {
+        const p = getPair(node, 'stage')!;
+        this.noOperators(node, 'a `stage` condition takes no operator');
+        this.onlyKeys(node, ['stage'], '`stage`');
+        const text = scalarString(p.value);
+        const dot = text?.indexOf('.') ?? -1;
+        if (text === undefined || dot <= 0 || dot === text.length - 1) {
+          this.sink.error('bad-stage-ref', p.value.span, '`stage` is written `lifecycle.stage`, for example `customer_lifecycle.dormant`');
+          return { form: 'invalid', span };
+        }
+        const start = textSpan(p.value as YScalar, text)[0];
+        return {
+          form,
+          lifecycle: { name: text.slice(0, dot), span: [start, start + dot] },
+          stage: { name: text.slice(dot + 1), span: [start + dot + 1, start + text.length] },
+          span,
+        };
+      }
+      case 'event': {
+        const query = this.eventQuery(node, true, [...OP_NAMES.filter((o) => o !== 'within'), ...AGGREGATES]);
+        const agg = this.aggregate(node, false) ?? { fn: 'count' as const };
+        const op = this.operatorOf(node, 'optional', 'an event condition', ['within']);
+        return { form, query, agg, op, span };
+      }
+    }
+  }
+
+  /** Reads event/stream/within/where from a mapping; `extra` are keys the caller handles. */
+  eventQuery(node: YMap, allowAggregate: boolean, extra: readonly string[] = []): EventQuery {
+    const known = ['event', 'stream', 'within', 'where', ...extra, ...(allowAggregate ? [...AGGREGATES, 'last', 'first', 'days_since'] : [])];
+    this.onlyKeys(node, known, 'an event query');
+    const event = this.optRef(node, 'event');
+    const stream = this.optRef(node, 'stream');
+    if (!event && !stream) this.sink.error('missing-event', node.span, 'say which events: `event: <type>` and/or `stream: <Events name>`');
+    const withinPair = getPair(node, 'within');
+    const within = withinPair ? this.duration(withinPair.value) : undefined;
+    const where: PropertyFilter[] = [];
+    const wherePair = getPair(node, 'where');
+    if (wherePair) {
+      if (wherePair.value.kind !== 'seq') this.sink.error('bad-value', wherePair.value.span, '`where` takes a list of property filters such as `- { property: amount, gte: 100 }`');
+      else
+        for (const item of wherePair.value.items) {
+          if (item.kind !== 'map') {
+            this.sink.error('bad-value', item.span, 'a property filter is a mapping such as `{ property: amount, gte: 100 }`');
+            continue;
+          }
+          const property = this.optRef(item, 'property');
+          this.onlyKeys(item, ['property', ...OP_NAMES], 'a property filter');
+          const op = this.operatorOf(item, 'one', 'a property filter');
+          if (property && op) where.push({ property, op, span: item.span });
+        }
+    }
+    return { event, stream, within, withinSpan: withinPair?.value.span, where, span: node.span };
+  }
+
+  /** sum/avg/min/max: p; last/first: p|time; days_since: last|first. */
+  aggregate(node: YMap, forTrait: boolean): Aggregate | undefined {
+    const names = forTrait ? [...AGGREGATES, 'last', 'first', 'days_since'] : [...AGGREGATES];
+    const present = node.pairs.filter((p) => names.includes(String(p.key.value)));
+    if (present.length > 1) {
+      this.sink.error('conflicting-aggregate', present[1]!.key.span, `one aggregate at a time; this has ${present.map((p) => p.key.value).join(' and ')}`);
+    }
+    const p = present[0];
+    if (!p) return undefined;
+    const fn = String(p.key.value);
+    const text = scalarString(p.value);
+    if (text === undefined || text === '') {
+      this.sink.error('bad-value', p.value.span, fn === 'days_since' ? '`days_since` is `last` or `first`' : `\`${fn}\` names an event property, for example \`${fn}: amount\``);
+      return undefined;
+    }
+    if (fn === 'days_since') {
+      if (text !== 'last' && text !== 'first') {
+        this.sink.error('bad-value', p.value.span, '`days_since` is `last` (days since the latest matching event) or `first`');
+        return undefined;
+      }
+      return { fn: 'days_since', which: text, span: p.value.span };
+    }
+    return { fn: fn as 'sum', property: { name: text, span: p.value.span } };
+  }
+
+  /** The operator of a condition: `one` required, `optional`, or `none` allowed. */
+  private operatorOf(node: YMap, mode: 'one' | 'optional' | 'none', what: string, exclude: readonly string[] = []): Operator | undefined {
+    const ops = node.pairs.filter((p) => (OP_NAMES as readonly string[]).includes(String(p.key.value)) && !exclude.includes(String(p.key.value)));
+    if (mode === 'none') {
+      if (ops.length) this.sink.error('unexpected-operator', ops[0]!.key.span, `with \`band\`, a score condition takes no operator; use one or the other`);
+      return undefined;
+    }
+    if (ops.length === 0) {
+      if (mode === 'one') this.sink.error('missing-operator', node.span, `${what} needs one operator: ${OP_NAMES.join(', ')}`);
+      return undefined;
+    }
+    if (ops.length > 1) {
+      this.sink.error('conflicting-operator', ops[1]!.key.span, `one operator per condition; this has ${ops.map((p) => p.key.value).join(' and ')}: use \`between\` or an \`all:\` list`);
+    }
+    const p = ops[0]!;
+    return this.operator(String(p.key.value) as OpName, p.value, [p.key.span[0], p.value.span[1]]);
+  }
+
+  private operator(op: OpName, v: YNode, span: Span): Operator | undefined {
+    const valueSpan = v.span;
+    switch (op) {
+      case 'in':
+      case 'not_in': {
+        if (v.kind !== 'seq' || v.items.length === 0) {
+          this.sink.error('bad-value', v.span, `\`${op}\` takes a non-empty list, for example \`${op}: [DE, AT]\``);
+          return undefined;
+        }
+        const values: Scalar[] = [];
+        for (const i of v.items) {
+          const s = this.scalarValue(i, op);
+          if (s !== undefined) values.push(s);
+        }
+        return values.length === v.items.length ? { op, values, span, valueSpan } : undefined;
+      }
+      case 'between': {
+        if (v.kind !== 'seq' || v.items.length !== 2) {
+          this.sink.error('bad-value', v.span, '`between` takes two values: [low, high] (both inclusive)');
+          return undefined;
+        }
+        const low = this.scalarValue(v.items[0]!, op);
+        const high = this.scalarValue(v.items[1]!, op);
+        if (low === undefined || high === undefined) return undefined;
+        if (typeof low === 'number' && typeof high === 'number' && low > high)
+          this.sink.warning('empty-range', v.span, `\`between: [${low}, ${high}]\` is empty: low is above high`);
+        return { op, low, high, span, valueSpan };
+      }
+      case 'is_null': {
+        if (v.kind !== 'scalar' || typeof v.value !== 'boolean') {
+          this.sink.error('bad-value', v.span, '`is_null` takes true or false');
+          return undefined;
+        }
+        return { op, value: v.value, span, valueSpan };
+      }
+      case 'within': {
+        const duration = this.duration(v);
+        return duration ? { op, duration, span, valueSpan } : undefined;
+      }
+      case 'before':
+      case 'after': {
+        const text = scalarString(v);
+        if (text === undefined) {
+          this.sink.error('bad-value', v.span, `\`${op}\` takes an ISO instant (2026-01-01 or 2026-01-01T09:00:00Z) or a duration meaning T minus it (30d)`);
+          return undefined;
+        }
+        const d = parseDuration(text);
+        let point: TimePoint | undefined;
+        if (d) point = { kind: 'ago', duration: d };
+        else {
+          const i = parseInstant(text, this.timezone);
+          if (i) point = { kind: 'instant', date: i.date, text };
+        }
+        if (!point) {
+          this.sink.error('bad-instant', v.span, `'${text}' is neither an ISO instant (2026-01-01, 2026-01-01T09:00:00Z) nor a duration (30d)`);
+          return undefined;
+        }
+        return { op, point, span, valueSpan };
+      }
+      default: {
+        const value = this.scalarValue(v, op);
+        if (value === undefined) return undefined;
+        if ((op === 'contains' || op === 'starts_with') && typeof value !== 'string') {
+          this.sink.error('type-mismatch', v.span, `\`${op}\` compares text; quote the value`);
+          return undefined;
+        }
+        return { op, value, span, valueSpan };
+      }
+    }
+  }
+
+  private scalarValue(n: YNode, op: string): Scalar | undefined {
+    if (n.kind !== 'scalar' || n.value === null) {
+      this.sink.error('bad-value', n.span, n.kind === 'scalar' ? `\`${op}\` needs a value; to test for a missing value use \`is_null: true\`` : `\`${op}\` takes a plain value here, not a ${n.kind === 'map' ? 'mapping' : 'list'}`);
+      return undefined;
+    }
+    if (typeof n.value === 'number' && !Number.isFinite(n.value)) {
+      this.sink.error('bad-value', n.span, 'numbers must be finite');
+      return undefined;
+    }
+    return n.value;
+  }
+
+  duration(n: YNode): Duration | undefined {
+    const text = scalarString(n);
+    const d = text !== undefined ? parseDuration(text) : undefined;
+    if (!d) {
+      const shown = n.kind === 'scalar' ? String(n.value) : n.kind;
+      this.sink.error('bad-duration', n.span, `'${shown}' is not a duration; write a whole number and a unit: 30m, 12h, 90d or 4w`);
+    }
+    return d;
+  }
+
+  // ---- small readers ---------------------------------------------------------------------------
+
+  private noOperators(node: YMap, message: string): void {
+    const op = node.pairs.find((p) => (OP_NAMES as readonly string[]).includes(String(p.key.value)));
+    if (op) this.sink.error('unexpected-operator', op.key.span, message);
+  }
+
+  /** Keys the schema allows on a condition but that this form does not use. */
+  private onlyKeys(node: YMap, allowed: readonly string[], what: string): void {
+    for (const p of node.pairs) {
+      const k = String(p.key.value);
+      if (!allowed.includes(k)) this.sink.error('unexpected-key', p.key.span, `\`${k}\` does not belong in ${what}`);
+    }
+  }
+
+  optString(map: YMap, key: string): string | undefined {
+    const p = getPair(map, key);
+    return p ? scalarString(p.value) : undefined;
+  }
+
+  private optNumber(map: YMap, key: string): number | undefined {
+    const p = getPair(map, key);
+    return p && p.value.kind === 'scalar' && typeof p.value.value === 'number' && Number.isFinite(p.value.value) ? p.value.value : undefined;
+  }
+
+  private optType(map: YMap, key: string): ValueType | undefined {
+    const t = this.optString(map, key);
+    return t && (VALUE_TYPES as readonly string[]).includes(t) ? (t as ValueType) : undefined;
+  }
+
+  optRef(map: YMap, key: string): Ref | undefined {
+    const p = getPair(map, key);
+    if (!p) return undefined;
+    const text = scalarString(p.value);
+    return text !== undefined ? { name: text, span: textSpan(p.value as YScalar, text) } : undefined;
+  }
+
+  private reqRef(map: YMap, key: string, fallback: string): Ref {
+    return this.optRef(map, key) ?? { name: fallback, span: map.span };
+  }
+
+  private tableRef(map: YMap, key: string): TableRef {
+    const r = this.optRef(map, key);
+    if (!r) return { name: '', span: map.span };
+    const dot = r.name.indexOf('.');
+    return dot > 0 ? { schema: r.name.slice(0, dot), name: r.name.slice(dot + 1), span: r.span } : { name: r.name, span: r.span };
+  }
+
+  private stringList(map: YMap, key: string): Ref[] {
+    const p = getPair(map, key);
+    if (!p || p.value.kind !== 'seq') return [];
+    const out: Ref[] = [];
+    for (const i of p.value.items) {
+      const t = scalarString(i);
+      if (t !== undefined) out.push({ name: t, span: textSpan(i as YScalar, t) });
+    }
+    return out;
+  }
+}
+
+/** A scalar's text: strings as they are, numbers and booleans printed (so `name: 123` still names something). */
+export function scalarString(n: YNode | undefined): string | undefined {
+  if (!n || n.kind !== 'scalar' || n.value === null) return undefined;
+  return typeof n.value === 'string' ? n.value : String(n.value);
+}
+
+/** The span of a scalar's text without its quotes (for rename and go-to-definition). */
+function textSpan(n: YScalar, text: string): Span {
+  const width = n.span[1] - n.span[0];
+  if (width === text.length + 2) return [n.span[0] + 1, n.span[1] - 1];
+  return n.span;
+}
+
+function mapAt(map: YMap, key: string): YMap | undefined {
+  const p = getPair(map, key);
+  return p && p.value.kind === 'map' ? p.value : undefined;
+}
+
+function seqAt(map: YMap, key: string): YNode[] {
+  const p = getPair(map, key);
+  return p && p.value.kind === 'seq' ? p.value.items : [];
+}

@@ -1,0 +1,221 @@
+// The typed model: definitions lowered from YAML, names not yet resolved.
+//
+// Every piece that a diagnostic, hover or rename may point at keeps its source span.
+
+import type { Span } from '../diagnostics.js';
+import type { YMap } from '../syntax/nodes.js';
+import type { Duration } from '../time.js';
+
+export const KINDS = ['Entity', 'Events', 'Segment', 'Trait', 'Score', 'Lifecycle', 'Kpi', 'Campaign', 'Test'] as const;
+export type Kind = (typeof KINDS)[number];
+
+export type ValueType = 'string' | 'number' | 'boolean' | 'timestamp';
+export const VALUE_TYPES: readonly ValueType[] = ['string', 'number', 'boolean', 'timestamp'];
+
+export type Scalar = string | number | boolean;
+
+/** A name as written, with where it was written. */
+export interface Ref {
+  readonly name: string;
+  readonly span: Span;
+}
+
+export interface DefinitionBase {
+  readonly kind: Kind;
+  readonly name: string;
+  readonly version: number;
+  readonly description?: string;
+  readonly owner?: string;
+  readonly tags: readonly string[];
+  /** Project-relative path of the file, with forward slashes. */
+  readonly file: string;
+  /** Index of the YAML document within its file. */
+  readonly doc: number;
+  readonly node: YMap;
+  readonly nameSpan: Span;
+  readonly kindSpan: Span;
+  readonly versionSpan: Span;
+}
+
+export interface TableRef {
+  readonly schema?: string;
+  readonly name: string;
+  readonly span: Span;
+}
+
+export interface AttributeDecl {
+  readonly name: string;
+  readonly column: string;
+  readonly type?: ValueType;
+  readonly span: Span;
+}
+
+export interface EntityDef extends DefinitionBase {
+  readonly kind: 'Entity';
+  readonly table: TableRef;
+  readonly key: Ref;
+  readonly createdAt?: Ref;
+  readonly attributes: ReadonlyMap<string, AttributeDecl>;
+  readonly pii: readonly Ref[];
+}
+
+export interface EventsDef extends DefinitionBase {
+  readonly kind: 'Events';
+  readonly entity?: Ref;
+  readonly table: TableRef;
+  readonly entityKey: Ref;
+  readonly time: Ref;
+  readonly type?: Ref;
+  readonly properties?: Ref;
+  readonly propertyTypes: ReadonlyMap<string, { type: ValueType; span: Span }>;
+  readonly columns: ReadonlyMap<string, AttributeDecl>;
+}
+
+export type OpName =
+  | 'eq' | 'ne' | 'in' | 'not_in' | 'gt' | 'gte' | 'lt' | 'lte' | 'between' | 'is_null'
+  | 'contains' | 'starts_with' | 'within' | 'before' | 'after';
+export const OP_NAMES: readonly OpName[] = [
+  'eq', 'ne', 'in', 'not_in', 'gt', 'gte', 'lt', 'lte', 'between', 'is_null', 'contains', 'starts_with', 'within', 'before', 'after',
+];
+
+/** A point in time written in a condition: an absolute instant or `T - duration`. */
+export type TimePoint = { readonly kind: 'instant'; readonly date: Date; readonly text: string } | { readonly kind: 'ago'; readonly duration: Duration };
+
+export type Operator =
+  | { readonly op: 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte' | 'contains' | 'starts_with'; readonly value: Scalar; readonly span: Span; readonly valueSpan: Span }
+  | { readonly op: 'in' | 'not_in'; readonly values: readonly Scalar[]; readonly span: Span; readonly valueSpan: Span }
+  | { readonly op: 'between'; readonly low: Scalar; readonly high: Scalar; readonly span: Span; readonly valueSpan: Span }
+  | { readonly op: 'is_null'; readonly value: boolean; readonly span: Span; readonly valueSpan: Span }
+  | { readonly op: 'within'; readonly duration: Duration; readonly span: Span; readonly valueSpan: Span }
+  | { readonly op: 'before' | 'after'; readonly point: TimePoint; readonly span: Span; readonly valueSpan: Span };
+
+export interface PropertyFilter {
+  readonly property: Ref;
+  readonly op: Operator;
+  readonly span: Span;
+}
+
+/** Which events: `event`/`stream`, `where`, `within`. Upper bound is always T. */
+export interface EventQuery {
+  readonly event?: Ref;
+  readonly stream?: Ref;
+  readonly within?: Duration;
+  readonly withinSpan?: Span;
+  readonly where: readonly PropertyFilter[];
+  readonly span: Span;
+}
+
+export type Aggregate =
+  | { readonly fn: 'count' }
+  | { readonly fn: 'sum' | 'avg' | 'min' | 'max'; readonly property: Ref }
+  | { readonly fn: 'last' | 'first'; readonly property: Ref /* `time` means the event time */ }
+  | { readonly fn: 'days_since'; readonly which: 'last' | 'first'; readonly span: Span };
+
+export type Condition =
+  | { readonly form: 'all' | 'any'; readonly items: readonly Condition[]; readonly span: Span; readonly keySpan: Span }
+  | { readonly form: 'not'; readonly item: Condition; readonly span: Span; readonly keySpan: Span }
+  | { readonly form: 'attribute'; readonly attribute: Ref; readonly op: Operator; readonly span: Span }
+  | { readonly form: 'event'; readonly query: EventQuery; readonly agg: Aggregate; readonly op?: Operator; readonly span: Span }
+  | { readonly form: 'segment'; readonly ref: Ref; readonly span: Span }
+  | { readonly form: 'stage'; readonly lifecycle: Ref; readonly stage: Ref; readonly span: Span }
+  | { readonly form: 'trait'; readonly ref: Ref; readonly op: Operator; readonly span: Span }
+  | { readonly form: 'score'; readonly ref: Ref; readonly band?: Ref; readonly op?: Operator; readonly span: Span }
+  | { readonly form: 'invalid'; readonly span: Span };
+
+export interface SegmentDef extends DefinitionBase {
+  readonly kind: 'Segment';
+  readonly entity?: Ref;
+  readonly where: Condition;
+}
+
+export interface TraitDef extends DefinitionBase {
+  readonly kind: 'Trait';
+  readonly entity?: Ref;
+  readonly type?: ValueType;
+  readonly typeSpan?: Span;
+  readonly compute: { readonly query: EventQuery; readonly agg: Aggregate; readonly span: Span } | undefined;
+}
+
+export interface ScoreComponent {
+  readonly trait: Ref;
+  readonly weight: number;
+  readonly from: number;
+  readonly to: number;
+  readonly span: Span;
+}
+
+export interface ScoreBand {
+  readonly name: Ref;
+  readonly gte?: number;
+  readonly gt?: number;
+  readonly span: Span;
+}
+
+export interface ScoreDef extends DefinitionBase {
+  readonly kind: 'Score';
+  readonly entity?: Ref;
+  readonly components: readonly ScoreComponent[];
+  readonly bands: readonly ScoreBand[];
+}
+
+export interface LifecycleStage {
+  readonly name: Ref;
+  readonly where?: Condition;
+  readonly span: Span;
+}
+
+export interface LifecycleDef extends DefinitionBase {
+  readonly kind: 'Lifecycle';
+  readonly entity?: Ref;
+  readonly stages: readonly LifecycleStage[];
+}
+
+export type Metric =
+  | { readonly form: 'count'; readonly where: Condition; readonly span: Span }
+  | { readonly form: 'events' | 'active' | 'churn'; readonly query: EventQuery; readonly span: Span }
+  | { readonly form: 'sum' | 'avg'; readonly query: EventQuery; readonly property: Ref; readonly span: Span }
+  | { readonly form: 'ratio'; readonly numerator: Metric; readonly denominator: Metric; readonly span: Span }
+  | { readonly form: 'retention'; readonly cohort: EventQuery; readonly returning: EventQuery; readonly days: number; readonly span: Span }
+  | { readonly form: 'nps'; readonly query: EventQuery; readonly property: Ref; readonly span: Span }
+  | { readonly form: 'invalid'; readonly span: Span };
+
+export type ComparisonOp = 'gte' | 'gt' | 'lte' | 'lt' | 'eq' | 'between';
+
+export interface Comparison {
+  readonly op: ComparisonOp;
+  /** For `between`, [low, high]. */
+  readonly value: number | readonly [number, number];
+  readonly span: Span;
+}
+
+export interface KpiTarget {
+  readonly comparison?: Comparison;
+  readonly by?: { readonly date: Date; readonly dateOnly: boolean; readonly text: string; readonly span: Span };
+  readonly baseline?: { readonly value: number; readonly on: Date; readonly text: string; readonly span: Span };
+  readonly span: Span;
+}
+
+export interface KpiDef extends DefinitionBase {
+  readonly kind: 'Kpi';
+  readonly entity?: Ref;
+  readonly funnel?: string;
+  readonly unit?: string;
+  readonly metric: Metric;
+  readonly target?: KpiTarget;
+  readonly guardrail?: Comparison;
+}
+
+/** Campaign and Test are parsed and name-checked here; their semantics live with the issues that build them. */
+export interface OtherDef extends DefinitionBase {
+  readonly kind: 'Campaign' | 'Test';
+}
+
+export type Definition = EntityDef | EventsDef | SegmentDef | TraitDef | ScoreDef | LifecycleDef | KpiDef | OtherDef;
+
+export interface ProjectConfig {
+  readonly name: string;
+  readonly definitions: readonly string[];
+  readonly warehouseUrl?: string;
+  readonly deploySchema: string;
+  readonly timezone: string;
+}
