@@ -197,19 +197,21 @@ function eventFilter(x: Ctx, f: IrEventFilter, ev: string, opts: { upper?: boole
   return parts.length ? sql.join(parts, sql` and `) : sql`true`;
 }
 
-function aggValue(x: Ctx, agg: IrAgg, ev: string): Sql {
+/** The aggregate call for one slot; `filter` goes inside, right after the call (before any subscript). */
+function aggValue(x: Ctx, agg: IrAgg, ev: string, filter?: Sql): Sql {
   const v = agg.value ? expr(x, agg.value, ev) : sql`*`;
+  const f = filter ? sql` filter (where ${filter})` : sql``;
   switch (agg.fn) {
     case 'count':
-      return sql`count(*)`;
+      return sql`count(*)${f}`;
     case 'sum':
     case 'avg':
     case 'min':
     case 'max':
-      return sql`${sql.raw(agg.fn)}(${v})`;
+      return sql`${sql.raw(agg.fn)}(${v})${f}`;
     case 'last':
     case 'first':
-      return sql`(array_agg(${v} order by ${col(ev, agg.filter.stream.time)} ${sql.raw(agg.fn === 'last' ? 'desc' : 'asc')}))[1]`;
+      return sql`(array_agg(${v} order by ${col(ev, agg.filter.stream.time)} ${sql.raw(agg.fn === 'last' ? 'desc' : 'asc')})${f})[1]`;
   }
 }
 
@@ -250,10 +252,10 @@ function passJoins(x: Ctx): Sql {
     const only = slots.length === 1;
     const cols = slots.map((sl) => {
       const f = sl.agg.filter;
-      const value = aggValue(x, sl.agg, 'ev');
       // With one slot the scan's WHERE already is its filter, unless it has more than what was pushed.
       const needsFilter = !only || f.where !== null || (f.types !== null && !allTyped);
-      return needsFilter ? sql`${value} filter (where ${eventFilter(x, f, 'ev', { upper: false })}) as ${sql.id(sl.alias)}` : sql`${value} as ${sql.id(sl.alias)}`;
+      const value = aggValue(x, sl.agg, 'ev', needsFilter ? eventFilter(x, f, 'ev', { upper: false }) : undefined);
+      return sql`${value} as ${sql.id(sl.alias)}`;
     });
     joins.push(
       sql`left join (select ${col('ev', s.entityKey)} as k, ${sql.join(cols)} from ${table(s.table)} as ev where ${sql.join(pushed, sql` and `)} group by ${col('ev', s.entityKey)}) as ${sql.id(pass.alias)} on ${col(pass.alias, 'k')} = ${col(E, x.entity!.key)}`,
