@@ -6,7 +6,7 @@
 // A violated guardrail makes it failed, whatever the target says. A NULL value (an empty cohort, a
 // zero denominator) meets nothing and violates nothing.
 
-import type { Comparison, KpiDef } from './model/types.js';
+import type { Comparison, KpiDef, Metric } from './model/types.js';
 import { compare } from './resolve/resolve.js';
 
 export type KpiStatus = 'met' | 'on_track' | 'at_risk' | 'missed' | 'failed';
@@ -74,4 +74,24 @@ export function evaluateKpi(def: KpiDef, value: number | null, asOf: Date): KpiE
     guardrailViolated,
     ...(c ? { target: { op: c.op, value: c.value, ...(t?.by ? { by: t.by.text } : {}) } } : {}),
   };
+}
+
+/** How a KPI's values read: its `format`, else percent for shares (retention, churn, count/count ratios). */
+export function kpiFormat(def: KpiDef): 'number' | 'percent' | 'currency' {
+  if (def.format) return def.format;
+  const m = def.metric;
+  if (m.form === 'retention' || m.form === 'churn') return 'percent';
+  const countLike = (x: Metric) => x.form === 'count' || x.form === 'active' || x.form === 'events';
+  if (m.form === 'ratio' && countLike(m.numerator) && countLike(m.denominator)) return 'percent';
+  if ((m.form === 'sum' || m.form === 'avg') && /revenue|amount|value|price/.test(m.property.name)) return 'currency';
+  return 'number';
+}
+
+/** A KPI value for people: 0.312 -> "31.2%", 1234.5 -> "1,234.50", null -> "no data". */
+export function formatKpiValue(def: KpiDef, v: number | null): string {
+  if (v === null) return 'no data';
+  const f = kpiFormat(def);
+  if (f === 'percent') return `${(v * 100).toFixed(1)}%`;
+  if (f === 'currency') return v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  return Number.isInteger(v) ? v.toLocaleString('en-US') : v.toLocaleString('en-US', { maximumFractionDigits: Math.abs(v) >= 100 ? 1 : 3 });
 }

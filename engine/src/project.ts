@@ -44,7 +44,11 @@ export interface AnalyzeOptions {
 export interface DefinitionInfo {
   readonly def: Definition;
   readonly resolved: ResolvedDefinition;
-  /** sha256 of the definition's meaning: its canonical compiled form, including its dependencies. */
+  /**
+   * sha256 of the definition's meaning: its normalised compiled form (the IR, with every dependency
+   * inlined) plus what the IR does not carry (targets, bands). Whitespace, key order and comments do
+   * not change it; a dependency's change does; a new SQL shape in a Tally upgrade does not.
+   */
   readonly fingerprint: string;
 }
 
@@ -82,7 +86,7 @@ export class Analysis {
   sqlFor(kind: Kind, name: string, opts: SqlOptions): CompiledQuery | undefined {
     const info = this.get(kind, name);
     if (!info?.resolved.query) return undefined;
-    const k = `${kind}:${name}:${structuralKey(opts)}`;
+    const k = `${kind}:${name}:${opts.asOf.kind === 'now' ? 'now' : opts.asOf.at.getTime()}:${opts.literals}:${opts.strategy ?? 'auto'}`;
     if (!this.sqlCache.has(k)) this.sqlCache.set(k, compileQuery(info.resolved.query, opts));
     return this.sqlCache.get(k);
   }
@@ -244,7 +248,14 @@ export class Project {
     for (const def of defs) {
       const r = byId.get(`${def.kind}:${def.name}`);
       if (!r || r.def !== def) continue; // a duplicate name: reported, not analysed
-      infos.push({ def, resolved: r, fingerprint: fingerprint(r) });
+      let fp: string | undefined;
+      infos.push({
+        def,
+        resolved: r,
+        get fingerprint() {
+          return (fp ??= fingerprint(r));
+        },
+      });
     }
 
     const diagnostics: Diagnostic[] = [...this.configDiagnostics];
@@ -273,7 +284,7 @@ export const CANONICAL_SQL: SqlOptions = { asOf: { kind: 'now' }, literals: 'inl
 function fingerprint(r: ResolvedDefinition): string {
   const h = createHash('sha256');
   h.update(`${r.def.kind}\n${r.def.name}\n`);
-  if (r.query) h.update(compileQuery(r.query, CANONICAL_SQL).sql);
+  if (r.query) h.update(structuralKey(r.query));
   const d = r.def;
   // Meaning that lives outside the SQL.
   if (d.kind === 'Kpi') h.update(structuralKey(withoutSpans({ target: d.target, guardrail: d.guardrail, funnel: d.funnel, unit: d.unit })));

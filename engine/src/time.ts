@@ -85,13 +85,20 @@ function validDate(y: number, mo: number, d: number): boolean {
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
+const validZones = new Map<string, boolean>([['UTC', true]]);
+
 export function isValidTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
+  let ok = validZones.get(tz);
+  if (ok === undefined) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      ok = true;
+    } catch {
+      ok = false;
+    }
+    validZones.set(tz, ok);
   }
+  return ok;
 }
 
 function offsetMs(utcMs: number, tz: string): number {
@@ -118,7 +125,7 @@ function offsetMs(utcMs: number, tz: string): number {
 
 function zonedToUtc(y: number, mo: number, d: number, h: number, mi: number, s: number, ms: number, tz: string): number {
   const guess = Date.UTC(y, mo - 1, d, h, mi, s, ms);
-  if (!isValidTimeZone(tz)) return guess;
+  if (tz === 'UTC' || !isValidTimeZone(tz)) return guess;
   const first = guess - offsetMs(guess, tz);
   return guess - offsetMs(first, tz);
 }

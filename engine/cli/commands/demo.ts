@@ -12,6 +12,7 @@ import { preview, type KpiPreview, type LifecyclePreview, type SegmentPreview, t
 import { CliError, EXIT_FINDINGS, EXIT_OK, formatNumber, percent, table, type Io } from '../io.js';
 import type { GlobalOptions } from '../main.js';
 import type { KpiDef } from '../../src/model/types.js';
+import { formatKpiValue } from '../../src/kpi-status.js';
 import { diagnosticsText } from '../format-diagnostics.js';
 
 /** The example project shipped with Tally (found from this file upwards). */
@@ -92,8 +93,7 @@ export async function runDemo(g: GlobalOptions, io: Io): Promise<number> {
     for (const info of analysis.ofKind('Kpi')) {
       const p = (await preview(db, analysis, 'kpi', info.def.name, opts)) as KpiPreview;
       const def = info.def as KpiDef;
-      const pct = def.unit === 'percent' || ['ratio', 'retention', 'churn'].includes(def.metric.form);
-      const show = (v: number | null) => (v === null ? '∅' : pct ? percent(v) : formatNumber(v, 2));
+      const show = (v: number | null) => formatKpiValue(def, v);
       const t = p.target;
       if (p.status === 'failed' || p.status === 'missed') failing++;
       kpiRows.push([info.def.name, show(p.value), t ? `${t.op} ${Array.isArray(t.value) ? (t.value as number[]).map(show).join('..') : show(t.value as number)}` : '', t?.by ?? '', p.expected === null ? '' : show(p.expected), statusIcon(p.status), def.owner ?? '']);

@@ -3,10 +3,11 @@
 import { preview, PreviewError, PREVIEW_KINDS, type Preview, type PreviewKind } from '../../src/run/preview.js';
 import { connectOrFail, loadProjectOrFail } from '../context.js';
 import { diagnosticsText } from '../format-diagnostics.js';
-import { CliError, EXIT_FINDINGS, EXIT_OK, formatNumber, percent, table, type Io } from '../io.js';
+import { CliError, EXIT_FINDINGS, EXIT_OK, formatNumber, table, type Io } from '../io.js';
 import { checkFormat, type GlobalOptions } from '../main.js';
 import { loadCatalog } from '../../src/run/catalog-load.js';
 import type { KpiDef } from '../../src/model/types.js';
+import { formatKpiValue } from '../../src/kpi-status.js';
 import type { Analysis } from '../../src/project.js';
 
 export async function runPreview(g: GlobalOptions, io: Io): Promise<number> {
@@ -93,8 +94,7 @@ export function previewText(p: Preview, analysis: Analysis): string {
     }
     case 'kpi': {
       const def = analysis.get('Kpi', p.name)?.def as KpiDef | undefined;
-      const pct = def?.unit === 'percent' || (def?.metric.form === 'ratio' || def?.metric.form === 'retention' || def?.metric.form === 'churn');
-      const show = (v: number | null) => (v === null ? '∅ (no data)' : pct ? percent(v) : formatNumber(v));
+      const show = (v: number | null) => (def ? formatKpiValue(def, v) : String(v));
       const t = p.target;
       const targetText = t ? `${t.op} ${Array.isArray(t.value) ? `[${(t.value as number[]).map((v) => show(v)).join(', ')}]` : show(t.value as number)}${t.by ? ` by ${t.by}` : ''}` : 'no target';
       const lines = [

@@ -231,6 +231,7 @@ export class Lowerer {
       entity: this.optRef(root, 'entity'),
       funnel: this.optString(root, 'funnel'),
       unit: this.optString(root, 'unit'),
+      format: ((f) => (f === 'number' || f === 'percent' || f === 'currency' ? f : undefined))(this.optString(root, 'format')),
       metric,
       target,
       guardrail: guardNode ? this.comparison(guardNode, ['gte', 'gt', 'lte', 'lt'], 'guardrail') : undefined,

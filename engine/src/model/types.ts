@@ -200,6 +200,8 @@ export interface KpiDef extends DefinitionBase {
   readonly entity?: Ref;
   readonly funnel?: string;
   readonly unit?: string;
+  /** How values read: `percent` (0.35 -> 35%), `currency`, `number`; inferred when absent. */
+  readonly format?: 'number' | 'percent' | 'currency';
   readonly metric: Metric;
   readonly target?: KpiTarget;
   readonly guardrail?: Comparison;

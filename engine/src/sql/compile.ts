@@ -94,7 +94,7 @@ function table(t: IrTable): Sql {
 }
 
 function col(alias: string, column: string): Sql {
-  return sql.ref(`${alias}.${column}`);
+  return sql.id(alias, column);
 }
 
 // ---- expressions ---------------------------------------------------------------------------------

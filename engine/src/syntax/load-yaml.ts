@@ -140,6 +140,8 @@ class Converter {
   private readonly anchors = new Map<string, YamlNode>();
   private readonly converted = new Map<YamlNode, YNode>();
   private readonly inProgress = new Set<YamlNode>();
+  /** End offset -> start offset of each quoted scalar (to place "missing closing quote" errors). */
+  private readonly quotedEndingAt = new Map<number, number>();
 
   constructor(
     private readonly text: string,
@@ -148,8 +150,6 @@ class Converter {
 
   document(): YDocument {
     const { doc, text } = this;
-    for (const e of doc.errors) this.errors.push(convertError(e, text));
-    for (const w of doc.warnings) this.errors.push(convertError(w, text));
     const contents = doc.contents as YamlNode | null;
     let root: YNode | null = null;
     let span: Span;
@@ -158,6 +158,13 @@ class Converter {
     } else {
       root = this.node(contents);
       span = this.occurrence(contents, root);
+    }
+    for (const e of [...doc.errors, ...doc.warnings]) {
+      const err = convertError(e, text);
+      // yaml reports an unclosed quote where the input ends; point at the opening quote instead.
+      const opening = e.code === 'MISSING_CHAR' ? this.quotedEndingAt.get(e.pos[0]) : undefined;
+      if (opening !== undefined) err.span = [opening, opening + 1];
+      this.errors.push(err);
     }
     return { root, span, errors: sortErrors(this.errors) };
   }
@@ -217,6 +224,7 @@ class Converter {
     if (isScalar(raw)) {
       const end = raw.type === 'BLOCK_FOLDED' || raw.type === 'BLOCK_LITERAL' ? this.blockScalarEnd(r[0], r[1]) : r[1];
       out = scalarNode(scalarValue(raw), r[0], end);
+      if (raw.type === 'QUOTE_DOUBLE' || raw.type === 'QUOTE_SINGLE') this.quotedEndingAt.set(r[1], r[0]);
     } else if (isMap(raw)) {
       this.inProgress.add(raw);
       const pairs: YPair[] = [];
