@@ -305,7 +305,7 @@ function entityScope(x: Ctx, entity: IrEntity, where: IrCond | null): { from: Sq
   if (where && !(where.k === 'const' && where.value)) parts.push(cond(x, where));
   // Joins must be rendered after the conditions (which register the slots).
   const joins = passJoins(x);
-  return { from: sql`${table(entity.table)} as ${sql.id(E)} ${joins}`, where: parts.length ? sql.join(parts, sql` and `) : sql`true` };
+  return { from: x.passes.size ? sql`${table(entity.table)} as ${sql.id(E)} ${joins}` : sql`${table(entity.table)} as ${sql.id(E)}`, where: parts.length ? sql.join(parts, sql` and `) : sql`true` };
 }
 
 function membersSql(x: Ctx, q: ir.IrMembersQuery, select: Sql): Sql {

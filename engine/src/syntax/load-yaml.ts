@@ -112,12 +112,10 @@ function cleanMessage(message: string): string {
 }
 
 function convertError(e: YAMLError, text: string): YError {
-  const span = clampSpan(e.pos[0], e.pos[1], text.length);
-  let message = cleanMessage(e.message).replace(/^Missing closing (["'])quote$/, 'Missing closing $1 quote');
-  if (e.code === 'DUPLICATE_KEY') {
-    const key = text.slice(span[0], span[1]);
-    if (key && key.length <= 80 && !/[\r\n]/.test(key)) message = `Duplicate key ${key}: map keys must be unique`;
-  }
+  let span = clampSpan(e.pos[0], e.pos[1], text.length);
+  const message = cleanMessage(e.message).replace(/^Missing closing (["'])quote$/, 'Missing closing $1 quote');
+  const escape = e.code === 'BAD_DQ_ESCAPE' ? /^Invalid escape sequence (.+)$/.exec(message) : null;
+  if (escape) span = clampSpan(span[0], span[0] + escape[1]!.length, text.length);
   return { span, message };
 }
 
@@ -142,6 +140,8 @@ class Converter {
   private readonly inProgress = new Set<YamlNode>();
   /** End offset -> start offset of each quoted scalar (to place "missing closing quote" errors). */
   private readonly quotedEndingAt = new Map<number, number>();
+  /** Start offset -> span of each mapping key (to place "duplicate key" errors). */
+  private readonly keyAt = new Map<number, Span>();
 
   constructor(
     private readonly text: string,
@@ -164,6 +164,13 @@ class Converter {
       // yaml reports an unclosed quote where the input ends; point at the opening quote instead.
       const opening = e.code === 'MISSING_CHAR' ? this.quotedEndingAt.get(e.pos[0]) : undefined;
       if (opening !== undefined) err.span = [opening, opening + 1];
+      // yaml points at the first character of a duplicate key; use the whole key and name it.
+      const key = e.code === 'DUPLICATE_KEY' ? this.keyAt.get(e.pos[0]) : undefined;
+      if (key) {
+        err.span = key;
+        const source = text.slice(key[0], key[1]);
+        if (source.length <= 80 && !/[\r\n]/.test(source)) err.message = `Duplicate key ${source}: map keys must be unique`;
+      }
       this.errors.push(err);
     }
     return { root, span, errors: sortErrors(this.errors) };
@@ -284,6 +291,7 @@ class Converter {
         key = scalarNode(this.text.slice(keySpan[0], keySpan[1]), keySpan[0], keySpan[1]);
       }
     }
+    this.keyAt.set(keySpan[0], keySpan);
     let value: YNode;
     let valueEnd: number;
     if (rawValue == null) {

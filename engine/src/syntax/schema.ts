@@ -14,7 +14,7 @@ import { SCHEMAS, COMMON_SCHEMA, PROJECT_SCHEMA, type JsonSchema } from './schem
 let validators: Map<string, ValidateFunction> | undefined;
 
 function compileValidators(): Map<string, ValidateFunction> {
-  const ajv = new Ajv2020({ allErrors: true, strict: false, allowUnionTypes: true });
+  const ajv = new Ajv2020({ allErrors: true, strict: false, allowUnionTypes: true, verbose: true });
   ajv.addSchema(COMMON_SCHEMA as object);
   const out = new Map<string, ValidateFunction>();
   for (const [kind, schema] of Object.entries(SCHEMAS)) out.set(kind, ajv.compile(schema as object));
