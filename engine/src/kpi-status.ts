@@ -18,7 +18,7 @@ export interface KpiEvaluation {
   readonly expected: number | null;
   /** value - (target or expected), in the direction where positive is good; null if unknown. */
   readonly gap: number | null;
-  readonly guardrailViolated: boolean;
+  readonly guardrail_violated: boolean;
   readonly target?: { op: string; value: number | readonly [number, number]; by?: string };
 }
 
@@ -41,7 +41,7 @@ export function deadlineOf(def: KpiDef): Date | undefined {
 export function evaluateKpi(def: KpiDef, value: number | null, asOf: Date): KpiEvaluation {
   const t = def.target;
   const c = t?.comparison;
-  const guardrailViolated = value !== null && def.guardrail !== undefined && !compare(value, def.guardrail);
+  const guardrail_violated = value !== null && def.guardrail !== undefined && !compare(value, def.guardrail);
   const deadline = deadlineOf(def);
   let expected: number | null = null;
   if (c && t?.baseline && deadline) {
@@ -59,7 +59,7 @@ export function evaluateKpi(def: KpiDef, value: number | null, asOf: Date): KpiE
     const good = dir === 1 ? value >= expected : dir === -1 ? value <= expected : Math.abs(value - targetPoint(c)) <= Math.abs(expected - targetPoint(c));
     status = good ? 'on_track' : 'at_risk';
   } else status = 'at_risk';
-  if (guardrailViolated) status = 'failed';
+  if (guardrail_violated) status = 'failed';
   let gap: number | null = null;
   if (value !== null && c) {
     const ref = expected ?? targetPoint(c);
@@ -71,7 +71,7 @@ export function evaluateKpi(def: KpiDef, value: number | null, asOf: Date): KpiE
     status,
     expected,
     gap,
-    guardrailViolated,
+    guardrail_violated,
     ...(c ? { target: { op: c.op, value: c.value, ...(t?.by ? { by: t.by.text } : {}) } } : {}),
   };
 }

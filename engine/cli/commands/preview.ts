@@ -100,7 +100,7 @@ export function previewText(p: Preview, analysis: Analysis): string {
       const lines = [
         `kpi ${p.name}: ${show(p.value)} -> ${targetText} · ${p.status.replace('_', ' ')} (${at})`,
         p.expected !== null ? `  pace line expects ${show(p.expected)} today` : undefined,
-        p.guardrailViolated ? `  guardrail violated: ${def?.guardrail?.op} ${String(def?.guardrail?.value)}` : undefined,
+        p.guardrail_violated ? `  guardrail violated: ${def?.guardrail?.op} ${String(def?.guardrail?.value)}` : undefined,
         p.owner ? `  owner: ${p.owner}` : undefined,
       ];
       return lines.filter(Boolean).join('\n');

@@ -7,6 +7,7 @@ import type { EntityDef, Kind, KpiDef, LifecycleDef, ScoreDef } from '../model/t
 import { compileDistribution, compileMemberCount, compileMemberSample, compileMetric, compileValueSample, type SqlOptions } from '../sql/compile.js';
 import type { Db } from './db.js';
 import { bandCase } from '../resolve/bands.js';
+import { didYouMean } from '../resolve/suggest.js';
 
 export interface PreviewOptions {
   readonly asOf: Date;
@@ -91,7 +92,8 @@ export async function preview(db: Db, analysis: Analysis, kind: PreviewKind, nam
   const info = analysis.get(KIND_OF[kind], name);
   if (!info) {
     const names = analysis.ofKind(KIND_OF[kind]).map((i) => i.def.name);
-    throw new PreviewError(`no ${kind} named '${name}'${names.length ? `; there are: ${names.join(', ')}` : ''}`, 'not-found');
+    const dym = didYouMean(name, names);
+    throw new PreviewError(`no ${kind} named '${name}'${dym.text || (names.length ? `; there are: ${names.join(', ')}` : `; the project has no ${kind}s`)}`, 'not-found');
   }
   if (info.resolved.broken || !info.resolved.query) {
     throw new PreviewError(`${kind} '${name}' has errors; run \`tally validate\` and fix them first`, 'invalid');
