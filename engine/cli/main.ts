@@ -12,6 +12,7 @@ import { runCompile } from './commands/compile.js';
 import { runPreview } from './commands/preview.js';
 import { runInit } from './commands/init.js';
 import { runDemo } from './commands/demo.js';
+import { runLsp } from './commands/lsp.js';
 
 export interface GlobalOptions {
   readonly project: string;
@@ -29,9 +30,10 @@ const COMMANDS: Record<string, { summary: string; run: (g: GlobalOptions, io: Io
   validate: { summary: 'all diagnostics (--format text|json|github|sarif)', run: runValidate },
   compile: { summary: 'write one SQL file per definition to --out DIR, plus manifest.json', run: runCompile },
   preview: { summary: 'live result of segment|trait|score|lifecycle|kpi NAME (--format text|json)', run: runPreview },
+  lsp: { summary: 'the language server over stdio (--stdio), for VS Code and any LSP editor', run: runLsp },
 };
 
-const LATER = ['plan', 'deploy', 'check', 'test', 'run', 'report', 'lsp', 'history'];
+const LATER = ['plan', 'deploy', 'check', 'test', 'run', 'report', 'history'];
 
 const USAGE = `tally: growth operations as code
 

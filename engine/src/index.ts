@@ -37,3 +37,5 @@ export { evaluateKpi, deadlineOf, type KpiStatus, type KpiEvaluation } from './k
 export { parseDuration, parseInstant, describeDuration, type Duration } from './time.js';
 export { parseYamlDocuments } from './syntax/load-yaml.js';
 export { SCHEMAS, COMMON_SCHEMA, PROJECT_SCHEMA } from './syntax/schemas.js';
+export { LanguageService, SNIPPETS, type CompletionItem, type HoverResult, type SourceLocation, type SymbolInfo, type RenameResult, type LiveSummary } from './service/language-service.js';
+export { formatKpiValue, kpiFormat } from './kpi-status.js';

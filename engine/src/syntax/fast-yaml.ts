@@ -20,7 +20,7 @@
 //     indentation and have no trailing spaces
 // Bails on: tabs and other control characters anywhere, a BOM, NEL/LS/PS, anchors `&`, aliases `*`,
 // tags `!`, other block scalars (`|+`, `>2`, more-indented or leading blank lines, empty ones,
-// one at the document root), directives `%`, reserved `@` and backtick, explicit keys `?`,
+// content at column 0), comment lines at column 0 inside a flow collection, directives `%`, reserved `@` and backtick, explicit keys `?`,
 // multi-line plain or quoted scalars (including escaped line breaks), duplicate keys, keys longer
 // than 1000 characters, empty flow entries or flow-map values, `{ a }` keys without `:`, pairs
 // inside flow sequences (`[a: 1]`), collections used as keys, content after `---` on its line,
@@ -63,7 +63,6 @@ const BTICK = 96;
 const LBRACE = 123;
 const PIPE = 124;
 const RBRACE = 125;
-const TILDE = 126;
 
 const MAX_DEPTH = 64;
 /** yaml requires an implicit key's `:` within 1024 characters of the key's start; stay well inside. */
@@ -149,6 +148,25 @@ export function resolvePlainScalar(s: string): YScalarValue {
 
 function scalar(value: YScalarValue, start: number, end: number): YScalar {
   return { kind: 'scalar', value, span: [start, end] };
+}
+
+/**
+ * Bails on a key equal (===, as yaml's uniqueKeys compares scalars) to an earlier one. Small maps
+ * scan; large ones use a Set (which also equates NaN keys: a harmless extra bail-out).
+ */
+function checkDuplicate(pairs: YPair[], kv: YScalarValue, seen: Set<YScalarValue> | null): Set<YScalarValue> | null {
+  const n = pairs.length;
+  if (n < 16) {
+    for (let i = 0; i < n; i++) if (pairs[i]!.key.value === kv) bail();
+    return null;
+  }
+  if (seen === null) {
+    seen = new Set();
+    for (let i = 0; i < n; i++) seen.add(pairs[i]!.key.value);
+  }
+  if (seen.has(kv)) bail();
+  seen.add(kv);
+  return seen;
 }
 
 function isHex(c: number): boolean {
@@ -351,12 +369,12 @@ class FastParser {
 
   private parseBlockMap(col: number, firstKey: YScalar, firstColon: number): YMap {
     const pairs: YPair[] = [];
+    let seen: Set<YScalarValue> | null = null;
     let key = firstKey;
     let colon = firstColon;
     for (;;) {
       if (colon - key.span[0] > MAX_KEY_LENGTH) bail();
-      const kv = key.value;
-      for (let i = 0; i < pairs.length; i++) if (pairs[i]!.key.value === kv) bail(); // duplicate key
+      seen = checkDuplicate(pairs, key.value, seen);
       const colonEnd = colon + 1;
       const p = this.skipSpaces(colonEnd);
       const c = this.code(p);
@@ -737,6 +755,9 @@ class FastParser {
         while (text.charCodeAt(p) === SP) p++;
         if (p >= len) bail(); // unterminated flow collection
         const first = text.charCodeAt(p);
+        // yaml rejects some comment lines at column 0 inside flow maps ("Comments must be
+        // separated from other tokens"); do not try to tell which.
+        if (first === HASH && p === pos) bail();
         if (first !== LF && first !== CR && first !== HASH) {
           const indent = p - pos;
           if (indent === 0 && (first === DASH || first === DOT) && text.charCodeAt(p + 1) === first) bail();
@@ -788,6 +809,7 @@ class FastParser {
     const start = this.pos;
     this.pos++;
     const pairs: YPair[] = [];
+    let seen: Set<YScalarValue> | null = null;
     for (;;) {
       this.skipFlowSpace(blockIndent, flowDepth);
       const kp = this.pos;
@@ -809,8 +831,7 @@ class FastParser {
         key = scalar(resolvePlainScalar(text.slice(kp, this.scanEnd)), kp, this.scanEnd);
       }
       if (colon - kp > MAX_KEY_LENGTH) bail();
-      const kv = key.value;
-      for (let i = 0; i < pairs.length; i++) if (pairs[i]!.key.value === kv) bail();
+      seen = checkDuplicate(pairs, key.value, seen);
       this.pos = colon + 1;
       this.skipFlowSpace(blockIndent, flowDepth);
       const vc = this.code(this.pos);

@@ -58,20 +58,8 @@ type YError = { span: Span; message: string };
 /** The full path: the `yaml` package, converted. Exported for tests and benchmarks. Never throws. */
 export function parseYamlWithPackage(text: string): YDocument[] {
   try {
-    const tokens = Array.from(new Parser().parse(text));
-    const tooDeep = findExcessiveNesting(tokens);
-    if (tooDeep >= 0) {
-      const at = Math.min(tooDeep, text.length);
-      return [
-        {
-          root: null,
-          span: [0, 0],
-          errors: [{ span: [at, Math.min(at + 1, text.length)], message: `collections are nested more than ${MAX_NESTING} levels deep` }],
-        },
-      ];
-    }
     const composer = new Composer(OPTIONS);
-    const docs = Array.from(composer.compose(tokens));
+    const docs = Array.from(composer.compose(depthChecked(new Parser().parse(text))));
     if (docs.length === 0) {
       const info = composer.streamInfo();
       const errors = [...info.errors, ...info.warnings].map((e) => convertError(e, text));
@@ -79,15 +67,33 @@ export function parseYamlWithPackage(text: string): YDocument[] {
     }
     return docs.map((doc) => new Converter(text, doc).document());
   } catch (e) {
+    if (e instanceof TooDeep) {
+      const at = Math.min(e.offset, text.length);
+      const message = `collections are nested more than ${MAX_NESTING} levels deep`;
+      return [{ root: null, span: [0, 0], errors: [{ span: [at, Math.min(at + 1, text.length)], message }] }];
+    }
     const detail = e instanceof Error ? e.message.split('\n')[0] : String(e);
     return [{ root: null, span: [0, 0], errors: [{ span: [0, text.length], message: `YAML could not be parsed: ${detail}` }] }];
   }
 }
 
-/** Offset of a collection nested deeper than MAX_NESTING in the CST, or -1. Iterative. */
-function findExcessiveNesting(tokens: CST.Token[]): number {
-  const stack: { token: CST.Token; depth: number }[] = [];
-  for (const t of tokens) if (t.type === 'document' && t.value) stack.push({ token: t.value, depth: 1 });
+class TooDeep {
+  constructor(readonly offset: number) {}
+}
+
+/** Passes the CST tokens on to the composer, refusing (TooDeep) any nested too deeply. */
+function* depthChecked(tokens: Iterable<CST.Token>): Generator<CST.Token> {
+  for (const t of tokens) {
+    const at = findExcessiveNesting(t);
+    if (at >= 0) throw new TooDeep(at);
+    yield t;
+  }
+}
+
+/** Offset of a collection nested deeper than MAX_NESTING in a CST token, or -1. Iterative. */
+function findExcessiveNesting(top: CST.Token): number {
+  if (top.type !== 'document' || !top.value) return -1;
+  const stack: { token: CST.Token; depth: number }[] = [{ token: top.value, depth: 1 }];
   while (stack.length > 0) {
     const { token, depth } = stack.pop()!;
     if (token.type !== 'block-map' && token.type !== 'block-seq' && token.type !== 'flow-collection') continue;
