@@ -1,0 +1,258 @@
+// The language server, tested at the protocol level: the real `tally lsp --stdio` process and a
+// real JSON-RPC client (vscode-languageserver-protocol), on a copy of the example project.
+
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  createProtocolConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type ProtocolConnection,
+  type PublishDiagnosticsParams,
+} from 'vscode-languageserver-protocol/node.js';
+import { connect } from '../engine/src/index.js';
+import { loadShop } from '../examples/shop/generate.js';
+
+const REPO = join(import.meta.dirname, '..');
+const ANCHOR = new Date('2026-11-01T00:00:00Z');
+
+class Client {
+  readonly diagnostics = new Map<string, PublishDiagnosticsParams>();
+  private waiters: (() => void)[] = [];
+  stderr = '';
+  constructor(
+    readonly proc: ChildProcess,
+    readonly conn: ProtocolConnection,
+  ) {
+    conn.onNotification('textDocument/publishDiagnostics', (p: PublishDiagnosticsParams) => {
+      this.diagnostics.set(p.uri, p);
+      for (const w of this.waiters.splice(0)) w();
+    });
+    conn.onNotification('window/showMessage', () => undefined);
+    conn.onRequest('window/showMessageRequest', () => null);
+    conn.onNotification('window/logMessage', () => undefined);
+    proc.stderr?.on('data', (d: Buffer) => {
+      this.stderr += d.toString();
+    });
+    conn.onRequest('client/registerCapability', () => null);
+    conn.onRequest('workspace/codeLens/refresh', () => null);
+    conn.listen();
+  }
+
+  /** Waits until the latest diagnostics for `uri` satisfy `pred`. */
+  async diagnosticsFor(uri: string, pred: (p: PublishDiagnosticsParams) => boolean, timeoutMs = 15_000): Promise<PublishDiagnosticsParams> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const p = this.diagnostics.get(uri);
+      if (p && pred(p)) return p;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for diagnostics of ${uri}; last: ${JSON.stringify(p?.diagnostics.map((d) => d.code))}`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, Math.min(left, 500));
+        this.waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+  }
+
+  async stop(): Promise<void> {
+    try {
+      await this.conn.sendRequest('shutdown');
+      this.conn.sendNotification('exit');
+    } catch {
+      // already gone
+    }
+    this.conn.dispose();
+    this.proc.kill();
+  }
+}
+
+async function startServer(root: string, initializationOptions: Record<string, unknown> = {}): Promise<Client> {
+  const proc = spawn(process.execPath, [join(REPO, 'bin', 'tally.mjs'), 'lsp', '--stdio'], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TALLY_DATABASE_URL: '', DATABASE_URL: '' } });
+  const conn = createProtocolConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
+  const client = new Client(proc, conn);
+  const uri = pathToFileURL(root).href;
+  await conn.sendRequest('initialize', {
+    processId: process.pid,
+    rootUri: uri,
+    workspaceFolders: [{ uri, name: 'shop' }],
+    capabilities: { workspace: { codeLens: { refreshSupport: true } }, textDocument: { completion: { completionItem: { snippetSupport: true } } } },
+    initializationOptions,
+  });
+  conn.sendNotification('initialized', {});
+  return client;
+}
+
+function copyExample(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tally-lsp-'));
+  cpSync(join(REPO, 'examples', 'shop'), dir, { recursive: true, filter: (src) => !src.includes(`${'/'}.tally`) });
+  return dir;
+}
+
+/** Line/character of the n-th occurrence of `needle` in `text` (plus `delta` characters). */
+function positionOf(text: string, needle: string, delta = 0, nth = 0): { line: number; character: number } {
+  let i = -1;
+  for (let k = 0; k <= nth; k++) i = text.indexOf(needle, i + 1);
+  assert.ok(i >= 0, `'${needle}' not found`);
+  const before = text.slice(0, i + delta);
+  const lines = before.split('\n');
+  return { line: lines.length - 1, character: lines[lines.length - 1]!.length };
+}
+
+describe('language server over stdio', function () {
+  this.timeout(120_000);
+  let root: string;
+  let client: Client;
+  let segUri: string;
+  let segText: string;
+
+  before(function () {
+    if (!existsSync(join(REPO, 'dist', 'cli.mjs'))) spawnSync(process.execPath, [join(REPO, 'esbuild.mjs')], { cwd: REPO, stdio: 'inherit' });
+  });
+
+  describe('offline (no database)', () => {
+    before(async () => {
+      root = copyExample();
+      client = await startServer(root);
+      segUri = pathToFileURL(join(root, 'definitions', 'segments.yaml')).href;
+      segText = readFileSync(join(root, 'definitions', 'segments.yaml'), 'utf8');
+      client.conn.sendNotification('textDocument/didOpen', { textDocument: { uri: segUri, languageId: 'yaml', version: 1, text: segText } });
+    });
+    after(async () => {
+      await client.stop();
+      rmSync(root, { recursive: true, force: true });
+    });
+
+    it('publishes diagnostics, then flags a broken reference and clears it when fixed', async () => {
+      const ref = segText.match(/segment: ([a-z_]+)/);
+      assert.ok(ref, 'the example has a segment reference');
+      const broken = segText.replace(ref[0], `segment: ${ref[1]}x`);
+      client.conn.sendNotification('textDocument/didChange', { textDocument: { uri: segUri, version: 2 }, contentChanges: [{ text: broken }] });
+      const bad = await client.diagnosticsFor(segUri, (p) => p.diagnostics.some((d) => d.code === 'unknown-reference'));
+      const d = bad.diagnostics.find((x) => x.code === 'unknown-reference')!;
+      assert.match(d.message, new RegExp(`did you mean '${ref[1]}'`));
+      const expectedStart = positionOf(broken, `segment: ${ref[1]}x`, 'segment: '.length);
+      assert.deepEqual(d.range.start, expectedStart);
+      client.conn.sendNotification('textDocument/didChange', { textDocument: { uri: segUri, version: 3 }, contentChanges: [{ text: segText }] });
+      await client.diagnosticsFor(segUri, (p) => !p.diagnostics.some((x) => x.code === 'unknown-reference'));
+    });
+
+    it('survives a file broken mid-edit', async () => {
+      const half = `${segText}\n---\nkind: Segment\nname: half\nwhere: { attribute: country, eq: "DE\n`;
+      client.conn.sendNotification('textDocument/didChange', { textDocument: { uri: segUri, version: 4 }, contentChanges: [{ text: half }] });
+      const p = await client.diagnosticsFor(segUri, (x) => x.diagnostics.some((d) => d.code === 'yaml-syntax'));
+      assert.ok(p.diagnostics.length > 0);
+      // Still answers requests on the other documents of the file.
+      const symbols = (await client.conn.sendRequest('textDocument/documentSymbol', { textDocument: { uri: segUri } })) as { name: string }[];
+      assert.ok(symbols.length > 3, 'earlier documents still have symbols');
+      client.conn.sendNotification('textDocument/didChange', { textDocument: { uri: segUri, version: 5 }, contentChanges: [{ text: segText }] });
+      await client.diagnosticsFor(segUri, (x) => !x.diagnostics.some((d) => d.code === 'yaml-syntax'));
+    });
+
+    it('completes segment names after `segment:`', async () => {
+      const pos = positionOf(segText, 'segment: ', 'segment: '.length);
+      const items = (await client.conn.sendRequest('textDocument/completion', { textDocument: { uri: segUri }, position: pos })) as { label: string }[];
+      const labels = items.map((i) => i.label);
+      assert.ok(labels.includes('high_value_dormant'), `got ${labels.slice(0, 10).join(', ')}`);
+    });
+
+    it('completes condition keys with their docs', async () => {
+      const text = `${segText}\n---\nkind: Segment\nname: typing\nversion: 1\nwhere: { attr }\n`;
+      client.conn.sendNotification('textDocument/didChange', { textDocument: { uri: segUri, version: 6 }, contentChanges: [{ text }] });
+      const pos = positionOf(text, '{ attr }', 6);
+      const items = (await client.conn.sendRequest('textDocument/completion', { textDocument: { uri: segUri }, position: pos })) as { label: string; documentation?: { value: string } }[];
+      const attr = items.find((i) => i.label === 'attribute');
+      assert.ok(attr, `got ${items.map((i) => i.label).join(', ')}`);
+      assert.ok((attr.documentation?.value ?? '').length > 10);
+      client.conn.sendNotification('textDocument/didChange', { textDocument: { uri: segUri, version: 7 }, contentChanges: [{ text: segText }] });
+    });
+
+    it('hovers a key with schema docs and a reference with its definition', async () => {
+      const keyHover = (await client.conn.sendRequest('textDocument/hover', { textDocument: { uri: segUri }, position: positionOf(segText, 'where:', 1) })) as { contents: { value: string } };
+      assert.match(keyHover.contents.value, /where/);
+      const ref = segText.match(/segment: ([a-z_]+)/)!;
+      const refHover = (await client.conn.sendRequest('textDocument/hover', { textDocument: { uri: segUri }, position: positionOf(segText, ref[0], 'segment: '.length + 1) })) as { contents: { value: string } };
+      assert.match(refHover.contents.value, new RegExp(`Segment ${ref[1]}`));
+    });
+
+    it('goes to definition, finds references and renames across files', async () => {
+      const ref = segText.match(/segment: ([a-z_]+)/)!;
+      const pos = positionOf(segText, ref[0], 'segment: '.length + 1);
+      const defs = (await client.conn.sendRequest('textDocument/definition', { textDocument: { uri: segUri }, position: pos })) as { uri: string; range: { start: { line: number } } }[];
+      assert.equal(defs.length, 1);
+      const targetText = readFileSync(new URL(defs[0]!.uri), 'utf8');
+      assert.equal(targetText.split('\n')[defs[0]!.range.start.line]!.trim(), `name: ${ref[1]}`);
+      const refs = (await client.conn.sendRequest('textDocument/references', { textDocument: { uri: segUri }, position: pos, context: { includeDeclaration: true } })) as unknown[];
+      assert.ok(refs.length >= 2);
+      const bad = await client.conn.sendRequest('textDocument/rename', { textDocument: { uri: segUri }, position: pos, newName: 'Not-Valid' }).then(
+        () => 'accepted',
+        (e: Error) => e.message,
+      );
+      assert.match(String(bad), /not a valid name/);
+      const edit = (await client.conn.sendRequest('textDocument/rename', { textDocument: { uri: segUri }, position: pos, newName: `${ref[1]}_v2` })) as { changes: Record<string, unknown[]> };
+      const count = Object.values(edit.changes).reduce((n, e) => n + e.length, 0);
+      assert.equal(count, refs.length, 'one edit per reference and the declaration');
+    });
+
+    it('answers previews with a clear offline error', async () => {
+      const err = await client.conn.sendRequest('tally/preview', { uri: segUri, kind: 'segment', name: 'high_value_dormant' }).then(
+        () => undefined,
+        (e: { message: string; data?: { offline?: boolean } }) => e,
+      );
+      assert.ok(err, 'preview must fail offline');
+      assert.match(err.message, /previews are off/);
+    });
+
+    it('serves compiled SQL', async () => {
+      const r = (await client.conn.sendRequest('tally/compiledSql', { uri: segUri, kind: 'segment', name: 'high_value_dormant' })) as { sql: string };
+      assert.match(r.sql, /^select "e"\."id" as key from "customers"/);
+    });
+  });
+
+  describe('online (PGlite with the shop data)', () => {
+    let dbDir: string;
+    before(async () => {
+      root = copyExample();
+      dbDir = join(root, '.tally', 'db');
+      const db = await connect(`pglite:${dbDir}`, { baseDir: root, create: true });
+      await loadShop(db, { customers: 400, anchor: ANCHOR });
+      await db.close();
+      client = await startServer(root);
+      segUri = pathToFileURL(join(root, 'definitions', 'segments.yaml')).href;
+      segText = readFileSync(join(root, 'definitions', 'segments.yaml'), 'utf8');
+      client.conn.sendNotification('textDocument/didOpen', { textDocument: { uri: segUri, languageId: 'yaml', version: 1, text: segText } });
+    });
+    after(async () => {
+      await client.stop();
+      rmSync(root, { recursive: true, force: true });
+    });
+
+    it('previews a segment, a lifecycle and a KPI as of the data anchor', async () => {
+      const seg = (await client.conn.sendRequest('tally/preview', { uri: segUri, kind: 'segment', name: 'dach', asOf: ANCHOR.toISOString() })) as { count: number; sample: Record<string, unknown>[] };
+      assert.ok(seg.count > 0);
+      assert.ok(seg.sample.every((r) => String(r.email).includes('***')), 'PII masked');
+      const lc = (await client.conn.sendRequest('tally/preview', { uri: segUri, kind: 'lifecycle', name: 'customer_lifecycle', asOf: ANCHOR.toISOString() })) as { stages: Record<string, number> };
+      assert.equal(Object.values(lc.stages).reduce((a, b) => a + b, 0), 400);
+      const kpi = (await client.conn.sendRequest('tally/preview', { uri: segUri, kind: 'kpi', name: 'd30_retention', asOf: ANCHOR.toISOString() })) as { status: string };
+      assert.match(kpi.status, /^(met|on_track|at_risk|missed|failed)$/);
+    });
+
+    it('shows live figures in code lenses', async () => {
+      const deadline = Date.now() + 30_000;
+      let titles: string[] = [];
+      while (Date.now() < deadline) {
+        const lenses = (await client.conn.sendRequest('textDocument/codeLens', { textDocument: { uri: segUri } })) as { command?: { title: string } }[];
+        titles = lenses.map((l) => l.command?.title ?? '');
+        if (titles.length && titles.every((t) => t !== 'computing…')) break;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      assert.ok(titles.some((t) => /^\d[\d,]* customers?$/.test(t)), `lens titles: ${titles.slice(0, 5).join(' | ')}`);
+    });
+  });
+});
