@@ -123,7 +123,8 @@ function expr(x: Ctx, e: IrExpr, ev?: string): Sql {
       return sql`case ${sql.join(whens, sql` `)} else ${expr(x, e.else, ev)} end`;
     }
     case 'arith':
-      if (e.op === '/') return sql`(${expr(x, e.a, ev)} / nullif(${expr(x, e.b, ev)}, 0))`;
+      // float8 division: counts are bigint, and bigint / integer truncates.
+      if (e.op === '/') return sql`(${expr(x, e.a, ev)}::float8 / nullif(${expr(x, e.b, ev)}, 0))`;
       return sql`(${expr(x, e.a, ev)} ${sql.raw(e.op)} ${expr(x, e.b, ev)})`;
     case 'fn':
       return sql`${sql.raw(e.fn)}(${sql.join(e.args.map((a) => expr(x, a, ev)))})`;
@@ -205,6 +206,10 @@ function aggValue(x: Ctx, agg: IrAgg, ev: string, filter?: Sql): Sql {
     case 'count':
       return sql`count(*)${f}`;
     case 'sum':
+      // A sum over matching events is 0 even when none carries the property; NULL (as a trait)
+      // only when there are no matching events at all.
+      if (!agg.zeroWhenNone) return sql`coalesce(sum(${v})${f}, case when count(*)${f} > 0 then 0 end)`;
+      return sql`sum(${v})${f}`;
     case 'avg':
     case 'min':
     case 'max':
