@@ -365,13 +365,10 @@ const valueCases: Case[] = [
   ...[
     'ltv', 'orders', 'purchases_90d', 'big_orders', 'avg_order', 'min_order', 'max_order', 'first_purchase_at', 'last_purchase_at',
     'last_amount', 'days_since_purchase', 'days_since_first_seen', 'sessions_30d', 'days_since_login', 'web_logins_14d', 'best_score',
-  ].flatMap((n): Case[] => {
-    const bug = n === 'ltv' ? { engineBug: 'trait-sum-null' as const } : {};
-    return [
-      { name: `trait ${n}`, kind: 'Trait', subject: n, yaml: TRAITS, ...bug },
-      { name: `trait ${n} at T2`, kind: 'Trait', subject: n, yaml: TRAITS, asOf: T2, ...bug },
-    ];
-  }),
+  ].flatMap((n): Case[] => [
+    { name: `trait ${n}`, kind: 'Trait', subject: n, yaml: TRAITS },
+    { name: `trait ${n} at T2`, kind: 'Trait', subject: n, yaml: TRAITS, asOf: T2 },
+  ]),
   { name: 'trait sessions_30d at T3', kind: 'Trait', subject: 'sessions_30d', yaml: TRAITS, asOf: T3 },
   { name: 'score health', kind: 'Score', subject: 'health', yaml: docs(TRAITS, SCORE) },
   { name: 'score health at T2', kind: 'Score', subject: 'health', yaml: docs(TRAITS, SCORE), asOf: T2 },
