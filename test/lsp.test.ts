@@ -256,3 +256,57 @@ describe('language server over stdio', function () {
     });
   });
 });
+
+describe('language server on PostgreSQL', function () {
+  this.timeout(120_000);
+  let root: string;
+  let client: Client;
+  let segUri: string;
+  let testDb: import('./helpers/databases.js').TestDb;
+
+  before(async function () {
+    const { postgresReachable, createTestDb } = await import('./helpers/databases.js');
+    if (!(await postgresReachable())) this.skip();
+    testDb = await createTestDb('postgres');
+    await loadShop(testDb.db, { customers: 300, anchor: ANCHOR });
+    root = copyExample();
+    client = await startServer(root, { databaseUrl: testDb.url, previewTimeoutMs: 5000 });
+    segUri = pathToFileURL(join(root, 'definitions', 'segments.yaml')).href;
+    client.conn.sendNotification('textDocument/didOpen', { textDocument: { uri: segUri, languageId: 'yaml', version: 1, text: readFileSync(join(root, 'definitions', 'segments.yaml'), 'utf8') } });
+  });
+  after(async () => {
+    await client?.stop();
+    await testDb?.drop().catch(() => undefined);
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  it('previews against the server and checks the live catalog', async () => {
+    const seg = (await client.conn.sendRequest('tally/preview', { uri: segUri, kind: 'segment', name: 'dach', asOf: ANCHOR.toISOString() })) as { count: number };
+    assert.ok(seg.count > 0);
+    const status = (await client.conn.sendRequest('tally/status')) as { connected: boolean; database: string }[];
+    assert.equal(status[0]!.connected, true);
+    assert.ok(!status[0]!.database.includes('password'));
+    // An attribute that is not a column is now an error (the catalog is loaded).
+    const text = `${readFileSync(join(root, 'definitions', 'segments.yaml'), 'utf8')}\n---\nkind: Segment\nname: typo\nversion: 1\nwhere: { attribute: countri, eq: DE }\n`;
+    client.conn.sendNotification('textDocument/didChange', { textDocument: { uri: segUri, version: 2 }, contentChanges: [{ text }] });
+    const d = await client.diagnosticsFor(segUri, (p) => p.diagnostics.some((x) => x.code === 'unknown-attribute'));
+    const diag = d.diagnostics.find((x) => x.code === 'unknown-attribute')!;
+    assert.equal(diag.severity, 1, 'an error with the catalog connected');
+    assert.match(diag.message, /did you mean 'country'/);
+  });
+
+  it('keeps working when the database goes away', async () => {
+    await testDb.drop();
+    const err = await client.conn.sendRequest('tally/preview', { uri: segUri, kind: 'segment', name: 'paying_plan', asOf: ANCHOR.toISOString() }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    assert.ok(err, 'a preview on a dropped database fails');
+    assert.doesNotMatch(err.message, /\n\s+at /, 'no stack trace');
+    // Diagnostics still flow.
+    const text = 'kind: Segment\nname: after_drop\nversion: 1\nwhere: { segment: nope }\n';
+    client.conn.sendNotification('textDocument/didChange', { textDocument: { uri: segUri, version: 3 }, contentChanges: [{ text }] });
+    await client.diagnosticsFor(segUri, (p) => p.diagnostics.some((x) => x.code === 'unknown-reference'));
+    assert.equal(client.proc.exitCode, null, 'the server is still running');
+  });
+});
