@@ -15,6 +15,18 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
 });
+// The embedded database's worker thread (engine/src/run/db-thread.ts looks for it next to the CLI).
+await build({
+  entryPoints: ['engine/src/run/db-worker.ts'],
+  outfile: 'dist/db-worker.mjs',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  packages: 'external',
+  sourcemap: true,
+  logLevel: 'warning',
+});
 if (process.env.TALLY_BUILD_QUIET !== '1') {
   console.log(`tally: built dist/cli.mjs in ${Date.now() - started} ms`);
 }

@@ -30,6 +30,7 @@ export {
   type CompiledQuery,
 } from './sql/compile.js';
 export { connect, parseDbUrl, redactUrl, DbError, type Db, type DbKind } from './run/db.js';
+export { connectInWorker } from './run/db-thread.js';
 export { resolveDatabaseUrl, interpolateEnv, type ResolvedUrl } from './run/connection.js';
 export { loadCatalog } from './run/catalog-load.js';
 export { preview, paramOptions, maskValue, PreviewError, PREVIEW_KINDS, type Preview, type PreviewKind } from './run/preview.js';

@@ -159,6 +159,10 @@ export class LanguageService {
         return names('Segment', 'segment');
       case 'trait':
         return names('Trait', 'trait');
+      case 'kpi':
+        return names('Kpi', 'KPI');
+      case 'lifecycle':
+        return names('Lifecycle', 'lifecycle');
       case 'score':
         return names('Score', 'score');
       case 'entity':
