@@ -81,7 +81,7 @@ function renderSql(project: Project): string {
   const a = project.analyze({ now: AS_OF });
   const parts: string[] = [];
   for (const info of [...a.infos].sort((x, y) => `${x.def.kind}:${x.def.name}`.localeCompare(`${y.def.kind}:${y.def.name}`))) {
-    if (info.resolved.broken) continue;
+    if (info.hasErrors) continue;
     const q = a.sqlFor(info.def.kind, info.def.name, { asOf: { kind: 'instant', at: AS_OF }, literals: 'inline' });
     if (!q) continue;
     parts.push(`-- ${info.def.kind} ${info.def.name}${q.strategy ? ` (${q.strategy})` : ''}\n${q.sql};\n`);

@@ -57,7 +57,8 @@ export async function analyzeWithCatalog(
       ? (await connectOrFail(g, project, io)).db
       : await connect(url.url, { baseDir: url.source === '--db' ? io.cwd : project.root, timezone: project.config.timezone, create: false });
   } catch (e) {
-    if (opts.required || !(e instanceof DbError)) throw e;
+    // An explicit --db that does not work is a usage or connection error, not a skipped check.
+    if (opts.required || !(e instanceof DbError) || url.source === '--db') throw e;
     return { analysis: first, skipped: `catalog checks skipped: ${e.message}` };
   }
   try {

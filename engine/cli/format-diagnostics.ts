@@ -86,7 +86,7 @@ export function diagnosticsSarif(list: readonly Diagnostic[], projectRoot: strin
           locations: [
             {
               physicalLocation: {
-                artifactLocation: { uri: shownPath(projectRoot, cwd, d.file), uriBaseId: '%SRCROOT%' },
+                artifactLocation: { uri: shownPath(projectRoot, cwd, d.file).split('/').map(encodeURIComponent).join('/'), uriBaseId: '%SRCROOT%' },
                 region: {
                   startLine: d.range.start.line + 1,
                   startColumn: d.range.start.character + 1,

@@ -65,6 +65,22 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       io.err(`tally: ${e.message}`);
       return EXIT_USAGE;
     }
+    const fsCode = (e as { code?: unknown })?.code;
+    if (typeof fsCode === 'string' && /^E(NOTDIR|ACCES|PERM|EXIST|ISDIR|NOENT|ROFS|NOSPC)$/.test(fsCode)) {
+      const path = (e as { path?: string }).path;
+      const what: Record<string, string> = {
+        ENOTDIR: 'is not a directory (or a parent of it is a file)',
+        EACCES: 'is not accessible (permission denied)',
+        EPERM: 'is not accessible (operation not permitted)',
+        EEXIST: 'already exists',
+        EISDIR: 'is a directory',
+        ENOENT: 'does not exist',
+        EROFS: 'is on a read-only file system',
+        ENOSPC: 'cannot be written: no space left on the device',
+      };
+      io.err(`tally: ${path ?? 'a path'} ${what[fsCode]}`);
+      return EXIT_USAGE;
+    }
     const err = e as Error;
     io.err(`tally: internal error: ${err?.message ?? String(e)}\n(this is a bug in Tally; set TALLY_DEBUG=1 for details)`);
     if (io.env.TALLY_DEBUG) io.err(String(err?.stack ?? ''));

@@ -50,6 +50,11 @@ export interface DefinitionInfo {
    * not change it; a dependency's change does; a new SQL shape in a Tally upgrade does not.
    */
   readonly fingerprint: string;
+  /**
+   * Whether an error anywhere in this definition's document, or in a definition it depends on,
+   * makes its SQL untrustworthy. Previews, code lenses and compile refuse such definitions.
+   */
+  readonly hasErrors: boolean;
 }
 
 export class Analysis {
@@ -244,6 +249,26 @@ export class Project {
     const resolved = resolver.resolveAll();
     const byId = new Map(resolved.map((r) => [`${r.def.kind}:${r.def.name}`, r]));
 
+    // Errors inside each definition's own document (any stage), then through its dependencies.
+    const ownErrors = new Set<string>();
+    for (const def of defs) {
+      const f = this.files.get(def.file)!.file;
+      const span = f.docs[def.doc]?.span ?? def.node.span;
+      const raw = [...f.diagnostics, ...(sinks.get(def.file)?.items ?? [])];
+      if (raw.some((d) => d.severity === 'error' && d.span[0] >= span[0] && d.span[0] <= span[1])) ownErrors.add(`${def.kind}:${def.name}`);
+    }
+    const errorMemo = new Map<string, boolean>();
+    const hasErrors = (id: string, seen: Set<string>): boolean => {
+      const known = errorMemo.get(id);
+      if (known !== undefined) return known;
+      if (seen.has(id)) return true; // a cycle is an error
+      seen.add(id);
+      const r = byId.get(id);
+      const v = !r || r.broken || ownErrors.has(id) || [...r.deps].some((d) => hasErrors(d, seen));
+      errorMemo.set(id, v);
+      return v;
+    };
+
     const infos: DefinitionInfo[] = [];
     for (const def of defs) {
       const r = byId.get(`${def.kind}:${def.name}`);
@@ -252,6 +277,7 @@ export class Project {
       infos.push({
         def,
         resolved: r,
+        hasErrors: hasErrors(`${def.kind}:${def.name}`, new Set()),
         get fingerprint() {
           return (fp ??= fingerprint(r));
         },
@@ -317,7 +343,7 @@ function dedupe(list: RawDiagnostic[]): RawDiagnostic[] {
   const seen = new Set<string>();
   const out: RawDiagnostic[] = [];
   for (const d of list) {
-    const k = `${d.span[0]}:${d.span[1]}:${d.severity}`;
+    const k = `${d.span[0]}:${d.span[1]}:${d.severity}${d.severity === 'error' ? '' : `:${d.code}`}`;
     if (seen.has(k)) continue;
     seen.add(k);
     out.push(d);

@@ -508,28 +508,31 @@ export async function loadShop(db: Db, opts: LoadShopOptions = {}): Promise<{ cu
   const { schema } = opts;
   const customersTable = qualified('customers', schema);
   const eventsTable = qualified('events', schema);
-  const insertCustomers = `insert into ${customersTable} (id, email, name, country, plan, created_at)
-select id, email, name, country, plan, to_timestamp(created_at)
-from unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::float8[]) as u(id, email, name, country, plan, created_at)`;
-  const insertEvents = `insert into ${eventsTable} (customer_id, event_name, occurred_at, properties)
+  // One statement per batch: the batch's customers (a data-modifying CTE) and their events.
+  const insertBatch = `with new_customers as (
+  insert into ${customersTable} (id, email, name, country, plan, created_at)
+  select id, email, name, country, plan, to_timestamp(created_at)
+  from unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::float8[]) as u(id, email, name, country, plan, created_at)
+)
+insert into ${eventsTable} (customer_id, event_name, occurred_at, properties)
 select customer_id, event_name, to_timestamp(occurred_at), properties::jsonb
-from unnest($1::bigint[], $2::text[], $3::float8[], $4::text[]) as u(customer_id, event_name, occurred_at, properties)`;
+from unnest($7::bigint[], $8::text[], $9::float8[], $10::text[]) as u(customer_id, event_name, occurred_at, properties)`;
 
   const totals = { customers: 0, events: 0 };
   await db.transaction(async (tx) => {
     if (schema) await tx.exec(`create schema if not exists ${quoteIdent(schema)}`);
     if (opts.replace) await tx.exec(`drop table if exists ${eventsTable}, ${customersTable}`);
     await tx.exec(shopSchemaSql(schema));
-    // Batches go in one after another (so serial ids are deterministic), but the next batch is
-    // generated while the database is still inserting the previous one.
+    // Batches go in one after another on one connection, so serial ids follow the generation order
+    // (a plain function scan of unnest yields the arrays in order); each batch is sent before the
+    // next one is generated, so generating overlaps with the database's work.
     let pending: Promise<unknown> | undefined;
     for (const b of generateShop(opts)) {
       if (pending) await pending;
       const c = b.customers;
       const e = b.events;
       pending = tx
-        .query(insertCustomers, [c.id, c.email, c.name, c.country, c.plan, c.created_at])
-        .then(() => tx.query(insertEvents, [e.customer_id, e.event_name, e.occurred_at, e.properties]))
+        .query(insertBatch, [c.id, c.email, c.name, c.country, c.plan, c.created_at, e.customer_id, e.event_name, e.occurred_at, e.properties])
         .then(() => {
           totals.customers += c.id.length;
           totals.events += e.customer_id.length;

@@ -69,7 +69,7 @@ function relevantErrors(analysis: Analysis, _kind: PreviewKind, _name: string) {
     dep.resolved.deps.forEach(visit);
   };
   info.resolved.deps.forEach(visit);
-  return info.resolved.broken ? analysis.diagnostics.filter((d) => d.severity === 'error' && files.has(d.file)) : [];
+  return info.hasErrors ? analysis.diagnostics.filter((d) => d.severity === 'error' && files.has(d.file)) : [];
 }
 
 export function previewText(p: Preview, analysis: Analysis): string {

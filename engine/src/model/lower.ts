@@ -546,7 +546,14 @@ export class Lowerer {
           if (i) point = { kind: 'instant', date: i.date, text };
         }
         if (!point) {
-          this.sink.error('bad-instant', v.span, `'${text}' is neither an ISO instant (2026-01-01, 2026-01-01T09:00:00Z) nor a duration (30d)`);
+          const looksLikeDate = /^\d{4}\D/.test(text);
+          this.sink.error(
+            'bad-instant',
+            v.span,
+            looksLikeDate
+              ? `'${text}' is not a valid ISO date or instant; write 2026-01-01 or 2026-01-01T09:00:00Z`
+              : `'${text}' is neither an ISO instant (2026-01-01, 2026-01-01T09:00:00Z) nor a duration (30d)`,
+          );
           return undefined;
         }
         return { op, point, span, valueSpan };
@@ -580,7 +587,7 @@ export class Lowerer {
     const d = text !== undefined ? parseDuration(text) : undefined;
     if (!d) {
       const shown = n.kind === 'scalar' ? String(n.value) : n.kind;
-      this.sink.error('bad-duration', n.span, `'${shown}' is not a duration; write a whole number and a unit: 30m, 12h, 90d or 4w`);
+      this.sink.error('bad-duration', n.span, `'${shown}' is not a duration; write a positive whole number and a unit: 30m, 12h, 90d or 4w`);
     }
     return d;
   }

@@ -223,7 +223,11 @@ export class Resolver {
   private entityFor(def: Definition, ref: Ref | undefined): EntityDef | undefined {
     const entities = this.definitions('Entity');
     if (ref) return this.lookup('Entity', ref);
-    if (entities.size === 1) return entities.values().next().value as EntityDef;
+    if (entities.size === 1) {
+      const only = entities.values().next().value as EntityDef;
+      this.current!.deps.add(key('Entity', only.name));
+      return only;
+    }
     if (entities.size === 0) this.error('no-entity', def.nameSpan, 'the project has no `kind: Entity`; map the table of customers (or accounts) first');
     else this.error('ambiguous-entity', def.nameSpan, `the project has ${entities.size} entities (${[...entities.keys()].join(', ')}); say which with \`entity:\``);
     this.current!.errors++;
@@ -355,7 +359,17 @@ export class Resolver {
       return { expr: { k: 'ecol', col: col.column, type }, type };
     }
     if (stream.properties) {
-      const type = stream.propertyTypes.get(ref.name)?.type ?? 'string';
+      const declared = stream.propertyTypes.get(ref.name)?.type;
+      if (!declared) {
+        // An undeclared key is a string property; one close to a declared name is most likely a typo.
+        const seen = this.options.catalog?.propertyKeys.get(stream.name);
+        const dym = didYouMean(ref.name, [...stream.propertyTypes.keys(), ...stream.columns.keys()]);
+        if (dym.best && !(seen && seen.includes(ref.name))) {
+          this.error('unknown-property', ref.span, `property '${ref.name}' is not declared on Events '${stream.name}'${dym.text}`, { span: ref.span, text: dym.best });
+          return undefined;
+        }
+      }
+      const type = declared ?? 'string';
       return { expr: { k: 'eprop', col: stream.properties.name, key: ref.name, type }, type };
     }
     this.unknown('unknown-property', 'property', ref, [...stream.columns.keys(), 'time'], `: Events '${stream.name}' has no \`properties\` column; declare it under \`columns:\``);
@@ -516,6 +530,7 @@ export class Resolver {
       this.error('type-mismatch', op.span, msg);
       return undefined;
     };
+    const ordering = op.op === 'gt' || op.op === 'gte' || op.op === 'lt' || op.op === 'lte' || op.op === 'between';
     const lit = (s: Scalar, span: Span): IrExpr | undefined => {
       if (type === 'timestamp') {
         if (typeof s !== 'string') {
@@ -535,6 +550,10 @@ export class Resolver {
       }
       if (type === 'boolean' && typeof s !== 'boolean') {
         this.error('type-mismatch', span, `this value is true/false; ${JSON.stringify(s)} is not`);
+        return undefined;
+      }
+      if (type === 'string' && typeof s === 'number' && ordering) {
+        this.error('type-mismatch', span, `this value is text, so \`${op.op}\` would compare ${s} as text ('10' < '9'); compare with a quoted text value, or use a number attribute`);
         return undefined;
       }
       if (type === 'string' && typeof s !== 'string') return { k: 'lit', value: String(s), type: 'string' };
@@ -668,6 +687,17 @@ export class Resolver {
       const bounded = b.gte !== undefined || b.gt !== undefined;
       if (!last && !bounded) this.error('unreachable-band', b.span, `band '${b.name.name}' has no bound, so the bands after it can never match; give it \`gte:\` or move it last`);
       if (last && bounded) this.warn('band-fallback', b.span, `the last band has a bound, so scores below it get no band; drop the bound to make '${b.name.name}' the fallback`);
+      // First match wins: a band whose bound is not below an earlier band's bound can never match.
+      const lower = (x: typeof b) => (x.gte !== undefined ? x.gte : x.gt !== undefined ? x.gt : undefined);
+      const mine = lower(b);
+      if (mine !== undefined) {
+        const shadow = def.bands.slice(0, i).find((e) => {
+          const theirs = lower(e);
+          return theirs !== undefined && (theirs < mine || (theirs === mine && (e.gte !== undefined || b.gt !== undefined)));
+        });
+        if (shadow) this.error('unreachable-band', b.span, `band '${b.name.name}' can never match: band '${shadow.name.name}' comes first and already takes every score ${shadow.gte !== undefined ? '>=' : '>'} ${lower(shadow)}; order bands from the highest bound down`);
+      }
+      if (mine !== undefined && (mine > 100 || mine < 0)) this.warn('band-out-of-range', b.span, `scores are 0 to 100, so a bound of ${mine} ${mine > 100 ? 'is never reached' : 'always holds'}`);
     });
   }
 
@@ -759,16 +789,39 @@ export class Resolver {
     if (!t) {
       this.error('smart-no-target', def.nameSpan, 'a KPI needs a `target` (for example `target: { gte: 0.35, by: 2027-03-31 }`) so its status can be judged');
     } else {
-      if (!t.by) this.error('smart-not-time-bound', t.span, 'the target has no deadline: add `by: <date>` so it is time-bound');
-      else if (t.by.date.getTime() < this.options.now.getTime()) this.warn('smart-deadline-past', t.by.span, `the deadline ${t.by.text} has already passed`);
-      if (t.comparison && t.baseline && compare(t.baseline.value, t.comparison)) this.warn('smart-already-met', t.baseline.span, `the baseline (${t.baseline.value}) already meets the target; aim higher`);
+      const byWritten = t.by !== undefined || hasKey(def.node, ['target', 'by']);
+      if (!byWritten) this.error('smart-not-time-bound', t.span, 'the target has no deadline: add `by: <date>` so it is time-bound');
+      else if (t.by && t.by.date.getTime() < this.options.now.getTime()) this.warn('smart-deadline-past', t.by.span, `the deadline ${t.by.text} has already passed`);
+      if (t.comparison && t.baseline && compare(t.baseline.value, t.comparison)) {
+        const aim = t.comparison.op === 'gte' || t.comparison.op === 'gt' ? 'aim higher' : t.comparison.op === 'lte' || t.comparison.op === 'lt' ? 'aim lower' : 'set a target that needs work';
+        this.warn('smart-already-met', t.baseline.span, `the baseline (${t.baseline.value}) already meets the target; ${aim}`);
+      }
+      if (t.comparison && def.guardrail && t.comparison.op !== 'between' && t.comparison.op !== 'eq') {
+        const dirT = t.comparison.op === 'gte' || t.comparison.op === 'gt' ? 1 : -1;
+        const dirG = def.guardrail.op === 'gte' || def.guardrail.op === 'gt' ? 1 : -1;
+        const tv = t.comparison.value as number;
+        const gv = def.guardrail.value as number;
+        if (dirT !== dirG) this.warn('guardrail-direction', def.guardrail.span, `the guardrail points the other way from the target (${def.guardrail.op} vs ${t.comparison.op}); a guardrail is the floor (or ceiling) on the same side`);
+        else if (dirT * (gv - tv) > 0) this.warn('guardrail-stricter', def.guardrail.span, `the guardrail (${def.guardrail.op} ${gv}) is stricter than the target (${t.comparison.op} ${tv}): meeting the target would still fail CI`);
+      }
       if (t.baseline && t.by && t.baseline.on.getTime() >= t.by.date.getTime()) this.error('bad-value', t.baseline.span, 'the baseline date must be before the deadline');
     }
     if (!def.owner) this.warn('smart-no-owner', def.nameSpan, 'no `owner`: say which team is accountable for this KPI');
     if (!def.description) this.warn('smart-no-description', def.nameSpan, 'no `description`: say what this KPI measures and why it matters');
     if (!def.funnel) this.warn('smart-no-funnel', def.nameSpan, 'no `funnel`: say which stage it serves (acquisition, activation, retention, revenue, referral)');
-    if (!def.guardrail) this.warn('smart-no-guardrail', def.nameSpan, 'no `guardrail`: add a floor (or ceiling) that fails CI, for example `guardrail: { gte: 0.25 }`');
+    if (!def.guardrail && !hasKey(def.node, ['guardrail'])) this.warn('smart-no-guardrail', def.nameSpan, 'no `guardrail`: add a floor (or ceiling) that fails CI, for example `guardrail: { gte: 0.25 }`');
   }
+}
+
+function hasKey(root: import('../syntax/nodes.js').YMap, path: string[]): boolean {
+  let node: import('../syntax/nodes.js').YNode = root;
+  for (const k of path) {
+    if (node.kind !== 'map') return false;
+    const p: import("../syntax/nodes.js").YPair | undefined = node.pairs.find((x) => x.key.value === k);
+    if (!p) return false;
+    node = p.value;
+  }
+  return true;
 }
 
 /** Whether a value satisfies a comparison. */

@@ -95,7 +95,7 @@ export async function preview(db: Db, analysis: Analysis, kind: PreviewKind, nam
     const dym = didYouMean(name, names);
     throw new PreviewError(`no ${kind} named '${name}'${dym.text || (names.length ? `; there are: ${names.join(', ')}` : `; the project has no ${kind}s`)}`, 'not-found');
   }
-  if (info.resolved.broken || !info.resolved.query) {
+  if (info.hasErrors || !info.resolved.query) {
     throw new PreviewError(`${kind} '${name}' has errors; run \`tally validate\` and fix them first`, 'invalid');
   }
   const q = info.resolved.query;

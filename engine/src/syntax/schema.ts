@@ -136,7 +136,15 @@ function describe(e: ErrorObject, root: YMap): { code: string; span: Span; messa
     case 'pattern': {
       const value = node.kind === 'scalar' ? String(node.value) : '';
       const sp = e.schemaPath;
-      if (/duration/i.test(sp)) return { code: 'bad-duration', span: node.span, message: `'${value}' is not a duration; write a whole number and a unit: 30m, 12h, 90d or 4w` };
+      if (/instantOrDuration/i.test(sp))
+        return {
+          code: 'bad-instant',
+          span: node.span,
+          message: /^\d{4}\D/.test(value)
+            ? `'${value}' is not a valid ISO date or instant; write 2026-01-01 or 2026-01-01T09:00:00Z`
+            : `'${value}' is neither an ISO instant (2026-01-01, 2026-01-01T09:00:00Z) nor a duration meaning T minus it (30d)`,
+        };
+      if (/duration/i.test(sp)) return { code: 'bad-duration', span: node.span, message: `'${value}' is not a duration; write a positive whole number and a unit: 30m, 12h, 90d or 4w` };
       if (/instant/i.test(sp)) return { code: 'bad-instant', span: node.span, message: `'${value}' is not an ISO date or instant (2027-03-31 or 2026-06-01T00:00:00Z)` };
       if (/qualifiedStage/i.test(sp)) return { code: 'bad-stage-ref', span: node.span, message: '`stage` is written `lifecycle.stage`, for example `customer_lifecycle.dormant`' };
       if (/name/i.test(sp) || path[path.length - 1] === 'name')

@@ -4,17 +4,8 @@ select "e"."id" as key, case when coalesce("p1"."a1", 0) >= 1 then 'buyer' else 
 -- Score health (pass)
 select "e"."id" as key, (100 * coalesce(least(greatest(((coalesce("p1"."a1", 0) - 0)::float8 / nullif(10, 0)), 0), 1), 0)) as value from "customers" as "e" left join (select "ev"."customer_id" as k, count(*) as "a1" from "events" as ev where "ev"."occurred_at" <= '2026-06-01T00:00:00.000Z'::timestamptz and "ev"."event_name" = 'purchase' group by "ev"."customer_id") as "p1" on "p1"."k" = "e"."id" where coalesce("e"."created_at" <= '2026-06-01T00:00:00.000Z'::timestamptz, true);
 
--- Segment aggregate_without_events (probe)
-select "e"."id" as key from "customers" as "e" where coalesce("e"."created_at" <= '2026-06-01T00:00:00.000Z'::timestamptz, true) and "e"."ltv" >= 10;
-
 -- Segment base (probe)
 select "e"."id" as key from "customers" as "e" where coalesce("e"."created_at" <= '2026-06-01T00:00:00.000Z'::timestamptz, true) and "e"."country" = 'DE';
-
--- Segment operator_on_reference (probe)
-select "e"."id" as key from "customers" as "e" where coalesce("e"."created_at" <= '2026-06-01T00:00:00.000Z'::timestamptz, true) and ("e"."country" = 'DE' or case when exists (select 1 from "events" as ev where "ev"."customer_id" = "e"."id" and "ev"."occurred_at" <= '2026-06-01T00:00:00.000Z'::timestamptz and "ev"."event_name" = 'purchase') then 'buyer' else 'browser' end = 'buyer' or "e"."country" = 'DE');
-
--- Segment two_operators (pass)
-select "e"."id" as key from "customers" as "e" left join (select "ev"."customer_id" as k, count(*) filter (where "ev"."event_name" = 'purchase') as "a1", sum(("ev"."properties" ->> 'amount')::numeric) filter (where "ev"."event_name" = 'purchase') as "a2" from "events" as ev where "ev"."occurred_at" <= '2026-06-01T00:00:00.000Z'::timestamptz and "ev"."event_name" = 'purchase' group by "ev"."customer_id") as "p1" on "p1"."k" = "e"."id" where coalesce("e"."created_at" <= '2026-06-01T00:00:00.000Z'::timestamptz, true) and ("e"."country" = 'DE' or coalesce("p1"."a1", 0) >= 1 or case when (100 * coalesce(least(greatest(((coalesce("p1"."a1", 0) - 0)::float8 / nullif(10, 0)), 0), 1), 0)) >= 50 then 'high' else 'low' end = 'high' or coalesce("p1"."a2", 0) >= 1);
 
 -- Trait orders (pass)
 select "e"."id" as key, coalesce("p1"."a1", 0) as value from "customers" as "e" left join (select "ev"."customer_id" as k, count(*) as "a1" from "events" as ev where "ev"."occurred_at" <= '2026-06-01T00:00:00.000Z'::timestamptz and "ev"."event_name" = 'purchase' group by "ev"."customer_id") as "p1" on "p1"."k" = "e"."id" where coalesce("e"."created_at" <= '2026-06-01T00:00:00.000Z'::timestamptz, true);
