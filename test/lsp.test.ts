@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
+  CancellationTokenSource,
   createProtocolConnection,
   StreamMessageReader,
   StreamMessageWriter,
@@ -241,6 +242,21 @@ describe('language server over stdio', function () {
       assert.equal(Object.values(lc.stages).reduce((a, b) => a + b, 0), 400);
       const kpi = (await client.conn.sendRequest('tally/preview', { uri: segUri, kind: 'kpi', name: 'd30_retention', asOf: ANCHOR.toISOString() })) as { status: string };
       assert.match(kpi.status, /^(met|on_track|at_risk|missed|failed)$/);
+    });
+
+    it('cancels a preview when the client asks', async () => {
+      const source = new CancellationTokenSource();
+      const pending = client.conn.sendRequest('tally/preview', { uri: segUri, kind: 'lifecycle', name: 'customer_lifecycle', asOf: '2026-10-15T00:00:00Z' }, source.token);
+      await new Promise((r) => setTimeout(r, 5));
+      source.cancel();
+      const err = await pending.then(
+        () => undefined,
+        (e: { code?: number }) => e,
+      );
+      assert.equal(err?.code, -32800, 'RequestCancelled');
+      // The server is still fine afterwards.
+      const again = (await client.conn.sendRequest('tally/preview', { uri: segUri, kind: 'segment', name: 'dach', asOf: ANCHOR.toISOString() })) as { count: number };
+      assert.ok(again.count > 0);
     });
 
     it('shows live figures in code lenses', async () => {

@@ -3,6 +3,8 @@
 // schedules work (debounced diagnostics, cancellable previews) and keeps the preview cache.
 
 import {
+  CancellationToken,
+  LSPErrorCodes,
   CodeLens,
   CompletionItemKind,
   DiagnosticSeverity,
@@ -314,7 +316,7 @@ export function startServer(options: ServerOptions = {}): Connection {
     const analysis = workspace.analysis(state);
     const info = analysis.get(PREVIEW_DEF_KIND[kind], name);
     if (!info) throw new ResponseError(2, `no ${kind} named '${name}'`);
-    if (info.resolved.broken) throw new ResponseError(3, `${kind} '${name}' has errors; fix them to see live figures`);
+    if (info.hasErrors) throw new ResponseError(3, `${kind} '${name}' has errors; fix them to see live figures`);
     const key = `${info.def.kind}:${name}`;
     const cacheKey = `${key}:${info.fingerprint}`;
     const cached = state.live.get(cacheKey);
@@ -344,11 +346,34 @@ export function startServer(options: ServerOptions = {}): Connection {
     return entry.promise;
   }
 
-  connection.onRequest('tally/preview', async (p: { uri: string; kind: string; name: string; asOf?: string }) => {
+  connection.onRequest('tally/preview', async (p: { uri: string; kind: string; name: string; asOf?: string }, token: CancellationToken) => {
     const a = at(p.uri) ?? firstProject();
     if (!a) throw new ResponseError(2, 'no Tally project (tally.yaml) for this file');
     if (!(PREVIEW_KINDS as readonly string[]).includes(p.kind)) throw new ResponseError(2, `cannot preview '${p.kind}'`);
-    return livePreview(a.state, p.kind as PreviewKind, p.name, p.asOf ? new Date(p.asOf) : undefined);
+    const kind = PREVIEW_DEF_KIND[p.kind as PreviewKind];
+    const fingerprint = workspace.analysis(a.state).get(kind, p.name)?.fingerprint;
+    const work = livePreview(a.state, p.kind as PreviewKind, p.name, p.asOf ? new Date(p.asOf) : undefined);
+    // Answer at once when the client cancels, or when an edit changes the definition meanwhile:
+    // stale figures are never returned (the query itself finishes in the background, read-only).
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const finish = (f: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearInterval(poll);
+        sub.dispose();
+        f();
+      };
+      const sub = token.onCancellationRequested(() => finish(() => reject(new ResponseError(LSPErrorCodes.RequestCancelled, 'preview cancelled'))));
+      const poll = setInterval(() => {
+        const now = workspace.analysis(a.state).get(kind, p.name)?.fingerprint;
+        if (now !== fingerprint) finish(() => reject(new ResponseError(LSPErrorCodes.ContentModified, `${p.kind} '${p.name}' changed while its preview ran; ask again`)));
+      }, 50);
+      work.then(
+        (v) => finish(() => resolve(v)),
+        (e: unknown) => finish(() => reject(e)),
+      );
+    });
   });
 
   connection.onRequest('tally/compiledSql', (p: { uri: string; kind: string; name: string; asOf?: string }) => {
@@ -359,7 +384,7 @@ export function startServer(options: ServerOptions = {}): Connection {
     const info = analysis.get(kind, p.name);
     if (!info) throw new ResponseError(2, `no ${p.kind} named '${p.name}'`);
     const q = analysis.sqlFor(kind, p.name, p.asOf ? { asOf: { kind: 'instant', at: new Date(p.asOf) }, literals: 'inline' } : { ...CANONICAL_SQL, strategy: 'auto' });
-    return { sql: q?.sql ?? null, strategy: q?.strategy ?? null, broken: info.resolved.broken, fingerprint: info.fingerprint };
+    return { sql: q?.sql ?? null, strategy: q?.strategy ?? null, broken: info.hasErrors, fingerprint: info.fingerprint };
   });
 
   connection.onRequest('tally/status', () => {
@@ -383,7 +408,7 @@ export function startServer(options: ServerOptions = {}): Connection {
       if (!info || info.def !== def) continue;
       const range = rangeOf(a.state, a.rel, def.nameSpan);
       const cmd = { command: 'tally.showPreview', arguments: [{ uri: p.textDocument.uri, kind: pk, name: def.name }] };
-      if (info.resolved.broken) {
+      if (info.hasErrors) {
         lenses.push({ range, command: { title: 'fix the errors to see live figures', ...cmd } });
         continue;
       }
