@@ -110,6 +110,9 @@ export class Project {
   private readonly files = new Map<string, ParseCacheEntry>();
   private patterns: RegExp[] = [];
   private cached: { key: string; analysis: Analysis } | undefined;
+  private lastResolution: { key: string; byId: ReadonlyMap<string, ResolvedDefinition> } | undefined;
+  /** How many definitions the last analysis reused from the one before (incremental analysis). */
+  lastReused = 0;
   private generation = 0;
 
   constructor(root: string, projectFileText: string | undefined) {
@@ -237,25 +240,29 @@ export class Project {
     const key = `${this.generation}:${options.catalog ? catalogId(options.catalog) : '-'}:${Math.floor(now.getTime() / 86_400_000)}`;
     if (this.cached?.key === key) return this.cached.analysis;
 
-    const sinks = new Map<string, DiagnosticSink>();
-    const sinkFor = (file: string) => {
-      let s = sinks.get(file);
-      if (!s) sinks.set(file, (s = new DiagnosticSink(file)));
-      return s;
-    };
     const defs: Definition[] = [];
     for (const path of this.filePaths) defs.push(...this.files.get(path)!.file.definitions);
-    const resolver = new Resolver(defs, sinkFor, { catalog: options.catalog, timezone: this.config.timezone, now });
+    // Reuse the previous resolutions made under the same catalog, time zone and day.
+    const resolutionKey = `${options.catalog ? catalogId(options.catalog) : '-'}:${Math.floor(now.getTime() / 86_400_000)}:${this.config.timezone}`;
+    const previous = this.lastResolution?.key === resolutionKey ? this.lastResolution.byId : undefined;
+    const resolver = new Resolver(defs, { catalog: options.catalog, timezone: this.config.timezone, now, previous });
     const resolved = resolver.resolveAll();
     const byId = new Map(resolved.map((r) => [`${r.def.kind}:${r.def.name}`, r]));
+    this.lastResolution = { key: resolutionKey, byId };
+    this.lastReused = resolver.reused;
+    const resolutionDiagnostics = new Map<string, RawDiagnostic[]>();
+    for (const d of [...resolver.globalDiagnostics, ...resolved.flatMap((r) => r.diagnostics)]) {
+      const list = resolutionDiagnostics.get(d.file);
+      if (list) list.push(d);
+      else resolutionDiagnostics.set(d.file, [d]);
+    }
 
     // Errors inside each definition's own document (any stage), then through its dependencies.
     const ownErrors = new Set<string>();
     for (const def of defs) {
       const f = this.files.get(def.file)!.file;
       const span = f.docs[def.doc]?.span ?? def.node.span;
-      const raw = [...f.diagnostics, ...(sinks.get(def.file)?.items ?? [])];
-      if (raw.some((d) => d.severity === 'error' && d.span[0] >= span[0] && d.span[0] <= span[1])) ownErrors.add(`${def.kind}:${def.name}`);
+      if (f.diagnostics.some((d) => d.severity === 'error' && d.span[0] >= span[0] && d.span[0] <= span[1])) ownErrors.add(`${def.kind}:${def.name}`);
     }
     const errorMemo = new Map<string, boolean>();
     const hasErrors = (id: string, seen: Set<string>): boolean => {
@@ -287,8 +294,9 @@ export class Project {
     const diagnostics: Diagnostic[] = [...this.configDiagnostics];
     for (const path of this.filePaths) {
       const f = this.files.get(path)!.file;
-      const raw = [...f.diagnostics, ...(sinks.get(path)?.items ?? [])];
-      for (const d of dedupe(raw)) diagnostics.push(toDiagnostic(d, f.lines));
+      const extra = resolutionDiagnostics.get(path);
+      if (!extra && !f.diagnostics.length) continue;
+      for (const d of extra ? dedupe([...f.diagnostics, ...extra]) : f.diagnostics) diagnostics.push(toDiagnostic(d, f.lines));
     }
     const analysis = new Analysis(this, infos, sortDiagnostics(diagnostics), resolver.refs);
     this.cached = { key, analysis };

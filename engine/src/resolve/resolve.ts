@@ -5,7 +5,7 @@
 // that is still being resolved is a cycle. Every reference site is recorded for go-to-definition,
 // find-references and rename.
 
-import type { DiagnosticSink, Span } from '../diagnostics.js';
+import { DiagnosticSink, type RawDiagnostic, type Span } from '../diagnostics.js';
 import * as ir from '../ir/ir.js';
 import type { IrCond, IrEntity, IrEventFilter, IrExpr, IrMetric, IrQuery, IrStream, IrTime } from '../ir/ir.js';
 import type {
@@ -55,6 +55,14 @@ export interface ResolvedDefinition {
   readonly deps: ReadonlySet<string>;
   /** Whether resolution reported an error for this definition (its SQL is not trustworthy). */
   readonly broken: boolean;
+  /** Diagnostics of this definition's resolution (in its own file). */
+  readonly diagnostics: readonly RawDiagnostic[];
+  /** Reference sites written in this definition. */
+  readonly refs: readonly RefSite[];
+  /** Every definition looked up by name, as it was (null: missing): the basis for reuse. */
+  readonly lookups: ReadonlyMap<string, Definition | null>;
+  /** Kinds whose whole membership mattered (implicit entity/stream, did-you-mean candidates). */
+  readonly kindSets: ReadonlyMap<Kind, readonly Definition[]>;
 }
 
 export interface ResolveOptions {
@@ -62,23 +70,44 @@ export interface ResolveOptions {
   readonly timezone: string;
   /** The wall-clock instant lints compare against (deadline already past). */
   readonly now: Date;
+  /**
+   * The previous analysis's resolutions, made with the same catalog, time zone and day. A
+   * definition is reused when it is the same object (its file was not re-parsed), resolved
+   * without errors, and everything it looked up is unchanged (recursively): an edit re-resolves
+   * only what it can affect.
+   */
+  readonly previous?: ReadonlyMap<string, ResolvedDefinition>;
 }
 
 type Typed = { expr: IrExpr; type: ValueType | 'unknown' };
+type Body = Omit<ResolvedDefinition, 'deps' | 'broken' | 'def' | 'diagnostics' | 'refs' | 'lookups' | 'kindSets'>;
 
 const key = (kind: string, name: string) => `${kind}:${name}`;
 
+interface Current {
+  def: Definition;
+  sink: DiagnosticSink;
+  deps: Set<string>;
+  errors: number;
+  refs: RefSite[];
+  lookups: Map<string, Definition | null>;
+  kindSets: Map<Kind, readonly Definition[]>;
+}
+
 export class Resolver {
-  readonly refs: RefSite[] = [];
+  /** Diagnostics that belong to no single definition's resolution (duplicate names). */
+  readonly globalDiagnostics: RawDiagnostic[] = [];
   private readonly byKind = new Map<Kind, Map<string, Definition>>();
   private readonly done = new Map<string, ResolvedDefinition>();
   private readonly inProgress = new Set<string>();
-  private readonly memo = new Map<string, IrCond | Typed | undefined>();
-  private current: { def: Definition; sink: DiagnosticSink; deps: Set<string>; errors: number } | undefined;
+  private readonly checking = new Set<string>();
+  private readonly reuseMemo = new Map<string, boolean>();
+  private current: Current | undefined;
+  /** How many definitions were reused from the previous analysis (for tests and benchmarks). */
+  reused = 0;
 
   constructor(
     defs: readonly Definition[],
-    private readonly sinkFor: (file: string) => DiagnosticSink,
     private readonly options: ResolveOptions,
   ) {
     for (const d of defs) {
@@ -87,11 +116,54 @@ export class Resolver {
       const prev = m.get(d.name);
       if (prev) {
         const msg = `another ${d.kind} is already named '${d.name}' (in ${prev.file}); names are unique within a kind`;
-        sinkFor(d.file).error('duplicate-name', d.nameSpan, msg);
+        this.globalDiagnostics.push({ code: 'duplicate-name', severity: 'error', message: msg, file: d.file, span: d.nameSpan });
         continue;
       }
       m.set(d.name, d);
     }
+  }
+
+  /** Every reference site, in resolution order. */
+  get refs(): RefSite[] {
+    const out: RefSite[] = [];
+    for (const r of this.done.values()) out.push(...r.refs);
+    return out;
+  }
+
+  /** Whether the previous resolution of `id` still holds (see ResolveOptions.previous). */
+  private reusable(id: string, def: Definition): boolean {
+    const prev = this.options.previous?.get(id);
+    if (!prev || prev.def !== def || prev.broken) return false;
+    const memo = this.reuseMemo.get(id);
+    if (memo !== undefined) return memo;
+    if (this.checking.has(id)) return false;
+    this.checking.add(id);
+    let ok = true;
+    for (const [kind, list] of prev.kindSets) {
+      const now = [...this.definitions(kind).values()];
+      if (now.length !== list.length || now.some((d, i) => d !== list[i])) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) {
+      for (const [depId, depDef] of prev.lookups) {
+        const colon = depId.indexOf(':');
+        const cur = this.definitions(depId.slice(0, colon) as Kind).get(depId.slice(colon + 1)) ?? null;
+        if (cur !== depDef) {
+          ok = false;
+          break;
+        }
+        // The dependency's own meaning must be unchanged too (its resolution reused as it was).
+        if (cur && this.options.previous?.get(depId) && this.resolve(cur) !== this.options.previous.get(depId)) {
+          ok = false;
+          break;
+        }
+      }
+    }
+    this.checking.delete(id);
+    this.reuseMemo.set(id, ok);
+    return ok;
   }
 
   definitions(kind: Kind): Map<string, Definition> {
@@ -108,25 +180,45 @@ export class Resolver {
     const id = key(def.kind, def.name);
     const existing = this.done.get(id);
     if (existing) return existing;
+    if (!this.inProgress.has(id) && this.reusable(id, def)) {
+      const prev = this.options.previous!.get(id)!;
+      this.done.set(id, prev);
+      this.reused++;
+      return prev;
+    }
+    const again = this.done.get(id);
+    if (again) return again;
     const outer = this.current;
-    const sink = this.sinkFor(def.file);
-    const before = sink.items.filter((d) => d.severity === 'error').length;
-    this.current = { def, sink, deps: new Set(), errors: 0 };
+    const sink = new DiagnosticSink(def.file);
+    const cur: Current = { def, sink, deps: new Set(), errors: 0, refs: [], lookups: new Map(), kindSets: new Map() };
+    this.current = cur;
     this.inProgress.add(id);
-    let result: Omit<ResolvedDefinition, 'deps' | 'broken' | 'def'> = {};
+    let result: Body = {};
     try {
       result = this.resolveBody(def);
     } finally {
       this.inProgress.delete(id);
+      this.current = outer;
     }
-    const after = sink.items.filter((d) => d.severity === 'error').length;
-    const resolved: ResolvedDefinition = { def, ...result, deps: this.current.deps, broken: after > before || this.current.errors > 0 };
-    this.current = outer;
+    const resolved: ResolvedDefinition = {
+      def,
+      ...result,
+      deps: cur.deps,
+      broken: sink.items.some((d) => d.severity === 'error') || cur.errors > 0,
+      diagnostics: sink.items,
+      refs: cur.refs,
+      lookups: cur.lookups,
+      kindSets: cur.kindSets,
+    };
     this.done.set(id, resolved);
     return resolved;
   }
 
-  private resolveBody(def: Definition): Omit<ResolvedDefinition, 'deps' | 'broken' | 'def'> {
+  private noteKindSet(kind: Kind): void {
+    if (!this.current!.kindSets.has(kind)) this.current!.kindSets.set(kind, [...this.definitions(kind).values()]);
+  }
+
+  private resolveBody(def: Definition): Body {
     switch (def.kind) {
       case 'Entity':
         this.checkEntity(def);
@@ -185,14 +277,16 @@ export class Resolver {
 
   private site(kind: RefKind, target: string, span: Span): void {
     const d = this.current!.def;
-    this.refs.push({ kind, target, file: d.file, span, from: { kind: d.kind, name: d.name } });
+    this.current!.refs.push({ kind, target, file: d.file, span, from: { kind: d.kind, name: d.name } });
   }
 
   /** Looks up a definition by reference, records the site and the dependency, reports unknown names. */
   private lookup<K extends Kind>(kind: K, ref: Ref): Extract<Definition, { kind: K }> | undefined {
     this.site(kind, ref.name, ref.span);
     const d = this.definitions(kind).get(ref.name);
+    this.current!.lookups.set(key(kind, ref.name), d ?? null);
     if (!d) {
+      this.noteKindSet(kind);
       this.unknown('unknown-reference', kind === 'Kpi' ? 'KPI' : kind.toLowerCase(), ref, this.definitions(kind).keys());
       return undefined;
     }
@@ -223,6 +317,7 @@ export class Resolver {
   private entityFor(def: Definition, ref: Ref | undefined): EntityDef | undefined {
     const entities = this.definitions('Entity');
     if (ref) return this.lookup('Entity', ref);
+    this.noteKindSet('Entity');
     if (entities.size === 1) {
       const only = entities.values().next().value as EntityDef;
       this.current!.deps.add(key('Entity', only.name));
@@ -296,6 +391,7 @@ export class Resolver {
   /** The stream an event query reads: `stream:`, else the entity's only stream (with a type column when `event:` is given). */
   private streamFor(q: EventQuery, entity: EntityDef | undefined): EventsDef | undefined {
     if (q.stream) return this.lookup('Events', q.stream);
+    this.noteKindSet('Events');
     const all = [...this.definitions('Events').values()] as EventsDef[];
     let candidates = entity ? all.filter((s) => (s.entity ? s.entity.name === entity.name : true)) : all;
     if (q.event) candidates = candidates.filter((s) => s.type);
