@@ -244,21 +244,6 @@ describe('language server over stdio', function () {
       assert.match(kpi.status, /^(met|on_track|at_risk|missed|failed)$/);
     });
 
-    it('cancels a preview when the client asks', async () => {
-      const source = new CancellationTokenSource();
-      const pending = client.conn.sendRequest('tally/preview', { uri: segUri, kind: 'lifecycle', name: 'customer_lifecycle', asOf: '2026-10-15T00:00:00Z' }, source.token);
-      await new Promise((r) => setTimeout(r, 5));
-      source.cancel();
-      const err = await pending.then(
-        () => undefined,
-        (e: { code?: number }) => e,
-      );
-      assert.equal(err?.code, -32800, 'RequestCancelled');
-      // The server is still fine afterwards.
-      const again = (await client.conn.sendRequest('tally/preview', { uri: segUri, kind: 'segment', name: 'dach', asOf: ANCHOR.toISOString() })) as { count: number };
-      assert.ok(again.count > 0);
-    });
-
     it('shows live figures in code lenses', async () => {
       const deadline = Date.now() + 30_000;
       let titles: string[] = [];
@@ -309,6 +294,34 @@ describe('language server on PostgreSQL', function () {
     const diag = d.diagnostics.find((x) => x.code === 'unknown-attribute')!;
     assert.equal(diag.severity, 1, 'an error with the catalog connected');
     assert.match(diag.message, /did you mean 'country'/);
+  });
+
+  it('cancels a running preview when the client asks', async () => {
+    // Hold a lock so the preview's query waits: the cancellation must answer it at once.
+    const pg = (await import('pg')).default;
+    const locker = new pg.Client({ connectionString: testDb.url });
+    await locker.connect();
+    try {
+      await locker.query('begin');
+      await locker.query('lock table customers in access exclusive mode');
+      const source = new CancellationTokenSource();
+      const pending = client.conn.sendRequest('tally/preview', { uri: segUri, kind: 'segment', name: 'paying_plan', asOf: ANCHOR.toISOString() }, source.token);
+      await new Promise((r) => setTimeout(r, 300));
+      const started = Date.now();
+      source.cancel();
+      const err = await pending.then(
+        () => undefined,
+        (e: { code?: number }) => e,
+      );
+      assert.equal(err?.code, -32800, 'RequestCancelled');
+      assert.ok(Date.now() - started < 2000, 'answered promptly');
+    } finally {
+      await locker.query('rollback').catch(() => undefined);
+      await locker.end();
+    }
+    // The server answers previews again once the lock is gone.
+    const again = (await client.conn.sendRequest('tally/preview', { uri: segUri, kind: 'segment', name: 'dach', asOf: ANCHOR.toISOString() })) as { count: number };
+    assert.ok(again.count > 0);
   });
 
   it('keeps working when the database goes away', async () => {

@@ -13,6 +13,8 @@ import { runPreview } from './commands/preview.js';
 import { runInit } from './commands/init.js';
 import { runDemo } from './commands/demo.js';
 import { runLsp } from './commands/lsp.js';
+import { runCheck } from './commands/check.js';
+import { runTest } from './commands/test.js';
 
 export interface GlobalOptions {
   readonly project: string;
@@ -30,10 +32,12 @@ const COMMANDS: Record<string, { summary: string; run: (g: GlobalOptions, io: Io
   validate: { summary: 'all diagnostics (--format text|json|github|sarif)', run: runValidate },
   compile: { summary: 'write one SQL file per definition to --out DIR, plus manifest.json', run: runCompile },
   preview: { summary: 'live result of segment|trait|score|lifecycle|kpi NAME (--format text|json)', run: runPreview },
+  check: { summary: 'KPI statuses as of T for CI (--format text|json|junit|markdown|github, --fail-on failed,missed,at_risk|none)', run: runCheck },
+  test: { summary: 'run the kind: Test fixtures, each in isolation (--format text|json|junit)', run: runTest },
   lsp: { summary: 'the language server over stdio (--stdio), for VS Code and any LSP editor', run: runLsp },
 };
 
-const LATER = ['plan', 'deploy', 'check', 'test', 'run', 'report', 'history'];
+const LATER = ['plan', 'deploy', 'run', 'report', 'history'];
 
 const USAGE = `tally: growth operations as code
 
@@ -103,6 +107,7 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
         out: { type: 'string', short: 'o' },
         sample: { type: 'string' },
         timeout: { type: 'string' },
+        'fail-on': { type: 'string' },
         customers: { type: 'string' },
         seed: { type: 'string' },
         strategy: { type: 'string' },

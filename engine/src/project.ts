@@ -271,7 +271,7 @@ export class Project {
       if (seen.has(id)) return true; // a cycle is an error
       seen.add(id);
       const r = byId.get(id);
-      const v = !r || r.broken || ownErrors.has(id) || [...r.deps].some((d) => hasErrors(d, seen));
+      const v = !r || r.broken || ownErrors.has(id) || resolver.duplicated.has(id) || [...r.deps].some((d) => hasErrors(d, seen));
       errorMemo.set(id, v);
       return v;
     };

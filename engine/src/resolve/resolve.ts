@@ -97,6 +97,8 @@ interface Current {
 export class Resolver {
   /** Diagnostics that belong to no single definition's resolution (duplicate names). */
   readonly globalDiagnostics: RawDiagnostic[] = [];
+  /** Names defined more than once: which definition is meant is ambiguous, so none is usable. */
+  readonly duplicated = new Set<string>();
   private readonly byKind = new Map<Kind, Map<string, Definition>>();
   private readonly done = new Map<string, ResolvedDefinition>();
   private readonly inProgress = new Set<string>();
@@ -117,6 +119,7 @@ export class Resolver {
       if (prev) {
         const msg = `another ${d.kind} is already named '${d.name}' (in ${prev.file}); names are unique within a kind`;
         this.globalDiagnostics.push({ code: 'duplicate-name', severity: 'error', message: msg, file: d.file, span: d.nameSpan });
+        this.duplicated.add(key(d.kind, d.name));
         continue;
       }
       m.set(d.name, d);
