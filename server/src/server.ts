@@ -116,13 +116,21 @@ export function startServer(options: ServerOptions = {}): Connection {
     );
   }
 
+  const uris = new Map<string, string>();
+  function uriFor(state: ProjectState, rel: string): string {
+    const k = `${state.root}\0${rel}`;
+    let u = uris.get(k);
+    if (!u) uris.set(k, (u = pathToUri(join(state.root, rel))));
+    return u;
+  }
+
   function publishDiagnostics(state: ProjectState): void {
     const analysis = workspace.analysis(state);
     const byFile = new Map<string, Diagnostic[]>();
     for (const d of analysis.diagnostics) byFile.set(d.file, [...(byFile.get(d.file) ?? []), d]);
     const files = new Set([...state.project.filePaths, 'tally.yaml', ...byFile.keys()]);
     for (const rel of files) {
-      const uri = pathToUri(join(state.root, rel));
+      const uri = uriFor(state, rel);
       const list = (byFile.get(rel) ?? []).map((d) => ({
         range: d.range,
         severity: d.severity === 'error' ? DiagnosticSeverity.Error : d.severity === 'warning' ? DiagnosticSeverity.Warning : d.severity === 'information' ? DiagnosticSeverity.Information : DiagnosticSeverity.Hint,
