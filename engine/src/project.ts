@@ -110,6 +110,7 @@ export class Project {
   private readonly files = new Map<string, ParseCacheEntry>();
   private patterns: RegExp[] = [];
   private cached: { key: string; analysis: Analysis } | undefined;
+  private sortedPaths: string[] | undefined;
   private lastResolution: { key: string; byId: ReadonlyMap<string, ResolvedDefinition> } | undefined;
   /** How many definitions the last analysis reused from the one before (incremental analysis). */
   lastReused = 0;
@@ -200,6 +201,7 @@ export class Project {
   }
 
   deleteFile(path: string): void {
+    this.sortedPaths = undefined;
     if (this.files.delete(normalise(path))) this.touch();
   }
 
@@ -208,7 +210,8 @@ export class Project {
   }
 
   get filePaths(): string[] {
-    return [...this.files.keys()].sort();
+    if (!this.sortedPaths || this.sortedPaths.length !== this.files.size) this.sortedPaths = [...this.files.keys()].sort();
+    return this.sortedPaths;
   }
 
   private touch(): void {
@@ -259,10 +262,13 @@ export class Project {
 
     // Errors inside each definition's own document (any stage), then through its dependencies.
     const ownErrors = new Set<string>();
-    for (const def of defs) {
-      const f = this.files.get(def.file)!.file;
-      const span = f.docs[def.doc]?.span ?? def.node.span;
-      if (f.diagnostics.some((d) => d.severity === 'error' && d.span[0] >= span[0] && d.span[0] <= span[1])) ownErrors.add(`${def.kind}:${def.name}`);
+    for (const path of this.filePaths) {
+      const f = this.files.get(path)!.file;
+      if (!f.diagnostics.some((d) => d.severity === 'error')) continue;
+      for (const def of f.definitions) {
+        const span = f.docs[def.doc]?.span ?? def.node.span;
+        if (f.diagnostics.some((d) => d.severity === 'error' && d.span[0] >= span[0] && d.span[0] <= span[1])) ownErrors.add(`${def.kind}:${def.name}`);
+      }
     }
     const errorMemo = new Map<string, boolean>();
     const hasErrors = (id: string, seen: Set<string>): boolean => {
@@ -271,7 +277,15 @@ export class Project {
       if (seen.has(id)) return true; // a cycle is an error
       seen.add(id);
       const r = byId.get(id);
-      const v = !r || r.broken || ownErrors.has(id) || resolver.duplicated.has(id) || [...r.deps].some((d) => hasErrors(d, seen));
+      let v = !r || r.broken || ownErrors.has(id) || resolver.duplicated.has(id);
+      if (!v && r) {
+        for (const d of r.deps) {
+          if (hasErrors(d, seen)) {
+            v = true;
+            break;
+          }
+        }
+      }
       errorMemo.set(id, v);
       return v;
     };
