@@ -641,7 +641,12 @@ async function inIsolation<T>(opts: FixtureRunOptions, timezone: string, fn: (tx
     const schema = `tally_test_${randomBytes(8).toString('hex')}`;
     try {
       return await pg.transaction(async (tx) => {
-        await tx.exec(`create schema ${schema}`);
+        try {
+          await tx.exec(`create schema ${schema}`);
+        } catch (e) {
+          // Every test would fail the same way: a usage problem, not a test result.
+          throw new DbError(`cannot create a throwaway schema on ${pg.label} (${(e as Error).message}); tests on PostgreSQL need the CREATE privilege on the database`, 'db-unreachable');
+        }
         await tx.exec(`set local search_path to ${schema}`);
         const out = await fn(tx, schema, `postgres schema ${schema}`);
         await tx.exec(`drop schema ${schema} cascade`);

@@ -299,7 +299,8 @@ export function chooseStrategy(where: IrCond): Strategy {
 // ---- queries -------------------------------------------------------------------------------------
 
 function existsAtT(x: Ctx, entity: IrEntity): Sql | undefined {
-  return entity.createdAt ? sql`coalesce(${col(E, entity.createdAt)} <= ${x.asOf}, true)` : undefined;
+  // Written as an OR (not coalesce) so the planner can estimate it from the column's statistics.
+  return entity.createdAt ? sql`(${col(E, entity.createdAt)} <= ${x.asOf} or ${col(E, entity.createdAt)} is null)` : undefined;
 }
 
 /** FROM + WHERE for entities satisfying `where` at T; the caller picks the columns. */
