@@ -51,6 +51,8 @@ export const INDEX_TARGET_MS = 2000;
 export const EDIT_P95_TARGET_MS = 30;
 export const REQUEST_P95_TARGET_MS = 15;
 export const RSS_TARGET_MB = 300;
+/** The server's default diagnostics debounce (server/src/server.ts). */
+export const TALLY_DEBOUNCE_MS = 5;
 
 const TALLY_YAML = 'tally: 1\nname: bench\ndefinitions: ["definitions/**/*.yaml"]\n';
 /** A resolve-stage error (unknown segment): published only after a whole-project analysis. */
@@ -563,11 +565,11 @@ export async function lspSection(opts: Partial<LspBenchOptions> = {}): Promise<S
     if (y) {
       const net = (xs: number[], debounce: number) => p95(xs) - debounce;
       rows.push({
-        figure: '  edit p95 net of each debounce (15 / 200 ms)',
-        value: net(dur.latencies, 15),
+        figure: `  edit p95 net of each debounce (${TALLY_DEBOUNCE_MS} / 200 ms)`,
+        value: net(dur.latencies, TALLY_DEBOUNCE_MS),
         unit: ms,
         reference: { label: 'yaml-language-server', value: net(y.edit.latencies, 200) },
-        ratio: net(dur.latencies, 15) / net(y.edit.latencies, 200),
+        ratio: net(dur.latencies, TALLY_DEBOUNCE_MS) / net(y.edit.latencies, 200),
       });
     }
     for (const [label, xs] of Object.entries(t.requests)) {
@@ -582,7 +584,7 @@ export async function lspSection(opts: Partial<LspBenchOptions> = {}): Promise<S
     const notes = [
       `${ws.files} files (${o.defs} generated definitions, one per file, plus model.yaml and a broken file); edits: ${o.warmupEdits} warm-up + ${o.edits} measured toggles per loop, ${o.gapMs} ms pause after each; requests: 10 warm-up + ${o.requests} each, one at a time.`,
       `percentiles are nearest-rank; edit latency = didChange sent -> publishDiagnostics for the file received (client clock). Ratio = Tally / yaml-language-server (lower is better).`,
-      `debounce: Tally 15 ms by default (initializationOptions {}), yaml-language-server 200 ms (its fixed validationDelayMs). Tally's debounce is ${((15 / p50(dur.latencies)) * 100).toFixed(0)}% of its p50; debounceMs 0 moves p50 by ${(p50(dur.latencies) - p50(d0.latencies)).toFixed(1)} ms, p95 by ${(p95(dur.latencies) - p95(d0.latencies)).toFixed(1)} ms.`,
+      `debounce: Tally ${TALLY_DEBOUNCE_MS} ms by default (initializationOptions {}), yaml-language-server 200 ms (its fixed validationDelayMs). Tally's debounce is ${((TALLY_DEBOUNCE_MS / p50(dur.latencies)) * 100).toFixed(0)}% of its p50; debounceMs 0 moves p50 by ${(p50(dur.latencies) - p50(d0.latencies)).toFixed(1)} ms, p95 by ${(p95(dur.latencies) - p95(d0.latencies)).toFixed(1)} ms.`,
       `server CPU per edit = user+system time of the server process over the measured toggles / their number (it does not grow while other processes hold the cores; wall latency does).`,
       `load average ${load0.map((x) => x.toFixed(2)).join(' ')} at start, ${loadavg().map((x) => x.toFixed(2)).join(' ')} at end, ${cpus().length} cores: client, server and neighbours share them.`,
       `workspace/symbol (query ''): ${t.symbols} symbols (the server caps the list). bad-duration: ${dur.badMessage.slice(0, 110)}`,

@@ -52,7 +52,9 @@ export function startServer(options: ServerOptions = {}): Connection {
   const connection = createConnection(ProposedFeatures.all, process.stdin, process.stdout);
   const documents = new TextDocuments(TextDocument);
   let workspace: Workspace;
-  let debounceMs = options.debounceMs ?? 15;
+  // Short: analysis is incremental (an edit re-resolves only what it affects); this only coalesces
+  // bursts of changes that arrive together (a paste, a formatter, multi-cursor edits).
+  let debounceMs = options.debounceMs ?? 5;
   let previewTimeoutMs = 5000;
   let toldOffline = false;
   let lensRefresh = false;
