@@ -37,7 +37,9 @@ export async function runTest(g: GlobalOptions, io: Io): Promise<number> {
       if (e instanceof DbError) throw new CliError(`${e.message} (database from --db)`);
       throw e;
     }
-  } else if (g.db !== undefined && !g.db.startsWith('pglite:')) {
+  } else if (g.db !== undefined && g.db.startsWith('pglite:')) {
+    io.err(`tally: tests run on fresh in-memory PGlite databases; ${g.db} is not used`);
+  } else if (g.db !== undefined) {
     throw new CliError(`'${g.db}' is not a database URL Tally understands; use postgres://user@host:5432/db (tests run in throwaway schemas there) or leave --db out (a fresh in-memory PGlite per test)`);
   }
 

@@ -26,7 +26,7 @@ import { toDiagnostic, type Analysis, type DefinitionInfo } from '../project.js'
 import { catalogType, type Catalog, type CatalogColumn, type CatalogTable } from '../resolve/catalog.js';
 import { didYouMean } from '../resolve/suggest.js';
 import { compileDistribution, compileMembers, compileMetric, compileValues } from '../sql/compile.js';
-import { getPair, toValue, type YMap, type YNode } from '../syntax/nodes.js';
+import { getPair, toValue, type YNode } from '../syntax/nodes.js';
 import { parseInstant } from '../time.js';
 import { connect, DbError, type Db } from './db.js';
 import { KIND_OF, paramOptions, type PreviewKind } from './preview.js';
@@ -690,10 +690,17 @@ async function runOne(analysis: Analysis, spec: FixtureSpec, opts: FixtureRunOpt
   }
   const query = info.resolved.query;
   let label = opts.postgres ? 'postgres' : 'pglite:memory';
+  // Kept aside: a transaction wrapper may turn what it rethrows into a DbError.
+  let loadError: LoadError | undefined;
   try {
     const ev = await inIsolation(opts, project.config.timezone, async (tx, isolation, l) => {
       label = l;
-      await createAndLoad(tx, plans, isolation);
+      try {
+        await createAndLoad(tx, plans, isolation);
+      } catch (e) {
+        if (e instanceof LoadError) loadError = e;
+        throw e;
+      }
       await tx.exec(`set local statement_timeout = ${Math.max(1, Math.floor(opts.timeoutMs ?? 30_000))}`);
       return evaluate(tx, fixtureAnalysis, spec, isolation ? retarget(query, isolation) : query);
     });
@@ -707,7 +714,7 @@ async function runOne(analysis: Analysis, spec: FixtureSpec, opts: FixtureRunOpt
       duration_ms: Date.now() - started,
     };
   } catch (e) {
-    if (e instanceof LoadError) return errorResult(e.message, e.span, label);
+    if (loadError) return errorResult(loadError.message, loadError.span, label);
     if (e instanceof DbError && e.code === 'db-unreachable') throw e;
     if (e instanceof DbError) return errorResult(`the ${spec.subject.kind} query failed: ${e.message}`, spec.expectSpan, label);
     throw e;
