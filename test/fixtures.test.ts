@@ -12,30 +12,18 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { main } from '../engine/cli/main.js';
-import type { Io } from '../engine/cli/io.js';
 import { createTestDb, forEachBackend, type TestDb } from './helpers/databases.js';
 import { parseXml, type XmlElement } from './helpers/xml.js';
+import { runTally, STACK, type Run } from './helpers/cli.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SHOP = join(REPO, 'examples', 'shop');
-const STACK = /\n\s+at /;
 
 const TMP = mkdtempSync(join(tmpdir(), 'tally-fixtures-test-'));
 after(() => rmSync(TMP, { recursive: true, force: true }));
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function tally(argv: string[], cwd = TMP): Promise<Run> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = { out: (t) => void out.push(t), err: (t) => void err.push(t), tty: false, cwd, env: {} };
-  const code = await main(argv, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
+function tally(argv: string[], cwd = TMP): Promise<Run> {
+  return runTally(argv, { cwd });
 }
 
 // ---- the fixture project ---------------------------------------------------------------------
