@@ -82,9 +82,20 @@ export class Lowerer {
         return this.lowerLifecycle(base, root);
       case 'Kpi':
         return this.lowerKpi(base, root);
-      case 'Campaign':
+      case 'Campaign': {
+        const audience = mapAt(root, 'audience');
+        const trigger = mapAt(root, 'trigger');
+        const goal = mapAt(root, 'goal');
+        return {
+          ...base,
+          kind: 'Campaign',
+          audience: audience ? { segment: this.optRef(audience, 'segment'), exclude: this.stringList(audience, 'exclude') } : undefined,
+          trigger: trigger ? this.eventQuery(trigger, false, ['delay']) : undefined,
+          goal: goal ? this.eventQuery(goal, false) : undefined,
+        };
+      }
       case 'Test':
-        return { ...base, kind: base.kind };
+        return { ...base, kind: 'Test' };
     }
   }
 

@@ -207,12 +207,20 @@ export interface KpiDef extends DefinitionBase {
   readonly guardrail?: Comparison;
 }
 
-/** Campaign and Test are parsed and name-checked here; their semantics live with the issues that build them. */
-export interface OtherDef extends DefinitionBase {
-  readonly kind: 'Campaign' | 'Test';
+/** A campaign's references, checked by the resolver; enrollment and results come with campaigns. */
+export interface CampaignDef extends DefinitionBase {
+  readonly kind: 'Campaign';
+  readonly audience?: { readonly segment?: Ref; readonly exclude: readonly Ref[] };
+  readonly trigger?: EventQuery;
+  readonly goal?: EventQuery;
 }
 
-export type Definition = EntityDef | EventsDef | SegmentDef | TraitDef | ScoreDef | LifecycleDef | KpiDef | OtherDef;
+/** Tests are read from their document by the fixture runner (run/fixtures.ts). */
+export interface OtherDef extends DefinitionBase {
+  readonly kind: 'Test';
+}
+
+export type Definition = EntityDef | EventsDef | SegmentDef | TraitDef | ScoreDef | LifecycleDef | KpiDef | CampaignDef | OtherDef;
 
 export interface ProjectConfig {
   readonly name: string;

@@ -258,6 +258,19 @@ export class Resolver {
         this.lintKpi(def);
         return metric ? { query: { k: 'metric', metric } } : {};
       }
+      case 'Campaign': {
+        // References only: the audience's segments and the trigger's and goal's events.
+        const segs = [def.audience?.segment, ...(def.audience?.exclude ?? [])].filter((r): r is Ref => !!r);
+        let entity: EntityDef | undefined;
+        for (const r of segs) {
+          const seg = this.lookup('Segment', r);
+          if (seg && !entity) entity = seg.entity ? (this.definitions('Entity').get(seg.entity.name) as EntityDef | undefined) : undefined;
+        }
+        if (!entity && this.definitions('Entity').size === 1) entity = this.entityFor(def, undefined);
+        if (def.trigger) this.eventFilter(def.trigger, entity);
+        if (def.goal) this.eventFilter(def.goal, entity);
+        return {};
+      }
       default:
         return {};
     }
