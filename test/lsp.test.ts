@@ -210,6 +210,30 @@ describe('language server over stdio', function () {
       assert.match(err.message, /previews are off/);
     });
 
+    it('switches to a database named in the client settings', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'tally-lsp-setting-'));
+      try {
+        const db = await connect(`pglite:${dir}`, { baseDir: dir, create: true });
+        await loadShop(db, { customers: 150, anchor: ANCHOR });
+        await db.close();
+        client.conn.sendNotification('workspace/didChangeConfiguration', { settings: { tally: { databaseUrl: `pglite:${dir}` } } });
+        const deadline = Date.now() + 30_000;
+        let count: number | undefined;
+        while (count === undefined && Date.now() < deadline) {
+          count = await client.conn.sendRequest('tally/preview', { uri: segUri, kind: 'lifecycle', name: 'customer_lifecycle', asOf: ANCHOR.toISOString() }).then(
+            (r) => Object.values((r as { stages: Record<string, number> }).stages).reduce((a, b) => a + b, 0),
+            () => undefined,
+          );
+          if (count === undefined) await new Promise((r) => setTimeout(r, 300));
+        }
+        assert.equal(count, 150);
+      } finally {
+        client.conn.sendNotification('workspace/didChangeConfiguration', { settings: { tally: {} } });
+        await new Promise((r) => setTimeout(r, 300));
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     it('serves compiled SQL', async () => {
       const r = (await client.conn.sendRequest('tally/compiledSql', { uri: segUri, kind: 'segment', name: 'high_value_dormant' })) as { sql: string };
       assert.match(r.sql, /^select "e"\."id" as key from "customers"/);

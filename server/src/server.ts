@@ -442,6 +442,32 @@ export function startServer(options: ServerOptions = {}): Connection {
     lensTimer = setTimeout(() => void connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined), 200);
   }
 
+  // Client settings (`tally.databaseUrl`, `tally.previewTimeoutMs`) override the initialization
+  // options; a new database URL drops every connection, the live-figure cache and reconnects.
+  connection.onDidChangeConfiguration(async (p) => {
+    const settings = ((p.settings as { tally?: { databaseUrl?: string; previewTimeoutMs?: number } } | undefined)?.tally ?? {}) as {
+      databaseUrl?: string;
+      previewTimeoutMs?: number;
+    };
+    if (typeof settings.previewTimeoutMs === 'number' && settings.previewTimeoutMs > 0) previewTimeoutMs = settings.previewTimeoutMs;
+    const url = typeof settings.databaseUrl === 'string' && settings.databaseUrl ? settings.databaseUrl : undefined;
+    if (url === workspace.options.databaseUrl) return;
+    workspace.options.databaseUrl = url;
+    toldOffline = false;
+    for (const s of workspace.projects.values()) {
+      await workspace.dropConnection(s, 'the database setting changed');
+      s.offline = undefined;
+      s.nextConnectAttempt = 0;
+      s.catalog = undefined;
+      s.live.clear();
+    }
+    await connectAll();
+    for (const s of workspace.projects.values()) {
+      scheduleDiagnostics(s);
+      refreshLenses(s);
+    }
+  });
+
   connection.onShutdown(async () => {
     await workspace?.close();
   });
