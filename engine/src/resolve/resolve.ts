@@ -591,7 +591,11 @@ export class Resolver {
             this.error('missing-operator', c.span, `a score condition needs \`band:\` (one of ${s.bands.map((b) => b.name.name).join(', ') || 'its bands'}) or an operator such as \`gte: 70\``);
             return ir.FALSE;
           }
-          return this.operatorCond({ expr: r.query.value, type: 'number' }, c.op) ?? ir.FALSE;
+          const op = c.op;
+          const outside = (v: unknown) => typeof v === 'number' && (v > 100 || v < 0);
+          if ((op.op === 'gt' || op.op === 'gte' || op.op === 'lt' || op.op === 'lte' || op.op === 'eq') && outside(op.value))
+            this.warn('score-out-of-range', op.valueSpan, `scores run from 0 to 100, so \`${op.op}: ${String(op.value)}\` is ${op.op === 'eq' || (op.op === 'gt' || op.op === 'gte') === (op.value as number) > 100 ? 'never' : 'always'} true`);
+          return this.operatorCond({ expr: r.query.value, type: 'number' }, op) ?? ir.FALSE;
         });
       }
       case 'event': {
