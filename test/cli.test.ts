@@ -207,7 +207,7 @@ describe('cli: exit codes and one-line errors', () => {
   });
 
   it('2: a command of a later version says so', async () => {
-    assertCleanError(await tally(['deploy', '--project', clean]), 2, /`tally deploy` is not available/);
+    assertCleanError(await tally(['plan', '--project', clean]), 2, /`tally plan` is not available/);
   });
 
   it('2: unknown flag', async () => {

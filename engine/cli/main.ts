@@ -15,6 +15,8 @@ import { runDemo } from './commands/demo.js';
 import { runLsp } from './commands/lsp.js';
 import { runCheck } from './commands/check.js';
 import { runTest } from './commands/test.js';
+import { runDeploy } from './commands/deploy.js';
+import { runHistory } from './commands/history.js';
 
 export interface GlobalOptions {
   readonly project: string;
@@ -34,10 +36,12 @@ const COMMANDS: Record<string, { summary: string; run: (g: GlobalOptions, io: Io
   preview: { summary: 'live result of segment|trait|score|lifecycle|kpi NAME (--format text|json)', run: runPreview },
   check: { summary: 'KPI statuses as of T for CI (--format text|json|junit|markdown|github, --fail-on failed,missed,at_risk|none)', run: runCheck },
   test: { summary: 'run the kind: Test fixtures, each in isolation (--format text|json|junit)', run: runTest },
+  deploy: { summary: 'apply the project to the database in one transaction: views + append-only history (--allow-drop, --format text|json)', run: runDeploy },
+  history: { summary: 'every recorded deploy, newest first (--format text|json)', run: runHistory },
   lsp: { summary: 'the language server over stdio (--stdio), for VS Code and any LSP editor', run: runLsp },
 };
 
-const LATER = ['plan', 'deploy', 'run', 'report', 'history'];
+const LATER = ['plan', 'run', 'report'];
 
 const USAGE = `tally: growth operations as code
 
@@ -112,6 +116,7 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
         seed: { type: 'string' },
         strategy: { type: 'string' },
         force: { type: 'boolean' },
+        'allow-drop': { type: 'boolean' },
         quiet: { type: 'boolean', short: 'q' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },

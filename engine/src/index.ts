@@ -40,3 +40,5 @@ export { parseYamlDocuments } from './syntax/load-yaml.js';
 export { SCHEMAS, COMMON_SCHEMA, PROJECT_SCHEMA } from './syntax/schemas.js';
 export { LanguageService, SNIPPETS, type CompletionItem, type HoverResult, type SourceLocation, type SymbolInfo, type RenameResult, type LiveSummary } from './service/language-service.js';
 export { formatKpiValue, kpiFormat } from './kpi-status.js';
+export { deploy } from './run/deploy.js';
+export { readDeployed } from './run/deploy-state.js';

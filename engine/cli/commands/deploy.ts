@@ -1,0 +1,96 @@
+// tally deploy [--allow-drop] [--format text|json]: apply the project to the database in one
+// transaction (views in the deploy schema, an append-only history). Refuses projects with errors
+// and version-rule errors (exit 1, diagnostics rendered like `tally validate`).
+
+import { execFileSync } from 'node:child_process';
+import type { Diagnostic, RawDiagnostic } from '../../src/diagnostics.js';
+import { LineIndex } from '../../src/diagnostics.js';
+import { toDiagnostic, type Project } from '../../src/project.js';
+import { deploy, type DeployResult } from '../../src/run/deploy.js';
+import { analyzeWithCatalog, loadProjectOrFail } from '../context.js';
+import { diagnosticsJson, diagnosticsText, summaryLine } from '../format-diagnostics.js';
+import { EXIT_FINDINGS, EXIT_OK, type Io } from '../io.js';
+import { checkFormat, type GlobalOptions } from '../main.js';
+
+/** The checkout's HEAD commit when the project is inside a git work tree, else null. */
+export function gitCommit(dir: string): string | null {
+  try {
+    const out = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).toString().trim();
+    return /^[0-9a-f]{40,64}$/.test(out) ? out : null;
+  } catch {
+    return null;
+  }
+}
+
+export function renderRaw(project: Project, list: readonly RawDiagnostic[]): Diagnostic[] {
+  return list.map((d) => toDiagnostic(d, project.file(d.file)?.lines ?? new LineIndex('')));
+}
+
+export async function runDeploy(g: GlobalOptions, io: Io): Promise<number> {
+  const format = checkFormat(g, ['text', 'json']);
+  const project = loadProjectOrFail(g, io);
+  const { analysis, db } = await analyzeWithCatalog(g, project, io, { required: true });
+  const sources = (f: string) => project.file(f)?.text;
+  try {
+    if (analysis.errorCount > 0) {
+      const errors = analysis.diagnostics.filter((d) => d.severity === 'error');
+      if (format === 'json') io.out(JSON.stringify({ deployed: false, refused: true, diagnostics: JSON.parse(diagnosticsJson(errors)).diagnostics }, null, 2));
+      else io.err(diagnosticsText(errors, project.root, io.cwd, sources));
+      io.err(`${summaryLine(analysis.diagnostics, project.filePaths.length, analysis.definitions.length)}; nothing deployed`);
+      return EXIT_FINDINGS;
+    }
+    const result = await deploy(db!, analysis, {
+      schema: project.config.deploySchema,
+      allowDrop: g.values['allow-drop'] === true,
+      who: io.env.USER ?? process.env.USER ?? 'unknown',
+      gitCommit: gitCommit(project.root),
+    });
+    const diagnostics = renderRaw(project, result.diagnostics);
+    if (format === 'json') io.out(JSON.stringify(deployJson(result, diagnostics, project.config.deploySchema), null, 2));
+    else {
+      if (diagnostics.length) (result.refused ? io.err : io.out)(diagnosticsText(diagnostics, project.root, io.cwd, sources));
+      io.out(deployText(result, project.config.deploySchema));
+    }
+    return result.refused ? EXIT_FINDINGS : EXIT_OK;
+  } finally {
+    await db?.close();
+  }
+}
+
+function deployJson(r: DeployResult, diagnostics: Diagnostic[], schema: string): unknown {
+  return {
+    deployed: r.deployed,
+    refused: r.refused,
+    deploy_id: r.deployId,
+    schema,
+    changes: r.changes.map((c) => ({
+      kind: c.kind,
+      name: c.name,
+      status: c.status,
+      version: c.version,
+      deployed_version: c.deployed?.version ?? null,
+      fingerprint: c.fingerprint,
+      recorded: r.deployed && c.record,
+    })),
+    views: r.views,
+    diagnostics: JSON.parse(diagnosticsJson(diagnostics)).diagnostics,
+  };
+}
+
+function deployText(r: DeployResult, schema: string): string {
+  const lines: string[] = [];
+  const shown = r.changes.filter((c) => c.status !== 'unchanged' || c.record);
+  for (const c of shown) {
+    const sign = c.status === 'new' ? '+' : c.status === 'removed' ? '-' : '~';
+    const v = c.deployed && c.status !== 'removed' && c.deployed.version !== c.version ? `v${c.deployed.version} -> v${c.version}` : `v${c.version}`;
+    lines.push(`  ${sign} ${c.kind} ${c.name} ${v} (${c.status === 'unchanged' ? 'version only' : c.status})`);
+  }
+  const unchanged = r.changes.filter((c) => c.status === 'unchanged' && !c.record).length;
+  if (r.refused) {
+    lines.unshift('deploy refused: fix the version errors above; nothing was written');
+    return lines.join('\n');
+  }
+  if (!r.deployed) return `nothing to deploy: ${unchanged} definition${unchanged === 1 ? '' : 's'} unchanged`;
+  lines.unshift(`deployed #${r.deployId} to schema ${schema}: ${shown.length} recorded, ${r.views.created.length} view${r.views.created.length === 1 ? '' : 's'} created or replaced, ${r.views.dropped.length} dropped, ${unchanged} unchanged`);
+  return lines.join('\n');
+}

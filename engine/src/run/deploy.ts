@@ -1,0 +1,139 @@
+// tally deploy: apply the project to the database atomically (LANGUAGE.md §8).
+//
+// One transaction: an advisory lock keyed by the deploy schema (concurrent deploys run one after
+// the other), the history tables, the version rules against what is deployed *inside* the lock,
+// `create or replace view <schema>.<kind>_<name>` for each new or changed segment (key), trait and
+// score (key, value) and lifecycle (key, stage) with T = now() (dropped and recreated when the
+// column shape changes), drops of removed definitions' views (only with allowDrop), then one
+// `deploys` row and one `deployed_definitions` row per recorded definition. Anything failing rolls
+// all of it back. Unchanged definitions are not re-recorded: the same deploy twice writes nothing.
+
+import type { RawDiagnostic } from '../diagnostics.js';
+import type { Analysis, DefinitionInfo } from '../project.js';
+import { compileQuery } from '../sql/compile.js';
+import type { Db } from './db.js';
+import { deployLockKey, ensureState, quoteIdent, readDeployed } from './deploy-state.js';
+import { checkVersions, type DefinitionChange } from './versions.js';
+
+export const TALLY_VERSION = '0.1.0';
+
+export interface DeployOptions {
+  readonly schema: string;
+  readonly allowDrop?: boolean;
+  readonly who?: string | null;
+  readonly gitCommit?: string | null;
+  readonly tallyVersion?: string;
+}
+
+export interface DeployResult {
+  /** false: refused by the version rules (nothing written) or nothing to deploy. */
+  readonly deployed: boolean;
+  readonly deployId: number | null;
+  readonly changes: readonly DefinitionChange[];
+  /** Version-rule diagnostics (errors refuse the deploy; warnings do not). */
+  readonly diagnostics: readonly RawDiagnostic[];
+  readonly refused: boolean;
+  /** The views created, replaced or dropped (qualified names). */
+  readonly views: { readonly created: string[]; readonly dropped: string[] };
+}
+
+const VIEW_KINDS = new Set(['segment', 'trait', 'score', 'lifecycle']);
+
+/** The view of a definition (unquoted name), or undefined for kinds without one. */
+export function viewName(kind: string, name: string): string | undefined {
+  return VIEW_KINDS.has(kind) ? `${kind}_${name}` : undefined;
+}
+
+/** The SQL a definition is recorded (and, for view kinds, viewed) with: inline literals, T = now(). */
+export function deploySql(info: DefinitionInfo): string | null {
+  const q = info.resolved.query;
+  if (!q) return null;
+  const base = compileQuery(q, { asOf: { kind: 'now' }, literals: 'inline' }).sql;
+  if (info.def.kind === 'Lifecycle') return `select key, value as stage from (${base}) as q`;
+  return base;
+}
+
+function sourceText(analysis: Analysis, info: DefinitionInfo): string | null {
+  const f = analysis.project.file(info.def.file);
+  if (!f) return null;
+  const span = f.docs[info.def.doc]?.span ?? info.def.node.span;
+  return f.text.slice(span[0], span[1]);
+}
+
+/**
+ * Deploys an analysed project. The caller refuses projects with errors first; definitions with
+ * errors are never deployed here either (it throws if asked).
+ */
+export async function deploy(db: Db, analysis: Analysis, opts: DeployOptions): Promise<DeployResult> {
+  const broken = analysis.infos.filter((i) => i.hasErrors);
+  if (analysis.errorCount > 0 || broken.length) throw new Error(`the project has errors (${broken.map((i) => i.def.name).join(', ') || analysis.errorCount}); validate it first`);
+  const schema = opts.schema;
+  const s = quoteIdent(schema);
+  return db.transaction(async (tx) => {
+    await tx.query(`select pg_advisory_xact_lock(${deployLockKey(schema)}::bigint)`);
+    await ensureState(tx, schema);
+    const state = await readDeployed(tx, schema);
+    const check = checkVersions(analysis, state, { allowDrop: opts.allowDrop });
+    const views = { created: [] as string[], dropped: [] as string[] };
+    if (check.diagnostics.some((d) => d.severity === 'error')) {
+      return { deployed: false, deployId: null, changes: check.changes, diagnostics: check.diagnostics, refused: true, views };
+    }
+    const toRecord = check.changes.filter((c) => c.record);
+    if (!toRecord.length) return { deployed: false, deployId: null, changes: check.changes, diagnostics: check.diagnostics, refused: false, views };
+
+    const rows: { kind: string; name: string; version: number; fingerprint: string | null; sql: string | null; source: string | null; file: string | null }[] = [];
+    for (const c of toRecord) {
+      const view = viewName(c.kind, c.name);
+      if (c.status === 'removed') {
+        if (view) {
+          await tx.exec(`drop view if exists ${s}.${quoteIdent(view)}`);
+          views.dropped.push(`${schema}.${view}`);
+        }
+        rows.push({ kind: c.kind, name: c.name, version: c.version, fingerprint: null, sql: null, source: null, file: c.deployed?.file ?? null });
+        continue;
+      }
+      const info = c.info!;
+      const body = deploySql(info);
+      if (view && body && c.status !== 'unchanged') {
+        await replaceView(tx, `${s}.${quoteIdent(view)}`, body);
+        views.created.push(`${schema}.${view}`);
+      }
+      rows.push({ kind: c.kind, name: c.name, version: c.version, fingerprint: c.fingerprint, sql: body, source: sourceText(analysis, info), file: info.def.file });
+    }
+    const ins = await tx.query<{ id: number }>(
+      `insert into ${s}.deploys (at, who, git_commit, tally_version) values (clock_timestamp(), $1, $2, $3) returning id`,
+      [opts.who ?? null, opts.gitCommit ?? null, opts.tallyVersion ?? TALLY_VERSION],
+    );
+    const deployId = Number(ins.rows[0]!.id);
+    await tx.query(
+      `insert into ${s}.deployed_definitions (deploy_id, kind, name, version, fingerprint, sql, source, file)
+       select $1::bigint, * from unnest($2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[])`,
+      [
+        deployId,
+        rows.map((r) => r.kind),
+        rows.map((r) => r.name),
+        rows.map((r) => r.version),
+        rows.map((r) => r.fingerprint),
+        rows.map((r) => r.sql),
+        rows.map((r) => r.source),
+        rows.map((r) => r.file),
+      ],
+    );
+    return { deployed: true, deployId, changes: check.changes, diagnostics: check.diagnostics, refused: false, views };
+  });
+}
+
+/** `create or replace view`; when the column shape changed (SQLSTATE 42P16), drop and recreate it. */
+async function replaceView(tx: Db, qualified: string, body: string): Promise<void> {
+  await tx.exec('savepoint tally_view');
+  try {
+    await tx.exec(`create or replace view ${qualified} as ${body}`);
+    await tx.exec('release savepoint tally_view');
+  } catch (e) {
+    const state = (e as { sqlState?: string }).sqlState;
+    await tx.exec('rollback to savepoint tally_view');
+    if (state !== '42P16' && state !== '42804') throw e;
+    await tx.exec(`drop view ${qualified}`);
+    await tx.exec(`create view ${qualified} as ${body}`);
+  }
+}
