@@ -87,6 +87,26 @@ export class Analysis {
     return this.diagnostics.filter((d) => d.severity === 'error').length;
   }
 
+  /**
+   * The errors that make these definitions unusable: every error in the files that hold them or
+   * anything they depend on (transitively). Empty for definitions without errors. Previews and
+   * checks print these when they refuse a definition.
+   */
+  blockingErrors(defs: readonly { kind: Kind; name: string }[]): Diagnostic[] {
+    const files = new Set<string>();
+    const seen = new Set<string>();
+    const visit = (id: string) => {
+      if (seen.has(id)) return;
+      seen.add(id);
+      const info = this.byKey.get(id);
+      if (!info) return;
+      files.add(info.def.file);
+      for (const dep of info.resolved.deps) visit(dep);
+    };
+    for (const d of defs) if (this.get(d.kind, d.name)?.hasErrors) visit(`${d.kind}:${d.name}`);
+    return files.size ? this.diagnostics.filter((d) => d.severity === 'error' && files.has(d.file)) : [];
+  }
+
   /** The SQL of a definition's main query (segment members, trait/score/lifecycle values, KPI value). */
   sqlFor(kind: Kind, name: string, opts: SqlOptions): CompiledQuery | undefined {
     const info = this.get(kind, name);

@@ -8,11 +8,11 @@ import { loadShop } from '../../../examples/shop/generate.js';
 import { Project, PROJECT_FILE } from '../../src/project.js';
 import { connect, type Db } from '../../src/run/db.js';
 import { loadCatalog } from '../../src/run/catalog-load.js';
-import { preview, type KpiPreview, type LifecyclePreview, type SegmentPreview, type ValuesPreview } from '../../src/run/preview.js';
+import { preview, type LifecyclePreview, type SegmentPreview, type ValuesPreview } from '../../src/run/preview.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, formatNumber, percent, table, type Io } from '../io.js';
 import type { GlobalOptions } from '../main.js';
-import type { KpiDef } from '../../src/model/types.js';
-import { formatKpiValue } from '../../src/kpi-status.js';
+import { checkKpis, parseFailOn } from '../../src/run/check.js';
+import { checkText } from './check.js';
 import { diagnosticsText } from '../format-diagnostics.js';
 
 /** The example project shipped with Tally (found from this file upwards). */
@@ -88,31 +88,20 @@ export async function runDemo(g: GlobalOptions, io: Io): Promise<number> {
       io.out(`\n4. score ${info.def.name} (0-100) by band\n${table(['band', 'customers', 'share'], rows)}`);
     }
 
-    const kpiRows: unknown[][] = [];
-    let failing = 0;
-    for (const info of analysis.ofKind('Kpi')) {
-      const p = (await preview(db, analysis, 'kpi', info.def.name, opts)) as KpiPreview;
-      const def = info.def as KpiDef;
-      const show = (v: number | null) => formatKpiValue(def, v);
-      const t = p.target;
-      if (p.status === 'failed' || p.status === 'missed') failing++;
-      kpiRows.push([info.def.name, show(p.value), t ? `${t.op} ${Array.isArray(t.value) ? (t.value as number[]).map(show).join('..') : show(t.value as number)}` : '', t?.by ?? '', p.expected === null ? '' : show(p.expected), statusIcon(p.status), def.owner ?? '']);
-    }
-    io.out(`\n5. KPIs against their SMART targets\n${table(['kpi', 'value', 'target', 'by', 'pace', 'status', 'owner'], kpiRows)}`);
-    if (failing) io.out(`   (${failing} KPI${failing === 1 ? '' : 's'} failed or missed: \`tally check\` would fail the build)`);
+    // The same table `tally check` prints, from the same engine function.
+    const checked = await checkKpis(db, analysis, { asOf, timeoutMs: 60_000 });
+    const failOn = parseFailOn(undefined);
+    io.out(`\n5. KPIs against their SMART targets (what \`tally check\` prints)\n${checkText(checked, { analysis, root: project.root, cwd: io.cwd, failOn: 'error' in failOn ? [] : failOn.statuses })}`);
 
     io.out(`
 done in ${((Date.now() - started) / 1000).toFixed(1)} s. Try next:
   tally preview segment high_value_dormant --project ${shownProject}
   tally preview kpi d30_retention --project ${shownProject} --format json
   tally validate --project ${shownProject}
+  tally check --project ${shownProject} --format markdown
   tally compile --project ${shownProject} --out out/sql`);
     return EXIT_OK;
   } finally {
     await db.close();
   }
-}
-
-function statusIcon(s: string): string {
-  return { met: '✓ met', on_track: '↗ on track', at_risk: '! at risk', missed: '✗ missed', failed: '✗ FAILED' }[s] ?? s;
 }

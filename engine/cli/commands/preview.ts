@@ -1,6 +1,6 @@
 // tally preview segment|trait|score|lifecycle|kpi NAME: live figures as of T.
 
-import { preview, PreviewError, PREVIEW_KINDS, type Preview, type PreviewKind } from '../../src/run/preview.js';
+import { preview, PreviewError, PREVIEW_KINDS, KIND_OF, type Preview, type PreviewKind } from '../../src/run/preview.js';
 import { connectOrFail, loadProjectOrFail } from '../context.js';
 import { diagnosticsText } from '../format-diagnostics.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, formatNumber, table, type Io } from '../io.js';
@@ -26,7 +26,7 @@ export async function runPreview(g: GlobalOptions, io: Io): Promise<number> {
   try {
     const catalog = await loadCatalog(db, project.analyze({ now: g.asOf }).definitions, { eventTypes: false });
     const analysis = project.analyze({ catalog, now: g.asOf });
-    const errors = relevantErrors(analysis, kind, name);
+    const errors = analysis.blockingErrors([{ kind: KIND_OF[kind], name }]);
     if (errors.length) {
       io.err(diagnosticsText(errors, project.root, io.cwd, (f) => project.file(f)?.text));
       io.err(`${kind} '${name}' has errors; fix them first`);
@@ -50,26 +50,6 @@ export async function runPreview(g: GlobalOptions, io: Io): Promise<number> {
   } finally {
     await db.close();
   }
-}
-
-function relevantErrors(analysis: Analysis, _kind: PreviewKind, _name: string) {
-  // Errors anywhere can change this definition's meaning through a reference; be strict but scoped:
-  // only errors in files that hold this definition or its dependencies block the preview.
-  const info = analysis.infos.find((i) => i.def.kind.toLowerCase() === _kind && i.def.name === _name);
-  if (!info) return [];
-  const files = new Set<string>([info.def.file]);
-  const seen = new Set<string>();
-  const visit = (key: string) => {
-    if (seen.has(key)) return;
-    seen.add(key);
-    const [k, n] = key.split(':') as [string, string];
-    const dep = analysis.infos.find((i) => i.def.kind === k && i.def.name === n);
-    if (!dep) return;
-    files.add(dep.def.file);
-    dep.resolved.deps.forEach(visit);
-  };
-  info.resolved.deps.forEach(visit);
-  return info.hasErrors ? analysis.diagnostics.filter((d) => d.severity === 'error' && files.has(d.file)) : [];
 }
 
 export function previewText(p: Preview, analysis: Analysis): string {

@@ -107,23 +107,7 @@ export function definitionLine(analysis: Analysis, info: DefinitionInfo): number
  * has errors and of the definitions it depends on.
  */
 export function kpiErrorDiagnostics(analysis: Analysis): Diagnostic[] {
-  const broken = analysis.ofKind('Kpi').filter((i) => i.hasErrors);
-  if (!broken.length) return [];
-  const files = new Set<string>();
-  const seen = new Set<string>();
-  const visit = (info: DefinitionInfo | undefined) => {
-    if (!info) return;
-    const id = `${info.def.kind}:${info.def.name}`;
-    if (seen.has(id)) return;
-    seen.add(id);
-    files.add(info.def.file);
-    for (const dep of info.resolved.deps) {
-      const [k, n] = dep.split(':') as [string, string];
-      visit(analysis.infos.find((i) => i.def.kind === k && i.def.name === n));
-    }
-  };
-  broken.forEach(visit);
-  return analysis.diagnostics.filter((d) => d.severity === 'error' && files.has(d.file));
+  return analysis.blockingErrors(analysis.ofKind('Kpi').map((i) => i.def));
 }
 
 /** Evaluates every KPI of the project as of T; KPIs with errors are listed as invalid, never run. */
