@@ -17,6 +17,7 @@ import { runCheck } from './commands/check.js';
 import { runTest } from './commands/test.js';
 import { runDeploy } from './commands/deploy.js';
 import { runHistory } from './commands/history.js';
+import { runPlan } from './commands/plan.js';
 
 export interface GlobalOptions {
   readonly project: string;
@@ -36,12 +37,13 @@ const COMMANDS: Record<string, { summary: string; run: (g: GlobalOptions, io: Io
   preview: { summary: 'live result of segment|trait|score|lifecycle|kpi NAME (--format text|json)', run: runPreview },
   check: { summary: 'KPI statuses as of T for CI (--format text|json|junit|markdown|github, --fail-on failed,missed,at_risk|none)', run: runCheck },
   test: { summary: 'run the kind: Test fixtures, each in isolation (--format text|json|junit)', run: runTest },
+  plan: { summary: 'what deploy would change, with members entering/leaving and KPI before/after as of T (--allow-drop, --format text|markdown|json)', run: runPlan },
   deploy: { summary: 'apply the project to the database in one transaction: views + append-only history (--allow-drop, --format text|json)', run: runDeploy },
   history: { summary: 'every recorded deploy, newest first (--format text|json)', run: runHistory },
   lsp: { summary: 'the language server over stdio (--stdio), for VS Code and any LSP editor', run: runLsp },
 };
 
-const LATER = ['plan', 'run', 'report'];
+const LATER = ['run', 'report'];
 
 const USAGE = `tally: growth operations as code
 

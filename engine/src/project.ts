@@ -127,6 +127,8 @@ export class Project {
   config: ProjectConfig;
   /** Diagnostics of tally.yaml itself. */
   configDiagnostics: Diagnostic[] = [];
+  /** The text of tally.yaml (undefined when there is none). */
+  projectFileText: string | undefined;
   private readonly files = new Map<string, ParseCacheEntry>();
   private patterns: RegExp[] = [];
   private cached: { key: string; analysis: Analysis } | undefined;
@@ -168,6 +170,7 @@ export class Project {
   }
 
   setProjectFile(text: string | undefined): void {
+    this.projectFileText = text;
     const sink = new DiagnosticSink(PROJECT_FILE);
     let config: ProjectConfig = { name: 'project', definitions: ['definitions/**/*.yaml'], deploySchema: 'tally', timezone: 'UTC' };
     const lines = new LineIndex(text ?? '');

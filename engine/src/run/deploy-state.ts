@@ -70,6 +70,8 @@ export interface DeployedDefinition {
   readonly sql: string | null;
   readonly file: string | null;
   readonly deployId: number;
+  /** The recorded YAML of the definition's document (only read with `withSource`). */
+  readonly source?: string | null;
 }
 
 export interface DeployedState {
@@ -90,13 +92,13 @@ export function deployedKey(kind: string, name: string): string {
 }
 
 /** Reads the deployed state; an absent schema is an empty state. */
-export async function readDeployed(db: Db, schema: string): Promise<DeployedState> {
+export async function readDeployed(db: Db, schema: string, opts: { withSource?: boolean } = {}): Promise<DeployedState> {
   const reg = await db.query<{ t: string | null }>(`select to_regclass($1)::text as t`, [`${quoteIdent(schema)}.deployed_definitions`]);
   if (!reg.rows[0]?.t) return { exists: false, lastDeployId: null, definitions: new Map(), dropped: new Map(), droppedByLatest: [] };
   const s = quoteIdent(schema);
   const last = await db.query<{ id: number | null }>(`select max(id) as id from ${s}.deploys`);
-  const rows = await db.query<{ kind: string; name: string; version: number; fingerprint: string | null; sql: string | null; file: string | null; deploy_id: number }>(
-    `select distinct on (kind, name) kind, name, version, fingerprint, sql, file, deploy_id
+  const rows = await db.query<{ kind: string; name: string; version: number; fingerprint: string | null; sql: string | null; file: string | null; deploy_id: number; source?: string | null }>(
+    `select distinct on (kind, name) kind, name, version, fingerprint, sql, file, deploy_id${opts.withSource ? ', source' : ''}
        from ${s}.deployed_definitions
       order by kind, name, deploy_id desc`,
   );
@@ -105,7 +107,7 @@ export async function readDeployed(db: Db, schema: string): Promise<DeployedStat
   const dropped = new Map<string, DeployedDefinition>();
   const droppedByLatest: DeployedDefinition[] = [];
   for (const r of rows.rows) {
-    const d: DeployedDefinition = { kind: r.kind, name: r.name, version: Number(r.version), fingerprint: r.fingerprint, sql: r.sql, file: r.file, deployId: Number(r.deploy_id) };
+    const d: DeployedDefinition = { kind: r.kind, name: r.name, version: Number(r.version), fingerprint: r.fingerprint, sql: r.sql, file: r.file, deployId: Number(r.deploy_id), ...(opts.withSource ? { source: r.source ?? null } : {}) };
     if (d.fingerprint === null) {
       dropped.set(deployedKey(d.kind, d.name), d);
       if (d.deployId === lastDeployId) droppedByLatest.push(d);

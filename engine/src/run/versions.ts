@@ -29,6 +29,8 @@ export interface DefinitionChange {
   readonly info?: DefinitionInfo;
   /** Whether a deploy writes a row for it (new, changed, a version-only bump, an allowed drop). */
   readonly record: boolean;
+  /** The version-rule diagnostics about this definition (also in `VersionCheck.diagnostics`). */
+  readonly diagnostics: readonly RawDiagnostic[];
 }
 
 export interface VersionCheck {
@@ -52,11 +54,15 @@ export function checkVersions(analysis: Analysis, deployed: DeployedState, opts:
     const fp = info.fingerprint;
     const prev = deployed.definitions.get(key);
     if (!prev) {
-      changes.push({ kind, name: def.name, status: 'new', version: def.version, fingerprint: fp, info, record: true });
+      changes.push({ kind, name: def.name, status: 'new', version: def.version, fingerprint: fp, info, record: true, diagnostics: [] });
       continue;
     }
-    const err = (code: string, message: string, severity: 'error' | 'warning' = 'error') =>
-      diagnostics.push({ code, severity, message, file: def.file, span: def.versionSpan });
+    const own: RawDiagnostic[] = [];
+    const err = (code: string, message: string, severity: 'error' | 'warning' = 'error') => {
+      const d: RawDiagnostic = { code, severity, message, file: def.file, span: def.versionSpan };
+      diagnostics.push(d);
+      own.push(d);
+    };
     const changed = prev.fingerprint !== fp;
     if (def.version < prev.version) {
       err(
@@ -76,20 +82,22 @@ export function checkVersions(analysis: Analysis, deployed: DeployedState, opts:
       );
     }
     const status: ChangeStatus = changed ? 'changed' : 'unchanged';
-    changes.push({ kind, name: def.name, status, version: def.version, fingerprint: fp, deployed: prev, info, record: changed || def.version > prev.version });
+    changes.push({ kind, name: def.name, status, version: def.version, fingerprint: fp, deployed: prev, info, record: changed || def.version > prev.version, diagnostics: own });
   }
   for (const [key, prev] of deployed.definitions) {
     if (seen.has(key)) continue;
-    changes.push({ kind: prev.kind, name: prev.name, status: 'removed', version: prev.version, fingerprint: null, deployed: prev, record: !!opts.allowDrop });
+    const own: RawDiagnostic[] = [];
+    changes.push({ kind: prev.kind, name: prev.name, status: 'removed', version: prev.version, fingerprint: null, deployed: prev, record: !!opts.allowDrop, diagnostics: own });
     if (opts.allowDrop) continue;
     const file = prev.file && analysis.project.file(prev.file) ? prev.file : PROJECT_FILE;
-    diagnostics.push({
+    own.push({
       code: 'removed-without-flag',
       severity: 'error',
       file,
       span: [0, 0],
       message: `${prev.kind} '${prev.name}' (version ${prev.version}) is deployed but no longer defined${prev.file ? ` (it was in ${prev.file})` : ''}; restore it, or deploy with --allow-drop to drop it`,
     });
+    diagnostics.push(...own);
   }
   return { changes, diagnostics };
 }
