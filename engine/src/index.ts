@@ -42,3 +42,7 @@ export { LanguageService, SNIPPETS, type CompletionItem, type HoverResult, type 
 export { formatKpiValue, kpiFormat } from './kpi-status.js';
 export { deploy } from './run/deploy.js';
 export { readDeployed } from './run/deploy-state.js';
+export { planProject, type Plan, type PlanItem, type PlanOptions, type Impact } from './run/plan.js';
+export { planText, planMarkdown, planJson, blockedPlanMarkdown } from './run/plan-render.js';
+export { checkKpis, checkFails, parseFailOn, kpiErrorDiagnostics, DEFAULT_FAIL_ON, type CheckResult, type KpiCheck } from './run/check.js';
+export { checkText, checkJson, checkMarkdown, type RenderContext } from './run/check-render.js';

@@ -12,7 +12,7 @@ import { preview, type LifecyclePreview, type SegmentPreview, type ValuesPreview
 import { CliError, EXIT_FINDINGS, EXIT_OK, formatNumber, percent, table, type Io } from '../io.js';
 import type { GlobalOptions } from '../main.js';
 import { checkKpis, parseFailOn } from '../../src/run/check.js';
-import { checkText } from './check.js';
+import { checkText } from '../../src/run/check-render.js';
 import { diagnosticsText } from '../format-diagnostics.js';
 
 /** The example project shipped with Tally (found from this file upwards). */

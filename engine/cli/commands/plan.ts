@@ -5,7 +5,7 @@
 // would refuse the deploy; the markdown is made for a pull-request comment or a job summary.
 
 import { planProject } from '../../src/run/plan.js';
-import { planJson, planMarkdown, planText } from '../../src/run/plan-render.js';
+import { blockedPlanMarkdown, planJson, planMarkdown, planText } from '../../src/run/plan-render.js';
 import { analyzeWithCatalog, loadProjectOrFail } from '../context.js';
 import { diagnosticsJson, diagnosticsText, summaryLine } from '../format-diagnostics.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, type Io } from '../io.js';
@@ -25,11 +25,7 @@ export async function runPlan(g: GlobalOptions, io: Io): Promise<number> {
       const errors = analysis.diagnostics.filter((d) => d.severity === 'error');
       const summary = `${summaryLine(analysis.diagnostics, project.filePaths.length, analysis.definitions.length)}; nothing planned: deploy would refuse this project`;
       if (format === 'json') io.out(JSON.stringify({ refused: true, changes: [], diagnostics: JSON.parse(diagnosticsJson(errors)).diagnostics }, null, 2));
-      else if (format === 'markdown') {
-        io.out(`### Tally plan: ${errors.length} error${errors.length === 1 ? '' : 's'}, nothing planned\n`);
-        for (const d of errors.slice(0, 20)) io.out(`- ❌ \`${d.file}:${d.range.start.line + 1}\` ${d.message.replace(/</g, '&lt;')} (${d.code})`);
-        if (errors.length > 20) io.out(`- … and ${errors.length - 20} more; run \`tally validate\``);
-      }
+      else if (format === 'markdown') io.out(blockedPlanMarkdown(errors));
       if (format !== 'json') io.err(diagnosticsText(errors, project.root, io.cwd, sources));
       io.err(summary);
       return EXIT_FINDINGS;

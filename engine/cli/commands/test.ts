@@ -11,7 +11,7 @@ import { loadProjectOrFail } from '../context.js';
 import { diagnosticsText } from '../format-diagnostics.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, type Io } from '../io.js';
 import { checkFormat, type GlobalOptions } from '../main.js';
-import { junitXml, type JunitCase } from './check.js';
+import { junitXml, type JunitCase } from '../../src/run/check-render.js';
 
 export async function runTest(g: GlobalOptions, io: Io): Promise<number> {
   const format = checkFormat(g, ['text', 'json', 'junit']);

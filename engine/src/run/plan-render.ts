@@ -4,6 +4,7 @@
 
 import { formatKpiValue, type KpiStatus } from '../kpi-status.js';
 import type { KpiDef } from '../model/types.js';
+import type { Diagnostic } from '../diagnostics.js';
 import type { Analysis } from '../project.js';
 import type { Impact, Plan, PlanItem } from './plan.js';
 
@@ -137,6 +138,14 @@ export function planMarkdown(p: Plan, analysis?: Analysis): string {
   for (const d of p.deployedProblems) out.push(`\n> Note: deployed ${esc(d)}`);
   out.push('');
   out.push('</details>');
+  return out.join('\n') + '\n';
+}
+
+/** The markdown when the project has errors: nothing can be planned (deploy would refuse it). */
+export function blockedPlanMarkdown(errors: readonly Diagnostic[]): string {
+  const out = [`### Tally plan: ${errors.length} error${errors.length === 1 ? '' : 's'}, nothing planned`, ''];
+  for (const d of errors.slice(0, 20)) out.push(`- ❌ \`${d.file}:${d.range.start.line + 1}\` ${esc(d.message)} (${d.code})`);
+  if (errors.length > 20) out.push(`- … and ${errors.length - 20} more; run \`tally validate\``);
   return out.join('\n') + '\n';
 }
 
