@@ -75,7 +75,7 @@ export function diagnosticsSarif(list: readonly Diagnostic[], projectRoot: strin
             name: 'tally',
             version,
             informationUri: 'https://github.com/tally-dev/tally',
-            rules: codes.map((c) => ({ id: c, name: c, shortDescription: { text: c.replace(/-/g, ' ') } })),
+            rules: codes.map((c) => ({ id: c, name: c.replace(/(^|-)([a-z0-9])/g, (_, _d: string, ch: string) => ch.toUpperCase()), shortDescription: { text: c.replace(/-/g, ' ') } })),
           },
         },
         results: list.map((d) => ({
