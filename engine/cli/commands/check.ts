@@ -2,12 +2,17 @@
 // `{"kpis":[{"name","value","status"}...]}` plus extra fields), junit, markdown (a PR comment or
 // job summary) and github (workflow annotations at each KPI's `name:`). Exit 1 when a KPI's status
 // is in --fail-on (default failed,missed) or a KPI has errors; --fail-on none never fails on a status.
+// Each evaluated KPI's value is appended to <deploy schema>.kpi_checks (unless --no-record), so
+// `tally history --kpi NAME` and the editor can chart it against its pace line.
 
 import type { Analysis } from '../../src/project.js';
 import { loadCatalog } from '../../src/run/catalog-load.js';
 import { checkFails, checkKpis, kpiErrorDiagnostics, parseFailOn, type CheckResult } from '../../src/run/check.js';
 import { checkGithub, checkJson, checkJunit, checkMarkdown, checkText, type RenderContext } from '../../src/run/check-render.js';
 import { connectOrFail, loadProjectOrFail } from '../context.js';
+import { deployLockKey, ensureState } from '../../src/run/deploy-state.js';
+import { recordChecks } from '../../src/run/recorded.js';
+import { gitCommit } from './deploy.js';
 import { diagnosticsGithub, diagnosticsText } from '../format-diagnostics.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, type Io } from '../io.js';
 import { checkFormat, type GlobalOptions } from '../main.js';
@@ -31,6 +36,19 @@ export async function runCheck(g: GlobalOptions, io: Io): Promise<number> {
     const catalog = await loadCatalog(db, project.analyze({ now: g.asOf }).definitions, { eventTypes: false });
     analysis = project.analyze({ catalog, now: g.asOf });
     result = await checkKpis(db, analysis, { asOf: g.asOf, timeoutMs: timeout });
+    if (g.values['no-record'] !== true && result.kpis.length) {
+      // Append the values to the KPI history (recorded.ts); a read-only database is not a failure.
+      const schema = project.config.deploySchema;
+      try {
+        await db.transaction(async (tx) => {
+          await tx.query(`select pg_advisory_xact_lock(${deployLockKey(schema)}::bigint)`);
+          await ensureState(tx, schema);
+          await recordChecks(tx, analysis, result, { schema, who: io.env.USER ?? process.env.USER ?? null, gitCommit: gitCommit(project.root) });
+        });
+      } catch (e) {
+        io.err(`tally: KPI values not recorded in ${schema}.kpi_checks: ${(e as Error).message} (pass --no-record to skip recording)`);
+      }
+    }
   } finally {
     await db.close();
   }

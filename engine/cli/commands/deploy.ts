@@ -29,7 +29,7 @@ export function renderRaw(project: Project, list: readonly RawDiagnostic[]): Dia
 export async function runDeploy(g: GlobalOptions, io: Io): Promise<number> {
   const format = checkFormat(g, ['text', 'json']);
   const project = loadProjectOrFail(g, io);
-  const { analysis, db } = await analyzeWithCatalog(g, project, io, { required: true });
+  const { analysis, db, catalog } = await analyzeWithCatalog(g, project, io, { required: true });
   const sources = (f: string) => project.file(f)?.text;
   try {
     if (analysis.errorCount > 0) {
@@ -44,6 +44,7 @@ export async function runDeploy(g: GlobalOptions, io: Io): Promise<number> {
       allowDrop: g.values['allow-drop'] === true,
       who: io.env.USER ?? process.env.USER ?? 'unknown',
       gitCommit: gitCommit(project.root),
+      catalog,
     });
     const diagnostics = renderRaw(project, result.diagnostics);
     if (format === 'json') io.out(JSON.stringify(deployJson(result, diagnostics, project.config.deploySchema), null, 2));
@@ -73,6 +74,7 @@ function deployJson(r: DeployResult, diagnostics: Diagnostic[], schema: string):
       recorded: r.deployed && c.record,
     })),
     views: r.views,
+    snapshot: r.snapshot ?? null,
     diagnostics: JSON.parse(diagnosticsJson(diagnostics)).diagnostics,
   };
 }
@@ -92,5 +94,7 @@ function deployText(r: DeployResult, schema: string): string {
   }
   if (!r.deployed) return `nothing to deploy: ${unchanged} definition${unchanged === 1 ? '' : 's'} unchanged`;
   lines.unshift(`deployed #${r.deployId} to schema ${schema}: ${shown.length} recorded, ${r.views.created.length} view${r.views.created.length === 1 ? '' : 's'} created or replaced, ${r.views.dropped.length} dropped, ${unchanged} unchanged`);
+  if (r.snapshot?.taken.length) lines.push(`lifecycle snapshot for ${r.snapshot.day}: ${r.snapshot.taken.map((t) => t.lifecycle).join(', ')}`);
+  for (const p of r.snapshot?.problems ?? []) lines.push(`lifecycle snapshot skipped: ${p}`);
   return lines.join('\n');
 }

@@ -3,7 +3,7 @@
 // per KPI under a statement timeout); this module adds where each KPI is written (file and line
 // of its `name:`), which KPIs cannot be evaluated, and the fail policy (`--fail-on`).
 //
-// Recording check history is not done here: it comes with `deploy` (its state schema).
+// Recording the values (check history) is recorded.ts's job; the CLI does it after evaluating.
 
 import type { Diagnostic } from '../diagnostics.js';
 import { kpiFormat, type KpiStatus } from '../kpi-status.js';

@@ -6,9 +6,11 @@
 //
 // A trigger raises on UPDATE, DELETE and TRUNCATE of either table: nothing recorded is ever
 // overwritten (LANGUAGE.md §8). A dropped definition is recorded as a row with fingerprint = null.
+// The same schema holds KPI check history and lifecycle snapshots (recorded.ts), equally append-only.
 
 import { createHash } from 'node:crypto';
 import type { Db } from './db.js';
+import { recordedTablesSql } from './recorded.js';
 
 /** A quoted SQL identifier. */
 export function quoteIdent(name: string): string {
@@ -57,7 +59,7 @@ create or replace trigger tally_append_only_rows before update or delete on ${s}
   for each row execute function ${s}.tally_append_only();
 create or replace trigger tally_append_only_truncate before truncate on ${s}.deployed_definitions
   for each statement execute function ${s}.tally_append_only();
-`);
+${recordedTablesSql(s)}`);
 }
 
 export interface DeployedDefinition {

@@ -7,6 +7,7 @@
 // column shape changes), drops of removed definitions' views (only with allowDrop), then one
 // `deploys` row and one `deployed_definitions` row per recorded definition. Anything failing rolls
 // all of it back. Unchanged definitions are not re-recorded: the same deploy twice writes nothing.
+// A deploy that writes also takes the day's lifecycle snapshot (recorded.ts), in the same transaction.
 
 import type { RawDiagnostic } from '../diagnostics.js';
 import type { Analysis, DefinitionInfo } from '../project.js';
@@ -14,6 +15,8 @@ import { compileQuery } from '../sql/compile.js';
 import type { Db } from './db.js';
 import { deployLockKey, ensureState, quoteIdent, readDeployed } from './deploy-state.js';
 import { checkVersions, type DefinitionChange } from './versions.js';
+import { takeLifecycleSnapshot, type SnapshotResult } from './recorded.js';
+import type { Catalog } from '../resolve/catalog.js';
 
 export const TALLY_VERSION = '0.1.0';
 
@@ -23,6 +26,8 @@ export interface DeployOptions {
   readonly who?: string | null;
   readonly gitCommit?: string | null;
   readonly tallyVersion?: string;
+  /** The live catalog, for the lifecycle snapshot's re-analysis of the deployed sources. */
+  readonly catalog?: Catalog;
 }
 
 export interface DeployResult {
@@ -35,6 +40,8 @@ export interface DeployResult {
   readonly refused: boolean;
   /** The views created, replaced or dropped (qualified names). */
   readonly views: { readonly created: string[]; readonly dropped: string[] };
+  /** The day's lifecycle snapshot taken with the deploy (absent when nothing was deployed). */
+  readonly snapshot?: SnapshotResult;
 }
 
 const VIEW_KINDS = new Set(['segment', 'trait', 'score', 'lifecycle']);
@@ -119,7 +126,8 @@ export async function deploy(db: Db, analysis: Analysis, opts: DeployOptions): P
         rows.map((r) => r.file),
       ],
     );
-    return { deployed: true, deployId, changes: check.changes, diagnostics: check.diagnostics, refused: false, views };
+    const snapshot = await takeLifecycleSnapshot(tx, analysis.project, { schema, asOf: new Date(), catalog: opts.catalog });
+    return { deployed: true, deployId, changes: check.changes, diagnostics: check.diagnostics, refused: false, views, snapshot };
   });
 }
 

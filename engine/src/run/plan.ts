@@ -18,12 +18,13 @@
 import type { RawDiagnostic } from '../diagnostics.js';
 import { evaluateKpi, type KpiStatus } from '../kpi-status.js';
 import type { Kind, KpiDef, LifecycleDef } from '../model/types.js';
-import { Project, type Analysis, type DefinitionInfo } from '../project.js';
+import type { Analysis, DefinitionInfo } from '../project.js';
 import type { Catalog } from '../resolve/catalog.js';
 import { compileMembers, compileMetric, compileValues, type SqlOptions } from '../sql/compile.js';
 import type { Db } from './db.js';
 import { DbError } from './db.js';
-import { readDeployed, type DeployedDefinition, type DeployedState } from './deploy-state.js';
+import { readDeployed } from './deploy-state.js';
+import { deployedAnalysis } from './deployed-project.js';
 import { checkVersions, type ChangeStatus } from './versions.js';
 
 export interface PlanOptions {
@@ -123,7 +124,7 @@ export async function planProject(db: Db, analysis: Analysis, opts: PlanOptions)
     async (tx) => {
       const state = await readDeployed(tx, opts.schema, { withSource: true });
       const check = checkVersions(analysis, state, { allowDrop: opts.allowDrop });
-      const before = deployedAnalysis(analysis.project, state, opts);
+      const before = deployedAnalysis(analysis.project, state, { catalog: opts.catalog, now: opts.asOf });
       const changedIds = new Set(check.changes.filter((c) => c.status === 'new' || c.status === 'changed').map((c) => `${c.info?.def.kind}:${c.name}`));
       const items: PlanItem[] = [];
       for (const c of check.changes) {
@@ -193,28 +194,6 @@ function lineOf(analysis: Analysis, info: DefinitionInfo): number {
   return f ? f.lines.position(info.def.nameSpan[0]).line + 1 : 1;
 }
 
-/** The deployed state as an analysed project: each recorded source put back into its file. */
-function deployedAnalysis(project: Project, state: DeployedState, opts: PlanOptions): { analysis?: Analysis; problems: Map<string, string> } {
-  const problems = new Map<string, string>();
-  if (!state.definitions.size) return { problems };
-  const byFile = new Map<string, DeployedDefinition[]>();
-  for (const d of state.definitions.values()) {
-    if (d.source === null || d.source === undefined) continue;
-    const file = d.file ?? `deployed/${d.kind}.yaml`;
-    let list = byFile.get(file);
-    if (!list) byFile.set(file, (list = []));
-    list.push(d);
-  }
-  const old = new Project(project.root, project.projectFileText);
-  for (const [file, defs] of byFile) old.setFile(file, defs.map((d) => d.source!.replace(/^---\s*\n/, '')).join('\n---\n'));
-  const analysis = old.analyze({ catalog: opts.catalog, now: opts.asOf });
-  for (const info of analysis.infos) {
-    if (!info.hasErrors) continue;
-    const first = analysis.blockingErrors([info.def])[0];
-    problems.set(`${info.def.kind.toLowerCase()}:${info.def.name}`, first ? `${first.message} (${first.file}:${first.range.start.line + 1})` : 'it has errors');
-  }
-  return { analysis, problems };
-}
 
 function dependencyChanges(analysis: Analysis, info: DefinitionInfo, changed: ReadonlySet<string>): string[] {
   const out: string[] = [];
