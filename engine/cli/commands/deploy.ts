@@ -1,13 +1,16 @@
-// tally deploy [--allow-drop] [--format text|json]: apply the project to the database in one
-// transaction (views in the deploy schema, an append-only history). Refuses projects with errors
-// and version-rule errors (exit 1, diagnostics rendered like `tally validate`).
+// tally deploy [--allow-drop] [--ref GIT-REF] [--format text|json]: apply the project to the
+// database in one transaction (views in the deploy schema, an append-only history). Refuses
+// projects with errors and version-rule errors (exit 1, diagnostics rendered like `tally validate`).
+// --ref deploys the project as it was at a commit (a rollback): a lower version is then allowed
+// when it restores exactly what an earlier deploy recorded; the history gains rows, never loses any.
 
 import { execFileSync } from 'node:child_process';
 import type { Diagnostic, RawDiagnostic } from '../../src/diagnostics.js';
 import { LineIndex } from '../../src/diagnostics.js';
 import { toDiagnostic, type Project } from '../../src/project.js';
 import { deploy, type DeployResult } from '../../src/run/deploy.js';
-import { analyzeWithCatalog, loadProjectOrFail } from '../context.js';
+import { rmSync } from 'node:fs';
+import { analyzeWithCatalog, loadProjectAtRef, loadProjectOrFail } from '../context.js';
 import { diagnosticsJson, diagnosticsText, summaryLine } from '../format-diagnostics.js';
 import { EXIT_FINDINGS, EXIT_OK, type Io } from '../io.js';
 import { checkFormat, type GlobalOptions } from '../main.js';
@@ -28,34 +31,52 @@ export function renderRaw(project: Project, list: readonly RawDiagnostic[]): Dia
 
 export async function runDeploy(g: GlobalOptions, io: Io): Promise<number> {
   const format = checkFormat(g, ['text', 'json']);
-  const project = loadProjectOrFail(g, io);
-  const { analysis, db, catalog } = await analyzeWithCatalog(g, project, io, { required: true });
+  const at = projectAt(g, io);
+  const project = at.project;
   const sources = (f: string) => project.file(f)?.text;
+  const { analysis, db, catalog } = await analyzeWithCatalog(g, project, io, { required: true }).catch((e: unknown) => {
+    at.cleanup();
+    throw e;
+  });
   try {
     if (analysis.errorCount > 0) {
       const errors = analysis.diagnostics.filter((d) => d.severity === 'error');
       if (format === 'json') io.out(JSON.stringify({ deployed: false, refused: true, diagnostics: JSON.parse(diagnosticsJson(errors)).diagnostics }, null, 2));
-      else io.err(diagnosticsText(errors, project.root, io.cwd, sources));
-      io.err(`${summaryLine(analysis.diagnostics, project.filePaths.length, analysis.definitions.length)}; nothing deployed`);
+      else io.err(diagnosticsText(errors, at.shownRoot, io.cwd, sources));
+      io.err(`${summaryLine(analysis.diagnostics, project.filePaths.length, analysis.definitions.length)}; nothing deployed${at.ref ? ` (at ${at.ref})` : ''}`);
       return EXIT_FINDINGS;
     }
     const result = await deploy(db!, analysis, {
       schema: project.config.deploySchema,
       allowDrop: g.values['allow-drop'] === true,
       who: io.env.USER ?? process.env.USER ?? 'unknown',
-      gitCommit: gitCommit(project.root),
+      gitCommit: at.commit ?? gitCommit(project.root),
+      rollback: at.ref !== undefined,
       catalog,
     });
     const diagnostics = renderRaw(project, result.diagnostics);
     if (format === 'json') io.out(JSON.stringify(deployJson(result, diagnostics, project.config.deploySchema), null, 2));
     else {
-      if (diagnostics.length) (result.refused ? io.err : io.out)(diagnosticsText(diagnostics, project.root, io.cwd, sources));
+      if (diagnostics.length) (result.refused ? io.err : io.out)(diagnosticsText(diagnostics, at.shownRoot, io.cwd, sources));
       io.out(deployText(result, project.config.deploySchema));
     }
     return result.refused ? EXIT_FINDINGS : EXIT_OK;
   } finally {
     await db?.close();
+    at.cleanup();
   }
+}
+
+/** The project to deploy or plan: the working copy, or with `--ref R` the project as it was at R. */
+export function projectAt(g: GlobalOptions, io: Io): { project: Project; ref?: string; commit?: string; shownRoot: string; cleanup: () => void } {
+  const ref = g.values.ref;
+  if (typeof ref !== 'string') {
+    const project = loadProjectOrFail(g, io);
+    return { project, shownRoot: project.root, cleanup: () => undefined };
+  }
+  const home = loadProjectOrFail(g, io);
+  const { project, commit, dir } = loadProjectAtRef(g, io, ref);
+  return { project, ref, commit, shownRoot: home.root, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 function deployJson(r: DeployResult, diagnostics: Diagnostic[], schema: string): unknown {
@@ -72,6 +93,7 @@ function deployJson(r: DeployResult, diagnostics: Diagnostic[], schema: string):
       deployed_version: c.deployed?.version ?? null,
       fingerprint: c.fingerprint,
       recorded: r.deployed && c.record,
+      restored: c.restored === true,
     })),
     views: r.views,
     snapshot: r.snapshot ?? null,
@@ -85,7 +107,7 @@ function deployText(r: DeployResult, schema: string): string {
   for (const c of shown) {
     const sign = c.status === 'new' ? '+' : c.status === 'removed' ? '-' : '~';
     const v = c.deployed && c.status !== 'removed' && c.deployed.version !== c.version ? `v${c.deployed.version} -> v${c.version}` : `v${c.version}`;
-    lines.push(`  ${sign} ${c.kind} ${c.name} ${v} (${c.status === 'unchanged' ? 'version only' : c.status})`);
+    lines.push(`  ${sign} ${c.kind} ${c.name} ${v} (${c.restored ? `restores v${c.version}` : c.status === 'unchanged' ? 'version only' : c.status})`);
   }
   const unchanged = r.changes.filter((c) => c.status === 'unchanged' && !c.record).length;
   if (r.refused) {

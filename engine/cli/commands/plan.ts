@@ -1,4 +1,4 @@
-// tally plan [--allow-drop] [--timeout MS] [--format text|markdown|json]: what `tally deploy` would
+// tally plan [--allow-drop] [--ref GIT-REF] [--timeout MS] [--format text|markdown|json]: what `tally deploy` would
 // change, per definition, with its impact on the live data as of T (members entering and leaving,
 // stage moves, KPI value and status before and after). Reads only. Exit 1 when the project has
 // errors (a definition referring to a column the database no longer has, say) or the version rules
@@ -6,27 +6,31 @@
 
 import { planProject } from '../../src/run/plan.js';
 import { blockedPlanMarkdown, planJson, planMarkdown, planText } from '../../src/run/plan-render.js';
-import { analyzeWithCatalog, loadProjectOrFail } from '../context.js';
+import { analyzeWithCatalog } from '../context.js';
 import { diagnosticsJson, diagnosticsText, summaryLine } from '../format-diagnostics.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, type Io } from '../io.js';
 import { checkFormat, type GlobalOptions } from '../main.js';
-import { renderRaw } from './deploy.js';
+import { projectAt, renderRaw } from './deploy.js';
 
 export async function runPlan(g: GlobalOptions, io: Io): Promise<number> {
   const format = checkFormat(g, ['text', 'markdown', 'json']);
   if (g.positionals.length) throw new CliError(`tally plan takes no arguments (got '${g.positionals[0]}'); it plans the whole project`);
   const timeout = g.values.timeout !== undefined ? Number(g.values.timeout) : 30_000;
   if (!Number.isFinite(timeout) || timeout <= 0) throw new CliError('--timeout takes milliseconds, e.g. 30000');
-  const project = loadProjectOrFail(g, io);
-  const { analysis, db, catalog } = await analyzeWithCatalog(g, project, io, { required: true });
+  const at = projectAt(g, io);
+  const project = at.project;
   const sources = (f: string) => project.file(f)?.text;
+  const { analysis, db, catalog } = await analyzeWithCatalog(g, project, io, { required: true }).catch((e: unknown) => {
+    at.cleanup();
+    throw e;
+  });
   try {
     if (analysis.errorCount > 0) {
       const errors = analysis.diagnostics.filter((d) => d.severity === 'error');
       const summary = `${summaryLine(analysis.diagnostics, project.filePaths.length, analysis.definitions.length)}; nothing planned: deploy would refuse this project`;
       if (format === 'json') io.out(JSON.stringify({ refused: true, changes: [], diagnostics: JSON.parse(diagnosticsJson(errors)).diagnostics }, null, 2));
       else if (format === 'markdown') io.out(blockedPlanMarkdown(errors));
-      if (format !== 'json') io.err(diagnosticsText(errors, project.root, io.cwd, sources));
+      if (format !== 'json') io.err(diagnosticsText(errors, at.shownRoot, io.cwd, sources));
       io.err(summary);
       return EXIT_FINDINGS;
     }
@@ -36,16 +40,18 @@ export async function runPlan(g: GlobalOptions, io: Io): Promise<number> {
       allowDrop: g.values['allow-drop'] === true,
       timeoutMs: timeout,
       catalog,
+      rollback: at.ref !== undefined,
     });
     const diagnostics = renderRaw(project, plan.diagnostics);
     if (format === 'json') io.out(JSON.stringify(planJson(plan, JSON.parse(diagnosticsJson(diagnostics)).diagnostics), null, 2));
     else if (format === 'markdown') io.out(planMarkdown(plan, analysis));
     else {
-      if (diagnostics.length) (plan.refused ? io.err : io.out)(diagnosticsText(diagnostics, project.root, io.cwd, sources));
+      if (diagnostics.length) (plan.refused ? io.err : io.out)(diagnosticsText(diagnostics, at.shownRoot, io.cwd, sources));
       io.out(planText(plan, analysis));
     }
     return plan.refused ? EXIT_FINDINGS : EXIT_OK;
   } finally {
     await db?.close();
+    at.cleanup();
   }
 }

@@ -26,6 +26,8 @@ export interface DeployOptions {
   readonly who?: string | null;
   readonly gitCommit?: string | null;
   readonly tallyVersion?: string;
+  /** A rollback (`deploy --ref`): lower versions may restore exactly what an earlier deploy recorded. */
+  readonly rollback?: boolean;
   /** The live catalog, for the lifecycle snapshot's re-analysis of the deployed sources. */
   readonly catalog?: Catalog;
 }
@@ -80,7 +82,8 @@ export async function deploy(db: Db, analysis: Analysis, opts: DeployOptions): P
     await tx.query(`select pg_advisory_xact_lock(${deployLockKey(schema)}::bigint)`);
     await ensureState(tx, schema);
     const state = await readDeployed(tx, schema);
-    const check = checkVersions(analysis, state, { allowDrop: opts.allowDrop });
+    const restorable = opts.rollback ? await recordedVersions(tx, schema) : undefined;
+    const check = checkVersions(analysis, state, { allowDrop: opts.allowDrop, restorable });
     const views = { created: [] as string[], dropped: [] as string[] };
     if (check.diagnostics.some((d) => d.severity === 'error')) {
       return { deployed: false, deployId: null, changes: check.changes, diagnostics: check.diagnostics, refused: true, views };
@@ -129,6 +132,14 @@ export async function deploy(db: Db, analysis: Analysis, opts: DeployOptions): P
     const snapshot = await takeLifecycleSnapshot(tx, analysis.project, { schema, asOf: new Date(), catalog: opts.catalog });
     return { deployed: true, deployId, changes: check.changes, diagnostics: check.diagnostics, refused: false, views, snapshot };
   });
+}
+
+/** `kind:name:version:fingerprint` of every version ever deployed, for rollbacks. */
+export async function recordedVersions(db: Db, schema: string): Promise<Set<string>> {
+  const r = await db.query<{ k: string }>(
+    `select distinct kind || ':' || name || ':' || version || ':' || fingerprint as k from ${quoteIdent(schema)}.deployed_definitions where fingerprint is not null`,
+  );
+  return new Set(r.rows.map((x) => x.k));
 }
 
 /** `create or replace view`; when the column shape changed (SQLSTATE 42P16), drop and recreate it. */

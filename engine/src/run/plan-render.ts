@@ -21,6 +21,7 @@ function kpiValue(analysis: Analysis | undefined, name: string, v: number | null
 function versionMove(i: PlanItem): string {
   if (i.status === 'removed') return `v${i.version}`;
   if (i.deployedVersion === null) return `v${i.version}`;
+  if (i.restored) return `v${i.deployedVersion} → v${i.version} (rollback)`;
   return i.deployedVersion === i.version ? `v${i.version} (deployed v${i.deployedVersion})` : `v${i.deployedVersion} → v${i.version}`;
 }
 
@@ -176,6 +177,7 @@ export function planJson(p: Plan, diagnostics: unknown[]): unknown {
       line: i.line,
       via: i.via,
       affects: i.affects,
+      restored: i.restored,
       record: i.record,
       impact: i.impact.k === 'none' ? null : i.impact,
       errors: i.errors,

@@ -24,6 +24,7 @@ import { compileMembers, compileMetric, compileValues, type SqlOptions } from '.
 import type { Db } from './db.js';
 import { DbError } from './db.js';
 import { readDeployed } from './deploy-state.js';
+import { recordedVersions } from './deploy.js';
 import { deployedAnalysis } from './deployed-project.js';
 import { checkVersions, type ChangeStatus } from './versions.js';
 
@@ -35,6 +36,8 @@ export interface PlanOptions {
   readonly timeoutMs?: number;
   /** The live catalog, for analysing the deployed sources the same way as the project. */
   readonly catalog?: Catalog;
+  /** Plan a rollback (`--ref`): lower versions may restore what an earlier deploy recorded. */
+  readonly rollback?: boolean;
   /** Skip the impact queries (versions only). */
   readonly impact?: boolean;
 }
@@ -89,6 +92,8 @@ export interface PlanItem {
   readonly via: readonly string[];
   /** Definitions that depend on this one (transitively), `kind name`: what else its change reaches. */
   readonly affects: readonly string[];
+  /** A rollback to a version recorded earlier (`--ref`). */
+  readonly restored: boolean;
   /** Whether a deploy would write a history row for it. */
   readonly record: boolean;
   readonly impact: Impact;
@@ -123,7 +128,8 @@ export async function planProject(db: Db, analysis: Analysis, opts: PlanOptions)
   return db.transaction(
     async (tx) => {
       const state = await readDeployed(tx, opts.schema, { withSource: true });
-      const check = checkVersions(analysis, state, { allowDrop: opts.allowDrop });
+      const restorable = opts.rollback && state.exists ? await recordedVersions(tx, opts.schema) : undefined;
+      const check = checkVersions(analysis, state, { allowDrop: opts.allowDrop, restorable });
       const before = deployedAnalysis(analysis.project, state, { catalog: opts.catalog, now: opts.asOf });
       const changedIds = new Set(check.changes.filter((c) => c.status === 'new' || c.status === 'changed').map((c) => `${c.info?.def.kind}:${c.name}`));
       const items: PlanItem[] = [];
@@ -156,6 +162,7 @@ export async function planProject(db: Db, analysis: Analysis, opts: PlanOptions)
           line,
           via,
           affects,
+          restored: c.restored === true,
           record: c.record,
           impact,
           errors,

@@ -29,6 +29,8 @@ export interface DefinitionChange {
   readonly info?: DefinitionInfo;
   /** Whether a deploy writes a row for it (new, changed, a version-only bump, an allowed drop). */
   readonly record: boolean;
+  /** A lower version that restores exactly what an earlier deploy recorded (a rollback, `--ref`). */
+  readonly restored?: boolean;
   /** The version-rule diagnostics about this definition (also in `VersionCheck.diagnostics`). */
   readonly diagnostics: readonly RawDiagnostic[];
 }
@@ -41,7 +43,16 @@ export interface VersionCheck {
 /** The project file, where a removed definition's diagnostic points when its file is gone. */
 const PROJECT_FILE = 'tally.yaml';
 
-export function checkVersions(analysis: Analysis, deployed: DeployedState, opts: { allowDrop?: boolean } = {}): VersionCheck {
+export interface VersionOptions {
+  readonly allowDrop?: boolean;
+  /**
+   * Rollbacks: `kind:name:version:fingerprint` of every version ever recorded. A lower version is
+   * allowed when it restores one of these exactly (same version, same meaning).
+   */
+  readonly restorable?: ReadonlySet<string>;
+}
+
+export function checkVersions(analysis: Analysis, deployed: DeployedState, opts: VersionOptions = {}): VersionCheck {
   const changes: DefinitionChange[] = [];
   const diagnostics: RawDiagnostic[] = [];
   const seen = new Set<string>();
@@ -64,7 +75,10 @@ export function checkVersions(analysis: Analysis, deployed: DeployedState, opts:
       own.push(d);
     };
     const changed = prev.fingerprint !== fp;
-    if (def.version < prev.version) {
+    const restored = def.version < prev.version && !!opts.restorable?.has(`${kind}:${def.name}:${def.version}:${fp}`);
+    if (restored) {
+      // A rollback to a recorded version: allowed, and recorded as a new row.
+    } else if (def.version < prev.version) {
       err(
         'version-lowered',
         `${kind} '${def.name}' is deployed at version ${prev.version}; version ${def.version} is lower. Versions only go up: set \`version: ${changed ? prev.version + 1 : prev.version}\``,
@@ -82,7 +96,7 @@ export function checkVersions(analysis: Analysis, deployed: DeployedState, opts:
       );
     }
     const status: ChangeStatus = changed ? 'changed' : 'unchanged';
-    changes.push({ kind, name: def.name, status, version: def.version, fingerprint: fp, deployed: prev, info, record: changed || def.version > prev.version, diagnostics: own });
+    changes.push({ kind, name: def.name, status, version: def.version, fingerprint: fp, deployed: prev, info, record: changed || def.version > prev.version || restored, ...(restored ? { restored } : {}), diagnostics: own });
   }
   for (const [key, prev] of deployed.definitions) {
     if (seen.has(key)) continue;
