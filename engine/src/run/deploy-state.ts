@@ -23,9 +23,21 @@ export function deployLockKey(schema: string): string {
   return h.readBigInt64BE(0).toString();
 }
 
-/** Creates the schema, both history tables and their append-only triggers, idempotently. */
+/** The tables ensureState creates, each with its two append-only triggers. */
+const STATE_TABLES = ['deploys', 'deployed_definitions', 'kpi_checks', 'lifecycle_snapshots', 'lifecycle_stage_changes'];
+
+/**
+ * Creates the schema, the history tables and their append-only triggers, idempotently. When they
+ * all exist already it runs no DDL at all, so it takes no table locks beyond a catalog read.
+ */
 export async function ensureState(tx: Db, schema: string): Promise<void> {
   const s = quoteIdent(schema);
+  const present = await tx.query<{ tables: number; triggers: number }>(
+    `select (select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = any($2::text[]) and c.relkind = 'r') as tables,
+            (select count(*) from pg_trigger t join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = any($2::text[]) and t.tgname like 'tally_append_only_%') as triggers`,
+    [schema, STATE_TABLES],
+  );
+  if (Number(present.rows[0]?.tables) === STATE_TABLES.length && Number(present.rows[0]?.triggers) === 2 * STATE_TABLES.length) return;
   await tx.exec(`
 create schema if not exists ${s};
 create table if not exists ${s}.deploys (
