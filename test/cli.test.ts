@@ -206,8 +206,8 @@ describe('cli: exit codes and one-line errors', () => {
     assertCleanError(await tally(['frobnicate', '--project', clean]), 2, /unknown command 'frobnicate'/);
   });
 
-  it('2: a command of a later version says so', async () => {
-    assertCleanError(await tally(['plan', '--project', clean]), 2, /`tally plan` is not available/);
+  it('2: a misspelt command suggests the right one', async () => {
+    assertCleanError(await tally(['plna', '--project', clean]), 2, /unknown command 'plna' \(did you mean 'plan'\?\)/);
   });
 
   it('2: unknown flag', async () => {
@@ -252,9 +252,9 @@ describe('cli: exit codes and one-line errors', () => {
   });
 
   it('2: preview without a kind or a name, or of a kind that has no preview', async () => {
-    assertCleanError(await tally(['preview', '--project', clean]), 2, /usage: tally preview <segment\|trait\|score\|lifecycle\|kpi> NAME/);
+    assertCleanError(await tally(['preview', '--project', clean]), 2, /usage: tally preview <segment\|trait\|score\|lifecycle\|kpi\|campaign> NAME/);
     assertCleanError(await tally(['preview', 'segment', '--project', clean]), 2, /usage: tally preview/);
-    assertCleanError(await tally(['preview', 'campaign', 'x', '--project', clean]), 2, /cannot preview 'campaign'; kinds: segment, trait, score, lifecycle, kpi/);
+    assertCleanError(await tally(['preview', 'entity', 'x', '--project', clean]), 2, /cannot preview 'entity'; kinds: segment, trait, score, lifecycle, kpi, campaign/);
   });
 
   it('2: preview with a bad --sample or --timeout', async () => {

@@ -266,6 +266,43 @@ describe('language server over stdio', function () {
       assert.equal(Object.values(lc.stages).reduce((a, b) => a + b, 0), 400);
       const kpi = (await client.conn.sendRequest('tally/preview', { uri: segUri, kind: 'kpi', name: 'd30_retention', asOf: ANCHOR.toISOString() })) as { status: string };
       assert.match(kpi.status, /^(met|on_track|at_risk|missed|failed)$/);
+      const camp = (await client.conn.sendRequest('tally/preview', { uri: segUri, kind: 'campaign', name: 'winback_dormant', asOf: '2026-10-01T00:00:00Z' })) as {
+        kind: string;
+        audience: number;
+        variants: { name: string; count: number; holdout: boolean }[];
+        held_back: Record<string, number>;
+      };
+      assert.equal(camp.kind, 'campaign');
+      assert.deepEqual(camp.variants.map((v) => [v.name, v.holdout]), [['control', true], ['ten_off', false], ['twenty_off', false]]);
+      assert.equal(camp.variants.reduce((a, v) => a + v.count, 0), camp.audience);
+      assert.deepEqual(Object.keys(camp.held_back), ['exclusions', 'schedule', 'trigger', 'entry', 'frequency_cap']);
+    });
+
+    it('plans the workspace and runs the checks, with KPI locations for the Problems panel', async function () {
+      this.timeout(60_000);
+      const plan = (await client.conn.sendRequest('tally/plan', { uri: segUri, asOf: ANCHOR.toISOString() })) as {
+        refused: boolean;
+        markdown: string;
+        json: { summary: Record<string, number>; changes: { kind: string; name: string; impact: { after: number } | null }[] };
+      };
+      assert.equal(plan.refused, false);
+      assert.match(plan.markdown, /^### Tally plan: 0 changed, \d+ new, 0 removed, 0 unchanged/);
+      const seg = (await client.conn.sendRequest('tally/preview', { uri: segUri, kind: 'segment', name: 'dach', asOf: ANCHOR.toISOString() })) as { count: number };
+      assert.equal(plan.json.changes.find((c) => c.kind === 'segment' && c.name === 'dach')!.impact!.after, seg.count);
+      const check = (await client.conn.sendRequest('tally/check', { uri: segUri, asOf: ANCHOR.toISOString() })) as {
+        kpis: { name: string; status: string; uri: string; range: { start: { line: number; character: number } } }[];
+        markdown: string;
+        passed: boolean;
+      };
+      const kpiFile = readFileSync(join(root, 'definitions', 'kpis.yaml'), 'utf8').split('\n');
+      assert.ok(check.kpis.length >= 10);
+      for (const k of check.kpis) {
+        assert.match(k.status, /^(met|on_track|at_risk|missed|failed)$/);
+        assert.equal(k.uri, pathToFileURL(join(root, 'definitions', 'kpis.yaml')).href);
+        assert.equal(kpiFile[k.range.start.line]!.slice(k.range.start.character), k.name);
+      }
+      assert.match(check.markdown, /Tally check: /);
+      assert.equal(check.passed, !check.kpis.some((k) => k.status === 'failed' || k.status === 'missed'));
     });
 
     it('shows live figures in code lenses', async () => {
@@ -278,6 +315,44 @@ describe('language server over stdio', function () {
         await new Promise((r) => setTimeout(r, 300));
       }
       assert.ok(titles.some((t) => /^\d[\d,]* customers?$/.test(t)), `lens titles: ${titles.slice(0, 5).join(' | ')}`);
+    });
+
+    it('answers the editor extras: detailed previews and the definitions list with live figures', async () => {
+      const at = ANCHOR.toISOString();
+      const seg = (await client.conn.sendRequest('tally/preview', { uri: segUri, kind: 'segment', name: 'dach', asOf: at, detail: true })) as {
+        count: number;
+        lifecycle?: { name: string; stages: Record<string, number> };
+        deployed?: unknown;
+      };
+      assert.equal(seg.lifecycle?.name, 'customer_lifecycle');
+      assert.equal(Object.values(seg.lifecycle!.stages).reduce((a, b) => a + b, 0), seg.count, 'every member is in exactly one stage');
+      assert.ok('deployed' in seg);
+      const kpi = (await client.conn.sendRequest('tally/preview', { uri: segUri, kind: 'kpi', name: 'd30_retention', asOf: at, detail: true })) as {
+        value: number | null;
+        series?: { at: string; value: number | null; expected: number | null }[];
+        pace?: { from: { at: string }; to: { at: string } };
+        format?: string;
+      };
+      assert.equal(kpi.series?.length, 8);
+      assert.equal(kpi.series!.at(-1)!.at, at);
+      assert.equal(kpi.series!.at(-1)!.value, kpi.value);
+      assert.ok(kpi.pace && Date.parse(kpi.pace.to.at) > Date.parse(kpi.pace.from.at));
+      assert.equal(kpi.format, 'percent');
+      const defs = (await client.conn.sendRequest('tally/definitions', { compute: true })) as {
+        projects: { root: string; files: string[] }[];
+        definitions: { kind: string; name: string; uri: string; count: number | null; status: string | null }[];
+      };
+      assert.equal(defs.projects.length, 1);
+      assert.ok(defs.projects[0]!.files.includes(segUri));
+      assert.ok(defs.definitions.some((d) => d.kind === 'Segment' && d.name === 'dach' && d.uri === segUri));
+      const deadline = Date.now() + 30_000;
+      let live = defs;
+      while (Date.now() < deadline && !(live.definitions.some((d) => d.kind === 'Kpi' && d.status) && live.definitions.some((d) => d.kind === 'Segment' && d.count !== null))) {
+        await new Promise((r) => setTimeout(r, 300));
+        live = (await client.conn.sendRequest('tally/definitions', {})) as typeof defs;
+      }
+      assert.ok(live.definitions.some((d) => d.kind === 'Kpi' && /^(met|on_track|at_risk|missed|failed)$/.test(d.status ?? '')));
+      assert.ok(live.definitions.some((d) => d.kind === 'Segment' && typeof d.count === 'number'));
     });
   });
 });

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { resolve as resolvePath } from 'node:path';
 import { parseInstant } from '../src/time.js';
 import { DbError } from '../src/run/db.js';
+import { didYouMean } from '../src/resolve/suggest.js';
 import { CliError, EXIT_USAGE, type Io } from './io.js';
 import { runValidate } from './commands/validate.js';
 import { runCompile } from './commands/compile.js';
@@ -17,7 +18,10 @@ import { runCheck } from './commands/check.js';
 import { runTest } from './commands/test.js';
 import { runDeploy } from './commands/deploy.js';
 import { runHistory } from './commands/history.js';
+import { runRun } from './commands/run.js';
+import { runReport } from './commands/report.js';
 import { runPlan } from './commands/plan.js';
+import { runSnapshot } from './commands/snapshot.js';
 
 export interface GlobalOptions {
   readonly project: string;
@@ -34,16 +38,17 @@ const COMMANDS: Record<string, { summary: string; run: (g: GlobalOptions, io: Io
   demo: { summary: 'load sample data into the embedded database and tour the example project', run: runDemo },
   validate: { summary: 'all diagnostics (--format text|json|github|sarif)', run: runValidate },
   compile: { summary: 'write one SQL file per definition to --out DIR, plus manifest.json', run: runCompile },
-  preview: { summary: 'live result of segment|trait|score|lifecycle|kpi NAME (--format text|json)', run: runPreview },
+  preview: { summary: 'live result of segment|trait|score|lifecycle|kpi|campaign NAME (--format text|json)', run: runPreview },
   check: { summary: 'KPI statuses as of T for CI (--format text|json|junit|markdown|github, --fail-on failed,missed,at_risk|none)', run: runCheck },
   test: { summary: 'run the kind: Test fixtures, each in isolation (--format text|json|junit)', run: runTest },
   plan: { summary: 'what deploy would change, with members entering/leaving and KPI before/after as of T (--allow-drop, --format text|markdown|json)', run: runPlan },
   deploy: { summary: 'apply the project to the database in one transaction: views + append-only history (--allow-drop, --format text|json)', run: runDeploy },
+  snapshot: { summary: "record the day's stage distribution of every deployed lifecycle, for transition reports (run daily; --format text|json)", run: runSnapshot },
   history: { summary: 'every recorded deploy, newest first (--format text|json)', run: runHistory },
+  run: { summary: 'enroll campaign audiences as of T, append-only (--campaign NAME, --export csv|jsonl FILE, --format text|json)', run: runRun },
+  report: { summary: 'campaign results: conversion per variant, lift vs holdout, p-values, SRM check (--format text|json|markdown)', run: runReport },
   lsp: { summary: 'the language server over stdio (--stdio), for VS Code and any LSP editor', run: runLsp },
 };
-
-const LATER = ['run', 'report'];
 
 const USAGE = `tally: growth operations as code
 
@@ -119,6 +124,12 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
         strategy: { type: 'string' },
         force: { type: 'boolean' },
         'allow-drop': { type: 'boolean' },
+        'no-record': { type: 'boolean' },
+        ref: { type: 'string' },
+        kpi: { type: 'string' },
+        lifecycle: { type: 'string' },
+        campaign: { type: 'string' },
+        export: { type: 'string' },
         quiet: { type: 'boolean', short: 'q' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
@@ -140,8 +151,8 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
   }
   const entry = COMMANDS[command];
   if (!entry) {
-    if (LATER.includes(command)) throw new CliError(`\`tally ${command}\` is not available in this version yet (see the README's roadmap)`);
-    throw new CliError(`unknown command '${command}'\n\n${USAGE}`);
+    const dym = didYouMean(command, Object.keys(COMMANDS)).text;
+    throw new CliError(`unknown command '${command}'${dym}\n\n${USAGE}`);
   }
   let asOf = new Date();
   const asOfText = values['as-of'];

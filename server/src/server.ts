@@ -39,6 +39,19 @@ import {
   type Span,
   type SymbolInfo,
   type CompletionItem as EngineCompletion,
+  planProject,
+  toDiagnostic,
+  LineIndex,
+  planMarkdown,
+  planText,
+  planJson,
+  blockedPlanMarkdown,
+  checkKpis,
+  checkJson,
+  checkMarkdown,
+  checkText,
+  checkFails,
+  parseFailOn,
 } from '../../engine/src/index.js';
 import { findProjectRoots, pathToUri, uriToPath, Workspace, type ProjectState } from './workspace.js';
 
@@ -320,7 +333,7 @@ export function startServer(options: ServerOptions = {}): Connection {
   const inflight = new Map<string, { fingerprint: string; promise: Promise<unknown> }>();
 
   /** Runs (or reuses) a preview; a newer fingerprint for the same definition supersedes an older one. */
-  async function livePreview(state: ProjectState, kind: PreviewKind, name: string, asOf?: Date): Promise<unknown> {
+  async function livePreview(state: ProjectState, kind: PreviewKind, name: string, asOf?: Date, detail = false): Promise<unknown> {
     await workspace.connect(state);
     if (!state.db) throw new ResponseError(1, `previews are off: ${state.offline ?? 'no database'}`, { offline: true, reason: state.offline });
     const analysis = workspace.analysis(state);
@@ -330,17 +343,21 @@ export function startServer(options: ServerOptions = {}): Connection {
     const key = `${info.def.kind}:${name}`;
     const cacheKey = `${key}:${info.fingerprint}`;
     const cached = state.live.get(cacheKey);
-    if (!asOf && cached && Date.now() - cached.at < 60_000) return cached.data;
+    // Previews at another instant or with the editor's extras (series, breakdown) bypass the cache;
+    // a detailed preview as of now still refreshes the lens figure.
+    const uncached = Boolean(asOf) || detail;
+    if (!uncached && cached && Date.now() - cached.at < 60_000) return cached.data;
     const running = inflight.get(key);
-    if (!asOf && running && running.fingerprint === info.fingerprint) return running.promise;
+    if (!uncached && running && running.fingerprint === info.fingerprint) return running.promise;
     const entry: { fingerprint: string; promise: Promise<unknown> } = { fingerprint: info.fingerprint, promise: Promise.resolve() };
     entry.promise = (async () => {
       try {
-        const result = await preview(state.db!, analysis, kind, name, { asOf: asOf ?? new Date(), timeoutMs: previewTimeoutMs, sampleSize: 10 });
+        const result = await preview(state.db!, analysis, kind, name, { asOf: asOf ?? new Date(), timeoutMs: previewTimeoutMs, sampleSize: 10, detail });
         if (!asOf) {
           // Drop superseded versions of this definition from the cache.
           for (const k of state.live.keys()) if (k.startsWith(`${key}:`) && k !== cacheKey) state.live.delete(k);
           state.live.set(cacheKey, { text: lensText(info.def.kind, result, info.def as KpiDef), at: Date.now(), data: result });
+          void connection.sendNotification('tally/liveChanged', { root: state.root, kind: info.def.kind, name });
         }
         return result;
       } catch (e) {
@@ -352,17 +369,17 @@ export function startServer(options: ServerOptions = {}): Connection {
         if (inflight.get(key) === entry) inflight.delete(key);
       }
     })();
-    if (!asOf) inflight.set(key, entry);
+    if (!uncached) inflight.set(key, entry);
     return entry.promise;
   }
 
-  connection.onRequest('tally/preview', async (p: { uri: string; kind: string; name: string; asOf?: string }, token: CancellationToken) => {
+  connection.onRequest('tally/preview', async (p: { uri: string; kind: string; name: string; asOf?: string; detail?: boolean }, token: CancellationToken) => {
     const a = at(p.uri) ?? firstProject();
     if (!a) throw new ResponseError(2, 'no Tally project (tally.yaml) for this file');
     if (!(PREVIEW_KINDS as readonly string[]).includes(p.kind)) throw new ResponseError(2, `cannot preview '${p.kind}'`);
     const kind = PREVIEW_DEF_KIND[p.kind as PreviewKind];
     const fingerprint = workspace.analysis(a.state).get(kind, p.name)?.fingerprint;
-    const work = livePreview(a.state, p.kind as PreviewKind, p.name, p.asOf ? new Date(p.asOf) : undefined);
+    const work = livePreview(a.state, p.kind as PreviewKind, p.name, p.asOf ? new Date(p.asOf) : undefined, p.detail === true);
     // Answer at once when the client cancels, or when an edit changes the definition meanwhile:
     // stale figures are never returned (the query itself finishes in the background, read-only).
     return new Promise((resolve, reject) => {
@@ -397,8 +414,97 @@ export function startServer(options: ServerOptions = {}): Connection {
     return { sql: q?.sql ?? null, strategy: q?.strategy ?? null, broken: info.hasErrors, fingerprint: info.fingerprint };
   });
 
+  // ---- plan and check (the same engine calls and renderings as `tally plan` / `tally check`) -----
+
+  /** The project for a request, connected; a ResponseError saying what to do when it cannot be. */
+  async function connectedProject(uri: string | undefined): Promise<ProjectState> {
+    const a = (uri ? at(uri) : undefined) ?? firstProject();
+    if (!a) throw new ResponseError(2, 'no Tally project (tally.yaml) in this workspace');
+    await workspace.connect(a.state);
+    if (!a.state.db) throw new ResponseError(1, `no database: ${a.state.offline ?? 'not connected'}`, { offline: true, reason: a.state.offline });
+    return a.state;
+  }
+
+  function dbFailure(e: unknown): never {
+    if (e instanceof DbError) throw new ResponseError(e.code === 'db-timeout' ? 4 : 5, e.message);
+    throw e;
+  }
+
+  connection.onRequest('tally/plan', async (p: { uri?: string; asOf?: string; allowDrop?: boolean } | undefined) => {
+    const state = await connectedProject(p?.uri);
+    const analysis = workspace.analysis(state);
+    const errors = analysis.diagnostics.filter((d) => d.severity === 'error');
+    if (errors.length) {
+      const markdown = blockedPlanMarkdown(errors);
+      return { root: state.root, refused: true, blocked: true, markdown, text: markdown, json: { refused: true, changes: [], diagnostics: errors } };
+    }
+    try {
+      const plan = await planProject(state.db!, analysis, {
+        schema: state.project.config.deploySchema,
+        asOf: p?.asOf ? new Date(p.asOf) : new Date(),
+        allowDrop: p?.allowDrop === true,
+        catalog: state.catalog,
+        timeoutMs: Math.max(previewTimeoutMs, 30_000),
+      });
+      const diagnostics = plan.diagnostics.map((d) => toDiagnostic(d, state.project.file(d.file)?.lines ?? new LineIndex('')));
+      return { root: state.root, refused: plan.refused, blocked: false, markdown: planMarkdown(plan, analysis), text: planText(plan, analysis), json: planJson(plan, diagnostics) };
+    } catch (e) {
+      dbFailure(e);
+    }
+  });
+
+  connection.onRequest('tally/check', async (p: { uri?: string; asOf?: string; failOn?: string } | undefined) => {
+    const state = await connectedProject(p?.uri);
+    const analysis = workspace.analysis(state);
+    const failOn = parseFailOn(p?.failOn);
+    if ('error' in failOn) throw new ResponseError(2, failOn.error);
+    try {
+      const result = await checkKpis(state.db!, analysis, { asOf: p?.asOf ? new Date(p.asOf) : new Date(), timeoutMs: Math.max(previewTimeoutMs, 30_000) });
+      const ctx = { analysis, root: state.root, cwd: state.root, failOn: failOn.statuses };
+      const json = checkJson(result, ctx) as { kpis: { name: string; file: string }[] };
+      // Where each KPI is written, as an LSP location (its `name:` value), for the Problems panel.
+      const kpis = json.kpis.map((k) => {
+        const def = analysis.get('Kpi', k.name)?.def;
+        return { ...k, uri: uriFor(state, k.file), range: def ? rangeOf(state, def.file, def.nameSpan) : null };
+      });
+      return { ...json, kpis, root: state.root, passed: !checkFails(result, failOn.statuses), markdown: checkMarkdown(result, ctx), text: checkText(result, ctx) };
+    } catch (e) {
+      dbFailure(e);
+    }
+  });
+
   connection.onRequest('tally/status', () => {
     return [...workspace.projects.values()].map((s) => ({ root: s.root, connected: Boolean(s.db), database: s.dbLabel ?? null, offline: s.offline ?? null }));
+  });
+
+  // Every definition of the workspace with its cached live figure, for an editor's tree view;
+  // `compute: true` also starts the missing previews (each answer sends `tally/liveChanged`).
+  connection.onRequest('tally/definitions', (p: { compute?: boolean } | undefined) => {
+    const projects = [];
+    const definitions = [];
+    for (const s of workspace.projects.values()) {
+      const analysis = workspace.analysis(s);
+      projects.push({ root: s.root, uri: pathToUri(s.root), files: [...s.project.filePaths].map((f) => uriFor(s, f)), connected: Boolean(s.db), database: s.dbLabel ?? null, offline: s.offline ?? null });
+      for (const info of analysis.infos) {
+        const def = info.def;
+        const live = s.live.get(`${def.kind}:${def.name}:${info.fingerprint}`);
+        const data = live?.data as { count?: unknown; status?: unknown } | undefined;
+        definitions.push({
+          root: s.root,
+          kind: def.kind,
+          name: def.name,
+          uri: uriFor(s, def.file),
+          range: rangeOf(s, def.file, def.nameSpan),
+          hasErrors: info.hasErrors,
+          live: live?.text ?? null,
+          count: typeof data?.count === 'number' ? data.count : null,
+          status: typeof data?.status === 'string' ? data.status : null,
+        });
+        const pk = LENS_KINDS[def.kind];
+        if (p?.compute && pk && !live && !info.hasErrors && (s.db || !s.offline)) void livePreview(s, pk, def.name).catch(() => undefined);
+      }
+    }
+    return { projects, definitions };
   });
 
   function firstProject(): { state: ProjectState; rel: string } | undefined {
@@ -477,7 +583,7 @@ export function startServer(options: ServerOptions = {}): Connection {
   return connection;
 }
 
-const PREVIEW_DEF_KIND: Record<PreviewKind, Kind> = { segment: 'Segment', trait: 'Trait', score: 'Score', lifecycle: 'Lifecycle', kpi: 'Kpi' };
+const PREVIEW_DEF_KIND: Record<PreviewKind, Kind> = { segment: 'Segment', trait: 'Trait', score: 'Score', lifecycle: 'Lifecycle', kpi: 'Kpi', campaign: 'Campaign' };
 
 /** The code lens line: `4,812 customers`, `D30 retention 31.2% -> 35% by 2027-03-31 · at risk`. */
 export function lensText(kind: Kind, result: unknown, def?: KpiDef): string {
@@ -498,6 +604,8 @@ export function lensText(kind: Kind, result: unknown, def?: KpiDef): string {
       const target = t ? ` -> ${Array.isArray(t.value) ? t.value.map((x) => show(x)).join('..') : show(t.value)}${t.by ? ` by ${t.by}` : ''}` : '';
       return `${show(v)}${target} · ${String(r.status).replace('_', ' ')}`;
     }
+    case 'Campaign':
+      return `would enroll ${Number(r.audience).toLocaleString('en-US')} of ${Number(r.segment).toLocaleString('en-US')}`;
     default:
       return `${Number(r.count).toLocaleString('en-US')} of ${Number(r.entities).toLocaleString('en-US')} have a value`;
   }

@@ -8,7 +8,7 @@ import { loadShop } from '../../../examples/shop/generate.js';
 import { Project, PROJECT_FILE } from '../../src/project.js';
 import { connect, type Db } from '../../src/run/db.js';
 import { loadCatalog } from '../../src/run/catalog-load.js';
-import { preview, type LifecyclePreview, type SegmentPreview, type ValuesPreview } from '../../src/run/preview.js';
+import { preview, type CampaignPreview, type LifecyclePreview, type SegmentPreview, type ValuesPreview } from '../../src/run/preview.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, formatNumber, percent, table, type Io } from '../io.js';
 import type { GlobalOptions } from '../main.js';
 import { checkKpis, parseFailOn } from '../../src/run/check.js';
@@ -93,13 +93,23 @@ export async function runDemo(g: GlobalOptions, io: Io): Promise<number> {
     const failOn = parseFailOn(undefined);
     io.out(`\n5. KPIs against their SMART targets (what \`tally check\` prints)\n${checkText(checked, { analysis, root: project.root, cwd: io.cwd, failOn: 'error' in failOn ? [] : failOn.statuses })}`);
 
+    const campRows: unknown[][] = [];
+    for (const info of analysis.ofKind('Campaign')) {
+      const p = (await preview(db, analysis, 'campaign', info.def.name, opts)) as CampaignPreview;
+      const held = Object.entries(p.held_back).filter(([, n]) => n > 0).map(([k, n]) => `${k.replace('_', ' ')} ${formatNumber(n)}`).join(', ');
+      campRows.push([info.def.name, p.channel, p.audience, p.variants.map((v) => `${v.name} ${formatNumber(v.count)}`).join(' / '), held || '–']);
+    }
+    if (campRows.length) io.out(`\n6. campaigns: who a \`tally run\` now would enroll (preview, nothing written)\n${table(['campaign', 'channel', 'would enroll', 'split', 'held back'], campRows, { maxWidth: 60 })}`);
+
     io.out(`
 done in ${((Date.now() - started) / 1000).toFixed(1)} s. Try next:
   tally preview segment high_value_dormant --project ${shownProject}
   tally preview kpi d30_retention --project ${shownProject} --format json
   tally validate --project ${shownProject}
   tally check --project ${shownProject} --format markdown
-  tally compile --project ${shownProject} --out out/sql`);
+  tally compile --project ${shownProject} --out out/sql
+  tally run --project ${shownProject} --as-of 2026-10-01 --campaign winback_dormant
+  tally report winback_dormant --project ${shownProject} --as-of 2026-11-01`);
     return EXIT_OK;
   } finally {
     await db.close();

@@ -85,6 +85,13 @@ export function previewText(p: Preview, analysis: Analysis): string {
       ];
       return lines.filter(Boolean).join('\n');
     }
+    case 'campaign': {
+      const head = `campaign ${p.name} (${p.channel}): a run now would enroll ${formatNumber(p.audience)} of ${formatNumber(p.segment)} in the segment (${at})`;
+      const variants = table(['variant', 'share', 'would enroll'], p.variants.map((v) => [`${v.name}${v.holdout ? ' (holdout)' : ''}`, `${(v.share * 100).toFixed(1)}%`, v.count]));
+      const held = table(['held back by', 'entities'], Object.entries(p.held_back).map(([k, n]) => [k.replace('_', ' '), n]));
+      const trigger = p.trigger_window ? `\ntriggers in (${p.trigger_window.from}, ${p.trigger_window.to}]` : '';
+      return `${head}\n\n${variants}\n\n${held}${trigger}${p.warnings.map((w) => `\nwarning: ${w}`).join('')}`;
+    }
   }
 }
 

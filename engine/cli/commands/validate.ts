@@ -1,6 +1,7 @@
 // tally validate: every diagnostic of the project, checked against the live catalog when reachable.
 
-import type { Diagnostic } from '../../src/diagnostics.js';
+import { sortDiagnostics, type Diagnostic } from '../../src/diagnostics.js';
+import { campaignDataLints } from '../../src/run/campaign.js';
 import { PROJECT_FILE } from '../../src/project.js';
 import { analyzeWithCatalog, loadProjectOrFail } from '../context.js';
 import { diagnosticsGithub, diagnosticsJson, diagnosticsSarif, diagnosticsText, summaryLine } from '../format-diagnostics.js';
@@ -11,8 +12,10 @@ export async function runValidate(g: GlobalOptions, io: Io): Promise<number> {
   const format = checkFormat(g, ['text', 'json', 'github', 'sarif']);
   const project = loadProjectOrFail(g, io);
   const { analysis, db, skipped } = await analyzeWithCatalog(g, project, io, { required: false });
+  // Data lints need the data: campaigns whose audience is empty as of T (warnings).
+  const dataLints = db ? await campaignDataLints(db, analysis, g.asOf).catch(() => []) : [];
   await db?.close();
-  const diagnostics: Diagnostic[] = [...analysis.diagnostics];
+  const diagnostics: Diagnostic[] = dataLints.length ? sortDiagnostics([...analysis.diagnostics, ...dataLints]) : [...analysis.diagnostics];
   if (skipped) {
     diagnostics.unshift({ file: PROJECT_FILE, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, severity: 'warning', code: 'db-unreachable', message: skipped });
   }

@@ -117,6 +117,25 @@ export type IrMetric =
 
 export type IrQuery = IrMembersQuery | IrValuesQuery | { readonly k: 'metric'; readonly metric: IrMetric };
 
+/** A campaign, resolved (LANGUAGE.md §7); run/campaign.ts enrolls and reports with it. */
+export interface IrCampaign {
+  readonly name: string;
+  readonly entity: IrEntity;
+  /** The audience segment's members at T. */
+  readonly audience: IrMembersQuery;
+  readonly exclude: readonly IrMembersQuery[];
+  readonly channel: string;
+  /** Enrollment happens while start <= T and (T <= end, or T < end when `endExclusive`). */
+  readonly schedule: { readonly start: string | null; readonly end: string | null; readonly endExclusive: boolean } | null;
+  /** The trigger events (their own `since` is null: the run sets the window). */
+  readonly trigger: { readonly filter: IrEventFilter; readonly delay: IrDuration } | null;
+  readonly entry: { readonly kind: 'once' } | { readonly kind: 'every'; readonly every: IrDuration };
+  readonly frequencyCap: { readonly max: number; readonly per: IrDuration } | null;
+  readonly variants: readonly { readonly name: string; readonly weight: number; readonly holdout: boolean }[];
+  /** The goal events (`since` null); a conversion is one in (enrolled_at, enrolled_at + within]. */
+  readonly goal: { readonly filter: IrEventFilter; readonly within: IrDuration } | null;
+}
+
 // ---- helpers ---------------------------------------------------------------------------------
 
 export const TRUE: IrCond = { k: 'const', value: true };

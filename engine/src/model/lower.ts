@@ -13,6 +13,8 @@ import {
   VALUE_TYPES,
   type Aggregate,
   type AttributeDecl,
+  type CampaignDef,
+  type CampaignVariant,
   type Comparison,
   type ComparisonOp,
   type Condition,
@@ -30,6 +32,7 @@ import {
   type TableRef,
   type TimePoint,
   type ValueType,
+  type WrittenInstant,
 } from './types.js';
 
 export const NAME_RE = /^[a-z][a-z0-9_]{0,62}$/;
@@ -92,11 +95,64 @@ export class Lowerer {
           audience: audience ? { segment: this.optRef(audience, 'segment'), exclude: this.stringList(audience, 'exclude') } : undefined,
           trigger: trigger ? this.eventQuery(trigger, false, ['delay']) : undefined,
           goal: goal ? this.eventQuery(goal, false) : undefined,
+          ...this.lowerCampaignPlan(root, trigger),
         };
       }
       case 'Test':
         return { ...base, kind: 'Test' };
     }
+  }
+
+  // ---- campaigns ---------------------------------------------------------------------------------
+
+  private lowerCampaignPlan(root: YMap, trigger: YMap | undefined): Pick<CampaignDef, 'channel' | 'schedule' | 'triggerDelay' | 'entry' | 'frequencyCap' | 'variants' | 'variantsComplete' | 'variantsSpan'> {
+    const instant = (map: YMap, key: string): WrittenInstant | undefined => {
+      const p = getPair(map, key);
+      const text = p ? scalarString(p.value) : undefined;
+      if (!p || text === undefined) return undefined;
+      const parsed = parseInstant(text, this.timezone);
+      if (!parsed) {
+        this.sink.error('bad-instant', p.value.span, `'${text}' is not a date; write an ISO date such as 2027-01-05 or 2027-01-05T09:00:00Z`);
+        return undefined;
+      }
+      return { date: parsed.date, dateOnly: parsed.dateOnly, text, span: p.value.span };
+    };
+    const sched = mapAt(root, 'schedule');
+    const delayPair = trigger ? getPair(trigger, 'delay') : undefined;
+    const entryPair = getPair(root, 'entry');
+    let entry: CampaignDef['entry'] = { kind: 'once' };
+    if (entryPair?.value.kind === 'map') {
+      const every = getPair(entryPair.value, 'every');
+      const d = every ? this.duration(every.value) : undefined;
+      if (d) entry = { kind: 'every', every: d };
+    }
+    const capNode = mapAt(root, 'frequency_cap');
+    const capMax = capNode ? this.optNumber(capNode, 'max') : undefined;
+    const capPer = capNode ? getPair(capNode, 'per') : undefined;
+    const capDuration = capPer ? this.duration(capPer.value) : undefined;
+    const variants: CampaignVariant[] = [];
+    let variantsComplete = true;
+    for (const item of seqAt(root, 'variants')) {
+      const name = item.kind === 'map' ? this.optRef(item, 'name') : undefined;
+      const weight = item.kind === 'map' ? this.optNumber(item, 'weight') : undefined;
+      const h = item.kind === 'map' ? getPair(item, 'holdout') : undefined;
+      const holdoutOk = !h || (h.value.kind === 'scalar' && typeof h.value.value === 'boolean');
+      if (item.kind !== 'map' || !name || weight === undefined || weight < 0 || !holdoutOk) {
+        variantsComplete = false;
+        continue;
+      }
+      variants.push({ name, weight, holdout: h?.value.kind === 'scalar' && h.value.value === true, span: item.span });
+    }
+    return {
+      channel: this.optString(root, 'channel'),
+      schedule: sched ? { start: instant(sched, 'start'), end: instant(sched, 'end'), span: sched.span } : undefined,
+      triggerDelay: delayPair ? this.duration(delayPair.value) : undefined,
+      entry,
+      frequencyCap: capNode && capMax !== undefined && Number.isInteger(capMax) && capMax >= 1 && capDuration ? { max: capMax, per: capDuration, span: capNode.span } : undefined,
+      variants,
+      variantsComplete,
+      variantsSpan: getPair(root, 'variants')?.value.span,
+    };
   }
 
   // ---- mapping kinds ---------------------------------------------------------------------------

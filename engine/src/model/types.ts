@@ -207,12 +207,38 @@ export interface KpiDef extends DefinitionBase {
   readonly guardrail?: Comparison;
 }
 
-/** A campaign's references, checked by the resolver; enrollment and results come with campaigns. */
+/** An instant written in a definition (a bare date is midnight in the project time zone). */
+export interface WrittenInstant {
+  readonly date: Date;
+  readonly dateOnly: boolean;
+  readonly text: string;
+  readonly span: Span;
+}
+
+export interface CampaignVariant {
+  readonly name: Ref;
+  readonly weight: number;
+  readonly holdout: boolean;
+  readonly span: Span;
+}
+
+/** A campaign (LANGUAGE.md §7): audience, schedule or trigger, entry, cap, variants, goal. */
 export interface CampaignDef extends DefinitionBase {
   readonly kind: 'Campaign';
   readonly audience?: { readonly segment?: Ref; readonly exclude: readonly Ref[] };
   readonly trigger?: EventQuery;
   readonly goal?: EventQuery;
+  readonly channel?: string;
+  readonly schedule?: { readonly start?: WrittenInstant; readonly end?: WrittenInstant; readonly span: Span };
+  /** After the trigger event, wait this long before enrolling. */
+  readonly triggerDelay?: Duration;
+  /** `once` (the default) or re-entry `every` duration after the previous enrollment. */
+  readonly entry: { readonly kind: 'once' } | { readonly kind: 'every'; readonly every: Duration };
+  readonly frequencyCap?: { readonly max: number; readonly per: Duration; readonly span: Span };
+  readonly variants: readonly CampaignVariant[];
+  /** False when a variant did not lower (a schema error there): weight lints are skipped. */
+  readonly variantsComplete: boolean;
+  readonly variantsSpan?: Span;
 }
 
 /** Tests are read from their document by the fixture runner (run/fixtures.ts). */

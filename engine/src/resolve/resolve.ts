@@ -10,6 +10,7 @@ import * as ir from '../ir/ir.js';
 import type { IrCond, IrEntity, IrEventFilter, IrExpr, IrMetric, IrQuery, IrStream, IrTime } from '../ir/ir.js';
 import type {
   Aggregate,
+  CampaignDef,
   Condition,
   Definition,
   EntityDef,
@@ -27,7 +28,7 @@ import type {
   TraitDef,
   ValueType,
 } from '../model/types.js';
-import { intervalText, parseInstant } from '../time.js';
+import { intervalText, parseInstant, type Duration } from '../time.js';
 import { findTable, tableNames, type Catalog, type CatalogTable, type CatalogType } from './catalog.js';
 import { didYouMean } from './suggest.js';
 import { bandCase } from './bands.js';
@@ -53,6 +54,8 @@ export interface ResolvedDefinition {
   readonly valueType?: ValueType;
   /** Direct dependencies: `Kind:name`. */
   readonly deps: ReadonlySet<string>;
+  /** For a campaign: what `tally run`, `report` and `preview campaign` need. */
+  readonly campaign?: ir.IrCampaign;
   /** Whether resolution reported an error for this definition (its SQL is not trustworthy). */
   readonly broken: boolean;
   /** Diagnostics of this definition's resolution (in its own file). */
@@ -258,22 +261,80 @@ export class Resolver {
         this.lintKpi(def);
         return metric ? { query: { k: 'metric', metric } } : {};
       }
-      case 'Campaign': {
-        // References only: the audience's segments and the trigger's and goal's events.
-        const segs = [def.audience?.segment, ...(def.audience?.exclude ?? [])].filter((r): r is Ref => !!r);
-        let entity: EntityDef | undefined;
-        for (const r of segs) {
-          const seg = this.lookup('Segment', r);
-          if (seg && !entity) entity = seg.entity ? (this.definitions('Entity').get(seg.entity.name) as EntityDef | undefined) : undefined;
-        }
-        if (!entity && this.definitions('Entity').size === 1) entity = this.entityFor(def, undefined);
-        if (def.trigger) this.eventFilter(def.trigger, entity);
-        if (def.goal) this.eventFilter(def.goal, entity);
-        return {};
-      }
+      case 'Campaign':
+        return this.resolveCampaign(def);
       default:
         return {};
     }
+  }
+
+  // ---- campaigns ---------------------------------------------------------------------------------
+
+  /** The audience's segments, the trigger's and goal's events, and the static campaign lints. */
+  private resolveCampaign(def: CampaignDef): Body {
+    const segs = [def.audience?.segment, ...(def.audience?.exclude ?? [])].filter((r): r is Ref => !!r);
+    let entity: EntityDef | undefined;
+    const members: (ir.IrMembersQuery | undefined)[] = [];
+    for (const r of segs) {
+      const seg = this.lookup('Segment', r);
+      if (!seg) {
+        members.push(undefined);
+        continue;
+      }
+      const q = this.guard(seg, r.span, undefined, () => this.resolve(seg).query);
+      const m = q?.k === 'members' ? q : undefined;
+      if (m && entity && m.entity.name !== entity.name) {
+        this.error('entity-mismatch', r.span, `segment '${seg.name}' is about ${m.entity.name}, not ${entity.name} like the audience`);
+        this.current!.errors++;
+      }
+      if (m && !entity) entity = this.definitions('Entity').get(m.entity.name) as EntityDef | undefined;
+      members.push(m);
+    }
+    if (!entity && this.definitions('Entity').size === 1) entity = this.entityFor(def, undefined);
+    const trigger = def.trigger ? this.eventFilter(def.trigger, entity, { window: false }) : undefined;
+    const goal = def.goal ? this.eventFilter(def.goal, entity, { window: false }, 'goal') : undefined;
+
+    // Static lints: variants, holdout, schedule.
+    const vspan = def.variantsSpan ?? def.nameSpan;
+    const total = def.variants.reduce((a, v) => a + v.weight, 0);
+    const seen = new Set<string>();
+    for (const v of def.variants) {
+      if (seen.has(v.name.name)) this.error('duplicate-variant', v.name.span, `another variant is already named '${v.name.name}'; variant names are unique within a campaign`);
+      seen.add(v.name.name);
+    }
+    const lintVariants = def.variantsComplete && def.variants.length > 0;
+    if (lintVariants && !(total > 0)) this.error('bad-weights', vspan, 'the variant weights add up to 0; give at least one variant a positive weight (weights are normalised by their sum)');
+    const holdouts = def.variants.filter((v) => v.holdout);
+    if (lintVariants && !holdouts.length) this.warn('no-holdout', vspan, 'no holdout variant: without one there is no lift to measure; add e.g. `{ name: control, weight: 10, holdout: true }`');
+    if (holdouts.length > 1) this.error('multiple-holdouts', holdouts[1]!.name.span, `more than one holdout (${holdouts.map((h) => h.name.name).join(', ')}); lift is measured against one holdout, so merge them`);
+    const holdoutWeight = holdouts.reduce((a, v) => a + v.weight, 0);
+    if (total > 0 && holdoutWeight / total > 0.5) this.warn('holdout-too-large', holdouts[0]!.span, `the holdout gets ${((holdoutWeight / total) * 100).toFixed(1)}% of the audience (over 50%): most of the audience would receive nothing`);
+    const start = def.schedule?.start;
+    const end = def.schedule?.end;
+    const endAt = end ? end.date.getTime() + (end.dateOnly ? 86_400_000 : 0) : undefined;
+    if (start && end && endAt !== undefined && (end.dateOnly ? endAt <= start.date.getTime() : endAt < start.date.getTime()))
+      this.error('schedule-ends-before-start', end.span, `the schedule ends (${end.text}) before it starts (${start.text})`);
+
+    const audience = members[0];
+    if (!entity || !audience || !def.channel || !lintVariants || members.some((m) => !m)) return {};
+    if (def.trigger && !trigger) return {};
+    if (def.goal && !goal) return {};
+    const campaign: ir.IrCampaign = {
+      name: def.name,
+      entity: this.irEntity(entity),
+      audience,
+      exclude: members.slice(1) as ir.IrMembersQuery[],
+      channel: def.channel,
+      schedule: def.schedule
+        ? { start: start ? start.date.toISOString() : null, end: endAt !== undefined ? new Date(endAt).toISOString() : null, endExclusive: !!end?.dateOnly }
+        : null,
+      trigger: trigger ? { filter: trigger.filter, delay: irDuration(def.triggerDelay) } : null,
+      entry: def.entry.kind === 'every' ? { kind: 'every', every: irDuration(def.entry.every) } : { kind: 'once' },
+      frequencyCap: def.frequencyCap ? { max: def.frequencyCap.max, per: irDuration(def.frequencyCap.per) } : null,
+      variants: def.variants.map((v) => ({ name: v.name.name, weight: v.weight, holdout: v.holdout })),
+      goal: goal && def.goal?.within ? { filter: goal.filter, within: irDuration(def.goal.within) } : null,
+    };
+    return { entity: campaign.entity, campaign };
   }
 
   // ---- diagnostics helpers ---------------------------------------------------------------------
@@ -431,7 +492,7 @@ export class Resolver {
     return undefined;
   }
 
-  private eventFilter(q: EventQuery, entity: EntityDef | undefined, opts: { window: boolean } = { window: true }): { filter: IrEventFilter; stream: EventsDef } | undefined {
+  private eventFilter(q: EventQuery, entity: EntityDef | undefined, opts: { window: boolean } = { window: true }, role?: 'goal'): { filter: IrEventFilter; stream: EventsDef } | undefined {
     const stream = this.streamFor(q, entity);
     if (!stream) {
       // Still check the filters' shapes against nothing, so the rest reports.
@@ -443,7 +504,8 @@ export class Resolver {
       const known = this.options.catalog?.eventTypes.get(stream.name);
       if (known && known.length && !known.includes(q.event.name)) {
         const dym = didYouMean(q.event.name, known);
-        this.warn('unknown-event-type', q.event.span, `no '${q.event.name}' events in ${stream.name} yet${dym.text}`, dym.best ? { span: q.event.span, text: dym.best } : undefined);
+        const goalNote = role === 'goal' ? ', so no enrollment can convert' : '';
+        this.warn('unknown-event-type', q.event.span, `no '${q.event.name}' events in ${stream.name} yet${goalNote}${dym.text}`, dym.best ? { span: q.event.span, text: dym.best } : undefined);
       }
     }
     const where: IrCond[] = [];
@@ -959,4 +1021,9 @@ export function compare(value: number, c: { op: string; value: number | readonly
     default:
       return false;
   }
+}
+
+/** A duration as IR (0 when absent, e.g. a trigger without `delay`). */
+function irDuration(d: Duration | undefined): ir.IrDuration {
+  return d ? { ms: d.ms, interval: intervalText(d) } : { ms: 0, interval: '0 seconds' };
 }

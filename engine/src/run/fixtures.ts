@@ -33,7 +33,7 @@ import { KIND_OF, paramOptions, type PreviewKind } from './preview.js';
 
 // ---- public shapes --------------------------------------------------------------------------------
 
-export type SubjectKind = PreviewKind;
+export type SubjectKind = Exclude<PreviewKind, 'campaign'>;
 export const SUBJECT_KINDS: readonly SubjectKind[] = ['segment', 'kpi', 'lifecycle', 'trait', 'score'];
 
 /** Which `expect` keys fit which subject. */

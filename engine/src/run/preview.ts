@@ -2,17 +2,25 @@
 // The JSON shapes are the CLI contract (LANGUAGE.md §9); extra fields are allowed.
 
 import type { Analysis } from '../project.js';
-import { evaluateKpi, type KpiEvaluation } from '../kpi-status.js';
+import { deadlineOf, evaluateKpi, kpiFormat, type KpiEvaluation } from '../kpi-status.js';
+import type { IrMetric } from '../ir/ir.js';
+import { deployedKey, quoteIdent, readDeployed } from './deploy-state.js';
 import type { EntityDef, Kind, KpiDef, LifecycleDef, ScoreDef } from '../model/types.js';
-import { compileDistribution, compileMemberCount, compileMemberSample, compileMetric, compileValueSample, type SqlOptions } from '../sql/compile.js';
+import { compileDistribution, compileDistributionAmong, compileMemberCount, compileMemberSample, compileMetric, compileValueSample, type SqlOptions } from '../sql/compile.js';
 import type { Db } from './db.js';
 import { bandCase } from '../resolve/bands.js';
 import { didYouMean } from '../resolve/suggest.js';
+import { previewCampaign, type CampaignPreview } from './campaign.js';
 
 export interface PreviewOptions {
   readonly asOf: Date;
   readonly sampleSize?: number;
   readonly timeoutMs?: number;
+  /**
+   * Extras for editors: a segment's lifecycle breakdown and its size against the deployed view;
+   * a KPI's value at several instants up to T with its pace line (the chart's series).
+   */
+  readonly detail?: boolean;
 }
 
 export type Row = Record<string, unknown>;
@@ -25,6 +33,10 @@ export interface SegmentPreview {
   entity: string;
   as_of: string;
   sql: string;
+  /** With `detail`: the members per stage of the project's first lifecycle over this entity. */
+  lifecycle?: { name: string; stages: Record<string, number> };
+  /** With `detail`: the deployed view `<deploy schema>.segment_<name>` (count as of now), or null when not deployed. */
+  deployed?: { view: string; count: number; version: number | null; same_definition: boolean } | null;
 }
 export interface ValuesPreview {
   kind: 'trait' | 'score';
@@ -50,14 +62,21 @@ export interface KpiPreview extends KpiEvaluation {
   owner?: string;
   as_of: string;
   sql: string;
+  /** With `detail`: the value and the pace line's value at evenly spaced instants ending at T. */
+  series?: { at: string; value: number | null; expected: number | null }[];
+  /** With `detail` and a baseline: the pace line from the baseline to the target at the deadline. */
+  pace?: { from: { at: string; value: number }; to: { at: string; value: number } };
+  /** With `detail`: how values read (engine/src/kpi-status.ts kpiFormat), for charts and tables. */
+  format?: 'number' | 'percent' | 'currency';
 }
 
-export type Preview = SegmentPreview | ValuesPreview | LifecyclePreview | KpiPreview;
+export type Preview = SegmentPreview | ValuesPreview | LifecyclePreview | KpiPreview | CampaignPreview;
+export type { CampaignPreview };
 
-export const PREVIEW_KINDS = ['segment', 'trait', 'score', 'lifecycle', 'kpi'] as const;
+export const PREVIEW_KINDS = ['segment', 'trait', 'score', 'lifecycle', 'kpi', 'campaign'] as const;
 export type PreviewKind = (typeof PREVIEW_KINDS)[number];
 
-export const KIND_OF: Record<PreviewKind, Kind> = { segment: 'Segment', trait: 'Trait', score: 'Score', lifecycle: 'Lifecycle', kpi: 'Kpi' };
+export const KIND_OF: Record<PreviewKind, Kind> = { segment: 'Segment', trait: 'Trait', score: 'Score', lifecycle: 'Lifecycle', kpi: 'Kpi', campaign: 'Campaign' };
 
 /** A preview that could not run, with what to do about it. */
 export class PreviewError extends Error {
@@ -95,6 +114,7 @@ export async function preview(db: Db, analysis: Analysis, kind: PreviewKind, nam
     const dym = didYouMean(name, names);
     throw new PreviewError(`no ${kind} named '${name}'${dym.text || (names.length ? `; there are: ${names.join(', ')}` : `; the project has no ${kind}s`)}`, 'not-found');
   }
+  if (kind === 'campaign' && !info.hasErrors && info.resolved.campaign) return previewCampaign(db, analysis, name, { asOf: opts.asOf, timeoutMs: opts.timeoutMs });
   if (info.hasErrors || !info.resolved.query) {
     throw new PreviewError(`${kind} '${name}' has errors; run \`tally validate\` and fix them first`, 'invalid');
   }
@@ -109,10 +129,11 @@ export async function preview(db: Db, analysis: Analysis, kind: PreviewKind, nam
     const sample = compileMemberSample(q, sqlOpts, limit);
     const entity = analysis.get('Entity', q.entity.name)!.def as EntityDef;
     const pii = piiColumns(entity);
+    const lifecycle = opts.detail ? analysis.ofKind('Lifecycle').find((l) => !l.hasErrors && l.resolved.query?.k === 'values' && l.resolved.query.entity.name === q.entity.name) : undefined;
     return run(async (tx) => {
       const c = await tx.query<{ count: number }>(count.sql, count.parameters);
       const s = limit > 0 ? await tx.query<Row>(sample.sql, sample.parameters) : { rows: [] };
-      return {
+      const out: SegmentPreview = {
         kind: 'segment',
         name,
         count: Number(c.rows[0]?.count ?? 0),
@@ -121,6 +142,15 @@ export async function preview(db: Db, analysis: Analysis, kind: PreviewKind, nam
         as_of: asOfIso,
         sql: count.sql,
       };
+      if (lifecycle && lifecycle.resolved.query?.k === 'values') {
+        const d = compileDistributionAmong(lifecycle.resolved.query, q, sqlOpts);
+        const stages: Record<string, number> = {};
+        for (const st of (lifecycle.def as LifecycleDef).stages) stages[st.name.name] = 0;
+        for (const r of (await tx.query<{ value: string | null; count: number }>(d.sql, d.parameters)).rows) if (r.value !== null) stages[r.value] = Number(r.count);
+        out.lifecycle = { name: lifecycle.def.name, stages };
+      }
+      if (opts.detail) out.deployed = await deployedSegment(tx, analysis.project.config.deploySchema, name, info.fingerprint);
+      return out;
     });
   }
   if ((kind === 'trait' || kind === 'score') && q.k === 'values') {
@@ -172,10 +202,51 @@ export async function preview(db: Db, analysis: Analysis, kind: PreviewKind, nam
       const raw = r.rows[0]?.value;
       const value = raw === null || raw === undefined || !Number.isFinite(Number(raw)) ? null : Number(raw);
       const def = info.def as KpiDef;
-      return { kind: 'kpi', name, ...evaluateKpi(def, value, opts.asOf), ...(def.owner ? { owner: def.owner } : {}), as_of: asOfIso, sql: m.sql };
+      const out: KpiPreview = { kind: 'kpi', name, ...evaluateKpi(def, value, opts.asOf), ...(def.owner ? { owner: def.owner } : {}), as_of: asOfIso, sql: m.sql };
+      if (opts.detail) Object.assign(out, await kpiSeries(tx, def, q.metric, opts.asOf, value));
+      return out;
     });
   }
   throw new PreviewError(`cannot preview ${kind} '${name}'`, 'unsupported');
+}
+
+/** The deployed view of a segment and its size now; null when it is not deployed. */
+async function deployedSegment(tx: Db, schema: string, name: string, fingerprint: string): Promise<SegmentPreview['deployed']> {
+  const view = `${quoteIdent(schema)}.${quoteIdent(`segment_${name}`)}`;
+  const reg = await tx.query<{ t: string | null }>(`select to_regclass($1)::text as t`, [view]);
+  if (!reg.rows[0]?.t) return null;
+  const state = await readDeployed(tx, schema);
+  const row = state.definitions.get(deployedKey('segment', name));
+  const c = await tx.query<{ count: number }>(`select count(*) as count from ${view}`);
+  return { view: `${schema}.segment_${name}`, count: Number(c.rows[0]?.count ?? 0), version: row?.version ?? null, same_definition: row?.fingerprint === fingerprint };
+}
+
+const SERIES_POINTS = 8;
+
+/**
+ * A KPI's value at evenly spaced instants ending at T (from its baseline date, or 90 days back),
+ * each with the pace line's value there, plus the pace line itself from baseline to deadline.
+ */
+async function kpiSeries(tx: Db, def: KpiDef, metric: IrMetric, asOf: Date, valueAtT: number | null): Promise<Pick<KpiPreview, 'series' | 'pace' | 'format'>> {
+  const baseline = def.target?.baseline;
+  const end = asOf.getTime();
+  const start = baseline && baseline.on.getTime() < end ? baseline.on.getTime() : end - 90 * 86_400_000;
+  const series: NonNullable<KpiPreview['series']> = [];
+  for (let i = 0; i < SERIES_POINTS; i++) {
+    const at = new Date(start + ((end - start) * i) / (SERIES_POINTS - 1));
+    let value = valueAtT;
+    if (i < SERIES_POINTS - 1) {
+      const m = compileMetric(metric, paramOptions(at));
+      const raw = (await tx.query<{ value: number | null }>(m.sql, m.parameters)).rows[0]?.value;
+      value = raw === null || raw === undefined || !Number.isFinite(Number(raw)) ? null : Number(raw);
+    }
+    series.push({ at: at.toISOString(), value, expected: evaluateKpi(def, value, at).expected });
+  }
+  const deadline = deadlineOf(def);
+  const c = def.target?.comparison;
+  const goal = c ? (Array.isArray(c.value) ? ((c.value as number[])[0]! + (c.value as number[])[1]!) / 2 : (c.value as number)) : undefined;
+  const pace = baseline && deadline && goal !== undefined ? { from: { at: baseline.on.toISOString(), value: baseline.value }, to: { at: deadline.toISOString(), value: goal } } : undefined;
+  return { series, ...(pace ? { pace } : {}), format: kpiFormat(def) };
 }
 
 function maskRow(r: Row, pii: Set<string>): Row {

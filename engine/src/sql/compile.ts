@@ -364,6 +364,14 @@ export function compileDistribution(q: ir.IrValuesQuery, opts: SqlOptions): Comp
   return { ...compileRaw(sql`select value, count(*) as count from (${inner.raw}) as v group by value order by value`), strategy: inner.strategy };
 }
 
+/** Counts per value among a segment's members at T (a segment's lifecycle breakdown). */
+export function compileDistributionAmong(q: ir.IrValuesQuery, members: ir.IrMembersQuery, opts: SqlOptions): CompiledQuery {
+  const inner = compileValuesRaw(q, opts);
+  const x = new Ctx(opts, members.entity, strategyFor(opts, () => chooseStrategy(members.where)));
+  const keys = membersSql(x, members, sql`${col(E, members.entity.key)}`);
+  return { ...compileRaw(sql`select value, count(*) as count from (${inner.raw}) as v where v.key in (${keys}) group by value order by value`), strategy: inner.strategy };
+}
+
 function compileValuesRaw(q: ir.IrValuesQuery, opts: SqlOptions): { raw: Sql; strategy: Strategy } {
   const strategy = strategyFor(opts, () => 'pass');
   const x = new Ctx(opts, q.entity, strategy);
@@ -443,4 +451,22 @@ export function compileQuery(q: IrQuery, opts: SqlOptions): CompiledQuery {
     case 'metric':
       return compileMetric(q.metric, opts);
   }
+}
+
+// ---- building blocks for campaign SQL (sql/campaign.ts) -----------------------------------------
+
+/** A segment's members at T as a subquery selecting `key` (the same SQL as compileMembers). */
+export function membersRaw(q: ir.IrMembersQuery, opts: SqlOptions): RawBuilder<unknown> {
+  const x = new Ctx(opts, q.entity, strategyFor(opts, () => chooseStrategy(q.where)));
+  return membersSql(x, q, sql`${col(E, q.entity.key)} as key`);
+}
+
+/** The WHERE of an event filter for event alias `ev`: time <= T, its window, types and property filters. */
+export function eventFilterRaw(f: IrEventFilter, opts: SqlOptions, ev: string): RawBuilder<unknown> {
+  return eventFilter(new Ctx(opts, undefined, 'probe'), f, ev);
+}
+
+/** A (schema-qualified) table reference. */
+export function tableRaw(t: IrTable): RawBuilder<unknown> {
+  return table(t);
 }

@@ -1,0 +1,113 @@
+// tally run [--as-of T] [--campaign NAME] [--export csv|jsonl FILE] [--format text|json]:
+// enroll campaign audiences as of T (append-only, one transaction), and optionally write the
+// run's new outbox rows (what a channel sender needs) to a CSV or JSON Lines file.
+
+import { writeFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { CampaignError, runCampaigns, type OutboxRow, type RunResult } from '../../src/run/campaign.js';
+import { connectOrFail, loadProjectOrFail } from '../context.js';
+import { diagnosticsText } from '../format-diagnostics.js';
+import { CliError, EXIT_FINDINGS, EXIT_OK, formatNumber, type Io } from '../io.js';
+import { checkFormat, type GlobalOptions } from '../main.js';
+import { loadCatalog } from '../../src/run/catalog-load.js';
+
+const OUTBOX_COLUMNS: (keyof OutboxRow)[] = ['run_id', 'campaign', 'version', 'channel', 'variant', 'entity_key', 'enrolled_at'];
+
+function csvField(v: unknown): string {
+  const s = v === null || v === undefined ? '' : String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function outboxCsv(rows: readonly OutboxRow[]): string {
+  return [OUTBOX_COLUMNS.join(','), ...rows.map((r) => OUTBOX_COLUMNS.map((c) => csvField(r[c])).join(','))].join('\n') + '\n';
+}
+
+export function outboxJsonl(rows: readonly OutboxRow[]): string {
+  return rows.map((r) => JSON.stringify(Object.fromEntries(OUTBOX_COLUMNS.map((c) => [c, r[c]])))).join('\n') + (rows.length ? '\n' : '');
+}
+
+/** `--export csv FILE`, `--export jsonl FILE`, or `--export FILE.csv|FILE.jsonl`. */
+function exportTarget(g: GlobalOptions, io: Io): { format: 'csv' | 'jsonl'; path: string } | undefined {
+  const e = g.values.export;
+  if (e === undefined) {
+    if (g.positionals.length) throw new CliError(`tally run takes no arguments (got '${g.positionals[0]}'); use --campaign NAME`);
+    return undefined;
+  }
+  if (typeof e !== 'string' || !e) throw new CliError('--export takes a format and a file: --export csv out.csv or --export jsonl out.jsonl');
+  let format: 'csv' | 'jsonl';
+  let file: string | undefined;
+  if (e === 'csv' || e === 'jsonl') {
+    format = e;
+    file = g.positionals[0];
+    if (g.positionals.length > 1) throw new CliError(`unexpected argument '${g.positionals[1]}'`);
+  } else {
+    file = e;
+    if (!e.endsWith('.csv') && !e.endsWith('.jsonl')) throw new CliError(`--export '${e}': say csv or jsonl, e.g. --export csv out.csv`);
+    format = e.endsWith('.csv') ? 'csv' : 'jsonl';
+    if (g.positionals.length) throw new CliError(`unexpected argument '${g.positionals[0]}'`);
+  }
+  if (!file) throw new CliError(`--export ${format} needs a file: --export ${format} outbox.${format}`);
+  return { format, path: resolvePath(io.cwd, file) };
+}
+
+export async function runRun(g: GlobalOptions, io: Io): Promise<number> {
+  const format = checkFormat(g, ['text', 'json']);
+  const target = exportTarget(g, io);
+  const only = g.values.campaign;
+  if (only !== undefined && (typeof only !== 'string' || !only)) throw new CliError('--campaign takes a campaign name');
+  const project = loadProjectOrFail(g, io);
+  const { db } = await connectOrFail(g, project, io);
+  try {
+    const catalog = await loadCatalog(db, project.analyze({ now: g.asOf }).definitions, { eventTypes: false });
+    const analysis = project.analyze({ catalog, now: g.asOf });
+    const names = only ? [only] : analysis.ofKind('Campaign').map((i) => i.def.name);
+    if (!names.length) {
+      io.err('tally: the project has no campaigns (kind: Campaign); nothing to run');
+      return EXIT_OK;
+    }
+    const errors = analysis.blockingErrors(names.filter((n) => analysis.get('Campaign', n)).map((name) => ({ kind: 'Campaign' as const, name })));
+    if (errors.length) {
+      io.err(diagnosticsText(errors, project.root, io.cwd, (f) => project.file(f)?.text));
+      io.err('campaigns with errors cannot run; fix them first (nothing enrolled)');
+      return EXIT_FINDINGS;
+    }
+    let result: RunResult;
+    try {
+      result = await runCampaigns(db, analysis, { asOf: g.asOf, campaign: only, who: io.env.USER ?? null });
+    } catch (e) {
+      if (e instanceof CampaignError) {
+        io.err(`tally: ${e.message}`);
+        return e.code === 'not-found' ? 2 : EXIT_FINDINGS;
+      }
+      throw e;
+    }
+    if (target) writeFileSync(target.path, target.format === 'csv' ? outboxCsv(result.outbox) : outboxJsonl(result.outbox));
+    if (format === 'json') io.out(JSON.stringify({ ...result, outbox: result.outbox.length, export: target ? { format: target.format, file: target.path, rows: result.outbox.length } : null }, null, 2));
+    else io.out(runText(result, target));
+    return result.campaigns.some((c) => c.status === 'out-of-order') ? EXIT_FINDINGS : EXIT_OK;
+  } finally {
+    await db.close();
+  }
+}
+
+export function runText(r: RunResult, target?: { format: string; path: string }): string {
+  const lines = [`tally run as of ${r.as_of}`];
+  for (const c of r.campaigns) {
+    if (c.status !== 'enrolled') {
+      lines.push(`  ${c.campaign} (v${c.version}, ${c.channel}): ${c.status.replace(/-/g, ' ')}: ${c.message ?? ''}`);
+      continue;
+    }
+    const split = c.variants.map((v) => `${v.name}${v.holdout ? ' (holdout)' : ''} ${formatNumber(v.count)}`).join(', ');
+    const held = Object.entries(c.held_back)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${k.replace('_', ' ')} ${formatNumber(n)}`)
+      .join(', ');
+    lines.push(`  ${c.campaign} (v${c.version}, ${c.channel}): enrolled ${formatNumber(c.enrolled)} of ${formatNumber(c.segment)} in the segment, ${formatNumber(c.sent)} to send (run ${c.run_id})`);
+    lines.push(`    variants: ${split}`);
+    if (held) lines.push(`    held back: ${held}`);
+    if (c.trigger_window) lines.push(`    triggers in (${c.trigger_window.from}, ${c.trigger_window.to}]`);
+  }
+  if (target) lines.push(`outbox: ${formatNumber(r.outbox.length)} row${r.outbox.length === 1 ? '' : 's'} written to ${target.path} (${target.format})`);
+  else lines.push(`outbox: ${formatNumber(r.outbox.length)} new row${r.outbox.length === 1 ? '' : 's'}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,149 @@
+// Campaign SQL: the audience as of T with why each member would be held back, enrollment inserts,
+// and the per-variant conversion counts of a report. Segments, exclusions and event filters come
+// from the compiler (compile.ts), so a campaign's audience is exactly the segment preview's members.
+//
+// Candidates (one row per member of the audience segment at T):
+//   entity_key  the key's text form (what the assignment hash and the history store)
+//   excluded    a member of any `exclude` segment at T
+//   triggered   (triggered campaigns) a matching trigger event with time + delay in (since, T]
+//   entered     the entry rule refuses it: `once` and enrolled before, or `every D` and enrolled in (T - D, T)
+//   capped      on this channel, non-holdout enrollments in (T - per, T] already reach the cap's max
+//   variant     the 0-based variant index by the contract's hash rule
+
+import { sql, type RawBuilder } from 'kysely';
+import type { IrCampaign } from '../ir/ir.js';
+import { compileRaw, type CompiledSql } from './kysely.js';
+import { eventFilterRaw, membersRaw, tableRaw, type SqlOptions } from './compile.js';
+
+type Sql = RawBuilder<unknown>;
+
+export interface CandidateOptions {
+  /** T as a parameter. */
+  readonly asOf: Date;
+  /** The deploy schema holding the campaign history, or null when the history tables do not exist yet. */
+  readonly stateSchema: string | null;
+  /** Triggered campaigns: the exclusive lower bound of (trigger event time + delay). */
+  readonly triggerSince: Date | null;
+  /** The cumulative variant shares (assign.ts cumulativeShares). */
+  readonly shares: readonly number[];
+}
+
+function ts(d: Date): Sql {
+  return sql`${sql.val(d.toISOString())}::timestamptz`;
+}
+
+/** u = h / 2^32 for `campaign:key` (h: the first 4 bytes of sha256 as a big-endian uint32). */
+export function assignmentUnitSql(campaign: Sql, key: Sql): Sql {
+  return sql`(('x' || substr(encode(sha256(convert_to(${campaign} || ':' || ${key}, 'UTF8')), 'hex'), 1, 8))::bit(32)::bigint)::float8 / 4294967296.0`;
+}
+
+/** `select k, u` for a list of keys (text): the SQL side of the assignment, for tests and tools. */
+export function compileAssignmentUnits(campaign: string, keys: readonly string[]): CompiledSql {
+  return compileRaw(sql`select k, ${assignmentUnitSql(sql`${sql.val(campaign)}::text`, sql`k`)} as u from unnest(${sql.val(keys)}::text[]) with ordinality as t(k, i) order by i`);
+}
+
+function candidatesRaw(c: IrCampaign, o: CandidateOptions): Sql {
+  const opts: SqlOptions = { asOf: { kind: 'instant', at: o.asOf }, literals: 'param' };
+  const T = ts(o.asOf);
+  const key = sql`s.key`;
+  const keyText = sql`s.key::text`;
+  const name = sql`${sql.val(c.name)}::text`;
+
+  const excluded = c.exclude.length ? sql`(${sql.join(c.exclude.map((q) => sql`${key} in (select x.key from (${membersRaw(q, opts)}) as x)`), sql` or `)})` : sql`false`;
+
+  let triggered: Sql = sql`true`;
+  if (c.trigger) {
+    const f = c.trigger.filter;
+    const delayMs = c.trigger.delay.ms;
+    const upper = ts(new Date(o.asOf.getTime() - delayMs));
+    const lower = o.triggerSince ? sql` and ${sql.id('ev', f.stream.time)} > ${ts(new Date(o.triggerSince.getTime() - delayMs))}` : sql``;
+    triggered = sql`exists (select 1 from ${tableRaw(f.stream.table)} as ev where ${sql.id('ev', f.stream.entityKey)} = ${key} and ${eventFilterRaw(f, opts, 'ev')} and ${sql.id('ev', f.stream.time)} <= ${upper}${lower})`;
+  }
+
+  let entered: Sql = sql`false`;
+  let capped: Sql = sql`false`;
+  if (o.stateSchema) {
+    const en = sql.id(o.stateSchema, 'campaign_enrollments');
+    const since = c.entry.kind === 'every' ? sql` and en.enrolled_at > ${ts(new Date(o.asOf.getTime() - c.entry.every.ms))}` : sql``;
+    entered = sql`exists (select 1 from ${en} as en where en.campaign = ${name} and en.entity_key = ${keyText} and en.enrolled_at < ${T}${since})`;
+    if (c.frequencyCap) {
+      const from = ts(new Date(o.asOf.getTime() - c.frequencyCap.per.ms));
+      capped = sql`(select count(*) from ${en} as en where en.channel = ${sql.val(c.channel)}::text and not en.holdout and en.entity_key = ${keyText} and en.enrolled_at > ${from} and en.enrolled_at <= ${T}) >= ${sql.val(c.frequencyCap.max)}::int`;
+    }
+  }
+
+  const u = assignmentUnitSql(name, keyText);
+  const whens = o.shares.map((s, i) => sql`when u < ${sql.val(s)}::float8 then ${sql.lit(i)}`);
+  const variant = whens.length ? sql`case ${sql.join(whens, sql` `)} else ${sql.lit(o.shares.length - 1)} end` : sql`null::int`;
+
+  return sql`select entity_key, excluded, triggered, entered, capped, ${variant} as variant from (select ${keyText} as entity_key, ${excluded} as excluded, ${triggered} as triggered, ${entered} as entered, ${capped} as capped, ${u} as u from (${membersRaw(c.audience, opts)}) as s where s.key is not null) as c`;
+}
+
+/** Counts of the audience by hold-back reason and variant (for previews). */
+export function compileCandidateCounts(c: IrCampaign, o: CandidateOptions): CompiledSql {
+  return compileRaw(sql`select excluded, triggered, entered, capped, variant, count(*) as count from (${candidatesRaw(c, o)}) as cand group by 1, 2, 3, 4, 5`);
+}
+
+export interface EnrollOptions extends CandidateOptions {
+  readonly stateSchema: string;
+  readonly runId: number;
+  readonly version: number;
+}
+
+/**
+ * Inserts the enrollments of one run (the candidates held back by nothing) and returns the same
+ * counts as compileCandidateCounts, from one evaluation of the audience.
+ */
+export function compileEnroll(c: IrCampaign, o: EnrollOptions): CompiledSql {
+  const en = sql.id(o.stateSchema, 'campaign_enrollments');
+  const names = c.variants.map((v) => v.name);
+  const holdouts = c.variants.map((v) => v.holdout);
+  return compileRaw(sql`with cand as materialized (${candidatesRaw(c, o)}),
+    ins as (insert into ${en} (run_id, campaign, version, channel, entity_key, variant, holdout, enrolled_at)
+      select ${sql.val(o.runId)}::bigint, ${sql.val(c.name)}::text, ${sql.val(o.version)}::int, ${sql.val(c.channel)}::text, cand.entity_key,
+             (${sql.val(names)}::text[])[cand.variant + 1], (${sql.val(holdouts)}::boolean[])[cand.variant + 1], ${ts(o.asOf)}
+        from cand
+       where not cand.excluded and cand.triggered and not cand.entered and not cand.capped and cand.variant is not null
+      returning 1)
+    select excluded, triggered, entered, capped, variant, count(*) as count from cand group by 1, 2, 3, 4, 5`);
+}
+
+/** Copies a run's non-holdout enrollments to the outbox. */
+export function compileOutbox(stateSchema: string, runId: number): CompiledSql {
+  const en = sql.id(stateSchema, 'campaign_enrollments');
+  const ob = sql.id(stateSchema, 'campaign_outbox');
+  return compileRaw(
+    sql`insert into ${ob} (run_id, campaign, version, channel, variant, entity_key, enrolled_at)
+        select run_id, campaign, version, channel, variant, entity_key, enrolled_at from ${en} where run_id = ${sql.val(runId)}::bigint and not holdout`,
+  );
+}
+
+/**
+ * Per variant: enrollments up to T, how many converted (a goal event with time in
+ * (enrolled_at, enrolled_at + within], and <= T), and how many windows are still open at T.
+ */
+export function compileConversions(c: IrCampaign, stateSchema: string, asOf: Date): CompiledSql {
+  const opts: SqlOptions = { asOf: { kind: 'instant', at: asOf }, literals: 'param' };
+  const en = sql.id(stateSchema, 'campaign_enrollments');
+  const T = ts(asOf);
+  const enr = sql`select entity_key, variant, holdout, enrolled_at from ${en} where campaign = ${sql.val(c.name)}::text and enrolled_at <= ${T}`;
+  if (!c.goal) {
+    return compileRaw(sql`select variant, bool_or(holdout) as holdout, count(*) as enrolled, null::bigint as converted, 0::bigint as open from (${enr}) as en group by variant`);
+  }
+  const f = c.goal.filter;
+  const within = sql`${sql.lit(c.goal.within.interval)}::interval`;
+  const goals = sql`select ${sql.id('ev', f.stream.entityKey)}::text as k, ${sql.id('ev', f.stream.time)} as t from ${tableRaw(f.stream.table)} as ev
+     where ${eventFilterRaw(f, opts, 'ev')} and ${sql.id('ev', f.stream.time)} > (select min(enrolled_at) from enr)`;
+  return compileRaw(sql`with enr as (${enr}), g as (${goals})
+    select en.variant, bool_or(en.holdout) as holdout, count(*) as enrolled,
+           count(*) filter (where exists (select 1 from g where g.k = en.entity_key and g.t > en.enrolled_at and g.t <= en.enrolled_at + ${within})) as converted,
+           count(*) filter (where en.enrolled_at + ${within} > ${T}) as open
+      from enr as en group by en.variant`);
+}
+
+/** Members of the audience segment at T minus the members of its exclusions: `select count(*) as n`. */
+export function compileAudienceCount(c: IrCampaign, asOf: Date): CompiledSql {
+  const opts: SqlOptions = { asOf: { kind: 'instant', at: asOf }, literals: 'param' };
+  const excluded = c.exclude.map((q) => sql`s.key in (select x.key from (${membersRaw(q, opts)}) as x)`);
+  return compileRaw(sql`select count(*) as n from (${membersRaw(c.audience, opts)}) as s${excluded.length ? sql` where not (${sql.join(excluded, sql` or `)})` : sql``}`);
+}
