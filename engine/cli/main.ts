@@ -22,6 +22,7 @@ import { runRun } from './commands/run.js';
 import { runReport } from './commands/report.js';
 import { runPlan } from './commands/plan.js';
 import { runSnapshot } from './commands/snapshot.js';
+import { runRefresh } from './commands/refresh.js';
 
 export interface GlobalOptions {
   readonly project: string;
@@ -43,6 +44,7 @@ const COMMANDS: Record<string, { summary: string; run: (g: GlobalOptions, io: Io
   test: { summary: 'run the kind: Test fixtures, each in isolation (--format text|json|junit)', run: runTest },
   plan: { summary: 'what deploy would change, with members entering/leaving and KPI before/after as of T (--allow-drop, --format text|markdown|json)', run: runPlan },
   deploy: { summary: 'apply the project to the database in one transaction: views + append-only history (--allow-drop, --format text|json)', run: runDeploy },
+  refresh: { summary: 'rebuild the deployed `materialize: table` definitions, each swapped in atomically (--format text|json)', run: runRefresh },
   snapshot: { summary: "record the day's stage distribution of every deployed lifecycle, for transition reports (run daily; --format text|json)", run: runSnapshot },
   history: { summary: 'every recorded deploy, newest first (--format text|json)', run: runHistory },
   run: { summary: 'enroll campaign audiences as of T, append-only (--campaign NAME, --export csv|jsonl FILE, --format text|json)', run: runRun },

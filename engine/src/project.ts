@@ -357,11 +357,13 @@ function fingerprint(r: ResolvedDefinition): string {
   h.update(`${r.def.kind}\n${r.def.name}\n`);
   if (r.query) h.update(structuralKey(r.query));
   const d = r.def;
+  // How a deploy stores it is part of its deployed form (a switch is deployed like a change).
+  if (d.materialize === 'table') h.update('\nmaterialize: table');
   // Meaning that lives outside the SQL.
   if (d.kind === 'Kpi') h.update(structuralKey(withoutSpans({ target: d.target, guardrail: d.guardrail, funnel: d.funnel, unit: d.unit })));
   else if (d.kind === 'Score') h.update(structuralKey(withoutSpans(d.bands)));
   else if (d.kind === 'Entity' || d.kind === 'Events' || d.kind === 'Campaign' || d.kind === 'Test' || d.kind === 'Lifecycle')
-    h.update(structuralKey(sortKeys(toValue(d.node), ['description', 'owner', 'tags', 'version'])));
+    h.update(structuralKey(sortKeys(toValue(d.node), ['description', 'owner', 'tags', 'version', 'materialize'])));
   return h.digest('hex');
 }
 

@@ -63,6 +63,7 @@ export class Lowerer {
       description: this.optString(root, 'description'),
       owner: this.optString(root, 'owner'),
       tags: this.stringList(root, 'tags').map((r) => r.name),
+      ...(this.optString(root, 'materialize') === 'table' ? { materialize: 'table' as const } : {}),
       file,
       doc,
       node: root,

@@ -27,6 +27,8 @@ export interface DefinitionBase {
   readonly description?: string;
   readonly owner?: string;
   readonly tags: readonly string[];
+  /** How a deploy stores a segment, trait, score or lifecycle: a view (default) or a table. */
+  readonly materialize?: 'view' | 'table';
   /** Project-relative path of the file, with forward slashes. */
   readonly file: string;
   /** Index of the YAML document within its file. */

@@ -4,8 +4,8 @@
 // the other), the history tables, the version rules against what is deployed *inside* the lock,
 // `create or replace view <schema>.<kind>_<name>` for each new or changed segment (key), trait and
 // score (key, value) and lifecycle (key, stage) with T = now() (dropped and recreated when the
-// column shape changes), drops of removed definitions' views (only with allowDrop), then one
-// `deploys` row and one `deployed_definitions` row per recorded definition. Anything failing rolls
+// column shape changes), or with `materialize: table` a table built aside and swapped in by
+// rename; drops of removed definitions' views or tables (only with allowDrop), then one `deploys` row and one `deployed_definitions` row per recorded definition. Anything failing rolls
 // all of it back. Unchanged definitions are not re-recorded: the same deploy twice writes nothing.
 // A deploy that writes also takes the day's lifecycle snapshot (recorded.ts), in the same transaction.
 
@@ -96,7 +96,7 @@ export async function deploy(db: Db, analysis: Analysis, opts: DeployOptions): P
       const view = viewName(c.kind, c.name);
       if (c.status === 'removed') {
         if (view) {
-          await tx.exec(`drop view if exists ${s}.${quoteIdent(view)}`);
+          await dropObject(tx, schema, view);
           views.dropped.push(`${schema}.${view}`);
         }
         rows.push({ kind: c.kind, name: c.name, version: c.version, fingerprint: null, sql: null, source: null, file: c.deployed?.file ?? null });
@@ -105,7 +105,8 @@ export async function deploy(db: Db, analysis: Analysis, opts: DeployOptions): P
       const info = c.info!;
       const body = deploySql(info);
       if (view && body && c.status !== 'unchanged') {
-        await replaceView(tx, `${s}.${quoteIdent(view)}`, body);
+        if (info.def.materialize === 'table') await swapTable(tx, schema, view, body);
+        else await replaceView(tx, `${s}.${quoteIdent(view)}`, body);
         views.created.push(`${schema}.${view}`);
       }
       rows.push({ kind: c.kind, name: c.name, version: c.version, fingerprint: c.fingerprint, sql: body, source: sourceText(analysis, info), file: info.def.file });
@@ -142,8 +143,64 @@ export async function recordedVersions(db: Db, schema: string): Promise<Set<stri
   return new Set(r.rows.map((x) => x.k));
 }
 
+export interface RefreshResult {
+  /** Tables rebuilt, qualified, with their row counts. */
+  readonly tables: { name: string; rows: number }[];
+}
+
+/**
+ * `tally refresh`: rebuilds every deployed `materialize: table` definition from its recorded SQL
+ * (T = now()), each swapped in atomically, all in one transaction under the deploy lock. Records
+ * nothing in the history: the deployed definitions do not change, only their rows.
+ */
+export async function refreshTables(db: Db, schema: string): Promise<RefreshResult> {
+  return db.transaction(async (tx) => {
+    await tx.query(`select pg_advisory_xact_lock(${deployLockKey(schema)}::bigint)`);
+    const state = await readDeployed(tx, schema);
+    const tables: RefreshResult['tables'] = [];
+    for (const d of state.definitions.values()) {
+      const name = viewName(d.kind, d.name);
+      if (!name || !d.sql || (await relkind(tx, schema, name)) !== 'r') continue;
+      await swapTable(tx, schema, name, d.sql);
+      const n = await tx.query<{ n: number }>(`select count(*) as n from ${quoteIdent(schema)}.${quoteIdent(name)}`);
+      tables.push({ name: `${schema}.${name}`, rows: Number(n.rows[0]!.n) });
+    }
+    return { tables };
+  });
+}
+
+/** The kind of relation `<schema>.<name>` is: 'v' view, 'r' table, or null when absent. */
+async function relkind(tx: Db, schema: string, name: string): Promise<string | null> {
+  const r = await tx.query<{ k: string }>(`select c.relkind::text as k from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = $2`, [schema, name]);
+  return r.rows[0]?.k ?? null;
+}
+
+async function dropObject(tx: Db, schema: string, name: string): Promise<void> {
+  const k = await relkind(tx, schema, name);
+  if (k === 'v') await tx.exec(`drop view ${quoteIdent(schema)}.${quoteIdent(name)}`);
+  else if (k === 'r') await tx.exec(`drop table ${quoteIdent(schema)}.${quoteIdent(name)}`);
+}
+
+/**
+ * `materialize: table`: builds the rows into a new table, then swaps it in place of the old view
+ * or table by rename. Inside the deploy transaction, so readers keep seeing the old object until
+ * the commit and then the complete new one; never a half-built table.
+ */
+export async function swapTable(tx: Db, schema: string, name: string, body: string): Promise<void> {
+  const s = quoteIdent(schema);
+  const staging = `${name.slice(0, 50)}__tally_new`;
+  await tx.exec(`drop table if exists ${s}.${quoteIdent(staging)}`);
+  await tx.exec(`create table ${s}.${quoteIdent(staging)} as ${body}`);
+  await tx.exec(`create index on ${s}.${quoteIdent(staging)} (key)`);
+  await tx.exec(`analyze ${s}.${quoteIdent(staging)}`);
+  await dropObject(tx, schema, name);
+  await tx.exec(`alter table ${s}.${quoteIdent(staging)} rename to ${quoteIdent(name)}`);
+}
+
 /** `create or replace view`; when the column shape changed (SQLSTATE 42P16), drop and recreate it. */
 async function replaceView(tx: Db, qualified: string, body: string): Promise<void> {
+  const [schema, name] = qualified.split('.').map((x) => x.slice(1, -1).replace(/""/g, '"')) as [string, string];
+  if ((await relkind(tx, schema, name)) === 'r') await tx.exec(`drop table ${qualified}`);
   await tx.exec('savepoint tally_view');
   try {
     await tx.exec(`create or replace view ${qualified} as ${body}`);
