@@ -29,6 +29,7 @@ export {
   type Strategy,
   type CompiledQuery,
 } from './sql/compile.js';
+export { formatSql } from './sql/format.js';
 export { connect, parseDbUrl, redactUrl, DbError, type Db, type DbKind } from './run/db.js';
 export { connectInWorker } from './run/db-thread.js';
 export { resolveDatabaseUrl, interpolateEnv, type ResolvedUrl } from './run/connection.js';

@@ -32,6 +32,7 @@ import {
   formatKpiValue,
   PREVIEW_KINDS,
   CANONICAL_SQL,
+  formatSql,
   type Diagnostic,
   type Kind,
   type KpiDef,
@@ -411,7 +412,8 @@ export function startServer(options: ServerOptions = {}): Connection {
     const info = analysis.get(kind, p.name);
     if (!info) throw new ResponseError(2, `no ${p.kind} named '${p.name}'`);
     const q = analysis.sqlFor(kind, p.name, p.asOf ? { asOf: { kind: 'instant', at: new Date(p.asOf) }, literals: 'inline' } : { ...CANONICAL_SQL, strategy: 'auto' });
-    return { sql: q?.sql ?? null, strategy: q?.strategy ?? null, broken: info.hasErrors, fingerprint: info.fingerprint };
+    // `formatted`: the same SQL with line breaks and indentation, for people (only whitespace differs).
+    return { sql: q?.sql ?? null, formatted: q?.sql ? formatSql(q.sql) : null, strategy: q?.strategy ?? null, broken: info.hasErrors, fingerprint: info.fingerprint };
   });
 
   // ---- plan and check (the same engine calls and renderings as `tally plan` / `tally check`) -----
