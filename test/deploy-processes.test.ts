@@ -6,30 +6,17 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { connect, type Db } from '../engine/src/run/db.js';
 import { DEFAULT_ANCHOR, loadShop } from '../examples/shop/generate.js';
 import { createTestDb, postgresReachable, type TestDb } from './helpers/databases.js';
+import { copyShop as copyShopInto, edit, REPO } from './helpers/shop.js';
 
-const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
-const SHOP = join(REPO, 'examples', 'shop');
 const SEGMENTS = 'definitions/segments.yaml';
 const TMP = mkdtempSync(join(tmpdir(), 'tally-deploy-proc-'));
 after(() => rmSync(TMP, { recursive: true, force: true }));
 
-function copyShop(name: string): string {
-  const dir = join(TMP, name);
-  cpSync(SHOP, dir, { recursive: true, filter: (src) => !src.includes('.tally') });
-  return dir;
-}
-
-function edit(file: string, from: string | RegExp, to: string): void {
-  const text = readFileSync(file, 'utf8');
-  const next = text.replace(from, to);
-  assert.notEqual(next, text, `edit did not apply: ${String(from)}`);
-  writeFileSync(file, next);
-}
+const copyShop = (name: string) => copyShopInto(TMP, name);
 
 interface Proc {
   child: ChildProcess;

@@ -3,63 +3,38 @@
 // ones, never a half-built table. Switching back to a view replaces the table.
 
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { connect, type Db } from '../engine/src/run/db.js';
-import { DEFAULT_ANCHOR, loadShop } from '../examples/shop/generate.js';
-import { createTestDb, forEachBackend, type TestDb } from './helpers/databases.js';
+import { join } from 'node:path';
+import type { Db } from '../engine/src/run/db.js';
+import { connect } from '../engine/src/run/db.js';
+import { forEachBackend } from './helpers/databases.js';
 import { runTally, STACK, type Run } from './helpers/cli.js';
+import { copyShop, edit, shopDb, type ShopDb } from './helpers/shop.js';
 
-const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
-const SHOP = join(REPO, 'examples', 'shop');
 const SEGMENTS = 'definitions/segments.yaml';
 const PROFILE = 'definitions/profile.yaml';
 const TMP = mkdtempSync(join(tmpdir(), 'tally-materialize-test-'));
 after(() => rmSync(TMP, { recursive: true, force: true }));
 
-function edit(file: string, from: string | RegExp, to: string): void {
-  const text = readFileSync(file, 'utf8');
-  const next = text.replace(from, to);
-  assert.notEqual(next, text, `edit did not apply: ${String(from)}`);
-  writeFileSync(file, next);
-}
-
 forEachBackend('materialize: table', (backend) => {
-  let testDb: TestDb | undefined;
+  let shop: ShopDb | undefined;
   let url = '';
   let project = '';
 
   before(async function () {
     this.timeout(300_000);
-    project = join(TMP, `shop-${backend}`);
-    cpSync(SHOP, project, { recursive: true, filter: (src) => !src.includes('.tally') });
+    project = copyShop(TMP, `shop-${backend}`);
     edit(join(project, SEGMENTS), /name: dach\nversion: 1\n/, 'name: dach\nversion: 1\nmaterialize: table\n');
     edit(join(project, PROFILE), /name: lifetime_value\nversion: 1\n/, 'name: lifetime_value\nversion: 1\nmaterialize: table\n');
-    if (backend === 'pglite') {
-      url = `pglite:${mkdtempSync(join(TMP, 'db-'))}`;
-      const db = await connect(url, { baseDir: TMP });
-      await loadShop(db, { customers: 200, anchor: DEFAULT_ANCHOR });
-      await db.close();
-    } else {
-      testDb = await createTestDb('postgres');
-      url = testDb.url;
-      await loadShop(testDb.db, { customers: 200, anchor: DEFAULT_ANCHOR });
-    }
+    shop = await shopDb(backend, TMP);
+    url = shop.url;
   });
   after(async () => {
-    await testDb?.drop();
+    await shop?.drop();
   });
 
-  async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
-    const db = await connect(url, { baseDir: TMP, create: false });
-    try {
-      return await fn(db);
-    } finally {
-      await db.close();
-    }
-  }
+  const withDb = <T>(fn: (db: Db) => Promise<T>) => shop!.withDb(fn);
   async function tally(...argv: string[]): Promise<Run> {
     const r = await runTally([...argv, '--project', project, '--db', url], { cwd: project });
     assert.doesNotMatch(r.err, STACK);

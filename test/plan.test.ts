@@ -6,20 +6,17 @@
 // Data: the example shop (200 customers) in a throwaway database, on PGlite and PostgreSQL.
 
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { connect, type Db } from '../engine/src/run/db.js';
+import { join } from 'node:path';
+import type { Db } from '../engine/src/run/db.js';
 import { Project } from '../engine/src/project.js';
 import { preview, type KpiPreview, type LifecyclePreview, type SegmentPreview } from '../engine/src/run/preview.js';
 import { compileMembers, compileValues } from '../engine/src/sql/compile.js';
-import { DEFAULT_ANCHOR, loadShop } from '../examples/shop/generate.js';
-import { createTestDb, forEachBackend, type TestDb } from './helpers/databases.js';
+import { forEachBackend } from './helpers/databases.js';
 import { runTally, STACK, type Run } from './helpers/cli.js';
+import { copyShop as copyShopInto, edit as editFile, shopDb, type ShopDb } from './helpers/shop.js';
 
-const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
-const SHOP = join(REPO, 'examples', 'shop');
 const SEGMENTS = 'definitions/segments.yaml';
 const LIFECYCLE = 'definitions/lifecycle.yaml';
 const KPIS = 'definitions/kpis.yaml';
@@ -29,19 +26,8 @@ const T = new Date(AS_OF);
 const TMP = mkdtempSync(join(tmpdir(), 'tally-plan-test-'));
 after(() => rmSync(TMP, { recursive: true, force: true }));
 
-function copyShop(name: string): string {
-  const dir = join(TMP, name);
-  cpSync(SHOP, dir, { recursive: true, filter: (src) => !src.includes('.tally') });
-  return dir;
-}
-
-function edit(project: string, file: string, from: string | RegExp, to: string): void {
-  const path = join(project, file);
-  const text = readFileSync(path, 'utf8');
-  const next = text.replace(from, to);
-  assert.notEqual(next, text, `edit did not apply: ${String(from)}`);
-  writeFileSync(path, next);
-}
+const copyShop = (name: string) => copyShopInto(TMP, name);
+const edit = (project: string, file: string, from: string | RegExp, to: string) => editFile(join(project, file), from, to);
 
 interface JsonChange {
   kind: string;
@@ -62,7 +48,7 @@ interface JsonPlan {
 }
 
 forEachBackend('plan', (backend) => {
-  let testDb: TestDb | undefined;
+  let shop: ShopDb | undefined;
   let url = '';
   let project = '';
   let deployedCopy = '';
@@ -71,29 +57,14 @@ forEachBackend('plan', (backend) => {
     this.timeout(300_000);
     project = copyShop(`shop-${backend}`);
     deployedCopy = copyShop(`deployed-${backend}`);
-    if (backend === 'pglite') {
-      url = `pglite:${mkdtempSync(join(TMP, 'db-'))}`;
-      const db = await connect(url, { baseDir: TMP });
-      await loadShop(db, { customers: 200, anchor: DEFAULT_ANCHOR });
-      await db.close();
-    } else {
-      testDb = await createTestDb('postgres');
-      url = testDb.url;
-      await loadShop(testDb.db, { customers: 200, anchor: DEFAULT_ANCHOR });
-    }
+    shop = await shopDb(backend, TMP);
+    url = shop.url;
   });
   after(async () => {
-    await testDb?.drop();
+    await shop?.drop();
   });
 
-  async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
-    const db = await connect(url, { baseDir: TMP, create: false });
-    try {
-      return await fn(db);
-    } finally {
-      await db.close();
-    }
-  }
+  const withDb = <T>(fn: (db: Db) => Promise<T>) => shop!.withDb(fn);
 
   function tally(argv: string[], dir = project): Promise<Run> {
     return runTally([...argv, '--project', dir, '--db', url], { cwd: dir });

@@ -4,54 +4,35 @@
 // instants fetched separately and compared in JavaScript. Append-only, idempotent per instant/day.
 
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { connect, type Db } from '../engine/src/run/db.js';
+import { join } from 'node:path';
+import type { Db } from '../engine/src/run/db.js';
 import { Project } from '../engine/src/project.js';
 import { compileValues } from '../engine/src/sql/compile.js';
-import { DEFAULT_ANCHOR, loadShop } from '../examples/shop/generate.js';
-import { createTestDb, forEachBackend, type TestDb } from './helpers/databases.js';
+import { forEachBackend } from './helpers/databases.js';
 import { runTally, STACK, type Run } from './helpers/cli.js';
+import { copyShop, shopDb, type ShopDb } from './helpers/shop.js';
 
-const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
-const SHOP = join(REPO, 'examples', 'shop');
 const TMP = mkdtempSync(join(tmpdir(), 'tally-recorded-test-'));
 after(() => rmSync(TMP, { recursive: true, force: true }));
 
 forEachBackend('recorded history', (backend) => {
-  let testDb: TestDb | undefined;
+  let shop: ShopDb | undefined;
   let url = '';
   let project = '';
 
   before(async function () {
     this.timeout(300_000);
-    project = join(TMP, `shop-${backend}`);
-    cpSync(SHOP, project, { recursive: true, filter: (src) => !src.includes('.tally') });
-    if (backend === 'pglite') {
-      url = `pglite:${mkdtempSync(join(TMP, 'db-'))}`;
-      const db = await connect(url, { baseDir: TMP });
-      await loadShop(db, { customers: 200, anchor: DEFAULT_ANCHOR });
-      await db.close();
-    } else {
-      testDb = await createTestDb('postgres');
-      url = testDb.url;
-      await loadShop(testDb.db, { customers: 200, anchor: DEFAULT_ANCHOR });
-    }
+    project = copyShop(TMP, `shop-${backend}`);
+    shop = await shopDb(backend, TMP);
+    url = shop.url;
   });
   after(async () => {
-    await testDb?.drop();
+    await shop?.drop();
   });
 
-  async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
-    const db = await connect(url, { baseDir: TMP, create: false });
-    try {
-      return await fn(db);
-    } finally {
-      await db.close();
-    }
-  }
+  const withDb = <T>(fn: (db: Db) => Promise<T>) => shop!.withDb(fn);
   async function tally(argv: string[]): Promise<Run> {
     const r = await runTally([...argv, '--project', project, '--db', url], { cwd: project });
     assert.doesNotMatch(r.err, STACK);

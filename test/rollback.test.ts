@@ -5,17 +5,14 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { connect, type Db } from '../engine/src/run/db.js';
-import { DEFAULT_ANCHOR, loadShop } from '../examples/shop/generate.js';
-import { createTestDb, forEachBackend, type TestDb } from './helpers/databases.js';
+import { join } from 'node:path';
+import type { Db } from '../engine/src/run/db.js';
+import { forEachBackend } from './helpers/databases.js';
 import { runTally, STACK, type Run } from './helpers/cli.js';
+import { copyShop, edit, shopDb, type ShopDb } from './helpers/shop.js';
 
-const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
-const SHOP = join(REPO, 'examples', 'shop');
 const SEGMENTS = 'definitions/segments.yaml';
 const TMP = mkdtempSync(join(tmpdir(), 'tally-rollback-test-'));
 after(() => rmSync(TMP, { recursive: true, force: true }));
@@ -26,15 +23,8 @@ function git(cwd: string, ...args: string[]): string {
     .trim();
 }
 
-function edit(file: string, from: string | RegExp, to: string): void {
-  const text = readFileSync(file, 'utf8');
-  const next = text.replace(from, to);
-  assert.notEqual(next, text, `edit did not apply: ${String(from)}`);
-  writeFileSync(file, next);
-}
-
 forEachBackend('deploy --ref (rollback)', (backend) => {
-  let testDb: TestDb | undefined;
+  let shop: ShopDb | undefined;
   let url = '';
   let repo = '';
   let project = '';
@@ -45,35 +35,20 @@ forEachBackend('deploy --ref (rollback)', (backend) => {
     this.timeout(300_000);
     repo = join(TMP, `repo-${backend}`);
     // The project lives in a subfolder of the repository, as in a real monorepo.
-    project = join(repo, 'growth');
-    cpSync(SHOP, project, { recursive: true, filter: (src) => !src.includes('.tally') });
+    mkdirSync(repo);
+    project = copyShop(repo, 'growth');
     git(repo, 'init', '-q');
     git(repo, 'add', '.');
     git(repo, 'commit', '-qm', 'v1');
     c1 = git(repo, 'rev-parse', 'HEAD');
-    if (backend === 'pglite') {
-      url = `pglite:${mkdtempSync(join(TMP, 'db-'))}`;
-      const db = await connect(url, { baseDir: TMP });
-      await loadShop(db, { customers: 200, anchor: DEFAULT_ANCHOR });
-      await db.close();
-    } else {
-      testDb = await createTestDb('postgres');
-      url = testDb.url;
-      await loadShop(testDb.db, { customers: 200, anchor: DEFAULT_ANCHOR });
-    }
+    shop = await shopDb(backend, TMP);
+    url = shop.url;
   });
   after(async () => {
-    await testDb?.drop();
+    await shop?.drop();
   });
 
-  async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
-    const db = await connect(url, { baseDir: TMP, create: false });
-    try {
-      return await fn(db);
-    } finally {
-      await db.close();
-    }
-  }
+  const withDb = <T>(fn: (db: Db) => Promise<T>) => shop!.withDb(fn);
   async function tally(...argv: string[]): Promise<Run> {
     const r = await runTally([...argv, '--project', project, '--db', url], { cwd: repo });
     assert.doesNotMatch(r.err, STACK);
