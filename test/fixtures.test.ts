@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestDb, forEachBackend, type TestDb } from './helpers/databases.js';
-import { parseXml, type XmlElement } from './helpers/xml.js';
+import { parseXml } from './helpers/xml.js';
 import { runTally, STACK, type Run } from './helpers/cli.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -457,6 +457,25 @@ describe('test: malformed Tests', () => {
     assert.deepEqual(doc.tests[0]!.diagnostics.map((d) => d.code), ['unknown-reference', 'unknown-table', 'unexpected-key']);
     // For machine formats the diagnostics also go to stderr as text.
     assert.match(j.err, /error \[unknown-stage\]/);
+  });
+
+  it('tally validate reports the same problems, at the same places, before any test runs', async () => {
+    const dir = makeProject(MALFORMED);
+    const v = await tally(['validate', '--project', dir, '--format', 'json'], dir);
+    assert.equal(v.code, 1);
+    const found = (JSON.parse(v.out) as { diagnostics: { file: string; code: string; range: { start: { line: number; character: number } } }[] }).diagnostics
+      .filter((d) => d.file === 'definitions/tests.yaml')
+      .map((d) => `${d.range.start.line + 1}:${d.range.start.character + 1} ${d.code}`);
+    for (const [needle, code] of [
+      ['buyres', 'unknown-reference'],
+      ['customer:', 'unknown-table'],
+      ['stages', 'unexpected-key'],
+      ['nwe', 'unknown-stage'],
+      ['yesterday', 'bad-instant'],
+      ['exepct', 'unknown-key'],
+    ] as const) {
+      assert.ok(found.includes(`${at(MALFORMED, needle)} ${code}`), `missing ${code} at ${needle}: ${found.join(', ')}`);
+    }
   });
 });
 

@@ -16,6 +16,7 @@ import { structuralKey } from './ir/ir.js';
 import { Lowerer, scalarString } from './model/lower.js';
 import type { Definition, Kind, ProjectConfig } from './model/types.js';
 import type { Catalog } from './resolve/catalog.js';
+import { mappedTables, parseFixture } from './resolve/fixture-spec.js';
 import { Resolver, type RefSite, type ResolvedDefinition } from './resolve/resolve.js';
 import { compileQuery, type CompiledQuery, type SqlOptions } from './sql/compile.js';
 import { parseYamlDocuments } from './syntax/load-yaml.js';
@@ -335,7 +336,18 @@ export class Project {
       if (!extra && !f.diagnostics.length) continue;
       for (const d of extra ? dedupe([...f.diagnostics, ...extra]) : f.diagnostics) diagnostics.push(toDiagnostic(d, f.lines));
     }
-    const analysis = new Analysis(this, infos, sortDiagnostics(diagnostics), resolver.refs);
+    let analysis = new Analysis(this, infos, sortDiagnostics(diagnostics), resolver.refs);
+    // `kind: Test` fixtures read against the project (subject, given tables, expect): their
+    // problems are diagnostics here, not only when `tally test` runs. A subject with errors is
+    // reported at the subject itself.
+    const tests = infos.filter((i) => i.def.kind === 'Test' && !i.hasErrors);
+    if (tests.length) {
+      const tables = new Set(mappedTables(analysis).keys());
+      const extra: Diagnostic[] = [];
+      for (const info of tests)
+        for (const d of parseFixture(analysis, info, tables).diagnostics) if (d.code !== 'subject-has-errors') extra.push(toDiagnostic(d, this.files.get(info.def.file)!.file.lines));
+      if (extra.length) analysis = new Analysis(this, infos, sortDiagnostics([...diagnostics, ...extra]), resolver.refs);
+    }
     this.cached = { key, analysis };
     return analysis;
   }

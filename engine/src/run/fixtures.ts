@@ -18,40 +18,22 @@
 // `stages` (every stage; one not listed is expected to be 0), `values` (the listed keys only).
 
 import { randomBytes } from 'node:crypto';
-import type { Diagnostic, RawDiagnostic, Span } from '../diagnostics.js';
+import type { Diagnostic, Span } from '../diagnostics.js';
 import type { IrQuery, IrTable } from '../ir/ir.js';
 import { evaluateKpi, type KpiStatus } from '../kpi-status.js';
-import type { EntityDef, EventsDef, KpiDef, LifecycleDef, TableRef, ValueType } from '../model/types.js';
+import type { EntityDef, EventsDef, KpiDef, LifecycleDef, ValueType } from '../model/types.js';
 import { toDiagnostic, type Analysis, type DefinitionInfo } from '../project.js';
 import { catalogType, type Catalog, type CatalogColumn, type CatalogTable } from '../resolve/catalog.js';
-import { didYouMean } from '../resolve/suggest.js';
+import { mappedTables, parseFixture, writtenTable, type Expectation, type FixtureSpec, type GivenTable, type SubjectKind } from '../resolve/fixture-spec.js';
 import { compileDistribution, compileMembers, compileMetric, compileValues } from '../sql/compile.js';
-import { getPair, toValue, type YNode } from '../syntax/nodes.js';
+import { getPair } from '../syntax/nodes.js';
 import { parseInstant } from '../time.js';
 import { connect, DbError, type Db } from './db.js';
-import { KIND_OF, paramOptions, type PreviewKind } from './preview.js';
+import { KIND_OF, paramOptions } from './preview.js';
 
 // ---- public shapes --------------------------------------------------------------------------------
 
-export type SubjectKind = Exclude<PreviewKind, 'campaign'>;
-export const SUBJECT_KINDS: readonly SubjectKind[] = ['segment', 'kpi', 'lifecycle', 'trait', 'score'];
-
-/** Which `expect` keys fit which subject. */
-export const EXPECT_KEYS: Record<SubjectKind, readonly string[]> = {
-  segment: ['members', 'count'],
-  kpi: ['value'],
-  lifecycle: ['stages', 'values', 'members', 'count'],
-  trait: ['values', 'members', 'count'],
-  score: ['values', 'members', 'count'],
-};
-
-export interface Expectation {
-  members?: unknown[];
-  count?: number;
-  value?: number | null;
-  stages?: Record<string, number>;
-  values?: Record<string, unknown>;
-}
+export { SUBJECT_KINDS, EXPECT_KEYS, type SubjectKind, type Expectation } from '../resolve/fixture-spec.js';
 
 export type Mismatch =
   | { key: 'members'; expected: unknown[]; actual: unknown[]; missing: unknown[]; unexpected: unknown[] }
@@ -99,213 +81,19 @@ export interface FixtureRunOptions {
   readonly names?: readonly string[];
 }
 
-// ---- parsing a Test ---------------------------------------------------------------------------------
-
-interface GivenTable {
-  readonly written: string;
-  readonly keySpan: Span;
-  readonly rows: { values: Record<string, unknown>; span: Span }[];
-}
-
-interface FixtureSpec {
-  readonly name: string;
-  readonly file: string;
-  readonly line: number;
-  readonly subject: { kind: SubjectKind; name: string };
-  readonly asOf: Date;
-  readonly given: Map<string, GivenTable>;
-  readonly expect: Expectation;
-  readonly expectSpan: Span;
-}
+// ---- parsing a Test (resolve/fixture-spec.ts) -----------------------------------------------------
 
 type Parsed = { spec: FixtureSpec; result?: undefined } | { spec?: undefined; result: FixtureResult };
 
-const writtenTable = (t: TableRef | IrTable): string => (t.schema ? `${t.schema}.${t.name}` : t.name);
-
-/** The tables the project maps, by their name as written in `table:`. */
-function mappedTables(analysis: Analysis): Map<string, { entities: EntityDef[]; events: EventsDef[]; ref: TableRef }> {
-  const out = new Map<string, { entities: EntityDef[]; events: EventsDef[]; ref: TableRef }>();
-  const slot = (t: TableRef) => {
-    const w = writtenTable(t);
-    let s = out.get(w);
-    if (!s) out.set(w, (s = { entities: [], events: [], ref: t }));
-    return s;
-  };
-  for (const i of analysis.ofKind('Entity')) {
-    const e = i.def as EntityDef;
-    if (e.table?.name) slot(e.table).entities.push(e);
-  }
-  for (const i of analysis.ofKind('Events')) {
-    const e = i.def as EventsDef;
-    if (e.table?.name) slot(e.table).events.push(e);
-  }
-  return out;
-}
-
-function parseFixture(analysis: Analysis, info: DefinitionInfo, tables: ReadonlySet<string>): Parsed {
+function parseOne(analysis: Analysis, info: DefinitionInfo, tables: ReadonlySet<string>): Parsed {
+  const p = parseFixture(analysis, info, tables);
+  if (p.spec) return { spec: p.spec };
   const def = info.def;
-  const file = analysis.project.file(def.file)!;
-  const line = file.lines.position(def.nameSpan[0]).line + 1;
-  const raws: RawDiagnostic[] = [];
-  const error = (code: string, span: Span, message: string, fix?: string) =>
-    raws.push({ code, severity: 'error', message, file: def.file, span, ...(fix ? { fix: { span, text: fix } } : {}) });
-  const malformed = (message: string, diagnostics: Diagnostic[], subject?: FixtureSpec['subject']): Parsed => ({
-    result: { name: def.name, file: def.file, line, ...(subject ? { subject } : {}), status: 'error', mismatches: [], diagnostics, message, duration_ms: 0 },
-  });
-  const root = def.node;
-
-  // subject
-  let subject: FixtureSpec['subject'] | undefined;
-  const subjectPair = getPair(root, 'subject');
-  if (!subjectPair || subjectPair.value.kind !== 'map' || subjectPair.value.pairs.length !== 1) {
-    error('missing-key', subjectPair?.value.span ?? def.nameSpan, `a test needs \`subject:\` with exactly one of ${SUBJECT_KINDS.join(', ')}, e.g. \`subject: { segment: high_value_dormant }\``);
-  } else {
-    const p = subjectPair.value.pairs[0]!;
-    const kind = String(p.key.value);
-    const name = p.value.kind === 'scalar' && p.value.value !== null ? String(p.value.value) : '';
-    if (!(SUBJECT_KINDS as readonly string[]).includes(kind)) {
-      const dym = didYouMean(kind, SUBJECT_KINDS);
-      error('unexpected-key', p.key.span, `a test's subject is one of ${SUBJECT_KINDS.join(', ')}, not '${kind}'${dym.text}`, dym.best);
-    } else if (!name) {
-      error('missing-key', p.value.span, `name the ${kind} under test, e.g. \`${kind}: my_${kind}\``);
-    } else {
-      const target = analysis.get(KIND_OF[kind as SubjectKind], name);
-      if (!target) {
-        const names = analysis.ofKind(KIND_OF[kind as SubjectKind]).map((i) => i.def.name);
-        const dym = didYouMean(name, names);
-        error('unknown-reference', p.value.span, `no ${kind} named '${name}'${dym.text || (names.length ? '' : `; the project has no ${kind}s`)}`, dym.best);
-      } else if (target.hasErrors || !target.resolved.query) {
-        error('subject-has-errors', p.value.span, `${kind} '${name}' has errors, so this test cannot run; run \`tally validate\` and fix them first`);
-      }
-      subject = { kind: kind as SubjectKind, name };
-    }
-  }
-
-  // as_of
-  let asOf: Date | undefined;
-  const asOfPair = getPair(root, 'as_of');
-  if (!asOfPair) error('missing-key', def.nameSpan, 'a test needs `as_of:`, the instant it evaluates at, e.g. `as_of: 2026-06-01T00:00:00Z`');
-  else {
-    const text = asOfPair.value.kind === 'scalar' && asOfPair.value.value !== null ? String(asOfPair.value.value) : '';
-    const parsed = text ? parseInstant(text, analysis.project.config.timezone) : undefined;
-    if (!parsed) error('bad-instant', asOfPair.value.span, `as_of '${text}' is not an ISO instant; write 2026-06-01 or 2026-06-01T00:00:00Z`);
-    else asOf = parsed.date;
-  }
-
-  // given
-  const given = new Map<string, GivenTable>();
-  const givenPair = getPair(root, 'given');
-  if (givenPair && givenPair.value.kind === 'map') {
-    for (const p of givenPair.value.pairs) {
-      const written = String(p.key.value);
-      if (!tables.has(written)) {
-        const dym = didYouMean(written, tables);
-        error('unknown-table', p.key.span, `no Entity or Events maps a table '${written}'${dym.text || (tables.size ? `; mapped tables: ${[...tables].join(', ')}` : '')}`, dym.best);
-        continue;
-      }
-      if (given.has(written)) continue;
-      const rows: GivenTable['rows'] = [];
-      const items: YNode[] = p.value.kind === 'seq' ? p.value.items : [];
-      if (p.value.kind !== 'seq' && !(p.value.kind === 'scalar' && p.value.value === null)) error('bad-value', p.value.span, `the rows of '${written}' are a list of mappings, e.g. \`- { id: 1 }\``);
-      for (const item of items) {
-        if (item.kind !== 'map') {
-          error('bad-value', item.span, `each row of '${written}' is a mapping of column to value, e.g. \`{ id: 1, country: DE }\``);
-          continue;
-        }
-        for (const c of item.pairs) {
-          const col = String(c.key.value);
-          if (!col.trim() || Buffer.byteLength(col) > 63) error('bad-column', c.key.span, `'${col}' cannot be a column name (1 to 63 bytes)`);
-        }
-        rows.push({ values: toValue(item) as Record<string, unknown>, span: item.span });
-      }
-      given.set(written, { written, keySpan: p.key.span, rows });
-    }
-  }
-
-  // expect
-  const expect: Expectation = {};
-  const expectPair = getPair(root, 'expect');
-  if (!expectPair || expectPair.value.kind !== 'map') {
-    error('missing-key', expectPair?.value.span ?? def.nameSpan, 'a test needs `expect:`, e.g. `expect: { members: [1] }`');
-  } else {
-    const em = expectPair.value;
-    if (!em.pairs.length) error('missing-key', em.span, `\`expect\` has nothing to compare; give ${subject ? EXPECT_KEYS[subject.kind].join(', ') : 'members, count, value, stages or values'}`);
-    for (const p of em.pairs) {
-      const k = String(p.key.value);
-      if (subject && !EXPECT_KEYS[subject.kind].includes(k)) {
-        error('unexpected-key', p.key.span, `\`${k}\` does not fit a ${subject.kind} subject; expect ${EXPECT_KEYS[subject.kind].join(' or ')}`);
-        continue;
-      }
-      const v = toValue(p.value);
-      switch (k) {
-        case 'members':
-          if (!Array.isArray(v) || v.some((x) => x === null || typeof x === 'object')) error('bad-value', p.value.span, '`members` is a list of entity keys, e.g. `[1, 2]`');
-          else expect.members = v;
-          break;
-        case 'count':
-          if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) error('bad-value', p.value.span, '`count` is a whole number ≥ 0');
-          else expect.count = v;
-          break;
-        case 'value':
-          if (v !== null && (typeof v !== 'number' || !Number.isFinite(v))) error('bad-value', p.value.span, '`value` is a number, or null for a NULL value');
-          else expect.value = v;
-          break;
-        case 'stages': {
-          if (p.value.kind !== 'map') {
-            error('bad-value', p.value.span, '`stages` maps each stage to its number of entities, e.g. `{ new: 1, active: 2 }`');
-            break;
-          }
-          const lc = subject ? (analysis.get('Lifecycle', subject.name)?.def as LifecycleDef | undefined) : undefined;
-          const stageNames = lc ? lc.stages.map((s) => s.name.name) : [];
-          const stages: Record<string, number> = {};
-          for (const sp of p.value.pairs) {
-            const sn = String(sp.key.value);
-            const n = toValue(sp.value);
-            if (lc && !stageNames.includes(sn)) {
-              const dym = didYouMean(sn, stageNames);
-              error('unknown-stage', sp.key.span, `lifecycle '${lc.name}' has no stage '${sn}'${dym.text || `; its stages: ${stageNames.join(', ')}`}`, dym.best);
-            } else if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) error('bad-value', sp.value.span, `the number of entities in stage '${sn}' is a whole number ≥ 0`);
-            else stages[sn] = n;
-          }
-          expect.stages = stages;
-          break;
-        }
-        case 'values': {
-          if (p.value.kind !== 'map') {
-            error('bad-value', p.value.span, '`values` maps entity keys to values, e.g. `{ "1": 250, "2": null }`');
-            break;
-          }
-          const lc = subject?.kind === 'lifecycle' ? (analysis.get('Lifecycle', subject.name)?.def as LifecycleDef | undefined) : undefined;
-          const stageNames = lc ? lc.stages.map((s) => s.name.name) : [];
-          const values: Record<string, unknown> = {};
-          for (const vp of p.value.pairs) {
-            const val = toValue(vp.value);
-            if (val !== null && typeof val === 'object') {
-              error('bad-value', vp.value.span, 'a value is text, a number, a boolean or null');
-              continue;
-            }
-            if (lc && val !== null && !stageNames.includes(String(val))) {
-              const dym = didYouMean(String(val), stageNames);
-              error('unknown-stage', vp.value.span, `lifecycle '${lc.name}' has no stage '${String(val)}'${dym.text || `; its stages: ${stageNames.join(', ')}`}`, dym.best);
-              continue;
-            }
-            values[String(vp.key.value)] = val;
-          }
-          expect.values = values;
-          break;
-        }
-        default:
-          error('unexpected-key', p.key.span, `\`${k}\` is not something a test can expect; use members, count, value, stages or values`);
-      }
-    }
-  }
-
-  if (raws.length || !subject || !asOf || !expectPair) {
-    const diagnostics = raws.map((r) => toDiagnostic(r, file.lines));
-    const first = raws[0]?.message ?? 'the test is malformed';
-    return malformed(first, diagnostics, subject);
-  }
-  return { spec: { name: def.name, file: def.file, line, subject, asOf, given, expect, expectSpan: expectPair.value.span } };
+  const lines = analysis.project.file(def.file)!.lines;
+  const diagnostics = p.diagnostics.map((r) => toDiagnostic(r, lines));
+  return {
+    result: { name: def.name, file: def.file, line: p.line, ...(p.subject ? { subject: p.subject } : {}), status: 'error', mismatches: [], diagnostics, message: p.diagnostics[0]?.message ?? 'the test is malformed', duration_ms: 0 },
+  };
 }
 
 /** Every `kind: Test` document of the project, parsed; malformed ones come back as error results. */
@@ -323,7 +111,7 @@ function collectFixtures(analysis: Analysis): Parsed[] {
       const def = f.definitions.find((d) => d.doc === i);
       const info = def ? analysis.infos.find((x) => x.def === def) : undefined;
       if (def && info && !info.hasErrors) {
-        out.push(parseFixture(analysis, info, tables));
+        out.push(parseOne(analysis, info, tables));
         return;
       }
       // Errors the analysis found in this document (schema, names, duplicates).
