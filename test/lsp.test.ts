@@ -317,6 +317,21 @@ describe('language server over stdio', function () {
       assert.ok(titles.some((t) => /^\d[\d,]* customers?$/.test(t)), `lens titles: ${titles.slice(0, 5).join(' | ')}`);
     });
 
+    it('shows a campaign lens: who a run now would enroll', async () => {
+      const uri = pathToFileURL(join(root, 'definitions', 'campaigns.yaml')).href;
+      client.conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'yaml', version: 1, text: readFileSync(join(root, 'definitions', 'campaigns.yaml'), 'utf8') } });
+      const deadline = Date.now() + 30_000;
+      let titles: string[] = [];
+      while (Date.now() < deadline) {
+        const lenses = (await client.conn.sendRequest('textDocument/codeLens', { textDocument: { uri } })) as { command?: { title: string } }[];
+        titles = lenses.map((l) => l.command?.title ?? '');
+        if (titles.length && titles.every((t) => t !== 'computing…')) break;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      assert.equal(titles.length, 2, titles.join(' | '));
+      for (const t of titles) assert.match(t, /^would enroll \d[\d,]* of \d[\d,]*$/);
+    });
+
     it('answers the editor extras: detailed previews and the definitions list with live figures', async () => {
       const at = ANCHOR.toISOString();
       const seg = (await client.conn.sendRequest('tally/preview', { uri: segUri, kind: 'segment', name: 'dach', asOf: at, detail: true })) as {

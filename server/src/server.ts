@@ -56,7 +56,7 @@ import {
 } from '../../engine/src/index.js';
 import { findProjectRoots, pathToUri, uriToPath, Workspace, type ProjectState } from './workspace.js';
 
-const LENS_KINDS: Record<string, PreviewKind> = { Segment: 'segment', Lifecycle: 'lifecycle', Kpi: 'kpi', Trait: 'trait', Score: 'score' };
+const LENS_KINDS: Record<string, PreviewKind> = { Segment: 'segment', Lifecycle: 'lifecycle', Kpi: 'kpi', Trait: 'trait', Score: 'score', Campaign: 'campaign' };
 
 export interface ServerOptions {
   readonly debounceMs?: number;
