@@ -368,6 +368,8 @@ function fingerprint(r: ResolvedDefinition): string {
   const h = createHash('sha256');
   h.update(`${r.def.kind}\n${r.def.name}\n`);
   if (r.query) h.update(structuralKey(r.query));
+  // A campaign's meaning includes who its audience and exclusions are (dependencies inlined).
+  if (r.campaign) h.update(structuralKey(r.campaign));
   const d = r.def;
   // How a deploy stores it is part of its deployed form (a switch is deployed like a change).
   if (d.materialize === 'table') h.update('\nmaterialize: table');
