@@ -76,6 +76,7 @@ export function planText(p: Plan, analysis?: Analysis): string {
   for (const i of items) {
     lines.push(`  ${SIGN[i.status] === '−' ? '-' : SIGN[i.status]} ${`${i.kind} ${i.name}`.padEnd(width)}  ${versionMove(i).replace('→', '->').padEnd(12)}  ${impactLine(i, analysis, true)}`);
     if (i.via.length) lines.push(`      changed through ${i.via.join(', ')}`);
+    if (i.affects.length) lines.push(`      reaches ${i.affects.join(', ')}`);
     for (const e of i.errors) lines.push(`      error: ${e}`);
     for (const w of i.warnings) lines.push(`      warning: ${w}`);
   }
