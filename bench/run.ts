@@ -1,4 +1,4 @@
-// npm run bench -- [compile|segments|demo|lsp|all] [options]
+// npm run bench -- [compile|segments|plan|demo|lsp|all] [options]
 //
 // Prints one table per section: each figure as a value, a reference measured in the same run, their
 // ratio, the target and whether it is met. Benchmarks are not tests: nothing fails on a slow
@@ -6,17 +6,18 @@
 // section, so a single-section run keeps the others' last figures).
 //
 // Options:
-//   --customers N              segment data set size (default 1000000)
+//   --customers N              segment and plan data set size (default 1000000)
 //   --events-per-customer M    calibrate the generator's history length to about M events per
 //                              customer (default: the generator's own, about 28 with 400 days)
 //   --db URL                   PostgreSQL server (default postgres://postgres@127.0.0.1:5432);
 //                              the data lives in database tally_bench, one schema per data set
 //   --reps N                   measured repetitions: compile (default 15), segments (default: 5 when
-//                              a case's slowest warm-up is under 2 s, else 3)
+//                              a case's slowest warm-up is under 2 s, else 3), plan (default 3)
 //   --defs N                   compile: number of generated definitions (default 1000)
 //   --cases a,b,c              segments: which cases (default all)
-//   --timeout S                segments: statement timeout per query in seconds (default 120)
-//   --explain                  segments: also print EXPLAIN (ANALYZE, BUFFERS) of every variant
+//   --timeout S                segments, plan: statement timeout per query in seconds (default 120)
+//   --explain                  segments: also print EXPLAIN (ANALYZE, BUFFERS) of every variant;
+//                              plan: of plan's impact statements and the best hand-written query
 //   --demo-runs N              demo: runs (default 3)
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,17 +30,18 @@ import { demoSection } from './demo.js';
 import { daysForEventsPerCustomer } from './lib/dataset.js';
 import { DEFAULT_SERVER_URL } from './lib/pg.js';
 import { renderSection, type Section } from './lib/report.js';
+import { planSection } from './plan.js';
 import { segmentsSection } from './segments.js';
 import { lspSection } from './lsp.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = join(ROOT, '.bench', 'latest.json');
-const SECTIONS = ['compile', 'segments', 'demo', 'lsp'] as const;
+const SECTIONS = ['compile', 'segments', 'plan', 'demo', 'lsp'] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 function usage(msg?: string): never {
   if (msg) console.error(`bench: ${msg}`);
-  console.error('usage: node --import tsx bench/run.ts [compile|segments|demo|lsp|all] [--customers N] [--events-per-customer M] [--db URL] [--reps N] [--defs N] [--cases a,b,c] [--timeout S] [--explain] [--demo-runs N]');
+  console.error('usage: node --import tsx bench/run.ts [compile|segments|plan|demo|lsp|all] [--customers N] [--events-per-customer M] [--db URL] [--reps N] [--defs N] [--cases a,b,c] [--timeout S] [--explain] [--demo-runs N]');
   process.exit(2);
 }
 
@@ -71,6 +73,7 @@ function parseArgs(argv: string[]) {
         break;
       case 'compile':
       case 'segments':
+      case 'plan':
       case 'demo':
       case 'lsp':
         o.sections.push(flag);
@@ -126,17 +129,23 @@ async function main(): Promise<void> {
   const sections: Section[] = [];
   const failures: string[] = [];
   const timings: Record<string, number> = {};
+  // The segments and plan sections share one data set: its history length, calibrated once.
+  let datasetDays: number | undefined;
+  const days = (): number => {
+    if (datasetDays !== undefined) return datasetDays;
+    datasetDays = 400;
+    if (o.eventsPerCustomer !== undefined) {
+      const c = daysForEventsPerCustomer(o.eventsPerCustomer, 42, DEFAULT_ANCHOR);
+      datasetDays = c.days;
+      log(`${o.eventsPerCustomer} events per customer -> ${datasetDays} days of history (measured ${c.measured.toFixed(1)} on a sample)`);
+    }
+    return datasetDays;
+  };
   for (const name of o.sections) {
     const t = performance.now();
     try {
       if (name === 'compile') sections.push(await compileSection({ defs: o.defs, reps: o.reps ?? 15, warmup: 3, log }));
       if (name === 'segments') {
-        let days = 400;
-        if (o.eventsPerCustomer !== undefined) {
-          const c = daysForEventsPerCustomer(o.eventsPerCustomer, 42, DEFAULT_ANCHOR);
-          days = c.days;
-          log(`segments: ${o.eventsPerCustomer} events per customer -> ${days} days of history (measured ${c.measured.toFixed(1)} on a sample)`);
-        }
         sections.push(
           ...(await segmentsSection({
             server: o.db,
@@ -144,13 +153,29 @@ async function main(): Promise<void> {
             customers: o.customers,
             seed: 42,
             anchor: DEFAULT_ANCHOR,
-            days,
+            days: days(),
             reps: o.reps ?? 0,
             timeoutMs: o.timeoutS * 1000,
             explain: o.explain,
             cases: o.cases,
             log,
           })),
+        );
+      }
+      if (name === 'plan') {
+        sections.push(
+          await planSection({
+            server: o.db,
+            database: 'tally_bench',
+            customers: o.customers,
+            seed: 42,
+            anchor: DEFAULT_ANCHOR,
+            days: days(),
+            reps: o.reps ?? 0,
+            timeoutMs: o.timeoutS * 1000,
+            explain: o.explain,
+            log,
+          }),
         );
       }
       if (name === 'demo') sections.push(await demoSection({ runs: o.demoRuns, log }));
