@@ -194,6 +194,27 @@ forEachBackend('plan', (backend) => {
     edit(project, LIFECYCLE, /name: customer_lifecycle\nversion: 2/, 'name: customer_lifecycle\nversion: 1');
   });
 
+  it('a changed trait: values before and after, and how many change, equal the oracle', async function () {
+    this.timeout(120_000);
+    const PROFILE = 'definitions/profile.yaml';
+    edit(project, PROFILE, 'compute: { event: purchase, sum: amount }', 'compute: { event: purchase, within: 180d, sum: amount }');
+    edit(project, PROFILE, /name: lifetime_value\nversion: 1/, 'name: lifetime_value\nversion: 2');
+    const { json } = await plan();
+    const values = async (dir: string) => {
+      const q = Project.load(dir).analyze().get('Trait', 'lifetime_value')!.resolved.query!;
+      const c = compileValues(q as never, { asOf: { kind: 'instant', at: T }, literals: 'param' });
+      return withDb(async (db) => new Map((await db.query<{ key: unknown; value: unknown }>(c.sql, c.parameters)).rows.map((r) => [String(r.key), r.value === null ? null : Number(r.value)])));
+    };
+    const a = await values(deployedCopy);
+    const b = await values(project);
+    const changed = [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k)).length;
+    const nonNull = (m: Map<string, number | null>) => [...m.values()].filter((v) => v !== null).length;
+    assert.ok(changed > 0);
+    assert.deepEqual(change(json, 'trait', 'lifetime_value').impact, { k: 'values', before: nonNull(a), after: nonNull(b), changed, entities: new Set([...a.keys(), ...b.keys()]).size });
+    edit(project, PROFILE, 'compute: { event: purchase, within: 180d, sum: amount }', 'compute: { event: purchase, sum: amount }');
+    edit(project, PROFILE, /name: lifetime_value\nversion: 2/, 'name: lifetime_value\nversion: 1');
+  });
+
   it('a changed KPI: value and status before and after equal previews of each side', async function () {
     this.timeout(120_000);
     edit(project, KPIS, 'sum: { property: amount, event: purchase, within: 30d }', 'sum: { property: amount, event: purchase, within: 60d }');

@@ -6,6 +6,8 @@
 // a like-for-like comparison on today's data:
 //
 //   segment    members before / after, entering (+) and leaving (−)
+//              (when both versions exist over the same entity, one scan evaluates both: the
+//              compiler's *Change queries; otherwise two member sets are compared)
 //   trait,     entities with a value before / after, and how many entities' values change
 //   score
 //   lifecycle  the stage distribution before / after, and how many entities move stage
@@ -20,7 +22,7 @@ import { evaluateKpi, type KpiStatus } from '../kpi-status.js';
 import type { Kind, KpiDef, LifecycleDef } from '../model/types.js';
 import type { Analysis, DefinitionInfo } from '../project.js';
 import type { Catalog } from '../resolve/catalog.js';
-import { compileMembers, compileMetric, compileValues, type SqlOptions } from '../sql/compile.js';
+import { compileMembers, compileMembersChange, compileMetric, compileValues, compileValuesChange, type SqlOptions } from '../sql/compile.js';
 import type { Db } from './db.js';
 import { DbError } from './db.js';
 import { readDeployed } from './deploy-state.js';
@@ -261,6 +263,13 @@ async function measureRaw(tx: Db, kind: string, oldInfo: DefinitionInfo | undefi
   if (kind === 'segment') {
     const a = q(oldInfo);
     const b = q(newInfo);
+    // Both versions over the same entity: one scan evaluating both conditions.
+    const pair = a?.k === 'members' && b?.k === 'members' ? compileMembersChange(a, b, o) : undefined;
+    if (pair) {
+      const r = await tx.query<{ before: number; after: number; entering: number; leaving: number }>(pair.sql);
+      const row = r.rows[0]!;
+      return { k: 'segment', before: Number(row.before), after: Number(row.after), entering: Number(row.entering), leaving: Number(row.leaving) };
+    }
     const [oldSql, newSql] = sides(a?.k === 'members' ? compileMembers(a, o).sql : undefined, b?.k === 'members' ? compileMembers(b, o).sql : undefined);
     const r = await tx.query<{ before: number; after: number; entering: number; leaving: number }>(
       `with o as materialized (${oldSql}), n as materialized (${newSql})
@@ -274,6 +283,25 @@ async function measureRaw(tx: Db, kind: string, oldInfo: DefinitionInfo | undefi
   if (kind === 'trait' || kind === 'score' || kind === 'lifecycle') {
     const a = q(oldInfo);
     const b = q(newInfo);
+    const pair = a?.k === 'values' && b?.k === 'values' ? compileValuesChange(a, b, o) : undefined;
+    if (pair && kind === 'lifecycle') {
+      const r = await tx.query<{ o: string | null; n: string | null; count: number }>(`select o::text as o, n::text as n, count(*) as count from (${pair.sql}) as t group by 1, 2`);
+      const dist = (info: DefinitionInfo, side: 'o' | 'n') => {
+        const stages: Record<string, number> = {};
+        for (const st of (info.def as LifecycleDef).stages) stages[st.name.name] = 0;
+        for (const row of r.rows) if (row[side] !== null) stages[row[side]!] = (stages[row[side]!] ?? 0) + Number(row.count);
+        return stages;
+      };
+      const moved = r.rows.filter((row) => row.o !== row.n).reduce((sum, row) => sum + Number(row.count), 0);
+      return { k: 'lifecycle', before: dist(oldInfo!, 'o'), after: dist(newInfo!, 'n'), moved };
+    }
+    if (pair) {
+      const r = await tx.query<{ before: number; after: number; changed: number; entities: number }>(
+        `select count(o) as before, count(n) as after, count(*) filter (where o::text is distinct from n::text) as changed, count(*) as entities from (${pair.sql}) as t`,
+      );
+      const row = r.rows[0]!;
+      return { k: 'values', before: Number(row.before), after: Number(row.after), changed: Number(row.changed), entities: Number(row.entities) };
+    }
     const [oldSql, newSql] = sides(a?.k === 'values' ? compileValues(a, o).sql : undefined, b?.k === 'values' ? compileValues(b, o).sql : undefined);
     if (kind === 'lifecycle') {
       const r = await tx.query<{ side: string; value: string | null; count: number }>(

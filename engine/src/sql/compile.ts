@@ -453,6 +453,56 @@ export function compileQuery(q: IrQuery, opts: SqlOptions): CompiledQuery {
   }
 }
 
+// ---- two versions side by side (tally plan) ---------------------------------------------------------
+
+function sameEntity(a: IrEntity, b: IrEntity): boolean {
+  return ir.structuralKey(a) === ir.structuralKey(b);
+}
+
+/**
+ * Two versions of a segment over the same entity in one scan, for `tally plan`: `before`, `after`,
+ * `entering` (members only after) and `leaving` (members only before). The top-level conjuncts
+ * both versions share filter in WHERE (planned as usual: semi-joins, indexes); only the differing
+ * ones are evaluated per candidate, as two flags. In the pass shape both share one grouped scan per
+ * stream. Undefined when the entities differ, or when probing with nothing shared (every entity
+ * would be probed row by row; the caller compares two member sets instead).
+ */
+export function compileMembersChange(a: ir.IrMembersQuery, b: ir.IrMembersQuery, opts: SqlOptions): CompiledQuery | undefined {
+  if (!sameEntity(a.entity, b.entity)) return undefined;
+  const conjuncts = (c: IrCond) => (c.k === 'and' ? c.items : [c]);
+  const keysB = new Set(conjuncts(b.where).map((c) => ir.structuralKey(c)));
+  const shared = conjuncts(a.where).filter((c) => keysB.has(ir.structuralKey(c)));
+  const sharedKeys = new Set(shared.map((c) => ir.structuralKey(c)));
+  const onlyA = ir.and(conjuncts(a.where).filter((c) => !sharedKeys.has(ir.structuralKey(c))));
+  const onlyB = ir.and(conjuncts(b.where).filter((c) => !sharedKeys.has(ir.structuralKey(c))));
+  const strategy = strategyFor(opts, () => (chooseStrategy(a.where) === 'pass' || chooseStrategy(b.where) === 'pass' ? 'pass' : 'probe'));
+  if (strategy === 'probe' && !shared.length) return undefined;
+  const x = new Ctx(opts, a.entity, strategy);
+  const o = cond(x, onlyA);
+  const n = cond(x, onlyB);
+  const scope = entityScope(x, a.entity, shared.length ? ir.and(shared) : null);
+  return {
+    ...compileRaw(
+      sql`select count(*) filter (where o) as before, count(*) filter (where n) as after, count(*) filter (where n and not o) as entering, count(*) filter (where o and not n) as leaving from (select ${o} as o, ${n} as n from ${scope.from} where ${scope.where}) as t`,
+    ),
+    strategy,
+  };
+}
+
+/**
+ * Two versions of a trait, score or lifecycle over the same entity in one scan: `key, o, n` (the
+ * old and the new value) for every entity existing at T; undefined when the entities differ.
+ */
+export function compileValuesChange(a: ir.IrValuesQuery, b: ir.IrValuesQuery, opts: SqlOptions): CompiledQuery | undefined {
+  if (!sameEntity(a.entity, b.entity)) return undefined;
+  const strategy = strategyFor(opts, () => 'pass');
+  const x = new Ctx(opts, a.entity, strategy);
+  const o = expr(x, a.value);
+  const n = expr(x, b.value);
+  const scope = entityScope(x, a.entity, null);
+  return { ...compileRaw(sql`select ${col(E, a.entity.key)} as key, ${o} as o, ${n} as n from ${scope.from} where ${scope.where}`), strategy };
+}
+
 // ---- building blocks for campaign SQL (sql/campaign.ts) -----------------------------------------
 
 /** A segment's members at T as a subquery selecting `key` (the same SQL as compileMembers). */
