@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -128,6 +128,32 @@ describe('language server over stdio', function () {
     after(async () => {
       await client.stop();
       rmSync(root, { recursive: true, force: true });
+    });
+
+    it('forgets definition files deleted on disk: by a watched-file event, or when an editor closes after the deletion', async () => {
+      const names = async () => ((await client.conn.sendRequest('tally/definitions', {})) as { definitions: { name: string }[] }).definitions.map((d) => d.name);
+      const write = (file: string, name: string) => {
+        const path = join(root, 'definitions', file);
+        writeFileSync(path, `kind: Segment\nname: ${name}\nversion: 1\nwhere: { attribute: country, eq: DE }\n`);
+        client.conn.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: pathToFileURL(path).href, type: 1 }] });
+        return path;
+      };
+      const a = write('gone_a.yaml', 'gone_a');
+      const b = write('gone_b.yaml', 'gone_b');
+      assert.ok((await names()).includes('gone_a') && (await names()).includes('gone_b'));
+      // a: deleted while closed; the watcher says so.
+      rmSync(a);
+      client.conn.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: pathToFileURL(a).href, type: 3 }] });
+      // b: open in an editor, deleted (the event is ignored while the buffer is open), then closed.
+      const bUri = pathToFileURL(b).href;
+      client.conn.sendNotification('textDocument/didOpen', { textDocument: { uri: bUri, languageId: 'yaml', version: 1, text: readFileSync(b, 'utf8') } });
+      rmSync(b);
+      client.conn.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: bUri, type: 3 }] });
+      client.conn.sendNotification('textDocument/didClose', { textDocument: { uri: bUri } });
+      const left = await names();
+      assert.equal(left.includes('gone_a'), false);
+      assert.equal(left.includes('gone_b'), false);
+      assert.ok(left.includes('high_value_dormant'));
     });
 
     it('publishes diagnostics, then flags a broken reference and clears it when fixed', async () => {
@@ -368,6 +394,21 @@ describe('language server over stdio', function () {
       }
       assert.ok(live.definitions.some((d) => d.kind === 'Kpi' && /^(met|on_track|at_risk|missed|failed)$/.test(d.status ?? '')));
       assert.ok(live.definitions.some((d) => d.kind === 'Segment' && typeof d.count === 'number'));
+    });
+
+    it('answers a preview past its timeout with the timeout (code 4), and reconnects at once when the limit is raised', async () => {
+      const ask = (name: string) =>
+        client.conn.sendRequest('tally/preview', { uri: segUri, kind: 'kpi', name, asOf: ANCHOR.toISOString(), detail: true }).then(
+          () => 0,
+          (e: { code: number }) => e.code,
+        );
+      client.conn.sendNotification('workspace/didChangeConfiguration', { settings: { tally: { previewTimeoutMs: 1 } } });
+      // The ones queued behind the preview that timed out (its worker is gone) say so too, not "offline".
+      assert.deepEqual(await Promise.all(['d30_retention', 'd7_retention', 'churn_30d', 'activation_rate'].map(ask)), [4, 4, 4, 4]);
+      client.conn.sendNotification('workspace/didChangeConfiguration', { settings: { tally: { previewTimeoutMs: 5000 } } });
+      assert.equal(await ask('d30_retention'), 0);
+      const [status] = (await client.conn.sendRequest('tally/status')) as { connected: boolean; offline: string | null }[];
+      assert.deepEqual([status!.connected, status!.offline], [true, null]);
     });
   });
 });

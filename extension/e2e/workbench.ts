@@ -210,3 +210,46 @@ export function ensureInstalled(): void {
   if (!existsSync(CODE_SERVER)) throw new Error(`code-server is not installed at ${CODE_SERVER}: run extension/e2e/setup.sh`);
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not installed at ${CHROMIUM}: run extension/e2e/setup.sh`);
 }
+
+/**
+ * The text of the editor in the panel (the Output view's channel), top to bottom: Monaco renders
+ * only the visible lines, so this scrolls through it a page at a time.
+ */
+export async function outputText(page: Page): Promise<string> {
+  const editor = page.locator('.panel .monaco-editor').first();
+  await editor.locator('.view-lines').click({ position: { x: 5, y: 5 } });
+  await page.keyboard.press('Control+Home');
+  const visible = () =>
+    editor.evaluate((el) =>
+      Array.from(el.querySelectorAll<HTMLElement>('.view-lines .view-line'))
+        .map((l) => [parseFloat(l.style.top) || 0, (l.textContent ?? '').replace(/\u00a0/g, ' ')] as const)
+        .sort((a, b) => a[0] - b[0])
+        .map(([, t]) => t)
+        .join('\n'),
+    );
+  const pages = [await visible()];
+  for (let i = 0; i < 20; i++) {
+    await page.keyboard.press('PageDown');
+    // The next page once Monaco has rendered it; the same text for a while: the end.
+    const next = await until('the next page', async () => {
+      const t = await visible();
+      return t !== pages.at(-1) ? t : undefined;
+    }, 1_000).catch(() => undefined);
+    if (next === undefined) break;
+    pages.push(next);
+  }
+  return pages.join('\n');
+}
+
+/**
+ * Closes an editor by its tab's close button (`.tab[aria-label^=label]`, case-sensitive). Not
+ * through the palette: "View: Close Editor" also matches "View: Close All Editor Groups", which
+ * the palette lists first.
+ */
+export async function closeTab(page: Page, label: string): Promise<void> {
+  const tab = page.locator(`.tab[aria-label^="${label}"]`).first();
+  if ((await tab.count()) === 0) return;
+  await tab.hover();
+  await tab.locator('.tab-actions .action-label').first().click();
+  await tab.waitFor({ state: 'detached', timeout: 10_000 });
+}

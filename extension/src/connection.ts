@@ -39,6 +39,7 @@ export class ConnectionManager implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('tally.connection', vscode.StatusBarAlignment.Left, 50);
   private client: LanguageClient | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private soon: NodeJS.Timeout | undefined;
   private readonly subs: vscode.Disposable[] = [];
   lastStatus: StatusEntry[] = [];
 
@@ -156,13 +157,19 @@ export class ConnectionManager implements vscode.Disposable {
       return all;
     }
     const { mode, name } = describe(s);
-    this.item.text = s.connected ? `$(database) Tally: ${mode} · ${name}` : `$(debug-disconnect) Tally: offline`;
+    // Not connected and no reason given: (re)connecting, e.g. after a preview past its timeout
+    // ended the database worker. Look again soon rather than at the next poll.
+    const connecting = !s.connected && !s.offline;
+    this.item.text = s.connected ? `$(database) Tally: ${mode} · ${name}` : connecting ? '$(sync~spin) Tally: connecting…' : `$(debug-disconnect) Tally: offline`;
     this.item.tooltip = new vscode.MarkdownString(
       s.connected
         ? `**Tally** previews run on ${mode === 'embedded' ? 'the embedded PGlite database' : 'the PostgreSQL server'} \`${s.database}\`.\n\nClick to pick another connection.`
-        : `**Tally** is offline: ${s.offline ?? 'not connected yet'}.\n\nDiagnostics, completion and navigation still work. Click to pick a connection.`,
+        : connecting
+          ? '**Tally** is connecting to the database.\n\nClick to pick another connection.'
+          : `**Tally** is offline: ${s.offline}.\n\nDiagnostics, completion and navigation still work. Click to pick a connection.`,
     );
-    this.item.backgroundColor = s.connected ? undefined : new vscode.ThemeColor('statusBarItem.warningBackground');
+    this.item.backgroundColor = s.connected || connecting ? undefined : new vscode.ThemeColor('statusBarItem.warningBackground');
+    if (connecting && !this.soon) this.soon = setTimeout(() => ((this.soon = undefined), void this.refresh()), 1000);
     return all;
   }
 
@@ -250,6 +257,7 @@ export class ConnectionManager implements vscode.Disposable {
 
   dispose(): void {
     clearInterval(this.timer);
+    clearTimeout(this.soon);
     this.item.dispose();
     for (const s of this.subs) s.dispose();
   }

@@ -9,7 +9,7 @@ import { DefinitionsTree } from './definitions-tree';
 import { PreviewPanel } from './preview-panel';
 import { SqlDocuments } from './sql-documents';
 import { PlanAndChecks } from './plan-check';
-import { newDefinition } from './new-definition';
+import { newDefinition, newDefinitionArgs } from './new-definition';
 import { PREVIEW_KIND_OF, type DefinitionEntry, type DefinitionRef, type DefinitionsResult } from './protocol';
 
 export const LANGUAGE_ID = 'tally-yaml';
@@ -45,6 +45,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<Tally>
     resolveRef: (arg, kinds) => resolveRef(tally, arg, kinds),
   };
 
+  const fileWatcher = vscode.workspace.createFileSystemWatcher('**/*.{yaml,yml}');
+  context.subscriptions.push(fileWatcher);
+
   async function startClient(): Promise<void> {
     const configured = vscode.workspace.getConfiguration('tally').get<string>('server.path');
     const serverModule = configured || context.asAbsolutePath('dist/server.mjs');
@@ -65,14 +68,22 @@ export async function activate(context: vscode.ExtensionContext): Promise<Tally>
       initializationOptions: { previewTimeoutMs: connection.timeoutMs() },
       outputChannel: output,
       diagnosticCollectionName: 'tally',
+      // Files created, changed or deleted outside an editor (git checkout, a deleted file): the
+      // server re-reads them, so the view, lenses and diagnostics never list what is gone.
+      synchronize: { fileEvents: fileWatcher },
     };
     client = new LanguageClient('tally', 'Tally', serverOptions, clientOptions);
     await client.start();
     client.onNotification('tally/liveChanged', () => tree.refreshSoon());
+    client.onNotification('tally/definitionsChanged', () => tree.refreshSoon());
     await connection.attach(client);
   }
 
   const tree = new DefinitionsTree(tally);
+  // A definition file created or deleted on disk: list what the server now has (it hears of the
+  // change through the same watcher; the tree asks again a moment later).
+  fileWatcher.onDidCreate(() => tree.refreshSoon(), undefined, context.subscriptions);
+  fileWatcher.onDidDelete(() => tree.refreshSoon(), undefined, context.subscriptions);
   const preview = new PreviewPanel(tally, connection);
   const sql = new SqlDocuments(tally);
   const planChecks = new PlanAndChecks(tally);
@@ -82,7 +93,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Tally>
     vscode.commands.registerCommand('tally.showSql', (arg?: unknown) => sql.show(arg)),
     vscode.commands.registerCommand('tally.plan', (arg?: unknown) => planChecks.plan(arg)),
     vscode.commands.registerCommand('tally.runChecks', (arg?: unknown) => planChecks.runChecks(arg)),
-    vscode.commands.registerCommand('tally.newDefinition', () => newDefinition(tally)),
+    vscode.commands.registerCommand('tally.newDefinition', (args?: unknown) => newDefinition(tally, newDefinitionArgs(args))),
     vscode.commands.registerCommand('tally.pickConnection', () => connection.pick()),
     vscode.commands.registerCommand('tally.testConnection', () => connection.test()),
     vscode.commands.registerCommand('tally.refreshDefinitions', () => tree.refresh()),

@@ -6,13 +6,32 @@ import * as vscode from 'vscode';
 import { readFileSync } from 'node:fs';
 import type { Tally } from './extension';
 
-export async function newDefinition(tally: Tally): Promise<void> {
+/** What the prompts ask, given up front (a keybinding's or a test's `args`); the rest is asked. */
+export interface NewDefinitionArgs {
+  readonly kind?: string;
+  readonly where?: 'file' | 'append' | 'untitled';
+  readonly path?: string;
+}
+
+/** Only plain `{kind, where, path}` strings: a menu may pass a Uri or a tree item instead. */
+export function newDefinitionArgs(arg: unknown): NewDefinitionArgs {
+  if (!arg || typeof arg !== 'object' || arg instanceof vscode.Uri) return {};
+  const a = arg as Record<string, unknown>;
+  const str = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : undefined);
+  const where = str(a.where);
+  return { kind: str(a.kind), where: where === 'file' || where === 'append' || where === 'untitled' ? where : undefined, path: str(a.path) };
+}
+
+export async function newDefinition(tally: Tally, args: NewDefinitionArgs = {}): Promise<void> {
   const snippets = JSON.parse(readFileSync(tally.context.asAbsolutePath('dist/snippets.json'), 'utf8')) as Record<string, { body: string[]; description: string }>;
   const kinds = Object.keys(snippets).map((k) => k.replace(/^New /, ''));
-  const kind = await vscode.window.showQuickPick(
-    kinds.map((k) => ({ label: k, description: snippets[`New ${k}`]!.description })),
-    { placeHolder: 'Which kind of definition?' },
-  );
+  const given = args.kind ? kinds.find((k) => k.toLowerCase() === args.kind!.toLowerCase()) : undefined;
+  const kind = given
+    ? { label: given }
+    : await vscode.window.showQuickPick(
+        kinds.map((k) => ({ label: k, description: snippets[`New ${k}`]!.description })),
+        { placeHolder: 'Which kind of definition?' },
+      );
   if (!kind) return;
   const body = snippets[`New ${kind.label}`]!.body.join('\n') + '\n';
   const projects = await tally.definitions().then((d) => d.projects).catch(() => []);
@@ -22,7 +41,7 @@ export async function newDefinition(tally: Tally): Promise<void> {
   if (projects.length) where.push({ id: 'file', label: '$(new-file) New file in the project…', detail: `under ${vscode.workspace.asRelativePath(vscode.Uri.joinPath(vscode.Uri.parse(projects[0]!.uri), 'definitions'))}` });
   if (editor?.document.languageId === 'tally-yaml') where.push({ id: 'append', label: `$(insert) Append to ${vscode.workspace.asRelativePath(editor.document.uri)}`, detail: 'as a new YAML document after ---' });
   where.push({ id: 'untitled', label: '$(file) Untitled file', detail: 'save it under the definitions folder later' });
-  const choice = where.length === 1 ? where[0] : await vscode.window.showQuickPick(where, { placeHolder: `Where should the new ${kind.label} go?` });
+  const choice = where.find((w) => w.id === args.where) ?? (where.length === 1 ? where[0] : await vscode.window.showQuickPick(where, { placeHolder: `Where should the new ${kind.label} go?` }));
   if (!choice) return;
 
   if (choice.id === 'append' && editor) {
@@ -39,12 +58,14 @@ export async function newDefinition(tally: Tally): Promise<void> {
     return;
   }
   const root = vscode.Uri.parse(projects[0]!.uri);
-  const rel = await vscode.window.showInputBox({
-    title: `New ${kind.label}`,
-    prompt: 'File path, relative to the project (it must match the definitions globs of tally.yaml)',
-    value: `definitions/new_${kind.label.toLowerCase()}.yaml`,
-    validateInput: (v) => (/\.ya?ml$/.test(v.trim()) ? undefined : 'A .yaml file'),
-  });
+  const rel =
+    args.path ??
+    (await vscode.window.showInputBox({
+      title: `New ${kind.label}`,
+      prompt: 'File path, relative to the project (it must match the definitions globs of tally.yaml)',
+      value: `definitions/new_${kind.label.toLowerCase()}.yaml`,
+      validateInput: (v) => (/\.ya?ml$/.test(v.trim()) ? undefined : 'A .yaml file'),
+    }));
   if (!rel) return;
   const file = vscode.Uri.joinPath(root, rel.trim());
   const exists = await vscode.workspace.fs.stat(file).then(() => true, () => false);

@@ -45,12 +45,13 @@ export class PlanAndChecks implements vscode.TextDocumentContentProvider, vscode
     await vscode.commands.executeCommand('markdown.showPreview', PLAN_URI);
   }
 
-  async runChecks(arg?: unknown): Promise<void> {
+  /** Returns what went into the Tally Checks output (for the extension-host tests). */
+  async runChecks(arg?: unknown): Promise<{ kpis: number; output: string } | undefined> {
     const uri = this.uriArg(arg);
     const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Tally: checking every KPI…' }, () =>
       this.request<CheckResult>('tally/check', uri ? { uri } : {}),
     );
-    if (!r) return;
+    if (!r) return undefined;
     const roots = await this.tally.definitions().then((d) => d.projects.map((p) => p.uri)).catch(() => [] as string[]);
     const byFile = new Map<string, vscode.Diagnostic[]>();
     for (const k of r.kpis ?? []) {
@@ -71,10 +72,9 @@ export class PlanAndChecks implements vscode.TextDocumentContentProvider, vscode
     }
     this.checks.clear();
     for (const [file, list] of byFile) this.checks.set(vscode.Uri.parse(file), list);
+    const output = `tally check — ${new Date().toISOString()}\n\n${r.markdown ?? ''}`;
     this.channel.clear();
-    this.channel.appendLine(`tally check — ${new Date().toISOString()}`);
-    this.channel.appendLine('');
-    this.channel.appendLine(r.markdown ?? '');
+    this.channel.appendLine(output);
     await vscode.commands.executeCommand('workbench.actions.view.problems');
     const bad = (r.kpis ?? []).filter((k) => k.status === 'missed' || k.status === 'failed').length;
     const risk = (r.kpis ?? []).filter((k) => k.status === 'at_risk').length;
@@ -82,6 +82,7 @@ export class PlanAndChecks implements vscode.TextDocumentContentProvider, vscode
     void vscode.window.showInformationMessage(`Tally: ${r.kpis?.length ?? 0} KPIs checked: ${bad} missed or failed, ${risk} at risk. See the Problems panel.`, 'Show Table').then((action) => {
       if (action) this.channel.show(true);
     });
+    return { kpis: r.kpis?.length ?? 0, output };
   }
 
   private async request<T>(method: string, params: object): Promise<T | undefined> {

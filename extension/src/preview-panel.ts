@@ -29,7 +29,9 @@ export class PreviewPanel implements vscode.Disposable {
         if (this.panel && e.document.languageId === 'tally-yaml' && e.contentChanges.length) this.refreshSoon();
       }),
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (this.panel && (e.affectsConfiguration('tally.asOf') || e.affectsConfiguration('tally.databaseUrl'))) this.refreshSoon();
+        // A new timeout too: the connection manager sends it to the server first (same event,
+        // registered earlier), so the refresh after the debounce runs with the new limit.
+        if (this.panel && (e.affectsConfiguration('tally.asOf') || e.affectsConfiguration('tally.databaseUrl') || e.affectsConfiguration('tally.previewTimeoutMs'))) this.refreshSoon();
       }),
     );
   }
@@ -62,7 +64,8 @@ export class PreviewPanel implements vscode.Disposable {
     if (m.type === 'ready' || m.type === 'refresh') void this.refresh();
     if (m.type === 'command' && /^(tally\.|workbench\.action\.openSettings|workbench\.actions\.view\.problems)/.test(m.command)) {
       if (m.command === 'tally.refresh') void this.refresh();
-      else if (m.command === 'workbench.action.openSettings') void vscode.commands.executeCommand(m.command, 'tally.');
+      // The only error that offers the settings is the timeout: open them at its setting.
+      else if (m.command === 'workbench.action.openSettings') void vscode.commands.executeCommand(m.command, 'tally.previewTimeoutMs');
       else if (m.command === 'tally.showSql') void vscode.commands.executeCommand(m.command, this.ref);
       else void vscode.commands.executeCommand(m.command);
     }

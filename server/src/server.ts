@@ -23,6 +23,7 @@ import {
   type TextEdit,
 } from 'vscode-languageserver/node.js';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   preview,
@@ -180,7 +181,10 @@ export function startServer(options: ServerOptions = {}): Connection {
     if (!path) return;
     workspace.open.delete(path);
     const state = workspace.diskChanged(path, false);
-    if (state) scheduleDiagnostics(state);
+    if (state) {
+      scheduleDiagnostics(state);
+      if (!existsSync(path)) void connection.sendNotification('tally/definitionsChanged', { roots: [state.root] });
+    }
   });
 
   connection.onDidChangeWatchedFiles((p) => {
@@ -201,6 +205,8 @@ export function startServer(options: ServerOptions = {}): Connection {
       }
     }
     for (const s of touched) scheduleDiagnostics(s);
+    // Files appeared or disappeared: editors listing the definitions (a tree view) ask again.
+    if (touched.size) void connection.sendNotification('tally/definitionsChanged', { roots: [...touched].map((s) => s.root) });
   });
 
   // ---- positions -------------------------------------------------------------------------------
@@ -332,10 +338,16 @@ export function startServer(options: ServerOptions = {}): Connection {
   // ---- live previews ---------------------------------------------------------------------------
 
   const inflight = new Map<string, { fingerprint: string; promise: Promise<unknown> }>();
+  /** Projects whose connection a preview's timeout ended (the next request reconnects). */
+  const endedByTimeout = new Map<ProjectState, string>();
 
   /** Runs (or reuses) a preview; a newer fingerprint for the same definition supersedes an older one. */
   async function livePreview(state: ProjectState, kind: PreviewKind, name: string, asOf?: Date, detail = false): Promise<unknown> {
     await workspace.connect(state);
+    // Another preview's timeout ended the connection while this one waited: the same answer.
+    const ended = endedByTimeout.get(state);
+    if (!state.db && !state.offline && ended) throw new ResponseError(4, ended);
+    endedByTimeout.delete(state);
     if (!state.db) throw new ResponseError(1, `previews are off: ${state.offline ?? 'no database'}`, { offline: true, reason: state.offline });
     const analysis = workspace.analysis(state);
     const info = analysis.get(PREVIEW_DEF_KIND[kind], name);
@@ -351,9 +363,10 @@ export function startServer(options: ServerOptions = {}): Connection {
     const running = inflight.get(key);
     if (!uncached && running && running.fingerprint === info.fingerprint) return running.promise;
     const entry: { fingerprint: string; promise: Promise<unknown> } = { fingerprint: info.fingerprint, promise: Promise.resolve() };
+    const db = state.db;
     entry.promise = (async () => {
       try {
-        const result = await preview(state.db!, analysis, kind, name, { asOf: asOf ?? new Date(), timeoutMs: previewTimeoutMs, sampleSize: 10, detail });
+        const result = await preview(db, analysis, kind, name, { asOf: asOf ?? new Date(), timeoutMs: previewTimeoutMs, sampleSize: 10, detail });
         if (!asOf) {
           // Drop superseded versions of this definition from the cache.
           for (const k of state.live.keys()) if (k.startsWith(`${key}:`) && k !== cacheKey) state.live.delete(k);
@@ -362,7 +375,18 @@ export function startServer(options: ServerOptions = {}): Connection {
         }
         return result;
       } catch (e) {
-        if (e instanceof DbError && e.code === 'db-unreachable') await workspace.dropConnection(state, e.message);
+        // Only the connection this preview used (a newer one may be up already).
+        if (e instanceof DbError && e.code === 'db-unreachable' && state.db === db) await workspace.dropConnection(state, e.message);
+        // A query past its timeout ends the database worker (engine db-thread.ts; the previews
+        // queued on it report the timeout too): reconnect at once (no offline back-off), so the
+        // figure comes back as soon as the limit is raised.
+        if (e instanceof DbError && e.code === 'db-timeout' && state.db === db) {
+          state.db = undefined;
+          state.nextConnectAttempt = 0;
+          endedByTimeout.set(state, e.message);
+          await db.close().catch(() => undefined);
+          void workspace.connect(state).catch(() => undefined); // back before the next question
+        }
         if (e instanceof PreviewError) throw new ResponseError(2, e.message);
         if (e instanceof DbError) throw new ResponseError(e.code === 'db-timeout' ? 4 : 5, e.message);
         throw e;

@@ -136,18 +136,24 @@ export class Workspace {
     if (text !== undefined) state.project.setFile(rel, text);
   }
 
-  /** A file changed, appeared or disappeared on disk (buffers that are open win). */
+  /**
+   * A file changed, appeared or disappeared on disk. An open buffer wins over a change on disk;
+   * a deletion wins over a buffer (an editor may keep a closed tab's document alive for minutes;
+   * typing in it again, or saving it, brings the file back).
+   */
   diskChanged(path: string, deleted: boolean): ProjectState | undefined {
-    if (this.open.has(path)) return undefined;
+    if (this.open.has(path) && !deleted) return undefined;
     const state = this.ensureOwner(path);
     if (!state) return undefined;
     const rel = this.rel(state, path);
-    if (deleted) {
+    // Gone from disk (also when its editor closes after the file was deleted: the delete event,
+    // ignored while the buffer was open, is not sent again).
+    if (deleted || !existsSync(path)) {
       if (rel === PROJECT_FILE) return undefined;
+      if (!state.project.file(rel)) return undefined;
       state.project.deleteFile(rel);
       return state;
     }
-    if (!existsSync(path)) return undefined;
     return this.setText(path, readFileSync(path, 'utf8'));
   }
 

@@ -33,6 +33,8 @@ export async function connectInWorker(url: string, options: ConnectOptions): Pro
   }
   let nextId = 1;
   let closed = false;
+  /** Why the worker ended (a timeout): what later queries on this closed Db report too. */
+  let endedBy: DbError | undefined;
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   worker.on('message', (m: { id?: number; result?: unknown; error?: { message: string; code: DbError['code']; sqlState?: string } }) => {
     if (m.id === undefined) return;
@@ -42,8 +44,9 @@ export async function connectInWorker(url: string, options: ConnectOptions): Pro
     if (m.error) p.reject(new DbError(m.error.message, m.error.code, m.error.sqlState));
     else p.resolve(m.result);
   });
-  const fail = (e: Error) => {
+  const fail = (e: DbError) => {
     closed = true;
+    endedBy ??= e;
     for (const p of pending.values()) p.reject(e);
     pending.clear();
   };
@@ -52,7 +55,7 @@ export async function connectInWorker(url: string, options: ConnectOptions): Pro
 
   let timeoutMs = 0;
   const send = <T,>(op: 'query' | 'exec' | 'close', text?: string, params?: readonly unknown[]): Promise<T> => {
-    if (closed) return Promise.reject(new DbError('the database connection is closed', 'db-unreachable'));
+    if (closed) return Promise.reject(endedBy ? new DbError(endedBy.message, endedBy.code, endedBy.sqlState) : new DbError('the database connection is closed', 'db-unreachable'));
     const id = nextId++;
     return new Promise<T>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;

@@ -80,9 +80,84 @@ describe('Tally extension (VS Code extension host)', () => {
     assert.ok(defs.definitions.length > 30);
   });
 
-  it('runs the checks into the Problems panel', async () => {
-    await vscode.commands.executeCommand('tally.runChecks');
+  it('runs the checks into the Problems panel and the Tally Checks output', async () => {
+    const r = await vscode.commands.executeCommand<{ kpis: number; output: string } | undefined>('tally.runChecks');
     const kpis = vscode.Uri.file(join(project, 'definitions', 'kpis.yaml'));
-    await until('KPI statuses', () => vscode.languages.getDiagnostics(kpis).find((d) => d.source === 'tally check'));
+    const statuses = await until('KPI statuses', () => {
+      const d = vscode.languages.getDiagnostics(kpis).filter((x) => x.source === 'tally check');
+      return d.length ? d : undefined;
+    });
+    // The output table: every KPI of the Problems panel, with the same status.
+    assert.ok(r, 'the command answers what it wrote to the output');
+    assert.equal(r.kpis, statuses.length);
+    assert.match(r.output, /^tally check — /);
+    assert.match(r.output, new RegExp(`Tally check: ${statuses.length} KPIs`));
+    for (const d of statuses) {
+      const [, name, status] = /^KPI (\S+) is ([a-z ]+):/.exec(d.message)!;
+      assert.match(r.output, new RegExp(`\\| \\S+ ${status} (\\(guardrail\\) )?\\| \`${name}\` \\|`), `${name} ${status} in the table`);
+    }
+  });
+
+  it('shows who a campaign would enroll in its code lens', async () => {
+    const campaigns = vscode.Uri.file(join(project, 'definitions', 'campaigns.yaml'));
+    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(campaigns));
+    const cli = JSON.parse(execFileSync(process.execPath, [join(repo, 'bin', 'tally.mjs'), 'preview', 'campaign', 'winback_dormant', '--project', join(repo, 'examples', 'shop'), '--format', 'json'], { encoding: 'utf8' }));
+    const expected = `would enroll ${cli.audience.toLocaleString('en-US')} of ${cli.segment.toLocaleString('en-US')}`;
+    // The first answer says `computing…`; ask again until the figure is in.
+    const lenses = await until(expected, async () => {
+      const l = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', campaigns, 100)) ?? [];
+      return l.some((x) => x.command?.title === expected) ? l : undefined;
+    });
+    assert.ok(lenses.every((x) => /^would enroll [\d,]+ of [\d,]+$|^computing/.test(x.command?.title ?? '')));
+  });
+
+  it('creates a new definition from its snippet; once saved it is checked and gets a live count', async () => {
+    const file = vscode.Uri.file(join(project, 'definitions', 'e2e_fresh.yaml'));
+    try {
+      await vscode.commands.executeCommand('tally.newDefinition', { kind: 'Segment', where: 'file', path: 'definitions/e2e_fresh.yaml' });
+      const editor = await until('the new file', () => (vscode.window.activeTextEditor?.document.uri.fsPath === file.fsPath ? vscode.window.activeTextEditor : undefined));
+      assert.match(editor.document.getText(), /kind: Segment[\s\S]*where:/);
+      const line = editor.document.lineAt(1);
+      assert.equal(line.text, 'name: name');
+      await editor.edit((e) => e.replace(line.range, 'name: e2e_fresh'));
+      await editor.document.save();
+      await until('tally-yaml', () => (editor.document.languageId === 'tally-yaml' ? true : undefined));
+      const entry = await until('e2e_fresh with a live count', async () => (await tally.definitions(true)).definitions.find((d) => d.name === 'e2e_fresh' && d.count !== null));
+      assert.ok(entry.count! > 0 && !entry.hasErrors);
+      assert.equal(vscode.languages.getDiagnostics(file).filter((d) => d.severity === vscode.DiagnosticSeverity.Error).length, 0);
+    } finally {
+      // The file stays (a valid segment of this throwaway copy), as in the code-server E2E.
+      await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+    }
+  });
+
+  it('says when a preview times out, and answers again once the limit is raised', async () => {
+    const config = vscode.workspace.getConfiguration('tally');
+    const ref = { uri: vscode.Uri.file(join(project, 'definitions', 'kpis.yaml')).toString(), kind: 'kpi', name: 'd30_retention', detail: true };
+    await config.update('previewTimeoutMs', 1, vscode.ConfigurationTarget.Global);
+    try {
+      // The server learns the new limit from a notification: ask until the timeout answers (code 4).
+      const error = await until('the timeout error', async () => {
+        try {
+          await tally.client().sendRequest('tally/preview', ref);
+          return undefined;
+        } catch (e) {
+          return (e as { code?: number }).code === 4 ? (e as Error) : undefined;
+        }
+      });
+      assert.match(error.message, /cancelled after/);
+      // The panel shows it as the timeout state (the code-server E2E reads its text).
+      await vscode.commands.executeCommand('tally.showPreview', { uri: ref.uri, kind: 'kpi', name: 'd30_retention' });
+    } finally {
+      await config.update('previewTimeoutMs', undefined, vscode.ConfigurationTarget.Global);
+    }
+    const back = await until('the KPI figure again', async () => {
+      try {
+        return (await tally.client().sendRequest('tally/preview', ref)) as { value: number };
+      } catch {
+        return undefined;
+      }
+    });
+    assert.equal(typeof back.value, 'number');
   });
 });
