@@ -31,13 +31,9 @@ export function renderRaw(project: Project, list: readonly RawDiagnostic[]): Dia
 
 export async function runDeploy(g: GlobalOptions, io: Io): Promise<number> {
   const format = checkFormat(g, ['text', 'json']);
-  const at = projectAt(g, io);
+  const { at, analysis, db, catalog } = await analyzeAt(g, io);
   const project = at.project;
   const sources = (f: string) => project.file(f)?.text;
-  const { analysis, db, catalog } = await analyzeWithCatalog(g, project, io, { required: true }).catch((e: unknown) => {
-    at.cleanup();
-    throw e;
-  });
   try {
     if (analysis.errorCount > 0) {
       const errors = analysis.diagnostics.filter((d) => d.severity === 'error');
@@ -77,6 +73,17 @@ export function projectAt(g: GlobalOptions, io: Io): { project: Project; ref?: s
   const home = loadProjectOrFail(g, io);
   const { project, commit, dir } = loadProjectAtRef(g, io, ref);
   return { project, ref, commit, shownRoot: home.root, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** projectAt, then its analysis with the live catalog and an open connection (the caller closes it and cleans up). */
+export async function analyzeAt(g: GlobalOptions, io: Io): Promise<{ at: ReturnType<typeof projectAt> } & Awaited<ReturnType<typeof analyzeWithCatalog>>> {
+  const at = projectAt(g, io);
+  try {
+    return { at, ...(await analyzeWithCatalog(g, at.project, io, { required: true })) };
+  } catch (e) {
+    at.cleanup();
+    throw e;
+  }
 }
 
 function deployJson(r: DeployResult, diagnostics: Diagnostic[], schema: string): unknown {

@@ -6,24 +6,19 @@
 
 import { planProject } from '../../src/run/plan.js';
 import { blockedPlanMarkdown, planJson, planMarkdown, planText } from '../../src/run/plan-render.js';
-import { analyzeWithCatalog } from '../context.js';
 import { diagnosticsJson, diagnosticsText, summaryLine } from '../format-diagnostics.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, type Io } from '../io.js';
 import { checkFormat, type GlobalOptions } from '../main.js';
-import { projectAt, renderRaw } from './deploy.js';
+import { analyzeAt, renderRaw } from './deploy.js';
 
 export async function runPlan(g: GlobalOptions, io: Io): Promise<number> {
   const format = checkFormat(g, ['text', 'markdown', 'json']);
   if (g.positionals.length) throw new CliError(`tally plan takes no arguments (got '${g.positionals[0]}'); it plans the whole project`);
   const timeout = g.values.timeout !== undefined ? Number(g.values.timeout) : 30_000;
   if (!Number.isFinite(timeout) || timeout <= 0) throw new CliError('--timeout takes milliseconds, e.g. 30000');
-  const at = projectAt(g, io);
+  const { at, analysis, db, catalog } = await analyzeAt(g, io);
   const project = at.project;
   const sources = (f: string) => project.file(f)?.text;
-  const { analysis, db, catalog } = await analyzeWithCatalog(g, project, io, { required: true }).catch((e: unknown) => {
-    at.cleanup();
-    throw e;
-  });
   try {
     if (analysis.errorCount > 0) {
       const errors = analysis.diagnostics.filter((d) => d.severity === 'error');
