@@ -13,6 +13,7 @@ import type { Db } from '../engine/src/run/db.js';
 import { Project } from '../engine/src/project.js';
 import { preview, type KpiPreview, type LifecyclePreview, type SegmentPreview } from '../engine/src/run/preview.js';
 import { compileMembers, compileValues } from '../engine/src/sql/compile.js';
+import { previewCampaign } from '../engine/src/run/campaign.js';
 import { forEachBackend } from './helpers/databases.js';
 import { runTally, STACK, type Run } from './helpers/cli.js';
 import { copyShop as copyShopInto, edit as editFile, shopDb, type ShopDb } from './helpers/shop.js';
@@ -213,6 +214,24 @@ forEachBackend('plan', (backend) => {
     assert.deepEqual(change(json, 'trait', 'lifetime_value').impact, { k: 'values', before: nonNull(a), after: nonNull(b), changed, entities: new Set([...a.keys(), ...b.keys()]).size });
     edit(project, PROFILE, 'compute: { event: purchase, within: 180d, sum: amount }', 'compute: { event: purchase, sum: amount }');
     edit(project, PROFILE, /name: lifetime_value\nversion: 2/, 'name: lifetime_value\nversion: 1');
+  });
+
+  it('a campaign whose audience segment changes: changed through it, with who a run would enroll under each version', async function () {
+    this.timeout(120_000);
+    const saved = readFileSync(join(project, SEGMENTS), 'utf8');
+    edit(project, SEGMENTS, /name: high_value_dormant\nversion: 1\n([^]*?)gte: 200 \}/, 'name: high_value_dormant\nversion: 2\n$1gte: 100 }');
+    const { json } = await plan();
+    const c = change(json, 'campaign', 'winback_dormant');
+    assert.equal(c.status, 'changed');
+    assert.deepEqual(c.via, ['segment high_value_dormant']);
+    assert.ok(change(json, 'segment', 'high_value_dormant').affects.includes('campaign winback_dormant'));
+    const audience = async (dir: string) => {
+      const analysis = Project.load(dir).analyze();
+      return withDb(async (db) => (await previewCampaign(db, analysis, 'winback_dormant', { asOf: T })).audience);
+    };
+    assert.deepEqual(c.impact, { k: 'campaign', before: await audience(deployedCopy), after: await audience(project) });
+    assert.equal(typeof c.impact!.before, 'number');
+    writeFileSync(join(project, SEGMENTS), saved);
   });
 
   it('a changed KPI: value and status before and after equal previews of each side', async function () {

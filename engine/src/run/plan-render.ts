@@ -51,6 +51,10 @@ export function impactLine(i: PlanItem, analysis?: Analysis, plain = false): str
       if (i.status === 'removed') return `was ${side(m.before)}`;
       return `${side(m.before)} ${arrow} ${side(m.after)}`;
     }
+    case 'campaign':
+      if (i.status === 'new') return `would enroll ${n(m.after ?? 0)} now`;
+      if (i.status === 'removed') return `would have enrolled ${n(m.before ?? 0)} now`;
+      return `would enroll ${n(m.before ?? 0)} ${arrow} ${n(m.after ?? 0)} now`;
     case 'error':
       return `impact unknown: ${m.error}`;
     default:

@@ -12,6 +12,7 @@
 //   score
 //   lifecycle  the stage distribution before / after, and how many entities move stage
 //   kpi        value and status before / after
+//   campaign   who a run at T would enroll, before / after
 //
 // Nothing is written: every query runs in one read-only transaction under a statement timeout. A
 // definition whose impact cannot be measured (its deployed source no longer compiles, a timeout)
@@ -27,6 +28,7 @@ import type { Db } from './db.js';
 import { DbError } from './db.js';
 import { readDeployed } from './deploy-state.js';
 import { recordedVersions } from './deploy.js';
+import { previewCampaign } from './campaign.js';
 import { deployedAnalysis } from './deployed-project.js';
 import { checkVersions, type ChangeStatus } from './versions.js';
 
@@ -76,7 +78,13 @@ export interface KpiImpact {
   readonly before: KpiSide | null;
   readonly after: KpiSide | null;
 }
-export type Impact = SegmentImpact | ValuesImpact | LifecycleImpact | KpiImpact | { readonly k: 'none' } | { readonly k: 'error'; readonly error: string };
+export interface CampaignImpact {
+  readonly k: 'campaign';
+  /** Who a run at T would enroll, under each version (null: that version does not exist). */
+  readonly before: number | null;
+  readonly after: number | null;
+}
+export type Impact = SegmentImpact | ValuesImpact | LifecycleImpact | KpiImpact | CampaignImpact | { readonly k: 'none' } | { readonly k: 'error'; readonly error: string };
 
 export interface PlanItem {
   /** Lower-case kind, as recorded. */
@@ -122,7 +130,7 @@ export interface Plan {
   readonly deployedProblems: readonly string[];
 }
 
-const IMPACT_KINDS = new Set(['segment', 'trait', 'score', 'lifecycle', 'kpi']);
+const IMPACT_KINDS = new Set(['segment', 'trait', 'score', 'lifecycle', 'kpi', 'campaign']);
 
 /** Plans the project against the deployed state of `db` as of `opts.asOf`. Reads only. */
 export async function planProject(db: Db, analysis: Analysis, opts: PlanOptions): Promise<Plan> {
@@ -145,7 +153,7 @@ export async function planProject(db: Db, analysis: Analysis, opts: PlanOptions)
           const newSide = c.status === 'removed' ? undefined : usable(info);
           if (c.status !== 'new' && !oldSide) impact = { k: 'error', error: `the deployed version ${c.deployed?.version ?? '?'} no longer compiles against this database${before.problems.has(`${c.kind}:${c.name}`) ? `: ${before.problems.get(`${c.kind}:${c.name}`)}` : ''}` };
           else if (c.status !== 'removed' && !newSide) impact = { k: 'error', error: 'the definition has errors' };
-          else impact = await measure(tx, c.kind, oldSide, newSide, opts.asOf, timeoutMs);
+          else impact = await measure(tx, c.kind, oldSide, newSide, opts.asOf, timeoutMs, { before: before.analysis, after: analysis });
         }
         const via = info && c.status === 'changed' ? dependencyChanges(analysis, info, changedIds) : [];
         const affects = c.status === 'changed' || c.status === 'removed' ? dependents(c.status === 'removed' ? before.analysis : analysis, `${kindOf(c.kind)}:${c.name}`) : [];
@@ -195,7 +203,7 @@ function kindOf(lower: string): Kind {
 }
 
 function usable(info: DefinitionInfo | undefined): DefinitionInfo | undefined {
-  return info && !info.hasErrors && info.resolved.query ? info : undefined;
+  return info && !info.hasErrors && (info.resolved.query || info.resolved.campaign) ? info : undefined;
 }
 
 function lineOf(analysis: Analysis, info: DefinitionInfo): number {
@@ -244,10 +252,15 @@ function inline(asOf: Date): SqlOptions {
   return { asOf: { kind: 'instant', at: asOf }, literals: 'inline' };
 }
 
-async function measure(tx: Db, kind: string, oldInfo: DefinitionInfo | undefined, newInfo: DefinitionInfo | undefined, asOf: Date, timeoutMs: number): Promise<Impact> {
+interface Analyses {
+  readonly before?: Analysis;
+  readonly after: Analysis;
+}
+
+async function measure(tx: Db, kind: string, oldInfo: DefinitionInfo | undefined, newInfo: DefinitionInfo | undefined, asOf: Date, timeoutMs: number, analyses: Analyses): Promise<Impact> {
   await tx.exec('savepoint tally_plan');
   try {
-    const out = await measureRaw(tx, kind, oldInfo, newInfo, asOf);
+    const out = await measureRaw(tx, kind, oldInfo, newInfo, asOf, analyses);
     await tx.exec('release savepoint tally_plan');
     return out;
   } catch (e) {
@@ -257,9 +270,15 @@ async function measure(tx: Db, kind: string, oldInfo: DefinitionInfo | undefined
   }
 }
 
-async function measureRaw(tx: Db, kind: string, oldInfo: DefinitionInfo | undefined, newInfo: DefinitionInfo | undefined, asOf: Date): Promise<Impact> {
+async function measureRaw(tx: Db, kind: string, oldInfo: DefinitionInfo | undefined, newInfo: DefinitionInfo | undefined, asOf: Date, analyses: Analyses): Promise<Impact> {
   const o = inline(asOf);
   const q = (info: DefinitionInfo | undefined) => info?.resolved.query;
+  if (kind === 'campaign') {
+    // Who a run now would enroll (the campaign preview), under each version.
+    const audience = async (info: DefinitionInfo | undefined, analysis: Analysis | undefined) =>
+      info && analysis ? (await previewCampaign(tx, analysis, info.def.name, { asOf })).audience : null;
+    return { k: 'campaign', before: await audience(oldInfo, analyses.before), after: await audience(newInfo, analyses.after) };
+  }
   if (kind === 'segment') {
     const a = q(oldInfo);
     const b = q(newInfo);
