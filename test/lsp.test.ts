@@ -316,7 +316,7 @@ describe('language server over stdio', function () {
       const seg = (await client.conn.sendRequest('tally/preview', { uri: segUri, kind: 'segment', name: 'dach', asOf: ANCHOR.toISOString() })) as { count: number };
       assert.equal(plan.json.changes.find((c) => c.kind === 'segment' && c.name === 'dach')!.impact!.after, seg.count);
       const check = (await client.conn.sendRequest('tally/check', { uri: segUri, asOf: ANCHOR.toISOString() })) as {
-        kpis: { name: string; status: string; uri: string; range: { start: { line: number; character: number } } }[];
+        kpis: { name: string; status: string; uri: string; range: { start: { line: number; character: number } }; message: string }[];
         markdown: string;
         passed: boolean;
       };
@@ -326,6 +326,8 @@ describe('language server over stdio', function () {
         assert.match(k.status, /^(met|on_track|at_risk|missed|failed)$/);
         assert.equal(k.uri, pathToFileURL(join(root, 'definitions', 'kpis.yaml')).href);
         assert.equal(kpiFile[k.range.start.line]!.slice(k.range.start.character), k.name);
+        // The sentence CI annotations use (check-render kpiSentence), ending in the status.
+        assert.ok(k.message.startsWith(`${k.name} is `) && k.message.includes(`: ${k.status.replace('_', ' ')}`), k.message);
       }
       assert.match(check.markdown, /Tally check: /);
       assert.equal(check.passed, !check.kpis.some((k) => k.status === 'failed' || k.status === 'missed'));

@@ -48,4 +48,4 @@ export { assignmentHash, assignmentUnit, assignVariant, cumulativeShares } from 
 export { planProject, type Plan, type PlanItem, type PlanOptions, type Impact } from './run/plan.js';
 export { planText, planMarkdown, planJson, blockedPlanMarkdown } from './run/plan-render.js';
 export { checkKpis, checkFails, parseFailOn, kpiErrorDiagnostics, DEFAULT_FAIL_ON, type CheckResult, type KpiCheck } from './run/check.js';
-export { checkText, checkJson, checkMarkdown, type RenderContext } from './run/check-render.js';
+export { checkText, checkJson, checkMarkdown, kpiSentence, type RenderContext } from './run/check-render.js';

@@ -8,6 +8,7 @@
 
 import type { Comparison, KpiDef, Metric } from './model/types.js';
 import { compare } from './resolve/resolve.js';
+import { formatValueAs } from './format-values.js';
 
 export type KpiStatus = 'met' | 'on_track' | 'at_risk' | 'missed' | 'failed';
 
@@ -89,9 +90,5 @@ export function kpiFormat(def: KpiDef): 'number' | 'percent' | 'currency' {
 
 /** A KPI value for people: 0.312 -> "31.2%", 1234.5 -> "1,234.50", null -> "no data". */
 export function formatKpiValue(def: KpiDef, v: number | null): string {
-  if (v === null) return 'no data';
-  const f = kpiFormat(def);
-  if (f === 'percent') return `${(v * 100).toFixed(1)}%`;
-  if (f === 'currency') return v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-  return Number.isInteger(v) ? v.toLocaleString('en-US') : v.toLocaleString('en-US', { maximumFractionDigits: Math.abs(v) >= 100 ? 1 : 3 });
+  return formatValueAs(v, kpiFormat(def));
 }

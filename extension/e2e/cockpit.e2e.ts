@@ -377,7 +377,7 @@ describe('Tally extension in a real VS Code workbench (code-server + Chromium)',
     await runCommand(page, 'Tally: Run Checks (KPI Statuses)');
     await page.locator('.notifications-toasts', { hasText: 'KPIs checked' }).first().waitFor({ timeout: 60_000 });
     await runCommand(page, 'View: Focus Problems');
-    await until('KPI statuses in Problems', async () => /KPI d30_retention is (at risk|on track|met|missed|failed)/.test(await problems(page)), 60_000);
+    await until('KPI statuses in Problems', async () => /KPI d30_retention is [^:]+: (at risk|on track|met|missed|failed)/.test(await problems(page)), 60_000);
     await shot(page, 'checks');
     // The same statuses as a table in the Tally Checks output: the message's Show Table, else the
     // Output view's channel picker.

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { ResponseError } from 'vscode-languageclient/node';
 import type { Tally } from './extension';
 import type { CheckResult, PlanResult } from './protocol';
-import { formatGap, formatValue } from './format';
+import { formatValue } from './format';
 
 const PLAN_URI = vscode.Uri.from({ scheme: 'tally-plan', path: '/Tally plan.md' });
 
@@ -60,11 +60,7 @@ export class PlanAndChecks implements vscode.TextDocumentContentProvider, vscode
       if (!file) continue;
       const rg = k.range ? new vscode.Range(k.range.start.line, k.range.start.character, k.range.end.line, k.range.end.character) : new vscode.Range(0, 0, 0, 0);
       const severity = k.status === 'met' || k.status === 'on_track' ? vscode.DiagnosticSeverity.Information : k.status === 'at_risk' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Error;
-      const parts = [`value ${formatValue(k.value, k.format)}`];
-      if (k.expected !== undefined && k.expected !== null) parts.push(`expected ${formatValue(k.expected, k.format)} on the pace line`);
-      if (k.gap !== undefined && k.gap !== null) parts.push(`gap ${formatGap(k.gap, k.format)}`);
-      if (k.owner) parts.push(`owner ${k.owner}`);
-      const d = new vscode.Diagnostic(rg, `KPI ${k.name} is ${k.status.replace('_', ' ')}: ${parts.join(', ')}`, severity);
+      const d = new vscode.Diagnostic(rg, `KPI ${k.message ?? `${k.name} is ${k.status.replace('_', ' ')}: value ${formatValue(k.value, k.format)}`}`, severity);
       d.source = 'tally check';
       d.code = k.status;
       const key = file.toString();

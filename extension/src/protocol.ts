@@ -69,6 +69,8 @@ export interface CheckResult {
     /** The KPI's file as a URI (preferred over `file`, which is relative to the project). */
     uri?: string;
     range?: Range | null;
+    /** One sentence about it (value, target, pace line, gap, owner), as CI annotations say it. */
+    message?: string;
   }[];
   readonly markdown: string;
 }

@@ -52,6 +52,7 @@ import {
   checkJson,
   checkMarkdown,
   checkText,
+  kpiSentence,
   checkFails,
   parseFailOn,
 } from '../../engine/src/index.js';
@@ -488,10 +489,11 @@ export function startServer(options: ServerOptions = {}): Connection {
       const result = await checkKpis(state.db!, analysis, { asOf: p?.asOf ? new Date(p.asOf) : new Date(), timeoutMs: Math.max(previewTimeoutMs, 30_000) });
       const ctx = { analysis, root: state.root, cwd: state.root, failOn: failOn.statuses };
       const json = checkJson(result, ctx) as { kpis: { name: string; file: string }[] };
-      // Where each KPI is written, as an LSP location (its `name:` value), for the Problems panel.
-      const kpis = json.kpis.map((k) => {
+      // Where each KPI is written, as an LSP location (its `name:` value), and the sentence CI
+      // annotations say about it, for the Problems panel.
+      const kpis = json.kpis.map((k, i) => {
         const def = analysis.get('Kpi', k.name)?.def;
-        return { ...k, uri: uriFor(state, k.file), range: def ? rangeOf(state, def.file, def.nameSpan) : null };
+        return { ...k, uri: uriFor(state, k.file), range: def ? rangeOf(state, def.file, def.nameSpan) : null, message: kpiSentence(result.kpis[i]!, ctx) };
       });
       return { ...json, kpis, root: state.root, passed: !checkFails(result, failOn.statuses), markdown: checkMarkdown(result, ctx), text: checkText(result, ctx) };
     } catch (e) {

@@ -7,6 +7,7 @@ import { formatKpiValue, type KpiStatus } from '../kpi-status.js';
 import type { KpiDef } from '../model/types.js';
 import type { Analysis } from '../project.js';
 import { table } from '../text-table.js';
+import { formatGapAs } from '../format-values.js';
 import { checkFails, STATUS_ORDER, worstFirst, type CheckResult, type KpiCheck } from './check.js';
 
 export interface RenderContext {
@@ -41,20 +42,16 @@ function targetText(ctx: RenderContext, k: KpiCheck): string {
 }
 
 /** The gap as a signed figure; for percentages in points. */
-function gapText(k: KpiCheck, ctx: RenderContext): string {
-  if (k.gap === null) return '';
-  const sign = k.gap > 0 ? '+' : k.gap < 0 ? '−' : '±';
-  const abs = Math.abs(k.gap);
-  if (k.format === 'percent') return `${sign}${(abs * 100).toFixed(1)} pts`;
-  return `${sign}${show(ctx, k, abs)}`;
+function gapText(k: KpiCheck): string {
+  return formatGapAs(k.gap, k.format);
 }
 
 /** One sentence about a KPI, for annotations and failure messages. */
 export function kpiSentence(k: KpiCheck, ctx: RenderContext): string {
   const parts = [`${k.name} is ${show(ctx, k, k.value)}: ${STATUS_TEXT[k.status]}`];
   if (k.target) parts.push(`target ${targetText(ctx, k)}${k.target.by ? ` by ${k.target.by}` : ''}`);
-  if (k.expected !== null) parts.push(`the pace line expects ${show(ctx, k, k.expected)}${k.gap !== null ? ` (gap ${gapText(k, ctx)})` : ''}`);
-  else if (k.gap !== null) parts.push(`gap ${gapText(k, ctx)}`);
+  if (k.expected !== null) parts.push(`the pace line expects ${show(ctx, k, k.expected)}${k.gap !== null ? ` (gap ${gapText(k)})` : ''}`);
+  else if (k.gap !== null) parts.push(`gap ${gapText(k)}`);
   if (k.guardrail_violated && k.guardrail) parts.push(`guardrail ${comparisonText(ctx, k, k.guardrail)} violated`);
   if (k.owner) parts.push(`owner ${k.owner}`);
   return parts.join('; ');
@@ -83,7 +80,7 @@ export function checkText(result: CheckResult, ctx: RenderContext): string {
     targetText(ctx, k),
     k.target?.by ?? '',
     k.expected === null ? '' : show(ctx, k, k.expected),
-    gapText(k, ctx),
+    gapText(k),
     STATUS_ICON[k.status],
     k.owner ?? '',
   ]);
@@ -128,7 +125,7 @@ export function checkMarkdown(result: CheckResult, ctx: RenderContext): string {
   for (const k of result.invalid) lines.push(`| ❌ has errors | \`${mdCell(k.name)}\` | | | | | |`);
   for (const k of worstFirst(result.kpis)) {
     lines.push(
-      `| ${STATUS_EMOJI[k.status]} ${STATUS_TEXT[k.status]}${k.guardrail_violated ? ' (guardrail)' : ''} | \`${mdCell(k.name)}\` | ${mdCell(show(ctx, k, k.value))} | ${mdCell(targetText(ctx, k))}${k.target?.by ? ` by ${mdCell(k.target.by)}` : ''} | ${k.expected === null ? '' : mdCell(show(ctx, k, k.expected))} | ${mdCell(gapText(k, ctx))} | ${mdCell(k.owner ?? '')} |`,
+      `| ${STATUS_EMOJI[k.status]} ${STATUS_TEXT[k.status]}${k.guardrail_violated ? ' (guardrail)' : ''} | \`${mdCell(k.name)}\` | ${mdCell(show(ctx, k, k.value))} | ${mdCell(targetText(ctx, k))}${k.target?.by ? ` by ${mdCell(k.target.by)}` : ''} | ${k.expected === null ? '' : mdCell(show(ctx, k, k.expected))} | ${mdCell(gapText(k))} | ${mdCell(k.owner ?? '')} |`,
     );
   }
   return [head, '', sub, '', ...lines].join('\n');

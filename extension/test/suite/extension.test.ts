@@ -93,7 +93,7 @@ describe('Tally extension (VS Code extension host)', () => {
     assert.match(r.output, /^tally check — /);
     assert.match(r.output, new RegExp(`Tally check: ${statuses.length} KPIs`));
     for (const d of statuses) {
-      const [, name, status] = /^KPI (\S+) is ([a-z ]+):/.exec(d.message)!;
+      const [, name, status] = /^KPI (\S+) is [^:]+: ([a-z ]+)/.exec(d.message)!;
       assert.match(r.output, new RegExp(`\\| \\S+ ${status} (\\(guardrail\\) )?\\| \`${name}\` \\|`), `${name} ${status} in the table`);
     }
   });
