@@ -14,8 +14,8 @@ import type { GlobalOptions } from './main.js';
 
 /**
  * The project as it was at a git ref (`--ref`): its folder exported with `git archive` into a
- * temporary directory. The caller removes `dir` when done. Database settings still come from the
- * working copy (`connectFrom`), so the embedded default stays the checkout's own.
+ * temporary directory. The caller removes `dir` when done, and connects with the working copy's
+ * settings (`home` of analyzeWithCatalog), so the embedded default stays the checkout's own.
  */
 export function loadProjectAtRef(g: GlobalOptions, io: Io, ref: string): { project: Project; commit: string; dir: string } {
   const git = (args: string[], cwd: string): Buffer => {
@@ -39,9 +39,7 @@ export function loadProjectAtRef(g: GlobalOptions, io: Io, ref: string): { proje
     rmSync(dir, { recursive: true, force: true });
     throw new CliError(`--ref ${ref}: no ${PROJECT_FILE} in ${rel || '.'} at commit ${commit.slice(0, 12)}`);
   }
-  const project = Project.load(root);
-  connectionProject.set(project, loadProjectOrFail(g, io));
-  return { project, commit, dir };
+  return { project: Project.load(root), commit, dir };
 }
 
 export function loadProjectOrFail(g: GlobalOptions, io: Io): Project {
@@ -52,24 +50,25 @@ export function loadProjectOrFail(g: GlobalOptions, io: Io): Project {
   return Project.load(g.project);
 }
 
-export function databaseUrl(g: GlobalOptions, project: Project, io: Io): ResolvedUrl {
-  project = homeOf(project);
+/**
+ * The database for a project. `home`: the working copy whose settings (warehouse.url, the embedded
+ * `.tally/db`) apply when `project` is the same project at another git ref.
+ */
+export function databaseUrl(g: GlobalOptions, project: Project, io: Io, home: Project = project): ResolvedUrl {
+  project = home;
   return resolveDatabaseUrl({ flag: g.db, env: io.env, warehouseUrl: project.config.warehouseUrl, projectRoot: project.root });
 }
 
-/** Projects loaded from a git ref connect with the working copy's settings (see loadProjectAtRef). */
-export const connectionProject = new WeakMap<Project, Project>();
-const homeOf = (p: Project): Project => connectionProject.get(p) ?? p;
 
 /** Connects for a command that needs data; a missing embedded database is a usage error with a hint. */
-export async function connectOrFail(g: GlobalOptions, project: Project, io: Io): Promise<{ db: Db; url: ResolvedUrl }> {
-  const url = databaseUrl(g, project, io);
+export async function connectOrFail(g: GlobalOptions, project: Project, io: Io, home: Project = project): Promise<{ db: Db; url: ResolvedUrl }> {
+  const url = databaseUrl(g, project, io, home);
   for (const n of url.notes) io.err(`tally: ${n}`);
   if (url.source === 'embedded default' && url.embeddedMissing) {
     throw new CliError(`no database: the embedded one (${url.label}) is empty; run \`tally demo\` to load sample data, or pass --db postgres://… / set TALLY_DATABASE_URL`);
   }
   try {
-    const db = await connect(url.url, { baseDir: url.source === '--db' ? io.cwd : homeOf(project).root, timezone: project.config.timezone, create: false });
+    const db = await connect(url.url, { baseDir: url.source === '--db' ? io.cwd : home.root, timezone: project.config.timezone, create: false });
     return { db, url };
   } catch (e) {
     if (e instanceof DbError) throw new CliError(`${e.message} (database from ${url.source})`);
@@ -85,16 +84,17 @@ export async function analyzeWithCatalog(
   g: GlobalOptions,
   project: Project,
   io: Io,
-  opts: { required: boolean },
+  opts: { required: boolean; home?: Project },
 ): Promise<{ analysis: Analysis; db?: Db; catalog?: Catalog; skipped?: string }> {
+  const home = opts.home ?? project;
   const first = project.analyze({ now: g.asOf });
-  const url = databaseUrl(g, project, io);
+  const url = databaseUrl(g, project, io, home);
   if (!opts.required && url.source === 'embedded default' && url.embeddedMissing) return { analysis: first };
   let db: Db;
   try {
     db = opts.required
-      ? (await connectOrFail(g, project, io)).db
-      : await connect(url.url, { baseDir: url.source === '--db' ? io.cwd : homeOf(project).root, timezone: project.config.timezone, create: false });
+      ? (await connectOrFail(g, project, io, home)).db
+      : await connect(url.url, { baseDir: url.source === '--db' ? io.cwd : home.root, timezone: project.config.timezone, create: false });
   } catch (e) {
     // An explicit --db that does not work is a usage or connection error, not a skipped check.
     if (opts.required || !(e instanceof DbError) || url.source === '--db') throw e;

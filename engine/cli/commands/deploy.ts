@@ -64,22 +64,19 @@ export async function runDeploy(g: GlobalOptions, io: Io): Promise<number> {
 }
 
 /** The project to deploy or plan: the working copy, or with `--ref R` the project as it was at R. */
-export function projectAt(g: GlobalOptions, io: Io): { project: Project; ref?: string; commit?: string; shownRoot: string; cleanup: () => void } {
+export function projectAt(g: GlobalOptions, io: Io): { project: Project; home: Project; ref?: string; commit?: string; shownRoot: string; cleanup: () => void } {
   const ref = g.values.ref;
-  if (typeof ref !== 'string') {
-    const project = loadProjectOrFail(g, io);
-    return { project, shownRoot: project.root, cleanup: () => undefined };
-  }
   const home = loadProjectOrFail(g, io);
+  if (typeof ref !== 'string') return { project: home, home, shownRoot: home.root, cleanup: () => undefined };
   const { project, commit, dir } = loadProjectAtRef(g, io, ref);
-  return { project, ref, commit, shownRoot: home.root, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { project, home, ref, commit, shownRoot: home.root, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** projectAt, then its analysis with the live catalog and an open connection (the caller closes it and cleans up). */
 export async function analyzeAt(g: GlobalOptions, io: Io): Promise<{ at: ReturnType<typeof projectAt> } & Awaited<ReturnType<typeof analyzeWithCatalog>>> {
   const at = projectAt(g, io);
   try {
-    return { at, ...(await analyzeWithCatalog(g, at.project, io, { required: true })) };
+    return { at, ...(await analyzeWithCatalog(g, at.project, io, { required: true, home: at.home })) };
   } catch (e) {
     at.cleanup();
     throw e;
