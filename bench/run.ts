@@ -1,4 +1,4 @@
-// npm run bench -- [compile|segments|plan|demo|lsp|all] [options]
+// npm run bench -- [compile|segments|readpaths|plan|demo|lsp|all] [options]
 //
 // Prints one table per section: each figure as a value, a reference measured in the same run, their
 // ratio, the target and whether it is met. Benchmarks are not tests: nothing fails on a slow
@@ -14,7 +14,9 @@
 //   --reps N                   measured repetitions: compile (default 15), segments (default: 5 when
 //                              a case's slowest warm-up is under 2 s, else 3), plan (default 3)
 //   --defs N                   compile: number of generated definitions (default 1000)
-//   --cases a,b,c              segments: which cases (default all)
+//   --cases a,b,c              segments: which cases (default all); readpaths: preview-segment,
+//                              preview-trait, preview-score, preview-lifecycle, check, snapshot,
+//                              refresh, deploy (default all)
 //   --timeout S                segments, plan: statement timeout per query in seconds (default 120)
 //   --explain                  segments: also print EXPLAIN (ANALYZE, BUFFERS) of every variant;
 //                              plan: of plan's impact statements and the best hand-written query
@@ -29,14 +31,15 @@ import { compileSection } from './compile.js';
 import { demoSection } from './demo.js';
 import { daysForEventsPerCustomer } from './lib/dataset.js';
 import { DEFAULT_SERVER_URL } from './lib/pg.js';
-import { renderSection, type Section } from './lib/report.js';
+import { renderReadPaths, renderSection, type Section } from './lib/report.js';
+import { READ_PATH_CASES, readPathsSection } from './read-paths.js';
 import { planSection } from './plan.js';
 import { segmentsSection } from './segments.js';
 import { lspSection } from './lsp.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = join(ROOT, '.bench', 'latest.json');
-const SECTIONS = ['compile', 'segments', 'plan', 'demo', 'lsp'] as const;
+const SECTIONS = ['compile', 'segments', 'readpaths', 'plan', 'demo', 'lsp'] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 function usage(msg?: string): never {
@@ -74,6 +77,7 @@ function parseArgs(argv: string[]) {
       case 'compile':
       case 'segments':
       case 'plan':
+      case 'readpaths':
       case 'demo':
       case 'lsp':
         o.sections.push(flag);
@@ -95,7 +99,7 @@ function parseArgs(argv: string[]) {
         break;
       case '--cases':
         o.cases = (value() ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-        if (o.cases.some((c) => !['a', 'b', 'c'].includes(c))) usage('--cases takes a comma-separated subset of a,b,c');
+        if (o.cases.some((c) => !['a', 'b', 'c', ...READ_PATH_CASES].includes(c))) usage(`--cases takes a comma-separated subset of a,b,c (segments) or ${READ_PATH_CASES.join(',')} (readpaths)`);
         break;
       case '--timeout':
         o.timeoutS = num(flag, value(), 1);
@@ -157,7 +161,7 @@ async function main(): Promise<void> {
             reps: o.reps ?? 0,
             timeoutMs: o.timeoutS * 1000,
             explain: o.explain,
-            cases: o.cases,
+            cases: o.cases.filter((c) => !READ_PATH_CASES.includes(c)),
             log,
           })),
         );
@@ -178,6 +182,22 @@ async function main(): Promise<void> {
           }),
         );
       }
+      if (name === 'readpaths') {
+        sections.push(
+          await readPathsSection({
+            server: o.db,
+            database: 'tally_bench',
+            customers: o.customers,
+            seed: 42,
+            anchor: DEFAULT_ANCHOR,
+            days: days(),
+            reps: o.reps ?? 0,
+            timeoutMs: o.timeoutS * 1000,
+            cases: o.cases.filter((c) => READ_PATH_CASES.includes(c)),
+            log,
+          }),
+        );
+      }
       if (name === 'demo') sections.push(await demoSection({ runs: o.demoRuns, log }));
       if (name === 'lsp') sections.push(await lspSection({ log }));
     } catch (e) {
@@ -191,6 +211,8 @@ async function main(): Promise<void> {
   const load1 = loadavg();
   console.log('');
   for (const s of sections) console.log(renderSection(s) + '\n');
+  const readPaths = sections.flatMap((s) => s.readPaths ?? []);
+  if (readPaths.length) console.log(renderReadPaths(readPaths) + '\n');
   for (const f of failures) console.log(`!! ${f}\n`);
   const summary = sections.flatMap((s) => s.rows.filter((r) => r.met !== undefined).map((r) => `${r.met ? 'met   ' : 'MISSED'}  ${s.name}: ${r.figure.trim()}`));
   console.log(`targets:\n${summary.map((l) => `  ${l}`).join('\n')}`);

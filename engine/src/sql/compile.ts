@@ -43,6 +43,8 @@ interface Pass {
 
 class Ctx {
   readonly passes = new Map<string, Pass>();
+  /** The pass shape's candidates: a subquery of entity keys every grouped scan is restricted to. */
+  candidates?: Sql;
   private nextAlias = 0;
   constructor(
     readonly opts: SqlOptions,
@@ -71,6 +73,7 @@ class Ctx {
   }
 
   slotFor(agg: IrAgg): Slot {
+    agg = normalizeAgg(agg);
     const streamKey = ir.structuralKey(agg.filter.stream);
     let pass = this.passes.get(streamKey);
     if (!pass) {
@@ -85,6 +88,17 @@ class Ctx {
     }
     return slot;
   }
+}
+
+/**
+ * The latest (earliest) event time is `max` (`min`) of the time column: one slot for
+ * `last: time`, `days_since: last` and a `max` of the time, instead of an ordered array_agg beside a max.
+ */
+function normalizeAgg(agg: IrAgg): IrAgg {
+  if ((agg.fn === 'last' || agg.fn === 'first') && agg.value?.k === 'ecol' && agg.value.col === agg.filter.stream.time) {
+    return { ...agg, fn: agg.fn === 'last' ? 'max' : 'min' };
+  }
+  return agg;
 }
 
 // ---- identifiers ---------------------------------------------------------------------------------
@@ -254,6 +268,7 @@ function passJoins(x: Ctx): Sql {
       const widest = slots.reduce((w, sl) => (sl.agg.filter.since!.k === 'asof' && w.k === 'asof' && (sl.agg.filter.since as { minusMs: number }).minusMs > w.minusMs ? sl.agg.filter.since! : w), slots[0]!.agg.filter.since!);
       if (slots.every((sl) => sl.agg.filter.since!.k === 'asof')) pushed.push(sql`${col('ev', s.time)} > ${x.time(widest)}`);
     }
+    if (x.candidates) pushed.push(sql`${col('ev', s.entityKey)} in (${x.candidates})`);
     const only = slots.length === 1;
     const cols = slots.map((sl) => {
       const f = sl.agg.filter;
@@ -284,16 +299,27 @@ function countAggs(c: IrCond | IrExpr, acc = { n: 0 }): { n: number } {
   return acc;
 }
 
-function hasAgg(c: IrCond | IrExpr): boolean {
-  return countAggs(c).n > 0;
+/** `count >= 1` / `count = 0` (and their equivalents) of one event filter: an EXISTS / NOT EXISTS when probing. */
+function isExistsTest(c: IrCond): boolean {
+  if (c.k === 'not') return isExistsTest(c.item);
+  if (c.k !== 'cmp' || c.a.k !== 'agg' || c.a.agg.fn !== 'count' || c.b.k !== 'lit' || typeof c.b.value !== 'number') return false;
+  const n = c.b.value;
+  return (c.op === 'gte' && n === 1) || (c.op === 'gt' && n === 0) || (c.op === 'ne' && n === 0) || (c.op === 'eq' && n === 0) || (c.op === 'lt' && n === 1) || (c.op === 'lte' && n === 0);
 }
 
-/** Probe when a top-level conjunct filters on entity columns alone (selective), or there is at most one aggregate. */
+/**
+ * No correlated per-row subquery over events, ever: `probe` only when the one aggregate is a
+ * top-level "any"/"none" conjunct (EXISTS / NOT EXISTS, which PostgreSQL plans as one hash semi-
+ * or anti-join over the matching events), or when there is no aggregate at all (the shapes are
+ * then the same SQL). Anything else is `pass`: one grouped scan per stream (two EXISTS let the
+ * planner probe the second per row of the first), even when an attribute filter is selective (a
+ * correlated probe per candidate was measured against it, see ARCHITECTURE.md).
+ */
 export function chooseStrategy(where: IrCond): Strategy {
+  const total = countAggs(where).n;
+  if (total === 0) return 'probe';
   const conjuncts = where.k === 'and' ? where.items : [where];
-  const selective = conjuncts.some((c) => !hasAgg(c) && c.k !== 'const' && !(c.k === 'not'));
-  if (selective) return 'probe';
-  return countAggs(where).n <= 1 ? 'probe' : 'pass';
+  return total === 1 && conjuncts.some((c) => isExistsTest(c)) ? 'probe' : 'pass';
 }
 
 // ---- queries -------------------------------------------------------------------------------------
@@ -303,12 +329,26 @@ function existsAtT(x: Ctx, entity: IrEntity): Sql | undefined {
   return entity.createdAt ? sql`(${col(E, entity.createdAt)} <= ${x.asOf} or ${col(E, entity.createdAt)} is null)` : undefined;
 }
 
+/**
+ * When top-level conjuncts filter on entity columns alone, the keys they leave: the pass shape
+ * reads only these entities' events (`entity_key in (...)`), which the planner joins by hash or, for
+ * a few candidates, through the (entity_key, type, time) index, one range per candidate for all
+ * aggregates at once instead of one probe per aggregate.
+ */
+function candidateKeys(x: Ctx, entity: IrEntity, where: IrCond): Sql | undefined {
+  const conjuncts = (where.k === 'and' ? where.items : [where]).filter((c) => c.k !== 'const' && countAggs(c).n === 0);
+  if (!conjuncts.length) return undefined;
+  const parts = [...(existsAtT(x, entity) ? [existsAtT(x, entity)!] : []), ...conjuncts.map((c) => cond(x, c))];
+  return sql`select ${col(E, entity.key)} from ${table(entity.table)} as ${sql.id(E)} where ${sql.join(parts, sql` and `)}`;
+}
+
 /** FROM + WHERE for entities satisfying `where` at T; the caller picks the columns. */
 function entityScope(x: Ctx, entity: IrEntity, where: IrCond | null): { from: Sql; where: Sql } {
   const parts: Sql[] = [];
   const exists = existsAtT(x, entity);
   if (exists) parts.push(exists);
   if (where && !(where.k === 'const' && where.value)) parts.push(cond(x, where));
+  if (x.strategy === 'pass' && where) x.candidates = candidateKeys(x, entity, where);
   // Joins must be rendered after the conditions (which register the slots).
   const joins = passJoins(x);
   return { from: x.passes.size ? sql`${table(entity.table)} as ${sql.id(E)} ${joins}` : sql`${table(entity.table)} as ${sql.id(E)}`, where: parts.length ? sql.join(parts, sql` and `) : sql`true` };
@@ -387,6 +427,55 @@ export function compileValueSample(q: ir.IrValuesQuery, opts: SqlOptions, limit:
   return {
     stats: { ...compileRaw(sql`select count(*) as entities, count(value) as count from (${a.raw}) as v`), strategy: a.strategy },
     sample: { ...compileRaw(sql`select key, value from (${b.raw}) as v where value is not null order by key limit ${sql.lit(Math.max(0, Math.floor(limit)))}`), strategy: b.strategy },
+  };
+}
+
+// ---- previews: one evaluation feeds the count and the sample --------------------------------------
+
+/** The count column of the preview statements; the sample's own columns follow it. */
+export const PREVIEW_COUNT = '__tally_count';
+
+function limitLit(limit: number): Sql {
+  return sql.lit(Math.max(0, Math.floor(limit)));
+}
+
+/**
+ * A segment preview in one statement: the members' keys are computed once (a materialized CTE),
+ * counted, and the first `limit` of them by key joined back to their entity rows. Returns one row
+ * per sampled member, each carrying the count in `__tally_count` and then every entity column; with
+ * no sample (no members, or limit 0) one row with the count and NULL entity columns.
+ */
+export function compileMemberPreview(q: ir.IrMembersQuery, opts: SqlOptions, limit: number): CompiledQuery {
+  const strategy = strategyFor(opts, () => chooseStrategy(q.where));
+  const x = new Ctx(opts, q.entity, strategy);
+  const members = membersSql(x, q, sql`${col(E, q.entity.key)} as k`);
+  const key = q.entity.key;
+  return {
+    ...compileRaw(
+      sql`with m as materialized (${members}) select t.n as ${sql.id(PREVIEW_COUNT)}, ${sql.id(E)}.* from (select count(*) as n from m) as t left join (select k from m order by k limit ${limitLit(limit)}) as s on true left join ${table(q.entity.table)} as ${sql.id(E)} on ${col(E, key)} = ${col('s', 'k')} order by ${col('s', 'k')}`,
+    ),
+    strategy,
+  };
+}
+
+/**
+ * A trait or score preview in one statement: every entity's value computed once (a materialized
+ * CTE); one row per sampled entity (non-NULL values, by key) with `entities` (existing at T),
+ * `count` (with a value) and, given `bucket` (an expression over the value, written as the entity
+ * column `value`, e.g. a score's band), `buckets`: a JSON object of counts per non-NULL bucket.
+ * With no sample, one row with the totals and a NULL key.
+ */
+export function compileValuePreview(q: ir.IrValuesQuery, opts: SqlOptions, limit: number, bucket?: IrExpr): CompiledQuery {
+  const inner = compileValuesRaw(q, opts);
+  const x = new Ctx(opts, q.entity, 'pass');
+  const buckets = bucket
+    ? sql`, (select coalesce(json_object_agg(b.bucket, b.n), '{}') from (select ${expr(x, bucket)} as bucket, count(*) as n from v as ${sql.id(E)} group by 1) as b where b.bucket is not null) as buckets`
+    : sql``;
+  return {
+    ...compileRaw(
+      sql`with v as materialized (${inner.raw}) select t.entities, t.count${buckets}, s.key, s.value from (select count(*) as entities, count(value) as count from v) as t left join (select key, value from v where value is not null order by key limit ${limitLit(limit)}) as s on true order by s.key`,
+    ),
+    strategy: inner.strategy,
   };
 }
 
