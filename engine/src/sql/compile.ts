@@ -45,6 +45,8 @@ class Ctx {
   readonly passes = new Map<string, Pass>();
   /** The pass shape's candidates: a subquery of entity keys every grouped scan is restricted to. */
   candidates?: Sql;
+  /** The pass shape's "any"/"none" tests answered by the latest event's time (existsWindows). */
+  windows?: Map<string, IrTime | null>;
   private nextAlias = 0;
   constructor(
     readonly opts: SqlOptions,
@@ -80,7 +82,7 @@ class Ctx {
       pass = { alias: `p${this.passes.size + 1}`, stream: agg.filter.stream, slots: new Map() };
       this.passes.set(streamKey, pass);
     }
-    const k = ir.structuralKey(agg);
+    const k = slotKey(agg);
     let slot = pass.slots.get(k);
     if (!slot) {
       slot = { agg, alias: `a${pass.slots.size + 1}` };
@@ -99,6 +101,59 @@ function normalizeAgg(agg: IrAgg): IrAgg {
     return { ...agg, fn: agg.fn === 'last' ? 'max' : 'min' };
   }
   return agg;
+}
+
+function slotKey(agg: IrAgg): string {
+  const value = agg.value?.k === 'ecol' ? `ecol:${agg.value.col}` : ir.structuralKey(agg.value ?? null);
+  return `${agg.fn}|${agg.zeroWhenNone}|${value}|${ir.structuralKey(agg.filter)}`;
+}
+
+/** Which events an "any"/"none" test is about, apart from its window. */
+function existsGroup(f: IrEventFilter): string {
+  return ir.structuralKey({ s: f.stream, t: f.types ? [...f.types].sort() : null });
+}
+
+/**
+ * In the pass shape, "any event of these types in (T - w, T]" is "the latest such event is after
+ * T - w": one `max(time)` per stream and type set, over the widest window its tests use (null: all
+ * history, also when a window starts at a fixed instant), answers every such test, and shares its
+ * slot with `last: time` and `days_since: last`. The map: group -> widest window.
+ */
+function existsWindows(root: unknown): Map<string, IrTime | null> {
+  const out = new Map<string, IrTime | null>();
+  const walk = (v: unknown): void => {
+    if (!v || typeof v !== 'object') return;
+    const c = v as IrCond;
+    if (c.k === 'cmp' && isExistsTest(c) && c.a.k === 'agg' && c.a.agg.filter.where === null) {
+      const f = c.a.agg.filter;
+      const g = existsGroup(f);
+      const since = f.since && f.since.k === 'asof' ? f.since : null;
+      if (!out.has(g)) out.set(g, since);
+      else {
+        const cur = out.get(g)!;
+        out.set(g, cur === null || since === null ? null : since.minusMs > (cur as { minusMs: number }).minusMs ? since : cur);
+      }
+      return;
+    }
+    for (const child of Object.values(v as object)) if (typeof child === 'object') walk(child);
+  };
+  walk(root);
+  return out;
+}
+
+/** An "any"/"none" test in the pass shape as a comparison with the latest matching event's time (see existsWindows). */
+function latestEventTest(x: Ctx, c: IrCond): Sql | undefined {
+  if (c.k !== 'cmp' || c.a.k !== 'agg' || c.b.k !== 'lit' || typeof c.b.value !== 'number' || !isExistsTest(c)) return undefined;
+  const f = c.a.agg.filter;
+  const g = existsGroup(f);
+  if (f.where !== null || !x.windows?.has(g)) return undefined;
+  const n = c.b.value;
+  const any = (c.op === 'gte' && n === 1) || (c.op === 'gt' && n === 0) || (c.op === 'ne' && n === 0);
+  const latest: IrAgg = { fn: 'max', filter: { ...f, since: x.windows.get(g)! }, value: { k: 'ecol', col: f.stream.time, type: 'timestamp' }, zeroWhenNone: false };
+  const ref = aggregate(x, latest);
+  const since = f.since ?? null;
+  const test = since ? sql`(${ref} > ${x.time(since)})` : sql`(${ref} is not null)`;
+  return any ? sql`(${test} is true)` : sql`(${test} is not true)`;
 }
 
 // ---- identifiers ---------------------------------------------------------------------------------
@@ -168,6 +223,10 @@ function cond(x: Ctx, c: IrCond, ev?: string): Sql {
       if (x.strategy === 'probe' && ev === undefined) {
         const probe = existsProbe(x, c, false);
         if (probe) return probe;
+      }
+      if (x.strategy === 'pass' && ev === undefined) {
+        const latest = latestEventTest(x, c);
+        if (latest) return latest;
       }
       return sql`${expr(x, c.a, ev)} ${sql.raw(CMP[c.op])} ${expr(x, c.b, ev)}`;
     }
@@ -355,6 +414,7 @@ function entityScope(x: Ctx, entity: IrEntity, where: IrCond | null): { from: Sq
 }
 
 function membersSql(x: Ctx, q: ir.IrMembersQuery, select: Sql): Sql {
+  x.windows ??= existsWindows(q.where);
   const scope = entityScope(x, q.entity, q.where);
   return sql`select ${select} from ${scope.from} where ${scope.where}`;
 }
@@ -393,6 +453,7 @@ export function compileMemberSample(q: ir.IrMembersQuery, opts: SqlOptions, limi
 export function compileValues(q: ir.IrValuesQuery, opts: SqlOptions): CompiledQuery {
   const strategy = strategyFor(opts, () => 'pass');
   const x = new Ctx(opts, q.entity, strategy);
+  x.windows = existsWindows(q.value);
   const value = expr(x, q.value);
   const scope = entityScope(x, q.entity, null);
   return { ...compileRaw(sql`select ${col(E, q.entity.key)} as key, ${value} as value from ${scope.from} where ${scope.where}`), strategy };
@@ -415,6 +476,7 @@ export function compileDistributionAmong(q: ir.IrValuesQuery, members: ir.IrMemb
 function compileValuesRaw(q: ir.IrValuesQuery, opts: SqlOptions): { raw: Sql; strategy: Strategy } {
   const strategy = strategyFor(opts, () => 'pass');
   const x = new Ctx(opts, q.entity, strategy);
+  x.windows = existsWindows(q.value);
   const value = expr(x, q.value);
   const scope = entityScope(x, q.entity, null);
   return { raw: sql`select ${col(E, q.entity.key)} as key, ${value} as value from ${scope.from} where ${scope.where}`, strategy };
@@ -567,6 +629,7 @@ export function compileMembersChange(a: ir.IrMembersQuery, b: ir.IrMembersQuery,
   const strategy = strategyFor(opts, () => (chooseStrategy(a.where) === 'pass' || chooseStrategy(b.where) === 'pass' ? 'pass' : 'probe'));
   if (strategy === 'probe' && !shared.length) return undefined;
   const x = new Ctx(opts, a.entity, strategy);
+  x.windows = existsWindows([a.where, b.where]);
   const o = cond(x, onlyA);
   const n = cond(x, onlyB);
   const scope = entityScope(x, a.entity, shared.length ? ir.and(shared) : null);
@@ -586,6 +649,7 @@ export function compileValuesChange(a: ir.IrValuesQuery, b: ir.IrValuesQuery, op
   if (!sameEntity(a.entity, b.entity)) return undefined;
   const strategy = strategyFor(opts, () => 'pass');
   const x = new Ctx(opts, a.entity, strategy);
+  x.windows = existsWindows([a.value, b.value]);
   const o = expr(x, a.value);
   const n = expr(x, b.value);
   const scope = entityScope(x, a.entity, null);
