@@ -1,12 +1,13 @@
 // IR -> SQL through Kysely. The only module that writes SQL text.
 //
-// Two shapes for per-entity event aggregates, chosen per query:
-//  - probe: each aggregate is a correlated subquery on the entity row (EXISTS / NOT EXISTS for
-//    "any" / "none"), which the (entity_key, type, time) index answers cheaply when an attribute
-//    filter has already made the population small;
-//  - pass: one grouped scan of each stream, windowed and type-filtered in WHERE, computing every
-//    aggregate with `FILTER (WHERE ...)`, LEFT JOINed to the entities: best for population-wide
-//    segments, traits, scores and lifecycles.
+// Two shapes for per-entity event aggregates, chosen per query (chooseStrategy); neither ever
+// reads the events per row of the entities (test/shapes.test.ts checks EXPLAIN):
+//  - pass (whenever there is an aggregate): one grouped scan of each stream, windowed and
+//    type-filtered in WHERE (and restricted to the candidates of an attribute filter), computing
+//    every aggregate with `FILTER (WHERE ...)`, LEFT JOINed to the entities;
+//  - probe (one "any"/"none" conjunct and no other aggregate): EXISTS / NOT EXISTS, planned as one
+//    hash semi-/anti-join.
+// Previews are one statement each (a materialized CTE feeds the count, the sample and the bands).
 // Literals are parameters (previews) or escaped inline literals (compile --out, deploy, fingerprints);
 // T is a parameter or `now()`.
 
