@@ -12,7 +12,8 @@ import { Project, loadCatalog, preview, type Analysis, type Catalog, type Db, ty
 import { compileMembersChange, compileQuery, compileValues, compileValuesChange, type SqlOptions } from '../engine/src/sql/compile.js';
 import { DEFAULT_ANCHOR, loadShop } from '../examples/shop/generate.js';
 import { createTestDb, postgresReachable, type TestDb } from './helpers/databases.js';
-import { assertNoPerRowProbes } from './helpers/explain-shape.js';
+import assert from 'node:assert/strict';
+import { assertNoPerRowProbes, explainJson, perRowProbes } from './helpers/explain-shape.js';
 import { SHOP } from './helpers/shop.js';
 
 const CUSTOMERS = 20_000;
@@ -79,6 +80,18 @@ describe('query shapes: no per-row probe over events (EXPLAIN, example shop at 2
     await tdb?.drop();
   });
 
+  it('the check itself catches a correlated probe and a per-row nested loop (planned and executed)', async () => {
+    const correlated = `select c.id from customers c where (select count(*) from events e where e.customer_id = c.id and e.event_name = 'purchase') >= 2`;
+    for (const analyze of [false, true]) {
+      const plan = await explainJson(tdb!.db, correlated, [], analyze);
+      assert.ok(perRowProbes(plan, EVENTS).some((p) => /SubPlan/.test(p)), `a correlated count is a SubPlan (analyze ${analyze})`);
+    }
+    const lateral = `select c.id, l.n from (select * from customers order by id limit 50) c cross join lateral (select count(*) as n from events e where e.customer_id = c.id) l`;
+    assert.ok(perRowProbes(await explainJson(tdb!.db, lateral, [], true), EVENTS).some((p) => /ran \d+ times/.test(p)), 'a lateral probe runs per row');
+    assert.ok(perRowProbes(await explainJson(tdb!.db, lateral), EVENTS).some((p) => /inner side of a nested loop/.test(p)), 'a lateral probe is planned per row');
+    assert.deepEqual(perRowProbes(await explainJson(tdb!.db, `select count(*) from events`, [], true), EVENTS), [], 'a plain scan is fine');
+  });
+
   it('the project has every kind to check', () => {
     for (const [kind] of KINDS) if (!analysis.ofKind(kind).length) throw new Error(`no ${kind} in the example`);
   });
@@ -137,7 +150,8 @@ describe('query shapes: no per-row probe over events (EXPLAIN, example shop at 2
       const pair = a.k === 'members' && b.k === 'members' ? compileMembersChange(a, b, AT) : a.k === 'values' && b.k === 'values' ? compileValuesChange(a, b, AT) : undefined;
       if (!pair) continue;
       pairs++;
-      await assertNoPerRowProbes(tdb!.db, pair.sql, pair.parameters, { ...EVENTS, label: `plan ${kind} ${after.def.name}` });
+      // Executed (EXPLAIN ANALYZE): actual loops, not only the planned shape.
+      await assertNoPerRowProbes(tdb!.db, pair.sql, pair.parameters, { ...EVENTS, label: `plan ${kind} ${after.def.name}`, analyze: true });
     }
     if (pairs < 8) throw new Error(`only ${pairs} changed definitions paired; the edits no longer reach what they should`);
   });

@@ -48,6 +48,12 @@ class Ctx {
   candidates?: Sql;
   /** The pass shape's "any"/"none" tests answered by the latest event's time (existsWindows). */
   windows?: Map<string, IrTime | null>;
+  /**
+   * Computed once per entity (repeatedExprs): structural key -> column of the inner select. While
+   * `outer` is set, expressions with a column and the pass slots render as columns of it.
+   */
+  cse?: Map<string, string>;
+  outer = false;
   private nextAlias = 0;
   constructor(
     readonly opts: SqlOptions,
@@ -170,6 +176,10 @@ function col(alias: string, column: string): Sql {
 // ---- expressions ---------------------------------------------------------------------------------
 
 function expr(x: Ctx, e: IrExpr, ev?: string): Sql {
+  if (x.outer && ev === undefined && x.cse) {
+    const column = x.cse.get(ir.structuralKey(e));
+    if (column) return col(E, column);
+  }
   switch (e.k) {
     case 'col':
       return col(E, e.col);
@@ -298,7 +308,7 @@ function aggregate(x: Ctx, agg: IrAgg): Sql {
   if (x.strategy === 'pass') {
     const slot = x.slotFor(agg);
     const pass = [...x.passes.values()].find((p) => [...p.slots.values()].includes(slot))!;
-    const ref = col(pass.alias, slot.alias);
+    const ref = x.outer ? col(E, `__tally_${pass.alias}_${slot.alias}`) : col(pass.alias, slot.alias);
     return agg.zeroWhenNone ? sql`coalesce(${ref}, 0)` : ref;
   }
   const f = agg.filter;
@@ -416,8 +426,57 @@ function entityScope(x: Ctx, entity: IrEntity, where: IrCond | null): { from: Sq
 
 function membersSql(x: Ctx, q: ir.IrMembersQuery, select: Sql): Sql {
   x.windows ??= existsWindows(q.where);
+  const repeated = x.strategy === 'pass' ? repeatedExprs(q.where) : [];
+  if (repeated.length) return membersSqlOnce(x, q, select, repeated);
   const scope = entityScope(x, q.entity, q.where);
   return sql`select ${select} from ${scope.from} where ${scope.where}`;
+}
+
+/**
+ * Expressions over aggregates that a condition uses more than once (a score tested against two
+ * bands, a trait compared twice), largest first, none inside another: computed once per entity.
+ */
+function repeatedExprs(where: IrCond): IrExpr[] {
+  const counts = new Map<string, { e: IrExpr; n: number }>();
+  const walk = (v: unknown): void => {
+    if (!v || typeof v !== 'object') return;
+    const e = v as IrExpr;
+    if ((e.k === 'arith' || e.k === 'case' || e.k === 'fn' || e.k === 'days-to-asof') && countAggs(e).n > 0) {
+      const k = ir.structuralKey(e);
+      const c = counts.get(k);
+      if (c) {
+        c.n++;
+        return; // its insides are counted once, with it
+      }
+      counts.set(k, { e, n: 1 });
+    }
+    for (const child of Object.values(v as object)) if (typeof child === 'object') walk(child);
+  };
+  walk(where);
+  const many = [...counts.values()].filter((c) => c.n > 1).map((c) => c.e);
+  const keys = many.map((e) => ir.structuralKey(e));
+  // Keep the outermost: drop one that is inside another repeated expression.
+  return many.filter((_e, i) => !keys.some((k, j) => j !== i && k.length > keys[i]!.length && k.includes(keys[i]!)));
+}
+
+/**
+ * The pass shape with repeated expressions computed once: an inner select (the entities existing
+ * at T, the grouped scans, every aggregate and each repeated expression as a column; `offset 0` so
+ * the planner keeps it a subquery instead of pasting the expressions back into the condition),
+ * filtered outside by the condition that reads those columns.
+ */
+function membersSqlOnce(x: Ctx, q: ir.IrMembersQuery, select: Sql, repeated: IrExpr[]): Sql {
+  x.cse = new Map(repeated.map((e, i) => [ir.structuralKey(e), `__tally_x${i + 1}`]));
+  const computed = repeated.map((e, i) => sql`${expr(x, e)} as ${sql.id(`__tally_x${i + 1}`)}`);
+  x.outer = true;
+  const where = cond(x, q.where);
+  x.outer = false;
+  x.candidates = candidateKeys(x, q.entity, q.where);
+  const joins = passJoins(x);
+  const slots = [...x.passes.values()].flatMap((p) => [...p.slots.values()].map((sl) => sql`${col(p.alias, sl.alias)} as ${sql.id(`__tally_${p.alias}_${sl.alias}`)}`));
+  const exists = existsAtT(x, q.entity);
+  const inner = sql`select ${sql.id(E)}.*, ${sql.join([...slots, ...computed])} from ${table(q.entity.table)} as ${sql.id(E)} ${joins} where ${exists ?? sql`true`} offset 0`;
+  return sql`select ${select} from (${inner}) as ${sql.id(E)} where ${where}`;
 }
 
 export interface CompiledQuery extends CompiledSql {
