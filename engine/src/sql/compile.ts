@@ -433,15 +433,16 @@ function membersSql(x: Ctx, q: ir.IrMembersQuery, select: Sql): Sql {
 }
 
 /**
- * Expressions over aggregates that a condition uses more than once (a score tested against two
- * bands, a trait compared twice), largest first, none inside another: computed once per entity.
+ * Expressions over several aggregates that a condition uses more than once (a score tested
+ * against two bands), none inside another: computed once per entity. (One aggregate compared
+ * twice, `days_since` between two bounds, is cheaper to repeat than to fence.)
  */
 function repeatedExprs(where: IrCond): IrExpr[] {
   const counts = new Map<string, { e: IrExpr; n: number }>();
   const walk = (v: unknown): void => {
     if (!v || typeof v !== 'object') return;
     const e = v as IrExpr;
-    if ((e.k === 'arith' || e.k === 'case' || e.k === 'fn' || e.k === 'days-to-asof') && countAggs(e).n > 0) {
+    if ((e.k === 'arith' || e.k === 'case' || e.k === 'fn') && countAggs(e).n > 1) {
       const k = ir.structuralKey(e);
       const c = counts.get(k);
       if (c) {
@@ -468,14 +469,18 @@ function repeatedExprs(where: IrCond): IrExpr[] {
 function membersSqlOnce(x: Ctx, q: ir.IrMembersQuery, select: Sql, repeated: IrExpr[]): Sql {
   x.cse = new Map(repeated.map((e, i) => [ir.structuralKey(e), `__tally_x${i + 1}`]));
   const computed = repeated.map((e, i) => sql`${expr(x, e)} as ${sql.id(`__tally_x${i + 1}`)}`);
+  // Conjuncts on entity columns alone filter inside (before the joins), the rest outside.
+  const conjuncts = (q.where.k === 'and' ? q.where.items : [q.where]).filter((c) => !(c.k === 'const' && c.value));
+  const plain = conjuncts.filter((c) => countAggs(c).n === 0);
+  const rest = conjuncts.filter((c) => countAggs(c).n > 0);
   x.outer = true;
-  const where = cond(x, q.where);
+  const where = rest.length ? sql.join(rest.map((c) => cond(x, c)), sql` and `) : sql`true`;
   x.outer = false;
+  const innerWhere = [...(existsAtT(x, q.entity) ? [existsAtT(x, q.entity)!] : []), ...plain.map((c) => cond(x, c))];
   x.candidates = candidateKeys(x, q.entity, q.where);
   const joins = passJoins(x);
   const slots = [...x.passes.values()].flatMap((p) => [...p.slots.values()].map((sl) => sql`${col(p.alias, sl.alias)} as ${sql.id(`__tally_${p.alias}_${sl.alias}`)}`));
-  const exists = existsAtT(x, q.entity);
-  const inner = sql`select ${sql.id(E)}.*, ${sql.join([...slots, ...computed])} from ${table(q.entity.table)} as ${sql.id(E)} ${joins} where ${exists ?? sql`true`} offset 0`;
+  const inner = sql`select ${sql.id(E)}.*, ${sql.join([...slots, ...computed])} from ${table(q.entity.table)} as ${sql.id(E)} ${joins} where ${innerWhere.length ? sql.join(innerWhere, sql` and `) : sql`true`} offset 0`;
   return sql`select ${select} from (${inner}) as ${sql.id(E)} where ${where}`;
 }
 
