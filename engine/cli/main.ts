@@ -4,7 +4,7 @@
 
 import { parseArgs } from 'node:util';
 import { resolve as resolvePath } from 'node:path';
-import { parseInstant } from '../src/time.js';
+import { instantProblem, parseInstant } from '../src/time.js';
 import { DbError } from '../src/run/db.js';
 import { didYouMean } from '../src/resolve/suggest.js';
 import { CliError, EXIT_USAGE, type Io } from './io.js';
@@ -160,7 +160,10 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
   const asOfText = values['as-of'];
   if (asOfText !== undefined) {
     const p = parseInstant(asOfText, 'UTC');
-    if (!p) throw new CliError(`--as-of '${asOfText}' is not an ISO instant; write 2026-06-01 or 2026-06-01T00:00:00Z`);
+    if (!p) {
+      const why = instantProblem(asOfText, 'UTC');
+      throw new CliError(why ? `--as-of '${asOfText}' is not a valid instant: ${why.message}` : `--as-of '${asOfText}' is not an ISO instant; write 2026-06-01 or 2026-06-01T00:00:00Z`);
+    }
     asOf = p.date;
   }
   const g: GlobalOptions = {

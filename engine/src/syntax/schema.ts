@@ -6,8 +6,9 @@ import Ajv2020Module, { type ErrorObject, type ValidateFunction } from 'ajv/dist
 // ajv ships CommonJS; under ESM the class may sit on `.default`.
 const Ajv2020 = ((Ajv2020Module as unknown as { default?: typeof Ajv2020Module }).default ?? Ajv2020Module) as typeof Ajv2020Module;
 import type { DiagnosticSink, Span } from '../diagnostics.js';
-import { KINDS, type Kind } from '../model/types.js';
-import { didYouMean } from '../resolve/suggest.js';
+import { KINDS, OP_NAMES, type Kind } from '../model/types.js';
+import { didYouMean, suggestOperator } from '../resolve/suggest.js';
+import { badInstant, instantProblem } from '../time.js';
 import { getPair, nodeAtPath, toValue, type YMap, type YNode } from './nodes.js';
 import { SCHEMAS, COMMON_SCHEMA, PROJECT_SCHEMA, type JsonSchema } from './schemas.js';
 
@@ -99,7 +100,10 @@ function describe(e: ErrorObject, root: YMap): { code: string; span: Span; messa
       const extra = String((e.params as { additionalProperty: string }).additionalProperty);
       const pair = node.kind === 'map' ? getPair(node, extra) : undefined;
       const allowed = Object.keys(((e.parentSchema as JsonSchema | undefined)?.properties as object | undefined) ?? {});
-      const dym = didYouMean(extra, allowed);
+      // In a condition or property filter, an unknown key is most often an operator spelled as
+      // elsewhere (`equals`, `>=`): suggest the operator.
+      const operator = allowed.includes('eq') ? suggestOperator(extra, OP_NAMES.filter((o) => allowed.includes(o))) : undefined;
+      const dym = operator ? { text: ` (did you mean '${operator}'?)`, best: operator } : didYouMean(extra, allowed);
       const span = pair?.key.span ?? node.span;
       return {
         code: 'unknown-key',
@@ -125,7 +129,7 @@ function describe(e: ErrorObject, root: YMap): { code: string; span: Span; messa
       return {
         code: 'bad-value',
         span: node.span,
-        message: `'${value}' is not allowed for ${where(path)}; use one of: ${allowed.join(', ')}`,
+        message: `'${value}' is not allowed for ${where(path)}${dym.text}; use one of: ${allowed.join(', ')}`,
         fix: dym.best ? { span: node.span, text: dym.best } : undefined,
       };
     }
@@ -136,6 +140,11 @@ function describe(e: ErrorObject, root: YMap): { code: string; span: Span; messa
     case 'pattern': {
       const value = node.kind === 'scalar' ? String(node.value) : '';
       const sp = e.schemaPath;
+      // A value shaped like an instant gets the precise part and reason (`+99:00`, day 30 of February).
+      if (/instant/i.test(sp) && node.kind === 'scalar' && typeof node.value === 'string' && instantProblem(node.value)) {
+        const bad = badInstant(node.value, node.span, '');
+        return { code: 'bad-instant', span: bad.span, message: bad.message };
+      }
       if (/instantOrDuration/i.test(sp))
         return {
           code: 'bad-instant',
