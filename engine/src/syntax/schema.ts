@@ -1,31 +1,26 @@
 // Schema validation: each document against the JSON Schema of its kind (ajv, draft 2020-12),
 // with ajv's errors turned into diagnostics on the exact key or value they are about.
 
-import Ajv2020Module, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-
-// ajv ships CommonJS; under ESM the class may sit on `.default`.
-const Ajv2020 = ((Ajv2020Module as unknown as { default?: typeof Ajv2020Module }).default ?? Ajv2020Module) as typeof Ajv2020Module;
+import type { ErrorObject } from 'ajv';
 import type { DiagnosticSink, Span } from '../diagnostics.js';
 import { KINDS, OP_NAMES, type Kind } from '../model/types.js';
 import { didYouMean, suggestOperator } from '../resolve/suggest.js';
 import { badInstant, instantProblem } from '../time.js';
 import { getPair, nodeAtPath, toValue, type YMap, type YNode } from './nodes.js';
-import { SCHEMAS, COMMON_SCHEMA, PROJECT_SCHEMA, type JsonSchema } from './schemas.js';
+import type { JsonSchema } from './schemas.js';
+// ajv's standalone code for schemas/, generated at build time (scripts/generate-validators.mjs;
+// test/schemas.test.ts checks it is up to date): no schema is compiled when a process starts.
+import * as generated from './validators.generated.js';
 
-let validators: Map<string, ValidateFunction> | undefined;
-
-function compileValidators(): Map<string, ValidateFunction> {
-  const ajv = new Ajv2020({ allErrors: true, strict: false, allowUnionTypes: true, verbose: true });
-  ajv.addSchema(COMMON_SCHEMA as object);
-  const out = new Map<string, ValidateFunction>();
-  for (const [kind, schema] of Object.entries(SCHEMAS)) out.set(kind, ajv.compile(schema as object));
-  out.set('project', ajv.compile(PROJECT_SCHEMA as object));
-  return out;
+interface Validator {
+  (data: unknown): boolean;
+  errors?: ErrorObject[] | null;
 }
 
-function validatorFor(kind: string): ValidateFunction {
-  validators ??= compileValidators();
-  return validators.get(kind)!;
+const VALIDATORS = generated as unknown as Record<string, Validator>;
+
+function validatorFor(kind: string): Validator {
+  return VALIDATORS[kind.toLowerCase()]!;
 }
 
 /** Checks `kind`, then the kind's schema; returns the kind when the document can be lowered. */
@@ -60,7 +55,7 @@ export function validateProjectFile(root: YNode, sink: DiagnosticSink): void {
   reportSchemaErrors(validatorFor('project'), root, sink);
 }
 
-function reportSchemaErrors(validate: ValidateFunction, root: YMap, sink: DiagnosticSink): void {
+function reportSchemaErrors(validate: Validator, root: YMap, sink: DiagnosticSink): void {
   if (validate(toValue(root))) return;
   const seen = new Set<string>();
   for (const e of prioritise(validate.errors ?? [])) {
