@@ -157,8 +157,9 @@ class Collector {
       for (const p of props) j.properties.add(p);
       j.uses.add(`${this.use.kind}:${this.use.name}`);
     }
-    // Events chosen by a property alone (no type): an expression index on that property serves it.
-    if (!typed && f.where) {
+    // A window of events chosen by a property alone (no type): an expression index on that property
+    // serves it (a probe is narrowed by the entity key already).
+    if (role === 'window' && !typed && f.where) {
       for (const c of conjuncts(f.where)) {
         const p = equalityOnProperty(c);
         if (!p) continue;
@@ -360,7 +361,12 @@ function tableText(t: IrTable): string {
 
 /** pg_get_indexdef's text of a key part, for comparison with existing indexes. */
 function catalogKeyText(k: IndexKey): string {
-  return 'property' in k ? `(${quoteIdentIfNeeded(k.column)} ->> ${quoteLiteral(k.property)})` : k.column;
+  return 'property' in k ? normalizeKey(`(${quoteIdentIfNeeded(k.column)} ->> ${quoteLiteral(k.property)})`) : k.column;
+}
+
+/** pg_get_indexdef prints `(props ->> 'k'::text)`: compare expressions without casts of literals and spaces. */
+function normalizeKey(k: string): string {
+  return k.replace(/('(?:[^']|'')*')::text/g, '$1').replace(/\s+/g, '');
 }
 
 function quoteIdentIfNeeded(s: string): string {
@@ -425,10 +431,10 @@ export function adviseIndexes(infos: readonly AdviseInput[], catalog?: AdviseCat
     const include = [...c.include].sort();
     const keys = c.keys.map(catalogKeyText);
     const existing = catalog ? catalog.indexes.filter((i) => i.table === c.table.name && i.schema === schema && i.valid && !i.partial && i.method === 'btree') : [];
-    const covering = existing.find((i) => startsWith(i.keys, keys) && include.every((col) => i.keys.includes(col) || i.include.includes(col)));
+    const covering = existing.find((i) => startsWith(i.keys.map(normalizeKey), keys) && include.every((col) => i.keys.includes(col) || i.include.includes(col)));
     const supersedes = covering
       ? []
-      : existing.filter((i) => startsWith(keys, i.keys) && i.include.every((col) => keys.includes(col) || include.includes(col)) && !/_pkey$/.test(i.name)).map((i) => i.name);
+      : existing.filter((i) => startsWith(keys, i.keys.map(normalizeKey)) && i.include.every((col) => keys.includes(col) || include.includes(col)) && !/_pkey$/.test(i.name)).map((i) => i.name);
     let name = indexName(c.table.name, c.keys, include);
     if (catalog?.indexes.some((i) => i.schema === schema && i.name === name) && !covering) name = indexName(`${c.table.name}_${include.join('_')}`, c.keys, include);
     const qualified = schema ? `${quoteIdent(schema)}.${quoteIdent(c.table.name)}` : quoteIdent(c.table.name);
