@@ -11,6 +11,8 @@
 // The data set is the segments section's (tally_bench, loaded once); this section never loads or
 // reloads it: it refuses to run unless the marker table records it. For development on another data
 // set, TALLY_BENCH_ADVISE_TARGET=postgres://host/db#schema points it at any loaded shop data.
+// TALLY_BENCH_ADVISE_PATHS=floor,seg-one-type,... measures a subset; TALLY_BENCH_ADVISE_NOT_BEFORE=ISO
+// holds the index builds until that instant (the "before" phase runs right away).
 
 import { adviseIndexes, type AdvisedIndex } from '../engine/src/advise/advise.js';
 import { compileDistribution, compileMemberCount, compileMetric, compileValueSample, type CompiledQuery, type SqlOptions } from '../engine/src/index.js';
@@ -88,17 +90,11 @@ interface Timing {
   error?: string;
 }
 
-async function measure(db: BenchPg, paths: ReadPath[], reps: number, log: (s: string) => void, phase: string): Promise<{ floor: number; byId: Map<string, Timing> }> {
-  const floorSql = 'select count(*) as count from events';
-  await db.query(floorSql);
-  const floorTimes: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    const t = now();
-    await db.query(floorSql);
-    floorTimes.push(now() - t);
-  }
-  const floor = median(floorTimes);
-  log(`    ${phase}: floor ${floor.toFixed(0)} ms`);
+async function measure(db: BenchPg, pathsIn: ReadPath[], reps: number, log: (s: string) => void, phase: string): Promise<{ floor: number; byId: Map<string, Timing> }> {
+  let paths = pathsIn;
+  // The floor runs in the same rotating rounds as the read paths, so load drift hits all alike.
+  const floorPath: ReadPath = { id: 'floor', label: 'floor', shape: 'other', query: { sql: 'select count(*) as count from events', parameters: [] } as unknown as CompiledQuery };
+  paths = [floorPath, ...paths];
   const byId = new Map<string, Timing>(paths.map((p) => [p.id, { times: [] }]));
   // One warm-up each (gives the answer), then rounds in rotating order.
   for (const p of paths) {
@@ -127,6 +123,8 @@ async function measure(db: BenchPg, paths: ReadPath[], reps: number, log: (s: st
       }
     }
   }
+  const floor = median(byId.get('floor')!.times);
+  log(`    ${phase}: floor ${floor.toFixed(0)} ms`);
   return { floor, byId };
 }
 
@@ -169,11 +167,19 @@ export async function adviseSection(o: AdviseBenchOptions): Promise<Section> {
     const advice = adviseIndexes(analysis.infos, await loadIndexes(db.asDb()));
     const missing = advice.indexes.filter((i) => i.status === 'missing');
     o.log(`advise: ${label}: ${missing.length} advised indexes missing, ${advice.indexes.length - missing.length} served`);
-    const paths = readPaths(project, o.anchor);
+    const only = (process.env.TALLY_BENCH_ADVISE_PATHS ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+    const paths = readPaths(project, o.anchor).filter((p) => !only.length || only.includes(p.id));
     const reps = o.reps > 0 ? o.reps : 2;
 
     const before = await measure(db, paths, reps, o.log, 'before');
 
+    // On a shared data set others may be measuring: TALLY_BENCH_ADVISE_NOT_BEFORE (an ISO instant)
+    // holds the builds until then.
+    const notBefore = process.env.TALLY_BENCH_ADVISE_NOT_BEFORE ? new Date(process.env.TALLY_BENCH_ADVISE_NOT_BEFORE) : undefined;
+    if (notBefore && notBefore.getTime() > Date.now()) {
+      o.log(`    waiting until ${notBefore.toISOString()} before building indexes ...`);
+      await new Promise((r) => setTimeout(r, notBefore.getTime() - Date.now()));
+    }
     // Build the missing advised indexes (without CONCURRENTLY: nothing writes to the bench data,
     // and a plain build is about twice as fast), timing each.
     const builds: { index: AdvisedIndex; seconds: number; size: string }[] = [];
@@ -197,7 +203,7 @@ export async function adviseSection(o: AdviseBenchOptions): Promise<Section> {
 
     const rows: Row[] = [
       { figure: 'floor: select count(*) from events (before)', value: before.floor, unit: 'ms' },
-      { figure: 'floor: select count(*) from events (after)', value: after.floor, unit: 'ms', note: 'the reference below stays the before floor' },
+      { figure: 'floor: select count(*) from events (after)', value: after.floor, unit: 'ms' },
     ];
     const notes: string[] = [];
     for (const p of paths) {
@@ -212,14 +218,17 @@ export async function adviseSection(o: AdviseBenchOptions): Promise<Section> {
         figure: `${p.label}: after${a.error ? ` (${a.error})` : ''}${wrong ? '  !! ANSWER CHANGED' : ''}`,
         value: am,
         unit: 'ms',
-        reference: { label: 'floor', value: before.floor },
-        ratio: am / before.floor,
-        ...(target !== undefined ? { target: `<= ${target}x floor`, met: !wrong && !a.error && am / before.floor <= target } : {}),
+        reference: { label: 'floor after', value: after.floor },
+        ratio: am / after.floor,
+        ...(target !== undefined ? { target: `<= ${target}x floor`, met: !wrong && !a.error && am / after.floor <= target } : {}),
         note: Number.isFinite(bm) && Number.isFinite(am) ? `${(bm / am).toFixed(2)}x faster` : undefined,
       });
+      if (b.error) notes.push(`${p.id} before: ${b.error}`);
+      if (a.error) notes.push(`${p.id} after: ${a.error}`);
       if (wrong) notes.push(`!! ${p.id}: answer before ${b.answer} != after ${a.answer}`);
     }
     notes.unshift(
+      `ratios: each phase against its own floor, measured in the same rotating rounds (before: floor before; after: floor after)`,
       `data: ${label}; as of ${o.anchor.toISOString()}; ${reps} measured runs per path and phase after a warm-up (median); jit=off, work_mem=64MB like previews`,
       `built: ${builds.map((b) => `${b.index.table} (${b.index.keys.map((k) => ('property' in k ? `${k.column}->>${k.property}` : k.column)).join(', ')})${b.index.include.length ? ` include (${b.index.include.join(', ')})` : ''} in ${b.seconds.toFixed(1)} s, ${b.size}`).join('; ') || 'nothing (every advised index existed)'}; dropped again after measuring`,
     );

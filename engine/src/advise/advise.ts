@@ -26,6 +26,7 @@ import type { RawDiagnostic } from '../diagnostics.js';
 import type { IrAgg, IrCampaign, IrCond, IrEntity, IrEventFilter, IrExpr, IrMetric, IrQuery, IrStream, IrTable } from '../ir/ir.js';
 import type { Definition, Kind } from '../model/types.js';
 import { chooseStrategy } from '../sql/compile.js';
+import { createIndexSql, type IndexKeyPart } from '../sql/index-ddl.js';
 
 /** An index as the database has it (run/advise-load.ts reads them from pg_index). */
 export interface ExistingIndex {
@@ -54,7 +55,7 @@ export interface IndexUse {
 }
 
 /** A key part: a column, or a jsonb property of a column (an expression index). */
-export type IndexKey = { readonly column: string } | { readonly column: string; readonly property: string };
+export type IndexKey = IndexKeyPart;
 
 export interface AdvisedIndex {
   /** `schema.table` when the schema is known (written or found in the catalog), else the table. */
@@ -366,6 +367,8 @@ function catalogKeyText(k: IndexKey): string {
 
 /** pg_get_indexdef prints `(props ->> 'k'::text)`: compare expressions without casts of literals and spaces. */
 function normalizeKey(k: string): string {
+  const quoted = /^"((?:[^"]|"")*)"$/.exec(k);
+  if (quoted) return quoted[1]!.replace(/""/g, '"');
   return k.replace(/('(?:[^']|'')*')::text/g, '$1').replace(/\s+/g, '');
 }
 
@@ -431,15 +434,14 @@ export function adviseIndexes(infos: readonly AdviseInput[], catalog?: AdviseCat
     const include = [...c.include].sort();
     const keys = c.keys.map(catalogKeyText);
     const existing = catalog ? catalog.indexes.filter((i) => i.table === c.table.name && i.schema === schema && i.valid && !i.partial && i.method === 'btree') : [];
-    const covering = existing.find((i) => startsWith(i.keys.map(normalizeKey), keys) && include.every((col) => i.keys.includes(col) || i.include.includes(col)));
+    const carries = (i: ExistingIndex, col: string) => i.keys.map(normalizeKey).includes(col) || i.include.map(normalizeKey).includes(col);
+    const covering = existing.find((i) => startsWith(i.keys.map(normalizeKey), keys) && include.every((col) => carries(i, col)));
     const supersedes = covering
       ? []
-      : existing.filter((i) => startsWith(keys, i.keys.map(normalizeKey)) && i.include.every((col) => keys.includes(col) || include.includes(col)) && !/_pkey$/.test(i.name)).map((i) => i.name);
+      : existing.filter((i) => startsWith(keys, i.keys.map(normalizeKey)) && i.include.map(normalizeKey).every((col) => keys.includes(col) || include.includes(col)) && !/_pkey$/.test(i.name)).map((i) => i.name);
     let name = indexName(c.table.name, c.keys, include);
     if (catalog?.indexes.some((i) => i.schema === schema && i.name === name) && !covering) name = indexName(`${c.table.name}_${include.join('_')}`, c.keys, include);
-    const qualified = schema ? `${quoteIdent(schema)}.${quoteIdent(c.table.name)}` : quoteIdent(c.table.name);
-    const keySql = c.keys.map((k) => ('property' in k ? `((${quoteIdent(k.column)} ->> ${quoteLiteral(k.property)}))` : quoteIdent(k.column))).join(', ');
-    const sql = `create index concurrently if not exists ${quoteIdent(name)} on ${qualified} (${keySql})${include.length ? ` include (${include.map(quoteIdent).join(', ')})` : ''};`;
+    const sql = createIndexSql(name, { schema, name: c.table.name }, c.keys, include);
     const keyCol = c.stream?.entityKey ?? c.entity?.key ?? 'entity';
     out.push({
       table: schema ? `${schema}.${c.table.name}` : c.table.name,
