@@ -4,7 +4,8 @@
 // EXPLAIN of a selective segment then reads the advised index.
 
 import { strict as assert } from 'node:assert';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Project, compileMemberCount, toDiagnostic } from '../engine/src/index.js';
 import { adviseIndexes, type AdviseCatalog, type AdvisedIndex, type ExistingIndex } from '../engine/src/advise/advise.js';
@@ -12,6 +13,8 @@ import { adviceJson, adviceSql, adviceText } from '../engine/src/advise/render.j
 import { loadIndexes } from '../engine/src/run/advise-load.js';
 import type { IrMembersQuery } from '../engine/src/ir/ir.js';
 import { loadShop } from '../examples/shop/generate.js';
+import { main } from '../engine/cli/main.js';
+import type { Io } from '../engine/cli/io.js';
 import { createTestDb, postgresReachable, type TestDb } from './helpers/databases.js';
 
 const SHOP = join(__dirname, '..', 'examples', 'shop');
@@ -217,6 +220,35 @@ describe('tally advise: a stream without a type column, text keys, a jsonb prope
   });
 });
 
+/** The CLI in-process with a capturing Io and an empty environment. */
+async function tally(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: Io = { out: (t) => void out.push(t), err: (t) => void err.push(t), tty: false, cwd: process.cwd(), env: {} };
+  const code = await main(argv, io);
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('tally advise: the CLI', () => {
+  it('without a database: every index advised with status unknown, exit 0; a bad format or an argument is a usage error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tally-advise-'));
+    try {
+      cpSync(SHOP, dir, { recursive: true, filter: (src) => !src.includes('.tally') });
+      const r = await tally(['advise', '--project', dir, '--format', 'json']);
+      assert.equal(r.code, 0, r.err);
+      const j = JSON.parse(r.out) as { connected: boolean; indexes: { status: string }[] };
+      assert.equal(j.connected, false);
+      assert.ok(j.indexes.length > 0 && j.indexes.every((i) => i.status === 'unknown'));
+      const text = await tally(['advise', '--project', dir]);
+      assert.match(text.out, /advised \(not compared with a database: none reachable\)/);
+      assert.equal((await tally(['advise', '--project', dir, '--format', 'junit'])).code, 2);
+      assert.equal((await tally(['advise', 'segment', '--project', dir])).code, 2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('tally advise on PostgreSQL: the statements apply, and the planner uses them', function () {
   this.timeout(180_000);
   let t: TestDb | undefined;
@@ -243,6 +275,18 @@ describe('tally advise on PostgreSQL: the statements apply, and the planner uses
       assert.deepEqual(after.indexes.filter((i) => i.status !== 'exists').map(shape), [], 'every advised index now exists');
       for (const i of missing) assert.equal(after.indexes.find((x) => shape(x) === shape(i))?.existing, i.name);
     }
+  });
+
+  it('the CLI compares with the live indexes: json says every index exists, sql has nothing to create', async () => {
+    const r = await tally(['advise', '--project', SHOP, '--db', t!.url, '--format', 'json']);
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out) as { connected: boolean; missing: number; indexes: { status: string; existing?: string }[] };
+    assert.equal(j.connected, true);
+    assert.equal(j.missing, 0);
+    assert.ok(j.indexes.every((i) => i.status === 'exists' && i.existing));
+    const sql = await tally(['advise', '--project', SHOP, '--db', t!.url, '--format', 'sql']);
+    assert.match(sql.out, /-- nothing to create/);
+    assert.doesNotMatch(sql.out, /^create index/m);
   });
 
   it('EXPLAIN of a selective segment (one event type over a window) reads the advised window index, index-only', async () => {
