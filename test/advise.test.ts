@@ -127,6 +127,15 @@ describe('tally advise: the example shop', () => {
     assert.match(text, /Tally never creates these itself/);
   });
 
+  it('keeps text from definitions inside the SQL script\'s comments (an event type with a newline)', () => {
+    const p = Project.load(SHOP);
+    p.setFile('definitions/zz_odd.yaml', 'kind: Segment\nname: odd_type\nversion: 1\nwhere: { event: "x\\ndrop table customers; --", within: 30d }\n');
+    const a = adviseIndexes(p.analyze().infos, SHOP_CATALOG);
+    assert.ok(a.indexes.some((i) => i.why.includes('\n')), 'the type reached the sentence');
+    const sql = adviceSql({ advice: a, notes: [], connected: true, skipped: 0 });
+    for (const line of sql.split('\n')) assert.ok(line === '' || line.startsWith('-- ') || line.startsWith('create index concurrently if not exists '), line);
+  });
+
   it('skips definitions with errors', () => {
     const p = Project.load(SHOP);
     p.setFile('definitions/zz_broken.yaml', 'kind: Segment\nname: broken_one\nversion: 1\nwhere: { event: purchase, within: 30d, gte: nope }\n');

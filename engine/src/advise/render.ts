@@ -75,14 +75,19 @@ export function adviceText(v: AdviceView): string {
   return lines.join('\n');
 }
 
+/** One line of an SQL comment: event types and names come from definitions and must not end it. */
+function comment(text: string): string {
+  return `-- ${text.replace(/[\r\n\u0000-\u001f\u2028\u2029]+/g, ' ')}`;
+}
+
 /** A script of the missing indexes, each with why as a comment. */
 export function adviceSql(v: AdviceView): string {
   const missing = v.advice.indexes.filter((i) => i.status !== 'exists');
   const out = ['-- Indexes advised by `tally advise` (Tally never creates them itself).', '-- CREATE INDEX CONCURRENTLY cannot run inside a transaction block: run this file with psql as is.'];
   if (!missing.length) out.push('-- nothing to create: every advised index is already served by an existing one.');
   for (const i of missing) {
-    out.push('', `-- ${i.why}`, `-- used by: ${uses(i, 12)}`);
-    if (i.supersedes.length) out.push(`-- makes redundant: ${i.supersedes.join(', ')}`);
+    out.push('', comment(i.why), comment(`used by: ${uses(i, 12)}`));
+    if (i.supersedes.length) out.push(comment(`makes redundant: ${i.supersedes.join(', ')}`));
     out.push(i.sql);
   }
   return out.join('\n');
