@@ -365,7 +365,10 @@ function catalogKeyText(k: IndexKey): string {
   return 'property' in k ? normalizeKey(`(${quoteIdentIfNeeded(k.column)} ->> ${quoteLiteral(k.property)})`) : k.column;
 }
 
-/** pg_get_indexdef prints `(props ->> 'k'::text)`: compare expressions without casts of literals and spaces. */
+/**
+ * pg_get_indexdef quotes identifiers that need it (`"userId"`) and prints `(props ->> 'k'::text)`:
+ * compare names unquoted, and expressions without casts of literals and without spaces.
+ */
 function normalizeKey(k: string): string {
   const quoted = /^"((?:[^"]|"")*)"$/.exec(k);
   if (quoted) return quoted[1]!.replace(/""/g, '"');
@@ -378,8 +381,11 @@ function quoteIdentIfNeeded(s: string): string {
 
 function indexName(table: string, keys: readonly IndexKey[], include: readonly string[]): string {
   const parts = keys.map((k) => ('property' in k ? `${k.column}_${k.property}` : k.column));
-  const base = `tally_${table}_${parts.join('_')}${include.length ? '_incl' : ''}_idx`.toLowerCase().replace(/[^a-z0-9_]+/g, '_');
-  if (base.length <= 63) return base;
+  const raw = `tally_${table}_${parts.join('_')}${include.length ? '_incl' : ''}_idx`;
+  const base = raw.toLowerCase().replace(/[^a-z0-9_]+/g, '_');
+  // A name that had to be changed could collide with another index's (`if not exists` would then
+  // skip it silently): those carry a hash of what they index.
+  if (base === raw && base.length <= 63) return base;
   const hash = createHash('sha256').update(JSON.stringify([table, keys, include])).digest('hex').slice(0, 8);
   return `${base.slice(0, 54)}_${hash}`;
 }
