@@ -59,6 +59,10 @@ describe('tally advise: the example shop', () => {
     assert.ok(probe.usedBy.some((u) => u.kind === 'Segment' && u.name === 'high_value_dormant'), 'a selective segment probes per customer');
     assert.ok(probe.usedBy.some((u) => u.kind === 'Kpi' && u.name === 'd30_retention'), 'retention probes returns per cohort member');
     assert.deepEqual(probe.supersedes, ['events_customer_event_time_idx']);
+    // The shape follows the compiler's choice: champions (three aggregates, no entity filter) is one
+    // grouped scan, never a probe per customer.
+    assert.ok(window.usedBy.some((u) => u.name === 'champions'));
+    assert.ok(!probe.usedBy.some((u) => u.name === 'champions'));
   });
 
   it('advises an untyped window index for definitions that read every event type in a window', () => {
