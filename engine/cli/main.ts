@@ -23,6 +23,7 @@ import { runReport } from './commands/report.js';
 import { runPlan } from './commands/plan.js';
 import { runSnapshot } from './commands/snapshot.js';
 import { runRefresh } from './commands/refresh.js';
+import { runAdvise } from './commands/advise.js';
 
 export interface GlobalOptions {
   readonly project: string;
@@ -46,6 +47,7 @@ const COMMANDS: Record<string, { summary: string; run: (g: GlobalOptions, io: Io
   deploy: { summary: 'apply the project to the database in one transaction: views + append-only history (--allow-drop, --format text|json)', run: runDeploy },
   refresh: { summary: 'rebuild the deployed `materialize: table` definitions, each swapped in atomically (--format text|json)', run: runRefresh },
   snapshot: { summary: "record the day's stage distribution of every deployed lifecycle, for transition reports (run daily; --format text|json)", run: runSnapshot },
+  advise: { summary: 'indexes that would serve the project, with why; compared with the live ones, never created (--format text|json|sql)', run: runAdvise },
   history: { summary: 'every recorded deploy, newest first (--format text|json)', run: runHistory },
   run: { summary: 'enroll campaign audiences as of T, append-only (--campaign NAME, --export csv|jsonl FILE, --format text|json)', run: runRun },
   report: { summary: 'campaign results: conversion per variant, lift vs holdout, p-values, SRM check (--format text|json|markdown)', run: runReport },
