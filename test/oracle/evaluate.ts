@@ -170,6 +170,8 @@ export class Oracle {
     private readonly data: Dataset,
     definitions: Def[],
     private readonly tz = 'UTC',
+    /** false: count every event key (the defect of issue 10.2), only to show the planted rows matter. */
+    private readonly existenceRule = true,
   ) {
     for (const d of definitions) this.defs.set(`${d.kind}:${d.name}`, d);
     const entities = definitions.filter((d) => d.kind === 'Entity');
@@ -253,7 +255,7 @@ export class Oracle {
 
   /** The keys with events whose entity exists at A (the only keys a KPI counts). */
   private countedKeys(asOf: number): number[] {
-    return [...this.eventsByCustomer.keys()].filter((id) => this.existsAt(id, asOf));
+    return [...this.eventsByCustomer.keys()].filter((id) => !this.existenceRule || this.existsAt(id, asOf));
   }
 
   private allMatching(q: Def, asOf: number): Event[] {
