@@ -6,6 +6,7 @@
 // the obvious set-based shapes and, where one could win, the per-row probe a person would write.
 // `:T`, `:T30` ... are T and T minus 30 days (see bind() in segments.ts).
 
+import { existsSync, readFileSync } from 'node:fs';
 import { compileMetric, type Analysis } from '../engine/src/index.js';
 
 export interface KpiVariant {
@@ -149,6 +150,17 @@ export const numberAnswer = (rows: Record<string, unknown>[]): string => {
   return v === null || v === undefined ? 'null' : Number(v).toPrecision(10);
 };
 
+/**
+ * Another engine's SQL for the same KPIs (to measure a change before/after in one run):
+ * TALLY_BENCH_KPI_BEFORE=<file> with `{ <kpi>: { sql, params } }`, compiled by that engine.
+ */
+function beforeVariants(name: string): KpiVariant[] {
+  const file = process.env.TALLY_BENCH_KPI_BEFORE;
+  if (!file || !existsSync(file)) return [];
+  const q = (JSON.parse(readFileSync(file, 'utf8')) as Record<string, { sql: string; params: unknown[] }>)[name];
+  return q ? [{ id: 'engine-before', label: 'engine before', kind: 'engine', sql: q.sql, params: q.params }] : [];
+}
+
 /** One case per KPI of KPI_HAND: the engine's SQL and the hand-written shapes. */
 export function kpiCases(analysis: Analysis, asOf: Date, bind: (text: string, asOf: Date) => { sql: string; params: unknown[] }): KpiCase[] {
   return Object.entries(KPI_HAND).map(([name, { form, shapes }]) => {
@@ -161,7 +173,7 @@ export function kpiCases(analysis: Analysis, asOf: Date, bind: (text: string, as
       short: `KPI ${name} (${form})`,
       title: `KPI ${name} (${form})`,
       answer: numberAnswer,
-      variants: [...hand, { id: 'engine-auto', label: 'engine', kind: 'engine', sql: c.sql, params: [...c.parameters] }],
+      variants: [...hand, { id: 'engine-auto', label: 'engine', kind: 'engine', sql: c.sql, params: [...c.parameters] }, ...beforeVariants(name)],
     };
   });
 }

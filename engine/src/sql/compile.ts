@@ -546,7 +546,6 @@ function streamSourceSql(x: Ctx, src: StreamSource): Sql {
 /**
  * Counts of entities (existing at T) satisfying conditions, in one scan of the entities: the
  * conjuncts every condition shares filter in WHERE, the rest are `count(*) FILTER (WHERE ...)`.
- * Event aggregates take the pass shape (one grouped scan per stream, LEFT JOINed).
  */
 function countSourceSql(x: Ctx, src: CountSource): Sql {
   const leaves = [...src.leaves.values()];
@@ -555,14 +554,24 @@ function countSourceSql(x: Ctx, src: CountSource): Sql {
   const sets = leaves.map((l) => keysOf(l.where));
   const shared = conjuncts(leaves[0]!.where).filter((c) => sets.every((s) => s.has(ir.structuralKey(c))));
   const sharedKeys = new Set(shared.map((c) => ir.structuralKey(c)));
-  const cx = new Ctx(x.opts, src.entity, 'pass');
-  const cols = leaves.map((l) => {
-    const rest = ir.and(conjuncts(l.where).filter((c) => !sharedKeys.has(ir.structuralKey(c))));
+  const rests = leaves.map((l) => ir.and(conjuncts(l.where).filter((c) => !sharedKeys.has(ir.structuralKey(c)))));
+  const cx = new Ctx(x.opts, src.entity, countStrategy(shared));
+  const cols = rests.map((rest, i) => {
     const call = rest.k === 'const' && rest.value ? sql`count(*)` : sql`count(*) filter (where ${cond(cx, rest)})`;
-    return sql`${call} as ${sql.id(l.col)}`;
+    return sql`${call} as ${sql.id(leaves[i]!.col)}`;
   });
   const scope = entityScope(cx, src.entity, shared.length ? ir.and(shared) : null);
   return sql`select ${sql.join(cols)} from ${scope.from} where ${scope.where}`;
+}
+
+/**
+ * Probe only when a shared conjunct filters on entity columns alone (a cohort such as "signed up
+ * 7 to 37 days ago"): at 1M customers an index probe per member of a 7% cohort ran 5.8x faster
+ * than any grouped scan of the purchases. Otherwise the pass shape: a probe per entity of the
+ * whole population is what made repurchase_rate 2.36x a grouped pass.
+ */
+function countStrategy(shared: readonly IrCond[]): Strategy {
+  return shared.some((c) => !hasAgg(c) && c.k !== 'const' && c.k !== 'not') ? 'probe' : 'pass';
 }
 
 /**
