@@ -49,6 +49,9 @@ export const KPI_HAND: Record<string, { form: string; shapes: Record<string, str
     shapes: {
       'probe-exists': `select (count(*) filter (where exists (select 1 from events e where e.customer_id = c.id and e.event_name = 'purchase' and e.occurred_at <= :T)))::float8 / nullif(count(*), 0) as value
         from customers c where c.created_at > :T37 and c.created_at < :T7 and c.created_at <= :T`,
+      'probe-semi-join-two-counts': `select (select count(*) from customers c where c.created_at > :T37 and c.created_at < :T7 and c.created_at <= :T
+          and exists (select 1 from events e where e.customer_id = c.id and e.event_name = 'purchase' and e.occurred_at <= :T))::float8
+        / nullif((select count(*) from customers c where c.created_at > :T37 and c.created_at < :T7 and c.created_at <= :T), 0) as value`,
       'grouped-left-join': `select (count(p.customer_id))::float8 / nullif(count(*), 0) as value
         from customers c left join (select customer_id from events where event_name = 'purchase' and occurred_at <= :T group by customer_id) p on p.customer_id = c.id
         where c.created_at > :T37 and c.created_at < :T7 and c.created_at <= :T`,

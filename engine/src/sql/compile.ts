@@ -544,8 +544,9 @@ function streamSourceSql(x: Ctx, src: StreamSource): Sql {
 }
 
 /**
- * Counts of entities (existing at T) satisfying conditions, in one scan of the entities: the
- * conjuncts every condition shares filter in WHERE, the rest are `count(*) FILTER (WHERE ...)`.
+ * Counts of entities (existing at T) satisfying conditions. Population-wide: one scan of the
+ * entities in the pass shape, the conjuncts every condition shares in WHERE, the rest as
+ * `count(*) FILTER (WHERE ...)`. Under a selective shared conjunct: one probing count per leaf.
  */
 function countSourceSql(x: Ctx, src: CountSource): Sql {
   const leaves = [...src.leaves.values()];
@@ -555,7 +556,13 @@ function countSourceSql(x: Ctx, src: CountSource): Sql {
   const shared = conjuncts(leaves[0]!.where).filter((c) => sets.every((s) => s.has(ir.structuralKey(c))));
   const sharedKeys = new Set(shared.map((c) => ir.structuralKey(c)));
   const rests = leaves.map((l) => ir.and(conjuncts(l.where).filter((c) => !sharedKeys.has(ir.structuralKey(c)))));
-  const cx = new Ctx(x.opts, src.entity, countStrategy(shared));
+  if (countStrategy(shared) === 'probe') {
+    // One count per leaf, its probes in WHERE (a semi-join the planner can run as an index-only
+    // nested loop); inside `count(*) FILTER (WHERE exists ...)` they would be a SubPlan per row.
+    const cols = leaves.map((l) => sql`(${membersSql(new Ctx(x.opts, src.entity, 'probe'), { k: 'members', entity: src.entity, where: l.where }, sql`count(*)`)}) as ${sql.id(l.col)}`);
+    return sql`select ${sql.join(cols)}`;
+  }
+  const cx = new Ctx(x.opts, src.entity, 'pass');
   const cols = rests.map((rest, i) => {
     const call = rest.k === 'const' && rest.value ? sql`count(*)` : sql`count(*) filter (where ${cond(cx, rest)})`;
     return sql`${call} as ${sql.id(leaves[i]!.col)}`;
