@@ -14,7 +14,7 @@
 //   --reps N                   measured repetitions: compile (default 15), segments (default: 5 when
 //                              a case's slowest warm-up is under 2 s, else 3), plan (default 3)
 //   --defs N                   compile: number of generated definitions (default 1000)
-//   --cases a,b,c              segments: which cases (default all)
+//   --cases a,b,c              segments: which cases (default all; kpi:<name> for one KPI, e.g. kpi:dau_mau)
 //   --timeout S                segments, plan: statement timeout per query in seconds (default 120)
 //   --explain                  segments: also print EXPLAIN (ANALYZE, BUFFERS) of every variant;
 //                              plan: of plan's impact statements and the best hand-written query
@@ -97,7 +97,7 @@ function parseArgs(argv: string[]) {
         break;
       case '--cases':
         o.cases = (value() ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-        if (o.cases.some((c) => !['a', 'b', 'c'].includes(c))) usage('--cases takes a comma-separated subset of a,b,c');
+        if (o.cases.some((c) => !['a', 'b', 'c'].includes(c) && !c.startsWith('kpi:'))) usage('--cases takes a comma-separated subset of a,b,c and kpi:<name> (a KPI of examples/shop)');
         break;
       case '--timeout':
         o.timeoutS = num(flag, value(), 1);
