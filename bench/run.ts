@@ -14,9 +14,9 @@
 //   --reps N                   measured repetitions: compile (default 15), segments (default: 5 when
 //                              a case's slowest warm-up is under 2 s, else 3), plan (default 3)
 //   --defs N                   compile: number of generated definitions (default 1000)
-//   --cases a,b,c              segments: which cases (default all); readpaths: preview-segment,
-//                              preview-trait, preview-score, preview-lifecycle, check, snapshot,
-//                              refresh, deploy (default all)
+//   --cases a,b,c              segments: which cases (default all; kpi:<name> for one KPI, e.g. kpi:dau_mau);
+//                              readpaths: preview-segment, preview-trait, preview-score,
+//                              preview-lifecycle, check, snapshot, refresh, deploy (default all)
 //   --timeout S                segments, plan: statement timeout per query in seconds (default 120)
 //   --explain                  segments: also print EXPLAIN (ANALYZE, BUFFERS) of every variant;
 //                              plan: of plan's impact statements and the best hand-written query
@@ -36,10 +36,11 @@ import { READ_PATH_CASES, readPathsSection } from './read-paths.js';
 import { planSection } from './plan.js';
 import { segmentsSection } from './segments.js';
 import { lspSection } from './lsp.js';
+import { adviseSection } from './advise.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = join(ROOT, '.bench', 'latest.json');
-const SECTIONS = ['compile', 'segments', 'readpaths', 'plan', 'demo', 'lsp'] as const;
+const SECTIONS = ['compile', 'segments', 'readpaths', 'plan', 'demo', 'lsp', 'advise'] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 function usage(msg?: string): never {
@@ -80,6 +81,7 @@ function parseArgs(argv: string[]) {
       case 'readpaths':
       case 'demo':
       case 'lsp':
+      case 'advise':
         o.sections.push(flag);
         break;
       case '--customers':
@@ -99,7 +101,7 @@ function parseArgs(argv: string[]) {
         break;
       case '--cases':
         o.cases = (value() ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-        if (o.cases.some((c) => !['a', 'b', 'c', ...READ_PATH_CASES].includes(c))) usage(`--cases takes a comma-separated subset of a,b,c (segments) or ${READ_PATH_CASES.join(',')} (readpaths)`);
+        if (o.cases.some((c) => !['a', 'b', 'c', ...READ_PATH_CASES].includes(c) && !c.startsWith('kpi:'))) usage(`--cases takes a comma-separated subset of a,b,c and kpi:<name> (a KPI of examples/shop) for segments, or of ${READ_PATH_CASES.join(',')} for readpaths`);
         break;
       case '--timeout':
         o.timeoutS = num(flag, value(), 1);
@@ -200,6 +202,7 @@ async function main(): Promise<void> {
       }
       if (name === 'demo') sections.push(await demoSection({ runs: o.demoRuns, log }));
       if (name === 'lsp') sections.push(await lspSection({ log }));
+      if (name === 'advise') sections.push(await adviseSection({ server: o.db, database: 'tally_bench', customers: o.customers, seed: 42, anchor: DEFAULT_ANCHOR, days: days(), reps: o.reps ?? 0, timeoutMs: o.timeoutS * 1000, log }));
     } catch (e) {
       const msg = `${name} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`;
       failures.push(msg);

@@ -29,7 +29,7 @@ export interface ShapeOptions {
   /** A label for the failure message (e.g. the definition). */
   readonly label?: string;
   /**
-   * Run the statement (EXPLAIN ANALYZE) and check actual loops. Without it (the default: planning
+   * Run the statement (EXPLAIN ANALYZE, the default) and check actual loops. With false (planning
    * only, fast) an events scan on the inner side of a nested loop whose outer side is planned at
    * more than one row counts as run per row.
    */
@@ -63,8 +63,8 @@ export function perRowProbes(root: PlanNode, opts: ShapeOptions): string[] {
   return problems;
 }
 
-/** EXPLAIN (FORMAT JSON) of `sql`, with ANALYZE when asked, in a read-only transaction; the root plan node. */
-export async function explainJson(db: Db, sql: string, params: readonly unknown[] = [], analyze = false): Promise<PlanNode> {
+/** EXPLAIN (FORMAT JSON) of `sql`, with ANALYZE unless told not to, in a read-only transaction; the root plan node. */
+export async function explainJson(db: Db, sql: string, params: readonly unknown[] = [], analyze = true): Promise<PlanNode> {
   return db.transaction(
     async (tx) => {
       const r = await tx.query<Record<string, unknown>>(`explain (${analyze ? 'analyze, ' : ''}format json) ${sql}`, params);
@@ -78,7 +78,7 @@ export async function explainJson(db: Db, sql: string, params: readonly unknown[
 
 /** Fails when the statement's plan reads an events table per row (see perRowProbes). */
 export async function assertNoPerRowProbes(db: Db, sql: string, params: readonly unknown[], opts: ShapeOptions): Promise<PlanNode> {
-  const plan = await explainJson(db, sql, params, opts.analyze ?? false);
+  const plan = await explainJson(db, sql, params, opts.analyze ?? true);
   const problems = perRowProbes(plan, opts);
   assert.deepEqual(problems, [], `${opts.label ? `${opts.label}: ` : ''}per-row probe over events in\n${sql}`);
   return plan;
