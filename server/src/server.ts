@@ -68,9 +68,10 @@ export function startServer(options: ServerOptions = {}): Connection {
   const connection = createConnection(ProposedFeatures.all, process.stdin, process.stdout);
   const documents = new TextDocuments(TextDocument);
   let workspace: Workspace;
-  // Short: analysis is incremental (an edit re-resolves only what it affects); this only coalesces
-  // bursts of changes that arrive together (a paste, a formatter, multi-cursor edits).
-  let debounceMs = options.debounceMs ?? 5;
+  // None by default: analysis is incremental (an edit re-resolves only what it can reach, ~0.3 ms
+  // at 1,000 files), so diagnostics go out right after the change is applied; `debounceMs` > 0
+  // coalesces bursts of changes for clients that send many.
+  let debounceMs = options.debounceMs ?? 0;
   let previewTimeoutMs = 5000;
   let toldOffline = false;
   let lensRefresh = false;
@@ -125,16 +126,17 @@ export function startServer(options: ServerOptions = {}): Connection {
 
   // ---- documents -------------------------------------------------------------------------------
 
-  const timers = new Map<ProjectState, NodeJS.Timeout>();
+  const timers = new Map<ProjectState, NodeJS.Timeout | NodeJS.Immediate>();
   function scheduleDiagnostics(state: ProjectState): void {
-    clearTimeout(timers.get(state));
-    timers.set(
-      state,
-      setTimeout(() => {
-        timers.delete(state);
-        publishDiagnostics(state);
-      }, debounceMs),
-    );
+    const pending = timers.get(state);
+    if (pending && debounceMs <= 0) return; // already due at the next turn of the event loop
+    clearTimeout(pending as NodeJS.Timeout);
+    const run = () => {
+      timers.delete(state);
+      publishDiagnostics(state);
+    };
+    // setImmediate: after the message being handled, without a timer's clamping and its delay on a busy machine.
+    timers.set(state, debounceMs > 0 ? setTimeout(run, debounceMs) : setImmediate(run));
   }
 
   const uris = new Map<string, string>();
