@@ -330,18 +330,19 @@ export class Project {
     if (!r || r.key !== resolutionKey) {
       // From scratch: every definition, every file.
       const names = new NameTable(this.allDefinitions());
-      r = { key: resolutionKey, names, resolved: new Map(), infos: new Map(), infoIndex: new Map(), dependents: new Map(), kindDependents: new Map(), cyclic: new Set(), fileDiagnostics: new Map() };
+      r = { key: resolutionKey, names, resolved: new Map(), infos: new Map(), infoIndex: new Map(), dependents: new Map(), kindDependents: new Map(), kindNameDependents: new Map(), cyclic: new Set(), fileDiagnostics: new Map() };
       dirty = new Set();
       for (const [kind, m] of names.byKind) for (const name of m.keys()) dirty.add(defId(kind, name));
       diagFiles = this.filePaths;
     } else {
       const changedIds = new Set<string>();
       const changedKinds = new Set<Kind>();
+      const changedKindNames = new Set<Kind>();
       const files = new Set(this.changed.keys());
       renamed = !this.replaceInPlace(r.names, changedIds, changedKinds);
       if (renamed) {
         const names = new NameTable(this.allDefinitions());
-        diffNames(r.names, names, changedIds, changedKinds);
+        diffNames(r.names, names, changedIds, changedKinds, changedKindNames);
         for (const d of [...r.names.diagnostics, ...names.diagnostics]) files.add(d.file);
         r.names = names;
       }
@@ -350,6 +351,7 @@ export class Project {
       dirty = new Set();
       const stack = [...changedIds, ...r.cyclic];
       for (const k of changedKinds) stack.push(...(r.kindDependents.get(k) ?? []));
+      for (const k of changedKindNames) stack.push(...(r.kindNameDependents.get(k) ?? []));
       while (stack.length) {
         const id = stack.pop()!;
         if (dirty.has(id)) continue;
@@ -383,6 +385,7 @@ export class Project {
       r.resolved.set(id, res);
       for (const l of res.lookups) addTo(r.dependents, l, id);
       for (const k of res.kindSets) addTo(r.kindDependents, k, id);
+      for (const k of res.kindNames) addTo(r.kindNameDependents, k, id);
       if (res.cyclic) r.cyclic.add(id);
     }
     this.lastReused = r.resolved.size - fresh;
@@ -414,15 +417,7 @@ export class Project {
     };
     for (const id of order) {
       const rd = r.resolved.get(id)!;
-      let fp: string | undefined;
-      r.infos.set(id, {
-        def: rd.def,
-        resolved: rd,
-        hasErrors: hasErrors(id, new Set()),
-        get fingerprint() {
-          return (fp ??= fingerprint(rd));
-        },
-      });
+      r.infos.set(id, new Info(rd, hasErrors(id, new Set())));
     }
 
     // Each touched file's diagnostics: its own (syntax, schema, lowering), then duplicate names,
@@ -476,7 +471,11 @@ export class Project {
     // `kind: Test` fixtures read against the project (subject, given tables, expect): their
     // problems are diagnostics here, not only when `tally test` runs. A subject with errors is
     // reported at the subject itself.
-    const tests = infos.filter((i) => i.def.kind === 'Test' && !i.hasErrors);
+    const tests: DefinitionInfo[] = [];
+    for (const name of r.names.definitions('Test').keys()) {
+      const info = r.infos.get(defId('Test', name));
+      if (info && !info.hasErrors) tests.push(info);
+    }
     if (tests.length) {
       const tables = new Set(mappedTables(analysis).keys());
       const extra = new Map<string, Diagnostic[]>();
@@ -530,6 +529,7 @@ export class Project {
     r.cyclic.delete(id);
     for (const l of old.lookups) r.dependents.get(l)?.delete(id);
     for (const k of old.kindSets) r.kindDependents.get(k)?.delete(id);
+    for (const k of old.kindNames) r.kindNameDependents.get(k)?.delete(id);
   }
 
   /** Whether an error (any stage) lies inside the definition's own document. */
@@ -538,6 +538,21 @@ export class Project {
     if (!f) return false;
     const span = f.docs[def.doc]?.span ?? def.node.span;
     return f.diagnostics.some((d) => d.severity === 'error' && d.span[0] >= span[0] && d.span[0] <= span[1]);
+  }
+}
+
+/** A definition's analysis; its fingerprint is computed when first asked for. */
+class Info implements DefinitionInfo {
+  private fp: string | undefined;
+  readonly def: Definition;
+  constructor(
+    readonly resolved: ResolvedDefinition,
+    readonly hasErrors: boolean,
+  ) {
+    this.def = resolved.def;
+  }
+  get fingerprint(): string {
+    return (this.fp ??= fingerprint(this.resolved));
   }
 }
 
@@ -556,6 +571,8 @@ interface Resolution {
   readonly dependents: Map<string, Set<string>>;
   /** Kind -> the resolutions that depend on the kind's whole membership. */
   readonly kindDependents: Map<Kind, Set<string>>;
+  /** Kind -> the resolutions that depend on the kind's names only (did-you-mean candidates). */
+  readonly kindNameDependents: Map<Kind, Set<string>>;
   /** Resolutions that met a cycle: always redone. */
   readonly cyclic: Set<string>;
   /** Definition files' sorted diagnostics (only files that have some). */
@@ -568,14 +585,17 @@ function addTo<K>(index: Map<K, Set<string>>, k: K, id: string): void {
   else index.set(k, new Set([id]));
 }
 
-/** The names whose meaning differs between two tables, and the kinds whose membership or order does. */
-function diffNames(before: NameTable, after: NameTable, changedIds: Set<string>, changedKinds: Set<Kind>): void {
+/** The names whose meaning differs between two tables, the kinds whose membership or order does, and the kinds whose names (or their order) do. */
+function diffNames(before: NameTable, after: NameTable, changedIds: Set<string>, changedKinds: Set<Kind>, changedKindNames: Set<Kind>): void {
   for (const kind of new Set([...before.byKind.keys(), ...after.byKind.keys()])) {
     const a = before.definitions(kind);
     const b = after.definitions(kind);
     const av = [...a.values()];
     const bv = [...b.values()];
     if (av.length !== bv.length || av.some((d, i) => d !== bv[i])) changedKinds.add(kind);
+    const an = [...a.keys()];
+    const bn = [...b.keys()];
+    if (an.length !== bn.length || an.some((n, i) => n !== bn[i])) changedKindNames.add(kind);
     for (const [name, d] of a) if (b.get(name) !== d) changedIds.add(defId(kind, name));
     for (const name of b.keys()) if (!a.has(name)) changedIds.add(defId(kind, name));
   }

@@ -70,6 +70,8 @@ export interface ResolvedDefinition {
    */
   readonly lookups: ReadonlySet<string>;
   readonly kindSets: ReadonlySet<Kind>;
+  /** Kinds whose names (only) mattered: did-you-mean candidates of an unknown name. */
+  readonly kindNames: ReadonlySet<Kind>;
   /**
    * Whether a cycle was met while resolving this definition or what it inlines: such a result
    * depends on the order definitions are resolved in (which one reports the cycle), so it is
@@ -92,7 +94,7 @@ export interface ResolveOptions {
 }
 
 type Typed = { expr: IrExpr; type: ValueType | 'unknown' };
-type Body = Omit<ResolvedDefinition, 'deps' | 'broken' | 'def' | 'diagnostics' | 'refs' | 'lookups' | 'kindSets' | 'cyclic'>;
+type Body = Omit<ResolvedDefinition, 'deps' | 'broken' | 'def' | 'diagnostics' | 'refs' | 'lookups' | 'kindSets' | 'kindNames' | 'cyclic'>;
 
 const key = (kind: string, name: string) => `${kind}:${name}`;
 
@@ -104,6 +106,7 @@ interface Current {
   refs: RefSite[];
   lookups: Set<string>;
   kindSets: Set<Kind>;
+  kindNames: Set<Kind>;
   cyclic: boolean;
 }
 
@@ -157,7 +160,7 @@ export class Resolver {
     if (known && known.def === def) return known;
     const outer = this.current;
     const sink = new DiagnosticSink(def.file);
-    const cur: Current = { def, sink, deps: new Set(), errors: 0, refs: [], lookups: new Set(), kindSets: new Set(), cyclic: false };
+    const cur: Current = { def, sink, deps: new Set(), errors: 0, refs: [], lookups: new Set(), kindSets: new Set(), kindNames: new Set(), cyclic: false };
     this.current = cur;
     this.inProgress.add(id);
     let result: Body = {};
@@ -176,6 +179,7 @@ export class Resolver {
       refs: cur.refs,
       lookups: cur.lookups,
       kindSets: cur.kindSets,
+      kindNames: cur.kindNames,
       cyclic: cur.cyclic,
     };
     this.done.set(id, resolved);
@@ -326,7 +330,7 @@ export class Resolver {
     const d = this.definitions(kind).get(ref.name);
     this.current!.lookups.add(key(kind, ref.name));
     if (!d) {
-      this.noteKindSet(kind);
+      this.current!.kindNames.add(kind); // the did-you-mean candidates
       this.unknown('unknown-reference', kind === 'Kpi' ? 'KPI' : kind.toLowerCase(), ref, this.definitions(kind).keys());
       return undefined;
     }
