@@ -439,7 +439,7 @@ export class Resolver {
     let e: EntityDef | undefined;
     if (s.entity) {
       e = entities.get(s.entity.name) as EntityDef | undefined;
-      this.current!.lookups.set(key('Entity', s.entity.name), e ?? null);
+      this.current!.lookups.add(key('Entity', s.entity.name));
     } else {
       this.noteKindSet('Entity');
       if (entities.size === 1) e = entities.values().next().value as EntityDef;
