@@ -33,10 +33,11 @@ import { renderSection, type Section } from './lib/report.js';
 import { planSection } from './plan.js';
 import { segmentsSection } from './segments.js';
 import { lspSection } from './lsp.js';
+import { adviseSection } from './advise.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = join(ROOT, '.bench', 'latest.json');
-const SECTIONS = ['compile', 'segments', 'plan', 'demo', 'lsp'] as const;
+const SECTIONS = ['compile', 'segments', 'plan', 'demo', 'lsp', 'advise'] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 function usage(msg?: string): never {
@@ -76,6 +77,7 @@ function parseArgs(argv: string[]) {
       case 'plan':
       case 'demo':
       case 'lsp':
+      case 'advise':
         o.sections.push(flag);
         break;
       case '--customers':
@@ -180,6 +182,7 @@ async function main(): Promise<void> {
       }
       if (name === 'demo') sections.push(await demoSection({ runs: o.demoRuns, log }));
       if (name === 'lsp') sections.push(await lspSection({ log }));
+      if (name === 'advise') sections.push(await adviseSection({ server: o.db, database: 'tally_bench', customers: o.customers, seed: 42, anchor: DEFAULT_ANCHOR, days: days(), reps: o.reps ?? 0, timeoutMs: o.timeoutS * 1000, log }));
     } catch (e) {
       const msg = `${name} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`;
       failures.push(msg);

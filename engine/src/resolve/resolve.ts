@@ -28,7 +28,7 @@ import type {
   TraitDef,
   ValueType,
 } from '../model/types.js';
-import { intervalText, parseInstant, type Duration } from '../time.js';
+import { badInstant, intervalText, parseInstant, type Duration } from '../time.js';
 import { findTable, tableNames, type Catalog, type CatalogTable, type CatalogType } from './catalog.js';
 import { didYouMean } from './suggest.js';
 import { bandCase } from './bands.js';
@@ -739,7 +739,8 @@ export class Resolver {
         }
         const i = parseInstant(s, this.options.timezone);
         if (!i) {
-          this.error('bad-instant', span, `'${s}' is not an ISO instant (2026-01-01 or 2026-01-01T09:00:00Z)`);
+          const bad = badInstant(s, span, `'${s}' is not an ISO instant (2026-01-01 or 2026-01-01T09:00:00Z)`, this.options.timezone);
+          this.error('bad-instant', bad.span, bad.message);
           return undefined;
         }
         return { k: 'time', at: { k: 'instant', iso: i.date.toISOString() } };

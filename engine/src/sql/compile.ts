@@ -89,12 +89,27 @@ class Ctx {
 
 // ---- identifiers ---------------------------------------------------------------------------------
 
+// Kysely builders are immutable, so one identifier's builder serves every query that names it:
+// building (and freezing) the same nodes again per reference was a tenth of compile time. Bounded,
+// for a long-running language server whose projects come and go.
+const identifiers = new Map<string, Sql>();
+const MAX_IDENTIFIERS = 50_000;
+
+function memoIdentifier(key: string, build: () => Sql): Sql {
+  let s = identifiers.get(key);
+  if (s === undefined) {
+    if (identifiers.size >= MAX_IDENTIFIERS) identifiers.clear();
+    identifiers.set(key, (s = build()));
+  }
+  return s;
+}
+
 function table(t: IrTable): Sql {
-  return t.schema ? sql`${sql.id(t.schema, t.name)}` : sql`${sql.id(t.name)}`;
+  return t.schema ? memoIdentifier(`t\u0000${t.schema}\u0000${t.name}`, () => sql`${sql.id(t.schema!, t.name)}`) : memoIdentifier(`t\u0000${t.name}`, () => sql`${sql.id(t.name)}`);
 }
 
 function col(alias: string, column: string): Sql {
-  return sql.id(alias, column);
+  return memoIdentifier(`c\u0000${alias}\u0000${column}`, () => sql.id(alias, column));
 }
 
 // ---- expressions ---------------------------------------------------------------------------------
