@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { DiagnosticSink, LineIndex, sortDiagnostics, type Diagnostic, type RawDiagnostic, type Span } from './diagnostics.js';
 import { globFiles, globToRegExp } from './glob.js';
-import { structuralKey } from './ir/ir.js';
+import { structuralKey, type IrMetric } from './ir/ir.js';
 import { Lowerer, scalarString } from './model/lower.js';
 import type { Definition, Kind, ProjectConfig } from './model/types.js';
 import type { Catalog } from './resolve/catalog.js';
@@ -621,7 +621,7 @@ export const CANONICAL_SQL: SqlOptions = { asOf: { kind: 'now' }, literals: 'inl
 function fingerprint(r: ResolvedDefinition): string {
   const h = createHash('sha256');
   h.update(`${r.def.kind}\n${r.def.name}\n`);
-  if (r.query) h.update(structuralKey(r.query));
+  if (r.query) h.update(structuralKey(r.query.k === 'metric' ? { k: 'metric', metric: metricForFingerprint(r.query.metric) } : r.query));
   // A campaign's meaning includes who its audience and exclusions are (dependencies inlined).
   if (r.campaign) h.update(structuralKey(r.campaign));
   const d = r.def;
@@ -633,6 +633,19 @@ function fingerprint(r: ResolvedDefinition): string {
   else if (d.kind === 'Entity' || d.kind === 'Events' || d.kind === 'Campaign' || d.kind === 'Test' || d.kind === 'Lifecycle')
     h.update(structuralKey(sortKeys(toValue(d.node), ['description', 'owner', 'tags', 'version', 'materialize'])));
   return h.digest('hex');
+}
+
+/**
+ * An event-based metric carries its stream's entity so that SQL can apply the existence rule
+ * (docs/language.md); the entity follows from the stream, whose mapping the filter already holds,
+ * so it is left out here: the rule arrived with a Tally upgrade, and an upgrade must not force
+ * version bumps on definitions nobody changed (test/fingerprint-stability.test.ts).
+ */
+function metricForFingerprint(m: IrMetric): unknown {
+  if (m.k === 'count') return m;
+  if (m.k === 'ratio') return { k: m.k, numerator: metricForFingerprint(m.numerator), denominator: metricForFingerprint(m.denominator) };
+  const { entity: _entity, ...rest } = m;
+  return rest;
 }
 
 function withoutSpans(x: unknown): unknown {
