@@ -5,6 +5,7 @@
 
 import { existsSync, mkdirSync } from 'node:fs';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { redactSecrets } from '../redact.js';
 
 export type DbKind = 'postgres' | 'pglite';
 
@@ -25,14 +26,14 @@ export interface Db {
   close(): Promise<void>;
 }
 
-/** A connection or query failure, with a message safe to show (no credentials). */
+/** A connection or query failure, with a message safe to show: credentials are masked here, whatever the driver said. */
 export class DbError extends Error {
   constructor(
     message: string,
     readonly code: 'db-unreachable' | 'db-query' | 'db-timeout' | 'db-url',
     readonly sqlState?: string,
   ) {
-    super(message);
+    super(redactSecrets(message));
   }
 }
 
@@ -61,10 +62,9 @@ const PARSERS: Record<number, (v: string) => unknown> = {
   [PG_DATE]: (v) => v,
 };
 
+/** A database URL for display: any scheme's password, and `?password=…`, masked (redact.ts). */
 export function redactUrl(url: string): string {
-  return url.replace(/^(postgres(?:ql)?:\/\/)([^:@/]*)(:[^@/]*)?@/, (_m, scheme: string, user: string, pw?: string) =>
-    `${scheme}${user}${pw ? ':***' : ''}@`,
-  );
+  return redactSecrets(url);
 }
 
 export type ParsedDbUrl =
