@@ -88,7 +88,7 @@ export async function deploy(db: Db, analysis: Analysis, opts: DeployOptions): P
     if (!toRecord.length) return { deployed: false, deployId: null, changes: check.changes, diagnostics: check.diagnostics, refused: false, views };
     // Never drop or replace a relation Tally does not own: checked for all of them before any DDL.
     const foreign = await notOwned(tx, schema, state, toRecord);
-    if (foreign.length) return { deployed: false, deployId: null, changes: check.changes, diagnostics: [...check.diagnostics, ...foreign], refused: true, views };
+    if (foreign.length) return { deployed: false, deployId: null, changes: check.changes, diagnostics: [...check.diagnostics, ...foreign.map(({ kind: _k, name: _n, ...d }) => d)], refused: true, views };
 
     const rows: { kind: string; name: string; version: number; fingerprint: string | null; sql: string | null; source: string | null; file: string | null }[] = [];
     for (const c of toRecord) {
@@ -140,8 +140,8 @@ export async function deploy(db: Db, analysis: Analysis, opts: DeployOptions): P
  * as deployed now (its latest row is not a drop) and it is a view or a table; a state table (or
  * anything named like one) and a relation someone else created are never owned.
  */
-async function notOwned(tx: Db, schema: string, state: DeployedState, changes: readonly DefinitionChange[]): Promise<RawDiagnostic[]> {
-  const out: RawDiagnostic[] = [];
+export async function notOwned(tx: Db, schema: string, state: DeployedState, changes: readonly DefinitionChange[]): Promise<(RawDiagnostic & { kind: string; name: string })[]> {
+  const out: (RawDiagnostic & { kind: string; name: string })[] = [];
   for (const c of changes) {
     const view = viewName(c.kind, c.name);
     if (!view || c.status === 'unchanged') continue; // a version-only bump touches no relation
@@ -154,6 +154,8 @@ async function notOwned(tx: Db, schema: string, state: DeployedState, changes: r
     const file = c.info?.def.file ?? c.deployed?.file ?? '';
     const span: Span = c.info ? c.info.def.nameSpan : [0, 0];
     out.push({
+      kind: c.kind,
+      name: c.name,
       code: 'not-owned',
       severity: 'error',
       message: `deploy would ${c.status === 'removed' ? 'drop' : 'replace'} the ${what} ${schema}.${view}, but ${why}; rename the ${c.kind} or move that ${what} out of the deploy schema (nothing was written)`,
