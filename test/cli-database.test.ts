@@ -204,11 +204,11 @@ describe('cli-database: numeric options are range-checked before anything connec
     const project = copyShop('numbers');
     for (const bad of ['1e12', '0', '-5', '1.5', 'abc', '0x10', '86400001']) {
       for (const argv of [['preview', 'segment', 'dach'], ['check'], ['plan'], ['test']]) {
-        assertUsageError(await tally([...argv, '--project', project, '--db', 'pglite:memory', '--timeout', bad]), /^tally: --timeout takes milliseconds, a whole number from 1 to 86,400,000, e\.g\. --timeout 5000 \(got '.*'\)$/);
+        assertUsageError(await tally([...argv, '--project', project, '--db', 'pglite:memory', `--timeout=${bad}`]), /^tally: --timeout takes milliseconds, a whole number from 1 to 86,400,000, e\.g\. --timeout 5000 \(got '.*'\)$/);
       }
     }
     for (const bad of ['1e3', '-1', '1001', '2.5']) {
-      assertUsageError(await tally(['preview', 'segment', 'dach', '--project', project, '--sample', bad]), /^tally: --sample takes a whole number from 0 to 1,000/);
+      assertUsageError(await tally(['preview', 'segment', 'dach', '--project', project, `--sample=${bad}`]), /^tally: --sample takes a whole number from 0 to 1,000/);
     }
     for (const bad of ['1e12', '0', '5000001']) {
       assertUsageError(await tally(['demo', '--project', project, '--customers', bad]), /^tally: --customers takes a whole number from 1 to 5,000,000/);
