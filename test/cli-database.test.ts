@@ -135,7 +135,7 @@ where: { attribute: countryy, eq: DE }
     const sarif = await tally(['validate', '--project', project, '--offline', '--format', 'sarif']);
     assert.deepEqual(JSON.parse(sarif.out).runs[0].properties.database, { url: null, source: null, offline: '--offline' });
     // --offline is for validate (and compile); with --db it contradicts itself.
-    assertUsageError(await tally(['preview', 'segment', 'dach', '--project', project, '--offline']), /^tally: --offline applies to validate and compile; tally preview needs a database$/);
+    assertUsageError(await tally(['preview', 'segment', 'dach', '--project', project, '--offline']), /^tally: --offline applies to validate, advise and compile; tally preview needs a database$/);
     assertUsageError(await tally(['validate', '--project', project, '--offline', '--db', 'pglite:memory']), /^tally: --offline and --db contradict each other/);
   });
 });

@@ -83,7 +83,7 @@ function usedOf(url: ResolvedUrl): DatabaseUsed {
 
 /**
  * Opens the project's database for a command, the one way every command does (LANGUAGE.md §9):
- * - `--offline` (validate only): no database at all;
+ * - `--offline` (validate, advise): no database at all;
  * - a database the user named (--db, TALLY_DATABASE_URL, DATABASE_URL, warehouse.url) that cannot
  *   be reached, or a warehouse.url whose ${VAR} is not set, is an error (exit 2) naming the setting
  *   and the variable, never a silent fallback to the embedded database;
@@ -99,9 +99,9 @@ export async function openDatabase(
   opts: { required: boolean; home?: Project },
 ): Promise<{ db?: Db; url?: ResolvedUrl; used: DatabaseUsed; skipped?: string }> {
   const home = opts.home ?? project;
-  const offline = opts.required ? undefined : 'pass --offline to validate without a database';
+  const offline = opts.required ? undefined : `pass --offline to ${g.command} without a database`;
   if (g.values.offline === true) {
-    if (opts.required) throw new CliError(`--offline: tally ${g.command} needs a database (only validate and compile run without one)`);
+    if (opts.required) throw new CliError(`--offline: tally ${g.command} needs a database (only validate, advise and compile run without one)`);
     if (g.db !== undefined) throw new CliError('--offline and --db contradict each other: pass one of them');
     const used: DatabaseUsed = { url: null, source: null, offline: '--offline' };
     announceDatabase(g, io, used);
@@ -158,7 +158,7 @@ export async function analyzeWithCatalog(
     await db.close();
     if (opts.required) throw e;
     const why = `cannot read the catalog of ${url!.label}: ${(e as Error).message}`;
-    if (url!.named) throw new CliError(`${why} (database from ${url!.source}); pass --offline to validate without a database`);
+    if (url!.named) throw new CliError(`${why} (database from ${url!.source}); pass --offline to ${g.command} without a database`);
     return { analysis: first, skipped: `catalog checks skipped: ${why}`, used };
   }
 }

@@ -4,7 +4,7 @@
 
 import { parseArgs } from 'node:util';
 import { resolve as resolvePath } from 'node:path';
-import { parseInstant } from '../src/time.js';
+import { instantProblem, parseInstant } from '../src/time.js';
 import { DbError } from '../src/run/db.js';
 import { didYouMean } from '../src/resolve/suggest.js';
 import { redactSecrets } from '../src/redact.js';
@@ -24,6 +24,7 @@ import { runReport } from './commands/report.js';
 import { runPlan } from './commands/plan.js';
 import { runSnapshot } from './commands/snapshot.js';
 import { runRefresh } from './commands/refresh.js';
+import { runAdvise } from './commands/advise.js';
 
 export interface GlobalOptions {
   /** The command being run (`validate`, `preview`, …). */
@@ -49,6 +50,7 @@ const COMMANDS: Record<string, { summary: string; run: (g: GlobalOptions, io: Io
   deploy: { summary: 'apply the project to the database in one transaction: views + append-only history (--allow-drop, --format text|json)', run: runDeploy },
   refresh: { summary: 'rebuild the deployed `materialize: table` definitions, each swapped in atomically (--format text|json)', run: runRefresh },
   snapshot: { summary: "record the day's stage distribution of every deployed lifecycle, for transition reports (run daily; --format text|json)", run: runSnapshot },
+  advise: { summary: 'indexes that would serve the project, with why; compared with the live ones, never created (--format text|json|sql)', run: runAdvise },
   history: { summary: 'every recorded deploy, newest first (--format text|json)', run: runHistory },
   run: { summary: 'enroll campaign audiences as of T, append-only (--campaign NAME, --export csv|jsonl FILE, --format text|json)', run: runRun },
   report: { summary: 'campaign results: conversion per variant, lift vs holdout, p-values, SRM check (--format text|json|markdown)', run: runReport },
@@ -70,7 +72,7 @@ options:
                   (default: TALLY_DATABASE_URL, DATABASE_URL, warehouse.url, then pglite:<project>/.tally/db)
   --as-of ISO     evaluate as of this instant (default now, UTC)
   --format F      output format (per command)
-  --offline       validate (or compile) without any database: no catalog checks
+  --offline       validate (advise, compile) without any database: no catalog checks
 
 Every command that connects says which database it used: on stderr (\`tally: database: …\`),
 or as the \`database\` field of JSON output. A database you named (--db, TALLY_DATABASE_URL,
@@ -168,14 +170,17 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
     const dym = didYouMean(command, Object.keys(COMMANDS)).text;
     throw new CliError(`unknown command '${command}'${dym}\n\n${USAGE}`);
   }
-  if (values.offline && command !== 'validate' && command !== 'compile') {
-    throw new CliError(`--offline applies to validate and compile; tally ${command} ${command === 'init' ? 'never connects anyway' : 'needs a database'}`);
+  if (values.offline && command !== 'validate' && command !== 'compile' && command !== 'advise') {
+    throw new CliError(`--offline applies to validate, advise and compile; tally ${command} ${command === 'init' ? 'never connects anyway' : 'needs a database'}`);
   }
   let asOf = new Date();
   const asOfText = values['as-of'];
   if (asOfText !== undefined) {
     const p = parseInstant(asOfText, 'UTC');
-    if (!p) throw new CliError(`--as-of '${asOfText}' is not an ISO instant; write 2026-06-01 or 2026-06-01T00:00:00Z`);
+    if (!p) {
+      const why = instantProblem(asOfText, 'UTC');
+      throw new CliError(why ? `--as-of '${asOfText}' is not a valid instant: ${why.message}` : `--as-of '${asOfText}' is not an ISO instant; write 2026-06-01 or 2026-06-01T00:00:00Z`);
+    }
     asOf = p.date;
   }
   const g: GlobalOptions = {
