@@ -77,6 +77,8 @@ function launcher(argv: string[], cwd: string): Promise<Run> {
  */
 function assertCleanError(r: Run, code: number, what: RegExp): void {
   assert.equal(r.code, code, `exit code: stdout=${r.out} stderr=${r.err}`);
+  // The line saying which database the command uses may come first.
+  r = { ...r, err: r.err.replace(/^tally: (database: |no database \().*\n/, '') };
   assert.doesNotMatch(r.err, STACK, 'stack trace on stderr');
   assert.doesNotMatch(r.out, STACK, 'stack trace on stdout');
   assert.doesNotMatch(r.err, /internal error/);
@@ -182,7 +184,8 @@ describe('cli: exit codes and one-line errors', () => {
     const r = await tally(['validate', '--project', clean]);
     assert.equal(r.code, 0, r.out + r.err);
     assert.match(r.out, /3 definitions in 2 files: 0 errors, 0 warnings/);
-    assert.equal(r.err, '');
+    // Nothing configured and nothing loaded: said once on stderr.
+    assert.equal(r.err, 'tally: no database (nothing configured, and the embedded .tally/db is empty): catalog checks skipped');
   });
 
   it('1: a project with an error', async () => {
@@ -364,7 +367,8 @@ describe('cli: validate --format json|github|sarif', () => {
     assert.equal(r.code, 1);
     assert.equal(r.err, '');
     const doc = JSON.parse(r.out) as { diagnostics: JsonDiagnostic[] };
-    assert.deepEqual(Object.keys(doc), ['diagnostics']);
+    // The contract's one key, then which database was used (extra fields are allowed).
+    assert.deepEqual(Object.keys(doc), ['diagnostics', 'database']);
     assert.ok(Array.isArray(doc.diagnostics));
     for (const d of doc.diagnostics) {
       for (const k of ['file', 'range', 'severity', 'code', 'message']) assert.ok(k in d, `missing ${k}`);
@@ -389,11 +393,11 @@ describe('cli: validate --format json|github|sarif', () => {
     assert.match(byCode.get('unknown-key')!, /'wher'.*did you mean 'where'/);
   });
 
-  it('json: a clean project prints {"diagnostics": []} and exits 0', async () => {
+  it('json: a clean project prints {"diagnostics": []} (and which database: none here) and exits 0', async () => {
     const clean = makeProject({ 'definitions/model.yaml': MODEL });
     const r = await tally(['validate', '--project', clean, '--format', 'json']);
     assert.equal(r.code, 0);
-    assert.deepEqual(JSON.parse(r.out), { diagnostics: [] });
+    assert.deepEqual(JSON.parse(r.out), { diagnostics: [], database: { url: null, source: null, offline: 'nothing configured, and the embedded .tally/db is empty' } });
   });
 
   it('json: diagnostics of tally.yaml itself are reported against tally.yaml', async () => {
@@ -813,7 +817,7 @@ describe('cli: init', () => {
     assert.equal(v.code, 0, v.out + v.err);
     assert.match(v.out, /0 errors, 0 warnings/);
     const json = await tally(['validate', '--project', dir, '--format', 'json']);
-    assert.deepEqual(JSON.parse(json.out), { diagnostics: [] });
+    assert.deepEqual(JSON.parse(json.out).diagnostics, []);
 
     const before = readFileSync(join(dir, 'tally.yaml'), 'utf8');
     const again = await tally(['init', '--project', dir]);
@@ -857,11 +861,12 @@ describe('cli: database resolution order', () => {
     assert.deepEqual([r(noTally).url, r(noTally).source], [URLS.database, 'DATABASE_URL']);
     const onlyWh = { WH_HOST: 'wh.internal', WH_DB: 'shop' };
     assert.deepEqual([r(onlyWh).url, r(onlyWh).source], ['postgres://app@wh.internal:5432/shop', 'warehouse.url']);
-    // An unset ${VAR} falls back to the embedded default, with a note naming the variable.
+    // An unset ${VAR} leaves warehouse.url unusable: never the embedded default instead.
     const missing = r({ WH_HOST: 'wh.internal' });
-    assert.equal(missing.source, 'embedded default');
-    assert.match(missing.notes.join('\n'), /\$WH_DB/);
-    assert.equal(missing.url, `pglite:${join(root, '.tally', 'db')}`);
+    assert.equal(missing.source, 'warehouse.url');
+    assert.equal(missing.named, true);
+    assert.deepEqual(missing.unset, ['WH_DB']);
+    assert.equal(missing.url, '');
     const bare = resolveDatabaseUrl({ env: {}, projectRoot: root });
     assert.equal(bare.source, 'embedded default');
     assert.equal(bare.embeddedMissing, true);
@@ -890,20 +895,21 @@ describe('cli: database resolution order', () => {
         assertCleanError(r, 2, message);
       });
     }
-    it('embedded default, when warehouse.url needs an unset variable', async () => {
+    it('warehouse.url needing an unset variable is an error naming the setting and the variable, never the embedded database', async () => {
       const r = await tally(['preview', 'lifecycle', 'x', '--project', project], { env: {} });
-      assert.equal(r.code, 2);
-      assert.doesNotMatch(r.err, STACK);
-      const lines = r.err.split('\n');
-      assert.match(lines[0]!, /^tally: warehouse\.url needs \$WH_DB, which is not set; using the embedded database$/);
-      assert.match(lines[1]!, /^tally: no database: the embedded one \(pglite:\.tally\/db\) is empty/);
+      assertCleanError(r, 2, /^tally: warehouse\.url in tally\.yaml \(postgres:\/\/nobody@127\.0\.0\.1:1\/\$\{WH_DB\}\) needs \$WH_DB, which is not set: set it or pass --db URL$/);
     });
-    it('validate without a reachable database still validates (catalog checks skipped, said once)', async () => {
-      const r = await tally(['validate', '--project', project, '--format', 'json'], { env: { WH_DB: 'from_warehouse' } });
-      assert.equal(r.code, 0, r.out + r.err);
-      const doc = JSON.parse(r.out) as { diagnostics: JsonDiagnostic[] };
-      assert.deepEqual(doc.diagnostics.map((d) => d.code), ['db-unreachable']);
-      assert.match(doc.diagnostics[0]!.message, /catalog checks skipped: cannot connect to postgres:\/\/nobody@127\.0\.0\.1:1\/from_warehouse/);
+    it('validate against a named database that is unreachable: exit 2, not a warning (--offline validates without one)', async () => {
+      for (const format of ['text', 'json', 'github', 'sarif']) {
+        const r = await tally(['validate', '--project', project, '--format', format], { env: { WH_DB: 'from_warehouse' } });
+        assertCleanError(r, 2, /^tally: cannot connect to postgres:\/\/nobody@127\.0\.0\.1:1\/from_warehouse: .* \(database from warehouse\.url\); pass --offline to validate without a database$/);
+      }
+      const offline = await tally(['validate', '--project', project, '--format', 'json', '--offline'], { env: { WH_DB: 'from_warehouse' } });
+      assert.equal(offline.code, 0, offline.out + offline.err);
+      const doc = JSON.parse(offline.out) as { diagnostics: JsonDiagnostic[]; database: unknown };
+      assert.deepEqual(doc.diagnostics, []);
+      assert.deepEqual(doc.database, { url: null, source: null, offline: '--offline' });
+      assert.equal(offline.err, '');
     });
   });
 });

@@ -496,3 +496,28 @@ describe('language server on PostgreSQL', function () {
     assert.equal(client.proc.exitCode, null, 'the server is still running');
   });
 });
+
+describe('language server: warehouse.url needing an unset variable', function () {
+  this.timeout(120_000);
+  it('goes offline saying which setting and which variable, never the embedded database instead', async () => {
+    const root = copyExample();
+    writeFileSync(join(root, 'tally.yaml'), `${readFileSync(join(root, 'tally.yaml'), 'utf8')}warehouse:\n  url: postgres://app:s3cr3t@127.0.0.1:1/\${TALLY_LSP_TEST_UNSET}\n`);
+    const client = await startServer(root);
+    try {
+      const segUri = pathToFileURL(join(root, 'definitions', 'segments.yaml')).href;
+      const err = await client.conn.sendRequest('tally/preview', { uri: segUri, kind: 'segment', name: 'dach' }).then(
+        () => undefined,
+        (e: { message: string }) => e,
+      );
+      assert.ok(err, 'preview must fail offline');
+      assert.match(err.message, /previews are off: warehouse\.url in tally\.yaml \(postgres:\/\/app:\*\*\*@127\.0\.0\.1:1\/\$\{TALLY_LSP_TEST_UNSET\}\) needs \$TALLY_LSP_TEST_UNSET, which is not set: set it or set tally\.databaseUrl/);
+      const [status] = (await client.conn.sendRequest('tally/status')) as { connected: boolean; offline: string | null }[];
+      assert.equal(status!.connected, false);
+      assert.match(status!.offline ?? '', /needs \$TALLY_LSP_TEST_UNSET/);
+      assert.doesNotMatch(JSON.stringify(status), /s3cr3t/);
+    } finally {
+      await client.stop();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Project, PROJECT_FILE, type Analysis } from '../src/project.js';
 import { connect, DbError, type Db } from '../src/run/db.js';
-import { resolveDatabaseUrl, type ResolvedUrl } from '../src/run/connection.js';
+import { databaseDescription, resolveDatabaseUrl, unsetVariablesMessage, type ResolvedUrl } from '../src/run/connection.js';
 import { loadCatalog } from '../src/run/catalog-load.js';
 import type { Catalog } from '../src/resolve/catalog.js';
 import { CliError, type Io } from './io.js';
@@ -55,60 +55,110 @@ export function loadProjectOrFail(g: GlobalOptions, io: Io): Project {
  * `.tally/db`) apply when `project` is the same project at another git ref.
  */
 export function databaseUrl(g: GlobalOptions, project: Project, io: Io, home: Project = project): ResolvedUrl {
-  project = home;
-  return resolveDatabaseUrl({ flag: g.db, env: io.env, warehouseUrl: project.config.warehouseUrl, projectRoot: project.root });
+  return resolveDatabaseUrl({ flag: g.db, env: io.env, warehouseUrl: home.config.warehouseUrl, projectRoot: home.root });
 }
 
-
-/** Connects for a command that needs data; a missing embedded database is a usage error with a hint. */
-export async function connectOrFail(g: GlobalOptions, project: Project, io: Io, home: Project = project): Promise<{ db: Db; url: ResolvedUrl }> {
-  const url = databaseUrl(g, project, io, home);
-  for (const n of url.notes) io.err(`tally: ${n}`);
-  if (url.source === 'embedded default' && url.embeddedMissing) {
-    throw new CliError(`no database: the embedded one (${url.label}) is empty; run \`tally demo\` to load sample data, or pass --db postgres://… / set TALLY_DATABASE_URL`);
-  }
-  try {
-    const db = await connect(url.url, { baseDir: url.source === '--db' ? io.cwd : home.root, timezone: project.config.timezone, create: false });
-    return { db, url };
-  } catch (e) {
-    if (e instanceof DbError) throw new CliError(`${e.message} (database from ${url.source})`);
-    throw e;
-  }
+/** Which database a command used, as JSON outputs carry it (`database`). */
+export interface DatabaseUsed {
+  /** The redacted URL (`pglite:.tally/db` for the embedded default); null when none was used. */
+  readonly url: string | null;
+  /** Where it came from (--db, TALLY_DATABASE_URL, DATABASE_URL, warehouse.url, embedded default). */
+  readonly source: string | null;
+  /** Why no database was used (validate --offline, or nothing configured and nothing loaded). */
+  readonly offline?: string;
 }
 
 /**
- * Analyses with the live catalog when a database is reachable. Unreachable is not fatal for
- * static commands: a warning diagnostic says catalog checks were skipped and why.
+ * Says which database a command uses: one line on stderr (`tally: database: …`) unless the output
+ * is JSON, which carries the same as its `database` field instead. Every command goes through here.
+ */
+export function announceDatabase(g: GlobalOptions, io: Io, used: DatabaseUsed, description?: string): void {
+  if (g.format === 'json' || g.values.quiet === true) return;
+  io.err(used.url === null ? `tally: no database (${used.offline ?? 'none'}): catalog checks skipped` : `tally: database: ${description ?? used.url}`);
+}
+
+function usedOf(url: ResolvedUrl): DatabaseUsed {
+  return { url: url.label, source: url.source };
+}
+
+/**
+ * Opens the project's database for a command, the one way every command does (LANGUAGE.md §9):
+ * - `--offline` (validate, advise): no database at all;
+ * - a database the user named (--db, TALLY_DATABASE_URL, DATABASE_URL, warehouse.url) that cannot
+ *   be reached, or a warehouse.url whose ${VAR} is not set, is an error (exit 2) naming the setting
+ *   and the variable, never a silent fallback to the embedded database;
+ * - the embedded default: required commands need it loaded; validate without it checks no catalog.
+ * It announces which database it used (announceDatabase). `required: false` (validate) returns no
+ * db when there is none to use; `skipped` says why catalog checks were skipped (the embedded
+ * default failed to open).
+ */
+export async function openDatabase(
+  g: GlobalOptions,
+  project: Project,
+  io: Io,
+  opts: { required: boolean; home?: Project },
+): Promise<{ db?: Db; url?: ResolvedUrl; used: DatabaseUsed; skipped?: string }> {
+  const home = opts.home ?? project;
+  const offline = opts.required ? undefined : `pass --offline to ${g.command} without a database`;
+  if (g.values.offline === true) {
+    if (opts.required) throw new CliError(`--offline: tally ${g.command} needs a database (only validate, advise and compile run without one)`);
+    if (g.db !== undefined) throw new CliError('--offline and --db contradict each other: pass one of them');
+    const used: DatabaseUsed = { url: null, source: null, offline: '--offline' };
+    announceDatabase(g, io, used);
+    return { used };
+  }
+  const url = databaseUrl(g, project, io, home);
+  const unset = unsetVariablesMessage(url, ['pass --db URL', ...(offline ? [offline] : [])]);
+  if (unset) throw new CliError(unset);
+  if (url.source === 'embedded default' && url.embeddedMissing) {
+    if (opts.required) throw new CliError(`no database: the embedded one (${url.label}) is empty; run \`tally demo\` to load sample data, or pass --db postgres://… / set TALLY_DATABASE_URL`);
+    const used: DatabaseUsed = { url: null, source: null, offline: 'nothing configured, and the embedded .tally/db is empty' };
+    announceDatabase(g, io, used);
+    return { url, used };
+  }
+  let db: Db;
+  try {
+    db = await connect(url.url, { baseDir: url.source === '--db' ? io.cwd : home.root, timezone: project.config.timezone, create: false });
+  } catch (e) {
+    if (!(e instanceof DbError)) throw e;
+    if (opts.required || url.named) throw new CliError(`${e.message} (database from ${url.source})${offline ? `; ${offline}` : ''}`);
+    const used: DatabaseUsed = { url: null, source: null, offline: e.message };
+    announceDatabase(g, io, used);
+    return { url, used, skipped: `catalog checks skipped: ${e.message}` };
+  }
+  const used = usedOf(url);
+  announceDatabase(g, io, used, databaseDescription(url));
+  return { db, url, used };
+}
+
+/** Connects for a command that needs data (openDatabase, required). */
+export async function connectOrFail(g: GlobalOptions, project: Project, io: Io, home: Project = project): Promise<{ db: Db; url: ResolvedUrl; used: DatabaseUsed }> {
+  const r = await openDatabase(g, project, io, { required: true, home });
+  return { db: r.db!, url: r.url!, used: r.used };
+}
+
+/**
+ * Analyses with the live catalog when a database is there (openDatabase). For validate
+ * (`required: false`) a missing embedded database is not an error; a named database that cannot
+ * be reached, or whose catalog cannot be read, is (exit 2), unless --offline.
  */
 export async function analyzeWithCatalog(
   g: GlobalOptions,
   project: Project,
   io: Io,
   opts: { required: boolean; home?: Project },
-): Promise<{ analysis: Analysis; db?: Db; catalog?: Catalog; skipped?: string }> {
-  const home = opts.home ?? project;
+): Promise<{ analysis: Analysis; db?: Db; catalog?: Catalog; skipped?: string; used: DatabaseUsed }> {
   const first = project.analyze({ now: g.asOf });
-  const url = databaseUrl(g, project, io, home);
-  if (!opts.required && url.source === 'embedded default' && url.embeddedMissing) return { analysis: first };
-  let db: Db;
-  try {
-    db = opts.required
-      ? (await connectOrFail(g, project, io, home)).db
-      : await connect(url.url, { baseDir: url.source === '--db' ? io.cwd : home.root, timezone: project.config.timezone, create: false });
-  } catch (e) {
-    // An explicit --db that does not work is a usage or connection error, not a skipped check.
-    if (opts.required || !(e instanceof DbError) || url.source === '--db') throw e;
-    return { analysis: first, skipped: `catalog checks skipped: ${e.message}` };
-  }
+  const { db, url, used, skipped } = await openDatabase(g, project, io, opts);
+  if (!db) return { analysis: first, skipped, used };
   try {
     const catalog = await loadCatalog(db, first.definitions);
-    return { analysis: project.analyze({ catalog, now: g.asOf }), db, catalog };
+    return { analysis: project.analyze({ catalog, now: g.asOf }), db, catalog, used };
   } catch (e) {
-    if (opts.required) {
-      await db.close();
-      throw e;
-    }
     await db.close();
-    return { analysis: first, skipped: `catalog checks skipped: ${(e as Error).message}` };
+    if (opts.required) throw e;
+    const why = `cannot read the catalog of ${url!.label}: ${(e as Error).message}`;
+    if (url!.named) throw new CliError(`${why} (database from ${url!.source}); pass --offline to ${g.command} without a database`);
+    return { analysis: first, skipped: `catalog checks skipped: ${why}`, used };
   }
 }

@@ -2,6 +2,7 @@
 
 import { relative, join } from 'node:path';
 import type { Diagnostic } from '../src/diagnostics.js';
+import { redactSecrets } from '../src/redact.js';
 
 /** A diagnostic's file as the user's shell (and a CI checkout) sees it: relative to the cwd. */
 function shownPath(projectRoot: string, cwd: string, file: string): string {
@@ -12,7 +13,7 @@ export function diagnosticsText(list: readonly Diagnostic[], projectRoot: string
   const lines: string[] = [];
   for (const d of list) {
     const p = shownPath(projectRoot, cwd, d.file);
-    lines.push(`${p}:${d.range.start.line + 1}:${d.range.start.character + 1}: ${d.severity} [${d.code}] ${d.message}`);
+    lines.push(`${p}:${d.range.start.line + 1}:${d.range.start.character + 1}: ${d.severity} [${d.code}] ${redactSecrets(d.message)}`);
     const text = sources?.(d.file);
     if (text !== undefined) {
       const src = text.split(/\r?\n/)[d.range.start.line];
@@ -33,8 +34,9 @@ export function summaryLine(list: readonly Diagnostic[], files: number, definiti
   return `${plural(definitions, 'definition')} in ${plural(files, 'file')}: ${plural(errors, 'error')}, ${plural(warnings, 'warning')}`;
 }
 
-export function diagnosticsJson(list: readonly Diagnostic[]): string {
-  return JSON.stringify({ diagnostics: list.map((d) => ({ file: d.file, range: d.range, severity: d.severity, code: d.code, message: d.message, ...(d.fix ? { fix: d.fix } : {}) })) }, null, 2);
+/** The contract's `{"diagnostics": [...]}`, plus `extra` fields after it (e.g. `database`). */
+export function diagnosticsJson(list: readonly Diagnostic[], extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({ diagnostics: list.map((d) => ({ file: d.file, range: d.range, severity: d.severity, code: d.code, message: redactSecrets(d.message), ...(d.fix ? { fix: d.fix } : {}) })), ...extra }, null, 2);
 }
 
 function escapeData(s: string): string {
@@ -57,13 +59,13 @@ export function diagnosticsGithub(list: readonly Diagnostic[], projectRoot: stri
         `endColumn=${d.range.end.character + 1}`,
         `title=${escapeProperty(`tally ${d.code}`)}`,
       ];
-      return `::${level} ${props.join(',')}::${escapeData(d.message)}`;
+      return `::${level} ${props.join(',')}::${escapeData(redactSecrets(d.message))}`;
     })
     .join('\n');
 }
 
-/** SARIF 2.1.0, for code-scanning uploads. */
-export function diagnosticsSarif(list: readonly Diagnostic[], projectRoot: string, cwd: string, version: string): string {
+/** SARIF 2.1.0, for code-scanning uploads; `properties` go in the run's property bag (e.g. `database`). */
+export function diagnosticsSarif(list: readonly Diagnostic[], projectRoot: string, cwd: string, version: string, properties?: Record<string, unknown>): string {
   const codes = [...new Set(list.map((d) => d.code))].sort();
   const sarif = {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
@@ -82,7 +84,7 @@ export function diagnosticsSarif(list: readonly Diagnostic[], projectRoot: strin
           ruleId: d.code,
           ruleIndex: codes.indexOf(d.code),
           level: d.severity === 'error' ? 'error' : d.severity === 'warning' ? 'warning' : 'note',
-          message: { text: d.message },
+          message: { text: redactSecrets(d.message) },
           locations: [
             {
               physicalLocation: {
@@ -97,6 +99,7 @@ export function diagnosticsSarif(list: readonly Diagnostic[], projectRoot: strin
             },
           ],
         })),
+        ...(properties ? { properties } : {}),
       },
     ],
   };

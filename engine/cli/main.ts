@@ -7,6 +7,7 @@ import { resolve as resolvePath } from 'node:path';
 import { instantProblem, parseInstant } from '../src/time.js';
 import { DbError } from '../src/run/db.js';
 import { didYouMean } from '../src/resolve/suggest.js';
+import { redactSecrets } from '../src/redact.js';
 import { CliError, EXIT_USAGE, type Io } from './io.js';
 import { runValidate } from './commands/validate.js';
 import { runCompile } from './commands/compile.js';
@@ -26,6 +27,8 @@ import { runRefresh } from './commands/refresh.js';
 import { runAdvise } from './commands/advise.js';
 
 export interface GlobalOptions {
+  /** The command being run (`validate`, `preview`, …). */
+  readonly command: string;
   readonly project: string;
   readonly db?: string;
   readonly asOf: Date;
@@ -69,10 +72,18 @@ options:
                   (default: TALLY_DATABASE_URL, DATABASE_URL, warehouse.url, then pglite:<project>/.tally/db)
   --as-of ISO     evaluate as of this instant (default now, UTC)
   --format F      output format (per command)
+  --offline       validate (advise, compile) without any database: no catalog checks
+
+Every command that connects says which database it used: on stderr (\`tally: database: …\`),
+or as the \`database\` field of JSON output. A database you named (--db, TALLY_DATABASE_URL,
+DATABASE_URL, warehouse.url) that cannot be reached is an error, never a silent fallback.
 
 exit codes: 0 ok, 1 findings, 2 usage or connection error`;
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  const shown = io;
+  // Error text may carry a URL or a driver's message: credentials are masked whatever the scheme.
+  io = { ...shown, err: (t) => shown.err(redactSecrets(t)) };
   try {
     return await dispatch(argv, io);
   } catch (e) {
@@ -138,6 +149,7 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
         stdio: { type: 'boolean' },
+        offline: { type: 'boolean' },
       },
     });
   } catch (e) {
@@ -158,6 +170,9 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
     const dym = didYouMean(command, Object.keys(COMMANDS)).text;
     throw new CliError(`unknown command '${command}'${dym}\n\n${USAGE}`);
   }
+  if (values.offline && command !== 'validate' && command !== 'compile' && command !== 'advise') {
+    throw new CliError(`--offline applies to validate, advise and compile; tally ${command} ${command === 'init' ? 'never connects anyway' : 'needs a database'}`);
+  }
   let asOf = new Date();
   const asOfText = values['as-of'];
   if (asOfText !== undefined) {
@@ -169,6 +184,7 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
     asOf = p.date;
   }
   const g: GlobalOptions = {
+    command,
     project: resolvePath(io.cwd, values.project ?? '.'),
     db: values.db,
     asOf,
@@ -194,4 +210,26 @@ export function checkFormat(g: GlobalOptions, allowed: string[], fallback = 'tex
   const f = g.format ?? fallback;
   if (!allowed.includes(f)) throw new CliError(`--format '${f}' is not one of: ${allowed.join(', ')}`);
   return f;
+}
+
+/**
+ * A whole-number option (`--timeout`, `--sample`, `--customers`, `--seed`) checked for range: a
+ * usage error (exit 2) names the option and the range, so no out-of-range value reaches a database
+ * setting (`--timeout 1e12` was a raw PostgreSQL error). Digits only: no exponents, hex or fractions.
+ */
+export function intOption(g: GlobalOptions, name: string, range: { min: number; max: number; fallback: number; unit?: string; example?: string }): number {
+  const raw = g.values[name];
+  if (raw === undefined) return range.fallback;
+  const text = String(raw).trim();
+  const n = /^-?\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n < range.min || n > range.max) {
+    const what = range.unit ? `${range.unit}, a whole number` : 'a whole number';
+    throw new CliError(`--${name} takes ${what} from ${range.min.toLocaleString('en-US')} to ${range.max.toLocaleString('en-US')}${range.example ? `, e.g. --${name} ${range.example}` : ''} (got '${text}')`);
+  }
+  return n;
+}
+
+/** `--timeout MS`: a statement timeout PostgreSQL accepts (1 ms to 24 h). */
+export function timeoutOption(g: GlobalOptions, fallback = 30_000): number {
+  return intOption(g, 'timeout', { min: 1, max: 86_400_000, fallback, unit: 'milliseconds', example: '5000' });
 }

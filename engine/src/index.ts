@@ -34,7 +34,8 @@ export {
 export { formatSql } from './sql/format.js';
 export { connect, parseDbUrl, redactUrl, DbError, type Db, type DbKind } from './run/db.js';
 export { connectInWorker } from './run/db-thread.js';
-export { resolveDatabaseUrl, interpolateEnv, type ResolvedUrl } from './run/connection.js';
+export { resolveDatabaseUrl, interpolateEnv, unsetVariablesMessage, databaseDescription, type ResolvedUrl } from './run/connection.js';
+export { redactSecrets } from './redact.js';
 export { loadCatalog } from './run/catalog-load.js';
 export { preview, paramOptions, maskValue, PreviewError, PREVIEW_KINDS, type Preview, type PreviewKind } from './run/preview.js';
 export { evaluateKpi, deadlineOf, type KpiStatus, type KpiEvaluation } from './kpi-status.js';

@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Project, PROJECT_FILE, loadCatalog, connectInWorker, resolveDatabaseUrl, LanguageService, type Analysis, type Catalog, type Db, type Kind } from '../../engine/src/index.js';
+import { Project, PROJECT_FILE, loadCatalog, connectInWorker, resolveDatabaseUrl, unsetVariablesMessage, LanguageService, type Analysis, type Catalog, type Db, type Kind } from '../../engine/src/index.js';
 
 export interface ProjectState {
   readonly root: string;
@@ -163,6 +163,13 @@ export class Workspace {
     if (Date.now() < state.nextConnectAttempt) return;
     state.connecting = (async () => {
       const url = resolveDatabaseUrl({ setting: this.options.databaseUrl, warehouseUrl: state.project.config.warehouseUrl, projectRoot: state.root });
+      // A named database that cannot be used: offline, saying why (never the embedded one instead).
+      const unset = unsetVariablesMessage(url, ['set tally.databaseUrl']);
+      if (unset) {
+        state.offline = unset;
+        state.nextConnectAttempt = Date.now() + 30_000;
+        return;
+      }
       if (url.source === 'embedded default' && url.embeddedMissing) {
         state.offline = `no database configured and the embedded one (${url.label}) is empty: set tally.databaseUrl, TALLY_DATABASE_URL or DATABASE_URL, or run \`tally demo\``;
         state.nextConnectAttempt = Date.now() + 30_000;

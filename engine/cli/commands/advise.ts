@@ -15,7 +15,7 @@ export async function runAdvise(g: GlobalOptions, io: Io): Promise<number> {
   const format = checkFormat(g, ['text', 'json', 'sql']);
   if (g.positionals.length) throw new CliError(`tally advise takes no arguments (got '${g.positionals[0]}'); it advises for the whole project`);
   const project = loadProjectOrFail(g, io);
-  const { analysis, db, skipped } = await analyzeWithCatalog(g, project, io, { required: false });
+  const { analysis, db, skipped, used } = await analyzeWithCatalog(g, project, io, { required: false });
   let catalog;
   try {
     catalog = db ? await loadIndexes(db) : undefined;
@@ -29,7 +29,7 @@ export async function runAdvise(g: GlobalOptions, io: Io): Promise<number> {
     return f ? [toDiagnostic(n, f.lines)] : [];
   });
   const view = { advice, notes, connected: Boolean(catalog), skipped: analysis.infos.filter((i) => i.hasErrors || i.resolved.broken).length };
-  if (format === 'json') io.out(JSON.stringify(adviceJson(view), null, 2));
+  if (format === 'json') io.out(JSON.stringify({ ...(adviceJson(view) as object), database: used }, null, 2));
   else if (format === 'sql') io.out(adviceSql(view));
   else io.out(adviceText(view));
   return EXIT_OK;

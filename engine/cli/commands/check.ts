@@ -15,7 +15,7 @@ import { recordChecks } from '../../src/run/recorded.js';
 import { gitCommit } from './deploy.js';
 import { diagnosticsGithub, diagnosticsText } from '../format-diagnostics.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, type Io } from '../io.js';
-import { checkFormat, type GlobalOptions } from '../main.js';
+import { checkFormat, timeoutOption, type GlobalOptions } from '../main.js';
 
 export const CHECK_FORMATS = ['text', 'json', 'junit', 'markdown', 'github'];
 
@@ -25,11 +25,10 @@ export async function runCheck(g: GlobalOptions, io: Io): Promise<number> {
   const failOnArg = g.values['fail-on'];
   const failOn = parseFailOn(typeof failOnArg === 'string' ? failOnArg : undefined);
   if ('error' in failOn) throw new CliError(failOn.error);
-  const timeout = g.values.timeout !== undefined ? Number(g.values.timeout) : 30_000;
-  if (!Number.isFinite(timeout) || timeout <= 0) throw new CliError('--timeout takes milliseconds, e.g. 5000');
+  const timeout = timeoutOption(g);
 
   const project = loadProjectOrFail(g, io);
-  const { db } = await connectOrFail(g, project, io);
+  const { db, used } = await connectOrFail(g, project, io);
   let analysis: Analysis;
   let result: CheckResult;
   try {
@@ -63,7 +62,7 @@ export async function runCheck(g: GlobalOptions, io: Io): Promise<number> {
   const ctx: RenderContext = { analysis, root: project.root, cwd: io.cwd, failOn: failOn.statuses };
   switch (format) {
     case 'json':
-      io.out(JSON.stringify(checkJson(result, ctx), null, 2));
+      io.out(JSON.stringify({ ...(checkJson(result, ctx) as object), database: used }, null, 2));
       break;
     case 'junit':
       io.out(checkJunit(result, ctx));

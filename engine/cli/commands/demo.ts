@@ -10,7 +10,7 @@ import { connect, type Db } from '../../src/run/db.js';
 import { loadCatalog } from '../../src/run/catalog-load.js';
 import { preview, type CampaignPreview, type LifecyclePreview, type SegmentPreview, type ValuesPreview } from '../../src/run/preview.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, formatNumber, percent, table, type Io } from '../io.js';
-import type { GlobalOptions } from '../main.js';
+import { intOption, type GlobalOptions } from '../main.js';
 import { checkKpis, parseFailOn } from '../../src/run/check.js';
 import { checkText } from '../../src/run/check-render.js';
 import { diagnosticsText } from '../format-diagnostics.js';
@@ -30,10 +30,8 @@ export async function runDemo(g: GlobalOptions, io: Io): Promise<number> {
   const started = Date.now();
   const projectDir = g.values.project ? g.project : exampleProjectDir();
   if (!existsSync(join(projectDir, PROJECT_FILE))) throw new CliError(`no ${PROJECT_FILE} in ${projectDir}`);
-  const customers = g.values.customers !== undefined ? Number(g.values.customers) : 10_000;
-  if (!Number.isInteger(customers) || customers < 1 || customers > 5_000_000) throw new CliError('--customers takes a whole number from 1 to 5,000,000');
-  const seed = g.values.seed !== undefined ? Number(g.values.seed) : 42;
-  if (!Number.isInteger(seed)) throw new CliError('--seed takes a whole number');
+  const customers = intOption(g, 'customers', { min: 1, max: 5_000_000, fallback: 10_000 });
+  const seed = intOption(g, 'seed', { min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER, fallback: 42 });
   // The data ends at the start of today (UTC), or at --as-of, so "the last 30 days" is recent data.
   const anchor = g.asOfGiven ? g.asOf : new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000);
   const asOf = anchor;

@@ -31,13 +31,13 @@ export function renderRaw(project: Project, list: readonly RawDiagnostic[]): Dia
 
 export async function runDeploy(g: GlobalOptions, io: Io): Promise<number> {
   const format = checkFormat(g, ['text', 'json']);
-  const { at, analysis, db, catalog } = await analyzeAt(g, io);
+  const { at, analysis, db, catalog, used } = await analyzeAt(g, io);
   const project = at.project;
   const sources = (f: string) => project.file(f)?.text;
   try {
     if (analysis.errorCount > 0) {
       const errors = analysis.diagnostics.filter((d) => d.severity === 'error');
-      if (format === 'json') io.out(JSON.stringify({ deployed: false, refused: true, diagnostics: JSON.parse(diagnosticsJson(errors)).diagnostics }, null, 2));
+      if (format === 'json') io.out(JSON.stringify({ deployed: false, refused: true, diagnostics: JSON.parse(diagnosticsJson(errors)).diagnostics, database: used }, null, 2));
       else io.err(diagnosticsText(errors, at.shownRoot, io.cwd, sources));
       io.err(`${summaryLine(analysis.diagnostics, project.filePaths.length, analysis.definitions.length)}; nothing deployed${at.ref ? ` (at ${at.ref})` : ''}`);
       return EXIT_FINDINGS;
@@ -51,7 +51,7 @@ export async function runDeploy(g: GlobalOptions, io: Io): Promise<number> {
       catalog,
     });
     const diagnostics = renderRaw(project, result.diagnostics);
-    if (format === 'json') io.out(JSON.stringify(deployJson(result, diagnostics, project.config.deploySchema), null, 2));
+    if (format === 'json') io.out(JSON.stringify({ ...(deployJson(result, diagnostics, project.config.deploySchema) as object), database: used }, null, 2));
     else {
       if (diagnostics.length) (result.refused ? io.err : io.out)(diagnosticsText(diagnostics, at.shownRoot, io.cwd, sources));
       io.out(deployText(result, project.config.deploySchema));

@@ -14,7 +14,7 @@ import { checkFormat, type GlobalOptions } from '../main.js';
 export async function runHistory(g: GlobalOptions, io: Io): Promise<number> {
   const format = checkFormat(g, ['text', 'json']);
   const project = loadProjectOrFail(g, io);
-  const { db } = await connectOrFail(g, project, io);
+  const { db, used } = await connectOrFail(g, project, io);
   try {
     const schema = project.config.deploySchema;
     const kpi = g.values.kpi;
@@ -22,7 +22,7 @@ export async function runHistory(g: GlobalOptions, io: Io): Promise<number> {
     if (typeof kpi === 'string' && typeof lifecycle === 'string') throw new CliError('pass --kpi or --lifecycle, not both');
     if (typeof kpi === 'string') {
       const points = await readKpiHistory(db, schema, kpi);
-      if (format === 'json') io.out(JSON.stringify({ schema, kpi, checks: points }, null, 2));
+      if (format === 'json') io.out(JSON.stringify({ schema, kpi, checks: points, database: used }, null, 2));
       else if (!points.length) io.out(`no checks of kpi '${kpi}' recorded in ${schema}.kpi_checks yet: \`tally check\` records them`);
       else {
         const def = project.analyze().get('Kpi', kpi)?.def as KpiDef | undefined;
@@ -33,7 +33,7 @@ export async function runHistory(g: GlobalOptions, io: Io): Promise<number> {
     }
     if (typeof lifecycle === 'string') {
       const h = await readLifecycleHistory(db, schema, lifecycle);
-      if (format === 'json') io.out(JSON.stringify({ schema, ...h }, null, 2));
+      if (format === 'json') io.out(JSON.stringify({ schema, ...h, database: used }, null, 2));
       else if (!h.days.length) io.out(`no snapshots of lifecycle '${lifecycle}' recorded yet: \`tally deploy\` and \`tally snapshot\` take them`);
       else {
         const lines = [`lifecycle ${lifecycle}: ${h.days.length} daily snapshot${h.days.length === 1 ? '' : 's'}`];
@@ -47,7 +47,7 @@ export async function runHistory(g: GlobalOptions, io: Io): Promise<number> {
     }
     const history = await readHistory(db, schema);
     if (format === 'json') {
-      io.out(JSON.stringify({ schema, deploys: history }, null, 2));
+      io.out(JSON.stringify({ schema, deploys: history, database: used }, null, 2));
       return EXIT_OK;
     }
     if (!history.length) {

@@ -15,8 +15,10 @@ export async function runInit(g: GlobalOptions, io: Io): Promise<number> {
     [PROJECT_FILE]: `tally: 1
 name: ${name}
 definitions: ["definitions/**/*.yaml"]
-warehouse:
-  url: \${DATABASE_URL}       # optional; without it Tally uses the embedded database in .tally/db
+# Your warehouse. Without it Tally uses the embedded database in .tally/db; once it is set, every
+# command needs it reachable (an unset \${VAR} is an error; \`tally validate --offline\` skips it).
+# warehouse:
+#   url: \${DATABASE_URL}
 deploy:
   schema: tally
 timezone: UTC

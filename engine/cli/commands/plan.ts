@@ -8,22 +8,21 @@ import { planProject } from '../../src/run/plan.js';
 import { blockedPlanMarkdown, planJson, planMarkdown, planText } from '../../src/run/plan-render.js';
 import { diagnosticsJson, diagnosticsText, summaryLine } from '../format-diagnostics.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, type Io } from '../io.js';
-import { checkFormat, type GlobalOptions } from '../main.js';
+import { checkFormat, timeoutOption, type GlobalOptions } from '../main.js';
 import { analyzeAt, renderRaw } from './deploy.js';
 
 export async function runPlan(g: GlobalOptions, io: Io): Promise<number> {
   const format = checkFormat(g, ['text', 'markdown', 'json']);
   if (g.positionals.length) throw new CliError(`tally plan takes no arguments (got '${g.positionals[0]}'); it plans the whole project`);
-  const timeout = g.values.timeout !== undefined ? Number(g.values.timeout) : 30_000;
-  if (!Number.isFinite(timeout) || timeout <= 0) throw new CliError('--timeout takes milliseconds, e.g. 30000');
-  const { at, analysis, db, catalog } = await analyzeAt(g, io);
+  const timeout = timeoutOption(g);
+  const { at, analysis, db, catalog, used } = await analyzeAt(g, io);
   const project = at.project;
   const sources = (f: string) => project.file(f)?.text;
   try {
     if (analysis.errorCount > 0) {
       const errors = analysis.diagnostics.filter((d) => d.severity === 'error');
       const summary = `${summaryLine(analysis.diagnostics, project.filePaths.length, analysis.definitions.length)}; nothing planned: deploy would refuse this project`;
-      if (format === 'json') io.out(JSON.stringify({ refused: true, changes: [], diagnostics: JSON.parse(diagnosticsJson(errors)).diagnostics }, null, 2));
+      if (format === 'json') io.out(JSON.stringify({ refused: true, changes: [], diagnostics: JSON.parse(diagnosticsJson(errors)).diagnostics, database: used }, null, 2));
       else if (format === 'markdown') io.out(blockedPlanMarkdown(errors));
       if (format !== 'json') io.err(diagnosticsText(errors, at.shownRoot, io.cwd, sources));
       io.err(summary);
@@ -38,7 +37,7 @@ export async function runPlan(g: GlobalOptions, io: Io): Promise<number> {
       rollback: at.ref !== undefined,
     });
     const diagnostics = renderRaw(project, plan.diagnostics);
-    if (format === 'json') io.out(JSON.stringify(planJson(plan, JSON.parse(diagnosticsJson(diagnostics)).diagnostics), null, 2));
+    if (format === 'json') io.out(JSON.stringify({ ...(planJson(plan, JSON.parse(diagnosticsJson(diagnostics)).diagnostics) as object), database: used }, null, 2));
     else if (format === 'markdown') io.out(planMarkdown(plan, analysis));
     else {
       if (diagnostics.length) (plan.refused ? io.err : io.out)(diagnosticsText(diagnostics, at.shownRoot, io.cwd, sources));

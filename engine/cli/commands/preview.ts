@@ -4,7 +4,7 @@ import { preview, PreviewError, PREVIEW_KINDS, KIND_OF, type Preview, type Previ
 import { connectOrFail, loadProjectOrFail } from '../context.js';
 import { diagnosticsText } from '../format-diagnostics.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, formatNumber, table, type Io } from '../io.js';
-import { checkFormat, type GlobalOptions } from '../main.js';
+import { checkFormat, intOption, timeoutOption, type GlobalOptions } from '../main.js';
 import { loadCatalog } from '../../src/run/catalog-load.js';
 import type { KpiDef } from '../../src/model/types.js';
 import { formatKpiValue } from '../../src/kpi-status.js';
@@ -16,13 +16,11 @@ export async function runPreview(g: GlobalOptions, io: Io): Promise<number> {
   if (!kindArg || !name) throw new CliError(`usage: tally preview <${PREVIEW_KINDS.join('|')}> NAME`);
   if (!(PREVIEW_KINDS as readonly string[]).includes(kindArg)) throw new CliError(`cannot preview '${kindArg}'; kinds: ${PREVIEW_KINDS.join(', ')}`);
   const kind = kindArg as PreviewKind;
-  const sample = g.values.sample !== undefined ? Number(g.values.sample) : 10;
-  if (!Number.isInteger(sample) || sample < 0 || sample > 1000) throw new CliError('--sample takes a whole number from 0 to 1000');
-  const timeout = g.values.timeout !== undefined ? Number(g.values.timeout) : 30_000;
-  if (!Number.isFinite(timeout) || timeout <= 0) throw new CliError('--timeout takes milliseconds, e.g. 5000');
+  const sample = intOption(g, 'sample', { min: 0, max: 1000, fallback: 10 });
+  const timeout = timeoutOption(g);
 
   const project = loadProjectOrFail(g, io);
-  const { db } = await connectOrFail(g, project, io);
+  const { db, used } = await connectOrFail(g, project, io);
   try {
     const catalog = await loadCatalog(db, project.analyze({ now: g.asOf }).definitions, { eventTypes: false });
     const analysis = project.analyze({ catalog, now: g.asOf });
@@ -44,7 +42,7 @@ export async function runPreview(g: GlobalOptions, io: Io): Promise<number> {
     }
     if (format === 'json') {
       const { sql: _sql, ...rest } = p as Preview & { sql: string };
-      io.out(JSON.stringify(rest, null, 2));
+      io.out(JSON.stringify({ ...rest, database: used }, null, 2));
     } else io.out(previewText(p, analysis));
     return EXIT_OK;
   } finally {

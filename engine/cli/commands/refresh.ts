@@ -11,11 +11,11 @@ export async function runRefresh(g: GlobalOptions, io: Io): Promise<number> {
   const format = checkFormat(g, ['text', 'json']);
   if (g.positionals.length) throw new CliError(`tally refresh takes no arguments (got '${g.positionals[0]}')`);
   const project = loadProjectOrFail(g, io);
-  const { db } = await connectOrFail(g, project, io);
+  const { db, used } = await connectOrFail(g, project, io);
   try {
     const schema = project.config.deploySchema;
     const result = await refreshTables(db, schema);
-    if (format === 'json') io.out(JSON.stringify({ schema, ...result }, null, 2));
+    if (format === 'json') io.out(JSON.stringify({ schema, ...result, database: used }, null, 2));
     else if (!result.tables.length) io.out(`nothing to refresh: no deployed definition in schema ${schema} has \`materialize: table\``);
     else io.out([`refreshed ${result.tables.length} table${result.tables.length === 1 ? '' : 's'}`, ...result.tables.map((t) => `  ${t.name}: ${t.rows.toLocaleString('en-US')} rows`)].join('\n'));
     return EXIT_OK;

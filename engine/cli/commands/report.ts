@@ -15,7 +15,7 @@ export async function runReport(g: GlobalOptions, io: Io): Promise<number> {
   if (!name) throw new CliError('usage: tally report <campaign> [--as-of T] [--format text|json|markdown]');
   if (extra !== undefined) throw new CliError(`unexpected argument '${extra}'; usage: tally report <campaign>`);
   const project = loadProjectOrFail(g, io);
-  const { db } = await connectOrFail(g, project, io);
+  const { db, used } = await connectOrFail(g, project, io);
   try {
     const catalog = await loadCatalog(db, project.analyze({ now: g.asOf }).definitions, { eventTypes: false });
     const analysis = project.analyze({ catalog, now: g.asOf });
@@ -37,7 +37,7 @@ export async function runReport(g: GlobalOptions, io: Io): Promise<number> {
       }
       throw e;
     }
-    if (format === 'json') io.out(JSON.stringify(r, null, 2));
+    if (format === 'json') io.out(JSON.stringify({ ...r, database: used }, null, 2));
     else io.out(reportText(r, format === 'markdown'));
     return EXIT_OK;
   } finally {

@@ -56,7 +56,7 @@ export async function runRun(g: GlobalOptions, io: Io): Promise<number> {
   const only = g.values.campaign;
   if (only !== undefined && (typeof only !== 'string' || !only)) throw new CliError('--campaign takes a campaign name');
   const project = loadProjectOrFail(g, io);
-  const { db } = await connectOrFail(g, project, io);
+  const { db, used } = await connectOrFail(g, project, io);
   try {
     const catalog = await loadCatalog(db, project.analyze({ now: g.asOf }).definitions, { eventTypes: false });
     const analysis = project.analyze({ catalog, now: g.asOf });
@@ -82,7 +82,7 @@ export async function runRun(g: GlobalOptions, io: Io): Promise<number> {
       throw e;
     }
     if (target) writeFileSync(target.path, target.format === 'csv' ? outboxCsv(result.outbox) : outboxJsonl(result.outbox));
-    if (format === 'json') io.out(JSON.stringify({ ...result, outbox: result.outbox.length, export: target ? { format: target.format, file: target.path, rows: result.outbox.length } : null }, null, 2));
+    if (format === 'json') io.out(JSON.stringify({ ...result, outbox: result.outbox.length, export: target ? { format: target.format, file: target.path, rows: result.outbox.length } : null, database: used }, null, 2));
     else io.out(runText(result, target));
     return result.campaigns.some((c) => c.status === 'out-of-order') ? EXIT_FINDINGS : EXIT_OK;
   } finally {

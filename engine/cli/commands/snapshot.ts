@@ -13,7 +13,7 @@ export async function runSnapshot(g: GlobalOptions, io: Io): Promise<number> {
   const format = checkFormat(g, ['text', 'json']);
   if (g.positionals.length) throw new CliError(`tally snapshot takes no arguments (got '${g.positionals[0]}')`);
   const project = loadProjectOrFail(g, io);
-  const { db } = await connectOrFail(g, project, io);
+  const { db, used } = await connectOrFail(g, project, io);
   try {
     const schema = project.config.deploySchema;
     const catalog = await loadCatalog(db, project.analyze().definitions, { eventTypes: false });
@@ -22,7 +22,7 @@ export async function runSnapshot(g: GlobalOptions, io: Io): Promise<number> {
       await ensureState(tx, schema);
       return takeLifecycleSnapshot(tx, project, { schema, asOf: g.asOf, catalog });
     });
-    if (format === 'json') io.out(JSON.stringify({ schema, ...result }, null, 2));
+    if (format === 'json') io.out(JSON.stringify({ schema, ...result, database: used }, null, 2));
     else {
       const lines = [`lifecycle snapshot for ${result.day} in schema ${schema}`];
       for (const t of result.taken) lines.push(`  ${t.lifecycle} v${t.version}: ${Object.entries(t.stages).map(([k, v]) => `${k} ${v.toLocaleString('en-US')}`).join(', ')} (${t.changed.toLocaleString('en-US')} changed stage since the last record)`);

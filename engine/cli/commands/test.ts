@@ -4,19 +4,18 @@
 // malformed, 0 when all pass.
 
 import { join, relative } from 'node:path';
-import { connect, DbError, type Db } from '../../src/run/db.js';
+import { connect, DbError, redactUrl, type Db } from '../../src/run/db.js';
 import { fixtureNames, mismatchLines, runFixtures, showValue, type FixtureReport, type FixtureResult } from '../../src/run/fixtures.js';
 import { didYouMean } from '../../src/resolve/suggest.js';
-import { loadProjectOrFail } from '../context.js';
+import { announceDatabase, loadProjectOrFail, type DatabaseUsed } from '../context.js';
 import { diagnosticsText } from '../format-diagnostics.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, type Io } from '../io.js';
-import { checkFormat, type GlobalOptions } from '../main.js';
+import { checkFormat, timeoutOption, type GlobalOptions } from '../main.js';
 import { junitXml, type JunitCase } from '../../src/run/check-render.js';
 
 export async function runTest(g: GlobalOptions, io: Io): Promise<number> {
   const format = checkFormat(g, ['text', 'json', 'junit']);
-  const timeout = g.values.timeout !== undefined ? Number(g.values.timeout) : 30_000;
-  if (!Number.isFinite(timeout) || timeout <= 0) throw new CliError('--timeout takes milliseconds, e.g. 5000');
+  const timeout = timeoutOption(g);
   const project = loadProjectOrFail(g, io);
   const analysis = project.analyze({ now: g.asOf });
 
@@ -40,8 +39,10 @@ export async function runTest(g: GlobalOptions, io: Io): Promise<number> {
   } else if (g.db !== undefined && g.db.startsWith('pglite:')) {
     io.err(`tally: tests run on fresh in-memory PGlite databases; ${g.db} is not used`);
   } else if (g.db !== undefined) {
-    throw new CliError(`'${g.db}' is not a database URL Tally understands; use postgres://user@host:5432/db (tests run in throwaway schemas there) or leave --db out (a fresh in-memory PGlite per test)`);
+    throw new CliError(`'${redactUrl(g.db)}' is not a database URL Tally understands; use postgres://user@host:5432/db (tests run in throwaway schemas there) or leave --db out (a fresh in-memory PGlite per test)`);
   }
+  const used: DatabaseUsed = postgres ? { url: postgres.label, source: '--db' } : { url: 'pglite:memory', source: 'a fresh in-memory PGlite per test' };
+  announceDatabase(g, io, used, postgres ? `${postgres.label} (from --db), a throwaway schema per test` : 'a fresh in-memory PGlite per test');
 
   let report: FixtureReport;
   try {
@@ -56,7 +57,7 @@ export async function runTest(g: GlobalOptions, io: Io): Promise<number> {
 
   switch (format) {
     case 'json':
-      io.out(JSON.stringify({ tests: report.tests, passed: report.passed, failed: report.failed, errors: report.errors }, null, 2));
+      io.out(JSON.stringify({ tests: report.tests, passed: report.passed, failed: report.failed, errors: report.errors, database: used }, null, 2));
       break;
     case 'junit':
       io.out(testJunit(report, shown));

@@ -1,4 +1,7 @@
-// tally validate: every diagnostic of the project, checked against the live catalog when reachable.
+// tally validate: every diagnostic of the project, checked against the live catalog. A database
+// the project names (--db, TALLY_DATABASE_URL, DATABASE_URL, warehouse.url) must be reachable
+// (else exit 2); --offline validates without any; with none configured and the embedded one never
+// loaded, catalog checks are skipped and said so.
 
 import { sortDiagnostics, type Diagnostic } from '../../src/diagnostics.js';
 import { campaignDataLints } from '../../src/run/campaign.js';
@@ -11,7 +14,7 @@ import { checkFormat, type GlobalOptions } from '../main.js';
 export async function runValidate(g: GlobalOptions, io: Io): Promise<number> {
   const format = checkFormat(g, ['text', 'json', 'github', 'sarif']);
   const project = loadProjectOrFail(g, io);
-  const { analysis, db, skipped } = await analyzeWithCatalog(g, project, io, { required: false });
+  const { analysis, db, skipped, used } = await analyzeWithCatalog(g, project, io, { required: false });
   // Data lints need the data: campaigns whose audience is empty as of T (warnings).
   const dataLints = db ? await campaignDataLints(db, analysis, g.asOf).catch(() => []) : [];
   await db?.close();
@@ -22,13 +25,13 @@ export async function runValidate(g: GlobalOptions, io: Io): Promise<number> {
   const sources = (file: string) => (file === PROJECT_FILE ? undefined : project.file(file)?.text);
   switch (format) {
     case 'json':
-      io.out(diagnosticsJson(diagnostics));
+      io.out(diagnosticsJson(diagnostics, { database: used }));
       break;
     case 'github':
       if (diagnostics.length) io.out(diagnosticsGithub(diagnostics, project.root, io.cwd));
       break;
     case 'sarif':
-      io.out(diagnosticsSarif(diagnostics, project.root, io.cwd, '0.1.0'));
+      io.out(diagnosticsSarif(diagnostics, project.root, io.cwd, '0.1.0', { database: used }));
       break;
     default: {
       if (diagnostics.length) io.out(diagnosticsText(diagnostics, project.root, io.cwd, sources));

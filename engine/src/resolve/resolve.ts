@@ -33,6 +33,7 @@ import { findTable, tableNames, type Catalog, type CatalogTable, type CatalogTyp
 import { didYouMean } from './suggest.js';
 import { bandCase } from './bands.js';
 import { NameTable } from './names.js';
+import { reservedNameProblem } from '../state-objects.js';
 
 export type RefKind = 'Campaign' | 'Test' | 'Entity' | 'Events' | 'Segment' | 'Trait' | 'Score' | 'Lifecycle' | 'Kpi' | 'stage' | 'band' | 'attribute' | 'event-type' | 'property';
 
@@ -165,6 +166,9 @@ export class Resolver {
     this.inProgress.add(id);
     let result: Body = {};
     try {
+      // Its deployed view would collide with Tally's own objects (state-objects.ts).
+      const reserved = reservedNameProblem(def.kind, def.name);
+      if (reserved) this.error('reserved-name', def.nameSpan, reserved);
       result = this.resolveBody(def);
     } finally {
       this.inProgress.delete(id);

@@ -21,7 +21,8 @@ import { createHash } from 'node:crypto';
 import type { Db } from './db.js';
 import { quoteIdent } from './deploy-state.js';
 
-export const CAMPAIGN_TABLES = ['campaign_runs', 'campaign_enrollments', 'campaign_outbox'] as const;
+export { CAMPAIGN_TABLES } from '../state-objects.js';
+import { CAMPAIGN_TABLES } from '../state-objects.js';
 
 /** A fixed signed 64-bit advisory-lock key for campaign runs in a schema (decimal text, for `::bigint`). */
 export function campaignLockKey(schema: string): string {

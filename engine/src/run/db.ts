@@ -3,8 +3,11 @@
 // This is the only place that opens connections. Values come back as plain JSON-friendly data:
 // bigint and numeric as numbers, timestamps as ISO-8601 strings, so previews print the same on both.
 
-import { existsSync, mkdirSync } from 'node:fs';
-import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { isAbsolute, join, resolve as resolvePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { redactSecrets } from '../redact.js';
 
 export type DbKind = 'postgres' | 'pglite';
 
@@ -25,14 +28,14 @@ export interface Db {
   close(): Promise<void>;
 }
 
-/** A connection or query failure, with a message safe to show (no credentials). */
+/** A connection or query failure, with a message safe to show: credentials are masked here, whatever the driver said. */
 export class DbError extends Error {
   constructor(
     message: string,
     readonly code: 'db-unreachable' | 'db-query' | 'db-timeout' | 'db-url',
     readonly sqlState?: string,
   ) {
-    super(message);
+    super(redactSecrets(message));
   }
 }
 
@@ -61,10 +64,9 @@ const PARSERS: Record<number, (v: string) => unknown> = {
   [PG_DATE]: (v) => v,
 };
 
+/** A database URL for display: any scheme's password, and `?password=…`, masked (redact.ts). */
 export function redactUrl(url: string): string {
-  return url.replace(/^(postgres(?:ql)?:\/\/)([^:@/]*)(:[^@/]*)?@/, (_m, scheme: string, user: string, pw?: string) =>
-    `${scheme}${user}${pw ? ':***' : ''}@`,
-  );
+  return redactSecrets(url);
 }
 
 export type ParsedDbUrl =
@@ -203,7 +205,19 @@ async function connectPglite(dir: string | null, timezone: string, create: boole
   let pg: import('@electric-sql/pglite').PGlite;
   try {
     const { PGlite } = await import('@electric-sql/pglite');
-    pg = await PGlite.create(dir === null ? undefined : dir, { parsers: PARSERS as never });
+    const template = dir !== null && !existsSync(join(dir, 'PG_VERSION')) ? emptyClusterTemplate() : undefined;
+    // 16 MB of shared buffers instead of 128 MB: an embedded database holds small data and reads
+    // through the OS page cache anyway; the WebAssembly memory they take is never given back
+    // (`tally demo`: 512 -> 383 MB peak). Numbers do not depend on it.
+    const base = { parsers: PARSERS as never, startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'] };
+    pg = template
+      ? await PGlite.create(dir!, { ...base, loadDataDir: new Blob([readFileSync(template)]) }).catch(async () => {
+          // A template that does not fit this PGlite: start over with initdb.
+          rmSync(dir!, { recursive: true, force: true });
+          mkdirSync(dir!, { recursive: true });
+          return PGlite.create(dir!, base);
+        })
+      : await PGlite.create(dir === null ? undefined : dir, base);
     await pg.exec(`SET TIME ZONE '${timezone.replace(/'/g, "''")}'`);
   } catch (e) {
     throw new DbError(`cannot open the embedded database ${label}: ${errorText(e)}`, 'db-unreachable');
@@ -260,6 +274,26 @@ async function connectPglite(dir: string | null, timezone: string, create: boole
       await exclusive(() => pg.close()).catch(() => undefined);
     },
   };
+}
+
+/**
+ * The empty database the build made for this PGlite version (esbuild.mjs), if any: a new data
+ * directory starts from it instead of running initdb, whose three WebAssembly instances peak at
+ * ~900 MB (`tally demo` peaked there); opening a directory needs one instance.
+ */
+function emptyClusterTemplate(): string | undefined {
+  try {
+    const require = createRequire(import.meta.url);
+    const version = (JSON.parse(readFileSync(require.resolve('@electric-sql/pglite').replace(/dist[\\/]index\.cjs$/, 'package.json'), 'utf8')) as { version: string }).version;
+    for (const rel of ['./', '../../../dist/']) {
+      const file = fileURLToPath(new URL(`${rel}pglite-empty.tar.gz`, import.meta.url));
+      const stamp = fileURLToPath(new URL(`${rel}pglite-empty.json`, import.meta.url));
+      if (existsSync(file) && existsSync(stamp) && (JSON.parse(readFileSync(stamp, 'utf8')) as { pglite?: string }).pglite === version) return file;
+    }
+  } catch {
+    // no template: initdb
+  }
+  return undefined;
 }
 
 function errorText(e: unknown): string {

@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import type { Db } from './db.js';
 import { recordedTablesSql } from './recorded.js';
+import { HISTORY_TABLES } from '../state-objects.js';
 
 /** A quoted SQL identifier. */
 export function quoteIdent(name: string): string {
@@ -23,8 +24,8 @@ export function deployLockKey(schema: string): string {
   return h.readBigInt64BE(0).toString();
 }
 
-/** The tables ensureState creates, each with its two append-only triggers. */
-const STATE_TABLES = ['deploys', 'deployed_definitions', 'kpi_checks', 'lifecycle_snapshots', 'lifecycle_stage_changes'];
+/** The tables ensureState creates, each with its two append-only triggers (declared in state-objects.ts). */
+const STATE_TABLES: readonly string[] = HISTORY_TABLES;
 
 /**
  * Creates the schema, the history tables and their append-only triggers, idempotently. When they

@@ -9,14 +9,15 @@
 // all of it back. Unchanged definitions are not re-recorded: the same deploy twice writes nothing.
 // A deploy that writes also takes the day's lifecycle snapshot (recorded.ts), in the same transaction.
 
-import type { RawDiagnostic } from '../diagnostics.js';
+import type { RawDiagnostic, Span } from '../diagnostics.js';
 import type { Analysis, DefinitionInfo } from '../project.js';
 import { compileQuery } from '../sql/compile.js';
 import type { Db } from './db.js';
-import { deployLockKey, ensureState, quoteIdent, readDeployed } from './deploy-state.js';
+import { deployedKey, deployLockKey, ensureState, quoteIdent, readDeployed, type DeployedState } from './deploy-state.js';
 import { checkVersions, type DefinitionChange } from './versions.js';
 import { takeLifecycleSnapshot, type SnapshotResult } from './recorded.js';
 import type { Catalog } from '../resolve/catalog.js';
+import { isStateRelation, STAGING_SUFFIX, viewName } from '../state-objects.js';
 
 export const TALLY_VERSION = '0.1.0';
 
@@ -46,12 +47,7 @@ export interface DeployResult {
   readonly snapshot?: SnapshotResult;
 }
 
-const VIEW_KINDS = new Set(['segment', 'trait', 'score', 'lifecycle']);
-
-/** The view of a definition (unquoted name), or undefined for kinds without one. */
-export function viewName(kind: string, name: string): string | undefined {
-  return VIEW_KINDS.has(kind) ? `${kind}_${name}` : undefined;
-}
+export { viewName } from '../state-objects.js';
 
 /** The SQL a definition is recorded (and, for view kinds, viewed) with: inline literals, T = now(). */
 export function deploySql(info: DefinitionInfo): string | null {
@@ -90,6 +86,9 @@ export async function deploy(db: Db, analysis: Analysis, opts: DeployOptions): P
     }
     const toRecord = check.changes.filter((c) => c.record);
     if (!toRecord.length) return { deployed: false, deployId: null, changes: check.changes, diagnostics: check.diagnostics, refused: false, views };
+    // Never drop or replace a relation Tally does not own: checked for all of them before any DDL.
+    const foreign = await notOwned(tx, schema, state, toRecord);
+    if (foreign.length) return { deployed: false, deployId: null, changes: check.changes, diagnostics: [...check.diagnostics, ...foreign.map(({ kind: _k, name: _n, ...d }) => d)], refused: true, views };
 
     const rows: { kind: string; name: string; version: number; fingerprint: string | null; sql: string | null; source: string | null; file: string | null }[] = [];
     for (const c of toRecord) {
@@ -133,6 +132,38 @@ export async function deploy(db: Db, analysis: Analysis, opts: DeployOptions): P
     const snapshot = await takeLifecycleSnapshot(tx, analysis.project, { schema, asOf: new Date(), catalog: opts.catalog });
     return { deployed: true, deployId, changes: check.changes, diagnostics: check.diagnostics, refused: false, views, snapshot };
   });
+}
+
+/**
+ * The relations a deploy would drop or replace that Tally does not own, as errors at the
+ * definition's name. Tally owns `<schema>.<kind>_<name>` when the history records that definition
+ * as deployed now (its latest row is not a drop) and it is a view or a table; a state table (or
+ * anything named like one) and a relation someone else created are never owned.
+ */
+export async function notOwned(tx: Db, schema: string, state: DeployedState, changes: readonly DefinitionChange[]): Promise<(RawDiagnostic & { kind: string; name: string })[]> {
+  const out: (RawDiagnostic & { kind: string; name: string })[] = [];
+  for (const c of changes) {
+    const view = viewName(c.kind, c.name);
+    if (!view || c.status === 'unchanged') continue; // a version-only bump touches no relation
+    const k = await relkind(tx, schema, view);
+    if (k === null) continue;
+    const recorded = state.definitions.has(deployedKey(c.kind, c.name));
+    if (recorded && !isStateRelation(view) && (k === 'v' || k === 'r')) continue;
+    const what = k === 'v' ? 'view' : k === 'r' ? 'table' : 'relation';
+    const why = isStateRelation(view) ? "it is one of Tally's own history tables" : 'Tally did not create it (the deploy history records no deployed definition for it)';
+    const file = c.info?.def.file ?? c.deployed?.file ?? '';
+    const span: Span = c.info ? c.info.def.nameSpan : [0, 0];
+    out.push({
+      kind: c.kind,
+      name: c.name,
+      code: 'not-owned',
+      severity: 'error',
+      message: `deploy would ${c.status === 'removed' ? 'drop' : 'replace'} the ${what} ${schema}.${view}, but ${why}; rename the ${c.kind} or move that ${what} out of the deploy schema (nothing was written)`,
+      file,
+      span,
+    });
+  }
+  return out;
 }
 
 /** `kind:name:version:fingerprint` of every version ever deployed, for rollbacks. */
@@ -188,7 +219,7 @@ async function dropObject(tx: Db, schema: string, name: string): Promise<void> {
  */
 export async function swapTable(tx: Db, schema: string, name: string, body: string): Promise<void> {
   const s = quoteIdent(schema);
-  const staging = `${name.slice(0, 50)}__tally_new`;
+  const staging = `${name.slice(0, 50)}${STAGING_SUFFIX}`;
   await tx.exec(`drop table if exists ${s}.${quoteIdent(staging)}`);
   await tx.exec(`create table ${s}.${quoteIdent(staging)} as ${body}`);
   await tx.exec(`create index on ${s}.${quoteIdent(staging)} (key)`);

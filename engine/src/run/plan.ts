@@ -27,7 +27,7 @@ import { compileMembers, compileMembersChange, compileMetric, compileValues, com
 import type { Db } from './db.js';
 import { DbError } from './db.js';
 import { readDeployed } from './deploy-state.js';
-import { recordedVersions } from './deploy.js';
+import { notOwned, recordedVersions } from './deploy.js';
 import { previewCampaign } from './campaign.js';
 import { deployedAnalysis } from './deployed-project.js';
 import { checkVersions, type ChangeStatus } from './versions.js';
@@ -139,7 +139,16 @@ export async function planProject(db: Db, analysis: Analysis, opts: PlanOptions)
     async (tx) => {
       const state = await readDeployed(tx, opts.schema, { withSource: true });
       const restorable = opts.rollback && state.exists ? await recordedVersions(tx, opts.schema) : undefined;
-      const check = checkVersions(analysis, state, { allowDrop: opts.allowDrop, restorable });
+      const versions = checkVersions(analysis, state, { allowDrop: opts.allowDrop, restorable });
+      // What deploy would refuse: relations in the deploy schema Tally does not own.
+      const foreign = await notOwned(tx, opts.schema, state, versions.changes.filter((c) => c.record));
+      const check = {
+        changes: versions.changes.map((c) => {
+          const mine = foreign.filter((f) => f.kind === c.kind && f.name === c.name).map(({ kind: _k, name: _n, ...d }) => d);
+          return mine.length ? { ...c, diagnostics: [...c.diagnostics, ...mine] } : c;
+        }),
+        diagnostics: [...versions.diagnostics, ...foreign.map(({ kind: _k, name: _n, ...d }) => d)],
+      };
       const before = deployedAnalysis(analysis.project, state, { catalog: opts.catalog, now: opts.asOf });
       const changedIds = new Set(check.changes.filter((c) => c.status === 'new' || c.status === 'changed').map((c) => `${c.info?.def.kind}:${c.name}`));
       const items: PlanItem[] = [];
