@@ -621,6 +621,28 @@ describe('language server on PostgreSQL', function () {
     assert.match(diag.message, /did you mean 'country'/);
   });
 
+  it('compares a segment with its deployed version at the preview\'s instant, not the view\'s now', async () => {
+    const deployed = spawnSync(process.execPath, [join(REPO, 'bin', 'tally.mjs'), 'deploy', '--project', root, '--db', testDb.url], { encoding: 'utf8', env: { ...process.env, TALLY_DATABASE_URL: '', DATABASE_URL: '' } });
+    assert.equal(deployed.status, 0, deployed.stderr);
+    type Detailed = { count: number; deployed: { count: number; same_definition: boolean } | null };
+    const dach = async () => (await client.conn.sendRequest('tally/preview', { uri: segUri, kind: 'segment', name: 'dach', asOf: '2026-10-01', detail: true })) as Detailed;
+    const unchanged = await dach();
+    assert.deepEqual([unchanged.deployed?.count, unchanged.deployed?.same_definition], [unchanged.count, true]);
+    // The deployed view counts as of now: another figure, which the panel must not compare with.
+    const viewNow = Number((await testDb.db.query<{ n: number }>('select count(*) as n from tally.segment_dach')).rows[0]!.n);
+    assert.notEqual(viewNow, unchanged.count, 'the as-of must move dach for this test to prove anything');
+    // Widened in the editor: the deployed version is still counted at the same instant.
+    const text = readFileSync(join(root, 'definitions', 'segments.yaml'), 'utf8');
+    const widened = text.replace('where: { attribute: country, in: [DE, AT, CH] }', 'where: { attribute: country, in: [DE, AT, CH, FR] }');
+    assert.notEqual(widened, text);
+    client.conn.sendNotification('textDocument/didChange', { textDocument: { uri: segUri, version: 10 }, contentChanges: [{ text: widened }] });
+    let edited: Detailed | undefined;
+    for (let i = 0; i < 20 && !(edited && edited.deployed?.same_definition === false); i++) edited = await dach().catch(() => undefined);
+    assert.ok(edited && edited.count > unchanged.count, JSON.stringify(edited));
+    assert.deepEqual([edited.deployed?.count, edited.deployed?.same_definition], [unchanged.count, false]);
+    client.conn.sendNotification('textDocument/didChange', { textDocument: { uri: segUri, version: 11 }, contentChanges: [{ text }] });
+  });
+
   it('cancels a running preview when the client asks', async () => {
     // Hold a lock so the preview's query waits: the cancellation must answer it at once.
     const pg = (await import('pg')).default;

@@ -383,7 +383,7 @@ export function startServer(options: ServerOptions = {}): Connection {
     const db = state.db;
     entry.promise = (async () => {
       try {
-        const result = await preview(db, analysis, kind, name, { asOf: asOf ?? editorAsOf ?? new Date(), timeoutMs: previewTimeoutMs, sampleSize: 10, detail });
+        const result = await preview(db, analysis, kind, name, { asOf: asOf ?? editorAsOf ?? new Date(), timeoutMs: previewTimeoutMs, sampleSize: 10, detail, catalog: state.catalog });
         // Not when the as-of changed meanwhile: the cache holds the new as-of's figures only.
         if (shared && epoch === asOfEpoch) {
           // Drop superseded versions of this definition from the cache.
