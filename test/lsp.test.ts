@@ -17,6 +17,7 @@ import {
   type PublishDiagnosticsParams,
 } from 'vscode-languageserver-protocol/node.js';
 import { connect } from '../engine/src/index.js';
+import { TallyErrorCodes } from '../server/src/params.js';
 import { loadShop } from '../examples/shop/generate.js';
 
 const REPO = join(import.meta.dirname, '..');
@@ -327,8 +328,8 @@ describe('language server over stdio', function () {
         assert.equal(e.code, ErrorCodes.InvalidParams, `${method} ${JSON.stringify(params)}: ${e.code} ${e.message}`);
         assert.match(e.message, message);
       }
-      // Good params still get their answer: offline, a preview says so (Tally's code 1), not invalid params.
-      assert.equal((await client.failure('tally/preview', { uri: segUri, kind: 'segment', name: 'dach', asOf: '2026-10-01' })).code, 1);
+      // Good params still get their answer: offline, a preview says so, not invalid params.
+      assert.equal((await client.failure('tally/preview', { uri: segUri, kind: 'segment', name: 'dach', asOf: '2026-10-01' })).code, TallyErrorCodes.Offline);
       assert.ok(((await client.conn.sendRequest('tally/definitions')) as { definitions: unknown[] }).definitions.length > 10);
     });
 
@@ -511,7 +512,7 @@ describe('language server over stdio', function () {
         );
       client.conn.sendNotification('workspace/didChangeConfiguration', { settings: { tally: { previewTimeoutMs: 1 } } });
       // The ones queued behind the preview that timed out (its worker is gone) say so too, not "offline".
-      assert.deepEqual(await Promise.all(['d30_retention', 'd7_retention', 'churn_30d', 'activation_rate'].map(ask)), [4, 4, 4, 4]);
+      assert.deepEqual(await Promise.all(['d30_retention', 'd7_retention', 'churn_30d', 'activation_rate'].map(ask)), Array(4).fill(TallyErrorCodes.Timeout));
       client.conn.sendNotification('workspace/didChangeConfiguration', { settings: { tally: { previewTimeoutMs: 5000 } } });
       assert.equal(await ask('d30_retention'), 0);
       const [status] = (await client.conn.sendRequest('tally/status')) as { connected: boolean; offline: string | null }[];
