@@ -18,7 +18,7 @@ import { closeTab, ensureInstalled, focusEditor, goToLine, openFile, openWorkben
 const VSIX = process.env.TALLY_VSIX ?? join(REPO, 'extension', 'dist', 'tally.vsix');
 const ARTIFACTS = join(REPO, 'test-results', 'e2e');
 /** The screenshots extension/README.md shows (the others stay test artefacts). */
-const README_SHOTS = new Set(['view', 'lens', 'preview-segment-edited', 'preview-kpi']);
+const README_SHOTS = new Set(['view', 'lens', 'preview-segment-edited', 'preview-kpi', 'as-of']);
 const SERVER_SOURCE = readFileSync(join(REPO, 'server', 'src', 'server.ts'), 'utf8');
 const AS_OF = '2026-10-01';
 
