@@ -163,6 +163,18 @@ describe('language server framing: broken Content-Length over stdio', function (
     assert.deepEqual(client.logs.slice(before).filter((l) => /framing/.test(l)), []);
   });
 
+  it('reads a message of several megabytes sent in 64 KB pieces, then the next one', async () => {
+    const before = client.logs.length;
+    const text = '# a long comment line of a file outside any project\n'.repeat(60_000);
+    const open = frame({ jsonrpc: '2.0', method: 'textDocument/didOpen', params: { textDocument: { uri: pathToFileURL(join(tmpdir(), 'tally-framing-big.yaml')).href, languageId: 'yaml', version: 1, text } } });
+    const next = symbols();
+    const bytes = Buffer.from(open + frame(next.body));
+    assert.ok(bytes.length > 3_000_000);
+    for (let i = 0; i < bytes.length; i += 65_536) client.write(bytes.subarray(i, i + 65_536));
+    await assertSymbols(next.id);
+    assert.deepEqual(client.logs.slice(before).filter((l) => /framing/.test(l)), []);
+  });
+
   it('keeps the message boundary when a document text holds a header-like string', async () => {
     // JSON escapes CR LF inside strings, so header-looking text in a body is not a header.
     const text = 'kind: Segment\nname: tricky\nversion: 1\ndescription: "Content-Length: 12\\r\\n\\r\\n"\nwhere: { attribute: country, eq: DE }\n';

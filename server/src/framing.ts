@@ -24,6 +24,11 @@ const CONTENT_TYPE_BEFORE = /Content-Type:[^\r\n]*\r\n$/i;
 const HEADER_LINE = /^([A-Za-z0-9-]+):[ \t]*(.*?)[ \t]*$/;
 /** How far back from a blank line a header block may start. */
 const HEADER_WINDOW = 1024;
+/**
+ * Bodies up to this size are parsed to check them (vscode-jsonrpc parses them again: cheap at this
+ * size). A larger one is checked by its shape: `{` … `}` followed by a header or by nothing yet.
+ */
+const PARSE_LIMIT = 1 << 20;
 
 export interface FramingOptions {
   /** Told about every broken frame and what was done with it (the client's log). */
@@ -35,6 +40,14 @@ export interface FramingOptions {
 /** Wraps a base-protocol byte stream (stdin) into one whose frames are all well formed. */
 export class FrameRepair extends Transform {
   private buffer: Buffer = Buffer.alloc(0);
+  /**
+   * Chunks of a body still arriving, not yet copied into `buffer`: a large message arrives in many
+   * chunks, and copying the whole buffer for each would be quadratic.
+   */
+  private chunks: Buffer[] = [];
+  /** While a body is incomplete: the buffer length that completes it. */
+  private waitFor: number | undefined;
+  private lastByte = -1;
   /** Where the search for a header block inside the pending body may resume. */
   private scannedTo = 0;
   private stallTimer: NodeJS.Timeout | undefined;
@@ -47,13 +60,23 @@ export class FrameRepair extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     this.clearStall();
-    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+    this.chunks.push(chunk);
+    // Still short of the body and no CR that could end a header block (JSON text has no raw CR):
+    // nothing to do until more arrives.
+    const crossesBlank = chunk.indexOf(13) >= 0 || this.lastByte === 13 || this.lastByte === 10;
+    this.lastByte = chunk.length ? chunk[chunk.length - 1]! : this.lastByte;
+    if (this.waitFor !== undefined && !crossesBlank && this.buffered() < this.waitFor) {
+      this.armStall();
+      return done();
+    }
+    this.merge();
     this.drain();
     done();
   }
 
   override _flush(done: TransformCallback): void {
     this.clearStall();
+    this.merge();
     this.drain();
     this.readPending('the input ended');
     if (this.buffer.length) this.options.report(`dropped ${this.buffer.length} bytes at the end of the input that were not a complete message`);
@@ -66,8 +89,20 @@ export class FrameRepair extends Transform {
     done(error);
   }
 
+  private buffered(): number {
+    let n = this.buffer.length;
+    for (const c of this.chunks) n += c.length;
+    return n;
+  }
+
+  private merge(): void {
+    if (this.chunks.length) this.buffer = Buffer.concat(this.buffer.length ? [this.buffer, ...this.chunks] : this.chunks);
+    this.chunks = [];
+  }
+
   /** Passes on every complete frame at the start of the buffer, repairing broken ones. */
   private drain(): void {
+    this.waitFor = undefined;
     for (;;) {
       if (!this.buffer.length) return;
       const headerEnd = this.buffer.indexOf(HEADER_END);
@@ -86,7 +121,7 @@ export class FrameRepair extends Transform {
       const available = this.buffer.length - bodyStart;
       if (available >= length) {
         const body = this.buffer.subarray(bodyStart, bodyStart + length);
-        if (isJson(body)) {
+        if (length > PARSE_LIMIT ? this.looksWhole(body, bodyStart + length) : isJson(body)) {
           this.emit1(body);
           this.consume(bodyStart + length);
           continue;
@@ -99,9 +134,16 @@ export class FrameRepair extends Transform {
         this.consume(next);
         continue;
       }
+      if (available < length) this.waitFor = bodyStart + length;
       this.armStall();
       return;
     }
+  }
+
+  /** A large body that is one JSON object by its ends, with a header or nothing after it. */
+  private looksWhole(body: Buffer, end: number): boolean {
+    if (body[0] !== 0x7b || body[body.length - 1] !== 0x7d) return false;
+    return end === this.buffer.length || /^content-(length|type):/i.test(this.buffer.subarray(end, end + 16).toString('latin1'));
   }
 
   /** Drops the bytes before the next header block found from `from`; false when there is none yet. */
@@ -174,9 +216,10 @@ export class FrameRepair extends Transform {
 
   private armStall(): void {
     this.clearStall();
-    if (!this.buffer.length) return;
+    if (!this.buffer.length && !this.chunks.length) return;
     this.stallTimer = setTimeout(() => {
       this.stallTimer = undefined;
+      this.merge();
       this.readPending(`a pause in the input`);
       this.drain();
     }, this.stallMs);
