@@ -14,7 +14,7 @@
 //   --reps N                   measured repetitions: compile (default 15), segments (default: 5 when
 //                              a case's slowest warm-up is under 2 s, else 3), plan (default 3)
 //   --defs N                   compile: number of generated definitions (default 1000)
-//   --cases a,b,c              segments: which cases (default all)
+//   --cases a,b,c              segments: which cases (default all; kpi:<name> for one KPI, e.g. kpi:dau_mau)
 //   --timeout S                segments, plan: statement timeout per query in seconds (default 120)
 //   --explain                  segments: also print EXPLAIN (ANALYZE, BUFFERS) of every variant;
 //                              plan: of plan's impact statements and the best hand-written query
@@ -33,10 +33,11 @@ import { renderSection, type Section } from './lib/report.js';
 import { planSection } from './plan.js';
 import { segmentsSection } from './segments.js';
 import { lspSection } from './lsp.js';
+import { adviseSection } from './advise.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = join(ROOT, '.bench', 'latest.json');
-const SECTIONS = ['compile', 'segments', 'plan', 'demo', 'lsp'] as const;
+const SECTIONS = ['compile', 'segments', 'plan', 'demo', 'lsp', 'advise'] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 function usage(msg?: string): never {
@@ -76,6 +77,7 @@ function parseArgs(argv: string[]) {
       case 'plan':
       case 'demo':
       case 'lsp':
+      case 'advise':
         o.sections.push(flag);
         break;
       case '--customers':
@@ -95,7 +97,7 @@ function parseArgs(argv: string[]) {
         break;
       case '--cases':
         o.cases = (value() ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-        if (o.cases.some((c) => !['a', 'b', 'c'].includes(c))) usage('--cases takes a comma-separated subset of a,b,c');
+        if (o.cases.some((c) => !['a', 'b', 'c'].includes(c) && !c.startsWith('kpi:'))) usage('--cases takes a comma-separated subset of a,b,c and kpi:<name> (a KPI of examples/shop)');
         break;
       case '--timeout':
         o.timeoutS = num(flag, value(), 1);
@@ -180,6 +182,7 @@ async function main(): Promise<void> {
       }
       if (name === 'demo') sections.push(await demoSection({ runs: o.demoRuns, log }));
       if (name === 'lsp') sections.push(await lspSection({ log }));
+      if (name === 'advise') sections.push(await adviseSection({ server: o.db, database: 'tally_bench', customers: o.customers, seed: 42, anchor: DEFAULT_ANCHOR, days: days(), reps: o.reps ?? 0, timeoutMs: o.timeoutS * 1000, log }));
     } catch (e) {
       const msg = `${name} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`;
       failures.push(msg);

@@ -15,6 +15,7 @@ import { ensureDataset, type Dataset } from './lib/dataset.js';
 import { BenchPg, databaseUrl, ensureDatabase } from './lib/pg.js';
 import { engineDistribution, engineMemberCount, loadBenchProject, type EngineStrategy } from './lib/bench-project.js';
 import { best, median, now, type Row, type Section } from './lib/report.js';
+import { kpiCases } from './kpi-cases.js';
 
 export const AUTO_TARGET = 1.25; // engine auto / best hand-written
 
@@ -238,6 +239,7 @@ export function buildCases(asOf: Date): Case[] {
       answer: distributionAnswer,
       variants: [...hand(LIFECYCLE_HAND), ...engine('c', (s) => engineDistribution(analysis, 'customer_lifecycle', asOf, s))],
     },
+    ...kpiCases(analysis, asOf, bind),
   ];
 }
 
@@ -377,7 +379,7 @@ export async function segmentsSection(o: SegmentsOptions): Promise<Section[]> {
       }
       const auto = ms.find((m) => m.variant.id === 'engine-auto');
       const answerText = reference ?? '?';
-      notes.push(`${c.title}: answer ${answerText}${c.key !== 'c' ? ` members (${((Number(answerText) / ds.customersLoaded) * 100).toFixed(2)}% of customers)` : ''}; auto/floor ${auto?.times.length ? (median(auto.times) / floor).toFixed(2) : '-'}x; best hand/floor ${(bestMs / floor).toFixed(2)}x`);
+      notes.push(`${c.title}: answer ${answerText}${c.key === 'a' || c.key === 'b' ? ` members (${((Number(answerText) / ds.customersLoaded) * 100).toFixed(2)}% of customers)` : ''}; auto/floor ${auto?.times.length ? (median(auto.times) / floor).toFixed(2) : '-'}x; best hand/floor ${(bestMs / floor).toFixed(2)}x`);
       if (mismatches.length) {
         const text = `!! MISMATCH in ${c.key}: ${mismatches.map((m) => `${m.variant.label} returned ${m.answer}`).join('; ')} (expected ${reference}, from ${hands.find((m) => m.answer !== undefined)?.variant.label})`;
         notes.push(text);

@@ -20,6 +20,7 @@ import { mappedTables, parseFixture } from './resolve/fixture-spec.js';
 import { Resolver, type RefSite, type ResolvedDefinition } from './resolve/resolve.js';
 import { compileQuery, type CompiledQuery, type SqlOptions } from './sql/compile.js';
 import { parseYamlDocuments } from './syntax/load-yaml.js';
+import { escapeControlCharacters, hasControlCharacters } from './sql/comment.js';
 import { getPair, toValue, type YDocument } from './syntax/nodes.js';
 import { validateDocument, validateProjectFile } from './syntax/schema.js';
 import { isValidTimeZone } from './time.js';
@@ -179,7 +180,7 @@ export class Project {
       sink.error('no-project-file', [0, 0], `no ${PROJECT_FILE} in ${this.root}; run \`tally init\` to create a project, or pass --project DIR`);
     } else {
       const docs = parseYamlDocuments(text);
-      for (const d of docs) for (const e of d.errors) sink.error('yaml-syntax', e.span, e.message);
+      for (const d of docs) for (const e of d.errors) sink.error(e.code ?? 'yaml-syntax', e.span, e.message);
       const root = docs[0]?.root;
       if (!root || root.kind !== 'map') {
         if (!docs.some((d) => d.errors.length)) sink.error('not-a-mapping', [0, 0], `${PROJECT_FILE} is a mapping: \`tally: 1\`, \`name\`, \`definitions\``);
@@ -245,11 +246,15 @@ export class Project {
 
   private parseFile(path: string, text: string): SourceFile {
     const sink = new DiagnosticSink(path);
+    // A line break in a file name would end a SQL comment (`compile --out`), a CI annotation or a
+    // terminal line; refuse the file (an error: nothing compiles or deploys from it) at its start.
+    if (hasControlCharacters(path))
+      sink.error('bad-file-name', [0, 0], `the file name '${escapeControlCharacters(path)}' contains a control character; rename the file (line breaks, tabs and other control characters are not allowed in definition file names)`);
     const docs = parseYamlDocuments(text);
     const lowerer = new Lowerer(sink, this.config.timezone);
     const definitions: Definition[] = [];
     docs.forEach((doc, i) => {
-      for (const e of doc.errors) sink.error('yaml-syntax', e.span, e.message);
+      for (const e of doc.errors) sink.error(e.code ?? 'yaml-syntax', e.span, e.message);
       if (doc.errors.length) return;
       if (!doc.root) return;
       const kind = validateDocument(doc.root, sink);

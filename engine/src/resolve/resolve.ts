@@ -28,7 +28,7 @@ import type {
   TraitDef,
   ValueType,
 } from '../model/types.js';
-import { intervalText, parseInstant, type Duration } from '../time.js';
+import { badInstant, intervalText, parseInstant, type Duration } from '../time.js';
 import { findTable, tableNames, type Catalog, type CatalogTable, type CatalogType } from './catalog.js';
 import { didYouMean } from './suggest.js';
 import { bandCase } from './bands.js';
@@ -461,6 +461,28 @@ export class Resolver {
     }
   }
 
+  /**
+   * The entity a stream's keys belong to (its `entity:`, else the project's only entity), without
+   * reporting: the Events definition reports its own problems; a KPI over it is just unusable.
+   */
+  private streamEntity(s: EventsDef): IrEntity | undefined {
+    const entities = this.definitions('Entity');
+    let e: EntityDef | undefined;
+    if (s.entity) {
+      e = entities.get(s.entity.name) as EntityDef | undefined;
+      this.current!.lookups.set(key('Entity', s.entity.name), e ?? null);
+    } else {
+      this.noteKindSet('Entity');
+      if (entities.size === 1) e = entities.values().next().value as EntityDef;
+    }
+    if (!e) {
+      this.current!.errors++;
+      return undefined;
+    }
+    this.current!.deps.add(key('Entity', e.name));
+    return this.irEntity(e);
+  }
+
   private irStream(s: EventsDef): IrStream {
     return { name: s.name, table: { schema: s.table.schema, name: s.table.name }, entityKey: s.entityKey.name, time: s.time.name, typeColumn: s.type?.name };
   }
@@ -717,7 +739,8 @@ export class Resolver {
         }
         const i = parseInstant(s, this.options.timezone);
         if (!i) {
-          this.error('bad-instant', span, `'${s}' is not an ISO instant (2026-01-01 or 2026-01-01T09:00:00Z)`);
+          const bad = badInstant(s, span, `'${s}' is not an ISO instant (2026-01-01 or 2026-01-01T09:00:00Z)`, this.options.timezone);
+          this.error('bad-instant', bad.span, bad.message);
           return undefined;
         }
         return { k: 'time', at: { k: 'instant', iso: i.date.toISOString() } };
@@ -924,25 +947,28 @@ export class Resolver {
       case 'events':
       case 'active': {
         const r = this.eventFilter(m.query, undefined);
-        return r && { k: m.form, filter: r.filter };
+        const entity = r && this.streamEntity(r.stream);
+        return entity && { k: m.form, entity, filter: r.filter };
       }
       case 'churn': {
         const r = this.eventFilter(m.query, undefined, { window: false });
-        if (!r || !m.query.within) return undefined;
-        return { k: 'churn', filter: r.filter, period: { ms: m.query.within.ms, interval: intervalText(m.query.within) } };
+        const entity = r && this.streamEntity(r.stream);
+        if (!entity || !m.query.within) return undefined;
+        return { k: 'churn', entity, filter: r.filter, period: { ms: m.query.within.ms, interval: intervalText(m.query.within) } };
       }
       case 'sum':
       case 'avg':
       case 'nps': {
         const r = this.eventFilter(m.query, undefined);
-        if (!r) return undefined;
+        const entity = r && this.streamEntity(r.stream);
+        if (!r || !entity) return undefined;
         const p = this.property(r.stream, m.property);
         if (!p) return undefined;
         if (p.type !== 'number' && p.type !== 'unknown') {
           this.error('type-mismatch', m.property.span, `\`${m.form}\` needs a number but property '${m.property.name}' is ${p.type}${p.expr.k === 'eprop' ? `; declare \`property_types: { ${m.property.name}: number }\`` : ''}`);
           return undefined;
         }
-        return m.form === 'nps' ? { k: 'nps', filter: r.filter, value: p.expr } : { k: m.form, filter: r.filter, value: p.expr };
+        return m.form === 'nps' ? { k: 'nps', entity, filter: r.filter, value: p.expr } : { k: m.form, entity, filter: r.filter, value: p.expr };
       }
       case 'ratio': {
         const n = this.metric(def, m.numerator, entityRef);
@@ -952,11 +978,12 @@ export class Resolver {
       case 'retention': {
         const c = this.eventFilter(m.cohort, undefined, { window: false });
         const r = this.eventFilter(m.returning, undefined, { window: false });
-        if (!c || !r || !m.cohort.within) return undefined;
+        const entity = c && this.streamEntity(c.stream);
+        if (!c || !r || !entity || !m.cohort.within) return undefined;
         if (m.returning.within) this.warn('ignored-key', m.returning.withinSpan ?? m.returning.span, '`within` on the return events is ignored: `days` sets the return window');
         if (m.cohort.within.ms <= m.days * 86_400_000)
           this.warn('empty-cohort-window', m.cohort.withinSpan ?? m.cohort.span, `the cohort window (${m.cohort.within.text}) is not longer than the ${m.days}-day return window, so the cohort is always empty; make it longer than ${m.days}d`);
-        return { k: 'retention', cohort: c.filter, cohortWithin: { ms: m.cohort.within.ms, interval: intervalText(m.cohort.within) }, returning: r.filter, days: m.days };
+        return { k: 'retention', entity, cohort: c.filter, cohortWithin: { ms: m.cohort.within.ms, interval: intervalText(m.cohort.within) }, returning: r.filter, days: m.days };
       }
     }
   }
