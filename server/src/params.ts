@@ -1,15 +1,12 @@
 // The params of Tally's custom requests (`tally/*`), checked before any handler touches them: a
 // request a client got wrong is answered with JSON-RPC's InvalidParams (-32602) and a message that
-// names the field and what it must be, never with an internal error. The shapes are JSON Schemas
-// compiled by ajv (already the engine's schema validator); fields a schema does not name are
-// allowed, so a newer client can send more. Instants are read like the CLI's `--as-of`.
+// names the field and what it must be, never with an internal error. The shapes are flat (typed
+// fields, required ones, one enum), checked by the few lines below rather than by ajv compiled at
+// start-up (the engine ships generated validators to avoid that cost). Fields a shape does not name
+// are allowed, so a newer client can send more. Instants are read like the CLI's `--as-of`.
 
-import Ajv2020Module, { type ErrorObject } from 'ajv/dist/2020.js';
 import { ErrorCodes, ResponseError } from 'vscode-languageserver/node.js';
 import { parseInstant, PREVIEW_KINDS } from '../../engine/src/index.js';
-
-// ajv ships CommonJS; under ESM the class may sit on `.default`.
-const Ajv2020 = ((Ajv2020Module as unknown as { default?: typeof Ajv2020Module }).default ?? Ajv2020Module) as typeof Ajv2020Module;
 
 /**
  * Tally's error codes for its custom requests. JSON-RPC reserves -32768..-32000 and LSP
@@ -29,35 +26,49 @@ export const TallyErrorCodes = {
   DatabaseFailed: 5,
 } as const;
 
-const uri = { type: 'string' };
-const asOf = { type: 'string', description: 'an ISO instant' };
-const name = { type: 'string', minLength: 1 };
+type Field = { readonly type: 'string' | 'boolean'; readonly nonEmpty?: boolean } | { readonly oneOf: readonly string[] };
+interface Shape {
+  /** Whether the params may be absent (null or undefined). */
+  readonly optional: boolean;
+  readonly required?: readonly string[];
+  readonly fields: Readonly<Record<string, Field>>;
+}
 
-const SCHEMAS = {
-  'tally/preview': {
-    type: 'object',
-    required: ['kind', 'name'],
-    properties: { uri, kind: { enum: [...PREVIEW_KINDS] }, name, asOf, detail: { type: 'boolean' } },
-  },
-  'tally/compiledSql': {
-    type: 'object',
-    required: ['kind', 'name'],
-    properties: { uri, kind: { type: 'string' }, name, asOf },
-  },
-  'tally/plan': { type: ['object', 'null'], properties: { uri, asOf, allowDrop: { type: 'boolean' } } },
-  'tally/check': { type: ['object', 'null'], properties: { uri, asOf, failOn: { type: 'string' } } },
-  'tally/definitions': { type: ['object', 'null'], properties: { compute: { type: 'boolean' } } },
-} as const;
+const uri: Field = { type: 'string' };
+const asOf: Field = { type: 'string' };
+const name: Field = { type: 'string', nonEmpty: true };
 
-export type CustomRequest = keyof typeof SCHEMAS;
+const SHAPES = {
+  'tally/preview': { optional: false, required: ['kind', 'name'], fields: { uri, kind: { oneOf: PREVIEW_KINDS }, name, asOf, detail: { type: 'boolean' } } },
+  'tally/compiledSql': { optional: false, required: ['kind', 'name'], fields: { uri, kind: { type: 'string' }, name, asOf } },
+  'tally/plan': { optional: true, fields: { uri, asOf, allowDrop: { type: 'boolean' } } },
+  'tally/check': { optional: true, fields: { uri, asOf, failOn: { type: 'string' } } },
+  'tally/definitions': { optional: true, fields: { compute: { type: 'boolean' } } },
+} satisfies Record<string, Shape>;
 
-const ajv = new Ajv2020({ allErrors: false, strict: false, allowUnionTypes: true });
-const validators = new Map(Object.entries(SCHEMAS).map(([method, schema]) => [method, ajv.compile(schema as object)]));
+export type CustomRequest = keyof typeof SHAPES;
+
+/** What is wrong with `params` for `shape`, or undefined when nothing is. */
+function mismatch(shape: Shape, params: unknown): string | undefined {
+  if (params === undefined || params === null) return shape.optional ? undefined : 'params must be an object';
+  if (typeof params !== 'object' || Array.isArray(params)) return `params must be an object${shape.optional ? ' or absent' : ''}`;
+  const p = params as Record<string, unknown>;
+  for (const key of shape.required ?? []) if (p[key] === undefined) return `params must have required property '${key}'`;
+  for (const [key, field] of Object.entries(shape.fields)) {
+    const v = p[key];
+    if (v === undefined) continue;
+    if ('oneOf' in field) {
+      if (!field.oneOf.includes(v as string)) return `${key} must be one of ${field.oneOf.join(', ')}`;
+    } else if (typeof v !== field.type) return `${key} must be a ${field.type}`;
+    else if (field.nonEmpty && v === '') return `${key} must not be empty`;
+  }
+  return undefined;
+}
 
 /** The params of `method` as the handler may use them; a ResponseError(InvalidParams) otherwise. */
 export function checkParams<T>(method: CustomRequest, params: unknown): T {
-  const validate = validators.get(method)!;
-  if (!validate(params ?? null)) throw invalidParams(method, describe(validate.errors?.[0]));
+  const wrong = mismatch(SHAPES[method], params);
+  if (wrong) throw invalidParams(method, wrong);
   const asOfText = (params as { asOf?: unknown } | null | undefined)?.asOf;
   if (typeof asOfText === 'string') asOfParam(method, asOfText);
   return (params ?? {}) as T;
@@ -80,16 +91,6 @@ export function parseAsOf(text: string): { at: Date } | { error: string } {
 
 export function invalidParams(method: string, message: string): ResponseError<void> {
   return new ResponseError(ErrorCodes.InvalidParams, `invalid params for ${method}: ${message}`);
-}
-
-/** `kind must be one of segment, trait, …`, `params must have required property 'name'`. */
-function describe(e: ErrorObject | undefined): string {
-  if (!e) return 'params do not match the request';
-  const where = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : 'params';
-  if (e.keyword === 'enum') return `${where} must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
-  if (e.keyword === 'type') return `${where} must be ${[(e.params as { type: string | string[] }).type].flat().map((t) => (t === 'null' ? 'absent' : t === 'object' || t === 'array' ? `an ${t}` : `a ${t}`)).join(' or ')}`;
-  if (e.keyword === 'minLength') return `${where} must not be empty`;
-  return `${where} ${e.message ?? 'is invalid'}`;
 }
 
 /** A user's text in a message: quoted, bounded, control characters escaped. */
