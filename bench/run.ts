@@ -1,4 +1,4 @@
-// npm run bench -- [compile|segments|plan|demo|lsp|all] [options]
+// npm run bench -- [compile|segments|readpaths|plan|demo|lsp|all] [options]
 //
 // Prints one table per section: each figure as a value, a reference measured in the same run, their
 // ratio, the target and whether it is met. Benchmarks are not tests: nothing fails on a slow
@@ -14,7 +14,9 @@
 //   --reps N                   measured repetitions: compile (default 15), segments (default: 5 when
 //                              a case's slowest warm-up is under 2 s, else 3), plan (default 3)
 //   --defs N                   compile: number of generated definitions (default 1000)
-//   --cases a,b,c              segments: which cases (default all; kpi:<name> for one KPI, e.g. kpi:dau_mau)
+//   --cases a,b,c              segments: which cases (default all; kpi:<name> for one KPI, e.g. kpi:dau_mau);
+//                              readpaths: preview-segment, preview-trait, preview-score,
+//                              preview-lifecycle, check, snapshot, refresh, deploy (default all)
 //   --timeout S                segments, plan: statement timeout per query in seconds (default 120)
 //   --explain                  segments: also print EXPLAIN (ANALYZE, BUFFERS) of every variant;
 //                              plan: of plan's impact statements and the best hand-written query
@@ -29,7 +31,8 @@ import { compileSection } from './compile.js';
 import { demoSection } from './demo.js';
 import { daysForEventsPerCustomer } from './lib/dataset.js';
 import { DEFAULT_SERVER_URL } from './lib/pg.js';
-import { renderSection, type Section } from './lib/report.js';
+import { renderReadPaths, renderSection, type Section } from './lib/report.js';
+import { READ_PATH_CASES, readPathsSection } from './read-paths.js';
 import { planSection } from './plan.js';
 import { segmentsSection } from './segments.js';
 import { lspSection } from './lsp.js';
@@ -37,7 +40,7 @@ import { adviseSection } from './advise.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = join(ROOT, '.bench', 'latest.json');
-const SECTIONS = ['compile', 'segments', 'plan', 'demo', 'lsp', 'advise'] as const;
+const SECTIONS = ['compile', 'segments', 'readpaths', 'plan', 'demo', 'lsp', 'advise'] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 function usage(msg?: string): never {
@@ -75,6 +78,7 @@ function parseArgs(argv: string[]) {
       case 'compile':
       case 'segments':
       case 'plan':
+      case 'readpaths':
       case 'demo':
       case 'lsp':
       case 'advise':
@@ -97,7 +101,7 @@ function parseArgs(argv: string[]) {
         break;
       case '--cases':
         o.cases = (value() ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-        if (o.cases.some((c) => !['a', 'b', 'c'].includes(c) && !c.startsWith('kpi:'))) usage('--cases takes a comma-separated subset of a,b,c and kpi:<name> (a KPI of examples/shop)');
+        if (o.cases.some((c) => !['a', 'b', 'c', ...READ_PATH_CASES].includes(c) && !c.startsWith('kpi:'))) usage(`--cases takes a comma-separated subset of a,b,c and kpi:<name> (a KPI of examples/shop) for segments, or of ${READ_PATH_CASES.join(',')} for readpaths`);
         break;
       case '--timeout':
         o.timeoutS = num(flag, value(), 1);
@@ -159,7 +163,7 @@ async function main(): Promise<void> {
             reps: o.reps ?? 0,
             timeoutMs: o.timeoutS * 1000,
             explain: o.explain,
-            cases: o.cases,
+            cases: o.cases.filter((c) => !READ_PATH_CASES.includes(c)),
             log,
           })),
         );
@@ -180,6 +184,22 @@ async function main(): Promise<void> {
           }),
         );
       }
+      if (name === 'readpaths') {
+        sections.push(
+          await readPathsSection({
+            server: o.db,
+            database: 'tally_bench',
+            customers: o.customers,
+            seed: 42,
+            anchor: DEFAULT_ANCHOR,
+            days: days(),
+            reps: o.reps ?? 0,
+            timeoutMs: o.timeoutS * 1000,
+            cases: o.cases.filter((c) => READ_PATH_CASES.includes(c)),
+            log,
+          }),
+        );
+      }
       if (name === 'demo') sections.push(await demoSection({ runs: o.demoRuns, log }));
       if (name === 'lsp') sections.push(await lspSection({ log }));
       if (name === 'advise') sections.push(await adviseSection({ server: o.db, database: 'tally_bench', customers: o.customers, seed: 42, anchor: DEFAULT_ANCHOR, days: days(), reps: o.reps ?? 0, timeoutMs: o.timeoutS * 1000, log }));
@@ -194,6 +214,8 @@ async function main(): Promise<void> {
   const load1 = loadavg();
   console.log('');
   for (const s of sections) console.log(renderSection(s) + '\n');
+  const readPaths = sections.flatMap((s) => s.readPaths ?? []);
+  if (readPaths.length) console.log(renderReadPaths(readPaths) + '\n');
   for (const f of failures) console.log(`!! ${f}\n`);
   const summary = sections.flatMap((s) => s.rows.filter((r) => r.met !== undefined).map((r) => `${r.met ? 'met   ' : 'MISSED'}  ${s.name}: ${r.figure.trim()}`));
   console.log(`targets:\n${summary.map((l) => `  ${l}`).join('\n')}`);

@@ -56,7 +56,8 @@ describe('tally advise: the example shop', () => {
     assert.ok(window.usedBy.some((u) => u.kind === 'Kpi' && u.name === 'revenue_30d'));
     const probe = find(advice.indexes, 'public.events(customer_id,event_name,occurred_at)+(properties)');
     assert.equal(probe.purpose, 'probe');
-    assert.ok(probe.usedBy.some((u) => u.kind === 'Segment' && u.name === 'high_value_dormant'), 'a selective segment probes per customer');
+    // A selective segment is a grouped scan of its candidates' events (sql/compile.ts chooseStrategy), not a probe per customer.
+    assert.ok(!probe.usedBy.some((u) => u.kind === 'Segment' && u.name === 'high_value_dormant'), 'a selective segment does not probe per customer');
     assert.ok(probe.usedBy.some((u) => u.kind === 'Kpi' && u.name === 'd30_retention'), 'retention probes returns per cohort member');
     assert.deepEqual(probe.supersedes, ['events_customer_event_time_idx']);
     // The shape follows the compiler's choice: champions (three aggregates, no entity filter) is one
@@ -69,7 +70,7 @@ describe('tally advise: the example shop', () => {
     const all = find(advice.indexes, 'public.events(occurred_at)+(customer_id,event_name)');
     assert.deepEqual(
       all.usedBy.map((u) => `${u.kind}:${u.name}`),
-      ['Kpi:arpu_30d', 'Kpi:churn_30d', 'Kpi:high_priority_ticket_rate', 'Lifecycle:customer_lifecycle', 'Segment:dormant_customers'],
+      ['Campaign:winback_dormant', 'Kpi:arpu_30d', 'Kpi:churn_30d', 'Kpi:high_priority_ticket_rate', 'Lifecycle:customer_lifecycle', 'Segment:dormant_customers', 'Segment:high_value_dormant', 'Segment:winback_audience'],
     );
   });
 
@@ -218,12 +219,13 @@ describe('tally advise: a stream without a type column, text keys, a jsonb prope
 
   it('advises (key, time) probes, (time) windows with the column measure, the attribute, and an expression index for the property filter', () => {
     const advice = adviseIndexes(analysis.infos, { searchPath: ['public'], indexes: [] });
-    // A single event condition is probed per account (chooseStrategy), and reads the property.
+    // A single "any" condition is an EXISTS semi-join (chooseStrategy), and reads the property; a
+    // count of 3+ with an attribute filter is a grouped scan of the candidates' clicks.
     const probe = find(advice.indexes, 'app.clicks(account_uuid,ts)+(props)');
     assert.equal(probe.purpose, 'probe');
-    assert.deepEqual(probe.usedBy.map((u) => u.name), ['busy_gold', 'campaign_clickers']);
+    assert.deepEqual(probe.usedBy.map((u) => u.name), ['campaign_clickers']);
     const window = find(advice.indexes, 'app.clicks(ts)+(account_uuid,duration_ms,props)');
-    assert.deepEqual(window.usedBy.map((u) => u.name).sort(), ['spring_clicks', 'time_spent_30d']);
+    assert.deepEqual(window.usedBy.map((u) => u.name).sort(), ['busy_gold', 'spring_clicks', 'time_spent_30d']);
     const prop = find(advice.indexes, 'app.clicks(props->>campaign,ts)+(account_uuid)');
     assert.equal(prop.purpose, 'property');
     assert.match(prop.sql, /on "app"\."clicks" \(\(\("props" ->> 'campaign'\)\), "ts"\) include \("account_uuid"\);$/);

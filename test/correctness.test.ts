@@ -359,6 +359,15 @@ const segmentCases: Case[] = [
   },
   // --- nobody exists yet
   { name: 'no entity exists before the data (T0)', kind: S, subject: 's', asOf: T0, yaml: seg('{ not: { event: purchase } }'), trivial: true },
+  // --- shapes of issue 11: pass with candidate keys, two EXISTS as one pass, shared max/min slots, empty
+  { name: 'attribute filter + aggregates: the grouped scan reads only the candidates (NULL country, window edges)', kind: S, subject: 's', yaml: seg('{ all: [ { attribute: country, in: [DE, AT, ""] }, { event: purchase, within: 90d, gte: 2 }, { not: { event: login, within: 30d } } ] }'), includes: [EDGE.purchaseAtT90] },
+  { name: 'not attribute + aggregate: candidates include NULL attributes', kind: S, subject: 's', yaml: seg('{ all: [ { not: { attribute: country, eq: DE } }, { event: purchase, sum: amount, lt: 50 } ] }'), includes: [EDGE.emptyCountry] },
+  { name: 'two EXISTS conjuncts become one pass', kind: S, subject: 's', yaml: seg('{ all: [ { event: purchase }, { not: { event: login, within: 30d } } ] }'), includes: [EDGE.noAmountOnly, EDGE.nullAmountOnly, EDGE.purchaseAtT90], excludes: [EDGE.noEvents] },
+  { name: 'one EXISTS and an attribute: a semi-join', kind: S, subject: 's', yaml: seg('{ all: [ { attribute: vip, eq: true }, { event: login, within: 30d } ] }') },
+  { name: 'last time, days since last and a max of the time share one slot', kind: S, subject: 's', yaml: docs(TRAITS, seg('{ any: [ { all: [ { trait: days_since_purchase, gte: 5 }, { trait: days_since_purchase, lte: 60 } ] }, { trait: last_purchase_at, before: 120d }, { trait: first_purchase_at, within: 30d }, { trait: last_purchase_at, within: 10d } ] }')), includes: [EDGE.ties] },
+  { name: 'score band tested twice (its expression once per entity)', kind: S, subject: 's', yaml: docs(TRAITS, SCORE, seg('{ any: [ { score: health, band: at_risk }, { all: [ { score: health, band: neutral }, { score: health, lt: 45 } ] } ] }')), includes: [EDGE.noEvents] },
+  { name: 'empty segment: count 0, no sample', kind: S, subject: 's', yaml: seg('{ all: [ { attribute: country, eq: DE }, { event: purchase, gte: 100000 } ] }'), trivial: true },
+  { name: 'empty segment in the pass shape with a score', kind: S, subject: 's', yaml: docs(TRAITS, SCORE, seg('{ all: [ { score: health, gt: 100 }, { trait: orders, gte: 1 } ] }')), trivial: true },
 ];
 
 const valueCases: Case[] = [
@@ -639,8 +648,14 @@ forEachBackend('correctness', (backend) => {
           assert.equal(new Set(got).size, got.length, `${label}: duplicate members`);
           assert.ok(got.length === expected.length && got.every((x, i) => x === expected[i]), `${label} (${q.strategy}): ${setDiff(got, expected)}`);
         }
-        const pv = await preview(db, analysis, 'segment', c.subject, { asOf });
-        assert.equal(pv.kind === 'segment' && pv.count, expected.length, 'preview count');
+        // One statement feeds the preview's count and its sample: the first members by key.
+        for (const sampleSize of [10, 0, 3]) {
+          const pv = await preview(db, analysis, 'segment', c.subject, { asOf, sampleSize });
+          assert.ok(pv.kind === 'segment');
+          assert.equal(pv.count, expected.length, `preview count (sample ${sampleSize})`);
+          assert.deepEqual(pv.sample.map((r) => Number(r.id)), expected.slice(0, sampleSize), `preview sample (sample ${sampleSize})`);
+          assert.ok(pv.sample.every((r) => !Object.keys(r).some((k) => k.startsWith('__tally'))), 'no internal columns in the sample');
+        }
         return;
       }
 
@@ -669,6 +684,18 @@ forEachBackend('correctness', (backend) => {
         assert.deepEqual(wrong.slice(0, 15), [], `${wrong.length} of ${expected.size} values differ`);
         // Non-vacuous: the values are not all the same.
         assert.ok(new Set([...expected.values()].map((v) => String(v))).size > 1, 'oracle: constant values');
+        if (c.kind === 'Trait' || c.kind === 'Score') {
+          // One statement: entities, how many have a value, and the first non-NULL values by key.
+          const nonNull = [...expected.entries()].filter(([, v]) => v !== null).sort((a, b) => a[0] - b[0]);
+          for (const sampleSize of [10, 0]) {
+            const pv = await preview(db, analysis, c.kind === 'Trait' ? 'trait' : 'score', c.subject, { asOf, sampleSize });
+            assert.ok(pv.kind === 'trait' || pv.kind === 'score');
+            assert.equal(pv.entities, oracle.existing(at).length, 'preview entities');
+            assert.equal(pv.count, nonNull.length, 'preview count of values');
+            assert.deepEqual(pv.sample.map((r) => Number(r.key)), nonNull.slice(0, sampleSize).map(([k]) => k), 'preview sample keys');
+            for (const r of pv.sample) assert.ok(sameValue(r.value, expected.get(Number(r.key))!), `preview sample value of ${r.key}`);
+          }
+        }
         if (c.kind === 'Lifecycle') {
           const pv = await preview(db, analysis, 'lifecycle', c.subject, { asOf });
           assert.ok(pv.kind === 'lifecycle', 'lifecycle preview');

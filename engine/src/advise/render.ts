@@ -3,6 +3,7 @@
 
 import type { Diagnostic } from '../diagnostics.js';
 import type { AdvisedIndex, IndexAdvice, IndexKey } from './advise.js';
+import { sqlComment } from '../sql/comment.js';
 
 export interface AdviceView {
   readonly advice: IndexAdvice;
@@ -77,7 +78,7 @@ export function adviceText(v: AdviceView): string {
 
 /** One line of an SQL comment: event types and names come from definitions and must not end it. */
 function comment(text: string): string {
-  return `-- ${text.replace(/[\r\n\u0000-\u001f\u2028\u2029]+/g, ' ')}`;
+  return sqlComment(text);
 }
 
 /** A script of the missing indexes, each with why as a comment. */

@@ -1,12 +1,13 @@
 // IR -> SQL through Kysely. The only module that writes SQL text.
 //
-// Two shapes for per-entity event aggregates, chosen per query:
-//  - probe: each aggregate is a correlated subquery on the entity row (EXISTS / NOT EXISTS for
-//    "any" / "none"), which the (entity_key, type, time) index answers cheaply when an attribute
-//    filter has already made the population small;
-//  - pass: one grouped scan of each stream, windowed and type-filtered in WHERE, computing every
-//    aggregate with `FILTER (WHERE ...)`, LEFT JOINed to the entities: best for population-wide
-//    segments, traits, scores and lifecycles.
+// Two shapes for per-entity event aggregates, chosen per query (chooseStrategy); neither ever
+// reads the events per row of the entities (test/shapes.test.ts checks EXPLAIN):
+//  - pass (whenever there is an aggregate): one grouped scan of each stream, windowed and
+//    type-filtered in WHERE (and restricted to the candidates of an attribute filter), computing
+//    every aggregate with `FILTER (WHERE ...)`, LEFT JOINed to the entities;
+//  - probe (one "any"/"none" conjunct and no other aggregate): EXISTS / NOT EXISTS, planned as one
+//    hash semi-/anti-join.
+// Previews are one statement each (a materialized CTE feeds the count, the sample and the bands).
 // Literals are parameters (previews) or escaped inline literals (compile --out, deploy, fingerprints);
 // T is a parameter or `now()`.
 
@@ -43,6 +44,16 @@ interface Pass {
 
 class Ctx {
   readonly passes = new Map<string, Pass>();
+  /** The pass shape's candidates: a subquery of entity keys every grouped scan is restricted to. */
+  candidates?: Sql;
+  /** The pass shape's "any"/"none" tests answered by the latest event's time (existsWindows). */
+  windows?: Map<string, IrTime | null>;
+  /**
+   * Computed once per entity (repeatedExprs): structural key -> column of the inner select. While
+   * `outer` is set, expressions with a column and the pass slots render as columns of it.
+   */
+  cse?: Map<string, string>;
+  outer = false;
   private nextAlias = 0;
   constructor(
     readonly opts: SqlOptions,
@@ -71,13 +82,14 @@ class Ctx {
   }
 
   slotFor(agg: IrAgg): Slot {
+    agg = normalizeAgg(agg);
     const streamKey = ir.structuralKey(agg.filter.stream);
     let pass = this.passes.get(streamKey);
     if (!pass) {
       pass = { alias: `p${this.passes.size + 1}`, stream: agg.filter.stream, slots: new Map() };
       this.passes.set(streamKey, pass);
     }
-    const k = ir.structuralKey(agg);
+    const k = slotKey(agg);
     let slot = pass.slots.get(k);
     if (!slot) {
       slot = { agg, alias: `a${pass.slots.size + 1}` };
@@ -85,6 +97,70 @@ class Ctx {
     }
     return slot;
   }
+}
+
+/**
+ * The latest (earliest) event time is `max` (`min`) of the time column: one slot for
+ * `last: time`, `days_since: last` and a `max` of the time, instead of an ordered array_agg beside a max.
+ */
+function normalizeAgg(agg: IrAgg): IrAgg {
+  if ((agg.fn === 'last' || agg.fn === 'first') && agg.value?.k === 'ecol' && agg.value.col === agg.filter.stream.time) {
+    return { ...agg, fn: agg.fn === 'last' ? 'max' : 'min' };
+  }
+  return agg;
+}
+
+function slotKey(agg: IrAgg): string {
+  const value = agg.value?.k === 'ecol' ? `ecol:${agg.value.col}` : ir.structuralKey(agg.value ?? null);
+  return `${agg.fn}|${agg.zeroWhenNone}|${value}|${ir.structuralKey(agg.filter)}`;
+}
+
+/** Which events an "any"/"none" test is about, apart from its window. */
+function existsGroup(f: IrEventFilter): string {
+  return ir.structuralKey({ s: f.stream, t: f.types ? [...f.types].sort() : null });
+}
+
+/**
+ * In the pass shape, "any event of these types in (T - w, T]" is "the latest such event is after
+ * T - w": one `max(time)` per stream and type set, over the widest window its tests use (null: all
+ * history, also when a window starts at a fixed instant), answers every such test, and shares its
+ * slot with `last: time` and `days_since: last`. The map: group -> widest window.
+ */
+function existsWindows(root: unknown): Map<string, IrTime | null> {
+  const out = new Map<string, IrTime | null>();
+  const walk = (v: unknown): void => {
+    if (!v || typeof v !== 'object') return;
+    const c = v as IrCond;
+    if (c.k === 'cmp' && isExistsTest(c) && c.a.k === 'agg' && c.a.agg.filter.where === null) {
+      const f = c.a.agg.filter;
+      const g = existsGroup(f);
+      const since = f.since && f.since.k === 'asof' ? f.since : null;
+      if (!out.has(g)) out.set(g, since);
+      else {
+        const cur = out.get(g)!;
+        out.set(g, cur === null || since === null ? null : since.minusMs > (cur as { minusMs: number }).minusMs ? since : cur);
+      }
+      return;
+    }
+    for (const child of Object.values(v as object)) if (typeof child === 'object') walk(child);
+  };
+  walk(root);
+  return out;
+}
+
+/** An "any"/"none" test in the pass shape as a comparison with the latest matching event's time (see existsWindows). */
+function latestEventTest(x: Ctx, c: IrCond): Sql | undefined {
+  if (c.k !== 'cmp' || c.a.k !== 'agg' || c.b.k !== 'lit' || typeof c.b.value !== 'number' || !isExistsTest(c)) return undefined;
+  const f = c.a.agg.filter;
+  const g = existsGroup(f);
+  if (f.where !== null || !x.windows?.has(g)) return undefined;
+  const n = c.b.value;
+  const any = (c.op === 'gte' && n === 1) || (c.op === 'gt' && n === 0) || (c.op === 'ne' && n === 0);
+  const latest: IrAgg = { fn: 'max', filter: { ...f, since: x.windows.get(g)! }, value: { k: 'ecol', col: f.stream.time, type: 'timestamp' }, zeroWhenNone: false };
+  const ref = aggregate(x, latest);
+  const since = f.since ?? null;
+  const test = since ? sql`(${ref} > ${x.time(since)})` : sql`(${ref} is not null)`;
+  return any ? sql`(${test} is true)` : sql`(${test} is not true)`;
 }
 
 // ---- identifiers ---------------------------------------------------------------------------------
@@ -115,6 +191,10 @@ function col(alias: string, column: string): Sql {
 // ---- expressions ---------------------------------------------------------------------------------
 
 function expr(x: Ctx, e: IrExpr, ev?: string): Sql {
+  if (x.outer && ev === undefined && x.cse) {
+    const column = x.cse.get(ir.structuralKey(e));
+    if (column) return col(E, column);
+  }
   switch (e.k) {
     case 'col':
       return col(E, e.col);
@@ -169,6 +249,10 @@ function cond(x: Ctx, c: IrCond, ev?: string): Sql {
       if (x.strategy === 'probe' && ev === undefined) {
         const probe = existsProbe(x, c, false);
         if (probe) return probe;
+      }
+      if (x.strategy === 'pass' && ev === undefined) {
+        const latest = latestEventTest(x, c);
+        if (latest) return latest;
       }
       return sql`${expr(x, c.a, ev)} ${sql.raw(CMP[c.op])} ${expr(x, c.b, ev)}`;
     }
@@ -239,7 +323,7 @@ function aggregate(x: Ctx, agg: IrAgg): Sql {
   if (x.strategy === 'pass') {
     const slot = x.slotFor(agg);
     const pass = [...x.passes.values()].find((p) => [...p.slots.values()].includes(slot))!;
-    const ref = col(pass.alias, slot.alias);
+    const ref = x.outer ? col(E, `__tally_${pass.alias}_${slot.alias}`) : col(pass.alias, slot.alias);
     return agg.zeroWhenNone ? sql`coalesce(${ref}, 0)` : ref;
   }
   const f = agg.filter;
@@ -269,6 +353,7 @@ function passJoins(x: Ctx): Sql {
       const widest = slots.reduce((w, sl) => (sl.agg.filter.since!.k === 'asof' && w.k === 'asof' && (sl.agg.filter.since as { minusMs: number }).minusMs > w.minusMs ? sl.agg.filter.since! : w), slots[0]!.agg.filter.since!);
       if (slots.every((sl) => sl.agg.filter.since!.k === 'asof')) pushed.push(sql`${col('ev', s.time)} > ${x.time(widest)}`);
     }
+    if (x.candidates) pushed.push(sql`${col('ev', s.entityKey)} in (${x.candidates})`);
     const only = slots.length === 1;
     const cols = slots.map((sl) => {
       const f = sl.agg.filter;
@@ -303,12 +388,27 @@ function hasAgg(c: IrCond | IrExpr): boolean {
   return countAggs(c).n > 0;
 }
 
-/** Probe when a top-level conjunct filters on entity columns alone (selective), or there is at most one aggregate. */
+/** `count >= 1` / `count = 0` (and their equivalents) of one event filter: an EXISTS / NOT EXISTS when probing. */
+function isExistsTest(c: IrCond): boolean {
+  if (c.k === 'not') return isExistsTest(c.item);
+  if (c.k !== 'cmp' || c.a.k !== 'agg' || c.a.agg.fn !== 'count' || c.b.k !== 'lit' || typeof c.b.value !== 'number') return false;
+  const n = c.b.value;
+  return (c.op === 'gte' && n === 1) || (c.op === 'gt' && n === 0) || (c.op === 'ne' && n === 0) || (c.op === 'eq' && n === 0) || (c.op === 'lt' && n === 1) || (c.op === 'lte' && n === 0);
+}
+
+/**
+ * No correlated per-row subquery over events, ever: `probe` only when the one aggregate is a
+ * top-level "any"/"none" conjunct (EXISTS / NOT EXISTS, which PostgreSQL plans as one hash semi-
+ * or anti-join over the matching events), or when there is no aggregate at all (the shapes are
+ * then the same SQL). Anything else is `pass`: one grouped scan per stream (two EXISTS let the
+ * planner probe the second per row of the first), even when an attribute filter is selective (a
+ * correlated probe per candidate was measured against it, see ARCHITECTURE.md).
+ */
 export function chooseStrategy(where: IrCond): Strategy {
+  const total = countAggs(where).n;
+  if (total === 0) return 'probe';
   const conjuncts = where.k === 'and' ? where.items : [where];
-  const selective = conjuncts.some((c) => !hasAgg(c) && c.k !== 'const' && !(c.k === 'not'));
-  if (selective) return 'probe';
-  return countAggs(where).n <= 1 ? 'probe' : 'pass';
+  return total === 1 && conjuncts.some((c) => isExistsTest(c)) ? 'probe' : 'pass';
 }
 
 // ---- queries -------------------------------------------------------------------------------------
@@ -318,20 +418,89 @@ function existsAtT(x: Ctx, entity: IrEntity): Sql | undefined {
   return entity.createdAt ? sql`(${col(E, entity.createdAt)} <= ${x.asOf} or ${col(E, entity.createdAt)} is null)` : undefined;
 }
 
+/**
+ * When top-level conjuncts filter on entity columns alone, the keys they leave: the pass shape
+ * reads only these entities' events (`entity_key in (...)`), which the planner joins by hash or, for
+ * a few candidates, through the (entity_key, type, time) index, one range per candidate for all
+ * aggregates at once instead of one probe per aggregate.
+ */
+function candidateKeys(x: Ctx, entity: IrEntity, where: IrCond): Sql | undefined {
+  const conjuncts = (where.k === 'and' ? where.items : [where]).filter((c) => c.k !== 'const' && countAggs(c).n === 0);
+  if (!conjuncts.length) return undefined;
+  const parts = [...(existsAtT(x, entity) ? [existsAtT(x, entity)!] : []), ...conjuncts.map((c) => cond(x, c))];
+  return sql`select ${col(E, entity.key)} from ${table(entity.table)} as ${sql.id(E)} where ${sql.join(parts, sql` and `)}`;
+}
+
 /** FROM + WHERE for entities satisfying `where` at T; the caller picks the columns. */
 function entityScope(x: Ctx, entity: IrEntity, where: IrCond | null): { from: Sql; where: Sql } {
   const parts: Sql[] = [];
   const exists = existsAtT(x, entity);
   if (exists) parts.push(exists);
   if (where && !(where.k === 'const' && where.value)) parts.push(cond(x, where));
+  if (x.strategy === 'pass' && where) x.candidates = candidateKeys(x, entity, where);
   // Joins must be rendered after the conditions (which register the slots).
   const joins = passJoins(x);
   return { from: x.passes.size ? sql`${table(entity.table)} as ${sql.id(E)} ${joins}` : sql`${table(entity.table)} as ${sql.id(E)}`, where: parts.length ? sql.join(parts, sql` and `) : sql`true` };
 }
 
 function membersSql(x: Ctx, q: ir.IrMembersQuery, select: Sql): Sql {
+  x.windows ??= existsWindows(q.where);
+  const repeated = x.strategy === 'pass' ? repeatedExprs(q.where) : [];
+  if (repeated.length) return membersSqlOnce(x, q, select, repeated);
   const scope = entityScope(x, q.entity, q.where);
   return sql`select ${select} from ${scope.from} where ${scope.where}`;
+}
+
+/**
+ * Expressions over several aggregates that a condition uses more than once (a score tested
+ * against two bands), none inside another: computed once per entity. (One aggregate compared
+ * twice, `days_since` between two bounds, is cheaper to repeat than to fence.)
+ */
+function repeatedExprs(where: IrCond): IrExpr[] {
+  const counts = new Map<string, { e: IrExpr; n: number }>();
+  const walk = (v: unknown): void => {
+    if (!v || typeof v !== 'object') return;
+    const e = v as IrExpr;
+    if ((e.k === 'arith' || e.k === 'case' || e.k === 'fn') && countAggs(e).n > 1) {
+      const k = ir.structuralKey(e);
+      const c = counts.get(k);
+      if (c) {
+        c.n++;
+        return; // its insides are counted once, with it
+      }
+      counts.set(k, { e, n: 1 });
+    }
+    for (const child of Object.values(v as object)) if (typeof child === 'object') walk(child);
+  };
+  walk(where);
+  const many = [...counts.values()].filter((c) => c.n > 1).map((c) => c.e);
+  const keys = many.map((e) => ir.structuralKey(e));
+  // Keep the outermost: drop one that is inside another repeated expression.
+  return many.filter((_e, i) => !keys.some((k, j) => j !== i && k.length > keys[i]!.length && k.includes(keys[i]!)));
+}
+
+/**
+ * The pass shape with repeated expressions computed once: an inner select (the entities existing
+ * at T, the grouped scans, every aggregate and each repeated expression as a column; `offset 0` so
+ * the planner keeps it a subquery instead of pasting the expressions back into the condition),
+ * filtered outside by the condition that reads those columns.
+ */
+function membersSqlOnce(x: Ctx, q: ir.IrMembersQuery, select: Sql, repeated: IrExpr[]): Sql {
+  x.cse = new Map(repeated.map((e, i) => [ir.structuralKey(e), `__tally_x${i + 1}`]));
+  const computed = repeated.map((e, i) => sql`${expr(x, e)} as ${sql.id(`__tally_x${i + 1}`)}`);
+  // Conjuncts on entity columns alone filter inside (before the joins), the rest outside.
+  const conjuncts = (q.where.k === 'and' ? q.where.items : [q.where]).filter((c) => !(c.k === 'const' && c.value));
+  const plain = conjuncts.filter((c) => countAggs(c).n === 0);
+  const rest = conjuncts.filter((c) => countAggs(c).n > 0);
+  x.outer = true;
+  const where = rest.length ? sql.join(rest.map((c) => cond(x, c)), sql` and `) : sql`true`;
+  x.outer = false;
+  const innerWhere = [...(existsAtT(x, q.entity) ? [existsAtT(x, q.entity)!] : []), ...plain.map((c) => cond(x, c))];
+  x.candidates = candidateKeys(x, q.entity, q.where);
+  const joins = passJoins(x);
+  const slots = [...x.passes.values()].flatMap((p) => [...p.slots.values()].map((sl) => sql`${col(p.alias, sl.alias)} as ${sql.id(`__tally_${p.alias}_${sl.alias}`)}`));
+  const inner = sql`select ${sql.id(E)}.*, ${sql.join([...slots, ...computed])} from ${table(q.entity.table)} as ${sql.id(E)} ${joins} where ${innerWhere.length ? sql.join(innerWhere, sql` and `) : sql`true`} offset 0`;
+  return sql`select ${select} from (${inner}) as ${sql.id(E)} where ${where}`;
 }
 
 export interface CompiledQuery extends CompiledSql {
@@ -368,6 +537,7 @@ export function compileMemberSample(q: ir.IrMembersQuery, opts: SqlOptions, limi
 export function compileValues(q: ir.IrValuesQuery, opts: SqlOptions): CompiledQuery {
   const strategy = strategyFor(opts, () => 'pass');
   const x = new Ctx(opts, q.entity, strategy);
+  x.windows = existsWindows(q.value);
   const value = expr(x, q.value);
   const scope = entityScope(x, q.entity, null);
   return { ...compileRaw(sql`select ${col(E, q.entity.key)} as key, ${value} as value from ${scope.from} where ${scope.where}`), strategy };
@@ -390,6 +560,7 @@ export function compileDistributionAmong(q: ir.IrValuesQuery, members: ir.IrMemb
 function compileValuesRaw(q: ir.IrValuesQuery, opts: SqlOptions): { raw: Sql; strategy: Strategy } {
   const strategy = strategyFor(opts, () => 'pass');
   const x = new Ctx(opts, q.entity, strategy);
+  x.windows = existsWindows(q.value);
   const value = expr(x, q.value);
   const scope = entityScope(x, q.entity, null);
   return { raw: sql`select ${col(E, q.entity.key)} as key, ${value} as value from ${scope.from} where ${scope.where}`, strategy };
@@ -402,6 +573,55 @@ export function compileValueSample(q: ir.IrValuesQuery, opts: SqlOptions, limit:
   return {
     stats: { ...compileRaw(sql`select count(*) as entities, count(value) as count from (${a.raw}) as v`), strategy: a.strategy },
     sample: { ...compileRaw(sql`select key, value from (${b.raw}) as v where value is not null order by key limit ${sql.lit(Math.max(0, Math.floor(limit)))}`), strategy: b.strategy },
+  };
+}
+
+// ---- previews: one evaluation feeds the count and the sample --------------------------------------
+
+/** The count column of the preview statements; the sample's own columns follow it. */
+export const PREVIEW_COUNT = '__tally_count';
+
+function limitLit(limit: number): Sql {
+  return sql.lit(Math.max(0, Math.floor(limit)));
+}
+
+/**
+ * A segment preview in one statement: the members' keys are computed once (a materialized CTE),
+ * counted, and the first `limit` of them by key joined back to their entity rows. Returns one row
+ * per sampled member, each carrying the count in `__tally_count` and then every entity column; with
+ * no sample (no members, or limit 0) one row with the count and NULL entity columns.
+ */
+export function compileMemberPreview(q: ir.IrMembersQuery, opts: SqlOptions, limit: number): CompiledQuery {
+  const strategy = strategyFor(opts, () => chooseStrategy(q.where));
+  const x = new Ctx(opts, q.entity, strategy);
+  const members = membersSql(x, q, sql`${col(E, q.entity.key)} as k`);
+  const key = q.entity.key;
+  return {
+    ...compileRaw(
+      sql`with m as materialized (${members}) select t.n as ${sql.id(PREVIEW_COUNT)}, ${sql.id(E)}.* from (select count(*) as n from m) as t left join (select k from m order by k limit ${limitLit(limit)}) as s on true left join ${table(q.entity.table)} as ${sql.id(E)} on ${col(E, key)} = ${col('s', 'k')} order by ${col('s', 'k')}`,
+    ),
+    strategy,
+  };
+}
+
+/**
+ * A trait or score preview in one statement: every entity's value computed once (a materialized
+ * CTE); one row per sampled entity (non-NULL values, by key) with `entities` (existing at T),
+ * `count` (with a value) and, given `bucket` (an expression over the value, written as the entity
+ * column `value`, e.g. a score's band), `buckets`: a JSON object of counts per non-NULL bucket.
+ * With no sample, one row with the totals and a NULL key.
+ */
+export function compileValuePreview(q: ir.IrValuesQuery, opts: SqlOptions, limit: number, bucket?: IrExpr): CompiledQuery {
+  const inner = compileValuesRaw(q, opts);
+  const x = new Ctx(opts, q.entity, 'pass');
+  const buckets = bucket
+    ? sql`, (select coalesce(json_object_agg(b.bucket, b.n), '{}') from (select ${expr(x, bucket)} as bucket, count(*) as n from v as ${sql.id(E)} group by 1) as b where b.bucket is not null) as buckets`
+    : sql``;
+  return {
+    ...compileRaw(
+      sql`with v as materialized (${inner.raw}) select t.entities, t.count${buckets}, s.key, s.value from (select count(*) as entities, count(value) as count from v) as t left join (select key, value from v where value is not null order by key limit ${limitLit(limit)}) as s on true order by s.key`,
+    ),
+    strategy: inner.strategy,
   };
 }
 
@@ -700,6 +920,7 @@ export function compileMembersChange(a: ir.IrMembersQuery, b: ir.IrMembersQuery,
   const strategy = strategyFor(opts, () => (chooseStrategy(a.where) === 'pass' || chooseStrategy(b.where) === 'pass' ? 'pass' : 'probe'));
   if (strategy === 'probe' && !shared.length) return undefined;
   const x = new Ctx(opts, a.entity, strategy);
+  x.windows = existsWindows([a.where, b.where]);
   const o = cond(x, onlyA);
   const n = cond(x, onlyB);
   const scope = entityScope(x, a.entity, shared.length ? ir.and(shared) : null);
@@ -719,6 +940,7 @@ export function compileValuesChange(a: ir.IrValuesQuery, b: ir.IrValuesQuery, op
   if (!sameEntity(a.entity, b.entity)) return undefined;
   const strategy = strategyFor(opts, () => 'pass');
   const x = new Ctx(opts, a.entity, strategy);
+  x.windows = existsWindows([a.value, b.value]);
   const o = expr(x, a.value);
   const n = expr(x, b.value);
   const scope = entityScope(x, a.entity, null);
