@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
   CancellationTokenSource,
+  ErrorCodes,
   createProtocolConnection,
   StreamMessageReader,
   StreamMessageWriter,
@@ -16,6 +17,7 @@ import {
   type PublishDiagnosticsParams,
 } from 'vscode-languageserver-protocol/node.js';
 import { connect } from '../engine/src/index.js';
+import { TallyErrorCodes } from '../server/src/params.js';
 import { loadShop } from '../examples/shop/generate.js';
 
 const REPO = join(import.meta.dirname, '..');
@@ -23,6 +25,9 @@ const ANCHOR = new Date('2026-11-01T00:00:00Z');
 
 class Client {
   readonly diagnostics = new Map<string, PublishDiagnosticsParams>();
+  /** window/showMessage(Request) texts and tally/asOfChanged params, in order. */
+  readonly shown: string[] = [];
+  readonly asOfChanges: { asOf: string | null }[] = [];
   private waiters: (() => void)[] = [];
   stderr = '';
   constructor(
@@ -33,8 +38,12 @@ class Client {
       this.diagnostics.set(p.uri, p);
       for (const w of this.waiters.splice(0)) w();
     });
-    conn.onNotification('window/showMessage', () => undefined);
-    conn.onRequest('window/showMessageRequest', () => null);
+    conn.onNotification('window/showMessage', (p: { message: string }) => this.shown.push(p.message));
+    conn.onNotification('tally/asOfChanged', (p: { asOf: string | null }) => this.asOfChanges.push(p));
+    conn.onRequest('window/showMessageRequest', (p: { message: string }) => {
+      this.shown.push(p.message);
+      return null;
+    });
     conn.onNotification('window/logMessage', () => undefined);
     proc.stderr?.on('data', (d: Buffer) => {
       this.stderr += d.toString();
@@ -60,6 +69,28 @@ class Client {
         });
       });
     }
+  }
+
+  /** The code lens titles of a file by definition name, once none is still computing. */
+  async lensTitles(uri: string, timeoutMs = 60_000): Promise<Map<string, string>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const lenses = (await this.conn.sendRequest('textDocument/codeLens', { textDocument: { uri } })) as { command?: { title: string; arguments?: { name: string }[] } }[];
+      const titles = new Map(lenses.map((l) => [l.command?.arguments?.[0]?.name ?? '', l.command?.title ?? '']));
+      if (titles.size && ![...titles.values()].includes('computing…')) return titles;
+      if (Date.now() > deadline) throw new Error(`lenses still computing: ${[...titles.values()].join(' | ')}`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+
+  /** The error code and message a request is answered with (it must fail). */
+  async failure(method: string, params: unknown): Promise<{ code: number; message: string }> {
+    return this.conn.sendRequest(method, params).then(
+      (r) => {
+        throw new Error(`${method} answered ${JSON.stringify(r).slice(0, 200)} instead of failing`);
+      },
+      (e: { code: number; message: string }) => ({ code: e.code, message: e.message }),
+    );
   }
 
   async stop(): Promise<void> {
@@ -88,6 +119,14 @@ async function startServer(root: string, initializationOptions: Record<string, u
   });
   conn.sendNotification('initialized', {});
   return client;
+}
+
+async function until(probe: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 function copyExample(): string {
@@ -264,6 +303,73 @@ describe('language server over stdio', function () {
       const r = (await client.conn.sendRequest('tally/compiledSql', { uri: segUri, kind: 'segment', name: 'high_value_dormant' })) as { sql: string };
       assert.match(r.sql, /^select "e"\."id" as key from "customers"/);
     });
+    it('answers bad params of every custom request with InvalidParams, saying what is wrong', async () => {
+      const cases: [string, unknown, RegExp][] = [
+        ['tally/preview', { uri: segUri, kind: 'segment', name: 'dach', asOf: 'yesterday' }, /^invalid params for tally\/preview: asOf 'yesterday' is not an ISO instant; write 2026-06-01 or 2026-06-01T00:00:00Z$/],
+        ['tally/preview', { uri: segUri, kind: 'segment', name: 'dach', asOf: '2026-02-30' }, /: asOf '2026-02-30' is not an ISO instant/],
+        ['tally/preview', { uri: segUri, kind: 'segment', name: 'dach', asOf: 20261001 }, /: asOf must be a string$/],
+        ['tally/preview', { uri: segUri, kind: 'widget', name: 'dach' }, /: kind must be one of segment, trait, score, lifecycle, kpi, campaign$/],
+        ['tally/preview', { uri: segUri, kind: 'segment' }, /: params must have required property 'name'$/],
+        ['tally/preview', { uri: segUri, kind: 'segment', name: '' }, /: name must not be empty$/],
+        ['tally/preview', { uri: 42, kind: 'segment', name: 'dach' }, /: uri must be a string$/],
+        ['tally/preview', { uri: segUri, kind: 'segment', name: 'dach', detail: 'yes' }, /: detail must be a boolean$/],
+        ['tally/preview', null, /: params must be an object$/],
+        ['tally/compiledSql', { uri: segUri, kind: 'entity', name: 'customer' }, /: kind must be one of segment, lifecycle, kpi, trait, score, campaign$/],
+        ['tally/compiledSql', { uri: segUri, kind: 'segment', name: 'dach', asOf: '2026-10-01T25:00' }, /: asOf '2026-10-01T25:00' is not an ISO instant/],
+        ['tally/plan', { uri: segUri, asOf: 'soon' }, /^invalid params for tally\/plan: asOf 'soon' is not an ISO instant/],
+        ['tally/plan', { uri: segUri, allowDrop: 'yes' }, /: allowDrop must be a boolean$/],
+        ['tally/check', { uri: segUri, failOn: 'sometimes' }, /^invalid params for tally\/check: failOn: /],
+        ['tally/check', { uri: segUri, asOf: '' }, /: asOf '' is not an ISO instant/],
+        ['tally/definitions', { compute: 'yes' }, /^invalid params for tally\/definitions: compute must be a boolean$/],
+        ['tally/definitions', 'all', /: params must be an object or absent$/],
+      ];
+      for (const [method, params, message] of cases) {
+        const e = await client.failure(method, params);
+        assert.equal(e.code, ErrorCodes.InvalidParams, `${method} ${JSON.stringify(params)}: ${e.code} ${e.message}`);
+        assert.match(e.message, message);
+      }
+      // Good params still get their answer: offline, a preview says so, not invalid params.
+      assert.equal((await client.failure('tally/preview', { uri: segUri, kind: 'segment', name: 'dach', asOf: '2026-10-01' })).code, TallyErrorCodes.Offline);
+      assert.ok(((await client.conn.sendRequest('tally/definitions')) as { definitions: unknown[] }).definitions.length > 10);
+    });
+
+    it("holds the editor's as-of from the initialization option and the setting: status, compiled SQL, duration hovers", async () => {
+      const other = await startServer(root, { asOf: '2026-10-01' });
+      try {
+        const campaignsUri = pathToFileURL(join(root, 'definitions', 'campaigns.yaml')).href;
+        const campaigns = readFileSync(join(root, 'definitions', 'campaigns.yaml'), 'utf8');
+        other.conn.sendNotification('textDocument/didOpen', { textDocument: { uri: campaignsUri, languageId: 'yaml', version: 1, text: campaigns } });
+        const status = async () => ((await other.conn.sendRequest('tally/status')) as { asOf: string | null }[])[0]!.asOf;
+        const sql = async () => (await other.conn.sendRequest('tally/compiledSql', { uri: segUri, kind: 'segment', name: 'dach' })) as { sql: string; asOf: string | null };
+        const hover = async () => ((await other.conn.sendRequest('textDocument/hover', { textDocument: { uri: campaignsUri }, position: positionOf(campaigns, 'within: 14d', 'within: '.length + 1) })) as { contents: { value: string } }).contents.value;
+        assert.equal(await status(), '2026-10-01T00:00:00.000Z');
+        const at = await sql();
+        assert.equal(at.asOf, '2026-10-01T00:00:00.000Z');
+        assert.ok(at.sql.includes('2026-10-01T00:00:00') && !/now\(\)/.test(at.sql), at.sql.slice(0, 300));
+        assert.match(await hover(), /As of 2026-10-01 00:00: 2026-09-17 00:00 \(excluded\) to 2026-10-01 00:00 \(included\)/);
+        // Emptied: now again, and the client is told.
+        other.conn.sendNotification('workspace/didChangeConfiguration', { settings: { tally: { asOf: '' } } });
+        await until(() => other.asOfChanges.length === 1);
+        assert.deepEqual(other.asOfChanges, [{ asOf: null }]);
+        assert.equal(await status(), null);
+        const now = await sql();
+        assert.equal(now.asOf, null);
+        assert.match(now.sql, /now\(\)/);
+        assert.match(await hover(), /As of now: /);
+        // Not an instant: said once, figures stay as of now (no change to announce).
+        other.conn.sendNotification('workspace/didChangeConfiguration', { settings: { tally: { asOf: 'next tuesday' } } });
+        await until(() => other.shown.some((m) => m.includes("tally.asOf 'next tuesday' is not an ISO instant")));
+        assert.equal(await status(), null);
+        assert.equal(other.asOfChanges.length, 1);
+        // A setting that leaves the as-of out (e.g. only the timeout) does not reset it.
+        other.conn.sendNotification('workspace/didChangeConfiguration', { settings: { tally: { asOf: '2026-10-01T12:30:00+02:00' } } });
+        await until(() => other.asOfChanges.length === 2);
+        other.conn.sendNotification('workspace/didChangeConfiguration', { settings: { tally: { previewTimeoutMs: 4000 } } });
+        assert.equal(await status(), '2026-10-01T10:30:00.000Z');
+      } finally {
+        await other.stop();
+      }
+    });
   });
 
   describe('online (PGlite with the shop data)', () => {
@@ -406,11 +512,74 @@ describe('language server over stdio', function () {
         );
       client.conn.sendNotification('workspace/didChangeConfiguration', { settings: { tally: { previewTimeoutMs: 1 } } });
       // The ones queued behind the preview that timed out (its worker is gone) say so too, not "offline".
-      assert.deepEqual(await Promise.all(['d30_retention', 'd7_retention', 'churn_30d', 'activation_rate'].map(ask)), [4, 4, 4, 4]);
+      assert.deepEqual(await Promise.all(['d30_retention', 'd7_retention', 'churn_30d', 'activation_rate'].map(ask)), Array(4).fill(TallyErrorCodes.Timeout));
       client.conn.sendNotification('workspace/didChangeConfiguration', { settings: { tally: { previewTimeoutMs: 5000 } } });
       assert.equal(await ask('d30_retention'), 0);
       const [status] = (await client.conn.sendRequest('tally/status')) as { connected: boolean; offline: string | null }[];
       assert.deepEqual([status!.connected, status!.offline], [true, null]);
+    });
+
+    it("shows every figure at the editor's as-of: lenses, the preview panel, the view, hovers, plan and checks agree", async function () {
+      this.timeout(180_000);
+      const asOf = '2026-10-01T00:00:00.000Z';
+      const count = (title: string) => Number(title.replace(/\D/g, ''));
+      const asOfNow = await client.lensTitles(segUri);
+      client.asOfChanges.length = 0;
+      client.conn.sendNotification('workspace/didChangeConfiguration', { settings: { tally: { asOf: '2026-10-01' } } });
+      await until(() => client.asOfChanges.length === 1);
+      assert.deepEqual(client.asOfChanges, [{ asOf }]);
+      try {
+        const lenses = await client.lensTitles(segUri);
+        let moved = 0;
+        for (const [name, title] of lenses) {
+          if (!/ customers?$/.test(title)) continue;
+          // What the preview panel asks (no asOf: the server's), and the same instant named.
+          const panel = (await client.conn.sendRequest('tally/preview', { uri: segUri, kind: 'segment', name, detail: true })) as { count: number; as_of: string };
+          assert.equal(panel.as_of, asOf);
+          assert.equal(count(title), panel.count, `${name}: lens '${title}', panel ${panel.count}`);
+          const named = (await client.conn.sendRequest('tally/preview', { uri: segUri, kind: 'segment', name, asOf: '2026-10-01' })) as { count: number };
+          assert.equal(named.count, panel.count);
+          if (count(asOfNow.get(name)!) !== panel.count) moved++;
+        }
+        assert.ok(moved > 0, 'some segment sizes differ between now and the as-of (else the lenses could still be as of now)');
+        // A hover's live figure is the lens's.
+        const hover = (await client.conn.sendRequest('textDocument/hover', { textDocument: { uri: segUri }, position: positionOf(segText, 'segment: champions', 'segment: '.length + 1) })) as { contents: { value: string } };
+        assert.ok(hover.contents.value.includes(lenses.get('champions')!), hover.contents.value);
+        // The Tally view's figures.
+        let defs: { definitions: { kind: string; name: string; count: number | null; status: string | null }[] } = { definitions: [] };
+        const deadline = Date.now() + 60_000;
+        for (;;) {
+          defs = (await client.conn.sendRequest('tally/definitions', { compute: true })) as typeof defs;
+          const kpi = defs.definitions.find((d) => d.kind === 'Kpi' && d.name === 'd30_retention');
+          if (defs.definitions.find((d) => d.kind === 'Segment' && d.name === 'dach')?.count != null && kpi?.status) break;
+          if (Date.now() > deadline) throw new Error('the definitions list has no figures');
+          await new Promise((r) => setTimeout(r, 300));
+        }
+        assert.equal(defs.definitions.find((d) => d.name === 'dach')!.count, count(lenses.get('dach')!));
+        // A KPI: lens, panel, view and checks at the same instant.
+        const kpiUri = pathToFileURL(join(root, 'definitions', 'kpis.yaml')).href;
+        client.conn.sendNotification('textDocument/didOpen', { textDocument: { uri: kpiUri, languageId: 'yaml', version: 1, text: readFileSync(join(root, 'definitions', 'kpis.yaml'), 'utf8') } });
+        const kpiLens = (await client.lensTitles(kpiUri)).get('d30_retention')!;
+        const kpi = (await client.conn.sendRequest('tally/preview', { uri: kpiUri, kind: 'kpi', name: 'd30_retention', detail: true })) as { value: number; status: string; as_of: string };
+        assert.equal(kpi.as_of, asOf);
+        assert.ok(kpiLens.endsWith(`· ${kpi.status.replace('_', ' ')}`), `${kpiLens} vs ${kpi.status}`);
+        assert.equal(defs.definitions.find((d) => d.name === 'd30_retention')!.status, kpi.status);
+        const check = (await client.conn.sendRequest('tally/check', { uri: segUri })) as { kpis: { name: string; value: number | null; status: string }[] };
+        const checked = check.kpis.find((k) => k.name === 'd30_retention')!;
+        assert.deepEqual([checked.value, checked.status], [kpi.value, kpi.status]);
+        // The plan measures impacts at the same instant.
+        const plan = (await client.conn.sendRequest('tally/plan', { uri: segUri })) as { json: { changes: { kind: string; name: string; impact: { after: number } | null }[] } };
+        assert.equal(plan.json.changes.find((c) => c.kind === 'segment' && c.name === 'dach')!.impact!.after, count(lenses.get('dach')!));
+      } finally {
+        client.conn.sendNotification('workspace/didChangeConfiguration', { settings: { tally: { asOf: '' } } });
+        await until(() => client.asOfChanges.length === 2);
+      }
+      assert.deepEqual(client.asOfChanges[1], { asOf: null });
+      // Back to now: the lenses are recomputed at now, like the panel.
+      const again = await client.lensTitles(segUri);
+      const panel = (await client.conn.sendRequest('tally/preview', { uri: segUri, kind: 'segment', name: 'dach', detail: true })) as { count: number; as_of: string };
+      assert.ok(Date.now() - Date.parse(panel.as_of) < 60_000, panel.as_of);
+      assert.equal(count(again.get('dach')!), panel.count);
     });
   });
 });
@@ -451,6 +620,28 @@ describe('language server on PostgreSQL', function () {
     const diag = d.diagnostics.find((x) => x.code === 'unknown-attribute')!;
     assert.equal(diag.severity, 1, 'an error with the catalog connected');
     assert.match(diag.message, /did you mean 'country'/);
+  });
+
+  it('compares a segment with its deployed version at the preview\'s instant, not the view\'s now', async () => {
+    const deployed = spawnSync(process.execPath, [join(REPO, 'bin', 'tally.mjs'), 'deploy', '--project', root, '--db', testDb.url], { encoding: 'utf8', env: { ...process.env, TALLY_DATABASE_URL: '', DATABASE_URL: '' } });
+    assert.equal(deployed.status, 0, deployed.stderr);
+    type Detailed = { count: number; deployed: { count: number; same_definition: boolean } | null };
+    const dach = async () => (await client.conn.sendRequest('tally/preview', { uri: segUri, kind: 'segment', name: 'dach', asOf: '2026-10-01', detail: true })) as Detailed;
+    const unchanged = await dach();
+    assert.deepEqual([unchanged.deployed?.count, unchanged.deployed?.same_definition], [unchanged.count, true]);
+    // The deployed view counts as of now: another figure, which the panel must not compare with.
+    const viewNow = Number((await testDb.db.query<{ n: number }>('select count(*) as n from tally.segment_dach')).rows[0]!.n);
+    assert.notEqual(viewNow, unchanged.count, 'the as-of must move dach for this test to prove anything');
+    // Widened in the editor: the deployed version is still counted at the same instant.
+    const text = readFileSync(join(root, 'definitions', 'segments.yaml'), 'utf8');
+    const widened = text.replace('where: { attribute: country, in: [DE, AT, CH] }', 'where: { attribute: country, in: [DE, AT, CH, FR] }');
+    assert.notEqual(widened, text);
+    client.conn.sendNotification('textDocument/didChange', { textDocument: { uri: segUri, version: 10 }, contentChanges: [{ text: widened }] });
+    let edited: Detailed | undefined;
+    for (let i = 0; i < 20 && !(edited && edited.deployed?.same_definition === false); i++) edited = await dach().catch(() => undefined);
+    assert.ok(edited && edited.count > unchanged.count, JSON.stringify(edited));
+    assert.deepEqual([edited.deployed?.count, edited.deployed?.same_definition], [unchanged.count, false]);
+    client.conn.sendNotification('textDocument/didChange', { textDocument: { uri: segUri, version: 11 }, contentChanges: [{ text }] });
   });
 
   it('cancels a running preview when the client asks', async () => {

@@ -18,8 +18,9 @@ import { closeTab, ensureInstalled, focusEditor, goToLine, openFile, openWorkben
 const VSIX = process.env.TALLY_VSIX ?? join(REPO, 'extension', 'dist', 'tally.vsix');
 const ARTIFACTS = join(REPO, 'test-results', 'e2e');
 /** The screenshots extension/README.md shows (the others stay test artefacts). */
-const README_SHOTS = new Set(['view', 'lens', 'preview-segment-edited', 'preview-kpi']);
+const README_SHOTS = new Set(['view', 'lens', 'preview-segment-edited', 'preview-kpi', 'as-of']);
 const SERVER_SOURCE = readFileSync(join(REPO, 'server', 'src', 'server.ts'), 'utf8');
+const AS_OF = '2026-10-01';
 
 function tally(args: string[]): string {
   return execFileSync(process.execPath, [join(REPO, 'bin', 'tally.mjs'), ...args], { encoding: 'utf8', env: { ...process.env, TALLY_DATABASE_URL: '', DATABASE_URL: '' } });
@@ -52,6 +53,34 @@ async function problems(page: Page): Promise<string> {
   return (await page.locator('.markers-panel').first().innerText().catch(() => '')) ?? '';
 }
 
+/**
+ * Adds `"key": value,` as line 2 of the user settings JSON and saves; returns a function that
+ * removes it again (line 2) and saves.
+ */
+async function addUserSetting(page: Page, key: string, value: unknown): Promise<() => Promise<void>> {
+  const line = `"${key}": ${JSON.stringify(value)},`;
+  await runCommand(page, 'Preferences: Open User Settings (JSON)');
+  await page.locator('.tab.active[aria-label*="settings.json"]').first().waitFor({ timeout: 15_000 });
+  await until('the settings JSON', async () => ((await editorText(page)).includes('"workbench.startupEditor"') ? true : undefined), 15_000);
+  await goToLine(page, 1);
+  await page.keyboard.press('End');
+  await page.keyboard.insertText(`\n  ${line}`);
+  await until(`the setting ${key} typed`, async () => ((await editorText(page)).includes(line) ? true : undefined), 10_000);
+  await page.keyboard.press('Control+s');
+  await until('settings.json saved', async () => (await page.locator('.tab.dirty[aria-label*="settings.json"]').count()) === 0, 15_000);
+  return async () => {
+    await runCommand(page, 'Preferences: Open User Settings (JSON)');
+    await page.locator('.tab.active[aria-label*="settings.json"]').first().waitFor({ timeout: 15_000 });
+    if (!(await editorText(page)).includes(line)) return;
+    await goToLine(page, 2);
+    await page.keyboard.press('Home');
+    await page.keyboard.press('Shift+End');
+    await page.keyboard.press('Delete');
+    await page.keyboard.press('Control+s');
+    await until(`the setting ${key} removed`, async () => !(await editorText(page)).includes(line) && (await page.locator('.tab.dirty[aria-label*="settings.json"]').count()) === 0, 15_000);
+  };
+}
+
 /** The visible text of the active editor. */
 async function editorText(page: Page): Promise<string> {
   // Monaco renders spaces as no-break spaces.
@@ -63,6 +92,8 @@ describe('Tally extension in a real VS Code workbench (code-server + Chromium)',
   let wb: Workbench;
   let project: string;
   let cliCount: number;
+  /** champions as of AS_OF (the setting tally.asOf), by the CLI's --as-of. */
+  let cliAsOfCount: number;
   let cliKpi: { value: number; status: string };
   let cliCampaign: { name: string; audience: number; segment: number };
   const timings: string[] = [];
@@ -83,6 +114,8 @@ describe('Tally extension in a real VS Code workbench (code-server + Chromium)',
     // The CLI's figures first: PGlite is single-process, the workbench's server opens it next.
     tally(['deploy', '--project', project]);
     cliCount = JSON.parse(tally(['preview', 'segment', 'champions', '--project', project, '--format', 'json'])).count;
+    cliAsOfCount = JSON.parse(tally(['preview', 'segment', 'champions', '--project', project, '--format', 'json', '--as-of', AS_OF])).count;
+    assert.notEqual(cliAsOfCount, cliCount, `champions must differ between now and ${AS_OF} for the as-of scenario to prove anything`);
     cliKpi = JSON.parse(tally(['preview', 'kpi', 'd30_retention', '--project', project, '--format', 'json']));
     cliCampaign = JSON.parse(tally(['preview', 'campaign', 'winback_dormant', '--project', project, '--format', 'json']));
     lap('copy, deploy and CLI previews');
@@ -416,6 +449,47 @@ describe('Tally extension in a real VS Code workbench (code-server + Chromium)',
     await until('the rendered plan', async () => /plan/i.test(await frame.locator('body').innerText()), 30_000);
     await shot(page, 'plan');
     lap('plan');
+  });
+
+  it('shows every figure as of the tally.asOf setting: the status bar says so, a lens and the panel agree with the CLI', async () => {
+    const page = wb.page;
+    const asOfItem = page.locator('.statusbar-item', { hasText: `as of ${AS_OF}` });
+    assert.equal(await asOfItem.count(), 0, 'nothing about the as-of while it is now');
+    const removeSetting = await addUserSetting(page, 'tally.asOf', AS_OF);
+    try {
+      await asOfItem.first().waitFor({ timeout: 30_000 });
+      // The lens of champions gives its size at the as-of (the server recomputed every figure)...
+      await openFile(page, 'definitions/segments.yaml');
+      const lens = page.locator('.editor-group-container.active .monaco-editor .codelens-decoration a', { hasText: `${cliAsOfCount.toLocaleString('en-US')} customers` });
+      await lens.first().waitFor({ timeout: 60_000 });
+      // ...and the panel it opens shows the same count, at the same instant.
+      await lens.first().click();
+      const frame = await webviewFrame(page, '#count[data-value]');
+      await until(`the preview of champions as of ${AS_OF}`, async () => {
+        const title = await frame.locator('h1').innerText().catch(() => '');
+        return title.includes('champions') && Number(await frame.getAttribute('#count', 'data-value')) === cliAsOfCount ? true : undefined;
+      }, 60_000);
+      assert.match(await frame.locator('#status').innerText(), new RegExp(`As of ${AS_OF} 00:00:00 UTC`));
+      // Unchanged since the deploy: the deployed version has the same size at that instant.
+      assert.match(await frame.locator('#deployed').innerText(), new RegExp(`vs deployed \\S+ v\\d+: ${cliAsOfCount.toLocaleString('en-US')} `));
+      // The Tally view lists the same size.
+      await runCommand(page, 'Tally: Focus on Definitions View');
+      const row = page.locator('.pane-body .monaco-list-row', { hasText: 'champions' }).first();
+      await until('champions at the as-of in the Tally view', async () => (await row.innerText().catch(() => '')).includes(cliAsOfCount.toLocaleString('en-US')), 60_000);
+      await page.locator('.tab[aria-label^="segments.yaml"]').first().click();
+      await lens.first().waitFor({ timeout: 15_000 });
+      await asOfItem.first().hover();
+      await page.locator('.monaco-hover', { hasText: 'shows every figure as of' }).first().waitFor({ timeout: 10_000 });
+      await shot(page, 'as-of');
+      await page.keyboard.press('Escape');
+    } finally {
+      await removeSetting();
+    }
+    // Back to now: the status bar says nothing more, and the lens gives today's size again.
+    await asOfItem.first().waitFor({ state: 'detached', timeout: 30_000 });
+    await openFile(page, 'definitions/segments.yaml');
+    await page.locator('.editor-group-container.active .monaco-editor .codelens-decoration a', { hasText: `${cliCount.toLocaleString('en-US')} customers` }).first().waitFor({ timeout: 60_000 });
+    lap('as-of');
   });
 
   it('says when a preview times out and which setting to raise; the figure comes back once raised', async () => {

@@ -8,6 +8,7 @@
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import type { StatusEntry } from './protocol';
+import { formatAsOf } from './format';
 
 const SECRET_PREFIX = 'tally.password:';
 
@@ -37,6 +38,8 @@ export function withoutPassword(url: string): { url: string; password?: string }
 
 export class ConnectionManager implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('tally.connection', vscode.StatusBarAlignment.Left, 50);
+  /** "as of 2026-10-01" next to the connection while the server shows figures at a set instant. */
+  private readonly asOfItem = vscode.window.createStatusBarItem('tally.asOf', vscode.StatusBarAlignment.Left, 49);
   private client: LanguageClient | undefined;
   private timer: NodeJS.Timeout | undefined;
   private soon: NodeJS.Timeout | undefined;
@@ -53,10 +56,12 @@ export class ConnectionManager implements vscode.Disposable {
     this.item.text = '$(database) Tally';
     this.item.tooltip = 'Tally: starting the language server…';
     this.item.show();
+    this.asOfItem.name = 'Tally as-of';
+    this.asOfItem.command = { title: 'Change the as-of', command: 'workbench.action.openSettings', arguments: ['tally.asOf'] };
     this.subs.push(
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('tally.databaseUrl')) void this.restart();
-        else if (e.affectsConfiguration('tally.previewTimeoutMs')) void this.sendSettings();
+        else if (e.affectsConfiguration('tally.previewTimeoutMs') || e.affectsConfiguration('tally.asOf')) void this.sendSettings();
       }),
       context.secrets.onDidChange(() => void this.restart()),
     );
@@ -64,6 +69,11 @@ export class ConnectionManager implements vscode.Disposable {
 
   timeoutMs(): number {
     return vscode.workspace.getConfiguration('tally').get<number>('previewTimeoutMs') ?? 5000;
+  }
+
+  /** The setting `tally.asOf` as typed ('' for now); the server reads it and holds the instant. */
+  asOf(): string {
+    return (vscode.workspace.getConfiguration('tally').get<string>('asOf') ?? '').trim();
   }
 
   /** The setting's URL with the stored password put in; never shown or logged. */
@@ -132,10 +142,10 @@ export class ConnectionManager implements vscode.Disposable {
     void this.refresh();
   }
 
-  /** Only the timeout: the database URL travels in the server's environment (see the top). */
+  /** The timeout and the as-of: the database URL travels in the server's environment (see the top). */
   private async sendSettings(): Promise<void> {
     if (!this.client?.isRunning()) return;
-    await this.client.sendNotification('workspace/didChangeConfiguration', { settings: { tally: { previewTimeoutMs: this.timeoutMs() } } });
+    await this.client.sendNotification('workspace/didChangeConfiguration', { settings: { tally: { previewTimeoutMs: this.timeoutMs(), asOf: this.asOf() } } });
     setTimeout(() => void this.refresh(), 300);
   }
 
@@ -151,6 +161,7 @@ export class ConnectionManager implements vscode.Disposable {
   async refresh(): Promise<StatusEntry[]> {
     const all = await this.status();
     const s = all[0];
+    this.showAsOf(s?.asOf ?? null);
     if (!s) {
       this.item.text = '$(database) Tally';
       this.item.tooltip = 'Tally: no project (tally.yaml) in this workspace';
@@ -171,6 +182,20 @@ export class ConnectionManager implements vscode.Disposable {
     this.item.backgroundColor = s.connected || connecting ? undefined : new vscode.ThemeColor('statusBarItem.warningBackground');
     if (connecting && !this.soon) this.soon = setTimeout(() => ((this.soon = undefined), void this.refresh()), 1000);
     return all;
+  }
+
+  /** What the server says the as-of is: shown when set, hidden when figures are as of now. */
+  private showAsOf(asOf: string | null): void {
+    if (!asOf) {
+      this.asOfItem.hide();
+      return;
+    }
+    const label = formatAsOf(asOf);
+    this.asOfItem.text = `$(history) as of ${label}`;
+    this.asOfItem.tooltip = new vscode.MarkdownString(
+      `**Tally** shows every figure as of **${asOf.replace('.000Z', 'Z')}**: code lenses, hovers, the Tally view, previews, the plan, checks and compiled SQL (setting \`tally.asOf\`).\n\nClick to change it; empty means now.`,
+    );
+    this.asOfItem.show();
   }
 
   /** The quick pick behind the status bar item. */
@@ -259,6 +284,7 @@ export class ConnectionManager implements vscode.Disposable {
     clearInterval(this.timer);
     clearTimeout(this.soon);
     this.item.dispose();
+    this.asOfItem.dispose();
     for (const s of this.subs) s.dispose();
   }
 }

@@ -65,7 +65,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<Tally>
         { scheme: 'file', language: LANGUAGE_ID },
         { scheme: 'file', language: 'yaml' },
       ],
-      initializationOptions: { previewTimeoutMs: connection.timeoutMs() },
+      // The as-of is held by the server (one instant for every figure it answers); the setting
+      // reaches it here and, when it changes, through workspace/didChangeConfiguration.
+      initializationOptions: { previewTimeoutMs: connection.timeoutMs(), asOf: connection.asOf() },
       outputChannel: output,
       diagnosticCollectionName: 'tally',
       // Files created, changed or deleted outside an editor (git checkout, a deleted file): the
@@ -76,6 +78,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<Tally>
     await client.start();
     client.onNotification('tally/liveChanged', () => tree.refreshSoon());
     client.onNotification('tally/definitionsChanged', () => tree.refreshSoon());
+    // Every figure shown was at the old instant: the view, the panel, SQL documents, the status bar
+    // (the server has dropped its figures and asks for the code lenses again).
+    client.onNotification('tally/asOfChanged', () => {
+      tree.refreshSoon();
+      preview.refreshSoon();
+      sql.refreshAll();
+      void connection.refresh();
+    });
     await connection.attach(client);
   }
 

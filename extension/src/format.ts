@@ -10,3 +10,12 @@ export function formatValue(v: number | null | undefined, format: unknown): stri
 export function formatGap(gap: number | null | undefined, format: unknown): string {
   return gap === null || gap === undefined ? '–' : formatGapAs(gap, typeof format === 'string' ? format : undefined);
 }
+
+/** An as-of instant as the status bar says it: `2026-10-01` at midnight UTC, else `2026-10-01 12:30 UTC`. */
+export function formatAsOf(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const text = d.toISOString();
+  if (text.endsWith('T00:00:00.000Z')) return text.slice(0, 10);
+  return `${text.slice(0, 16).replace('T', ' ')}${d.getUTCSeconds() || d.getUTCMilliseconds() ? text.slice(16, 19) : ''} UTC`;
+}

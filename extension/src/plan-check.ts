@@ -3,7 +3,7 @@
 // the KPI's range in the Problems panel, and the markdown table in an output channel.
 
 import * as vscode from 'vscode';
-import { ResponseError } from 'vscode-languageclient/node';
+import { ErrorCodes, ResponseError } from 'vscode-languageclient/node';
 import type { Tally } from './extension';
 import type { CheckResult, PlanResult } from './protocol';
 import { formatValue } from './format';
@@ -85,7 +85,7 @@ export class PlanAndChecks implements vscode.TextDocumentContentProvider, vscode
     try {
       return (await this.tally.client().sendRequest(method, params)) as T;
     } catch (e) {
-      if (e instanceof ResponseError && e.code === -32601) {
+      if (e instanceof ResponseError && e.code === ErrorCodes.MethodNotFound) {
         void vscode.window.showWarningMessage(`Tally: this version of the language server does not answer ${method} yet.`);
         return undefined;
       }

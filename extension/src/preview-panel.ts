@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { ResponseError, LSPErrorCodes } from 'vscode-languageclient/node';
 import type { Tally } from './extension';
 import type { ConnectionManager } from './connection';
-import type { DefinitionRef, FromWebview, ToWebview } from './protocol';
+import { TallyErrorCodes, type DefinitionRef, type FromWebview, type ToWebview } from './protocol';
 
 const PREVIEW_KINDS = ['segment', 'trait', 'score', 'lifecycle', 'kpi', 'campaign'];
 
@@ -30,8 +30,9 @@ export class PreviewPanel implements vscode.Disposable {
       }),
       vscode.workspace.onDidChangeConfiguration((e) => {
         // A new timeout too: the connection manager sends it to the server first (same event,
-        // registered earlier), so the refresh after the debounce runs with the new limit.
-        if (this.panel && (e.affectsConfiguration('tally.asOf') || e.affectsConfiguration('tally.databaseUrl') || e.affectsConfiguration('tally.previewTimeoutMs'))) this.refreshSoon();
+        // registered earlier), so the refresh after the debounce runs with the new limit. A new
+        // as-of refreshes when the server says it holds it (tally/asOfChanged).
+        if (this.panel && (e.affectsConfiguration('tally.databaseUrl') || e.affectsConfiguration('tally.previewTimeoutMs'))) this.refreshSoon();
       }),
     );
   }
@@ -71,7 +72,7 @@ export class PreviewPanel implements vscode.Disposable {
     }
   }
 
-  private refreshSoon(): void {
+  refreshSoon(): void {
     clearTimeout(this.timer);
     const delay = vscode.workspace.getConfiguration('tally').get<number>('preview.refreshDelayMs') ?? 400;
     this.timer = setTimeout(() => void this.refresh(), delay);
@@ -88,10 +89,10 @@ export class PreviewPanel implements vscode.Disposable {
     const cts = (this.running = new vscode.CancellationTokenSource());
     const seq = ++this.seq;
     this.post({ type: 'loading', ref, label: `Computing ${ref.kind} ${ref.name}…` });
-    const asOfSetting = (vscode.workspace.getConfiguration('tally').get<string>('asOf') ?? '').trim();
     const started = Date.now();
     try {
-      const preview = (await this.tally.client().sendRequest('tally/preview', { uri: ref.uri, kind: ref.kind, name: ref.name, detail: true, ...(asOfSetting ? { asOf: asOfSetting } : {}) }, cts.token)) as Record<string, unknown>;
+      // No asOf: the server's (the setting tally.asOf), the instant of the lenses and the view too.
+      const preview = (await this.tally.client().sendRequest('tally/preview', { uri: ref.uri, kind: ref.kind, name: ref.name, detail: true }, cts.token)) as Record<string, unknown>;
       if (seq !== this.seq) return;
       this.retries = 0;
       const status = this.connection.lastStatus[0];
@@ -138,7 +139,7 @@ function explain(e: unknown, timeoutMs: number): { title: string; message: strin
   const message = e instanceof Error ? e.message : String(e);
   if (e instanceof ResponseError) {
     const data = e.data as { offline?: boolean } | undefined;
-    if (e.code === 1 || data?.offline)
+    if (e.code === TallyErrorCodes.Offline || data?.offline)
       return {
         title: 'No database connection',
         message: `${message}. Pick a connection (a PostgreSQL server or the embedded database), or run npm run demo (tally demo) to create the example's embedded database.`,
@@ -147,7 +148,7 @@ function explain(e: unknown, timeoutMs: number): { title: string; message: strin
           { command: 'tally.testConnection', label: 'Test Connection' },
         ],
       };
-    if (e.code === 4)
+    if (e.code === TallyErrorCodes.Timeout)
       return {
         title: 'The query timed out',
         message: `${message}. Each preview query may run ${timeoutMs} ms (setting tally.previewTimeoutMs). Narrow the definition, or raise the limit.`,
@@ -156,10 +157,10 @@ function explain(e: unknown, timeoutMs: number): { title: string; message: strin
           { command: 'tally.refresh', label: 'Try Again' },
         ],
       };
-    if (e.code === 3)
+    if (e.code === TallyErrorCodes.DefinitionHasErrors)
       return { title: 'This definition has errors', message: `${message}. The Problems panel lists them.`, actions: [{ command: 'workbench.actions.view.problems', label: 'Show Problems' }] };
-    if (e.code === 5) return { title: 'The database refused the query', message, actions: [{ command: 'tally.testConnection', label: 'Test Connection' }] };
-    if (e.code === 2) return { title: 'Nothing to preview', message, actions: [] };
+    if (e.code === TallyErrorCodes.DatabaseFailed) return { title: 'The database refused the query', message, actions: [{ command: 'tally.testConnection', label: 'Test Connection' }] };
+    if (e.code === TallyErrorCodes.NotFound) return { title: 'Nothing to preview', message, actions: [] };
   }
   return { title: 'The preview failed', message, actions: [{ command: 'tally.restartServer', label: 'Restart Server' }] };
 }

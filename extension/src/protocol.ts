@@ -35,7 +35,23 @@ export interface StatusEntry {
   readonly connected: boolean;
   readonly database: string | null;
   readonly offline: string | null;
+  /** The instant every figure is shown at (ISO), from the setting `tally.asOf`; null: now. */
+  readonly asOf?: string | null;
 }
+
+/** `tally/asOfChanged` (server -> client): the as-of changed; every figure shown is recomputed. */
+export interface AsOfChanged {
+  readonly asOf: string | null;
+}
+
+/** The server's error codes for `tally/*` requests (server/src/params.ts TallyErrorCodes). */
+export const TallyErrorCodes = {
+  Offline: 1,
+  NotFound: 2,
+  DefinitionHasErrors: 3,
+  Timeout: 4,
+  DatabaseFailed: 5,
+} as const;
 
 /** `tally/compiledSql` */
 export interface CompiledSqlResult {
@@ -45,6 +61,8 @@ export interface CompiledSqlResult {
   readonly strategy: string | null;
   readonly broken: boolean;
   readonly fingerprint: string;
+  /** T as an ISO instant (the editor's as-of), or null when T is the database clock (now()). */
+  readonly asOf?: string | null;
 }
 
 /** `tally/plan` (added by the plan work): the same markdown CI posts. */

@@ -20,15 +20,18 @@ export class SqlDocuments implements vscode.TextDocumentContentProvider, vscode.
       vscode.workspace.onDidChangeTextDocument((e) => {
         if (e.document.languageId !== 'tally-yaml' || !e.contentChanges.length) return;
         clearTimeout(this.timer);
-        this.timer = setTimeout(() => {
-          for (const d of vscode.workspace.textDocuments) if (d.uri.scheme === SQL_SCHEME) this.changed.fire(d.uri);
-        }, 250);
+        this.timer = setTimeout(() => this.refreshAll(), 250);
       }),
     );
   }
 
   static uriFor(ref: DefinitionRef): vscode.Uri {
     return vscode.Uri.from({ scheme: SQL_SCHEME, path: `/${ref.kind}/${ref.name}.sql`, query: new URLSearchParams({ source: ref.uri, kind: ref.kind, name: ref.name }).toString() });
+  }
+
+  /** Recompiles every open SQL document (an edit, or a new as-of). */
+  refreshAll(): void {
+    for (const d of vscode.workspace.textDocuments) if (d.uri.scheme === SQL_SCHEME) this.changed.fire(d.uri);
   }
 
   async show(arg?: unknown): Promise<void> {
@@ -44,7 +47,8 @@ export class SqlDocuments implements vscode.TextDocumentContentProvider, vscode.
     const ref = { uri: q.get('source') ?? '', kind: q.get('kind') ?? '', name: q.get('name') ?? '' };
     try {
       const r = (await this.tally.client().sendRequest('tally/compiledSql', { uri: ref.uri, kind: ref.kind, name: ref.name })) as CompiledSqlResult;
-      const head = `-- Tally ${ref.kind} ${ref.name}: compiled SQL (read-only; recompiled as you edit)\n-- T is now(); literals inline. Query shape: ${r.strategy ?? 'n/a'}. Fingerprint ${r.fingerprint.slice(0, 12)}.\n`;
+      const t = r.asOf ? `${r.asOf.replace('.000Z', 'Z')} (the as-of, setting tally.asOf)` : 'now()';
+      const head = `-- Tally ${ref.kind} ${ref.name}: compiled SQL (read-only; recompiled as you edit)\n-- T is ${t}; literals inline. Query shape: ${r.strategy ?? 'n/a'}. Fingerprint ${r.fingerprint.slice(0, 12)}.\n`;
       if (r.broken || !r.sql) return `${head}\n-- This ${ref.kind} has errors: fix them (see the Problems panel) to see its SQL.\n`;
       return `${head}\n${(r.formatted ?? r.sql).trimEnd()}\n`;
     } catch (e) {

@@ -31,7 +31,6 @@ import {
   PreviewError,
   DbError,
   formatKpiValue,
-  PREVIEW_KINDS,
   CANONICAL_SQL,
   formatSql,
   type Diagnostic,
@@ -57,6 +56,8 @@ import {
   parseFailOn,
 } from '../../engine/src/index.js';
 import { findProjectRoots, pathToUri, uriToPath, Workspace, type ProjectState } from './workspace.js';
+import { FrameRepair } from './framing.js';
+import { asOfParam, checkParams, invalidParams, parseAsOf, TallyErrorCodes } from './params.js';
 
 const LENS_KINDS: Record<string, PreviewKind> = { Segment: 'segment', Lifecycle: 'lifecycle', Kpi: 'kpi', Trait: 'trait', Score: 'score', Campaign: 'campaign' };
 
@@ -65,7 +66,12 @@ export interface ServerOptions {
 }
 
 export function startServer(options: ServerOptions = {}): Connection {
-  const connection = createConnection(ProposedFeatures.all, process.stdin, process.stdout);
+  // A broken frame (a wrong Content-Length) is repaired or skipped and reported to the client's
+  // log, instead of desynchronising the reader for good (framing.ts).
+  const input = new FrameRepair({ report: (problem) => connection.console.warn(`Tally language server: broken message framing: ${problem}`) });
+  process.stdin.pipe(input);
+  process.stdin.on('error', () => input.end());
+  const connection = createConnection(ProposedFeatures.all, input, process.stdout);
   const documents = new TextDocuments(TextDocument);
   let workspace: Workspace;
   // None by default: analysis is incremental (an edit re-resolves only what it can reach, ~0.3 ms
@@ -77,12 +83,15 @@ export function startServer(options: ServerOptions = {}): Connection {
   let lensRefresh = false;
   const published = new Map<string, string>(); // uri -> JSON of what was last published
   const log = (m: string) => connection.console.log(m);
+  /** Bumped whenever the editor's as-of changes: figures computed under an older one are not cached. */
+  let asOfEpoch = 0;
 
   connection.onInitialize((params: InitializeParams) => {
-    const init = (params.initializationOptions ?? {}) as { databaseUrl?: string; previewTimeoutMs?: number; debounceMs?: number };
+    const init = (params.initializationOptions ?? {}) as { databaseUrl?: string; previewTimeoutMs?: number; debounceMs?: number; asOf?: unknown };
     previewTimeoutMs = init.previewTimeoutMs ?? previewTimeoutMs;
     debounceMs = init.debounceMs ?? debounceMs;
     workspace = new Workspace({ databaseUrl: init.databaseUrl, previewTimeoutMs, log });
+    setAsOf(init.asOf, 'the initialization option asOf');
     const folders = params.workspaceFolders?.map((f) => uriToPath(f.uri)).filter((p): p is string => !!p) ?? [];
     const root = params.rootUri ? uriToPath(params.rootUri) : undefined;
     for (const f of folders.length ? folders : root ? [root] : []) for (const r of findProjectRoots(f)) workspace.addRoot(r);
@@ -314,7 +323,7 @@ export function startServer(options: ServerOptions = {}): Connection {
     const a = at(p.textDocument.uri);
     if (!a) return null;
     const r = a.state.service.prepareRename(a.rel, offsetOf(a.state, a.rel, p.position));
-    if ('error' in r) throw new ResponseError(-32803, r.error);
+    if ('error' in r) throw new ResponseError(LSPErrorCodes.RequestFailed, r.error);
     return { range: rangeOf(a.state, a.rel, r.span), placeholder: r.placeholder };
   });
 
@@ -322,7 +331,7 @@ export function startServer(options: ServerOptions = {}): Connection {
     const a = at(p.textDocument.uri);
     if (!a) return null;
     const r = a.state.service.renameAt(a.rel, offsetOf(a.state, a.rel, p.position), p.newName);
-    if (r.error || !r.edits) throw new ResponseError(-32803, r.error ?? 'cannot rename');
+    if (r.error || !r.edits) throw new ResponseError(LSPErrorCodes.RequestFailed, r.error ?? 'cannot rename');
     const changes: Record<string, TextEdit[]> = {};
     for (const [file, edits] of r.edits) changes[pathToUri(join(a.state.root, file))] = edits.map((e) => ({ range: rangeOf(a.state, file, e.span), newText: e.text }));
     return { changes };
@@ -369,37 +378,45 @@ export function startServer(options: ServerOptions = {}): Connection {
 
   // ---- live previews ---------------------------------------------------------------------------
 
-  const inflight = new Map<string, { fingerprint: string; promise: Promise<unknown> }>();
+  const inflight = new Map<string, { fingerprint: string; epoch: number; promise: Promise<unknown> }>();
   /** Projects whose connection a preview's timeout ended (the next request reconnects). */
   const endedByTimeout = new Map<ProjectState, string>();
 
-  /** Runs (or reuses) a preview; a newer fingerprint for the same definition supersedes an older one. */
+  /**
+   * Runs (or reuses) a preview; a newer fingerprint for the same definition supersedes an older one.
+   * `asOf`: an instant the request named; without one, the editor's as-of (workspace.options.asOf,
+   * else now), whose figures are cached for the lenses, hovers and the definitions list.
+   */
   async function livePreview(state: ProjectState, kind: PreviewKind, name: string, asOf?: Date, detail = false): Promise<unknown> {
     await workspace.connect(state);
     // Another preview's timeout ended the connection while this one waited: the same answer.
     const ended = endedByTimeout.get(state);
-    if (!state.db && !state.offline && ended) throw new ResponseError(4, ended);
+    if (!state.db && !state.offline && ended) throw new ResponseError(TallyErrorCodes.Timeout, ended);
     endedByTimeout.delete(state);
-    if (!state.db) throw new ResponseError(1, `previews are off: ${state.offline ?? 'no database'}`, { offline: true, reason: state.offline });
+    if (!state.db) throw new ResponseError(TallyErrorCodes.Offline, `previews are off: ${state.offline ?? 'no database'}`, { offline: true, reason: state.offline });
     const analysis = workspace.analysis(state);
     const info = analysis.get(PREVIEW_DEF_KIND[kind], name);
-    if (!info) throw new ResponseError(2, `no ${kind} named '${name}'`);
-    if (info.hasErrors) throw new ResponseError(3, `${kind} '${name}' has errors; fix them to see live figures`);
+    if (!info) throw new ResponseError(TallyErrorCodes.NotFound, `no ${kind} named '${name}'`);
+    if (info.hasErrors) throw new ResponseError(TallyErrorCodes.DefinitionHasErrors, `${kind} '${name}' has errors; fix them to see live figures`);
     const key = `${info.def.kind}:${name}`;
     const cacheKey = `${key}:${info.fingerprint}`;
     const cached = state.live.get(cacheKey);
-    // Previews at another instant or with the editor's extras (series, breakdown) bypass the cache;
-    // a detailed preview as of now still refreshes the lens figure.
-    const uncached = Boolean(asOf) || detail;
+    // At the editor's as-of, the figure the lens shows; another instant or the editor's extras
+    // (series, breakdown) bypass the cache, and a detailed preview at the as-of still refreshes it.
+    const editorAsOf = workspace.options.asOf;
+    const shared = asOf === undefined || asOf.getTime() === editorAsOf?.getTime();
+    const epoch = asOfEpoch;
+    const uncached = !shared || detail;
     if (!uncached && cached && Date.now() - cached.at < 60_000) return cached.data;
     const running = inflight.get(key);
-    if (!uncached && running && running.fingerprint === info.fingerprint) return running.promise;
-    const entry: { fingerprint: string; promise: Promise<unknown> } = { fingerprint: info.fingerprint, promise: Promise.resolve() };
+    if (!uncached && running && running.fingerprint === info.fingerprint && running.epoch === epoch) return running.promise;
+    const entry: { fingerprint: string; epoch: number; promise: Promise<unknown> } = { fingerprint: info.fingerprint, epoch, promise: Promise.resolve() };
     const db = state.db;
     entry.promise = (async () => {
       try {
-        const result = await preview(db, analysis, kind, name, { asOf: asOf ?? new Date(), timeoutMs: previewTimeoutMs, sampleSize: 10, detail });
-        if (!asOf) {
+        const result = await preview(db, analysis, kind, name, { asOf: asOf ?? editorAsOf ?? new Date(), timeoutMs: previewTimeoutMs, sampleSize: 10, detail, catalog: state.catalog });
+        // Not when the as-of changed meanwhile: the cache holds the new as-of's figures only.
+        if (shared && epoch === asOfEpoch) {
           // Drop superseded versions of this definition from the cache.
           for (const k of state.live.keys()) if (k.startsWith(`${key}:`) && k !== cacheKey) state.live.delete(k);
           state.live.set(cacheKey, { text: lensText(info.def.kind, result, info.def as KpiDef), at: Date.now(), data: result });
@@ -419,8 +436,8 @@ export function startServer(options: ServerOptions = {}): Connection {
           await db.close().catch(() => undefined);
           void workspace.connect(state).catch(() => undefined); // back before the next question
         }
-        if (e instanceof PreviewError) throw new ResponseError(2, e.message);
-        if (e instanceof DbError) throw new ResponseError(e.code === 'db-timeout' ? 4 : 5, e.message);
+        if (e instanceof PreviewError) throw new ResponseError(TallyErrorCodes.NotFound, e.message);
+        if (e instanceof DbError) throw new ResponseError(e.code === 'db-timeout' ? TallyErrorCodes.Timeout : TallyErrorCodes.DatabaseFailed, e.message);
         throw e;
       } finally {
         if (inflight.get(key) === entry) inflight.delete(key);
@@ -430,13 +447,14 @@ export function startServer(options: ServerOptions = {}): Connection {
     return entry.promise;
   }
 
-  connection.onRequest('tally/preview', async (p: { uri: string; kind: string; name: string; asOf?: string; detail?: boolean }, token: CancellationToken) => {
-    const a = at(p.uri) ?? firstProject();
-    if (!a) throw new ResponseError(2, 'no Tally project (tally.yaml) for this file');
-    if (!(PREVIEW_KINDS as readonly string[]).includes(p.kind)) throw new ResponseError(2, `cannot preview '${p.kind}'`);
-    const kind = PREVIEW_DEF_KIND[p.kind as PreviewKind];
+  connection.onRequest('tally/preview', async (params: unknown, token: CancellationToken) => {
+    const p = checkParams<{ uri?: string; kind: PreviewKind; name: string; asOf?: string; detail?: boolean }>('tally/preview', params);
+    const asOf = asOfParam('tally/preview', p.asOf);
+    const a = (p.uri ? at(p.uri) : undefined) ?? firstProject();
+    if (!a) throw new ResponseError(TallyErrorCodes.NotFound, 'no Tally project (tally.yaml) for this file');
+    const kind = PREVIEW_DEF_KIND[p.kind];
     const fingerprint = workspace.analysis(a.state).get(kind, p.name)?.fingerprint;
-    const work = livePreview(a.state, p.kind as PreviewKind, p.name, p.asOf ? new Date(p.asOf) : undefined, p.detail === true);
+    const work = livePreview(a.state, p.kind, p.name, asOf, p.detail === true);
     // Answer at once when the client cancels, or when an edit changes the definition meanwhile:
     // stale figures are never returned (the query itself finishes in the background, read-only).
     return new Promise((resolve, reject) => {
@@ -460,16 +478,20 @@ export function startServer(options: ServerOptions = {}): Connection {
     });
   });
 
-  connection.onRequest('tally/compiledSql', (p: { uri: string; kind: string; name: string; asOf?: string }) => {
-    const a = at(p.uri) ?? firstProject();
-    if (!a) throw new ResponseError(2, 'no Tally project (tally.yaml) for this file');
-    const kind = (Object.keys(LENS_KINDS).find((k) => k.toLowerCase() === p.kind.toLowerCase()) ?? p.kind) as Kind;
+  connection.onRequest('tally/compiledSql', (params: unknown) => {
+    const p = checkParams<{ uri?: string; kind: string; name: string; asOf?: string }>('tally/compiledSql', params);
+    const kind = Object.keys(LENS_KINDS).find((k) => k.toLowerCase() === p.kind.toLowerCase()) as Kind | undefined;
+    if (!kind) throw invalidParams('tally/compiledSql', `kind must be one of ${Object.values(LENS_KINDS).join(', ')}`);
+    // T: the instant asked for, else the editor's as-of (inlined), else the database clock.
+    const asOf = asOfParam('tally/compiledSql', p.asOf) ?? workspace.options.asOf;
+    const a = (p.uri ? at(p.uri) : undefined) ?? firstProject();
+    if (!a) throw new ResponseError(TallyErrorCodes.NotFound, 'no Tally project (tally.yaml) for this file');
     const analysis = workspace.analysis(a.state);
     const info = analysis.get(kind, p.name);
-    if (!info) throw new ResponseError(2, `no ${p.kind} named '${p.name}'`);
-    const q = analysis.sqlFor(kind, p.name, p.asOf ? { asOf: { kind: 'instant', at: new Date(p.asOf) }, literals: 'inline' } : { ...CANONICAL_SQL, strategy: 'auto' });
+    if (!info) throw new ResponseError(TallyErrorCodes.NotFound, `no ${p.kind} named '${p.name}'`);
+    const q = analysis.sqlFor(kind, p.name, asOf ? { asOf: { kind: 'instant', at: asOf }, literals: 'inline', strategy: 'auto' } : { ...CANONICAL_SQL, strategy: 'auto' });
     // `formatted`: the same SQL with line breaks and indentation, for people (only whitespace differs).
-    return { sql: q?.sql ?? null, formatted: q?.sql ? formatSql(q.sql) : null, strategy: q?.strategy ?? null, broken: info.hasErrors, fingerprint: info.fingerprint };
+    return { sql: q?.sql ?? null, formatted: q?.sql ? formatSql(q.sql) : null, strategy: q?.strategy ?? null, broken: info.hasErrors, fingerprint: info.fingerprint, asOf: asOf?.toISOString() ?? null };
   });
 
   // ---- plan and check (the same engine calls and renderings as `tally plan` / `tally check`) -----
@@ -477,19 +499,21 @@ export function startServer(options: ServerOptions = {}): Connection {
   /** The project for a request, connected; a ResponseError saying what to do when it cannot be. */
   async function connectedProject(uri: string | undefined): Promise<ProjectState> {
     const a = (uri ? at(uri) : undefined) ?? firstProject();
-    if (!a) throw new ResponseError(2, 'no Tally project (tally.yaml) in this workspace');
+    if (!a) throw new ResponseError(TallyErrorCodes.NotFound, 'no Tally project (tally.yaml) in this workspace');
     await workspace.connect(a.state);
-    if (!a.state.db) throw new ResponseError(1, `no database: ${a.state.offline ?? 'not connected'}`, { offline: true, reason: a.state.offline });
+    if (!a.state.db) throw new ResponseError(TallyErrorCodes.Offline, `no database: ${a.state.offline ?? 'not connected'}`, { offline: true, reason: a.state.offline });
     return a.state;
   }
 
   function dbFailure(e: unknown): never {
-    if (e instanceof DbError) throw new ResponseError(e.code === 'db-timeout' ? 4 : 5, e.message);
+    if (e instanceof DbError) throw new ResponseError(e.code === 'db-timeout' ? TallyErrorCodes.Timeout : TallyErrorCodes.DatabaseFailed, e.message);
     throw e;
   }
 
-  connection.onRequest('tally/plan', async (p: { uri?: string; asOf?: string; allowDrop?: boolean } | undefined) => {
-    const state = await connectedProject(p?.uri);
+  connection.onRequest('tally/plan', async (params: unknown) => {
+    const p = checkParams<{ uri?: string; asOf?: string; allowDrop?: boolean }>('tally/plan', params);
+    const asOf = asOfParam('tally/plan', p.asOf) ?? workspace.options.asOf ?? new Date();
+    const state = await connectedProject(p.uri);
     const analysis = workspace.analysis(state);
     const errors = analysis.diagnostics.filter((d) => d.severity === 'error');
     if (errors.length) {
@@ -499,8 +523,8 @@ export function startServer(options: ServerOptions = {}): Connection {
     try {
       const plan = await planProject(state.db!, analysis, {
         schema: state.project.config.deploySchema,
-        asOf: p?.asOf ? new Date(p.asOf) : new Date(),
-        allowDrop: p?.allowDrop === true,
+        asOf,
+        allowDrop: p.allowDrop === true,
         catalog: state.catalog,
         timeoutMs: Math.max(previewTimeoutMs, 30_000),
       });
@@ -511,13 +535,15 @@ export function startServer(options: ServerOptions = {}): Connection {
     }
   });
 
-  connection.onRequest('tally/check', async (p: { uri?: string; asOf?: string; failOn?: string } | undefined) => {
-    const state = await connectedProject(p?.uri);
+  connection.onRequest('tally/check', async (params: unknown) => {
+    const p = checkParams<{ uri?: string; asOf?: string; failOn?: string }>('tally/check', params);
+    const asOf = asOfParam('tally/check', p.asOf) ?? workspace.options.asOf ?? new Date();
+    const failOn = parseFailOn(p.failOn);
+    if ('error' in failOn) throw invalidParams('tally/check', `failOn: ${failOn.error}`);
+    const state = await connectedProject(p.uri);
     const analysis = workspace.analysis(state);
-    const failOn = parseFailOn(p?.failOn);
-    if ('error' in failOn) throw new ResponseError(2, failOn.error);
     try {
-      const result = await checkKpis(state.db!, analysis, { asOf: p?.asOf ? new Date(p.asOf) : new Date(), timeoutMs: Math.max(previewTimeoutMs, 30_000) });
+      const result = await checkKpis(state.db!, analysis, { asOf, timeoutMs: Math.max(previewTimeoutMs, 30_000) });
       const ctx = { analysis, root: state.root, cwd: state.root, failOn: failOn.statuses };
       const json = checkJson(result, ctx) as { kpis: { name: string; file: string }[] };
       // Where each KPI is written, as an LSP location (its `name:` value), and the sentence CI
@@ -533,12 +559,14 @@ export function startServer(options: ServerOptions = {}): Connection {
   });
 
   connection.onRequest('tally/status', () => {
-    return [...workspace.projects.values()].map((s) => ({ root: s.root, connected: Boolean(s.db), database: s.dbLabel ?? null, offline: s.offline ?? null }));
+    const asOf = workspace.options.asOf?.toISOString() ?? null;
+    return [...workspace.projects.values()].map((s) => ({ root: s.root, connected: Boolean(s.db), database: s.dbLabel ?? null, offline: s.offline ?? null, asOf }));
   });
 
   // Every definition of the workspace with its cached live figure, for an editor's tree view;
   // `compute: true` also starts the missing previews (each answer sends `tally/liveChanged`).
-  connection.onRequest('tally/definitions', (p: { compute?: boolean } | undefined) => {
+  connection.onRequest('tally/definitions', (params: unknown) => {
+    const p = checkParams<{ compute?: boolean }>('tally/definitions', params);
     const projects = [];
     const definitions = [];
     for (const s of workspace.projects.values()) {
@@ -560,7 +588,7 @@ export function startServer(options: ServerOptions = {}): Connection {
           status: typeof data?.status === 'string' ? data.status : null,
         });
         const pk = LENS_KINDS[def.kind];
-        if (p?.compute && pk && !live && !info.hasErrors && (s.db || !s.offline)) void livePreview(s, pk, def.name).catch(() => undefined);
+        if (p.compute && pk && !live && !info.hasErrors && (s.db || !s.offline)) void livePreview(s, pk, def.name).catch(() => undefined);
       }
     }
     return { projects, definitions };
@@ -607,14 +635,49 @@ export function startServer(options: ServerOptions = {}): Connection {
     lensTimer = setTimeout(() => void connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined), 200);
   }
 
-  // Client settings (`tally.databaseUrl`, `tally.previewTimeoutMs`) override the initialization
-  // options; a new database URL drops every connection, the live-figure cache and reconnects.
+  // ---- the editor's as-of ----------------------------------------------------------------------
+
+  /**
+   * Sets the one instant every figure is shown at (workspace.options.asOf) from a setting: an ISO
+   * instant, or empty for now. A value that is not one is reported and means now. True when it changed.
+   */
+  function setAsOf(value: unknown, source: string): boolean {
+    let at: Date | undefined;
+    if (typeof value === 'string' && value.trim()) {
+      const parsed = parseAsOf(value);
+      if ('error' in parsed) void connection.window.showWarningMessage(`Tally: ${source} ${parsed.error}. Figures are shown as of now.`);
+      else at = parsed.at;
+    } else if (value !== undefined && value !== null && value !== '') {
+      void connection.window.showWarningMessage(`Tally: ${source} must be an ISO instant such as 2026-10-01 (a string). Figures are shown as of now.`);
+    }
+    if (at?.getTime() === workspace.options.asOf?.getTime()) return false;
+    workspace.options.asOf = at;
+    asOfEpoch++;
+    log(`figures as of ${at ? at.toISOString() : 'now'} (${source})`);
+    return true;
+  }
+
+  /** Every figure shown so far was at the old as-of: forget them, re-lint, and tell the client. */
+  function asOfChanged(): void {
+    for (const s of workspace.projects.values()) {
+      s.live.clear();
+      scheduleDiagnostics(s);
+      refreshLenses(s);
+    }
+    void connection.sendNotification('tally/asOfChanged', { asOf: workspace.options.asOf?.toISOString() ?? null });
+  }
+
+  // Client settings (`tally.databaseUrl`, `tally.previewTimeoutMs`, `tally.asOf`) override the
+  // initialization options; a new database URL drops every connection, the live-figure cache and
+  // reconnects; a new as-of recomputes every figure.
   connection.onDidChangeConfiguration(async (p) => {
-    const settings = ((p.settings as { tally?: { databaseUrl?: string; previewTimeoutMs?: number } } | undefined)?.tally ?? {}) as {
+    const settings = ((p.settings as { tally?: { databaseUrl?: string; previewTimeoutMs?: number; asOf?: unknown } } | undefined)?.tally ?? {}) as {
       databaseUrl?: string;
       previewTimeoutMs?: number;
+      asOf?: unknown;
     };
     if (typeof settings.previewTimeoutMs === 'number' && settings.previewTimeoutMs > 0) previewTimeoutMs = settings.previewTimeoutMs;
+    if ('asOf' in settings && setAsOf(settings.asOf, 'the setting tally.asOf')) asOfChanged();
     const url = typeof settings.databaseUrl === 'string' && settings.databaseUrl ? settings.databaseUrl : undefined;
     if (url === workspace.options.databaseUrl) return;
     workspace.options.databaseUrl = url;

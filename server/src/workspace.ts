@@ -57,6 +57,11 @@ export interface WorkspaceOptions {
   /** A database URL from the client's settings (overrides env and tally.yaml). */
   databaseUrl?: string;
   previewTimeoutMs: number;
+  /**
+   * The editor's as-of: the one instant T of every figure the server shows (lenses, hovers,
+   * previews, the definitions list, plan, checks, compiled SQL) and of the lints; undefined is now.
+   */
+  asOf?: Date;
   log(message: string): void;
 }
 
@@ -79,6 +84,7 @@ export class Workspace {
     };
     const service = new LanguageService(project, () => this.analysis(state), (kind, name) => this.liveText(state, kind, name));
     service.catalogProvider = () => state.catalog;
+    service.asOfProvider = () => this.options.asOf;
     (state as { service: LanguageService }).service = service;
     this.projects.set(root, state);
     // Buffers opened before the root was known win over disk.
@@ -87,7 +93,7 @@ export class Workspace {
   }
 
   analysis(state: ProjectState): Analysis {
-    return state.project.analyze({ catalog: state.catalog });
+    return state.project.analyze({ catalog: state.catalog, now: this.options.asOf });
   }
 
   /** The project a file belongs to: the nearest tally.yaml root above it. */

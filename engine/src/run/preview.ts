@@ -5,8 +5,10 @@ import type { Analysis } from '../project.js';
 import { deadlineOf, evaluateKpi, kpiFormat, type KpiEvaluation } from '../kpi-status.js';
 import type { IrMetric } from '../ir/ir.js';
 import { deployedKey, quoteIdent, readDeployed } from './deploy-state.js';
+import { deployedAnalysis } from './deployed-project.js';
+import type { Catalog } from '../resolve/catalog.js';
 import type { EntityDef, Kind, KpiDef, LifecycleDef, ScoreDef } from '../model/types.js';
-import { PREVIEW_COUNT, compileDistribution, compileDistributionAmong, compileMemberPreview, compileMetric, compileValuePreview, type SqlOptions } from '../sql/compile.js';
+import { PREVIEW_COUNT, compileDistribution, compileDistributionAmong, compileMemberCount, compileMemberPreview, compileMetric, compileValuePreview, type SqlOptions } from '../sql/compile.js';
 import type { Db } from './db.js';
 import { bandCase } from '../resolve/bands.js';
 import { didYouMean } from '../resolve/suggest.js';
@@ -21,6 +23,8 @@ export interface PreviewOptions {
    * a KPI's value at several instants up to T with its pace line (the chart's series).
    */
   readonly detail?: boolean;
+  /** The live catalog the analysis was made with (the deployed version is analysed with it too). */
+  readonly catalog?: Catalog;
 }
 
 export type Row = Record<string, unknown>;
@@ -35,7 +39,10 @@ export interface SegmentPreview {
   sql: string;
   /** With `detail`: the members per stage of the project's first lifecycle over this entity. */
   lifecycle?: { name: string; stages: Record<string, number> };
-  /** With `detail`: the deployed view `<deploy schema>.segment_<name>` (count as of now), or null when not deployed. */
+  /**
+   * With `detail`: the deployed view `<deploy schema>.segment_<name>` and the deployed version's
+   * size as of T (the same T as `count`), or null when not deployed.
+   */
   deployed?: { view: string; count: number; version: number | null; same_definition: boolean } | null;
 }
 export interface ValuesPreview {
@@ -155,7 +162,7 @@ export async function preview(db: Db, analysis: Analysis, kind: PreviewKind, nam
         for (const r of (await tx.query<{ value: string | null; count: number }>(d.sql, d.parameters)).rows) if (r.value !== null) stages[r.value] = Number(r.count);
         out.lifecycle = { name: lifecycle.def.name, stages };
       }
-      if (opts.detail) out.deployed = await deployedSegment(tx, analysis.project.config.deploySchema, name, info.fingerprint);
+      if (opts.detail) out.deployed = await deployedSegment(tx, analysis, name, info.fingerprint, out.count, opts);
       return out;
     });
   }
@@ -213,15 +220,28 @@ export async function preview(db: Db, analysis: Analysis, kind: PreviewKind, nam
   throw new PreviewError(`cannot preview ${kind} '${name}'`, 'unsupported');
 }
 
-/** The deployed view of a segment and its size now; null when it is not deployed. */
-async function deployedSegment(tx: Db, schema: string, name: string, fingerprint: string): Promise<SegmentPreview['deployed']> {
+/**
+ * The deployed version of a segment and its size as of T; null when it is not deployed. The view
+ * counts as of the database clock, so the size at T is the recorded definition's evaluated at T
+ * (the working copy's own count when the definition is unchanged): an editor previewing as of
+ * another day compares like with like. The view's count is the fallback for a recorded version
+ * that no longer analyses.
+ */
+async function deployedSegment(tx: Db, analysis: Analysis, name: string, fingerprint: string, count: number, opts: PreviewOptions): Promise<SegmentPreview['deployed']> {
+  const schema = analysis.project.config.deploySchema;
   const view = `${quoteIdent(schema)}.${quoteIdent(`segment_${name}`)}`;
   const reg = await tx.query<{ t: string | null }>(`select to_regclass($1)::text as t`, [view]);
   if (!reg.rows[0]?.t) return null;
-  const state = await readDeployed(tx, schema);
+  const state = await readDeployed(tx, schema, { withSource: true });
   const row = state.definitions.get(deployedKey('segment', name));
-  const c = await tx.query<{ count: number }>(`select count(*) as count from ${view}`);
-  return { view: `${schema}.segment_${name}`, count: Number(c.rows[0]?.count ?? 0), version: row?.version ?? null, same_definition: row?.fingerprint === fingerprint };
+  const same = row?.fingerprint === fingerprint;
+  const label = { view: `${schema}.segment_${name}`, version: row?.version ?? null, same_definition: same };
+  if (same) return { ...label, count };
+  const old = row ? deployedAnalysis(analysis.project, state, { catalog: opts.catalog, now: opts.asOf }).analysis?.get('Segment', name) : undefined;
+  const q = old && !old.hasErrors ? old.resolved.query : undefined;
+  const c = q?.k === 'members' ? compileMemberCount(q, paramOptions(opts.asOf)) : { sql: `select count(*) as count from ${view}`, parameters: [] };
+  const r = await tx.query<{ count: number }>(c.sql, c.parameters);
+  return { ...label, count: Number(r.rows[0]?.count ?? 0) };
 }
 
 const SERIES_POINTS = 8;

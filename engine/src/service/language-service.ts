@@ -262,6 +262,9 @@ export class LanguageService {
   /** Set by the host: the live catalog, when connected. */
   catalogProvider?: () => import('../resolve/catalog.js').Catalog | undefined;
 
+  /** Set by the host: the instant T the editor shows figures at (its as-of); undefined is now. */
+  asOfProvider?: () => Date | undefined;
+
   // ---- symbols at a position -------------------------------------------------------------------
 
   /** The symbol (and the exact span of its name) at an offset: a reference or a declaration. */
@@ -393,10 +396,11 @@ export class LanguageService {
       const text = scalarText(loc.node);
       const d = text && DURATION_KEYS.has(key) ? parseDuration(text) : undefined;
       if (d) {
-        const now = new Date();
-        const from = new Date(now.getTime() - d.ms);
+        const asOf = this.asOfProvider?.();
+        const t = asOf ?? new Date();
+        const from = new Date(t.getTime() - d.ms);
         return {
-          markdown: `**${describeDuration(d)}**: the window (T − ${d.text}, T]. As of now: ${fmt(from)} (excluded) to ${fmt(now)} (included).`,
+          markdown: `**${describeDuration(d)}**: the window (T − ${d.text}, T]. As of ${asOf ? fmt(asOf) : 'now'}: ${fmt(from)} (excluded) to ${fmt(t)} (included).`,
           span: loc.node.span,
         };
       }

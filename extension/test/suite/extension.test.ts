@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { Tally } from '../../src/extension';
+import { TallyErrorCodes, type StatusEntry } from '../../src/protocol';
 
 const project = process.env.TALLY_TEST_PROJECT!;
 const repo = process.env.TALLY_REPO!;
@@ -131,6 +132,26 @@ describe('Tally extension (VS Code extension host)', () => {
     }
   });
 
+  it('shows every figure as of tally.asOf: the server holds it, a lens and the panel agree with the CLI', async () => {
+    const config = vscode.workspace.getConfiguration('tally');
+    const cli = JSON.parse(execFileSync(process.execPath, [join(repo, 'bin', 'tally.mjs'), 'preview', 'segment', 'champions', '--project', join(repo, 'examples', 'shop'), '--format', 'json', '--as-of', '2026-10-01'], { encoding: 'utf8' }));
+    await config.update('asOf', '2026-10-01', vscode.ConfigurationTarget.Global);
+    try {
+      await until('the server as of 2026-10-01', async () => ((await tally.client().sendRequest('tally/status')) as StatusEntry[])[0]?.asOf === '2026-10-01T00:00:00.000Z' || undefined);
+      const expected = `${cli.count.toLocaleString('en-US')} customer${cli.count === 1 ? '' : 's'}`;
+      await until(expected, async () => {
+        const l = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', segments, 100)) ?? [];
+        return l.some((x) => x.command?.title === expected && (x.command.arguments?.[0] as { name?: string })?.name === 'champions') || undefined;
+      });
+      // What the panel asks: no asOf, the server's.
+      const panel = (await tally.client().sendRequest('tally/preview', { uri: segments.toString(), kind: 'segment', name: 'champions', detail: true })) as { count: number; as_of: string };
+      assert.deepEqual([panel.count, panel.as_of], [cli.count, '2026-10-01T00:00:00.000Z']);
+    } finally {
+      await config.update('asOf', undefined, vscode.ConfigurationTarget.Global);
+    }
+    await until('the server as of now', async () => ((await tally.client().sendRequest('tally/status')) as StatusEntry[])[0]?.asOf === null || undefined);
+  });
+
   it('says when a preview times out, and answers again once the limit is raised', async () => {
     const config = vscode.workspace.getConfiguration('tally');
     const ref = { uri: vscode.Uri.file(join(project, 'definitions', 'kpis.yaml')).toString(), kind: 'kpi', name: 'd30_retention', detail: true };
@@ -142,7 +163,7 @@ describe('Tally extension (VS Code extension host)', () => {
           await tally.client().sendRequest('tally/preview', ref);
           return undefined;
         } catch (e) {
-          return (e as { code?: number }).code === 4 ? (e as Error) : undefined;
+          return (e as { code?: number }).code === TallyErrorCodes.Timeout ? (e as Error) : undefined;
         }
       });
       assert.match(error.message, /cancelled after/);
