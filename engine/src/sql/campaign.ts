@@ -88,6 +88,8 @@ export interface EnrollOptions extends CandidateOptions {
   readonly stateSchema: string;
   readonly runId: number;
   readonly version: number;
+  /** The deployed campaign's fingerprint, recorded with each enrollment. */
+  readonly fingerprint: string;
 }
 
 /**
@@ -99,9 +101,9 @@ export function compileEnroll(c: IrCampaign, o: EnrollOptions): CompiledSql {
   const names = c.variants.map((v) => v.name);
   const holdouts = c.variants.map((v) => v.holdout);
   return compileRaw(sql`with cand as materialized (${candidatesRaw(c, o)}),
-    ins as (insert into ${en} (run_id, campaign, version, channel, entity_key, variant, holdout, enrolled_at)
+    ins as (insert into ${en} (run_id, campaign, version, channel, entity_key, variant, holdout, enrolled_at, fingerprint)
       select ${sql.val(o.runId)}::bigint, ${sql.val(c.name)}::text, ${sql.val(o.version)}::int, ${sql.val(c.channel)}::text, cand.entity_key,
-             (${sql.val(names)}::text[])[cand.variant + 1], (${sql.val(holdouts)}::boolean[])[cand.variant + 1], ${ts(o.asOf)}
+             (${sql.val(names)}::text[])[cand.variant + 1], (${sql.val(holdouts)}::boolean[])[cand.variant + 1], ${ts(o.asOf)}, ${sql.val(o.fingerprint)}::text
         from cand
        where not cand.excluded and cand.triggered and not cand.entered and not cand.capped and cand.variant is not null
       returning 1)
@@ -119,26 +121,41 @@ export function compileOutbox(stateSchema: string, runId: number): CompiledSql {
 }
 
 /**
- * Per variant: enrollments up to T, how many converted (a goal event with time in
- * (enrolled_at, enrolled_at + within], and <= T), and how many windows are still open at T.
+ * Per (version, variant): enrollments up to T, how many converted (a goal event with time in
+ * (enrolled_at, enrolled_at + within], and <= T), how many windows are still open at T, and the
+ * fingerprints the enrollments were recorded with.
+ *
+ * Set-based (issue 11): the conversions are one semi-join of the enrollments to the goal events on
+ * the key, with the window as a join filter (a hash semi-join on PostgreSQL), then left-joined back
+ * to the enrollments by their identity (entity_key, enrolled_at), so no subquery runs per
+ * enrollment (a correlated EXISTS per enrollment was quadratic: 19.5 s at 4,709 enrollments over
+ * 151k events). The goal events are read once, from the earliest enrollment on.
  */
-export function compileConversions(c: IrCampaign, stateSchema: string, asOf: Date): CompiledSql {
+export function compileConversions(c: IrCampaign, stateSchema: string, asOf: Date, o: { fingerprints?: boolean } = {}): CompiledSql {
   const opts: SqlOptions = { asOf: { kind: 'instant', at: asOf }, literals: 'param' };
   const en = sql.id(stateSchema, 'campaign_enrollments');
   const T = ts(asOf);
-  const enr = sql`select entity_key, variant, holdout, enrolled_at from ${en} where campaign = ${sql.val(c.name)}::text and enrolled_at <= ${T}`;
+  const enr = sql`select entity_key, variant, holdout, enrolled_at, version, ${o.fingerprints === false ? sql`null::text as fingerprint` : sql`fingerprint`} from ${en} where campaign = ${sql.val(c.name)}::text and enrolled_at <= ${T}`;
+  const fingerprints = sql`coalesce(array_agg(distinct en.fingerprint) filter (where en.fingerprint is not null), '{}'::text[]) as fingerprints`;
   if (!c.goal) {
-    return compileRaw(sql`select variant, bool_or(holdout) as holdout, count(*) as enrolled, null::bigint as converted, 0::bigint as open from (${enr}) as en group by variant`);
+    return compileRaw(
+      sql`select en.version, en.variant, bool_or(en.holdout) as holdout, count(*) as enrolled, null::bigint as converted, 0::bigint as open, ${fingerprints} from (${enr}) as en group by en.version, en.variant`,
+    );
   }
   const f = c.goal.filter;
   const within = sql`${sql.lit(c.goal.within.interval)}::interval`;
-  const goals = sql`select ${sql.id('ev', f.stream.entityKey)}::text as k, ${sql.id('ev', f.stream.time)} as t from ${tableRaw(f.stream.table)} as ev
-     where ${eventFilterRaw(f, opts, 'ev')} and ${sql.id('ev', f.stream.time)} > (select min(enrolled_at) from enr)`;
-  return compileRaw(sql`with enr as (${enr}), g as (${goals})
-    select en.variant, bool_or(en.holdout) as holdout, count(*) as enrolled,
-           count(*) filter (where exists (select 1 from g where g.k = en.entity_key and g.t > en.enrolled_at and g.t <= en.enrolled_at + ${within})) as converted,
-           count(*) filter (where en.enrolled_at + ${within} > ${T}) as open
-      from enr as en group by en.variant`);
+  const key = sql.id('ev', f.stream.entityKey);
+  const time = sql.id('ev', f.stream.time);
+  const goals = sql`select ${key}::text as k, ${time} as t from ${tableRaw(f.stream.table)} as ev
+     where ${eventFilterRaw(f, opts, 'ev')} and ${time} > (select min(enrolled_at) from enr)`;
+  return compileRaw(sql`with enr as materialized (${enr}),
+    g as (${goals}),
+    conv as (select en.entity_key, en.enrolled_at from enr as en
+              where exists (select 1 from g where g.k = en.entity_key and g.t > en.enrolled_at and g.t <= en.enrolled_at + ${within}))
+    select en.version, en.variant, bool_or(en.holdout) as holdout, count(*) as enrolled, count(cv.entity_key) as converted,
+           count(*) filter (where en.enrolled_at + ${within} > ${T}) as open, ${fingerprints}
+      from enr as en left join conv as cv on cv.entity_key = en.entity_key and cv.enrolled_at = en.enrolled_at
+     group by en.version, en.variant`);
 }
 
 /** Members of the audience segment at T minus the members of its exclusions: `select count(*) as n`. */
