@@ -21,6 +21,7 @@ import { previewCampaign, reportCampaign, runCampaigns } from '../engine/src/run
 import { assignVariant } from '../engine/src/run/assign.js';
 import { twoProportionTest } from '../engine/src/run/stats.js';
 import { compileMembers } from '../engine/src/sql/compile.js';
+import { deploy } from '../engine/src/run/deploy.js';
 import { DEFAULT_ANCHOR, loadShop } from '../examples/shop/generate.js';
 import { createTestDb, forEachBackend, type TestDb } from './helpers/databases.js';
 import type { CampaignDef } from '../engine/src/model/types.js';
@@ -54,8 +55,12 @@ forEachBackend('campaigns on the example shop, October 2026', (backend) => {
     }
     await loadShop(db, { customers: 3000, anchor: DEFAULT_ANCHOR });
     const project = Project.load(SHOP);
-    a = project.analyze({ catalog: await loadCatalog(db, project.analyze({}).definitions), now: new Date(START) });
+    const catalog = await loadCatalog(db, project.analyze({}).definitions);
+    a = project.analyze({ catalog, now: new Date(START) });
     assert.deepEqual(a.diagnostics.filter((d) => d.severity === 'error'), []);
+    // A run enrolls what is deployed.
+    const d = await deploy(db, a, { schema: project.config.deploySchema, catalog });
+    assert.equal(d.deployed, true);
   });
   after(async () => {
     if (t) await t.drop();

@@ -42,14 +42,24 @@ export function compileAssignmentUnits(campaign: string, keys: readonly string[]
   return compileRaw(sql`select k, ${assignmentUnitSql(sql`${sql.val(campaign)}::text`, sql`k`)} as u from unnest(${sql.val(keys)}::text[]) with ordinality as t(k, i) order by i`);
 }
 
+/**
+ * One row per audience member with its hold-back flags and variant. Set-based (issue 11): every
+ * flag is a LEFT JOIN to a set computed once (the exclusion members, the triggered keys, the keys
+ * that entered before, the capped keys), never a subquery per member, so a run or a preview over a
+ * million members reads the events and the history once each. Each set has one row per key, so the
+ * joins keep one row per member.
+ */
 function candidatesRaw(c: IrCampaign, o: CandidateOptions): Sql {
   const opts: SqlOptions = { asOf: { kind: 'instant', at: o.asOf }, literals: 'param' };
   const T = ts(o.asOf);
-  const key = sql`s.key`;
-  const keyText = sql`s.key::text`;
   const name = sql`${sql.val(c.name)}::text`;
+  const joins: Sql[] = [];
 
-  const excluded = c.exclude.length ? sql`(${sql.join(c.exclude.map((q) => sql`${key} in (select x.key from (${membersRaw(q, opts)}) as x)`), sql` or `)})` : sql`false`;
+  let excluded: Sql = sql`false`;
+  if (c.exclude.length) {
+    joins.push(sql`left join (${sql.join(c.exclude.map((q) => sql`select x.key from (${membersRaw(q, opts)}) as x`), sql` union `)}) as xs on xs.key = s.key`);
+    excluded = sql`xs.key is not null`;
+  }
 
   let triggered: Sql = sql`true`;
   if (c.trigger) {
@@ -57,7 +67,10 @@ function candidatesRaw(c: IrCampaign, o: CandidateOptions): Sql {
     const delayMs = c.trigger.delay.ms;
     const upper = ts(new Date(o.asOf.getTime() - delayMs));
     const lower = o.triggerSince ? sql` and ${sql.id('ev', f.stream.time)} > ${ts(new Date(o.triggerSince.getTime() - delayMs))}` : sql``;
-    triggered = sql`exists (select 1 from ${tableRaw(f.stream.table)} as ev where ${sql.id('ev', f.stream.entityKey)} = ${key} and ${eventFilterRaw(f, opts, 'ev')} and ${sql.id('ev', f.stream.time)} <= ${upper}${lower})`;
+    joins.push(
+      sql`left join (select distinct ${sql.id('ev', f.stream.entityKey)} as key from ${tableRaw(f.stream.table)} as ev where ${eventFilterRaw(f, opts, 'ev')} and ${sql.id('ev', f.stream.time)} <= ${upper}${lower}) as tr on tr.key = s.key`,
+    );
+    triggered = sql`tr.key is not null`;
   }
 
   let entered: Sql = sql`false`;
@@ -65,18 +78,25 @@ function candidatesRaw(c: IrCampaign, o: CandidateOptions): Sql {
   if (o.stateSchema) {
     const en = sql.id(o.stateSchema, 'campaign_enrollments');
     const since = c.entry.kind === 'every' ? sql` and en.enrolled_at > ${ts(new Date(o.asOf.getTime() - c.entry.every.ms))}` : sql``;
-    entered = sql`exists (select 1 from ${en} as en where en.campaign = ${name} and en.entity_key = ${keyText} and en.enrolled_at < ${T}${since})`;
+    joins.push(sql`left join (select distinct en.entity_key from ${en} as en where en.campaign = ${name} and en.enrolled_at < ${T}${since}) as ent on ent.entity_key = s.key::text`);
+    entered = sql`ent.entity_key is not null`;
     if (c.frequencyCap) {
       const from = ts(new Date(o.asOf.getTime() - c.frequencyCap.per.ms));
-      capped = sql`(select count(*) from ${en} as en where en.channel = ${sql.val(c.channel)}::text and not en.holdout and en.entity_key = ${keyText} and en.enrolled_at > ${from} and en.enrolled_at <= ${T}) >= ${sql.val(c.frequencyCap.max)}::int`;
+      joins.push(
+        sql`left join (select en.entity_key from ${en} as en where en.channel = ${sql.val(c.channel)}::text and not en.holdout and en.enrolled_at > ${from} and en.enrolled_at <= ${T}
+                        group by en.entity_key having count(*) >= ${sql.val(c.frequencyCap.max)}::int) as cap on cap.entity_key = s.key::text`,
+      );
+      capped = sql`cap.entity_key is not null`;
     }
   }
 
+  const keyText = sql`s.key::text`;
   const u = assignmentUnitSql(name, keyText);
   const whens = o.shares.map((s, i) => sql`when u < ${sql.val(s)}::float8 then ${sql.lit(i)}`);
   const variant = whens.length ? sql`case ${sql.join(whens, sql` `)} else ${sql.lit(o.shares.length - 1)} end` : sql`null::int`;
 
-  return sql`select entity_key, excluded, triggered, entered, capped, ${variant} as variant from (select ${keyText} as entity_key, ${excluded} as excluded, ${triggered} as triggered, ${entered} as entered, ${capped} as capped, ${u} as u from (${membersRaw(c.audience, opts)}) as s where s.key is not null) as c`;
+  return sql`select entity_key, excluded, triggered, entered, capped, ${variant} as variant from (select ${keyText} as entity_key, ${excluded} as excluded, ${triggered} as triggered, ${entered} as entered, ${capped} as capped, ${u} as u
+      from (${membersRaw(c.audience, opts)}) as s ${joins.length ? sql.join(joins, sql` `) : sql``} where s.key is not null) as c`;
 }
 
 /** Counts of the audience by hold-back reason and variant (for previews). */
