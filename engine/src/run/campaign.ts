@@ -240,7 +240,11 @@ export interface RunOptions {
   /** Only this campaign; default all campaigns (in name order). */
   readonly campaign?: string;
   readonly who?: string | null;
-  /** The live catalog, for analysing the deployed sources as the working copy was. */
+  /**
+   * The catalog the working copy was analysed with: the deployed sources are analysed with the same
+   * one, so that both sides' fingerprints compare like with like (a column's type from the catalog
+   * is part of the meaning).
+   */
   readonly catalog?: Catalog;
 }
 
