@@ -1,4 +1,4 @@
-// npm run bench -- [compile|segments|plan|demo|lsp|all] [options]
+// npm run bench -- [compile|segments|plan|campaign|demo|lsp|all] [options]
 //
 // Prints one table per section: each figure as a value, a reference measured in the same run, their
 // ratio, the target and whether it is met. Benchmarks are not tests: nothing fails on a slow
@@ -6,7 +6,7 @@
 // section, so a single-section run keeps the others' last figures).
 //
 // Options:
-//   --customers N              segment and plan data set size (default 1000000)
+//   --customers N              segment, plan and campaign data set size (default 1000000)
 //   --events-per-customer M    calibrate the generator's history length to about M events per
 //                              customer (default: the generator's own, about 28 with 400 days)
 //   --db URL                   PostgreSQL server (default postgres://postgres@127.0.0.1:5432);
@@ -15,7 +15,7 @@
 //                              a case's slowest warm-up is under 2 s, else 3), plan (default 3)
 //   --defs N                   compile: number of generated definitions (default 1000)
 //   --cases a,b,c              segments: which cases (default all)
-//   --timeout S                segments, plan: statement timeout per query in seconds (default 120)
+//   --timeout S                segments, plan, campaign: statement timeout per query in seconds (default 120)
 //   --explain                  segments: also print EXPLAIN (ANALYZE, BUFFERS) of every variant;
 //                              plan: of plan's impact statements and the best hand-written query
 //   --demo-runs N              demo: runs (default 3)
@@ -31,17 +31,18 @@ import { daysForEventsPerCustomer } from './lib/dataset.js';
 import { DEFAULT_SERVER_URL } from './lib/pg.js';
 import { renderSection, type Section } from './lib/report.js';
 import { planSection } from './plan.js';
+import { campaignSection } from './campaign.js';
 import { segmentsSection } from './segments.js';
 import { lspSection } from './lsp.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = join(ROOT, '.bench', 'latest.json');
-const SECTIONS = ['compile', 'segments', 'plan', 'demo', 'lsp'] as const;
+const SECTIONS = ['compile', 'segments', 'plan', 'campaign', 'demo', 'lsp'] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 function usage(msg?: string): never {
   if (msg) console.error(`bench: ${msg}`);
-  console.error('usage: node --import tsx bench/run.ts [compile|segments|plan|demo|lsp|all] [--customers N] [--events-per-customer M] [--db URL] [--reps N] [--defs N] [--cases a,b,c] [--timeout S] [--explain] [--demo-runs N]');
+  console.error('usage: node --import tsx bench/run.ts [compile|segments|plan|campaign|demo|lsp|all] [--customers N] [--events-per-customer M] [--db URL] [--reps N] [--defs N] [--cases a,b,c] [--timeout S] [--explain] [--demo-runs N]');
   process.exit(2);
 }
 
@@ -74,6 +75,7 @@ function parseArgs(argv: string[]) {
       case 'compile':
       case 'segments':
       case 'plan':
+      case 'campaign':
       case 'demo':
       case 'lsp':
         o.sections.push(flag);
@@ -174,6 +176,21 @@ async function main(): Promise<void> {
             reps: o.reps ?? 0,
             timeoutMs: o.timeoutS * 1000,
             explain: o.explain,
+            log,
+          }),
+        );
+      }
+      if (name === 'campaign') {
+        sections.push(
+          await campaignSection({
+            server: o.db,
+            database: 'tally_bench',
+            customers: o.customers,
+            seed: 42,
+            anchor: DEFAULT_ANCHOR,
+            days: days(),
+            reps: o.reps ?? 0,
+            timeoutMs: o.timeoutS * 1000,
             log,
           }),
         );
