@@ -207,6 +207,42 @@ create table orders (customer_id bigint, ordered_at timestamptz not null, amount
   });
 }
 
+describe('campaign goals and triggers on a stream', () => {
+  it('`stream:` alone is accepted; neither `event:` nor `stream:` is missing-event; `event:` on a stream without a type column is no-type-column', () => {
+    const dir = writeProject(join(TMP, 'lint'), {
+      'model.yaml': MODEL,
+      'defs.yaml': DEFS + `---
+kind: Campaign
+name: no_events
+version: 1
+audience: { segment: anyone }
+channel: sms
+trigger: { delay: 1h }
+variants:
+  - { name: a, weight: 1, holdout: true }
+  - { name: b, weight: 1 }
+goal: { within: 3d }
+---
+kind: Campaign
+name: typed_orders
+version: 1
+audience: { segment: anyone }
+channel: sms
+variants:
+  - { name: a, weight: 1, holdout: true }
+  - { name: b, weight: 1 }
+goal: { stream: orders, event: paid, within: 3d }
+`,
+    });
+    const a = Project.load(dir).analyze({ now: new Date(BASE) });
+    const text = a.project.file('definitions/defs.yaml')!.text.split('\n');
+    const errors = a.diagnostics
+      .filter((d) => d.severity === 'error')
+      .map((d) => `${d.code}:${text[d.range.start.line]!.slice(d.range.start.character, d.range.end.line === d.range.start.line ? d.range.end.character : undefined)}`);
+    assert.deepEqual(errors, ['missing-event:{ delay: 1h }', 'missing-event:{ within: 3d }', 'no-type-column:paid']);
+  });
+});
+
 forEachBackend('campaign reports against a recount', (backend) => {
   let t: TestDb;
   let a: Analysis;
