@@ -51,6 +51,8 @@ export interface CampaignBenchOptions {
   days: number;
   reps: number;
   timeoutMs: number;
+  /** preview, run, report (default all). */
+  cases?: readonly string[];
   log: (s: string) => void;
 }
 
@@ -81,7 +83,7 @@ variants:
 goal: { event: purchase, within: 3d }
 `;
 
-function analyse(catalog: Catalog | undefined, asOf: Date): Analysis {
+export function analyse(catalog: Catalog | undefined, asOf: Date): Analysis {
   const tallyYaml = readFileSync(join(SHOP_DIR, 'tally.yaml'), 'utf8').replace(/^deploy:\n  schema: tally$/m, `deploy:\n  schema: ${STATE_SCHEMA}`);
   if (!tallyYaml.includes(STATE_SCHEMA)) throw new Error('campaign bench: the shop tally.yaml no longer has `deploy: schema: tally`');
   const project = new Project(SHOP_DIR, tallyYaml);
@@ -312,6 +314,7 @@ export async function campaignSection(o: CampaignBenchOptions): Promise<Section>
       ['run', run],
       ['report', report],
     ] as const) {
+      if (o.cases?.length && !o.cases.includes(key.split(' ')[0]!)) continue;
       o.log(`  campaign: ${key} ...`);
       t = now();
       await measure(variants, reps);

@@ -14,7 +14,7 @@
 //   --reps N                   measured repetitions: compile (default 15), segments (default: 5 when
 //                              a case's slowest warm-up is under 2 s, else 3), plan (default 3)
 //   --defs N                   compile: number of generated definitions (default 1000)
-//   --cases a,b,c              segments: which cases (default all)
+//   --cases a,b,c              segments: which cases (default all); campaign: preview,run,report
 //   --timeout S                segments, plan, campaign: statement timeout per query in seconds (default 120)
 //   --explain                  segments: also print EXPLAIN (ANALYZE, BUFFERS) of every variant;
 //                              plan: of plan's impact statements and the best hand-written query
@@ -97,7 +97,7 @@ function parseArgs(argv: string[]) {
         break;
       case '--cases':
         o.cases = (value() ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-        if (o.cases.some((c) => !['a', 'b', 'c'].includes(c))) usage('--cases takes a comma-separated subset of a,b,c');
+        if (o.cases.some((c) => !['a', 'b', 'c', 'preview', 'run', 'report'].includes(c))) usage('--cases takes a comma-separated subset of a,b,c (segments) or preview,run,report (campaign)');
         break;
       case '--timeout':
         o.timeoutS = num(flag, value(), 1);
@@ -159,7 +159,7 @@ async function main(): Promise<void> {
             reps: o.reps ?? 0,
             timeoutMs: o.timeoutS * 1000,
             explain: o.explain,
-            cases: o.cases,
+            cases: o.cases.filter((c) => ['a', 'b', 'c'].includes(c)),
             log,
           })),
         );
@@ -191,6 +191,7 @@ async function main(): Promise<void> {
             days: days(),
             reps: o.reps ?? 0,
             timeoutMs: o.timeoutS * 1000,
+            cases: o.cases.filter((c) => ['preview', 'run', 'report'].includes(c)),
             log,
           }),
         );
