@@ -39,6 +39,8 @@ import { median, now, type Row, type Section } from './lib/report.js';
 /** Engine / best hand-written query for the same answer. */
 export const CAMPAIGN_TARGET = 1.1;
 export const STATE_SCHEMA = 'bench_campaign_state';
+/** The section's cases (`--cases`). */
+export const CAMPAIGN_CASES = ['preview', 'run', 'report'];
 const CAMPAIGN = 'bench_cart';
 const DAY = 86_400_000;
 

@@ -32,7 +32,7 @@ import { planProject, type Plan } from '../engine/src/run/plan.js';
 import { ensureDataset, type Dataset } from './lib/dataset.js';
 import { BENCH_DEFINITIONS, SHOP_DIR } from './lib/bench-project.js';
 import { BenchPg, databaseUrl, ensureDatabase } from './lib/pg.js';
-import { best, median, now, type Row, type Section } from './lib/report.js';
+import { best, median, now, type ReadPath, type Row, type Section } from './lib/report.js';
 
 /** planProject wall time / best hand-written query for the same answer. */
 export const PLAN_TARGET = 1.5;
@@ -477,6 +477,17 @@ export async function planSection(o: PlanBenchOptions): Promise<Section> {
       },
     ];
 
+    const readPaths: ReadPath[] = [];
+    // The floor of the read-path table: one count(*) of the events table.
+    await admin.query(`set search_path to "${ds.schema}", public`);
+    await admin.query('select count(*) from events');
+    const floorTimes: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const s0 = now();
+      await admin.query('select count(*) from events');
+      floorTimes.push(now() - s0);
+    }
+    const floorMs = median(floorTimes);
     const rows: Row[] = [
       {
         figure: `fixed overhead: planProject, nothing changed (${deployed.infos.length} definitions)`,
@@ -516,6 +527,7 @@ export async function planSection(o: PlanBenchOptions): Promise<Section> {
         target: `<= ${PLAN_TARGET}x best hand`,
         met: !planError && planMs / bestMs <= PLAN_TARGET,
       });
+      readPaths.push({ path: `plan (${c.short.replace(/^\(\w\)\s*/, '')})`, engineMs: planMs, handMs: bestMs, hand: bestHand?.id ?? 'none', floorMs, wrong: !!planError });
       rows.push({ figure: `  ${c.key}: its impact statement alone`, value: impactMs, unit: 'ms', reference: { label: bestLabel, value: bestMs }, ratio: impactMs / bestMs });
       for (const h of [...r.hands].sort((x, y) => (median(x.times) || Infinity) - (median(y.times) || Infinity))) {
         const wrong = h.answer !== undefined && h.answer !== reference;
@@ -563,6 +575,7 @@ export async function planSection(o: PlanBenchOptions): Promise<Section> {
       `fixed overhead = read the deployed state, re-analyse its sources, version rules: ${idleMs.toFixed(1)} ms for the bench project, ${shopIdleMs.toFixed(1)} ms for the whole shop (${shop.infos.length} definitions, deployed into ${fullSchema} in ${(shopDeployMs / 1000).toFixed(1)} s, dropped afterwards)`,
     );
     return {
+      readPaths,
       name: 'plan',
       title: `plan: tally plan's impact queries vs hand-written on PostgreSQL (${ds.customersLoaded.toLocaleString('en-US')} customers)`,
       rows,

@@ -1,4 +1,4 @@
-// npm run bench -- [compile|segments|plan|campaign|demo|lsp|all] [options]
+// npm run bench -- [compile|segments|readpaths|plan|campaign|demo|lsp|all] [options]
 //
 // Prints one table per section: each figure as a value, a reference measured in the same run, their
 // ratio, the target and whether it is met. Benchmarks are not tests: nothing fails on a slow
@@ -14,7 +14,10 @@
 //   --reps N                   measured repetitions: compile (default 15), segments (default: 5 when
 //                              a case's slowest warm-up is under 2 s, else 3), plan (default 3)
 //   --defs N                   compile: number of generated definitions (default 1000)
-//   --cases a,b,c              segments: which cases (default all); campaign: preview,run,report
+//   --cases a,b,c              segments: which cases (default all; kpi:<name> for one KPI, e.g. kpi:dau_mau);
+//                              readpaths: preview-segment, preview-trait, preview-score,
+//                              preview-lifecycle, check, snapshot, refresh, deploy (default all);
+//                              campaign: preview, run, report (default all)
 //   --timeout S                segments, plan, campaign: statement timeout per query in seconds (default 120)
 //   --explain                  segments: also print EXPLAIN (ANALYZE, BUFFERS) of every variant;
 //                              plan: of plan's impact statements and the best hand-written query
@@ -29,20 +32,22 @@ import { compileSection } from './compile.js';
 import { demoSection } from './demo.js';
 import { daysForEventsPerCustomer } from './lib/dataset.js';
 import { DEFAULT_SERVER_URL } from './lib/pg.js';
-import { renderSection, type Section } from './lib/report.js';
+import { renderReadPaths, renderSection, type Section } from './lib/report.js';
+import { READ_PATH_CASES, readPathsSection } from './read-paths.js';
 import { planSection } from './plan.js';
-import { campaignSection } from './campaign.js';
+import { CAMPAIGN_CASES, campaignSection } from './campaign.js';
 import { segmentsSection } from './segments.js';
 import { lspSection } from './lsp.js';
+import { adviseSection } from './advise.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = join(ROOT, '.bench', 'latest.json');
-const SECTIONS = ['compile', 'segments', 'plan', 'campaign', 'demo', 'lsp'] as const;
+const SECTIONS = ['compile', 'segments', 'readpaths', 'plan', 'campaign', 'demo', 'lsp', 'advise'] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 function usage(msg?: string): never {
   if (msg) console.error(`bench: ${msg}`);
-  console.error('usage: node --import tsx bench/run.ts [compile|segments|plan|campaign|demo|lsp|all] [--customers N] [--events-per-customer M] [--db URL] [--reps N] [--defs N] [--cases a,b,c] [--timeout S] [--explain] [--demo-runs N]');
+  console.error('usage: node --import tsx bench/run.ts [compile|segments|readpaths|plan|campaign|demo|lsp|advise|all] [--customers N] [--events-per-customer M] [--db URL] [--reps N] [--defs N] [--cases a,b,c] [--timeout S] [--explain] [--demo-runs N]');
   process.exit(2);
 }
 
@@ -75,9 +80,11 @@ function parseArgs(argv: string[]) {
       case 'compile':
       case 'segments':
       case 'plan':
+      case 'readpaths':
       case 'campaign':
       case 'demo':
       case 'lsp':
+      case 'advise':
         o.sections.push(flag);
         break;
       case '--customers':
@@ -97,7 +104,7 @@ function parseArgs(argv: string[]) {
         break;
       case '--cases':
         o.cases = (value() ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-        if (o.cases.some((c) => !['a', 'b', 'c', 'preview', 'run', 'report'].includes(c))) usage('--cases takes a comma-separated subset of a,b,c (segments) or preview,run,report (campaign)');
+        if (o.cases.some((c) => !['a', 'b', 'c', ...READ_PATH_CASES, ...CAMPAIGN_CASES].includes(c) && !c.startsWith('kpi:'))) usage(`--cases takes a comma-separated subset of a,b,c and kpi:<name> (a KPI of examples/shop) for segments, of ${READ_PATH_CASES.join(',')} for readpaths, or of ${CAMPAIGN_CASES.join(',')} for campaign`);
         break;
       case '--timeout':
         o.timeoutS = num(flag, value(), 1);
@@ -159,7 +166,7 @@ async function main(): Promise<void> {
             reps: o.reps ?? 0,
             timeoutMs: o.timeoutS * 1000,
             explain: o.explain,
-            cases: o.cases.filter((c) => ['a', 'b', 'c'].includes(c)),
+            cases: o.cases.filter((c) => !READ_PATH_CASES.includes(c) && !CAMPAIGN_CASES.includes(c)),
             log,
           })),
         );
@@ -180,6 +187,22 @@ async function main(): Promise<void> {
           }),
         );
       }
+      if (name === 'readpaths') {
+        sections.push(
+          await readPathsSection({
+            server: o.db,
+            database: 'tally_bench',
+            customers: o.customers,
+            seed: 42,
+            anchor: DEFAULT_ANCHOR,
+            days: days(),
+            reps: o.reps ?? 0,
+            timeoutMs: o.timeoutS * 1000,
+            cases: o.cases.filter((c) => READ_PATH_CASES.includes(c)),
+            log,
+          }),
+        );
+      }
       if (name === 'campaign') {
         sections.push(
           await campaignSection({
@@ -191,13 +214,14 @@ async function main(): Promise<void> {
             days: days(),
             reps: o.reps ?? 0,
             timeoutMs: o.timeoutS * 1000,
-            cases: o.cases.filter((c) => ['preview', 'run', 'report'].includes(c)),
+            cases: o.cases.filter((c) => CAMPAIGN_CASES.includes(c)),
             log,
           }),
         );
       }
       if (name === 'demo') sections.push(await demoSection({ runs: o.demoRuns, log }));
       if (name === 'lsp') sections.push(await lspSection({ log }));
+      if (name === 'advise') sections.push(await adviseSection({ server: o.db, database: 'tally_bench', customers: o.customers, seed: 42, anchor: DEFAULT_ANCHOR, days: days(), reps: o.reps ?? 0, timeoutMs: o.timeoutS * 1000, log }));
     } catch (e) {
       const msg = `${name} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`;
       failures.push(msg);
@@ -209,6 +233,8 @@ async function main(): Promise<void> {
   const load1 = loadavg();
   console.log('');
   for (const s of sections) console.log(renderSection(s) + '\n');
+  const readPaths = sections.flatMap((s) => s.readPaths ?? []);
+  if (readPaths.length) console.log(renderReadPaths(readPaths) + '\n');
   for (const f of failures) console.log(`!! ${f}\n`);
   const summary = sections.flatMap((s) => s.rows.filter((r) => r.met !== undefined).map((r) => `${r.met ? 'met   ' : 'MISSED'}  ${s.name}: ${r.figure.trim()}`));
   console.log(`targets:\n${summary.map((l) => `  ${l}`).join('\n')}`);

@@ -14,7 +14,8 @@
 import { ensureDataset, type Dataset } from './lib/dataset.js';
 import { BenchPg, databaseUrl, ensureDatabase } from './lib/pg.js';
 import { engineDistribution, engineMemberCount, loadBenchProject, type EngineStrategy } from './lib/bench-project.js';
-import { best, median, now, type Row, type Section } from './lib/report.js';
+import { best, median, now, type ReadPath, type Row, type Section } from './lib/report.js';
+import { kpiCases } from './kpi-cases.js';
 
 export const AUTO_TARGET = 1.25; // engine auto / best hand-written
 
@@ -238,6 +239,7 @@ export function buildCases(asOf: Date): Case[] {
       answer: distributionAnswer,
       variants: [...hand(LIFECYCLE_HAND), ...engine('c', (s) => engineDistribution(analysis, 'customer_lifecycle', asOf, s))],
     },
+    ...kpiCases(analysis, asOf, bind),
   ];
 }
 
@@ -350,6 +352,7 @@ export async function segmentsSection(o: SegmentsOptions): Promise<Section[]> {
     const detail: unknown[] = [];
     const rows: Row[] = [{ figure: 'floor: select count(*) from events', value: floor, unit: 'ms', note: `${ds.eventsLoaded} events` }];
     const notes: string[] = [];
+    const readPaths: ReadPath[] = [];
     for (const c of cases) {
       o.log(`  ${c.title}`);
       const ms = await runCase(db, c, o);
@@ -376,8 +379,9 @@ export async function segmentsSection(o: SegmentsOptions): Promise<Section[]> {
         });
       }
       const auto = ms.find((m) => m.variant.id === 'engine-auto');
+      if (auto) readPaths.push({ path: `${c.key === 'c' ? 'lifecycle distribution ' : c.key.startsWith('kpi:') ? '' : 'segment count '}${c.short}`, engineMs: auto.times.length ? median(auto.times) : NaN, handMs: bestMs, hand: bestLabel, floorMs: floor, wrong: auto.answer !== undefined && auto.answer !== reference });
       const answerText = reference ?? '?';
-      notes.push(`${c.title}: answer ${answerText}${c.key !== 'c' ? ` members (${((Number(answerText) / ds.customersLoaded) * 100).toFixed(2)}% of customers)` : ''}; auto/floor ${auto?.times.length ? (median(auto.times) / floor).toFixed(2) : '-'}x; best hand/floor ${(bestMs / floor).toFixed(2)}x`);
+      notes.push(`${c.title}: answer ${answerText}${c.key === 'a' || c.key === 'b' ? ` members (${((Number(answerText) / ds.customersLoaded) * 100).toFixed(2)}% of customers)` : ''}; auto/floor ${auto?.times.length ? (median(auto.times) / floor).toFixed(2) : '-'}x; best hand/floor ${(bestMs / floor).toFixed(2)}x`);
       if (mismatches.length) {
         const text = `!! MISMATCH in ${c.key}: ${mismatches.map((m) => `${m.variant.label} returned ${m.answer}`).join('; ')} (expected ${reference}, from ${hands.find((m) => m.answer !== undefined)?.variant.label})`;
         notes.push(text);
@@ -400,7 +404,7 @@ export async function segmentsSection(o: SegmentsOptions): Promise<Section[]> {
       `server: ${settings.map((s) => `${s.name}=${s.setting.replace(/ \(.*$/, '')}`).join(', ')} (server defaults, same session for every variant)`,
       `times: median of the measured runs after one warm-up; ratio = variant / best hand-written that returned the reference answer.`,
     );
-    sections.push({ name: 'segments', title: `segments: engine SQL vs hand-written on PostgreSQL (${ds.customersLoaded.toLocaleString('en-US')} customers)`, rows, notes, detail: { dataset: ds, floorMs: floor, floorTimes, settings, cases: detail } });
+    sections.push({ readPaths, name: 'segments', title: `segments: engine SQL vs hand-written on PostgreSQL (${ds.customersLoaded.toLocaleString('en-US')} customers)`, rows, notes, detail: { dataset: ds, floorMs: floor, floorTimes, settings, cases: detail } });
     return sections;
   } finally {
     await db.close();

@@ -13,6 +13,7 @@ import { copyFileSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
+import { writeValidators } from '../scripts/generate-validators.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -20,6 +21,8 @@ const dist = join(here, 'dist');
 const production = process.argv.includes('--production');
 const started = Date.now();
 rmSync(dist, { recursive: true, force: true });
+// The engine's schema validators are generated code; regenerate it so the server bundle matches schemas/.
+writeValidators();
 mkdirSync(dist, { recursive: true });
 
 const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root };

@@ -218,9 +218,16 @@ describe('cli: exit codes and one-line errors', () => {
     assertCleanError(await tally(['validate', '--project']), 2, /--project/);
   });
 
-  for (const bad of ['yesterday', '2026-02-30', '2026-06-01T25:00:00Z', '1717200000']) {
+  for (const [bad, why] of [
+    ['yesterday', 'is not an ISO instant'],
+    ['1717200000', 'is not an ISO instant'],
+    ['2026-02-30', 'is not a valid instant: 2026-02 has no day 30'],
+    ['2026-06-01T25:00:00Z', "is not a valid instant: '25:00:00' is not a time of day"],
+    ['2026-06-01T00:00:00+99:00', 'is not a valid instant: the UTC offset \\+99:00 is out of range: offsets go from -14:00 to \\+14:00'],
+    ['0000-12-31', 'is not a valid instant: there is no year 0000'],
+  ]) {
     it(`2: bad --as-of '${bad}'`, async () => {
-      assertCleanError(await tally(['validate', '--project', clean, '--as-of', bad]), 2, new RegExp(`--as-of '${bad}' is not an ISO instant`));
+      assertCleanError(await tally(['validate', '--project', clean, '--as-of', bad]), 2, new RegExp(`--as-of '${bad.replace('+', '\\+')}' ${why}`));
     });
   }
 

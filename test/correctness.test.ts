@@ -359,6 +359,15 @@ const segmentCases: Case[] = [
   },
   // --- nobody exists yet
   { name: 'no entity exists before the data (T0)', kind: S, subject: 's', asOf: T0, yaml: seg('{ not: { event: purchase } }'), trivial: true },
+  // --- shapes of issue 11: pass with candidate keys, two EXISTS as one pass, shared max/min slots, empty
+  { name: 'attribute filter + aggregates: the grouped scan reads only the candidates (NULL country, window edges)', kind: S, subject: 's', yaml: seg('{ all: [ { attribute: country, in: [DE, AT, ""] }, { event: purchase, within: 90d, gte: 2 }, { not: { event: login, within: 30d } } ] }'), includes: [EDGE.purchaseAtT90] },
+  { name: 'not attribute + aggregate: candidates include NULL attributes', kind: S, subject: 's', yaml: seg('{ all: [ { not: { attribute: country, eq: DE } }, { event: purchase, sum: amount, lt: 50 } ] }'), includes: [EDGE.emptyCountry] },
+  { name: 'two EXISTS conjuncts become one pass', kind: S, subject: 's', yaml: seg('{ all: [ { event: purchase }, { not: { event: login, within: 30d } } ] }'), includes: [EDGE.noAmountOnly, EDGE.nullAmountOnly, EDGE.purchaseAtT90], excludes: [EDGE.noEvents] },
+  { name: 'one EXISTS and an attribute: a semi-join', kind: S, subject: 's', yaml: seg('{ all: [ { attribute: vip, eq: true }, { event: login, within: 30d } ] }') },
+  { name: 'last time, days since last and a max of the time share one slot', kind: S, subject: 's', yaml: docs(TRAITS, seg('{ any: [ { all: [ { trait: days_since_purchase, gte: 5 }, { trait: days_since_purchase, lte: 60 } ] }, { trait: last_purchase_at, before: 120d }, { trait: first_purchase_at, within: 30d }, { trait: last_purchase_at, within: 10d } ] }')), includes: [EDGE.ties] },
+  { name: 'score band tested twice (its expression once per entity)', kind: S, subject: 's', yaml: docs(TRAITS, SCORE, seg('{ any: [ { score: health, band: at_risk }, { all: [ { score: health, band: neutral }, { score: health, lt: 45 } ] } ] }')), includes: [EDGE.noEvents] },
+  { name: 'empty segment: count 0, no sample', kind: S, subject: 's', yaml: seg('{ all: [ { attribute: country, eq: DE }, { event: purchase, gte: 100000 } ] }'), trivial: true },
+  { name: 'empty segment in the pass shape with a score', kind: S, subject: 's', yaml: docs(TRAITS, SCORE, seg('{ all: [ { score: health, gt: 100 }, { trait: orders, gte: 1 } ] }')), trivial: true },
 ];
 
 const valueCases: Case[] = [
@@ -419,6 +428,33 @@ const kpiCases: Case[] = [
   { name: 'kpi churn with nobody active before is NULL', kind: K, subject: 'k', yaml: kpi('{ churn: { event: purchase, where: [{ property: channel, eq: nowhere }], within: 30d } }'), value: null },
   { name: 'kpi nps 90d', kind: K, subject: 'k', yaml: kpi('{ nps: { event: survey, property: score, within: 90d } }') },
   { name: 'kpi nps 180d at T2', kind: K, subject: 'k', asOf: T2, yaml: kpi('{ nps: { event: survey, property: score, within: 180d } }') },
+  // One scan per stream for several leaves (flat FILTERs, or grouped per key when `active` is one).
+  { name: 'kpi ratio active/active same stream (dau/mau)', kind: K, subject: 'k', yaml: kpi('{ ratio: { numerator: { active: { event: login, within: 1d } }, denominator: { active: { event: login, within: 30d } } } }') },
+  { name: 'kpi ratio active/active at T3 (edges after T visible)', kind: K, subject: 'k', asOf: T3, yaml: kpi('{ ratio: { numerator: { active: { event: login, within: 1d } }, denominator: { active: { stream: events, within: 7d } } } }') },
+  { name: 'kpi ratio events/active same stream', kind: K, subject: 'k', yaml: kpi('{ ratio: { numerator: { events: { event: support_ticket, within: 30d, where: [{ property: channel, eq: web }] } }, denominator: { active: { stream: events, within: 30d } } } }') },
+  { name: 'kpi ratio sum/active same stream (arpu)', kind: K, subject: 'k', yaml: kpi('{ ratio: { numerator: { sum: { property: amount, event: purchase, within: 30d } }, denominator: { active: { stream: events, within: 30d } } } }') },
+  { name: 'kpi ratio avg/active same stream (avg per key, NULL amounts)', kind: K, subject: 'k', yaml: kpi('{ ratio: { numerator: { avg: { property: amount, event: purchase, within: 60d } }, denominator: { active: { event: login, within: 14d } } } }') },
+  { name: 'kpi ratio sum/active at T2', kind: K, subject: 'k', asOf: T2, yaml: kpi('{ ratio: { numerator: { sum: { property: amount, event: purchase, within: 30d } }, denominator: { active: { stream: events, within: 30d } } } }') },
+  { name: 'kpi ratio events/events one scan with FILTERs', kind: K, subject: 'k', yaml: kpi('{ ratio: { numerator: { events: { event: signup, within: 90d, where: [{ property: channel, eq: web }] } }, denominator: { events: { event: signup, within: 90d } } } }') },
+  { name: 'kpi ratio events of two types and windows', kind: K, subject: 'k', yaml: kpi('{ ratio: { numerator: { events: { event: purchase, within: 7d } }, denominator: { events: { event: login, within: 30d } } } }') },
+  { name: 'kpi ratio avg/sum flat', kind: K, subject: 'k', yaml: kpi('{ ratio: { numerator: { avg: { property: amount, event: purchase } }, denominator: { sum: { property: amount, event: purchase, within: 14d } } } }') },
+  { name: 'kpi ratio active over an empty set is NULL', kind: K, subject: 'k', yaml: kpi('{ ratio: { numerator: { active: { event: login, within: 1d } }, denominator: { active: { event: login, within: 30d, where: [{ property: channel, eq: nowhere }] } } } }'), value: null },
+  { name: 'kpi active over nobody is 0', kind: K, subject: 'k', yaml: kpi('{ ratio: { numerator: { active: { event: login, within: 30d, where: [{ property: channel, eq: nowhere }] } }, denominator: { active: { event: login, within: 30d } } } }'), value: 0 },
+  { name: 'kpi avg per key over no events is NULL', kind: K, subject: 'k', yaml: kpi('{ ratio: { numerator: { avg: { property: amount, event: purchase, where: [{ property: channel, eq: nowhere }] } }, denominator: { active: { stream: events, within: 400d } } } }'), value: null },
+  // Counts over one entity in one scan (shared conjuncts in WHERE, the rest as FILTERs).
+  { name: 'kpi ratio count/count (repurchase)', kind: K, subject: 'k', yaml: kpi('{ ratio: { numerator: { count: { event: purchase, gte: 2 } }, denominator: { count: { event: purchase } } } }') },
+  { name: 'kpi ratio count/count with a shared cohort (activation)', kind: K, subject: 'k', yaml: kpi('{ ratio: { numerator: { count: { all: [{ attribute: signed_up_at, after: 120d }, { attribute: signed_up_at, before: 7d }, { event: purchase }] } }, denominator: { count: { all: [{ attribute: signed_up_at, after: 120d }, { attribute: signed_up_at, before: 7d }] } } } }') },
+  { name: 'kpi ratio count/count with an empty cohort is NULL', kind: K, subject: 'k', yaml: kpi('{ ratio: { numerator: { count: { all: [{ attribute: signed_up_at, after: 1d }, { attribute: signed_up_at, before: 2d }, { event: purchase }] } }, denominator: { count: { all: [{ attribute: signed_up_at, after: 1d }, { attribute: signed_up_at, before: 2d }] } } } }'), value: null },
+  { name: 'kpi ratio count/count at T2', kind: K, subject: 'k', asOf: T2, yaml: kpi('{ ratio: { numerator: { count: { event: login, within: 30d, gte: 2 } }, denominator: { count: { any: [{ event: login, within: 30d }, { attribute: country, eq: DE }] } } } }') },
+  { name: 'kpi ratio count/events (two sources)', kind: K, subject: 'k', yaml: kpi('{ ratio: { numerator: { count: { event: purchase, within: 30d } }, denominator: { events: { event: purchase, within: 30d } } } }') },
+  // Existence at T2 and T3 for the other forms.
+  { name: 'kpi retention at T3', kind: K, subject: 'k', asOf: T3, yaml: kpi('{ retention: { cohort: { event: signup, within: 90d }, return: { event: login }, days: 30 } }') },
+  { name: 'kpi retention return on any event (ties at c)', kind: K, subject: 'k', yaml: kpi('{ retention: { cohort: { event: signup, within: 120d }, return: { stream: events }, days: 7 } }') },
+  { name: 'kpi churn login 30d at T3', kind: K, subject: 'k', asOf: T3, yaml: kpi('{ churn: { event: login, within: 30d } }') },
+  { name: 'kpi churn stream 30d at T2', kind: K, subject: 'k', asOf: T2, yaml: kpi('{ churn: { stream: events, within: 30d } }') },
+  { name: 'kpi nps 90d at T3', kind: K, subject: 'k', asOf: T3, yaml: kpi('{ nps: { event: survey, property: score, within: 90d } }') },
+  { name: 'kpi events whole stream at T2', kind: K, subject: 'k', asOf: T2, yaml: kpi('{ events: { stream: events } }') },
+  { name: 'kpi avg amount at T2', kind: K, subject: 'k', asOf: T2, yaml: kpi('{ avg: { property: amount, event: purchase, within: 30d } }') },
   { name: 'kpi nps with no responses is NULL', kind: K, subject: 'k', yaml: kpi('{ nps: { event: survey, property: score, within: 90d, where: [{ property: channel, eq: nowhere }] } }'), value: null },
   // --- statuses (value 4 at T)
   { name: 'status met', kind: K, subject: 'k', yaml: kpi(FOUR, 'target: { gte: 4, by: 2027-03-31 }\nguardrail: { gte: 1 }\n'), value: 4, status: 'met' },
@@ -513,6 +549,30 @@ describe('correctness oracle (self-checks on the planted edge rows)', () => {
     assert.ok(cohort.size > 10 && returned.size > 0 && returned.size < cohort.size, `cohort ${cohort.size}, returned ${returned.size}`);
   });
 
+  it('existence: orphan keys and entities created after A count for nothing in every event-based KPI form', () => {
+    // Each form's value differs once the rule is off, so the planted rows make every case below meaningful.
+    const forms: [string, Date][] = [
+      ['{ events: { stream: events } }', T],
+      ['{ events: { event: purchase, within: 30d } }', T3],
+      ['{ sum: { property: amount, event: purchase, within: 30d } }', T],
+      ['{ sum: { property: amount, event: purchase, within: 30d } }', T2],
+      ['{ avg: { property: amount, event: purchase, within: 30d } }', T],
+      ['{ active: { event: login, within: 7d } }', T],
+      ['{ retention: { cohort: { event: signup, within: 90d }, return: { event: login }, days: 30 } }', T],
+      ['{ churn: { event: login, within: 30d } }', T],
+      ['{ nps: { event: survey, property: score, within: 90d } }', T],
+      ['{ ratio: { numerator: { active: { event: login, within: 1d } }, denominator: { active: { event: login, within: 30d } } } }', T],
+    ];
+    for (const [metric, asOf] of forms) {
+      const defs = parseDefinitions(MODEL, kpi(metric));
+      const withRule = new Oracle(DATA, defs).kpi('k', asOf.getTime()).value;
+      const without = new Oracle(DATA, defs, 'UTC', false).kpi('k', asOf.getTime()).value;
+      assert.ok(withRule !== null && without !== null && !close(withRule, without), `${metric} @ ${asOf.toISOString()}: ${withRule} vs ${without} without the rule`);
+    }
+    assert.ok(!DATA.customers.some((c) => c.id === EDGE.orphan || c.id === EDGE.orphanTwin), 'orphan keys have no customer row');
+    assert.ok(o.existsAt(EDGE.createdAfterT2, T.getTime()) && !o.existsAt(EDGE.createdAfterT2, T2.getTime()) && !o.existsAt(EDGE.importedAfterT, T3.getTime()));
+  });
+
   it('NPS takes the latest response in the window; churn uses (T-2P, T-P] then (T-P, T]', () => {
     const r = o.npsResponses({ event: 'survey', property: 'score', within: '90d' }, at);
     assert.equal(r.get(EDGE.npsChanged), 2);
@@ -588,8 +648,14 @@ forEachBackend('correctness', (backend) => {
           assert.equal(new Set(got).size, got.length, `${label}: duplicate members`);
           assert.ok(got.length === expected.length && got.every((x, i) => x === expected[i]), `${label} (${q.strategy}): ${setDiff(got, expected)}`);
         }
-        const pv = await preview(db, analysis, 'segment', c.subject, { asOf });
-        assert.equal(pv.kind === 'segment' && pv.count, expected.length, 'preview count');
+        // One statement feeds the preview's count and its sample: the first members by key.
+        for (const sampleSize of [10, 0, 3]) {
+          const pv = await preview(db, analysis, 'segment', c.subject, { asOf, sampleSize });
+          assert.ok(pv.kind === 'segment');
+          assert.equal(pv.count, expected.length, `preview count (sample ${sampleSize})`);
+          assert.deepEqual(pv.sample.map((r) => Number(r.id)), expected.slice(0, sampleSize), `preview sample (sample ${sampleSize})`);
+          assert.ok(pv.sample.every((r) => !Object.keys(r).some((k) => k.startsWith('__tally'))), 'no internal columns in the sample');
+        }
         return;
       }
 
@@ -618,6 +684,18 @@ forEachBackend('correctness', (backend) => {
         assert.deepEqual(wrong.slice(0, 15), [], `${wrong.length} of ${expected.size} values differ`);
         // Non-vacuous: the values are not all the same.
         assert.ok(new Set([...expected.values()].map((v) => String(v))).size > 1, 'oracle: constant values');
+        if (c.kind === 'Trait' || c.kind === 'Score') {
+          // One statement: entities, how many have a value, and the first non-NULL values by key.
+          const nonNull = [...expected.entries()].filter(([, v]) => v !== null).sort((a, b) => a[0] - b[0]);
+          for (const sampleSize of [10, 0]) {
+            const pv = await preview(db, analysis, c.kind === 'Trait' ? 'trait' : 'score', c.subject, { asOf, sampleSize });
+            assert.ok(pv.kind === 'trait' || pv.kind === 'score');
+            assert.equal(pv.entities, oracle.existing(at).length, 'preview entities');
+            assert.equal(pv.count, nonNull.length, 'preview count of values');
+            assert.deepEqual(pv.sample.map((r) => Number(r.key)), nonNull.slice(0, sampleSize).map(([k]) => k), 'preview sample keys');
+            for (const r of pv.sample) assert.ok(sameValue(r.value, expected.get(Number(r.key))!), `preview sample value of ${r.key}`);
+          }
+        }
         if (c.kind === 'Lifecycle') {
           const pv = await preview(db, analysis, 'lifecycle', c.subject, { asOf });
           assert.ok(pv.kind === 'lifecycle', 'lifecycle preview');

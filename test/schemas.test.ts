@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { parse, parseAllDocuments } from 'yaml';
+import { execFileSync } from 'node:child_process';
+import * as generated from '../engine/src/syntax/validators.generated.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type SchemaNode = { [key: string]: Json };
@@ -360,6 +362,44 @@ describe('JSON Schemas (schemas/*.schema.json)', () => {
         }
       }
       assert.ok(Object.keys(loadSchema('common').$defs as SchemaNode).length >= 20);
+    });
+
+    it('the generated standalone validators are up to date with schemas/ (scripts/generate-validators.mjs --check)', function () {
+      this.timeout(60_000);
+      const root = fileURLToPath(new URL('..', import.meta.url));
+      // Throws (a non-zero exit) when the checked-in module differs from what schemas/ give now.
+      execFileSync(process.execPath, ['scripts/generate-validators.mjs', '--check'], { cwd: root, stdio: 'pipe' });
+    });
+
+    it('the generated validators judge documents exactly as ajv compiling schemas/ at run time (errors and all)', () => {
+      const ajv = new Ajv2020({ allErrors: true, strict: false, allowUnionTypes: true, verbose: true });
+      for (const file of FILES) ajv.addSchema(loadSchema(file));
+      const docs: [string, unknown][] = [];
+      for (const f of readdirSync(fileURLToPath(new URL('../examples/shop/definitions/', import.meta.url)))) {
+        for (const d of parseAllDocuments(readFileSync(fileURLToPath(new URL(`../examples/shop/definitions/${f}`, import.meta.url)), 'utf8'))) docs.push([f, d.toJS()]);
+      }
+      // And broken ones: every key of each document in turn set to a wrong type, an unknown key added.
+      const broken: [string, unknown][] = [];
+      for (const [f, doc] of docs) {
+        const obj = doc as Record<string, unknown>;
+        for (const k of Object.keys(obj)) broken.push([`${f}:${k}`, { ...obj, [k]: k === 'kind' ? obj[k] : [{ nope: 1 }], equals: 2 }]);
+      }
+      const exported = generated as unknown as Record<string, ((d: unknown) => boolean) & { errors?: ErrorObject[] | null }>;
+      let compared = 0;
+      for (const [label, doc] of [...docs, ...broken]) {
+        const kind = (doc as { kind?: string }).kind;
+        const file = kind ? KIND_FILES[kind] : undefined;
+        if (!file) continue;
+        const runtime = validator(ajv, loadSchema(file).$id as string);
+        const standalone = exported[file]!;
+        const a = runtime(doc);
+        const b = standalone(doc);
+        assert.equal(b, a, label);
+        const strip = (errs: ErrorObject[] | null | undefined) => (errs ?? []).map((e) => [e.instancePath, e.schemaPath, e.keyword, JSON.stringify(e.params), e.message, Object.keys((e.parentSchema as { properties?: object } | undefined)?.properties ?? {}).join(',')]);
+        assert.deepEqual(strip(standalone.errors), strip(runtime.errors), label);
+        compared++;
+      }
+      assert.ok(compared > 100, `${compared} documents compared`);
     });
 
     it('each kind schema pins its kind with a const', () => {

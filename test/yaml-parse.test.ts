@@ -389,6 +389,43 @@ describe('YAML parsing: fast path vs yaml package', () => {
       assert.match(b!.errors[0]!.message, /recursive/);
     });
 
+    // Issue 10.6: ten anchors each listing the previous one ten times is 10^10 nodes expanded.
+    const billionLaughs = ['kind: Segment', 'name: bomb', 'version: 1', 'a0: &a0 [x, x, x, x, x, x, x, x, x, x]']
+      .concat(Array.from({ length: 9 }, (_, i) => `a${i + 1}: &a${i + 1} [${Array(10).fill(`*a${i}`).join(', ')}]`))
+      .concat(['where: { attribute: country, eq: *a9 }', ''])
+      .join('\n');
+
+    it('an alias bomb: one alias-limit error at the first alias past the limit, in milliseconds', () => {
+      assert.equal(parseFastYaml(billionLaughs), null, 'the fast parser bails on anchors and aliases');
+      const started = performance.now();
+      const [doc] = parseYamlDocuments(billionLaughs);
+      const elapsed = performance.now() - started;
+      // a1 adds 10×11 nodes, a2 10×111 (1,220 so far); each *a2 in a3 adds 1,111: the 8th passes 10,000.
+      const line = billionLaughs.split('\n')[6]!;
+      const lineStart = billionLaughs.indexOf(line);
+      const eighth = lineStart + line.split('*a2', 8).join('*a2').length;
+      assert.deepStrictEqual(doc!.errors, [
+        { span: [eighth, eighth + 3], code: 'alias-limit', message: 'alias *a2 expands the document past 10000 nodes (aliases of aliases multiply); write the values out or use fewer aliases' },
+      ]);
+      assert.ok(elapsed < 1000, `took ${elapsed} ms`);
+      // Whatever walks the tree afterwards walks a bounded one.
+      assert.ok(JSON.stringify(toValue(doc!.root)).length < 200_000);
+    });
+
+    it('the alias count is bounded too; ordinary use of aliases stays below both limits', () => {
+      const many = 'x: &x 1\nl: [' + Array(1001).fill('*x').join(', ') + ']\n';
+      const [doc] = parseYamlDocuments(many);
+      assert.equal(doc!.errors.length, 1);
+      assert.equal(doc!.errors[0]!.code, 'alias-limit');
+      assert.match(doc!.errors[0]!.message, /at most 1000 aliases/);
+      assert.equal(doc!.errors[0]!.span[0], 'x: &x 1\nl: ['.length + 1000 * 4);
+      const fine = 'x: &x 1\nl: [' + Array(1000).fill('*x').join(', ') + ']\n';
+      assert.deepStrictEqual(parseYamlDocuments(fine)[0]!.errors, []);
+      // 9 × 1,111 nodes: under the expansion limit.
+      const wide = 'a: &a [' + Array(10).fill('[' + Array(100).fill('x').join(', ') + ']').join(', ') + ']\nb: [' + Array(9).fill('*a').join(', ') + ']\n';
+      assert.deepStrictEqual(parseYamlDocuments(wide)[0]!.errors, []);
+    });
+
     it('complex keys become string keys with an error', () => {
       const text = '? [a, b]\n: v\n{ c: 1 }: w\n';
       const [doc] = parseYamlDocuments(text);

@@ -36,6 +36,8 @@ export interface Section {
   notes: string[];
   /** Extra machine-readable detail for the JSON file. */
   detail?: unknown;
+  /** Rows of the one read-path table (renderReadPaths), measured by this section. */
+  readPaths?: ReadPath[];
 }
 
 export function fmtNumber(v: number, unit = ''): string {
@@ -83,4 +85,53 @@ export function renderSection(s: Section): string {
 /** A wall-clock timer in milliseconds. */
 export function now(): number {
   return performance.now();
+}
+
+// ---- the read-path table (issue 11, goal 1) ------------------------------------------------------
+
+/**
+ * One read path measured against the best hand-written SQL for the same answer, in the same run,
+ * beside the floor (one count(*) scan of the events table). Any section adds these to its Section
+ * (`readPaths`); `npm run bench` prints them all as one table. A KPI form or a campaign command
+ * is one more entry, from its own section.
+ */
+export interface ReadPath {
+  /** What a user runs, e.g. `preview segment winback_audience`, `plan (lifecycle change)`. */
+  path: string;
+  /** The engine's own code path (preview(), planProject, deploy, ...), median ms. */
+  engineMs: number;
+  /** The fastest hand-written SQL returning the same answer, median ms, and its shape's name. */
+  handMs: number;
+  hand: string;
+  /** One `select count(*) from events` in the same run, median ms. */
+  floorMs: number;
+  /** engine / hand target (default READ_PATH_TARGET). */
+  target?: number;
+  /** The engine's number before this run's change, when a section measures both (e.g. via an older build). */
+  note?: string;
+  /** true when the engine's answer differed from the hand-written one (never meets the target). */
+  wrong?: boolean;
+}
+
+export const READ_PATH_TARGET = 1.1;
+
+export function renderReadPaths(paths: readonly ReadPath[]): string {
+  const header = ['read path', 'engine', 'best hand-written', 'ratio', 'floor', 'engine/floor', 'target', 'met?'];
+  const rows = paths.map((p) => {
+    const ratio = p.engineMs / p.handMs;
+    const target = p.target ?? READ_PATH_TARGET;
+    const met = !p.wrong && Number.isFinite(ratio) && ratio <= target;
+    return [
+      p.path + (p.wrong ? '  !! WRONG ANSWER' : ''),
+      fmtNumber(p.engineMs, 'ms'),
+      `${fmtNumber(p.handMs, 'ms')} (${p.hand})`,
+      fmtRatio(ratio),
+      fmtNumber(p.floorMs, 'ms'),
+      fmtRatio(p.engineMs / p.floorMs),
+      `<= ${target}x`,
+      met ? 'yes' : 'NO',
+    ];
+  });
+  const notes = paths.filter((p) => p.note).map((p) => `  ${p.path}: ${p.note}`);
+  return [`== read paths: engine vs the best hand-written SQL for the same answer, beside the floor ==`, table(header, rows, [false, true, true, true, true, true, false, false]), ...notes].join('\n');
 }

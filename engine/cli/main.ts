@@ -4,7 +4,7 @@
 
 import { parseArgs } from 'node:util';
 import { resolve as resolvePath } from 'node:path';
-import { parseInstant } from '../src/time.js';
+import { instantProblem, parseInstant } from '../src/time.js';
 import { DbError } from '../src/run/db.js';
 import { didYouMean } from '../src/resolve/suggest.js';
 import { CliError, EXIT_USAGE, type Io } from './io.js';
@@ -23,6 +23,7 @@ import { runReport } from './commands/report.js';
 import { runPlan } from './commands/plan.js';
 import { runSnapshot } from './commands/snapshot.js';
 import { runRefresh } from './commands/refresh.js';
+import { runAdvise } from './commands/advise.js';
 
 export interface GlobalOptions {
   readonly project: string;
@@ -46,6 +47,7 @@ const COMMANDS: Record<string, { summary: string; run: (g: GlobalOptions, io: Io
   deploy: { summary: 'apply the project to the database in one transaction: views + append-only history (--allow-drop, --format text|json)', run: runDeploy },
   refresh: { summary: 'rebuild the deployed `materialize: table` definitions, each swapped in atomically (--format text|json)', run: runRefresh },
   snapshot: { summary: "record the day's stage distribution of every deployed lifecycle, for transition reports (run daily; --format text|json)", run: runSnapshot },
+  advise: { summary: 'indexes that would serve the project, with why; compared with the live ones, never created (--format text|json|sql)', run: runAdvise },
   history: { summary: 'every recorded deploy, newest first (--format text|json)', run: runHistory },
   run: { summary: 'enroll campaign audiences as of T, append-only (--campaign NAME, --export csv|jsonl FILE, --format text|json)', run: runRun },
   report: { summary: 'campaign results: conversion per variant, lift vs holdout, p-values, SRM check (--format text|json|markdown)', run: runReport },
@@ -160,7 +162,10 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
   const asOfText = values['as-of'];
   if (asOfText !== undefined) {
     const p = parseInstant(asOfText, 'UTC');
-    if (!p) throw new CliError(`--as-of '${asOfText}' is not an ISO instant; write 2026-06-01 or 2026-06-01T00:00:00Z`);
+    if (!p) {
+      const why = instantProblem(asOfText, 'UTC');
+      throw new CliError(why ? `--as-of '${asOfText}' is not a valid instant: ${why.message}` : `--as-of '${asOfText}' is not an ISO instant; write 2026-06-01 or 2026-06-01T00:00:00Z`);
+    }
     asOf = p.date;
   }
   const g: GlobalOptions = {

@@ -22,6 +22,8 @@ export {
   compileValues,
   compileDistribution,
   compileValueSample,
+  compileMemberPreview,
+  compileValuePreview,
   compileMetric,
   compileQuery,
   chooseStrategy,

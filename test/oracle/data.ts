@@ -3,7 +3,8 @@
 // Everything is relative to a fixed as-of instant T (2026-06-01T00:00:00Z) and a second instant
 // T2 = T - 45 days. Besides ~300 random customers with ~6000 random events, the generator plants
 // hand-made edge cases (see EDGE below): events exactly at A - D (excluded: windows are (A - D, A]),
-// exactly at A (included), 1 ms after A (invisible), customers created after T, customers with no
+// exactly at A (included), 1 ms after A (invisible), customers created after T, orphan event keys
+// (no customer row) and customers created after T with a history before it, customers with no
 // events, ties in time, a purchase with no amount and one with `amount: null`, emails with LIKE
 // wildcards in them, and retention / NPS / churn boundary cases.
 //
@@ -134,6 +135,10 @@ export const EDGE = {
   negativeHint: 1027, // score_hint -1, vip false
   quoteEmail: 1028, // email with a single quote and a backslash
   newYearBerlin: 1029, // created 2025-12-31T23:30Z: still 2025 in UTC, already 2026 in Europe/Berlin
+  importedAfterT: 1030, // created T + 1 d with a full history before T: counts for nothing at T (or T3, T4)
+  createdAfterT2: 1031, // created T2 + 1 d with history before T2: counts at T, not at T2
+  orphan: 9001, // events under a key with no customer row: counts for nothing, ever
+  orphanTwin: 9002, // a second orphan key, tied in time with a real customer's events
 } as const;
 
 export function generateData(seed = 7, customers = 300): Dataset {
@@ -278,6 +283,33 @@ export function generateData(seed = 7, customers = 300): Dataset {
   ev(EDGE.negativeHint, 'purchase', t - 1 * DAY, { amount: 0.25, channel: 'web' });
   base(EDGE.newYearBerlin, Date.parse('2025-12-31T23:30:00Z'));
   base(EDGE.quoteEmail, longAgo, { email: "o'brien\\x@example.com", country: null });
+
+  // Keys that are not customers at T: a whole history of every kind (cohort signups and returns,
+  // purchases with amounts, logins in both churn periods, a decisive NPS answer, support tickets)
+  // under an orphan key, a customer created after T, and (for T2) one created after T2.
+  const history = (id: number, asOf: number) => {
+    ev(id, 'signup', asOf - 60 * DAY, { channel: 'web' });
+    ev(id, 'login', asOf - 45 * DAY, { channel: 'web' });
+    ev(id, 'login', asOf - 40 * DAY, { channel: 'app' });
+    ev(id, 'login', asOf - 2 * DAY, { channel: 'web' });
+    ev(id, 'login', asOf - 30 * DAY, { channel: 'web' });
+    ev(id, 'purchase', asOf - 20 * DAY, { amount: 5000, channel: 'web' });
+    ev(id, 'purchase', asOf - 3 * DAY, { amount: 7000, channel: 'email' });
+    ev(id, 'purchase', asOf, { amount: 900, channel: 'web' });
+    ev(id, 'survey', asOf - 10 * DAY, { score: 0, channel: 'email' });
+    ev(id, 'support_ticket', asOf - 5 * DAY, { channel: 'web' });
+  };
+  history(EDGE.orphan, t);
+  history(EDGE.orphan, t2);
+  ev(EDGE.orphan, 'login', t - 1, { channel: 'web' });
+  base(EDGE.importedAfterT, t + DAY, { country: 'DE' });
+  history(EDGE.importedAfterT, t);
+  base(EDGE.createdAfterT2, t2 + DAY, { country: 'GB' });
+  history(EDGE.createdAfterT2, t2);
+  // Tied with EDGE.ties' events at the same instant.
+  ev(EDGE.orphanTwin, 'purchase', t - 3 * DAY, { amount: 40, channel: 'web' });
+  ev(EDGE.orphanTwin, 'login', t - 3 * DAY, { channel: 'web' });
+  ev(EDGE.orphanTwin, 'survey', t - 3 * DAY, { score: 10, channel: 'email' });
 
   // Boundary events on random customers too: at exactly A - D, A - D + 1 ms, A, A + 1 ms for both
   // as-of instants and the windows the suite uses.

@@ -16,6 +16,9 @@
 //   computation is NULL with no matching events.
 // - Score: 100 * Σ w·clamp((v - from)/(to - from), 0, 1) / Σ w, NULL trait -> 0. Bands: first match.
 // - Lifecycle: first stage whose `where` holds; the stage without `where` is the fallback.
+// - KPIs: only entities that exist at A count. An event whose key has no entity row (an orphan key)
+//   or whose entity is created after A counts for nothing, in every form (events, sum, avg, active,
+//   retention cohorts and returns, churn, nps), as it does for segments, counts and lifecycles.
 
 import { parseAllDocuments } from 'yaml';
 import type { Customer, Dataset, Event } from './data.js';
@@ -159,6 +162,7 @@ export class Oracle {
   private readonly defs = new Map<string, Def>();
   private readonly eventsByCustomer = new Map<number, Event[]>();
   private readonly memo = new Map<string, unknown>();
+  private readonly customersById = new Map<number, Customer>();
   private readonly entity: Def;
   private readonly stream: Def;
 
@@ -166,6 +170,8 @@ export class Oracle {
     private readonly data: Dataset,
     definitions: Def[],
     private readonly tz = 'UTC',
+    /** false: count every event key (the defect of issue 10.2), only to show the planted rows matter. */
+    private readonly existenceRule = true,
   ) {
     for (const d of definitions) this.defs.set(`${d.kind}:${d.name}`, d);
     const entities = definitions.filter((d) => d.kind === 'Entity');
@@ -174,6 +180,7 @@ export class Oracle {
     this.entity = entities[0]!;
     this.stream = streams[0]!;
     if (this.entity.table !== 'customers' || this.stream.table !== 'events') throw new Error('oracle: maps customers/events only');
+    for (const c of data.customers) this.customersById.set(c.id, c);
     for (const e of data.events) {
       let l = this.eventsByCustomer.get(e.customer_id);
       if (!l) this.eventsByCustomer.set(e.customer_id, (l = []));
@@ -240,9 +247,20 @@ export class Oracle {
     });
   }
 
+  /** Whether an entity with this key exists at A: it has a row and created_at <= A. */
+  existsAt(id: number, asOf: number): boolean {
+    const c = this.customersById.get(id);
+    return c !== undefined && c.created_at.getTime() <= asOf;
+  }
+
+  /** The keys with events whose entity exists at A (the only keys a KPI counts). */
+  private countedKeys(asOf: number): number[] {
+    return [...this.eventsByCustomer.keys()].filter((id) => !this.existenceRule || this.existsAt(id, asOf));
+  }
+
   private allMatching(q: Def, asOf: number): Event[] {
     const out: Event[] = [];
-    for (const id of this.eventsByCustomer.keys()) out.push(...this.matching(id, q, asOf));
+    for (const id of this.countedKeys(asOf)) out.push(...this.matching(id, q, asOf));
     return out;
   }
 
@@ -435,7 +453,7 @@ export class Oracle {
     const { within: _w, ...cohortQ } = r.cohort;
     const cohort = new Set<number>();
     const returned = new Set<number>();
-    for (const id of this.eventsByCustomer.keys()) {
+    for (const id of this.countedKeys(asOf)) {
       const first = this.matching(id, cohortQ, asOf)[0];
       if (!first) continue;
       const c = first.occurred_at.getTime();
@@ -452,7 +470,7 @@ export class Oracle {
     const { within: _w, ...rest } = q;
     const active = new Set<number>();
     const churned = new Set<number>();
-    for (const id of this.eventsByCustomer.keys()) {
+    for (const id of this.countedKeys(asOf)) {
       const evs = this.matching(id, rest, asOf);
       if (!evs.some((e) => e.occurred_at.getTime() > asOf - 2 * P && e.occurred_at.getTime() <= asOf - P)) continue;
       active.add(id);
@@ -464,7 +482,7 @@ export class Oracle {
   /** Each responder's latest response in the window. */
   npsResponses(q: Def, asOf: number): Map<number, number> {
     const out = new Map<number, number>();
-    for (const id of this.eventsByCustomer.keys()) {
+    for (const id of this.countedKeys(asOf)) {
       const evs = this.matching(id, q, asOf);
       if (!evs.length) continue;
       const last = evs[evs.length - 1]!;

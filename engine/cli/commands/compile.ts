@@ -8,6 +8,7 @@ import { loadProjectOrFail } from '../context.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, type Io } from '../io.js';
 import type { GlobalOptions } from '../main.js';
 import type { SqlOptions, Strategy } from '../../src/sql/compile.js';
+import { sqlComment } from '../../src/sql/comment.js';
 
 export async function runCompile(g: GlobalOptions, io: Io): Promise<number> {
   const outArg = g.values.out;
@@ -42,11 +43,12 @@ export async function runCompile(g: GlobalOptions, io: Io): Promise<number> {
     if (q) {
       const rel = `${d.kind.toLowerCase()}/${d.name}.sql`;
       mkdirSync(join(out, d.kind.toLowerCase()), { recursive: true });
+      // Every comment line goes through sqlComment: file names and descriptions are user text.
       const header = [
-        `-- ${d.kind} ${d.name} v${d.version} (${d.file})`,
-        d.description ? `-- ${d.description.replace(/\s+/g, ' ')}` : undefined,
-        `-- as of: ${g.asOfGiven ? g.asOf.toISOString() : 'now() at query time'}; shape: ${q.strategy ?? 'scalar'}`,
-        `-- fingerprint: ${info.fingerprint}`,
+        sqlComment(`${d.kind} ${d.name} v${d.version} (${d.file})`),
+        d.description ? sqlComment(d.description.replace(/\s+/g, ' ')) : undefined,
+        sqlComment(`as of: ${g.asOfGiven ? g.asOf.toISOString() : 'now() at query time'}; shape: ${q.strategy ?? 'scalar'}`),
+        sqlComment(`fingerprint: ${info.fingerprint}`),
       ].filter(Boolean);
       writeFileSync(join(out, rel), `${header.join('\n')}\n${q.sql};\n`);
       entry.sql = rel;

@@ -103,17 +103,21 @@ export interface IrValuesQuery {
   readonly valueType: ValueType;
 }
 
+/**
+ * A KPI's metric. Event-based forms carry the entity their stream belongs to: an event counts only
+ * when its key is an entity that exists at T (an entity row with created_at <= T, or no created_at).
+ */
 export type IrMetric =
   | { readonly k: 'count'; readonly entity: IrEntity; readonly where: IrCond }
-  | { readonly k: 'events'; readonly filter: IrEventFilter }
-  | { readonly k: 'sum' | 'avg'; readonly filter: IrEventFilter; readonly value: IrExpr }
-  | { readonly k: 'active'; readonly filter: IrEventFilter }
+  | { readonly k: 'events'; readonly entity: IrEntity; readonly filter: IrEventFilter }
+  | { readonly k: 'sum' | 'avg'; readonly entity: IrEntity; readonly filter: IrEventFilter; readonly value: IrExpr }
+  | { readonly k: 'active'; readonly entity: IrEntity; readonly filter: IrEventFilter }
   | { readonly k: 'ratio'; readonly numerator: IrMetric; readonly denominator: IrMetric }
   /** Cohort: entities whose first cohort event c is in (T - within, T - days]; returned: a return event in (c, c + days]. */
-  | { readonly k: 'retention'; readonly cohort: IrEventFilter; readonly cohortWithin: IrDuration; readonly returning: IrEventFilter; readonly days: number }
+  | { readonly k: 'retention'; readonly entity: IrEntity; readonly cohort: IrEventFilter; readonly cohortWithin: IrDuration; readonly returning: IrEventFilter; readonly days: number }
   /** Of entities active in (T - 2P, T - P], the share with no matching event in (T - P, T]. */
-  | { readonly k: 'churn'; readonly filter: IrEventFilter; readonly period: IrDuration }
-  | { readonly k: 'nps'; readonly filter: IrEventFilter; readonly value: IrExpr };
+  | { readonly k: 'churn'; readonly entity: IrEntity; readonly filter: IrEventFilter; readonly period: IrDuration }
+  | { readonly k: 'nps'; readonly entity: IrEntity; readonly filter: IrEventFilter; readonly value: IrExpr };
 
 export type IrQuery = IrMembersQuery | IrValuesQuery | { readonly k: 'metric'; readonly metric: IrMetric };
 

@@ -6,7 +6,9 @@
 
 import type { DiagnosticSink, Span } from '../diagnostics.js';
 import { getPair, type YMap, type YNode, type YScalar } from '../syntax/nodes.js';
-import { parseDuration, parseInstant, type Duration } from '../time.js';
+import { badInstant, parseDuration, parseInstant, type Duration } from '../time.js';
+import { suggestOperator } from '../resolve/suggest.js';
+import { COMMON_SCHEMA } from '../syntax/schemas.js';
 import {
   KINDS,
   OP_NAMES,
@@ -34,6 +36,11 @@ import {
   type ValueType,
   type WrittenInstant,
 } from './types.js';
+
+/** Every key a condition or a property filter accepts (the schema's), known or not as operators. */
+const CONDITION_KEYS: ReadonlySet<string> = new Set(
+  ['condition', 'propertyFilter'].flatMap((d) => Object.keys((((COMMON_SCHEMA.$defs as Record<string, { properties?: object }>)[d]?.properties) ?? {}))),
+);
 
 export const NAME_RE = /^[a-z][a-z0-9_]{0,62}$/;
 
@@ -113,7 +120,8 @@ export class Lowerer {
       if (!p || text === undefined) return undefined;
       const parsed = parseInstant(text, this.timezone);
       if (!parsed) {
-        this.sink.error('bad-instant', p.value.span, `'${text}' is not a date; write an ISO date such as 2027-01-05 or 2027-01-05T09:00:00Z`);
+        const bad = badInstant(text, p.value.span, `'${text}' is not a date; write an ISO date such as 2027-01-05 or 2027-01-05T09:00:00Z`, this.timezone);
+        this.sink.error('bad-instant', bad.span, bad.message);
         return undefined;
       }
       return { date: parsed.date, dateOnly: parsed.dateOnly, text, span: p.value.span };
@@ -277,7 +285,10 @@ export class Lowerer {
       if (byPair) {
         const text = scalarString(byPair.value);
         const parsed = text !== undefined ? parseInstant(text, this.timezone) : undefined;
-        if (text !== undefined && !parsed) this.sink.error('bad-instant', byPair.value.span, `'${text}' is not a date; write an ISO date such as 2027-03-31`);
+        if (text !== undefined && !parsed) {
+          const bad = badInstant(text, byPair.value.span, `'${text}' is not a date; write an ISO date such as 2027-03-31`, this.timezone);
+          this.sink.error('bad-instant', bad.span, bad.message);
+        }
         if (parsed && text !== undefined) by = { date: parsed.date, dateOnly: parsed.dateOnly, text, span: byPair.value.span };
       }
       const baseNode = mapAt(targetNode, 'baseline');
@@ -287,7 +298,10 @@ export class Lowerer {
         const onPair = getPair(baseNode, 'on');
         const onText = onPair ? scalarString(onPair.value) : undefined;
         const on = onText !== undefined ? parseInstant(onText, this.timezone) : undefined;
-        if (onPair && onText !== undefined && !on) this.sink.error('bad-instant', onPair.value.span, `'${onText}' is not a date; write an ISO date such as 2026-10-01`);
+        if (onPair && onText !== undefined && !on) {
+          const bad = badInstant(onText, onPair.value.span, `'${onText}' is not a date; write an ISO date such as 2026-10-01`, this.timezone);
+          this.sink.error('bad-instant', bad.span, bad.message);
+        }
         if (value !== undefined && on && onText !== undefined) baseline = { value, on: on.date, text: onText, span: baseNode.span };
       }
       target = { comparison: this.comparison(targetNode, ['gte', 'gt', 'lte', 'lt', 'eq', 'between'], 'target'), by, baseline, span: targetNode.span };
@@ -550,7 +564,10 @@ export class Lowerer {
       return undefined;
     }
     if (ops.length === 0) {
-      if (mode === 'one') this.sink.error('missing-operator', node.span, `${what} needs one operator: ${OP_NAMES.join(', ')}`);
+      // An unknown key that reads as an operator (`equals`) already has its diagnostic, with the
+      // operator to use, from the schema stage: one message, at the key.
+      const misspelt = node.pairs.some((p) => !CONDITION_KEYS.has(String(p.key.value)) && suggestOperator(String(p.key.value), OP_NAMES) !== undefined);
+      if (mode === 'one' && !misspelt) this.sink.error('missing-operator', node.span, `${what} needs one operator: ${OP_NAMES.join(', ')}`);
       return undefined;
     }
     if (ops.length > 1) {
@@ -615,13 +632,15 @@ export class Lowerer {
         }
         if (!point) {
           const looksLikeDate = /^\d{4}\D/.test(text);
-          this.sink.error(
-            'bad-instant',
+          const bad = badInstant(
+            text,
             v.span,
             looksLikeDate
               ? `'${text}' is not a valid ISO date or instant; write 2026-01-01 or 2026-01-01T09:00:00Z`
               : `'${text}' is neither an ISO instant (2026-01-01, 2026-01-01T09:00:00Z) nor a duration (30d)`,
+            this.timezone,
           );
+          this.sink.error('bad-instant', bad.span, bad.message);
           return undefined;
         }
         return { op, point, span, valueSpan };

@@ -8,7 +8,7 @@ import type { IrTable } from '../ir/ir.js';
 import type { EntityDef, EventsDef, Kind, LifecycleDef, TableRef } from '../model/types.js';
 import type { Analysis, DefinitionInfo } from '../project.js';
 import { getPair, toValue, type YNode } from '../syntax/nodes.js';
-import { parseInstant } from '../time.js';
+import { badInstant, parseInstant } from '../time.js';
 import { didYouMean } from './suggest.js';
 
 export type SubjectKind = 'segment' | 'kpi' | 'lifecycle' | 'trait' | 'score';
@@ -128,8 +128,10 @@ export function parseFixture(analysis: Analysis, info: DefinitionInfo, tables: R
   else {
     const text = asOfPair.value.kind === 'scalar' && asOfPair.value.value !== null ? String(asOfPair.value.value) : '';
     const parsed = text ? parseInstant(text, analysis.project.config.timezone) : undefined;
-    if (!parsed) error('bad-instant', asOfPair.value.span, `as_of '${text}' is not an ISO instant; write 2026-06-01 or 2026-06-01T00:00:00Z`);
-    else asOf = parsed.date;
+    if (!parsed) {
+      const bad = text ? badInstant(text, asOfPair.value.span, `as_of '${text}' is not an ISO instant; write 2026-06-01 or 2026-06-01T00:00:00Z`, analysis.project.config.timezone) : undefined;
+      error('bad-instant', bad?.span ?? asOfPair.value.span, bad?.message ?? `as_of '${text}' is not an ISO instant; write 2026-06-01 or 2026-06-01T00:00:00Z`);
+    } else asOf = parsed.date;
   }
 
   // given

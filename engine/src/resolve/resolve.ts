@@ -28,10 +28,11 @@ import type {
   TraitDef,
   ValueType,
 } from '../model/types.js';
-import { intervalText, parseInstant, type Duration } from '../time.js';
+import { badInstant, intervalText, parseInstant, type Duration } from '../time.js';
 import { findTable, tableNames, type Catalog, type CatalogTable, type CatalogType } from './catalog.js';
 import { didYouMean } from './suggest.js';
 import { bandCase } from './bands.js';
+import { NameTable } from './names.js';
 
 export type RefKind = 'Campaign' | 'Test' | 'Entity' | 'Events' | 'Segment' | 'Trait' | 'Score' | 'Lifecycle' | 'Kpi' | 'stage' | 'band' | 'attribute' | 'event-type' | 'property';
 
@@ -62,10 +63,21 @@ export interface ResolvedDefinition {
   readonly diagnostics: readonly RawDiagnostic[];
   /** Reference sites written in this definition. */
   readonly refs: readonly RefSite[];
-  /** Every definition looked up by name, as it was (null: missing): the basis for reuse. */
-  readonly lookups: ReadonlyMap<string, Definition | null>;
-  /** Kinds whose whole membership mattered (implicit entity/stream, did-you-mean candidates). */
-  readonly kindSets: ReadonlyMap<Kind, readonly Definition[]>;
+  /**
+   * Every `Kind:name` looked up (found or not) and every kind whose whole membership mattered
+   * (implicit entity/stream, did-you-mean candidates): what this resolution depends on. When none
+   * of them changes, the resolution still holds (Project's incremental analysis).
+   */
+  readonly lookups: ReadonlySet<string>;
+  readonly kindSets: ReadonlySet<Kind>;
+  /** Kinds whose names (only) mattered: did-you-mean candidates of an unknown name. */
+  readonly kindNames: ReadonlySet<Kind>;
+  /**
+   * Whether a cycle was met while resolving this definition or what it inlines: such a result
+   * depends on the order definitions are resolved in (which one reports the cycle), so it is
+   * never reused.
+   */
+  readonly cyclic: boolean;
 }
 
 export interface ResolveOptions {
@@ -74,16 +86,15 @@ export interface ResolveOptions {
   /** The wall-clock instant lints compare against (deadline already past). */
   readonly now: Date;
   /**
-   * The previous analysis's resolutions, made with the same catalog, time zone and day. A
-   * definition is reused when it is the same object (its file was not re-parsed), resolved
-   * without errors, and everything it looked up is unchanged (recursively): an edit re-resolves
-   * only what it can affect.
+   * Resolutions that still hold (made with the same catalog, time zone and day, and nothing they
+   * looked up has changed since: the caller, `Project`, knows which): returned as they are, so an
+   * edit re-resolves only what it can affect.
    */
-  readonly previous?: ReadonlyMap<string, ResolvedDefinition>;
+  readonly known?: ReadonlyMap<string, ResolvedDefinition>;
 }
 
 type Typed = { expr: IrExpr; type: ValueType | 'unknown' };
-type Body = Omit<ResolvedDefinition, 'deps' | 'broken' | 'def' | 'diagnostics' | 'refs' | 'lookups' | 'kindSets'>;
+type Body = Omit<ResolvedDefinition, 'deps' | 'broken' | 'def' | 'diagnostics' | 'refs' | 'lookups' | 'kindSets' | 'kindNames' | 'cyclic'>;
 
 const key = (kind: string, name: string) => `${kind}:${name}`;
 
@@ -93,92 +104,51 @@ interface Current {
   deps: Set<string>;
   errors: number;
   refs: RefSite[];
-  lookups: Map<string, Definition | null>;
-  kindSets: Map<Kind, readonly Definition[]>;
+  lookups: Set<string>;
+  kindSets: Set<Kind>;
+  kindNames: Set<Kind>;
+  cyclic: boolean;
 }
 
 export class Resolver {
   /** Diagnostics that belong to no single definition's resolution (duplicate names). */
-  readonly globalDiagnostics: RawDiagnostic[] = [];
+  readonly globalDiagnostics: readonly RawDiagnostic[];
   /** Names defined more than once: which definition is meant is ambiguous, so none is usable. */
-  readonly duplicated = new Set<string>();
-  private readonly byKind = new Map<Kind, Map<string, Definition>>();
+  readonly duplicated: ReadonlySet<string>;
+  private readonly names: NameTable;
+  /** What this resolver resolved itself (not taken from `known`), in resolution order. */
   private readonly done = new Map<string, ResolvedDefinition>();
   private readonly inProgress = new Set<string>();
-  private readonly checking = new Set<string>();
-  private readonly reuseMemo = new Map<string, boolean>();
   private current: Current | undefined;
-  /** How many definitions were reused from the previous analysis (for tests and benchmarks). */
-  reused = 0;
 
   constructor(
-    defs: readonly Definition[],
+    defs: readonly Definition[] | NameTable,
     private readonly options: ResolveOptions,
   ) {
-    for (const d of defs) {
-      let m = this.byKind.get(d.kind);
-      if (!m) this.byKind.set(d.kind, (m = new Map()));
-      const prev = m.get(d.name);
-      if (prev) {
-        const msg = `another ${d.kind} is already named '${d.name}' (in ${prev.file}); names are unique within a kind`;
-        this.globalDiagnostics.push({ code: 'duplicate-name', severity: 'error', message: msg, file: d.file, span: d.nameSpan });
-        this.duplicated.add(key(d.kind, d.name));
-        continue;
-      }
-      m.set(d.name, d);
-    }
+    this.names = defs instanceof NameTable ? defs : new NameTable(defs);
+    this.globalDiagnostics = this.names.diagnostics;
+    this.duplicated = this.names.duplicated;
   }
 
-  /** Every reference site, in resolution order. */
+  /** Every reference site of what this resolver resolved, in resolution order. */
   get refs(): RefSite[] {
     const out: RefSite[] = [];
     for (const r of this.done.values()) out.push(...r.refs);
     return out;
   }
 
-  /** Whether the previous resolution of `id` still holds (see ResolveOptions.previous). */
-  private reusable(id: string, def: Definition): boolean {
-    const prev = this.options.previous?.get(id);
-    if (!prev || prev.def !== def || prev.broken) return false;
-    const memo = this.reuseMemo.get(id);
-    if (memo !== undefined) return memo;
-    if (this.checking.has(id)) return false;
-    this.checking.add(id);
-    let ok = true;
-    for (const [kind, list] of prev.kindSets) {
-      const now = [...this.definitions(kind).values()];
-      if (now.length !== list.length || now.some((d, i) => d !== list[i])) {
-        ok = false;
-        break;
-      }
-    }
-    if (ok) {
-      for (const [depId, depDef] of prev.lookups) {
-        const colon = depId.indexOf(':');
-        const cur = this.definitions(depId.slice(0, colon) as Kind).get(depId.slice(colon + 1)) ?? null;
-        if (cur !== depDef) {
-          ok = false;
-          break;
-        }
-        // The dependency's own meaning must be unchanged too (its resolution reused as it was).
-        if (cur && this.options.previous?.get(depId) && this.resolve(cur) !== this.options.previous.get(depId)) {
-          ok = false;
-          break;
-        }
-      }
-    }
-    this.checking.delete(id);
-    this.reuseMemo.set(id, ok);
-    return ok;
+  /** The resolutions this resolver made (not the reused ones), in resolution order. */
+  get resolved(): IterableIterator<ResolvedDefinition> {
+    return this.done.values();
   }
 
-  definitions(kind: Kind): Map<string, Definition> {
-    return this.byKind.get(kind) ?? new Map();
+  definitions(kind: Kind): ReadonlyMap<string, Definition> {
+    return this.names.definitions(kind);
   }
 
   resolveAll(): ResolvedDefinition[] {
     const out: ResolvedDefinition[] = [];
-    for (const m of this.byKind.values()) for (const d of m.values()) out.push(this.resolve(d));
+    for (const m of this.names.byKind.values()) for (const d of m.values()) out.push(this.resolve(d));
     return out;
   }
 
@@ -186,17 +156,11 @@ export class Resolver {
     const id = key(def.kind, def.name);
     const existing = this.done.get(id);
     if (existing) return existing;
-    if (!this.inProgress.has(id) && this.reusable(id, def)) {
-      const prev = this.options.previous!.get(id)!;
-      this.done.set(id, prev);
-      this.reused++;
-      return prev;
-    }
-    const again = this.done.get(id);
-    if (again) return again;
+    const known = this.options.known?.get(id);
+    if (known && known.def === def) return known;
     const outer = this.current;
     const sink = new DiagnosticSink(def.file);
-    const cur: Current = { def, sink, deps: new Set(), errors: 0, refs: [], lookups: new Map(), kindSets: new Map() };
+    const cur: Current = { def, sink, deps: new Set(), errors: 0, refs: [], lookups: new Set(), kindSets: new Set(), kindNames: new Set(), cyclic: false };
     this.current = cur;
     this.inProgress.add(id);
     let result: Body = {};
@@ -215,13 +179,15 @@ export class Resolver {
       refs: cur.refs,
       lookups: cur.lookups,
       kindSets: cur.kindSets,
+      kindNames: cur.kindNames,
+      cyclic: cur.cyclic,
     };
     this.done.set(id, resolved);
     return resolved;
   }
 
   private noteKindSet(kind: Kind): void {
-    if (!this.current!.kindSets.has(kind)) this.current!.kindSets.set(kind, [...this.definitions(kind).values()]);
+    this.current!.kindSets.add(kind);
   }
 
   private resolveBody(def: Definition): Body {
@@ -290,6 +256,7 @@ export class Resolver {
       if (m && !entity) entity = this.definitions('Entity').get(m.entity.name) as EntityDef | undefined;
       members.push(m);
     }
+    this.noteKindSet('Entity'); // whether there is exactly one entity decides the fallback below
     if (!entity && this.definitions('Entity').size === 1) entity = this.entityFor(def, undefined);
     const trigger = def.trigger ? this.eventFilter(def.trigger, entity, { window: false }) : undefined;
     const goal = def.goal ? this.eventFilter(def.goal, entity, { window: false }, 'goal') : undefined;
@@ -361,9 +328,9 @@ export class Resolver {
   private lookup<K extends Kind>(kind: K, ref: Ref): Extract<Definition, { kind: K }> | undefined {
     this.site(kind, ref.name, ref.span);
     const d = this.definitions(kind).get(ref.name);
-    this.current!.lookups.set(key(kind, ref.name), d ?? null);
+    this.current!.lookups.add(key(kind, ref.name));
     if (!d) {
-      this.noteKindSet(kind);
+      this.current!.kindNames.add(kind); // the did-you-mean candidates
       this.unknown('unknown-reference', kind === 'Kpi' ? 'KPI' : kind.toLowerCase(), ref, this.definitions(kind).keys());
       return undefined;
     }
@@ -377,11 +344,13 @@ export class Resolver {
     if (this.inProgress.has(id)) {
       this.error('cycle', span, `${this.current!.def.kind.toLowerCase()} '${this.current!.def.name}' depends on itself through ${d.kind.toLowerCase()} '${d.name}'; break the cycle`);
       this.current!.errors++;
+      this.current!.cyclic = true;
       return fallback;
     }
     // Resolve the referenced definition on its own first, so its diagnostics land in its own file.
     const r = this.resolve(d);
     if (r.broken) this.current!.errors++;
+    if (r.cyclic) this.current!.cyclic = true;
     return fn();
   }
 
@@ -459,6 +428,28 @@ export class Resolver {
       else if (c.type && col.type !== c.type && col.type !== 'other')
         this.warn('type-mismatch', c.span, `column '${c.name}' is declared ${c.type} but is ${col.pgType} in the database`);
     }
+  }
+
+  /**
+   * The entity a stream's keys belong to (its `entity:`, else the project's only entity), without
+   * reporting: the Events definition reports its own problems; a KPI over it is just unusable.
+   */
+  private streamEntity(s: EventsDef): IrEntity | undefined {
+    const entities = this.definitions('Entity');
+    let e: EntityDef | undefined;
+    if (s.entity) {
+      e = entities.get(s.entity.name) as EntityDef | undefined;
+      this.current!.lookups.add(key('Entity', s.entity.name));
+    } else {
+      this.noteKindSet('Entity');
+      if (entities.size === 1) e = entities.values().next().value as EntityDef;
+    }
+    if (!e) {
+      this.current!.errors++;
+      return undefined;
+    }
+    this.current!.deps.add(key('Entity', e.name));
+    return this.irEntity(e);
   }
 
   private irStream(s: EventsDef): IrStream {
@@ -602,7 +593,7 @@ export class Resolver {
         const seg = this.lookup('Segment', c.ref);
         if (!seg) return ir.FALSE;
         return this.guard(seg, c.ref.span, ir.FALSE, () => {
-          const r = this.done.get(key('Segment', seg.name));
+          const r = this.resolve(seg);
           if (r?.entity && r.entity.name !== entity.name) {
             this.error('entity-mismatch', c.ref.span, `segment '${seg.name}' is about ${r.entity.name}, not ${entity.name}`);
             return ir.FALSE;
@@ -620,7 +611,7 @@ export class Resolver {
           return ir.FALSE;
         }
         return this.guard(lc, c.lifecycle.span, ir.FALSE, () => {
-          const r = this.done.get(key('Lifecycle', lc.name));
+          const r = this.resolve(lc);
           if (r?.query?.k !== 'values') return ir.FALSE;
           return { k: 'cmp', op: 'eq', a: r.query.value, b: { k: 'lit', value: c.stage.name, type: 'string' } };
         });
@@ -629,7 +620,7 @@ export class Resolver {
         const t = this.lookup('Trait', c.ref);
         if (!t) return ir.FALSE;
         return this.guard(t, c.ref.span, ir.FALSE, () => {
-          const r = this.done.get(key('Trait', t.name));
+          const r = this.resolve(t);
           if (r?.query?.k !== 'values') return ir.FALSE;
           return this.operatorCond({ expr: r.query.value, type: r.query.valueType }, c.op) ?? ir.FALSE;
         });
@@ -638,7 +629,7 @@ export class Resolver {
         const s = this.lookup('Score', c.ref);
         if (!s) return ir.FALSE;
         return this.guard(s, c.ref.span, ir.FALSE, () => {
-          const r = this.done.get(key('Score', s.name));
+          const r = this.resolve(s);
           if (r?.query?.k !== 'values') return ir.FALSE;
           if (c.band) {
             this.site('band', `${s.name}.${c.band.name}`, c.band.span);
@@ -717,7 +708,8 @@ export class Resolver {
         }
         const i = parseInstant(s, this.options.timezone);
         if (!i) {
-          this.error('bad-instant', span, `'${s}' is not an ISO instant (2026-01-01 or 2026-01-01T09:00:00Z)`);
+          const bad = badInstant(s, span, `'${s}' is not an ISO instant (2026-01-01 or 2026-01-01T09:00:00Z)`, this.options.timezone);
+          this.error('bad-instant', bad.span, bad.message);
           return undefined;
         }
         return { k: 'time', at: { k: 'instant', iso: i.date.toISOString() } };
@@ -824,7 +816,7 @@ export class Resolver {
       const t = this.lookup('Trait', c.trait);
       if (!t) continue;
       const value = this.guard(t, c.trait.span, undefined as IrExpr | undefined, () => {
-        const r = this.done.get(key('Trait', t.name));
+        const r = this.resolve(t);
         if (r?.query?.k !== 'values') return undefined;
         if (r.query.valueType !== 'number') {
           this.error('type-mismatch', c.trait.span, `trait '${t.name}' is a ${r.query.valueType}; score components need numbers`);
@@ -924,25 +916,28 @@ export class Resolver {
       case 'events':
       case 'active': {
         const r = this.eventFilter(m.query, undefined);
-        return r && { k: m.form, filter: r.filter };
+        const entity = r && this.streamEntity(r.stream);
+        return entity && { k: m.form, entity, filter: r.filter };
       }
       case 'churn': {
         const r = this.eventFilter(m.query, undefined, { window: false });
-        if (!r || !m.query.within) return undefined;
-        return { k: 'churn', filter: r.filter, period: { ms: m.query.within.ms, interval: intervalText(m.query.within) } };
+        const entity = r && this.streamEntity(r.stream);
+        if (!entity || !m.query.within) return undefined;
+        return { k: 'churn', entity, filter: r.filter, period: { ms: m.query.within.ms, interval: intervalText(m.query.within) } };
       }
       case 'sum':
       case 'avg':
       case 'nps': {
         const r = this.eventFilter(m.query, undefined);
-        if (!r) return undefined;
+        const entity = r && this.streamEntity(r.stream);
+        if (!r || !entity) return undefined;
         const p = this.property(r.stream, m.property);
         if (!p) return undefined;
         if (p.type !== 'number' && p.type !== 'unknown') {
           this.error('type-mismatch', m.property.span, `\`${m.form}\` needs a number but property '${m.property.name}' is ${p.type}${p.expr.k === 'eprop' ? `; declare \`property_types: { ${m.property.name}: number }\`` : ''}`);
           return undefined;
         }
-        return m.form === 'nps' ? { k: 'nps', filter: r.filter, value: p.expr } : { k: m.form, filter: r.filter, value: p.expr };
+        return m.form === 'nps' ? { k: 'nps', entity, filter: r.filter, value: p.expr } : { k: m.form, entity, filter: r.filter, value: p.expr };
       }
       case 'ratio': {
         const n = this.metric(def, m.numerator, entityRef);
@@ -952,11 +947,12 @@ export class Resolver {
       case 'retention': {
         const c = this.eventFilter(m.cohort, undefined, { window: false });
         const r = this.eventFilter(m.returning, undefined, { window: false });
-        if (!c || !r || !m.cohort.within) return undefined;
+        const entity = c && this.streamEntity(c.stream);
+        if (!c || !r || !entity || !m.cohort.within) return undefined;
         if (m.returning.within) this.warn('ignored-key', m.returning.withinSpan ?? m.returning.span, '`within` on the return events is ignored: `days` sets the return window');
         if (m.cohort.within.ms <= m.days * 86_400_000)
           this.warn('empty-cohort-window', m.cohort.withinSpan ?? m.cohort.span, `the cohort window (${m.cohort.within.text}) is not longer than the ${m.days}-day return window, so the cohort is always empty; make it longer than ${m.days}d`);
-        return { k: 'retention', cohort: c.filter, cohortWithin: { ms: m.cohort.within.ms, interval: intervalText(m.cohort.within) }, returning: r.filter, days: m.days };
+        return { k: 'retention', entity, cohort: c.filter, cohortWithin: { ms: m.cohort.within.ms, interval: intervalText(m.cohort.within) }, returning: r.filter, days: m.days };
       }
     }
   }

@@ -44,3 +44,35 @@ export function didYouMean(name: string, candidates: Iterable<string>): { text: 
   const list = c.map((x) => `'${x}'`);
   return { text: ` (did you mean ${list.length === 1 ? list[0] : `${list.slice(0, -1).join(', ')} or ${list[list.length - 1]}`}?)`, best: c[0] };
 }
+
+/**
+ * Operator spellings from other languages and tools, mapped to Tally's operator (LANGUAGE.md §3).
+ * None of them is a key a condition accepts (test/hostile.test.ts checks it against the schema).
+ */
+const OPERATOR_SYNONYMS: Readonly<Record<string, string>> = {
+  equals: 'eq', equal: 'eq', equal_to: 'eq', is: 'eq', '=': 'eq', '==': 'eq', '===': 'eq',
+  not_equals: 'ne', not_equal: 'ne', not_equal_to: 'ne', neq: 'ne', is_not: 'ne', '!=': 'ne', '<>': 'ne', '!==': 'ne',
+  greater: 'gt', greater_than: 'gt', more_than: 'gt', above: 'gt', '>': 'gt',
+  ge: 'gte', greater_or_equal: 'gte', greater_than_or_equal: 'gte', greater_than_or_equal_to: 'gte', at_least: 'gte', '>=': 'gte',
+  less: 'lt', less_than: 'lt', fewer_than: 'lt', below: 'lt', '<': 'lt',
+  le: 'lte', less_or_equal: 'lte', less_than_or_equal: 'lte', less_than_or_equal_to: 'lte', at_most: 'lte', '<=': 'lte',
+  one_of: 'in', any_of: 'in', in_list: 'in', includes: 'contains', has: 'contains', like: 'contains',
+  nin: 'not_in', none_of: 'not_in', not_one_of: 'not_in',
+  startswith: 'starts_with', begins_with: 'starts_with', prefix: 'starts_with',
+  null: 'is_null', isnull: 'is_null', is_empty: 'is_null', exists: 'is_null',
+  range: 'between', from_to: 'between', since: 'after', until: 'before', last: 'within',
+};
+
+/**
+ * The operator an unknown condition key most likely means: a known synonym (`equals` -> `eq`,
+ * `>=` -> `gte`), else a close spelling of one of `operators` (`gtee` -> `gte`).
+ */
+export function suggestOperator(key: string, operators: readonly string[]): string | undefined {
+  const normal = key.trim().toLowerCase().replace(/[\s-]+/g, '_');
+  const synonym = OPERATOR_SYNONYMS[normal];
+  if (synonym !== undefined && operators.includes(synonym)) return synonym;
+  return closest(key, operators, 1)[0];
+}
+
+/** The synonym table, for the test that keeps it apart from real keys. */
+export const OPERATOR_SYNONYM_KEYS: readonly string[] = Object.keys(OPERATOR_SYNONYMS);

@@ -6,7 +6,7 @@ import { deadlineOf, evaluateKpi, kpiFormat, type KpiEvaluation } from '../kpi-s
 import type { IrMetric } from '../ir/ir.js';
 import { deployedKey, quoteIdent, readDeployed } from './deploy-state.js';
 import type { EntityDef, Kind, KpiDef, LifecycleDef, ScoreDef } from '../model/types.js';
-import { compileDistribution, compileDistributionAmong, compileMemberCount, compileMemberSample, compileMetric, compileValueSample, type SqlOptions } from '../sql/compile.js';
+import { PREVIEW_COUNT, compileDistribution, compileDistributionAmong, compileMemberPreview, compileMetric, compileValuePreview, type SqlOptions } from '../sql/compile.js';
 import type { Db } from './db.js';
 import { bandCase } from '../resolve/bands.js';
 import { didYouMean } from '../resolve/suggest.js';
@@ -125,22 +125,28 @@ export async function preview(db: Db, analysis: Analysis, kind: PreviewKind, nam
   const run = <T>(fn: (tx: Db) => Promise<T>) => db.transaction(fn, { readOnly: true, timeoutMs: opts.timeoutMs ?? 5000 });
 
   if (kind === 'segment' && q.k === 'members') {
-    const count = compileMemberCount(q, sqlOpts);
-    const sample = compileMemberSample(q, sqlOpts, limit);
+    // One statement: the members are evaluated once for the count and the sample.
+    const one = compileMemberPreview(q, sqlOpts, limit);
     const entity = analysis.get('Entity', q.entity.name)!.def as EntityDef;
     const pii = piiColumns(entity);
     const lifecycle = opts.detail ? analysis.ofKind('Lifecycle').find((l) => !l.hasErrors && l.resolved.query?.k === 'values' && l.resolved.query.entity.name === q.entity.name) : undefined;
     return run(async (tx) => {
-      const c = await tx.query<{ count: number }>(count.sql, count.parameters);
-      const s = limit > 0 ? await tx.query<Row>(sample.sql, sample.parameters) : { rows: [] };
+      const r = await tx.query<Row>(one.sql, one.parameters);
+      const sample = r.rows
+        .filter((row) => row[q.entity.key] !== null && row[q.entity.key] !== undefined)
+        .slice(0, Math.max(0, limit))
+        .map((row) => {
+          const { [PREVIEW_COUNT]: _count, ...rest } = row;
+          return maskRow(rest, pii);
+        });
       const out: SegmentPreview = {
         kind: 'segment',
         name,
-        count: Number(c.rows[0]?.count ?? 0),
-        sample: s.rows.map((r) => maskRow(r, pii)),
+        count: Number(r.rows[0]?.[PREVIEW_COUNT] ?? 0),
+        sample,
         entity: q.entity.name,
         as_of: asOfIso,
-        sql: count.sql,
+        sql: one.sql,
       };
       if (lifecycle && lifecycle.resolved.query?.k === 'values') {
         const d = compileDistributionAmong(lifecycle.resolved.query, q, sqlOpts);
@@ -154,28 +160,25 @@ export async function preview(db: Db, analysis: Analysis, kind: PreviewKind, nam
     });
   }
   if ((kind === 'trait' || kind === 'score') && q.k === 'values') {
-    const { stats, sample } = compileValueSample(q, sqlOpts, limit);
-    const bandsQuery =
-      kind === 'score' && (info.def as ScoreDef).bands.length
-        ? compileDistribution({ ...q, value: bandCase(info.def as ScoreDef, q.value) }, sqlOpts)
-        : undefined;
+    // One statement: the values are evaluated once for the totals, the sample and a score's bands.
+    const banded = kind === 'score' && (info.def as ScoreDef).bands.length > 0;
+    const one = compileValuePreview(q, sqlOpts, limit, banded ? bandCase(info.def as ScoreDef, { k: 'col', col: 'value', type: 'number' }) : undefined);
     return run(async (tx) => {
-      const st = await tx.query<{ entities: number; count: number }>(stats.sql, stats.parameters);
-      const sa = limit > 0 ? await tx.query<{ key: unknown; value: unknown }>(sample.sql, sample.parameters) : { rows: [] };
+      const r = await tx.query<{ entities: number; count: number; buckets?: unknown; key: unknown; value: unknown }>(one.sql, one.parameters);
+      const first = r.rows[0];
       const out: ValuesPreview = {
         kind,
         name,
-        count: Number(st.rows[0]?.count ?? 0),
-        entities: Number(st.rows[0]?.entities ?? 0),
-        sample: sa.rows.map((r) => ({ key: r.key, value: r.value })),
+        count: Number(first?.count ?? 0),
+        entities: Number(first?.entities ?? 0),
+        sample: r.rows.filter((row) => row.key !== null && row.key !== undefined).slice(0, Math.max(0, limit)).map((row) => ({ key: row.key, value: row.value })),
         as_of: asOfIso,
-        sql: stats.sql,
+        sql: one.sql,
       };
-      if (bandsQuery) {
-        const b = await tx.query<{ value: string | null; count: number }>(bandsQuery.sql, bandsQuery.parameters);
+      if (banded) {
+        const counts = (typeof first?.buckets === 'string' ? JSON.parse(first.buckets) : first?.buckets ?? {}) as Record<string, unknown>;
         const bands: Record<string, number> = {};
-        for (const band of (info.def as ScoreDef).bands) bands[band.name.name] = 0;
-        for (const r of b.rows) if (r.value !== null) bands[r.value] = Number(r.count);
+        for (const band of (info.def as ScoreDef).bands) bands[band.name.name] = Number(counts[band.name.name] ?? 0);
         out.bands = bands;
       }
       return out;

@@ -1,12 +1,13 @@
 // IR -> SQL through Kysely. The only module that writes SQL text.
 //
-// Two shapes for per-entity event aggregates, chosen per query:
-//  - probe: each aggregate is a correlated subquery on the entity row (EXISTS / NOT EXISTS for
-//    "any" / "none"), which the (entity_key, type, time) index answers cheaply when an attribute
-//    filter has already made the population small;
-//  - pass: one grouped scan of each stream, windowed and type-filtered in WHERE, computing every
-//    aggregate with `FILTER (WHERE ...)`, LEFT JOINed to the entities: best for population-wide
-//    segments, traits, scores and lifecycles.
+// Two shapes for per-entity event aggregates, chosen per query (chooseStrategy); neither ever
+// reads the events per row of the entities (test/shapes.test.ts checks EXPLAIN):
+//  - pass (whenever there is an aggregate): one grouped scan of each stream, windowed and
+//    type-filtered in WHERE (and restricted to the candidates of an attribute filter), computing
+//    every aggregate with `FILTER (WHERE ...)`, LEFT JOINed to the entities;
+//  - probe (one "any"/"none" conjunct and no other aggregate): EXISTS / NOT EXISTS, planned as one
+//    hash semi-/anti-join.
+// Previews are one statement each (a materialized CTE feeds the count, the sample and the bands).
 // Literals are parameters (previews) or escaped inline literals (compile --out, deploy, fingerprints);
 // T is a parameter or `now()`.
 
@@ -43,6 +44,16 @@ interface Pass {
 
 class Ctx {
   readonly passes = new Map<string, Pass>();
+  /** The pass shape's candidates: a subquery of entity keys every grouped scan is restricted to. */
+  candidates?: Sql;
+  /** The pass shape's "any"/"none" tests answered by the latest event's time (existsWindows). */
+  windows?: Map<string, IrTime | null>;
+  /**
+   * Computed once per entity (repeatedExprs): structural key -> column of the inner select. While
+   * `outer` is set, expressions with a column and the pass slots render as columns of it.
+   */
+  cse?: Map<string, string>;
+  outer = false;
   private nextAlias = 0;
   constructor(
     readonly opts: SqlOptions,
@@ -71,13 +82,14 @@ class Ctx {
   }
 
   slotFor(agg: IrAgg): Slot {
+    agg = normalizeAgg(agg);
     const streamKey = ir.structuralKey(agg.filter.stream);
     let pass = this.passes.get(streamKey);
     if (!pass) {
       pass = { alias: `p${this.passes.size + 1}`, stream: agg.filter.stream, slots: new Map() };
       this.passes.set(streamKey, pass);
     }
-    const k = ir.structuralKey(agg);
+    const k = slotKey(agg);
     let slot = pass.slots.get(k);
     if (!slot) {
       slot = { agg, alias: `a${pass.slots.size + 1}` };
@@ -87,19 +99,102 @@ class Ctx {
   }
 }
 
+/**
+ * The latest (earliest) event time is `max` (`min`) of the time column: one slot for
+ * `last: time`, `days_since: last` and a `max` of the time, instead of an ordered array_agg beside a max.
+ */
+function normalizeAgg(agg: IrAgg): IrAgg {
+  if ((agg.fn === 'last' || agg.fn === 'first') && agg.value?.k === 'ecol' && agg.value.col === agg.filter.stream.time) {
+    return { ...agg, fn: agg.fn === 'last' ? 'max' : 'min' };
+  }
+  return agg;
+}
+
+function slotKey(agg: IrAgg): string {
+  const value = agg.value?.k === 'ecol' ? `ecol:${agg.value.col}` : ir.structuralKey(agg.value ?? null);
+  return `${agg.fn}|${agg.zeroWhenNone}|${value}|${ir.structuralKey(agg.filter)}`;
+}
+
+/** Which events an "any"/"none" test is about, apart from its window. */
+function existsGroup(f: IrEventFilter): string {
+  return ir.structuralKey({ s: f.stream, t: f.types ? [...f.types].sort() : null });
+}
+
+/**
+ * In the pass shape, "any event of these types in (T - w, T]" is "the latest such event is after
+ * T - w": one `max(time)` per stream and type set, over the widest window its tests use (null: all
+ * history, also when a window starts at a fixed instant), answers every such test, and shares its
+ * slot with `last: time` and `days_since: last`. The map: group -> widest window.
+ */
+function existsWindows(root: unknown): Map<string, IrTime | null> {
+  const out = new Map<string, IrTime | null>();
+  const walk = (v: unknown): void => {
+    if (!v || typeof v !== 'object') return;
+    const c = v as IrCond;
+    if (c.k === 'cmp' && isExistsTest(c) && c.a.k === 'agg' && c.a.agg.filter.where === null) {
+      const f = c.a.agg.filter;
+      const g = existsGroup(f);
+      const since = f.since && f.since.k === 'asof' ? f.since : null;
+      if (!out.has(g)) out.set(g, since);
+      else {
+        const cur = out.get(g)!;
+        out.set(g, cur === null || since === null ? null : since.minusMs > (cur as { minusMs: number }).minusMs ? since : cur);
+      }
+      return;
+    }
+    for (const child of Object.values(v as object)) if (typeof child === 'object') walk(child);
+  };
+  walk(root);
+  return out;
+}
+
+/** An "any"/"none" test in the pass shape as a comparison with the latest matching event's time (see existsWindows). */
+function latestEventTest(x: Ctx, c: IrCond): Sql | undefined {
+  if (c.k !== 'cmp' || c.a.k !== 'agg' || c.b.k !== 'lit' || typeof c.b.value !== 'number' || !isExistsTest(c)) return undefined;
+  const f = c.a.agg.filter;
+  const g = existsGroup(f);
+  if (f.where !== null || !x.windows?.has(g)) return undefined;
+  const n = c.b.value;
+  const any = (c.op === 'gte' && n === 1) || (c.op === 'gt' && n === 0) || (c.op === 'ne' && n === 0);
+  const latest: IrAgg = { fn: 'max', filter: { ...f, since: x.windows.get(g)! }, value: { k: 'ecol', col: f.stream.time, type: 'timestamp' }, zeroWhenNone: false };
+  const ref = aggregate(x, latest);
+  const since = f.since ?? null;
+  const test = since ? sql`(${ref} > ${x.time(since)})` : sql`(${ref} is not null)`;
+  return any ? sql`(${test} is true)` : sql`(${test} is not true)`;
+}
+
 // ---- identifiers ---------------------------------------------------------------------------------
 
+// Kysely builders are immutable, so one identifier's builder serves every query that names it:
+// building (and freezing) the same nodes again per reference was a tenth of compile time. Bounded,
+// for a long-running language server whose projects come and go.
+const identifiers = new Map<string, Sql>();
+const MAX_IDENTIFIERS = 50_000;
+
+function memoIdentifier(key: string, build: () => Sql): Sql {
+  let s = identifiers.get(key);
+  if (s === undefined) {
+    if (identifiers.size >= MAX_IDENTIFIERS) identifiers.clear();
+    identifiers.set(key, (s = build()));
+  }
+  return s;
+}
+
 function table(t: IrTable): Sql {
-  return t.schema ? sql`${sql.id(t.schema, t.name)}` : sql`${sql.id(t.name)}`;
+  return t.schema ? memoIdentifier(`t\u0000${t.schema}\u0000${t.name}`, () => sql`${sql.id(t.schema!, t.name)}`) : memoIdentifier(`t\u0000${t.name}`, () => sql`${sql.id(t.name)}`);
 }
 
 function col(alias: string, column: string): Sql {
-  return sql.id(alias, column);
+  return memoIdentifier(`c\u0000${alias}\u0000${column}`, () => sql.id(alias, column));
 }
 
 // ---- expressions ---------------------------------------------------------------------------------
 
 function expr(x: Ctx, e: IrExpr, ev?: string): Sql {
+  if (x.outer && ev === undefined && x.cse) {
+    const column = x.cse.get(ir.structuralKey(e));
+    if (column) return col(E, column);
+  }
   switch (e.k) {
     case 'col':
       return col(E, e.col);
@@ -154,6 +249,10 @@ function cond(x: Ctx, c: IrCond, ev?: string): Sql {
       if (x.strategy === 'probe' && ev === undefined) {
         const probe = existsProbe(x, c, false);
         if (probe) return probe;
+      }
+      if (x.strategy === 'pass' && ev === undefined) {
+        const latest = latestEventTest(x, c);
+        if (latest) return latest;
       }
       return sql`${expr(x, c.a, ev)} ${sql.raw(CMP[c.op])} ${expr(x, c.b, ev)}`;
     }
@@ -224,7 +323,7 @@ function aggregate(x: Ctx, agg: IrAgg): Sql {
   if (x.strategy === 'pass') {
     const slot = x.slotFor(agg);
     const pass = [...x.passes.values()].find((p) => [...p.slots.values()].includes(slot))!;
-    const ref = col(pass.alias, slot.alias);
+    const ref = x.outer ? col(E, `__tally_${pass.alias}_${slot.alias}`) : col(pass.alias, slot.alias);
     return agg.zeroWhenNone ? sql`coalesce(${ref}, 0)` : ref;
   }
   const f = agg.filter;
@@ -254,6 +353,7 @@ function passJoins(x: Ctx): Sql {
       const widest = slots.reduce((w, sl) => (sl.agg.filter.since!.k === 'asof' && w.k === 'asof' && (sl.agg.filter.since as { minusMs: number }).minusMs > w.minusMs ? sl.agg.filter.since! : w), slots[0]!.agg.filter.since!);
       if (slots.every((sl) => sl.agg.filter.since!.k === 'asof')) pushed.push(sql`${col('ev', s.time)} > ${x.time(widest)}`);
     }
+    if (x.candidates) pushed.push(sql`${col('ev', s.entityKey)} in (${x.candidates})`);
     const only = slots.length === 1;
     const cols = slots.map((sl) => {
       const f = sl.agg.filter;
@@ -288,12 +388,27 @@ function hasAgg(c: IrCond | IrExpr): boolean {
   return countAggs(c).n > 0;
 }
 
-/** Probe when a top-level conjunct filters on entity columns alone (selective), or there is at most one aggregate. */
+/** `count >= 1` / `count = 0` (and their equivalents) of one event filter: an EXISTS / NOT EXISTS when probing. */
+function isExistsTest(c: IrCond): boolean {
+  if (c.k === 'not') return isExistsTest(c.item);
+  if (c.k !== 'cmp' || c.a.k !== 'agg' || c.a.agg.fn !== 'count' || c.b.k !== 'lit' || typeof c.b.value !== 'number') return false;
+  const n = c.b.value;
+  return (c.op === 'gte' && n === 1) || (c.op === 'gt' && n === 0) || (c.op === 'ne' && n === 0) || (c.op === 'eq' && n === 0) || (c.op === 'lt' && n === 1) || (c.op === 'lte' && n === 0);
+}
+
+/**
+ * No correlated per-row subquery over events, ever: `probe` only when the one aggregate is a
+ * top-level "any"/"none" conjunct (EXISTS / NOT EXISTS, which PostgreSQL plans as one hash semi-
+ * or anti-join over the matching events), or when there is no aggregate at all (the shapes are
+ * then the same SQL). Anything else is `pass`: one grouped scan per stream (two EXISTS let the
+ * planner probe the second per row of the first), even when an attribute filter is selective (a
+ * correlated probe per candidate was measured against it, see ARCHITECTURE.md).
+ */
 export function chooseStrategy(where: IrCond): Strategy {
+  const total = countAggs(where).n;
+  if (total === 0) return 'probe';
   const conjuncts = where.k === 'and' ? where.items : [where];
-  const selective = conjuncts.some((c) => !hasAgg(c) && c.k !== 'const' && !(c.k === 'not'));
-  if (selective) return 'probe';
-  return countAggs(where).n <= 1 ? 'probe' : 'pass';
+  return total === 1 && conjuncts.some((c) => isExistsTest(c)) ? 'probe' : 'pass';
 }
 
 // ---- queries -------------------------------------------------------------------------------------
@@ -303,20 +418,89 @@ function existsAtT(x: Ctx, entity: IrEntity): Sql | undefined {
   return entity.createdAt ? sql`(${col(E, entity.createdAt)} <= ${x.asOf} or ${col(E, entity.createdAt)} is null)` : undefined;
 }
 
+/**
+ * When top-level conjuncts filter on entity columns alone, the keys they leave: the pass shape
+ * reads only these entities' events (`entity_key in (...)`), which the planner joins by hash or, for
+ * a few candidates, through the (entity_key, type, time) index, one range per candidate for all
+ * aggregates at once instead of one probe per aggregate.
+ */
+function candidateKeys(x: Ctx, entity: IrEntity, where: IrCond): Sql | undefined {
+  const conjuncts = (where.k === 'and' ? where.items : [where]).filter((c) => c.k !== 'const' && countAggs(c).n === 0);
+  if (!conjuncts.length) return undefined;
+  const parts = [...(existsAtT(x, entity) ? [existsAtT(x, entity)!] : []), ...conjuncts.map((c) => cond(x, c))];
+  return sql`select ${col(E, entity.key)} from ${table(entity.table)} as ${sql.id(E)} where ${sql.join(parts, sql` and `)}`;
+}
+
 /** FROM + WHERE for entities satisfying `where` at T; the caller picks the columns. */
 function entityScope(x: Ctx, entity: IrEntity, where: IrCond | null): { from: Sql; where: Sql } {
   const parts: Sql[] = [];
   const exists = existsAtT(x, entity);
   if (exists) parts.push(exists);
   if (where && !(where.k === 'const' && where.value)) parts.push(cond(x, where));
+  if (x.strategy === 'pass' && where) x.candidates = candidateKeys(x, entity, where);
   // Joins must be rendered after the conditions (which register the slots).
   const joins = passJoins(x);
   return { from: x.passes.size ? sql`${table(entity.table)} as ${sql.id(E)} ${joins}` : sql`${table(entity.table)} as ${sql.id(E)}`, where: parts.length ? sql.join(parts, sql` and `) : sql`true` };
 }
 
 function membersSql(x: Ctx, q: ir.IrMembersQuery, select: Sql): Sql {
+  x.windows ??= existsWindows(q.where);
+  const repeated = x.strategy === 'pass' ? repeatedExprs(q.where) : [];
+  if (repeated.length) return membersSqlOnce(x, q, select, repeated);
   const scope = entityScope(x, q.entity, q.where);
   return sql`select ${select} from ${scope.from} where ${scope.where}`;
+}
+
+/**
+ * Expressions over several aggregates that a condition uses more than once (a score tested
+ * against two bands), none inside another: computed once per entity. (One aggregate compared
+ * twice, `days_since` between two bounds, is cheaper to repeat than to fence.)
+ */
+function repeatedExprs(where: IrCond): IrExpr[] {
+  const counts = new Map<string, { e: IrExpr; n: number }>();
+  const walk = (v: unknown): void => {
+    if (!v || typeof v !== 'object') return;
+    const e = v as IrExpr;
+    if ((e.k === 'arith' || e.k === 'case' || e.k === 'fn') && countAggs(e).n > 1) {
+      const k = ir.structuralKey(e);
+      const c = counts.get(k);
+      if (c) {
+        c.n++;
+        return; // its insides are counted once, with it
+      }
+      counts.set(k, { e, n: 1 });
+    }
+    for (const child of Object.values(v as object)) if (typeof child === 'object') walk(child);
+  };
+  walk(where);
+  const many = [...counts.values()].filter((c) => c.n > 1).map((c) => c.e);
+  const keys = many.map((e) => ir.structuralKey(e));
+  // Keep the outermost: drop one that is inside another repeated expression.
+  return many.filter((_e, i) => !keys.some((k, j) => j !== i && k.length > keys[i]!.length && k.includes(keys[i]!)));
+}
+
+/**
+ * The pass shape with repeated expressions computed once: an inner select (the entities existing
+ * at T, the grouped scans, every aggregate and each repeated expression as a column; `offset 0` so
+ * the planner keeps it a subquery instead of pasting the expressions back into the condition),
+ * filtered outside by the condition that reads those columns.
+ */
+function membersSqlOnce(x: Ctx, q: ir.IrMembersQuery, select: Sql, repeated: IrExpr[]): Sql {
+  x.cse = new Map(repeated.map((e, i) => [ir.structuralKey(e), `__tally_x${i + 1}`]));
+  const computed = repeated.map((e, i) => sql`${expr(x, e)} as ${sql.id(`__tally_x${i + 1}`)}`);
+  // Conjuncts on entity columns alone filter inside (before the joins), the rest outside.
+  const conjuncts = (q.where.k === 'and' ? q.where.items : [q.where]).filter((c) => !(c.k === 'const' && c.value));
+  const plain = conjuncts.filter((c) => countAggs(c).n === 0);
+  const rest = conjuncts.filter((c) => countAggs(c).n > 0);
+  x.outer = true;
+  const where = rest.length ? sql.join(rest.map((c) => cond(x, c)), sql` and `) : sql`true`;
+  x.outer = false;
+  const innerWhere = [...(existsAtT(x, q.entity) ? [existsAtT(x, q.entity)!] : []), ...plain.map((c) => cond(x, c))];
+  x.candidates = candidateKeys(x, q.entity, q.where);
+  const joins = passJoins(x);
+  const slots = [...x.passes.values()].flatMap((p) => [...p.slots.values()].map((sl) => sql`${col(p.alias, sl.alias)} as ${sql.id(`__tally_${p.alias}_${sl.alias}`)}`));
+  const inner = sql`select ${sql.id(E)}.*, ${sql.join([...slots, ...computed])} from ${table(q.entity.table)} as ${sql.id(E)} ${joins} where ${innerWhere.length ? sql.join(innerWhere, sql` and `) : sql`true`} offset 0`;
+  return sql`select ${select} from (${inner}) as ${sql.id(E)} where ${where}`;
 }
 
 export interface CompiledQuery extends CompiledSql {
@@ -353,6 +537,7 @@ export function compileMemberSample(q: ir.IrMembersQuery, opts: SqlOptions, limi
 export function compileValues(q: ir.IrValuesQuery, opts: SqlOptions): CompiledQuery {
   const strategy = strategyFor(opts, () => 'pass');
   const x = new Ctx(opts, q.entity, strategy);
+  x.windows = existsWindows(q.value);
   const value = expr(x, q.value);
   const scope = entityScope(x, q.entity, null);
   return { ...compileRaw(sql`select ${col(E, q.entity.key)} as key, ${value} as value from ${scope.from} where ${scope.where}`), strategy };
@@ -375,6 +560,7 @@ export function compileDistributionAmong(q: ir.IrValuesQuery, members: ir.IrMemb
 function compileValuesRaw(q: ir.IrValuesQuery, opts: SqlOptions): { raw: Sql; strategy: Strategy } {
   const strategy = strategyFor(opts, () => 'pass');
   const x = new Ctx(opts, q.entity, strategy);
+  x.windows = existsWindows(q.value);
   const value = expr(x, q.value);
   const scope = entityScope(x, q.entity, null);
   return { raw: sql`select ${col(E, q.entity.key)} as key, ${value} as value from ${scope.from} where ${scope.where}`, strategy };
@@ -390,55 +576,311 @@ export function compileValueSample(q: ir.IrValuesQuery, opts: SqlOptions, limit:
   };
 }
 
-// ---- metrics -------------------------------------------------------------------------------------
+// ---- previews: one evaluation feeds the count and the sample --------------------------------------
 
-function metricSql(x: Ctx, m: IrMetric): Sql {
-  switch (m.k) {
-    case 'count': {
-      const inner = new Ctx(x.opts, m.entity, chooseStrategy(m.where));
-      return sql`(${membersSql(inner, { k: 'members', entity: m.entity, where: m.where }, sql`count(*)`)})`;
-    }
-    case 'events':
-      return sql`(select count(*) from ${table(m.filter.stream.table)} as ev where ${eventFilter(x, m.filter, 'ev')})`;
-    case 'sum':
-      return sql`(select coalesce(sum(${expr(x, m.value, 'ev')}), 0) from ${table(m.filter.stream.table)} as ev where ${eventFilter(x, m.filter, 'ev')})`;
-    case 'avg':
-      return sql`(select avg(${expr(x, m.value, 'ev')}) from ${table(m.filter.stream.table)} as ev where ${eventFilter(x, m.filter, 'ev')})`;
-    case 'active':
-      return sql`(select count(distinct ${col('ev', m.filter.stream.entityKey)}) from ${table(m.filter.stream.table)} as ev where ${eventFilter(x, m.filter, 'ev')})`;
-    case 'ratio':
-      return sql`(${metricSql(x, m.numerator)}::float8 / nullif(${metricSql(x, m.denominator)}::float8, 0))`;
-    case 'retention': {
-      const c = m.cohort;
-      const r = m.returning;
-      const days = sql`${sql.lit(`${m.days} days`)}::interval`;
-      const lower = x.time({ k: 'asof', minusMs: m.cohortWithin.ms, interval: m.cohortWithin.interval });
-      const upper = x.time({ k: 'asof', minusMs: m.days * 86_400_000, interval: `${m.days} days` });
-      const firsts = sql`select ${col('ev', c.stream.entityKey)} as k, min(${col('ev', c.stream.time)}) as c from ${table(c.stream.table)} as ev where ${eventFilter(x, c, 'ev')} group by ${col('ev', c.stream.entityKey)}`;
-      const returned = sql`exists (select 1 from ${table(r.stream.table)} as rv where ${col('rv', r.stream.entityKey)} = ${col('co', 'k')} and ${col('rv', r.stream.time)} > ${col('co', 'c')} and ${col('rv', r.stream.time)} <= ${col('co', 'c')} + ${days} and ${eventFilter(x, r, 'rv')})`;
-      return sql`(select (count(*) filter (where ${returned}))::float8 / nullif(count(*), 0) from (${firsts}) as co where ${col('co', 'c')} > ${lower} and ${col('co', 'c')} <= ${upper})`;
-    }
-    case 'churn': {
-      const f = m.filter;
-      const p1 = x.time({ k: 'asof', minusMs: 2 * m.period.ms, interval: `${2 * (m.period.ms / 86_400_000)} days` });
-      const p0 = x.time({ k: 'asof', minusMs: m.period.ms, interval: m.period.interval });
-      const prior = sql`select distinct ${col('ev', f.stream.entityKey)} as k from ${table(f.stream.table)} as ev where ${col('ev', f.stream.time)} > ${p1} and ${col('ev', f.stream.time)} <= ${p0} and ${eventFilter(x, f, 'ev')}`;
-      const stillActive = sql`exists (select 1 from ${table(f.stream.table)} as cv where ${col('cv', f.stream.entityKey)} = ${col('pr', 'k')} and ${col('cv', f.stream.time)} > ${p0} and ${eventFilter(x, f, 'cv')})`;
-      return sql`(select (count(*) filter (where not ${stillActive}))::float8 / nullif(count(*), 0) from (${prior}) as pr)`;
-    }
-    case 'nps': {
-      const f = m.filter;
-      const score = expr(x, m.value, 'ev');
-      const latest = sql`select distinct on (${col('ev', f.stream.entityKey)}) ${score} as score from ${table(f.stream.table)} as ev where ${eventFilter(x, f, 'ev')} and ${score} is not null order by ${col('ev', f.stream.entityKey)}, ${col('ev', f.stream.time)} desc`;
-      return sql`(select ((count(*) filter (where score >= 9)) - (count(*) filter (where score <= 6)))::float8 * 100 / nullif(count(*), 0) from (${latest}) as nps)`;
-    }
+/** The count column of the preview statements; the sample's own columns follow it. */
+export const PREVIEW_COUNT = '__tally_count';
+
+function limitLit(limit: number): Sql {
+  return sql.lit(Math.max(0, Math.floor(limit)));
+}
+
+/**
+ * A segment preview in one statement: the members' keys are computed once (a materialized CTE),
+ * counted, and the first `limit` of them by key joined back to their entity rows. Returns one row
+ * per sampled member, each carrying the count in `__tally_count` and then every entity column; with
+ * no sample (no members, or limit 0) one row with the count and NULL entity columns.
+ */
+export function compileMemberPreview(q: ir.IrMembersQuery, opts: SqlOptions, limit: number): CompiledQuery {
+  const strategy = strategyFor(opts, () => chooseStrategy(q.where));
+  const x = new Ctx(opts, q.entity, strategy);
+  const members = membersSql(x, q, sql`${col(E, q.entity.key)} as k`);
+  const key = q.entity.key;
+  return {
+    ...compileRaw(
+      sql`with m as materialized (${members}) select t.n as ${sql.id(PREVIEW_COUNT)}, ${sql.id(E)}.* from (select count(*) as n from m) as t left join (select k from m order by k limit ${limitLit(limit)}) as s on true left join ${table(q.entity.table)} as ${sql.id(E)} on ${col(E, key)} = ${col('s', 'k')} order by ${col('s', 'k')}`,
+    ),
+    strategy,
+  };
+}
+
+/**
+ * A trait or score preview in one statement: every entity's value computed once (a materialized
+ * CTE); one row per sampled entity (non-NULL values, by key) with `entities` (existing at T),
+ * `count` (with a value) and, given `bucket` (an expression over the value, written as the entity
+ * column `value`, e.g. a score's band), `buckets`: a JSON object of counts per non-NULL bucket.
+ * With no sample, one row with the totals and a NULL key.
+ */
+export function compileValuePreview(q: ir.IrValuesQuery, opts: SqlOptions, limit: number, bucket?: IrExpr): CompiledQuery {
+  const inner = compileValuesRaw(q, opts);
+  const x = new Ctx(opts, q.entity, 'pass');
+  const buckets = bucket
+    ? sql`, (select coalesce(json_object_agg(b.bucket, b.n), '{}') from (select ${expr(x, bucket)} as bucket, count(*) as n from v as ${sql.id(E)} group by 1) as b where b.bucket is not null) as buckets`
+    : sql``;
+  return {
+    ...compileRaw(
+      sql`with v as materialized (${inner.raw}) select t.entities, t.count${buckets}, s.key, s.value from (select count(*) as entities, count(value) as count from v) as t left join (select key, value from v where value is not null order by key limit ${limitLit(limit)}) as s on true order by s.key`,
+    ),
+    strategy: inner.strategy,
+  };
+}
+
+// ---- metrics -------------------------------------------------------------------------------------
+//
+// A KPI is one row. Its leaves are computed in single-row sources, cross-joined, and combined in
+// the select list (ratios: float8 division, NULL on a zero denominator). Every source is set-based:
+// one scan (or one grouped scan) of the events it needs, never a probe per entity.
+//  - events / sum / avg / active over one stream share one source: a flat scan with each leaf as
+//    `agg(...) FILTER (WHERE ...)`, or, when an `active` leaf needs per-entity counts, one grouped
+//    scan per entity key aggregated again (so dau_mau reads the login events once);
+//  - `count` leaves over one entity share one scan of the entities (`count(*) FILTER (WHERE ...)`,
+//    the conditions' event aggregates in the pass shape: one grouped scan per stream);
+//  - retention, churn and nps are one source each (see their functions).
+// Existence: an event counts only when its key is an entity that exists at T (a semi-join to the
+// entity table with created_at <= T), so orphan keys and entities created after T count for nothing.
+
+type StreamLeaf = Extract<IrMetric, { k: 'events' | 'sum' | 'avg' | 'active' }>;
+
+interface StreamSource {
+  readonly alias: string;
+  readonly entity: IrEntity;
+  readonly stream: IrStream;
+  readonly leaves: Map<string, { readonly leaf: StreamLeaf; readonly col: string }>;
+}
+
+interface CountSource {
+  readonly alias: string;
+  readonly entity: IrEntity;
+  readonly leaves: Map<string, { readonly where: IrCond; readonly col: string }>;
+}
+
+/** The sources of one KPI's row, collected while its value expression is built. */
+class MetricRow {
+  private readonly streams = new Map<string, StreamSource>();
+  private readonly counts = new Map<string, CountSource>();
+  private readonly singles: { alias: string; sql: Sql }[] = [];
+  private next = 0;
+  constructor(readonly x: Ctx) {}
+
+  private alias(): string {
+    return `m${++this.next}`;
+  }
+
+  streamLeaf(leaf: StreamLeaf): Sql {
+    const k = ir.structuralKey([leaf.entity, leaf.filter.stream]);
+    let src = this.streams.get(k);
+    if (!src) this.streams.set(k, (src = { alias: this.alias(), entity: leaf.entity, stream: leaf.filter.stream, leaves: new Map() }));
+    const lk = ir.structuralKey(leaf);
+    let slot = src.leaves.get(lk);
+    if (!slot) src.leaves.set(lk, (slot = { leaf, col: `v${src.leaves.size + 1}` }));
+    return col(src.alias, slot.col);
+  }
+
+  countLeaf(entity: IrEntity, where: IrCond): Sql {
+    const k = ir.structuralKey(entity);
+    let src = this.counts.get(k);
+    if (!src) this.counts.set(k, (src = { alias: this.alias(), entity, leaves: new Map() }));
+    const lk = ir.structuralKey(where);
+    let slot = src.leaves.get(lk);
+    if (!slot) src.leaves.set(lk, (slot = { where, col: `v${src.leaves.size + 1}` }));
+    return col(src.alias, slot.col);
+  }
+
+  /** A source that is one row with one column `v`. */
+  single(body: Sql): Sql {
+    const alias = this.alias();
+    this.singles.push({ alias, sql: body });
+    return col(alias, 'v');
+  }
+
+  from(): Sql {
+    const parts: { alias: string; sql: Sql }[] = [
+      ...[...this.streams.values()].map((s) => ({ alias: s.alias, sql: streamSourceSql(this.x, s) })),
+      ...[...this.counts.values()].map((s) => ({ alias: s.alias, sql: countSourceSql(this.x, s) })),
+      ...this.singles,
+    ].sort((a, b) => Number(a.alias.slice(1)) - Number(b.alias.slice(1)));
+    return sql.join(
+      parts.map((p) => sql`(${p.sql}) as ${sql.id(p.alias)}`),
+      sql` cross join `,
+    );
   }
 }
 
-/** `select <value> as value` for a KPI metric at T. */
+/** `exists (select 1 from <entity> where key = <keyRef> and it exists at T)`: the existence rule. */
+function entityExists(x: Ctx, entity: IrEntity, keyRef: Sql): Sql {
+  const parts: Sql[] = [sql`${col(E, entity.key)} = ${keyRef}`];
+  const atT = existsAtT(x, entity);
+  if (atT) parts.push(atT);
+  return sql`exists (select 1 from ${table(entity.table)} as ${sql.id(E)} where ${sql.join(parts, sql` and `)})`;
+}
+
+/** The WHERE pushed into a stream source's scan: time <= T, the union of the types, the widest window. */
+function pushedFilter(x: Ctx, stream: IrStream, filters: readonly IrEventFilter[]): { where: Sql; exact: (f: IrEventFilter) => boolean } {
+  const parts: Sql[] = [sql`${col('ev', stream.time)} <= ${x.asOf}`];
+  const allTyped = !!stream.typeColumn && filters.every((f) => f.types);
+  const types = allTyped ? [...new Set(filters.flatMap((f) => f.types!))].sort() : [];
+  if (allTyped) parts.push(types.length === 1 ? sql`${col('ev', stream.typeColumn!)} = ${x.value(types[0]!)}` : sql`${col('ev', stream.typeColumn!)} in (${sql.join(types.map((t) => x.value(t)))})`);
+  const sinces = filters.map((f) => f.since);
+  const relative = sinces.every((s) => s && s.k === 'asof');
+  const widest = relative ? (sinces as { k: 'asof'; minusMs: number }[]).reduce((w, s) => (s.minusMs > w.minusMs ? s : w)) : undefined;
+  if (widest) parts.push(sql`${col('ev', stream.time)} > ${x.time(widest)}`);
+  // A filter needs no FILTER clause when the pushed WHERE already is exactly that filter.
+  const exact = (f: IrEventFilter) =>
+    f.where === null && ir.structuralKey(f.since) === ir.structuralKey(widest ?? null) && (allTyped ? types.length === 1 : f.types === null);
+  return { where: sql.join(parts, sql` and `), exact };
+}
+
+function filterClause(x: Ctx, f: IrEventFilter, exact: boolean): Sql | undefined {
+  return exact ? undefined : eventFilter(x, f, 'ev', { upper: false });
+}
+
+function withFilter(call: Sql, filter: Sql | undefined): Sql {
+  return filter ? sql`${call} filter (where ${filter})` : call;
+}
+
+/**
+ * events / sum / avg / active of one stream in one scan. Without `active`: a flat scan semi-joined
+ * to the existing entities. With it: one grouped scan per key, semi-joined, aggregated again.
+ */
+function streamSourceSql(x: Ctx, src: StreamSource): Sql {
+  const leaves = [...src.leaves.values()];
+  const s = src.stream;
+  const pushed = pushedFilter(x, s, leaves.map((l) => l.leaf.filter));
+  const key = col('ev', s.entityKey);
+  const scan = sql`from ${table(s.table)} as ev where ${pushed.where}`;
+  if (!leaves.some((l) => l.leaf.k === 'active')) {
+    const cols = leaves.map(({ leaf, col: c }) => {
+      const f = filterClause(x, leaf.filter, pushed.exact(leaf.filter));
+      const v = leaf.k === 'events' || leaf.k === 'active' ? sql`count(*)` : sql`${sql.raw(leaf.k)}(${expr(x, leaf.value, 'ev')})`;
+      const call = withFilter(v, f);
+      return sql`${leaf.k === 'sum' ? sql`coalesce(${call}, 0)` : call} as ${sql.id(c)}`;
+    });
+    return sql`select ${sql.join(cols)} ${scan} and ${entityExists(x, src.entity, key)}`;
+  }
+  const inner: Sql[] = [sql`${key} as k`];
+  const outer: Sql[] = [];
+  for (const { leaf, col: c } of leaves) {
+    const f = filterClause(x, leaf.filter, pushed.exact(leaf.filter));
+    const g = (suffix: string) => col('g', `${c}${suffix}`);
+    if (leaf.k === 'events' || leaf.k === 'active') {
+      inner.push(sql`${withFilter(sql`count(*)`, f)} as ${sql.id(`${c}n`)}`);
+      outer.push(leaf.k === 'events' ? sql`coalesce(sum(${g('n')}), 0) as ${sql.id(c)}` : sql`count(*) filter (where ${g('n')} > 0) as ${sql.id(c)}`);
+    } else {
+      const v = expr(x, leaf.value, 'ev');
+      inner.push(sql`${withFilter(sql`sum(${v})`, f)} as ${sql.id(`${c}s`)}`);
+      if (leaf.k === 'sum') outer.push(sql`coalesce(sum(${g('s')}), 0) as ${sql.id(c)}`);
+      else {
+        inner.push(sql`${withFilter(sql`count(${v})`, f)} as ${sql.id(`${c}n`)}`);
+        outer.push(sql`sum(${g('s')}) / nullif(sum(${g('n')}), 0) as ${sql.id(c)}`);
+      }
+    }
+  }
+  return sql`select ${sql.join(outer)} from (select ${sql.join(inner)} ${scan} group by ${key}) as g where ${entityExists(x, src.entity, col('g', 'k'))}`;
+}
+
+/**
+ * Counts of entities (existing at T) satisfying conditions. Population-wide: one scan of the
+ * entities in the pass shape, the conjuncts every condition shares in WHERE, the rest as
+ * `count(*) FILTER (WHERE ...)`. Under a selective shared conjunct: one probing count per leaf.
+ */
+function countSourceSql(x: Ctx, src: CountSource): Sql {
+  const leaves = [...src.leaves.values()];
+  const conjuncts = (c: IrCond) => (c.k === 'and' ? c.items : [c]);
+  const keysOf = (c: IrCond) => new Set(conjuncts(c).map((i) => ir.structuralKey(i)));
+  const sets = leaves.map((l) => keysOf(l.where));
+  const shared = conjuncts(leaves[0]!.where).filter((c) => sets.every((s) => s.has(ir.structuralKey(c))));
+  const sharedKeys = new Set(shared.map((c) => ir.structuralKey(c)));
+  const rests = leaves.map((l) => ir.and(conjuncts(l.where).filter((c) => !sharedKeys.has(ir.structuralKey(c)))));
+  if (countStrategy(shared) === 'probe') {
+    // One count per leaf, its probes in WHERE (a semi-join the planner can run as an index-only
+    // nested loop); inside `count(*) FILTER (WHERE exists ...)` they would be a SubPlan per row.
+    const cols = leaves.map((l) => sql`(${membersSql(new Ctx(x.opts, src.entity, 'probe'), { k: 'members', entity: src.entity, where: l.where }, sql`count(*)`)}) as ${sql.id(l.col)}`);
+    return sql`select ${sql.join(cols)}`;
+  }
+  const cx = new Ctx(x.opts, src.entity, 'pass');
+  const cols = rests.map((rest, i) => {
+    const call = rest.k === 'const' && rest.value ? sql`count(*)` : sql`count(*) filter (where ${cond(cx, rest)})`;
+    return sql`${call} as ${sql.id(leaves[i]!.col)}`;
+  });
+  const scope = entityScope(cx, src.entity, shared.length ? ir.and(shared) : null);
+  return sql`select ${sql.join(cols)} from ${scope.from} where ${scope.where}`;
+}
+
+/**
+ * Probe only when a shared conjunct filters on entity columns alone (a cohort such as "signed up
+ * 7 to 37 days ago"): at 1M customers an index probe per member of a 7% cohort ran 5.8x faster
+ * than any grouped scan of the purchases. Otherwise the pass shape: a probe per entity of the
+ * whole population is what made repurchase_rate 2.36x a grouped pass.
+ */
+function countStrategy(shared: readonly IrCond[]): Strategy {
+  return shared.some((c) => !hasAgg(c) && c.k !== 'const' && c.k !== 'not') ? 'probe' : 'pass';
+}
+
+/**
+ * Retention in one grouped scan of the cohort events and one join to the return events: the cohort
+ * is each existing entity's first cohort event c (events after T - days cannot be a first event in
+ * the window, so the scan stops there), kept when c > T - within; an entity returned when a return
+ * event lies in (c, c + days] (a hash join on the key, the window bounds pushed into the scan).
+ */
+function retentionSql(x: Ctx, m: Extract<IrMetric, { k: 'retention' }>): Sql {
+  const c = m.cohort;
+  const r = m.returning;
+  const days = sql`${sql.lit(`${m.days} days`)}::interval`;
+  const lower = x.time({ k: 'asof', minusMs: m.cohortWithin.ms, interval: m.cohortWithin.interval });
+  const upper = x.time({ k: 'asof', minusMs: m.days * 86_400_000, interval: `${m.days} days` });
+  const ckey = col('ev', c.stream.entityKey);
+  const firsts = sql`select ${ckey} as k, min(${col('ev', c.stream.time)}) as c from ${table(c.stream.table)} as ev where ${eventFilter(x, c, 'ev')} and ${col('ev', c.stream.time)} <= ${upper} group by ${ckey} having min(${col('ev', c.stream.time)}) > ${lower}`;
+  const cohort = sql`select g.k, g.c from (${firsts}) as g where ${entityExists(x, m.entity, col('g', 'k'))}`;
+  const rt = col('rv', r.stream.time);
+  const returned = sql`select distinct co.k from co join ${table(r.stream.table)} as rv on ${col('rv', r.stream.entityKey)} = co.k and ${rt} > co.c and ${rt} <= co.c + ${days} where ${rt} > ${lower} and ${eventFilter(x, r, 'rv')}`;
+  return sql`with co as (${cohort}), ret as (${returned}) select count(ret.k)::float8 / nullif(count(*), 0) as v from co left join ret on ret.k = co.k`;
+}
+
+/** Churn in one grouped scan of (T - 2P, T]: active in the prior period, and whether active since. */
+function churnSql(x: Ctx, m: Extract<IrMetric, { k: 'churn' }>): Sql {
+  const f = m.filter;
+  const p1 = x.time({ k: 'asof', minusMs: 2 * m.period.ms, interval: `${2 * (m.period.ms / 86_400_000)} days` });
+  const p0 = x.time({ k: 'asof', minusMs: m.period.ms, interval: m.period.interval });
+  const t = col('ev', f.stream.time);
+  const key = col('ev', f.stream.entityKey);
+  const perKey = sql`select ${key} as k, bool_or(${t} > ${p0}) as recent from ${table(f.stream.table)} as ev where ${t} > ${p1} and ${eventFilter(x, f, 'ev')} group by ${key} having bool_or(${t} <= ${p0})`;
+  return sql`select (count(*) filter (where not g.recent))::float8 / nullif(count(*), 0) as v from (${perKey}) as g where ${entityExists(x, m.entity, col('g', 'k'))}`;
+}
+
+/** NPS over each existing respondent's latest scored response in the window (one sorted scan). */
+function npsSql(x: Ctx, m: Extract<IrMetric, { k: 'nps' }>): Sql {
+  const f = m.filter;
+  const score = expr(x, m.value, 'ev');
+  const key = col('ev', f.stream.entityKey);
+  const latest = sql`select distinct on (${key}) ${score} as score from ${table(f.stream.table)} as ev where ${eventFilter(x, f, 'ev')} and ${score} is not null and ${entityExists(x, m.entity, key)} order by ${key}, ${col('ev', f.stream.time)} desc`;
+  return sql`select ((count(*) filter (where score >= 9)) - (count(*) filter (where score <= 6)))::float8 * 100 / nullif(count(*), 0) as v from (${latest}) as nps`;
+}
+
+function metricValue(row: MetricRow, m: IrMetric): Sql {
+  switch (m.k) {
+    case 'count':
+      return row.countLeaf(m.entity, m.where);
+    case 'events':
+    case 'sum':
+    case 'avg':
+    case 'active':
+      return row.streamLeaf(m);
+    case 'ratio':
+      return sql`(${metricValue(row, m.numerator)}::float8 / nullif(${metricValue(row, m.denominator)}::float8, 0))`;
+    case 'retention':
+      return row.single(retentionSql(row.x, m));
+    case 'churn':
+      return row.single(churnSql(row.x, m));
+    case 'nps':
+      return row.single(npsSql(row.x, m));
+  }
+}
+
+/** `select <value> as value` for a KPI metric at T: one row from set-based sources (see above). */
 export function compileMetric(m: IrMetric, opts: SqlOptions): CompiledQuery {
-  const x = new Ctx(opts, undefined, 'probe');
-  return compileRaw(sql`select (${metricSql(x, m)})::float8 as value`);
+  const row = new MetricRow(new Ctx(opts, undefined, 'pass'));
+  const value = metricValue(row, m);
+  return compileRaw(sql`select (${value})::float8 as value from ${row.from()}`);
 }
 
 /** The canonical SQL of any query (what `compile --out` writes and fingerprints hash). */
@@ -478,6 +920,7 @@ export function compileMembersChange(a: ir.IrMembersQuery, b: ir.IrMembersQuery,
   const strategy = strategyFor(opts, () => (chooseStrategy(a.where) === 'pass' || chooseStrategy(b.where) === 'pass' ? 'pass' : 'probe'));
   if (strategy === 'probe' && !shared.length) return undefined;
   const x = new Ctx(opts, a.entity, strategy);
+  x.windows = existsWindows([a.where, b.where]);
   const o = cond(x, onlyA);
   const n = cond(x, onlyB);
   const scope = entityScope(x, a.entity, shared.length ? ir.and(shared) : null);
@@ -497,6 +940,7 @@ export function compileValuesChange(a: ir.IrValuesQuery, b: ir.IrValuesQuery, op
   if (!sameEntity(a.entity, b.entity)) return undefined;
   const strategy = strategyFor(opts, () => 'pass');
   const x = new Ctx(opts, a.entity, strategy);
+  x.windows = existsWindows([a.value, b.value]);
   const o = expr(x, a.value);
   const n = expr(x, b.value);
   const scope = entityScope(x, a.entity, null);

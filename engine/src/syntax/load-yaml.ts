@@ -22,7 +22,11 @@
 //     after its `---` marker (or at the document's start when it has none). A file with no
 //     document but with stream-level problems (e.g. an unknown directive) gets one empty document
 //     carrying them, so that no error is lost.
-//   - Aliases resolve to the anchored node (the same object, so the anchor's spans).
+//   - Aliases resolve to the anchored node (the same object, so the anchor's spans). Expansion is
+//     bounded (MAX_ALIASES occurrences, MAX_ALIAS_EXPANSION nodes added when every alias is
+//     expanded, as the schema stage and lowering do): past either, the alias gets an `alias-limit`
+//     error at its own span and becomes an empty value, so a "billion laughs" file costs
+//     milliseconds. The fast parser bails on every anchor and alias, so only this path sees them.
 //   - Non-scalar keys become a string key (their source text) with the key's span, plus the error
 //     "complex mapping keys are not supported".
 
@@ -53,7 +57,12 @@ const OPTIONS = {
   merge: false,
 } as const;
 
-type YError = { span: Span; message: string };
+/** At most this many alias occurrences per document. */
+export const MAX_ALIASES = 1000;
+/** At most this many nodes added to a document by expanding its aliases (a tree walk's cost). */
+export const MAX_ALIAS_EXPANSION = 10_000;
+
+type YError = YDocument['errors'][number];
 
 /** The full path: the `yaml` package, converted. Exported for tests and benchmarks. Never throws. */
 export function parseYamlWithPackage(text: string): YDocument[] {
@@ -148,6 +157,12 @@ class Converter {
   private readonly quotedEndingAt = new Map<number, number>();
   /** Start offset -> span of each mapping key (to place "duplicate key" errors). */
   private readonly keyAt = new Map<number, Span>();
+  /** Node count of each converted node with its aliases expanded (what a tree walk visits). */
+  private readonly expandedSize = new WeakMap<YNode, number>();
+  private aliasCount = 0;
+  private aliasExpansion = 0;
+  /** Set once a limit is passed: every later alias becomes an empty value without another error. */
+  private aliasLimitReached = false;
 
   constructor(
     private readonly text: string,
@@ -227,7 +242,8 @@ class Converter {
         this.error(span, `Alias *${raw.source} refers to a collection containing it (recursive alias)`);
         return scalarNode(null, span[0], span[1]);
       }
-      return this.converted.get(target) ?? this.node(target);
+      const node = this.converted.get(target) ?? this.node(target);
+      return this.boundedAlias(raw.source, node, span);
     }
     const done = this.converted.get(raw);
     if (done) return done;
@@ -276,7 +292,41 @@ class Converter {
       out = scalarNode(null, r[0], r[0]); // unknown node type; not produced with the core schema
     }
     this.converted.set(raw, out);
+    this.expandedSize.set(out, this.sizeOf(out));
     return out;
+  }
+
+  /** Node count of a converted node with aliases expanded; children are always measured first. */
+  private sizeOf(node: YNode): number {
+    switch (node.kind) {
+      case 'scalar':
+        return 1;
+      case 'seq': {
+        let n = 1;
+        for (const it of node.items) n += this.expandedSize.get(it) ?? 1;
+        return n;
+      }
+      case 'map': {
+        let n = 1;
+        for (const p of node.pairs) n += 1 + (this.expandedSize.get(p.value) ?? 1);
+        return n;
+      }
+    }
+  }
+
+  /** The alias's target, or an empty value with an `alias-limit` error once a limit is passed. */
+  private boundedAlias(name: string, target: YNode, span: Span): YNode {
+    if (this.aliasLimitReached) return scalarNode(null, span[0], span[1]);
+    this.aliasCount++;
+    this.aliasExpansion += this.expandedSize.get(target) ?? 1;
+    if (this.aliasCount <= MAX_ALIASES && this.aliasExpansion <= MAX_ALIAS_EXPANSION) return target;
+    this.aliasLimitReached = true;
+    const message =
+      this.aliasCount > MAX_ALIASES
+        ? `alias *${name} is one too many: a document may use at most ${MAX_ALIASES} aliases`
+        : `alias *${name} expands the document past ${MAX_ALIAS_EXPANSION} nodes (aliases of aliases multiply); write the values out or use fewer aliases`;
+    this.errors.push({ span, message, code: 'alias-limit' });
+    return scalarNode(null, span[0], span[1]);
   }
 
   private pair(p: Pair<unknown, unknown>, fallback: number): { pair: YPair; keyStart: number; valueEnd: number } {

@@ -39,8 +39,8 @@ export interface YDocument {
   readonly root: YNode | null;
   /** The document's whole extent in the file, for diagnostics about the document itself. */
   readonly span: Span;
-  /** Syntax errors of this document, as offsets and messages. */
-  readonly errors: { span: Span; message: string }[];
+  /** Syntax errors of this document, as offsets and messages; `code` when not `yaml-syntax`. */
+  readonly errors: { span: Span; message: string; code?: string }[];
 }
 
 export function getPair(map: YMap, key: string): YPair | undefined {

@@ -1,30 +1,26 @@
 // Schema validation: each document against the JSON Schema of its kind (ajv, draft 2020-12),
 // with ajv's errors turned into diagnostics on the exact key or value they are about.
 
-import Ajv2020Module, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-
-// ajv ships CommonJS; under ESM the class may sit on `.default`.
-const Ajv2020 = ((Ajv2020Module as unknown as { default?: typeof Ajv2020Module }).default ?? Ajv2020Module) as typeof Ajv2020Module;
+import type { ErrorObject } from 'ajv';
 import type { DiagnosticSink, Span } from '../diagnostics.js';
-import { KINDS, type Kind } from '../model/types.js';
-import { didYouMean } from '../resolve/suggest.js';
+import { KINDS, OP_NAMES, type Kind } from '../model/types.js';
+import { didYouMean, suggestOperator } from '../resolve/suggest.js';
+import { badInstant, instantProblem } from '../time.js';
 import { getPair, nodeAtPath, toValue, type YMap, type YNode } from './nodes.js';
-import { SCHEMAS, COMMON_SCHEMA, PROJECT_SCHEMA, type JsonSchema } from './schemas.js';
+import type { JsonSchema } from './schemas.js';
+// ajv's standalone code for schemas/, generated at build time (scripts/generate-validators.mjs;
+// test/schemas.test.ts checks it is up to date): no schema is compiled when a process starts.
+import * as generated from './validators.generated.js';
 
-let validators: Map<string, ValidateFunction> | undefined;
-
-function compileValidators(): Map<string, ValidateFunction> {
-  const ajv = new Ajv2020({ allErrors: true, strict: false, allowUnionTypes: true, verbose: true });
-  ajv.addSchema(COMMON_SCHEMA as object);
-  const out = new Map<string, ValidateFunction>();
-  for (const [kind, schema] of Object.entries(SCHEMAS)) out.set(kind, ajv.compile(schema as object));
-  out.set('project', ajv.compile(PROJECT_SCHEMA as object));
-  return out;
+interface Validator {
+  (data: unknown): boolean;
+  errors?: ErrorObject[] | null;
 }
 
-function validatorFor(kind: string): ValidateFunction {
-  validators ??= compileValidators();
-  return validators.get(kind)!;
+const VALIDATORS = generated as unknown as Record<string, Validator>;
+
+function validatorFor(kind: string): Validator {
+  return VALIDATORS[kind.toLowerCase()]!;
 }
 
 /** Checks `kind`, then the kind's schema; returns the kind when the document can be lowered. */
@@ -59,7 +55,7 @@ export function validateProjectFile(root: YNode, sink: DiagnosticSink): void {
   reportSchemaErrors(validatorFor('project'), root, sink);
 }
 
-function reportSchemaErrors(validate: ValidateFunction, root: YMap, sink: DiagnosticSink): void {
+function reportSchemaErrors(validate: Validator, root: YMap, sink: DiagnosticSink): void {
   if (validate(toValue(root))) return;
   const seen = new Set<string>();
   for (const e of prioritise(validate.errors ?? [])) {
@@ -99,7 +95,10 @@ function describe(e: ErrorObject, root: YMap): { code: string; span: Span; messa
       const extra = String((e.params as { additionalProperty: string }).additionalProperty);
       const pair = node.kind === 'map' ? getPair(node, extra) : undefined;
       const allowed = Object.keys(((e.parentSchema as JsonSchema | undefined)?.properties as object | undefined) ?? {});
-      const dym = didYouMean(extra, allowed);
+      // In a condition or property filter, an unknown key is most often an operator spelled as
+      // elsewhere (`equals`, `>=`): suggest the operator.
+      const operator = allowed.includes('eq') ? suggestOperator(extra, OP_NAMES.filter((o) => allowed.includes(o))) : undefined;
+      const dym = operator ? { text: ` (did you mean '${operator}'?)`, best: operator } : didYouMean(extra, allowed);
       const span = pair?.key.span ?? node.span;
       return {
         code: 'unknown-key',
@@ -125,7 +124,7 @@ function describe(e: ErrorObject, root: YMap): { code: string; span: Span; messa
       return {
         code: 'bad-value',
         span: node.span,
-        message: `'${value}' is not allowed for ${where(path)}; use one of: ${allowed.join(', ')}`,
+        message: `'${value}' is not allowed for ${where(path)}${dym.text}; use one of: ${allowed.join(', ')}`,
         fix: dym.best ? { span: node.span, text: dym.best } : undefined,
       };
     }
@@ -136,6 +135,11 @@ function describe(e: ErrorObject, root: YMap): { code: string; span: Span; messa
     case 'pattern': {
       const value = node.kind === 'scalar' ? String(node.value) : '';
       const sp = e.schemaPath;
+      // A value shaped like an instant gets the precise part and reason (`+99:00`, day 30 of February).
+      if (/instant/i.test(sp) && node.kind === 'scalar' && typeof node.value === 'string' && instantProblem(node.value)) {
+        const bad = badInstant(node.value, node.span, '');
+        return { code: 'bad-instant', span: bad.span, message: bad.message };
+      }
       if (/instantOrDuration/i.test(sp))
         return {
           code: 'bad-instant',

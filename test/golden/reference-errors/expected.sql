@@ -1,2 +1,2 @@
--- Segment high_value (probe)
-select "e"."id" as key from "customers" as "e" where (select count(*) from "events" as ev where "ev"."customer_id" = "e"."id" and "ev"."occurred_at" <= '2026-06-01T00:00:00.000Z'::timestamptz and "ev"."occurred_at" > '2026-03-03T00:00:00.000Z'::timestamptz and "ev"."event_name" = 'purchase') >= 2;
+-- Segment high_value (pass)
+select "e"."id" as key from "customers" as "e" left join (select "ev"."customer_id" as k, count(*) as "a1" from "events" as ev where "ev"."occurred_at" <= '2026-06-01T00:00:00.000Z'::timestamptz and "ev"."event_name" = 'purchase' and "ev"."occurred_at" > '2026-03-03T00:00:00.000Z'::timestamptz group by "ev"."customer_id") as "p1" on "p1"."k" = "e"."id" where coalesce("p1"."a1", 0) >= 2;

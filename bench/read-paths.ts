@@ -1,0 +1,483 @@
+// Section "readpaths": every segment/trait/score/lifecycle read path a user runs, through the
+// engine's own code (preview(), checkKpis, takeLifecycleSnapshot, refreshTables, deploy), against
+// the best hand-written SQL for the same answer, beside the floor (one count(*) of the events
+// table), on the shared bench data set (1M customers, ~28M events). Its rows go into the one
+// read-path table `npm run bench` prints (bench/lib/report.ts renderReadPaths); the plan section
+// adds its plan rows, and a KPI or campaign section adds its own the same way.
+//
+// Writes (refresh, the materialized deploy, snapshot) happen in schemas of this run's own
+// (tally_bench_rp_<pid>...), dropped at the end; the data set is never touched.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Project, type Analysis } from '../engine/src/index.js';
+import type { Catalog } from '../engine/src/resolve/catalog.js';
+import { loadCatalog } from '../engine/src/run/catalog-load.js';
+import { checkKpis } from '../engine/src/run/check.js';
+import { connect, type Db } from '../engine/src/run/db.js';
+import { deploy, refreshTables } from '../engine/src/run/deploy.js';
+import { preview } from '../engine/src/run/preview.js';
+import { takeLifecycleSnapshot } from '../engine/src/run/recorded.js';
+import { SHOP_DIR } from './lib/bench-project.js';
+import { ensureDataset } from './lib/dataset.js';
+import { BenchPg, databaseUrl, ensureDatabase } from './lib/pg.js';
+import { median, now, type ReadPath, type Row, type Section } from './lib/report.js';
+
+const DAY = 86_400_000;
+
+/** The case keys (`--cases`). */
+export const READ_PATH_CASES = ['preview-segment', 'preview-trait', 'preview-score', 'preview-lifecycle', 'check', 'snapshot', 'refresh', 'deploy'];
+
+export interface ReadPathOptions {
+  server: string;
+  database: string;
+  customers: number;
+  seed: number;
+  anchor: Date;
+  days: number;
+  /** Measured rounds after the warm-up; 0: 2. */
+  reps: number;
+  timeoutMs: number;
+  /** Only these cases (keys below); empty: all. */
+  cases: string[];
+  log: (s: string) => void;
+}
+
+type Rows = Record<string, unknown>[];
+
+/** `:T`, `:T7` ... (T minus n days) -> positional timestamptz parameters (as bench/segments.ts). */
+function bind(text: string, asOf: Date): { sql: string; params: unknown[] } {
+  const names: string[] = [];
+  const out = text.replace(/:T(\d*)\b/g, (_m, d: string) => {
+    const name = `T${d}`;
+    let i = names.indexOf(name);
+    if (i < 0) i = names.push(name) - 1;
+    return `$${i + 1}::timestamptz`;
+  });
+  const params = names.map((n) => new Date(asOf.getTime() - Number(n.slice(1) || 0) * DAY).toISOString());
+  return { sql: out.replace(/\s+/g, ' ').trim(), params };
+}
+
+// ---- hand-written SQL ----------------------------------------------------------------------------
+
+const EXISTS = `(c.created_at <= :T or c.created_at is null)`;
+
+/** winback_audience: pro/business, not QA, and at risk, hibernating or dormant (see segments.yaml). */
+const winbackWhere = (p: string) => `${EXISTS} and c.plan in ('pro', 'business') and (starts_with(c.email, 'qa+')) is not true
+  and ((${p}.ltv >= 150 and ${p}.last_p >= :T120 and ${p}.last_p <= :T45)
+    or ${p}.last_p < :T120
+    or ((c.created_at > :T7) is not true and ${p}.last_any is not null and ${p}.last_any <= :T30))`;
+const WINBACK_PASS = (restrict: string) => `(select customer_id,
+    sum((properties ->> 'amount')::numeric) filter (where event_name = 'purchase') as ltv,
+    max(occurred_at) filter (where event_name = 'purchase') as last_p,
+    max(occurred_at) filter (where occurred_at > :T90) as last_any
+  from events where occurred_at <= :T ${restrict} group by customer_id)`;
+const WINBACK_MEMBERS: Record<string, string> = {
+  'one-scan': `select c.id from customers c left join ${WINBACK_PASS('')} p on p.customer_id = c.id where ${winbackWhere('p')}`,
+  'one-scan-candidates': `select c.id from customers c left join ${WINBACK_PASS(`and customer_id in (select id from customers c where ${EXISTS} and c.plan in ('pro', 'business'))`)} p on p.customer_id = c.id where ${winbackWhere('p')}`,
+  'two-scans': `select c.id from customers c
+    left join (select customer_id, sum((properties ->> 'amount')::numeric) as ltv, max(occurred_at) as last_p from events where event_name = 'purchase' and occurred_at <= :T group by customer_id) q on q.customer_id = c.id
+    left join (select customer_id, max(occurred_at) as last_any from events where occurred_at > :T90 and occurred_at <= :T group by customer_id) a on a.customer_id = c.id
+    cross join lateral (select q.ltv, q.last_p, a.last_any) p
+    where ${winbackWhere('p')}`,
+};
+
+const DAYS_SINCE_PURCHASE = `select c.id as key, extract(epoch from (:T - p.last)) / 86400.0 as value from customers c
+  left join (select customer_id, max(occurred_at) as last from events where event_name = 'purchase' and occurred_at <= :T group by customer_id) p on p.customer_id = c.id
+  where ${EXISTS}`;
+
+const HEALTH = `select c.id as key,
+    30 * least(greatest(coalesce(a.s30, 0)::float8 / 6, 0), 1)
+  + 30 * coalesce(least(greatest(((extract(epoch from (:T - a.ll)) / 86400.0) - 60)::float8 / -60, 0), 1), 0)
+  + 25 * least(greatest(coalesce(a.p90, 0)::float8 / 3, 0), 1)
+  + 15 * coalesce(least(greatest(((extract(epoch from (:T - a.lp)) / 86400.0) - 120)::float8 / -120, 0), 1), 0) as value
+  from customers c left join (select customer_id,
+      count(*) filter (where event_name = 'login' and occurred_at > :T30) as s30,
+      max(occurred_at) filter (where event_name = 'login') as ll,
+      count(*) filter (where event_name = 'purchase' and occurred_at > :T90) as p90,
+      max(occurred_at) filter (where event_name = 'purchase') as lp
+    from events where event_name in ('login', 'purchase') and occurred_at <= :T group by customer_id) a on a.customer_id = c.id
+  where ${EXISTS}`;
+
+const STAGE = `case when c.created_at > :T7 then 'new' when a.last is null then 'churned' when a.last <= :T30 then 'dormant' else 'active' end`;
+const STAGES_GROUPED = `select c.id as key, ${STAGE} as stage from customers c
+  left join (select customer_id, max(occurred_at) as last from events where occurred_at > :T90 and occurred_at <= :T group by customer_id) a on a.customer_id = c.id
+  where ${EXISTS}`;
+const STAGES_LATERAL = `select c.id as key, ${STAGE} as stage from customers c
+  cross join lateral (select max(e.occurred_at) as last from events e where e.customer_id = c.id and e.occurred_at > :T90 and e.occurred_at <= :T) a
+  where ${EXISTS}`;
+
+const CHAMPIONS_COUNT = `select count(*)::float8 as value from customers c join (
+    select customer_id from events where event_name = 'purchase' and occurred_at <= :T group by customer_id
+    having max(occurred_at) >= :T30 and count(*) filter (where occurred_at > :T90) >= 3 and sum((properties ->> 'amount')::numeric) >= 300) p on p.customer_id = c.id
+  where ${EXISTS}`;
+
+// ---- answers -------------------------------------------------------------------------------------
+
+const r6 = (v: unknown) => (v === null || v === undefined ? null : Math.round(Number(v) * 1e6) / 1e6);
+
+function segmentAnswer(count: unknown, ids: unknown[]): string {
+  return JSON.stringify({ count: Number(count), sample: ids.map(Number) });
+}
+function valuesAnswer(entities: unknown, count: unknown, sample: { key: unknown; value: unknown }[], bands?: Record<string, unknown>): string {
+  return JSON.stringify({ entities: Number(entities), count: Number(count), sample: sample.map((s) => [Number(s.key), r6(s.value)]), ...(bands ? { bands: Object.fromEntries(Object.entries(bands).map(([k, v]) => [k, Number(v)]).sort()) } : {}) });
+}
+function distAnswer(d: Record<string, unknown>): string {
+  return JSON.stringify(Object.fromEntries(Object.entries(d).map(([k, v]) => [k, Number(v)]).filter(([, v]) => v !== 0).sort()));
+}
+
+// ---- cases ---------------------------------------------------------------------------------------
+
+interface Variant {
+  id: string;
+  /** Runs once; returns the answer. */
+  run: () => Promise<string>;
+}
+
+interface Case {
+  key: string;
+  path: string;
+  engine: Variant;
+  hands: Variant[];
+  note?: string;
+  /** Whether a hand-written answer agrees with the engine's (default: equal). */
+  agree?: (engine: string, hand: string) => boolean;
+}
+
+/**
+ * Deploy and refresh evaluate at now(), and the windows slide through the data between two runs
+ * seconds apart (a purchase crosses T - 45d): member counts agree within a few in 10^5.
+ */
+const nearCount = (a: string, b: string) => Math.abs(Number(a) - Number(b)) <= Math.max(2, Number(a) * 1e-4);
+
+/** A hand-written variant: statements run in one transaction (read-only unless `write`), answer from their rows. */
+function hand(db: Db, id: string, asOf: () => Date, texts: string[], answer: (rows: Rows[]) => string, opts: { write?: boolean; timeoutMs: number }): Variant {
+  return {
+    id,
+    run: () =>
+      db.transaction(
+        async (tx) => {
+          const out: Rows[] = [];
+          for (const t of texts) {
+            const b = bind(t, asOf());
+            out.push((await tx.query<Record<string, unknown>>(b.sql, b.params)).rows);
+          }
+          return answer(out);
+        },
+        { readOnly: !opts.write, timeoutMs: opts.timeoutMs },
+      ),
+  };
+}
+
+function shopFile(file: string): string {
+  return readFileSync(join(SHOP_DIR, file), 'utf8');
+}
+
+/** The shop project (KPIs: only champions_count; no campaigns) deploying into `schema`, winback_audience as a table. */
+function benchProject(schema: string): Project {
+  const tallyYaml = shopFile('tally.yaml').replace(/^deploy:\n  schema: tally$/m, `deploy:\n  schema: ${schema}`);
+  if (!tallyYaml.includes(`schema: ${schema}`)) throw new Error('read-path bench: the example tally.yaml no longer has deploy.schema: tally');
+  const p = new Project(SHOP_DIR, tallyYaml);
+  for (const f of ['definitions/model.yaml', 'definitions/profile.yaml', 'definitions/lifecycle.yaml']) p.setFile(f, shopFile(f));
+  const segments = shopFile('definitions/segments.yaml').replace('name: winback_audience\nversion: 1\n', 'name: winback_audience\nversion: 1\nmaterialize: table\n');
+  if (!segments.includes('materialize: table')) throw new Error('read-path bench: winback_audience not found in segments.yaml');
+  p.setFile('definitions/segments.yaml', segments);
+  const kpi = shopFile('definitions/kpis.yaml').split(/^---$/m).find((d) => /^name: champions_count$/m.test(d));
+  if (!kpi) throw new Error('read-path bench: champions_count not found in kpis.yaml');
+  p.setFile('definitions/kpis.yaml', kpi.trim() + '\n');
+  return p;
+}
+
+function analyse(p: Project, catalog: Catalog | undefined, asOf: Date): Analysis {
+  const a = p.analyze({ catalog, now: asOf });
+  const errors = a.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length) throw new Error(`the read-path bench project has errors: ${errors.map((d) => `${d.file}:${d.range.start.line + 1}: ${d.message}`).join('; ')}`);
+  return a;
+}
+
+function engineUrl(server: string, database: string, dataSchema: string): string {
+  const url = databaseUrl(server, database);
+  const options = `-c search_path=${dataSchema},public -c TimeZone=UTC`;
+  return `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(options)}`;
+}
+
+function errorText(e: unknown): string {
+  const err = e as { code?: string; message?: string };
+  return err.code === 'db-timeout' ? 'timeout' : (err.message ?? String(e));
+}
+
+export async function readPathsSection(o: ReadPathOptions): Promise<Section> {
+  await ensureDatabase(o.server, o.database);
+  const admin = await BenchPg.open(databaseUrl(o.server, o.database));
+  const schema = `tally_bench_rp_${process.pid}`;
+  const schemas: string[] = [schema];
+  let db: Db | undefined;
+  try {
+    const ds = await ensureDataset(admin, { customers: o.customers, seed: o.seed, anchor: o.anchor, days: o.days }, o.log);
+    if (!/^[a-z0-9_]+$/.test(ds.schema)) throw new Error(`unexpected data set schema name ${ds.schema}`);
+    db = await connect(engineUrl(o.server, o.database, ds.schema), { baseDir: SHOP_DIR, timezone: 'UTC' });
+    const T = o.anchor;
+    const t = () => T;
+    const wall = () => new Date();
+    const project = benchProject(schema);
+    const catalog = await loadCatalog(db, analyse(project, undefined, T).definitions);
+    const analysis = analyse(project, catalog, T);
+    const timeoutMs = o.timeoutMs;
+
+    // The floor.
+    await admin.query(`set search_path to "${ds.schema}", public`);
+    await admin.query('select count(*) from events');
+    const floorTimes: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const s = now();
+      await admin.query('select count(*) from events');
+      floorTimes.push(now() - s);
+    }
+    const floorMs = median(floorTimes);
+    o.log(`  readpaths: floor ${floorMs.toFixed(0)} ms`);
+
+    // The deployed project refresh and snapshot work on (deploy's own snapshot included).
+    o.log(`  deploying the bench project into ${schema} ...`);
+    const d0 = await deploy(db, analysis, { schema, who: 'tally bench', catalog });
+    if (!d0.deployed) throw new Error(`read-path bench: the deploy did not deploy (${d0.diagnostics.map((x) => x.message).join('; ')})`);
+
+    const ro = { timeoutMs };
+    const segPreview = (rows: Rows[]) => segmentAnswer(rows[0]![0]?.n ?? 0, rows[0]!.map((r) => r.id).filter((x) => x !== null && x !== undefined));
+    const winback = (name: string) => WINBACK_MEMBERS[name]!;
+    let deploys = 0;
+    let snapshotDay = 0;
+    const cases: Case[] = [
+      {
+        key: 'preview-segment',
+        path: 'preview segment winback_audience (count + 10)',
+        engine: {
+          id: 'engine',
+          run: async () => {
+            const p = await preview(db!, analysis, 'segment', 'winback_audience', { asOf: T, timeoutMs });
+            if (p.kind !== 'segment') throw new Error('not a segment preview');
+            return segmentAnswer(p.count, p.sample.map((r) => r.id));
+          },
+        },
+        hands: [
+          ...['one-scan', 'one-scan-candidates'].map((m) =>
+            hand(db!, `cte-keys/${m}`, t, [`with m as materialized (${winback(m)}) select t.n, c.* from (select count(*) as n from m) t left join (select id from m order by id limit 10) s on true left join customers c on c.id = s.id order by s.id`], segPreview, ro),
+          ),
+          hand(db!, 'window/one-scan', t, [`select s.n, c.* from (select id, count(*) over () as n from (${winback('one-scan')}) m order by id limit 10) s join customers c on c.id = s.id order by c.id`], segPreview, ro),
+          hand(db!, 'count-then-sample/one-scan', t, [`select count(*) as n from (${winback('one-scan')}) m`, `select c.* from customers c where c.id in (select id from (${winback('one-scan')}) m) order by c.id limit 10`], (rows) => segmentAnswer(rows[0]![0]!.n, rows[1]!.map((r) => r.id)), ro),
+        ],
+      },
+      {
+        key: 'preview-trait',
+        path: 'preview trait days_since_last_purchase',
+        engine: {
+          id: 'engine',
+          run: async () => {
+            const p = await preview(db!, analysis, 'trait', 'days_since_last_purchase', { asOf: T, timeoutMs });
+            if (p.kind !== 'trait') throw new Error('not a trait preview');
+            return valuesAnswer(p.entities, p.count, p.sample);
+          },
+        },
+        hands: [
+          hand(db!, 'cte', t, [`with v as materialized (${DAYS_SINCE_PURCHASE}) select t.entities, t.count, s.key, s.value from (select count(*) as entities, count(value) as count from v) t left join (select key, value from v where value is not null order by key limit 10) s on true order by s.key`], (rows) => valuesAnswer(rows[0]![0]!.entities, rows[0]![0]!.count, rows[0]!.filter((r) => r.key !== null) as { key: unknown; value: unknown }[]), ro),
+          hand(db!, 'stats-then-sample', t, [`select count(*) as entities, count(value) as count from (${DAYS_SINCE_PURCHASE}) v`, `select key, value from (${DAYS_SINCE_PURCHASE}) v where value is not null order by key limit 10`], (rows) => valuesAnswer(rows[0]![0]!.entities, rows[0]![0]!.count, rows[1] as { key: unknown; value: unknown }[]), ro),
+        ],
+      },
+      {
+        key: 'preview-score',
+        path: 'preview score health (+ bands)',
+        engine: {
+          id: 'engine',
+          run: async () => {
+            const p = await preview(db!, analysis, 'score', 'health', { asOf: T, timeoutMs });
+            if (p.kind !== 'score') throw new Error('not a score preview');
+            return valuesAnswer(p.entities, p.count, p.sample, p.bands ?? {});
+          },
+        },
+        hands: [
+          hand(
+            db!,
+            'cte',
+            t,
+            [`with v as materialized (${HEALTH}) select t.*, s.key, s.value from (select count(*) as entities, count(value) as count, count(*) filter (where value >= 60) as healthy, count(*) filter (where value >= 30 and value < 60) as neutral, count(*) filter (where value < 30) as at_risk from v) t left join (select key, value from v where value is not null order by key limit 10) s on true order by s.key`],
+            (rows) => {
+              const r = rows[0]![0]!;
+              return valuesAnswer(r.entities, r.count, rows[0]!.filter((x) => x.key !== null) as { key: unknown; value: unknown }[], { healthy: r.healthy, neutral: r.neutral, at_risk: r.at_risk });
+            },
+            ro,
+          ),
+        ],
+      },
+      {
+        key: 'preview-lifecycle',
+        path: 'preview lifecycle customer_lifecycle',
+        engine: {
+          id: 'engine',
+          run: async () => {
+            const p = await preview(db!, analysis, 'lifecycle', 'customer_lifecycle', { asOf: T, timeoutMs });
+            if (p.kind !== 'lifecycle') throw new Error('not a lifecycle preview');
+            return distAnswer(p.stages);
+          },
+        },
+        hands: [
+          hand(db!, 'grouped-max', t, [`select stage, count(*) as n from (${STAGES_GROUPED}) s group by stage`], (rows) => distAnswer(Object.fromEntries(rows[0]!.map((r) => [String(r.stage), r.n]))), ro),
+          hand(db!, 'lateral-max-probe', t, [`select stage, count(*) as n from (${STAGES_LATERAL}) s group by stage`], (rows) => distAnswer(Object.fromEntries(rows[0]!.map((r) => [String(r.stage), r.n]))), ro),
+        ],
+      },
+      {
+        key: 'check',
+        path: 'check (KPI champions_count: a segment count)',
+        engine: {
+          id: 'engine',
+          run: async () => {
+            const r = await checkKpis(db!, analysis, { asOf: T, timeoutMs });
+            return String(r.kpis.find((k) => k.name === 'champions_count')?.value ?? 'missing');
+          },
+        },
+        hands: [hand(db!, 'grouped-having', t, [CHAMPIONS_COUNT], (rows) => String(Number(rows[0]![0]!.value)), ro)],
+      },
+      {
+        key: 'snapshot',
+        path: 'snapshot (customer_lifecycle, a new day)',
+        note: 'engine also records the stage changes since the last snapshot; hand-written: the stages into a temporary table and their counts',
+        engine: {
+          id: 'engine',
+          run: async () => {
+            const asOf = new Date(T.getTime() + ++snapshotDay * DAY);
+            const r = await db!.transaction((tx) => takeLifecycleSnapshot(tx, project, { schema, asOf, catalog }), { timeoutMs });
+            const taken = r.taken.find((x) => x.lifecycle === 'customer_lifecycle');
+            if (!taken) throw new Error(`no snapshot taken (${JSON.stringify(r)})`);
+            return `stages at ${r.day}`;
+          },
+        },
+        hands: [
+          {
+            id: 'temp-table+group',
+            run: () =>
+              db!.transaction(
+                async (tx) => {
+                  const b = bind(`create temporary table h on commit drop as ${STAGES_GROUPED}`, new Date(T.getTime() + snapshotDay * DAY));
+                  await tx.query(b.sql, b.params);
+                  await tx.query('select stage, count(*) from h group by stage');
+                  return `stages at ${new Date(T.getTime() + snapshotDay * DAY).toISOString().slice(0, 10)}`;
+                },
+                { timeoutMs },
+              ),
+          },
+        ],
+      },
+      {
+        key: 'refresh',
+        path: 'refresh (winback_audience, materialize: table)',
+        agree: nearCount,
+        engine: {
+          id: 'engine',
+          run: async () => {
+            const r = await refreshTables(db!, schema);
+            return String(r.tables.find((x) => x.name.endsWith('segment_winback_audience'))?.rows ?? 'missing');
+          },
+        },
+        hands: ['one-scan', 'one-scan-candidates'].map((m) =>
+          hand(db!, `create-table-as/${m}`, wall, [`create table ${schema}.hand_refresh as ${winback(m)}`, `select count(*) as n from ${schema}.hand_refresh`, `drop table ${schema}.hand_refresh`], (rows) => String(Number(rows[1]![0]!.n)), { write: true, timeoutMs }),
+        ),
+      },
+      {
+        key: 'deploy',
+        path: 'deploy (fresh schema; winback_audience as a table + lifecycle snapshot)',
+        agree: nearCount,
+        note: 'engine: deploy of the bench project (views, one table, history, snapshot) into a new schema; hand-written: the table and the stage rows by hand',
+        engine: {
+          id: 'engine',
+          run: async () => {
+            const s = `${schema}_d${++deploys}`;
+            schemas.push(s);
+            const a = analyse(benchProject(s), catalog, T);
+            const r = await deploy(db!, a, { schema: s, who: 'tally bench', catalog });
+            if (!r.deployed) throw new Error('the deploy did not deploy');
+            const n = await db!.query<{ n: number }>(`select count(*) as n from ${s}.segment_winback_audience`);
+            await admin.query(`drop schema if exists "${s}" cascade`);
+            return String(Number(n.rows[0]!.n));
+          },
+        },
+        hands: [
+          hand(
+            db!,
+            'create-tables-as/one-scan',
+            wall,
+            [`create table ${schema}.hand_deploy as ${winback('one-scan')}`, `create table ${schema}.hand_stages as ${STAGES_GROUPED}`, `select count(*) as n from ${schema}.hand_deploy`, `drop table ${schema}.hand_deploy`, `drop table ${schema}.hand_stages`],
+            (rows) => String(Number(rows[2]![0]!.n)),
+            { write: true, timeoutMs },
+          ),
+        ],
+      },
+    ];
+
+    const reps = o.reps > 0 ? o.reps : 2;
+    const readPaths: ReadPath[] = [];
+    const rows: Row[] = [{ figure: 'floor: select count(*) from events', value: floorMs, unit: 'ms' }];
+    const detail: unknown[] = [];
+    for (const c of cases.filter((c) => !o.cases.length || o.cases.includes(c.key))) {
+      o.log(`  ${c.path}`);
+      const all = [c.engine, ...c.hands];
+      const times = new Map<Variant, number[]>(all.map((v) => [v, []]));
+      const answers = new Map<Variant, string>();
+      const errors = new Map<Variant, string>();
+      const once = async (v: Variant) => {
+        const s = now();
+        const a = await v.run();
+        return { ms: now() - s, a };
+      };
+      for (const v of all) {
+        try {
+          const r = await once(v);
+          answers.set(v, r.a);
+          o.log(`    warm-up ${v === c.engine ? 'engine' : `hand: ${v.id}`}: ${r.ms.toFixed(0)} ms -> ${r.a.slice(0, 160)}`);
+        } catch (e) {
+          errors.set(v, errorText(e));
+          o.log(`    warm-up ${v.id}: ${errorText(e)}`);
+        }
+      }
+      const live = all.filter((v) => !errors.has(v));
+      for (let round = 0; round < reps; round++) {
+        for (let i = 0; i < live.length; i++) {
+          const v = live[(i + round) % live.length]!;
+          try {
+            times.get(v)!.push((await once(v)).ms);
+          } catch (e) {
+            errors.set(v, errorText(e));
+          }
+        }
+      }
+      const engineMs = median(times.get(c.engine)!);
+      const reference = answers.get(c.engine);
+      const agree = (h: Variant) => answers.has(h) && reference !== undefined && (c.agree ?? ((a, b) => a === b))(reference, answers.get(h)!);
+      const correct = c.hands.filter((h) => agree(h) && times.get(h)!.length);
+      const wrongHands = c.hands.filter((h) => answers.has(h) && !agree(h));
+      const best = correct.sort((a, b) => median(times.get(a)!) - median(times.get(b)!))[0];
+      const handMs = best ? median(times.get(best)!) : NaN;
+      readPaths.push({
+        path: c.path,
+        engineMs,
+        handMs,
+        hand: best?.id ?? (wrongHands.length ? `none agreed: ${wrongHands.map((h) => h.id).join(', ')}` : 'none'),
+        floorMs,
+        wrong: !best && wrongHands.length > 0,
+        ...(c.note ? { note: c.note } : {}),
+      });
+      rows.push({ figure: c.path, value: engineMs, unit: 'ms', reference: { label: `best hand: ${best?.id ?? 'none'}`, value: handMs }, ratio: engineMs / handMs });
+      for (const h of wrongHands) o.log(`    !! hand ${h.id} answered ${answers.get(h)?.slice(0, 200)} (engine: ${reference?.slice(0, 200)})`);
+      detail.push({ key: c.key, path: c.path, answer: reference, variants: all.map((v) => ({ id: v.id, times: times.get(v), answer: answers.get(v), error: errors.get(v) })) });
+    }
+    return {
+      name: 'readpaths',
+      title: `read paths at ${ds.customersLoaded.toLocaleString('en-US')} customers / ${ds.eventsLoaded.toLocaleString('en-US')} events`,
+      rows,
+      notes: [`times: median of ${reps} rounds after one warm-up, variants in rotating order; answers checked against the engine's`],
+      detail: { floorTimes, cases: detail },
+      readPaths,
+    };
+  } finally {
+    await db?.close();
+    for (const s of schemas) await admin.query(`drop schema if exists "${s}" cascade`).catch(() => undefined);
+    await admin.close();
+  }
+}
