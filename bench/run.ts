@@ -1,4 +1,4 @@
-// npm run bench -- [compile|segments|readpaths|plan|demo|lsp|all] [options]
+// npm run bench -- [compile|segments|readpaths|plan|campaign|demo|lsp|all] [options]
 //
 // Prints one table per section: each figure as a value, a reference measured in the same run, their
 // ratio, the target and whether it is met. Benchmarks are not tests: nothing fails on a slow
@@ -6,7 +6,7 @@
 // section, so a single-section run keeps the others' last figures).
 //
 // Options:
-//   --customers N              segment and plan data set size (default 1000000)
+//   --customers N              segment, plan and campaign data set size (default 1000000)
 //   --events-per-customer M    calibrate the generator's history length to about M events per
 //                              customer (default: the generator's own, about 28 with 400 days)
 //   --db URL                   PostgreSQL server (default postgres://postgres@127.0.0.1:5432);
@@ -16,8 +16,9 @@
 //   --defs N                   compile: number of generated definitions (default 1000)
 //   --cases a,b,c              segments: which cases (default all; kpi:<name> for one KPI, e.g. kpi:dau_mau);
 //                              readpaths: preview-segment, preview-trait, preview-score,
-//                              preview-lifecycle, check, snapshot, refresh, deploy (default all)
-//   --timeout S                segments, plan: statement timeout per query in seconds (default 120)
+//                              preview-lifecycle, check, snapshot, refresh, deploy (default all);
+//                              campaign: preview, run, report (default all)
+//   --timeout S                segments, plan, campaign: statement timeout per query in seconds (default 120)
 //   --explain                  segments: also print EXPLAIN (ANALYZE, BUFFERS) of every variant;
 //                              plan: of plan's impact statements and the best hand-written query
 //   --demo-runs N              demo: runs (default 3)
@@ -34,18 +35,19 @@ import { DEFAULT_SERVER_URL } from './lib/pg.js';
 import { renderReadPaths, renderSection, type Section } from './lib/report.js';
 import { READ_PATH_CASES, readPathsSection } from './read-paths.js';
 import { planSection } from './plan.js';
+import { CAMPAIGN_CASES, campaignSection } from './campaign.js';
 import { segmentsSection } from './segments.js';
 import { lspSection } from './lsp.js';
 import { adviseSection } from './advise.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = join(ROOT, '.bench', 'latest.json');
-const SECTIONS = ['compile', 'segments', 'readpaths', 'plan', 'demo', 'lsp', 'advise'] as const;
+const SECTIONS = ['compile', 'segments', 'readpaths', 'plan', 'campaign', 'demo', 'lsp', 'advise'] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 function usage(msg?: string): never {
   if (msg) console.error(`bench: ${msg}`);
-  console.error('usage: node --import tsx bench/run.ts [compile|segments|plan|demo|lsp|all] [--customers N] [--events-per-customer M] [--db URL] [--reps N] [--defs N] [--cases a,b,c] [--timeout S] [--explain] [--demo-runs N]');
+  console.error('usage: node --import tsx bench/run.ts [compile|segments|readpaths|plan|campaign|demo|lsp|advise|all] [--customers N] [--events-per-customer M] [--db URL] [--reps N] [--defs N] [--cases a,b,c] [--timeout S] [--explain] [--demo-runs N]');
   process.exit(2);
 }
 
@@ -79,6 +81,7 @@ function parseArgs(argv: string[]) {
       case 'segments':
       case 'plan':
       case 'readpaths':
+      case 'campaign':
       case 'demo':
       case 'lsp':
       case 'advise':
@@ -101,7 +104,7 @@ function parseArgs(argv: string[]) {
         break;
       case '--cases':
         o.cases = (value() ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-        if (o.cases.some((c) => !['a', 'b', 'c', ...READ_PATH_CASES].includes(c) && !c.startsWith('kpi:'))) usage(`--cases takes a comma-separated subset of a,b,c and kpi:<name> (a KPI of examples/shop) for segments, or of ${READ_PATH_CASES.join(',')} for readpaths`);
+        if (o.cases.some((c) => !['a', 'b', 'c', ...READ_PATH_CASES, ...CAMPAIGN_CASES].includes(c) && !c.startsWith('kpi:'))) usage(`--cases takes a comma-separated subset of a,b,c and kpi:<name> (a KPI of examples/shop) for segments, of ${READ_PATH_CASES.join(',')} for readpaths, or of ${CAMPAIGN_CASES.join(',')} for campaign`);
         break;
       case '--timeout':
         o.timeoutS = num(flag, value(), 1);
@@ -163,7 +166,7 @@ async function main(): Promise<void> {
             reps: o.reps ?? 0,
             timeoutMs: o.timeoutS * 1000,
             explain: o.explain,
-            cases: o.cases.filter((c) => !READ_PATH_CASES.includes(c)),
+            cases: o.cases.filter((c) => !READ_PATH_CASES.includes(c) && !CAMPAIGN_CASES.includes(c)),
             log,
           })),
         );
@@ -196,6 +199,22 @@ async function main(): Promise<void> {
             reps: o.reps ?? 0,
             timeoutMs: o.timeoutS * 1000,
             cases: o.cases.filter((c) => READ_PATH_CASES.includes(c)),
+            log,
+          }),
+        );
+      }
+      if (name === 'campaign') {
+        sections.push(
+          await campaignSection({
+            server: o.db,
+            database: 'tally_bench',
+            customers: o.customers,
+            seed: 42,
+            anchor: DEFAULT_ANCHOR,
+            days: days(),
+            reps: o.reps ?? 0,
+            timeoutMs: o.timeoutS * 1000,
+            cases: o.cases.filter((c) => CAMPAIGN_CASES.includes(c)),
             log,
           }),
         );

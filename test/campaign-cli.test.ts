@@ -3,7 +3,7 @@
 // PostgreSQL: JSON shapes of the contract, exports, exit codes, one-line errors without stacks.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '../engine/src/run/db.js';
@@ -59,6 +59,22 @@ forEachBackend('cli: run, report, preview campaign', (backend) => {
     const text = await tally(['preview', 'campaign', 'promo', '--as-of', '2026-01-02']);
     assert.equal(text.code, 0);
     assert.match(text.out, /campaign promo \(email\): a run now would enroll 2 of 3 in the segment/);
+  });
+
+  it('run before deploy: refused (exit 1), each undeployed definition named at its place; nothing written', async () => {
+    const r = await tally(['run', '--as-of', '2026-01-01']);
+    assert.equal(r.code, 1, r.out + r.err);
+    assert.match(r.err, /definitions\/campaigns\.yaml:\d+:7: error \[not-deployed\] campaign 'promo' is not deployed; a run enrolls what is deployed: deploy it first/);
+    assert.match(r.err, /tally run refused: the working copy differs from what is deployed/);
+    const j = await tally(['run', '--as-of', '2026-01-01', '--format', 'json']);
+    assert.equal(j.code, 1);
+    const out = JSON.parse(j.out);
+    assert.equal(out.refused, true);
+    assert.ok(out.diagnostics.some((d: { code: string; file: string }) => d.code === 'not-deployed' && d.file === 'definitions/segments.yaml'));
+    assert.deepEqual(out.campaigns.map((c: { status: string }) => c.status), ['refused', 'refused', 'refused']);
+    clean(r);
+    const deployed = await tally(['deploy']);
+    assert.equal(deployed.code, 0, deployed.out + deployed.err);
   });
 
   it('run --format json, then --export csv / jsonl of the new outbox rows; a re-run adds nothing', async () => {
@@ -135,6 +151,37 @@ forEachBackend('cli: run, report, preview campaign', (backend) => {
     assert.match(md.out, /\| offer \| 1 \| 1 \| 100\.0% \|/);
     const text = await tally(['report', 'promo', '--as-of', '2026-01-10']);
     assert.match(text.out, /p-value \(offer vs control, two-sided pooled z-test\): 0\.1573/);
+  });
+
+  it('run after widening a segment without a bump: refused naming the segment and its line; report per version', async () => {
+    const segments = join(project, 'definitions', 'segments.yaml');
+    const original = readFileSync(segments, 'utf8');
+    writeFileSync(segments, original.replace('{ attribute: country, eq: DE }', '{ attribute: country, in: [DE, FR] }'));
+    try {
+      const r = await tally(['run', '--as-of', '2026-01-05', '--campaign', 'promo']);
+      assert.equal(r.code, 1, r.out + r.err);
+      assert.match(r.err, /definitions\/segments\.yaml:7:7: error \[differs-from-deployed\] segment 'german' differs from what is deployed: its meaning in the working copy differs from the deployed version 1; campaign 'promo' enrolls through it/);
+      assert.match(r.err, /name: german\n\s+\^+/);
+      clean(r);
+    } finally {
+      writeFileSync(segments, original);
+    }
+    // A version 2 of promo (a longer schedule), deployed and run: the report spans versions 1 and 2.
+    const campaigns = join(project, 'definitions', 'campaigns.yaml');
+    writeFileSync(campaigns, readFileSync(campaigns, 'utf8').replace('name: promo\nversion: 1', 'name: promo\nversion: 2').replace('end: 2026-01-04', 'end: 2026-01-10'));
+    assert.equal((await tally(['deploy'])).code, 0);
+    const run = await tally(['run', '--as-of', '2026-01-06', '--campaign', 'promo', '--format', 'json']);
+    assert.equal(run.code, 0, run.err);
+    assert.deepEqual(JSON.parse(run.out).campaigns.map((c: { version: number; enrolled: number }) => [c.version, c.enrolled]), [[2, 1]]);
+    const j = JSON.parse((await tally(['report', 'promo', '--as-of', '2026-01-10', '--format', 'json'])).out);
+    assert.equal(j.spans_versions, true);
+    assert.deepEqual(j.versions.map((v: { version: number; enrolled: number }) => [v.version, v.enrolled]), [[1, 2], [2, 1]]);
+    const text = await tally(['report', 'promo', '--as-of', '2026-01-10']);
+    assert.match(text.out, /^version 1: 2 enrolled · fingerprint [0-9a-f]{12} · p-value \(offer vs control\): 0\.1573$/m);
+    assert.match(text.out, /^version 2: 1 enrolled · fingerprint [0-9a-f]{12}/m);
+    assert.match(text.out, /note: the enrollments span versions 1 \(2\), 2 \(1\): the totals mix them/);
+    const md = await tally(['report', 'promo', '--as-of', '2026-01-10', '--format', 'markdown']);
+    assert.match(md.out, /^#### version 2: 1 enrolled/m);
   });
 
   it('errors: unknown campaign (exit 2, did you mean), bad flags (exit 2), no stack traces', async () => {

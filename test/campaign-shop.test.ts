@@ -21,9 +21,11 @@ import { previewCampaign, reportCampaign, runCampaigns } from '../engine/src/run
 import { assignVariant } from '../engine/src/run/assign.js';
 import { twoProportionTest } from '../engine/src/run/stats.js';
 import { compileMembers } from '../engine/src/sql/compile.js';
+import { deploy } from '../engine/src/run/deploy.js';
 import { DEFAULT_ANCHOR, loadShop } from '../examples/shop/generate.js';
 import { createTestDb, forEachBackend, type TestDb } from './helpers/databases.js';
 import type { CampaignDef } from '../engine/src/model/types.js';
+import type { Catalog } from '../engine/src/resolve/catalog.js';
 
 const SHOP = join(dirname(fileURLToPath(import.meta.url)), '..', 'examples', 'shop');
 const TMP = mkdtempSync(join(tmpdir(), 'tally-campaign-shop-'));
@@ -37,6 +39,7 @@ forEachBackend('campaigns on the example shop, October 2026', (backend) => {
   let t: TestDb | undefined;
   let db: Db;
   let a: Analysis;
+  let catalog: Catalog;
 
   const members = async (segment: string, at: Date): Promise<Set<string>> => {
     const q = a.get('Segment', segment)!.resolved.query!;
@@ -54,8 +57,12 @@ forEachBackend('campaigns on the example shop, October 2026', (backend) => {
     }
     await loadShop(db, { customers: 3000, anchor: DEFAULT_ANCHOR });
     const project = Project.load(SHOP);
-    a = project.analyze({ catalog: await loadCatalog(db, project.analyze({}).definitions), now: new Date(START) });
+    catalog = await loadCatalog(db, project.analyze({}).definitions);
+    a = project.analyze({ catalog, now: new Date(START) });
     assert.deepEqual(a.diagnostics.filter((d) => d.severity === 'error'), []);
+    // A run enrolls what is deployed.
+    const d = await deploy(db, a, { schema: project.config.deploySchema, catalog });
+    assert.equal(d.deployed, true);
   });
   after(async () => {
     if (t) await t.drop();
@@ -77,7 +84,7 @@ forEachBackend('campaigns on the example shop, October 2026', (backend) => {
     let totalWinback = 0;
     for (let d = 0; d < DAYS; d++) {
       const T = START + d * DAY;
-      const r = await runCampaigns(db, a, { asOf: new Date(T) });
+      const r = await runCampaigns(db, a, { asOf: new Date(T), catalog });
       const got = (await db.query<{ campaign: string; entity_key: string; variant: string; holdout: boolean }>(`select campaign, entity_key, variant, holdout from tally.campaign_enrollments where enrolled_at = $1::timestamptz`, [new Date(T).toISOString()])).rows;
 
       // winback: (segment - exclusions) - everyone enrolled before.

@@ -15,6 +15,7 @@ import { loadCatalog } from '../engine/src/run/catalog-load.js';
 import { campaignDataLints, previewCampaign, reportCampaign, runCampaigns } from '../engine/src/run/campaign.js';
 import { assignmentUnit, assignVariant, cumulativeShares, variantIndexFor } from '../engine/src/run/assign.js';
 import { compileAssignmentUnits } from '../engine/src/sql/campaign.js';
+import { deploy } from '../engine/src/run/deploy.js';
 import { createTestDb, forEachBackend, type TestDb } from './helpers/databases.js';
 import { CAMPAIGNS, loadTimeline, MODEL, SEGMENTS, writeProject } from './helpers/campaign-fixture.js';
 
@@ -92,6 +93,13 @@ forEachBackend('campaigns', (backend) => {
     const project = Project.load(d);
     const catalog = await loadCatalog(db, project.analyze({}).definitions);
     return project.analyze({ catalog, now: day(1) });
+  };
+
+  /** `tally deploy` of a project folder (a run enrolls what is deployed). */
+  const deployDir = async (d: string) => {
+    const r = await deploy(db, await analysis(d), { schema: 'tally', who: 'test' });
+    assert.equal(r.refused, false, JSON.stringify(r.diagnostics));
+    return r;
   };
 
   before(async function () {
@@ -198,9 +206,28 @@ variants:
     );
   });
 
+  it('run: a campaign that was never deployed is refused, with a diagnostic at it; nothing is written', async () => {
+    const a = await analysis();
+    const r = await runCampaigns(db, a, { asOf: day(1), who: 'test' });
+    assert.equal(r.refused, true);
+    assert.deepEqual(
+      r.campaigns.map((c) => `${c.campaign}:${c.status}`),
+      ['cart:refused', 'newsletter:refused', 'promo:refused'],
+    );
+    const text = readFileSync(join(dir, 'definitions', 'campaigns.yaml'), 'utf8').split('\n');
+    const named = r.diagnostics.map((d) => `${d.code}:${d.file}:${text[d.range.start.line]!.slice(d.range.start.character, d.range.end.character)}`);
+    // The campaign files' definitions: every dependency (entity, events, segments) is undeployed too.
+    assert.ok(named.includes('not-deployed:definitions/campaigns.yaml:promo'), named.join(' '));
+    assert.ok(r.diagnostics.some((d) => d.code === 'not-deployed' && /segment 'german' is not deployed; campaign 'promo' enrolls through it/.test(d.message)));
+    assert.ok(r.diagnostics.every((d) => d.severity === 'error' && /tally deploy/.test(d.message)));
+    assert.equal(r.outbox.length, 0);
+    assert.equal(Number((await db.query<{ n: number }>(`select count(*) as n from tally.campaign_runs`)).rows[0]!.n), 0);
+  });
+
   it('run: daily runs Jan 1..5 enroll exactly the hand-computed list; holdouts are enrolled, not sent', async function () {
     this.timeout(120_000);
     const a = await analysis();
+    await deployDir(dir);
     const statuses: string[] = [];
     for (let d = 1; d <= 5; d++) {
       const r = await runCampaigns(db, a, { asOf: day(d), who: 'test' });
@@ -217,6 +244,12 @@ variants:
       'cart:enrolled:1 newsletter:enrolled:4 promo:outside-schedule:0',
     ]);
     assert.deepEqual(await enrollments(db), expectedRows());
+    // Each enrollment and run records the deployed fingerprint it was computed with.
+    const fps = (await db.query<{ campaign: string; fingerprint: string | null }>(`select distinct campaign, fingerprint from tally.campaign_enrollments union select distinct campaign, fingerprint from tally.campaign_runs order by 1`)).rows;
+    assert.deepEqual(
+      fps.map((f) => [f.campaign, f.fingerprint]),
+      ['cart', 'newsletter', 'promo'].map((n) => [n, a.get('Campaign', n)!.fingerprint]),
+    );
     // The variants are the TypeScript rule's.
     for (const e of await enrollments(db)) {
       const def = { cart: ['control', 'nudge'], newsletter: ['send'], promo: ['control', 'offer'] }[e.campaign as 'cart']!;
@@ -274,6 +307,42 @@ variants:
     assert.deepEqual(await enrollments(db), expectedRows());
   });
 
+  it('run: a segment widened without a version bump is refused, naming the segment and where; nothing is written', async () => {
+    const wide = writeProject(join(TMP, `project-wide-${backend}`), {
+      'model.yaml': MODEL,
+      'segments.yaml': SEGMENTS.replace('{ attribute: country, eq: DE }', '{ attribute: country, in: [DE, FR] }'),
+      'campaigns.yaml': CAMPAIGNS,
+    });
+    const before = await enrollments(db);
+    const runsBefore = (await db.query<{ n: number }>(`select count(*) as n from tally.campaign_runs`)).rows[0]!.n;
+    for (const only of ['promo', undefined]) {
+      const r = await runCampaigns(db, await analysis(wide), { asOf: day(6), campaign: only });
+      assert.equal(r.refused, true);
+      assert.equal(r.diagnostics.length, 1, JSON.stringify(r.diagnostics));
+      const d = r.diagnostics[0]!;
+      assert.equal(d.code, 'differs-from-deployed');
+      assert.equal(d.file, 'definitions/segments.yaml');
+      const line = readFileSync(join(wide, 'definitions', 'segments.yaml'), 'utf8').split('\n')[d.range.start.line]!;
+      assert.equal(line.slice(d.range.start.character, d.range.end.character), 'german');
+      assert.match(d.message, /segment 'german' differs from what is deployed: its meaning in the working copy differs from the deployed version 1; campaign 'promo' enrolls through it/);
+      assert.match(r.campaigns.find((c) => c.campaign === 'promo')!.message!, /segment 'german'/);
+    }
+    // A bumped, undeployed segment is refused too (the version differs).
+    const bumped = writeProject(join(TMP, `project-bumped-${backend}`), {
+      'model.yaml': MODEL,
+      'segments.yaml': SEGMENTS.replace('name: german\nversion: 1', 'name: german\nversion: 2').replace('{ attribute: country, eq: DE }', '{ attribute: country, in: [DE, FR] }'),
+      'campaigns.yaml': CAMPAIGNS.replace('name: promo\nversion: 1', 'name: promo\nversion: 2'),
+    });
+    const b = await runCampaigns(db, await analysis(bumped), { asOf: day(6), campaign: 'promo' });
+    assert.equal(b.refused, true);
+    assert.deepEqual(
+      b.diagnostics.map((x) => x.code + ':' + /^(\w+ '\w+')/.exec(x.message)![1]),
+      ['differs-from-deployed:segment \'german\'', 'differs-from-deployed:campaign \'promo\''],
+    );
+    assert.deepEqual(await enrollments(db), before);
+    assert.equal((await db.query<{ n: number }>(`select count(*) as n from tally.campaign_runs`)).rows[0]!.n, runsBefore);
+  });
+
   it('history: a version bump with new weights enrolls new rows with the new version and rewrites nothing', async () => {
     const v2 = join(TMP, `project-v2-${backend}`);
     writeProject(v2, {
@@ -284,8 +353,15 @@ variants:
         .replace('{ name: offer, weight: 1 }', '{ name: offer, weight: 3 }'),
     });
     const before = await enrollments(db);
+    // Not deployed yet: refused (the working copy says version 2, version 1 is deployed).
+    const early = await runCampaigns(db, await analysis(v2), { asOf: day(6), campaign: 'promo' });
+    assert.equal(early.refused, true);
+    assert.match(early.diagnostics[0]!.message, /campaign 'promo' differs from what is deployed/);
+    await deployDir(v2);
     const r = await runCampaigns(db, await analysis(v2), { asOf: day(6), campaign: 'promo' });
     assert.equal(r.campaigns[0]!.status, 'enrolled');
+    assert.equal(r.campaigns[0]!.version, 2);
+    assert.equal(r.campaigns[0]!.fingerprint, (await analysis(v2)).get('Campaign', 'promo')!.fingerprint);
     const after = await enrollments(db);
     assert.deepEqual(
       after.filter((e) => !before.some((b) => b.campaign === e.campaign && b.entity_key === e.entity_key && b.enrolled_at === e.enrolled_at)),
@@ -312,6 +388,18 @@ variants:
     assert.equal(v.control!.converted, 0);
     assert.equal(r.holdout, 'control');
     assert.equal(r.comparison?.treatment, 'offer');
+    // The enrollments span versions 1 (Jan 2: 1 offer, 4 control) and 2 (Jan 6: customer 5): said, and reported per version.
+    assert.equal(r.spans_versions, true);
+    assert.match(r.notes[0]!, /span versions 1 \(2\), 2 \(1\)/);
+    assert.deepEqual(
+      r.versions.map((x) => [x.version, x.enrolled, x.fingerprints.length, x.variants.map((y) => [y.name, y.enrolled, y.converted])]),
+      [
+        [1, 2, 1, [['control', 1, 0], ['offer', 1, 1]]],
+        [2, 1, 1, [['control', fiveIsControl ? 1 : 0, 0], ['offer', fiveIsControl ? 0 : 1, 0]]],
+      ],
+    );
+    assert.notEqual(r.versions[0]!.fingerprints[0], r.versions[1]!.fingerprints[0]);
+    assert.ok(Math.abs(r.versions[0]!.p_value! - 0.15729920705028513) < 1e-9, 'version 1: 1/1 vs 0/1');
     // Before the purchase happened (T = Jan 3 12:00) nobody has converted and both windows are open.
     const early = await reportCampaign(db, a, 'promo', { asOf: day(3, '12:00:00') });
     assert.deepEqual(

@@ -46,7 +46,7 @@ export { LanguageService, SNIPPETS, type CompletionItem, type HoverResult, type 
 export { formatKpiValue, kpiFormat } from './kpi-status.js';
 export { deploy } from './run/deploy.js';
 export { readDeployed } from './run/deploy-state.js';
-export { previewCampaign, runCampaigns, reportCampaign, campaignDataLints, CampaignError, type CampaignPreview, type CampaignReport, type RunResult } from './run/campaign.js';
+export { previewCampaign, runCampaigns, reportCampaign, campaignDataLints, CampaignError, type CampaignPreview, type CampaignReport, type VersionReport, type RunResult } from './run/campaign.js';
 export { assignmentHash, assignmentUnit, assignVariant, cumulativeShares } from './run/assign.js';
 export { planProject, type Plan, type PlanItem, type PlanOptions, type Impact } from './run/plan.js';
 export { planText, planMarkdown, planJson, blockedPlanMarkdown } from './run/plan-render.js';

@@ -107,7 +107,7 @@ done in ${((Date.now() - started) / 1000).toFixed(1)} s. Try next:
   tally check --project ${shownProject} --format markdown
   tally compile --project ${shownProject} --out out/sql
   tally plan --project ${shownProject} --format markdown      (then: tally deploy, edit a segment, plan again)
-  tally run --project ${shownProject} --as-of 2026-10-01 --campaign winback_dormant
+  tally run --project ${shownProject} --as-of 2026-10-01 --campaign winback_dormant   (after tally deploy: a run enrolls what is deployed)
   tally report winback_dormant --project ${shownProject} --as-of 2026-11-01`);
     return EXIT_OK;
   } finally {

@@ -1,7 +1,7 @@
 // tally report <campaign> [--as-of T] [--format text|json|markdown]: conversion per variant with
 // 95% intervals, lift and p-values against the holdout, and the sample-ratio-mismatch check.
 
-import { CampaignError, reportCampaign, type CampaignReport } from '../../src/run/campaign.js';
+import { CampaignError, reportCampaign, type CampaignReport, type VersionReport } from '../../src/run/campaign.js';
 import type { Interval } from '../../src/run/stats.js';
 import { connectOrFail, loadProjectOrFail } from '../context.js';
 import { diagnosticsText } from '../format-diagnostics.js';
@@ -55,9 +55,8 @@ export function formatP(p: number | null): string {
   return p.toFixed(4);
 }
 
-export function reportText(r: CampaignReport, markdown: boolean): string {
-  const headers = ['variant', 'enrolled', 'converted', 'rate', '95% CI', 'lift vs holdout', 'lift 95% CI', 'p-value'];
-  const rows = r.variants.map((v) => [
+function variantRows(variants: CampaignReport['variants']): string[][] {
+  return variants.map((v) => [
     `${v.name}${v.holdout ? ' (holdout)' : ''}`,
     formatNumber(v.enrolled),
     v.converted === null ? '–' : formatNumber(v.converted),
@@ -67,18 +66,34 @@ export function reportText(r: CampaignReport, markdown: boolean): string {
     v.lift ? signed(v.lift.interval) : '–',
     formatP(v.p_value),
   ]);
-  const goal = r.goal ? `goal: ${r.goal.event ?? 'any event'} within ${r.goal.within}` : 'no goal';
+}
+
+const HEADERS = ['variant', 'enrolled', 'converted', 'rate', '95% CI', 'lift vs holdout', 'lift 95% CI', 'p-value'];
+
+function mdTable(rows: string[][]): string[] {
+  return [`| ${HEADERS.join(' | ')} |`, `|${HEADERS.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)];
+}
+
+const versionHead = (v: VersionReport) =>
+  `version ${v.version}: ${formatNumber(v.enrolled)} enrolled${v.fingerprints.length ? ` · fingerprint ${v.fingerprints.map((f) => f.slice(0, 12)).join(', ')}` : ''} · p-value${v.comparison ? ` (${v.comparison.treatment} vs ${v.comparison.holdout})` : ''}: ${formatP(v.p_value)}`;
+
+export function reportText(r: CampaignReport, markdown: boolean): string {
+  const rows = variantRows(r.variants);
+  const goal = r.goal ? `goal: ${r.goal.event ?? `any ${r.goal.stream} event`} within ${r.goal.within}` : 'no goal';
   const head = `campaign ${r.campaign} (v${r.version}) as of ${r.as_of} · ${goal} · ${r.runs} run${r.runs === 1 ? '' : 's'}`;
   const headline = r.comparison ? `p-value (${r.comparison.treatment} vs ${r.comparison.holdout}, two-sided pooled z-test): ${formatP(r.p_value)}` : 'p-value: – (no comparison against a holdout)';
   const srm = r.srm
     ? `sample ratio: chi-square ${r.srm.chi_square.toFixed(2)} (df ${r.srm.df}), p = ${formatP(r.srm.p_value)}${r.srm.mismatch ? ' · MISMATCH' : ' · ok'}`
     : 'sample ratio: – (not enough enrollments)';
+  const perVersion = r.spans_versions ? r.versions : [];
   if (markdown) {
-    const md = [`### Campaign \`${r.campaign}\` (v${r.version})`, '', `As of ${r.as_of} · ${goal} · ${r.runs} runs`, '', `| ${headers.join(' | ')} |`, `|${headers.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`];
-    for (const row of rows) md.push(`| ${row.join(' | ')} |`);
+    const md = [`### Campaign \`${r.campaign}\` (v${r.version})`, '', `As of ${r.as_of} · ${goal} · ${r.runs} runs${perVersion.length ? ` · all versions (${perVersion.map((v) => v.version).join(', ')})` : ''}`, '', ...mdTable(rows)];
     md.push('', `**${headline}**`, '', `${r.srm?.mismatch ? '⚠️ ' : ''}${srm}`);
+    for (const v of perVersion) md.push('', `#### ${versionHead(v)}`, '', ...mdTable(variantRows(v.variants)));
     if (r.notes.length) md.push('', ...r.notes.map((n) => `- ${n}`));
     return md.join('\n');
   }
-  return [head, '', table(headers, rows), '', headline, srm, ...r.notes.map((n) => `note: ${n}`)].join('\n');
+  const out = [head, '', table(HEADERS, rows), '', headline, srm];
+  for (const v of perVersion) out.push('', versionHead(v), table(HEADERS, variantRows(v.variants)));
+  return [...out, ...r.notes.map((n) => `note: ${n}`)].join('\n');
 }

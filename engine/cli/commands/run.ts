@@ -73,13 +73,20 @@ export async function runRun(g: GlobalOptions, io: Io): Promise<number> {
     }
     let result: RunResult;
     try {
-      result = await runCampaigns(db, analysis, { asOf: g.asOf, campaign: only, who: io.env.USER ?? null });
+      result = await runCampaigns(db, analysis, { asOf: g.asOf, campaign: only, who: io.env.USER ?? null, catalog });
     } catch (e) {
       if (e instanceof CampaignError) {
         io.err(`tally: ${e.message}`);
         return e.code === 'not-found' ? 2 : EXIT_FINDINGS;
       }
       throw e;
+    }
+    if (result.refused) {
+      // A run enrolls what is deployed: the diagnostics say which definition differs and where.
+      io.err(diagnosticsText(result.diagnostics, project.root, io.cwd, (f) => project.file(f)?.text));
+      io.err('tally run refused: the working copy differs from what is deployed, and a run enrolls only what is deployed (nothing enrolled)');
+      if (format === 'json') io.out(JSON.stringify({ ...result, outbox: 0, export: null }, null, 2));
+      return EXIT_FINDINGS;
     }
     if (target) writeFileSync(target.path, target.format === 'csv' ? outboxCsv(result.outbox) : outboxJsonl(result.outbox));
     if (format === 'json') io.out(JSON.stringify({ ...result, outbox: result.outbox.length, export: target ? { format: target.format, file: target.path, rows: result.outbox.length } : null, database: used }, null, 2));

@@ -21,9 +21,11 @@ import type { CampaignDef } from '../model/types.js';
 import { didYouMean } from '../resolve/suggest.js';
 import { compileAudienceCount, compileCandidateCounts, compileConversions, compileEnroll, compileOutbox, type CandidateOptions } from '../sql/campaign.js';
 import { cumulativeShares } from './assign.js';
-import { campaignLockKey, campaignStateExists, ensureCampaignState } from './campaign-state.js';
+import { campaignLockKey, campaignStateExists, ensureCampaignState, hasFingerprints } from './campaign-state.js';
 import type { Db } from './db.js';
 import { quoteIdent } from './deploy-state.js';
+import { deployedCampaigns } from './campaign-deployed.js';
+import type { Catalog } from '../resolve/catalog.js';
 import { sampleRatioMismatch, twoProportionTest, wilsonInterval, type Interval } from './stats.js';
 
 /** The look-back of a triggered campaign's first run: trigger events in (T - 1 day, T]. */
@@ -189,11 +191,15 @@ export async function previewCampaign(db: Db, analysis: Analysis, name: string, 
 
 // ---- tally run -----------------------------------------------------------------------------------
 
-export type RunStatus = 'enrolled' | 'already-run' | 'out-of-order' | 'outside-schedule';
+/** `refused`: the working copy differs from what is deployed (see RunResult.diagnostics); nothing enrolled. */
+export type RunStatus = 'enrolled' | 'already-run' | 'out-of-order' | 'outside-schedule' | 'refused';
 
 export interface CampaignRunResult {
   campaign: string;
+  /** The deployed version the run enrolled with (the working copy's when refused). */
   version: number;
+  /** The deployed fingerprint the enrollments record (null when refused). */
+  fingerprint: string | null;
   channel: string;
   status: RunStatus;
   /** The run's id (also for `already-run`: the earlier run at the same T). */
@@ -220,6 +226,10 @@ export interface OutboxRow {
 
 export interface RunResult {
   as_of: string;
+  /** The working copy differs from what is deployed: nothing was enrolled (exit 1). */
+  refused: boolean;
+  /** Why it was refused, at the definitions that differ (errors). */
+  diagnostics: Diagnostic[];
   campaigns: CampaignRunResult[];
   /** The outbox rows written by this run (empty when nothing new was enrolled). */
   outbox: OutboxRow[];
@@ -230,13 +240,21 @@ export interface RunOptions {
   /** Only this campaign; default all campaigns (in name order). */
   readonly campaign?: string;
   readonly who?: string | null;
+  /**
+   * The catalog the working copy was analysed with: the deployed sources are analysed with the same
+   * one, so that both sides' fingerprints compare like with like (a column's type from the catalog
+   * is part of the meaning).
+   */
+  readonly catalog?: Catalog;
 }
 
 const ZERO_HELD: HeldBack = { exclusions: 0, schedule: 0, trigger: 0, entry: 0, frequency_cap: 0 };
 
 /**
  * `tally run`: enrolls each campaign's audience as of T, in one transaction under an advisory lock
- * on the deploy schema. A campaign already run at T is left alone (nothing is added); a T earlier
+ * on the deploy schema. It enrolls the deployed campaigns (campaign-deployed.ts): when the working
+ * copy of a campaign or of anything it depends on differs from what is deployed, the whole run is
+ * refused and nothing is written (`refused`, with diagnostics). A campaign already run at T is left alone (nothing is added); a T earlier
  * than the campaign's latest run is refused (`out-of-order`), so entry rules and caps always see
  * the whole history before T. Campaigns run in name order, so caps see earlier campaigns' sends.
  */
@@ -249,10 +267,29 @@ export async function runCampaigns(db: Db, analysis: Analysis, opts: RunOptions)
   return db.transaction(async (tx) => {
     await tx.query(`select pg_advisory_xact_lock(${campaignLockKey(schema)}::bigint)`);
     await ensureCampaignState(tx, schema);
+    const deployed = await deployedCampaigns(tx, analysis, names, { schema, catalog: opts.catalog, now: opts.asOf });
+    if (deployed.diagnostics.length) {
+      const campaignsOut = campaigns.map(({ def, ir: c }): CampaignRunResult => ({
+        campaign: c.name,
+        version: def.version,
+        fingerprint: null,
+        channel: c.channel,
+        status: 'refused',
+        run_id: null,
+        enrolled: 0,
+        sent: 0,
+        segment: 0,
+        variants: variantCounts(c, []),
+        held_back: { ...ZERO_HELD },
+        message: deployed.reasons.get(c.name) ?? 'not run: the run is refused because another campaign in it differs from what is deployed',
+      }));
+      return { as_of: asOfIso, refused: true, diagnostics: [...deployed.diagnostics], campaigns: campaignsOut, outbox: [] };
+    }
     const results: CampaignRunResult[] = [];
     const newRuns: number[] = [];
-    for (const { def, ir: c } of campaigns) {
-      const base = { campaign: c.name, version: def.version, channel: c.channel, segment: 0, variants: variantCounts(c, []), held_back: { ...ZERO_HELD }, enrolled: 0, sent: 0 };
+    for (const name of names) {
+      const { version, fingerprint, ir: c } = deployed.campaigns.get(name)!;
+      const base = { campaign: c.name, version, fingerprint, channel: c.channel, segment: 0, variants: variantCounts(c, []), held_back: { ...ZERO_HELD }, enrolled: 0, sent: 0 };
       const same = await tx.query<{ id: number; enrolled: number; sent: number }>(`select id, enrolled, sent from ${s}.campaign_runs where campaign = $1 and as_of = $2::timestamptz`, [c.name, asOfIso]);
       if (same.rows[0]) {
         const r = same.rows[0];
@@ -271,20 +308,21 @@ export async function runCampaigns(db: Db, analysis: Analysis, opts: RunOptions)
       }
       const o = await candidateOptions(tx, c, schema, opts.asOf);
       const runId = Number((await tx.query<{ id: number }>(`select nextval(pg_get_serial_sequence($1, 'id')) as id`, [`${s}.campaign_runs`])).rows[0]!.id);
-      const q = compileEnroll(c, { ...o, stateSchema: schema, runId, version: def.version });
+      const q = compileEnroll(c, { ...o, stateSchema: schema, runId, version, fingerprint });
       const rows = (await tx.query<GroupRow>(q.sql, q.parameters)).rows;
       const b = breakdown(c, rows, true);
       const sent = c.variants.reduce((a, v, i) => a + (v.holdout ? 0 : b.perVariant[i]!), 0);
       const ob = compileOutbox(schema, runId);
       await tx.query(ob.sql, ob.parameters);
-      await tx.query(`insert into ${s}.campaign_runs (id, campaign, version, as_of, who, enrolled, sent) values ($1, $2, $3, $4::timestamptz, $5, $6, $7)`, [
+      await tx.query(`insert into ${s}.campaign_runs (id, campaign, version, as_of, who, enrolled, sent, fingerprint) values ($1, $2, $3, $4::timestamptz, $5, $6, $7, $8)`, [
         runId,
         c.name,
-        def.version,
+        version,
         asOfIso,
         opts.who ?? null,
         b.audience,
         sent,
+        fingerprint,
       ]);
       newRuns.push(runId);
       const r: CampaignRunResult = { ...base, status: 'enrolled', run_id: runId, enrolled: b.audience, sent, segment: b.segment, variants: variantCounts(c, b.perVariant), held_back: b.held };
@@ -300,7 +338,7 @@ export async function runCampaigns(db: Db, analysis: Analysis, opts: RunOptions)
           )
         ).rows.map((r) => ({ ...r, run_id: Number(r.run_id), version: Number(r.version) }))
       : [];
-    return { as_of: asOfIso, campaigns: results, outbox };
+    return { as_of: asOfIso, refused: false, diagnostics: [], campaigns: results, outbox };
   });
 }
 
@@ -327,58 +365,76 @@ export interface VariantResult {
   z: number | null;
 }
 
+/** The results of the enrollments recorded under one version of the campaign. */
+export interface VersionReport {
+  version: number;
+  /** The deployed fingerprints these enrollments were computed with (empty for rows recorded before fingerprints were). */
+  fingerprints: string[];
+  enrolled: number;
+  variants: VariantResult[];
+  /** This version's best treatment against its holdout. */
+  p_value: number | null;
+  comparison: { treatment: string; holdout: string } | null;
+}
+
 export interface CampaignReport {
   campaign: string;
   as_of: string;
   version: number;
-  goal: { event: string | null; within: string } | null;
+  /** `event` null: any event of `stream` (a stream goal). */
+  goal: { event: string | null; stream: string; within: string } | null;
   holdout: string | null;
+  /** All enrollments up to T, whatever version recorded them (see `versions`). */
   variants: VariantResult[];
   /** The headline p-value: the best treatment (highest rate) against the holdout; null when there is none. */
   p_value: number | null;
   comparison: { treatment: string; holdout: string } | null;
   srm: { chi_square: number; df: number; p_value: number; mismatch: boolean; expected: Record<string, number> } | null;
   runs: number;
+  /** The same results per recorded version, oldest first (one entry when all enrollments share a version). */
+  versions: VersionReport[];
+  /** Whether the enrollments span more than one version (the totals then mix them; a note says so). */
+  spans_versions: boolean;
   notes: string[];
 }
 
-/**
- * `tally report`: per variant, enrollments up to T and conversions (a goal event with time in
- * (enrolled_at, enrolled_at + within], events up to T only), each enrollment being one trial;
- * lift and the z-test against the holdout; the SRM check against the current weights. Read-only.
- */
-export async function reportCampaign(db: Db, analysis: Analysis, name: string, opts: { asOf: Date; timeoutMs?: number }): Promise<CampaignReport> {
-  const { def, ir: c } = campaignInfo(analysis, name);
-  const schema = analysis.project.config.deploySchema;
-  const asOfIso = opts.asOf.toISOString();
-  const { rows, runs } = await db.transaction(
-    async (tx) => {
-      if (!(await campaignStateExists(tx, schema))) return { rows: [] as { variant: string; holdout: boolean; enrolled: number; converted: number | null; open: number }[], runs: 0 };
-      const q = compileConversions(c, schema, opts.asOf);
-      const r = await tx.query<{ variant: string; holdout: boolean; enrolled: number; converted: number | null; open: number }>(q.sql, q.parameters);
-      const n = await tx.query<{ n: number }>(`select count(*) as n from ${quoteIdent(schema)}.campaign_runs where campaign = $1 and as_of <= $2::timestamptz`, [c.name, asOfIso]);
-      return { rows: r.rows, runs: Number(n.rows[0]?.n ?? 0) };
-    },
-    { readOnly: true, timeoutMs: opts.timeoutMs ?? 60_000 },
-  );
-  const byName = new Map(rows.map((r) => [r.variant, r]));
+interface ConversionRow {
+  version: number;
+  variant: string;
+  holdout: boolean;
+  enrolled: number;
+  converted: number | null;
+  open: number;
+  fingerprints: string[] | null;
+}
+
+/** Per-variant results of some enrollments (all of them, or one version's), with lift and p-values against the holdout. */
+function variantResults(c: IrCampaign, rows: readonly ConversionRow[], notes: string[] | null): { variants: VariantResult[]; holdout: VariantResult | undefined; best: VariantResult | undefined } {
+  const byName = new Map<string, { holdout: boolean; enrolled: number; converted: number; open: number }>();
+  for (const r of rows) {
+    const acc = byName.get(r.variant) ?? { holdout: false, enrolled: 0, converted: 0, open: 0 };
+    acc.holdout ||= Boolean(r.holdout);
+    acc.enrolled += Number(r.enrolled);
+    acc.converted += Number(r.converted ?? 0);
+    acc.open += Number(r.open ?? 0);
+    byName.set(r.variant, acc);
+  }
   const total = c.variants.reduce((a, v) => a + (v.weight > 0 ? v.weight : 0), 0);
-  const names = [...c.variants.map((v) => v.name), ...rows.map((r) => r.variant).filter((n) => !c.variants.some((v) => v.name === n)).sort()];
-  const notes: string[] = [];
+  const names = [...c.variants.map((v) => v.name), ...[...byName.keys()].filter((n) => !c.variants.some((v) => v.name === n)).sort()];
   const variants: VariantResult[] = names.map((n) => {
     const v = c.variants.find((x) => x.name === n);
     const r = byName.get(n);
-    const enrolled = Number(r?.enrolled ?? 0);
-    const converted = c.goal ? Number(r?.converted ?? 0) : null;
-    if (!v) notes.push(`variant '${n}' is no longer defined; its ${enrolled} enrollments are reported as recorded`);
+    const enrolled = r?.enrolled ?? 0;
+    const converted = c.goal ? (r?.converted ?? 0) : null;
+    if (!v) notes?.push(`variant '${n}' is no longer defined; its ${enrolled} enrollments are reported as recorded`);
     return {
       name: n,
-      holdout: r ? Boolean(r.holdout) : Boolean(v?.holdout),
+      holdout: r ? r.holdout : Boolean(v?.holdout),
       enrolled,
       converted,
       rate: converted !== null && enrolled > 0 ? converted / enrolled : null,
       interval: converted !== null ? wilsonInterval(converted, enrolled) : null,
-      open: Number(r?.open ?? 0),
+      open: r?.open ?? 0,
       share: v && total > 0 ? Math.max(0, v.weight) / total : 0,
       lift: null,
       p_value: null,
@@ -387,14 +443,14 @@ export async function reportCampaign(db: Db, analysis: Analysis, name: string, o
   });
   const holdout = variants.find((v) => v.holdout && c.variants.some((d) => d.name === v.name && d.holdout)) ?? variants.find((v) => v.holdout);
   let best: VariantResult | undefined;
-  if (!c.goal) notes.push('no goal: conversions are not counted');
-  else if (!holdout) notes.push('no holdout variant: no lift or p-value');
-  else if (holdout.enrolled === 0) notes.push(`the holdout '${holdout.name}' has no enrollments yet: no lift or p-value`);
+  if (!c.goal) notes?.push('no goal: conversions are not counted');
+  else if (!holdout) notes?.push('no holdout variant: no lift or p-value');
+  else if (holdout.enrolled === 0) notes?.push(`the holdout '${holdout.name}' has no enrollments yet: no lift or p-value`);
   else {
     for (const v of variants) {
       if (v === holdout || v.holdout || v.converted === null) continue;
       if (v.enrolled === 0) {
-        notes.push(`variant '${v.name}' has no enrollments yet`);
+        notes?.push(`variant '${v.name}' has no enrollments yet`);
         continue;
       }
       const t = twoProportionTest(v.converted, v.enrolled, holdout.converted!, holdout.enrolled);
@@ -405,6 +461,31 @@ export async function reportCampaign(db: Db, analysis: Analysis, name: string, o
       if (!best || (v.rate ?? -1) > (best.rate ?? -1)) best = v;
     }
   }
+  return { variants, holdout, best };
+}
+
+/**
+ * `tally report`: per variant, enrollments up to T and conversions (a goal event with time in
+ * (enrolled_at, enrolled_at + within], events up to T only), each enrollment being one trial;
+ * lift and the z-test against the holdout; the SRM check against the current weights; the same per
+ * recorded version, with a note when the enrollments span versions. Read-only.
+ */
+export async function reportCampaign(db: Db, analysis: Analysis, name: string, opts: { asOf: Date; timeoutMs?: number }): Promise<CampaignReport> {
+  const { def, ir: c } = campaignInfo(analysis, name);
+  const schema = analysis.project.config.deploySchema;
+  const asOfIso = opts.asOf.toISOString();
+  const { rows, runs } = await db.transaction(
+    async (tx) => {
+      if (!(await campaignStateExists(tx, schema))) return { rows: [] as ConversionRow[], runs: 0 };
+      const q = compileConversions(c, schema, opts.asOf, { fingerprints: await hasFingerprints(tx, schema) });
+      const r = await tx.query<ConversionRow>(q.sql, q.parameters);
+      const n = await tx.query<{ n: number }>(`select count(*) as n from ${quoteIdent(schema)}.campaign_runs where campaign = $1 and as_of <= $2::timestamptz`, [c.name, asOfIso]);
+      return { rows: r.rows.map((x) => ({ ...x, version: Number(x.version) })), runs: Number(n.rows[0]?.n ?? 0) };
+    },
+    { readOnly: true, timeoutMs: opts.timeoutMs ?? 60_000 },
+  );
+  const notes: string[] = [];
+  const { variants, holdout, best } = variantResults(c, rows, notes);
   const open = variants.reduce((a, v) => a + v.open, 0);
   if (open > 0 && c.goal) notes.push(`${open} enrollment${open === 1 ? ' is' : 's are'} still inside the ${c.goal.within.interval} goal window at ${asOfIso}: their conversions may still come`);
   const defined = variants.filter((v) => c.variants.some((d) => d.name === v.name));
@@ -423,17 +504,38 @@ export async function reportCampaign(db: Db, analysis: Analysis, name: string, o
     : null;
   if (srm?.mismatch) notes.push(`sample ratio mismatch: the split differs from the weights (chi-square ${srm.chi_square.toFixed(2)}, p = ${srm.p_value.toExponential(2)} < ${SRM_ALPHA}); check the enrollment pipeline before trusting the results`);
   if (!variants.some((v) => v.enrolled > 0)) notes.push(`nobody is enrolled as of ${asOfIso}; run \`tally run\` first`);
+  const versionNumbers = [...new Set(rows.map((r) => r.version))].sort((a, b) => a - b);
+  const versions: VersionReport[] = versionNumbers.map((version) => {
+    const own = rows.filter((r) => r.version === version);
+    const v = variantResults(c, own, null);
+    return {
+      version,
+      fingerprints: [...new Set(own.flatMap((r) => r.fingerprints ?? []))].sort(),
+      enrolled: own.reduce((a, r) => a + Number(r.enrolled), 0),
+      variants: v.variants,
+      p_value: v.best?.p_value ?? null,
+      comparison: v.best && v.holdout ? { treatment: v.best.name, holdout: v.holdout.name } : null,
+    };
+  });
+  const spans = versions.length > 1;
+  if (spans) {
+    notes.unshift(
+      `the enrollments span versions ${versions.map((v) => `${v.version} (${v.enrolled})`).join(', ')}: the totals mix them; each version is reported on its own${versions.some((v) => !v.fingerprints.length) ? ' (enrollments recorded before fingerprints were carry none)' : ''}`,
+    );
+  }
   return {
     campaign: c.name,
     as_of: asOfIso,
     version: def.version,
-    goal: c.goal ? { event: c.goal.filter.types?.[0] ?? null, within: c.goal.within.interval } : null,
+    goal: c.goal ? { event: c.goal.filter.types?.[0] ?? null, stream: c.goal.filter.stream.name, within: c.goal.within.interval } : null,
     holdout: holdout?.name ?? null,
     variants,
     p_value: best?.p_value ?? null,
     comparison: best && holdout ? { treatment: best.name, holdout: holdout.name } : null,
     srm,
     runs,
+    versions,
+    spans_versions: spans,
     notes,
   };
 }

@@ -24,12 +24,25 @@ export function deployLockKey(schema: string): string {
   return h.readBigInt64BE(0).toString();
 }
 
+/**
+ * The advisory-lock key every creation of Tally's state in a schema takes before its DDL: deploys,
+ * checks and snapshots (ensureState, under the deploy lock) and campaign runs (ensureCampaignState,
+ * under the campaign lock) may create the same schema at the same moment, and `create schema if not
+ * exists` alone is not safe against that (two creators race on pg_namespace's unique key). It is
+ * only taken when DDL is needed, always after the caller's own lock, so it adds no lock cycle.
+ */
+export function stateLockKey(schema: string): string {
+  const h = createHash('sha256').update(`tally-state:${schema}`).digest();
+  return h.readBigInt64BE(0).toString();
+}
+
 /** The tables ensureState creates, each with its two append-only triggers (declared in state-objects.ts). */
 const STATE_TABLES: readonly string[] = HISTORY_TABLES;
 
 /**
- * Creates the schema, the history tables and their append-only triggers, idempotently. When they
- * all exist already it runs no DDL at all, so it takes no table locks beyond a catalog read.
+ * Creates the schema, the history tables and their append-only triggers, idempotently, also when
+ * another transaction creates them at the same moment (stateLockKey). When they all exist already
+ * it runs no DDL at all, so it takes no table locks beyond a catalog read.
  */
 export async function ensureState(tx: Db, schema: string): Promise<void> {
   const s = quoteIdent(schema);
@@ -39,6 +52,7 @@ export async function ensureState(tx: Db, schema: string): Promise<void> {
     [schema, STATE_TABLES],
   );
   if (Number(present.rows[0]?.tables) === STATE_TABLES.length && Number(present.rows[0]?.triggers) === 2 * STATE_TABLES.length) return;
+  await tx.query(`select pg_advisory_xact_lock(${stateLockKey(schema)}::bigint)`);
   await tx.exec(`
 create schema if not exists ${s};
 create table if not exists ${s}.deploys (

@@ -6443,7 +6443,7 @@ return errors === 0;
 validate54.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const campaign = validate76;
-const schema184 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/campaign.schema.json","type":"object","properties":{"kind":{"const":"Campaign"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"audience":{"type":"object","properties":{"segment":{"$ref":"common.schema.json#/$defs/name"},"exclude":{"type":"array","items":{"$ref":"common.schema.json#/$defs/name"},"uniqueItems":true}},"required":["segment"],"additionalProperties":false},"channel":{"type":"string","enum":["email","sms","push","in_app","webhook"]},"schedule":{"type":"object","properties":{"start":{"$ref":"common.schema.json#/$defs/instant"},"end":{"$ref":"common.schema.json#/$defs/instant"}},"required":["start"],"additionalProperties":false},"trigger":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"delay":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"required":["event"],"additionalProperties":false},"entry":{"type":["string","object"],"pattern":"^once$","properties":{"every":{"$ref":"common.schema.json#/$defs/duration"}},"required":["every"],"additionalProperties":false,"default":"once"},"frequency_cap":{"type":"object","properties":{"max":{"type":"integer","minimum":1},"per":{"$ref":"common.schema.json#/$defs/duration"}},"required":["max","per"],"additionalProperties":false},"variants":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/variant"}},"goal":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"within":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"required":["event","within"],"additionalProperties":false}},"required":["kind","name","version","audience","channel","variants"],"additionalProperties":false,"$defs":{"variant":{"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"weight":{"type":"number","minimum":0},"holdout":{"type":"boolean","default":false},"description":{"$ref":"common.schema.json#/$defs/description"}},"required":["name","weight"],"additionalProperties":false}}};
+const schema184 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/campaign.schema.json","type":"object","properties":{"kind":{"const":"Campaign"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"audience":{"type":"object","properties":{"segment":{"$ref":"common.schema.json#/$defs/name"},"exclude":{"type":"array","items":{"$ref":"common.schema.json#/$defs/name"},"uniqueItems":true}},"required":["segment"],"additionalProperties":false},"channel":{"type":"string","enum":["email","sms","push","in_app","webhook"]},"schedule":{"type":"object","properties":{"start":{"$ref":"common.schema.json#/$defs/instant"},"end":{"$ref":"common.schema.json#/$defs/instant"}},"required":["start"],"additionalProperties":false},"trigger":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"delay":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"additionalProperties":false},"entry":{"type":["string","object"],"pattern":"^once$","properties":{"every":{"$ref":"common.schema.json#/$defs/duration"}},"required":["every"],"additionalProperties":false,"default":"once"},"frequency_cap":{"type":"object","properties":{"max":{"type":"integer","minimum":1},"per":{"$ref":"common.schema.json#/$defs/duration"}},"required":["max","per"],"additionalProperties":false},"variants":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/variant"}},"goal":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"within":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"required":["within"],"additionalProperties":false}},"required":["kind","name","version","audience","channel","variants"],"additionalProperties":false,"$defs":{"variant":{"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"weight":{"type":"number","minimum":0},"holdout":{"type":"boolean","default":false},"description":{"$ref":"common.schema.json#/$defs/description"}},"required":["name","weight"],"additionalProperties":false}}};
 const func0 = runtime_equal.default;
 const pattern58 = new RegExp("^once$", "u");
 
@@ -7105,8 +7105,9 @@ errors++;
 if(data.trigger !== undefined){
 let data15 = data.trigger;
 if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
-if(data15.event === undefined){
-const err37 = {instancePath:instancePath+"/trigger",schemaPath:"#/properties/trigger/required",keyword:"required",params:{missingProperty: "event"},message:"must have required property '"+"event"+"'",schema:schema184.properties.trigger.required,parentSchema:schema184.properties.trigger,data:data15};
+for(const key3 in data15){
+if(!((((key3 === "event") || (key3 === "stream")) || (key3 === "delay")) || (key3 === "where"))){
+const err37 = {instancePath:instancePath+"/trigger",schemaPath:"#/properties/trigger/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema184.properties.trigger,data:data15};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -7115,9 +7116,12 @@ vErrors.push(err37);
 }
 errors++;
 }
-for(const key3 in data15){
-if(!((((key3 === "event") || (key3 === "stream")) || (key3 === "delay")) || (key3 === "where"))){
-const err38 = {instancePath:instancePath+"/trigger",schemaPath:"#/properties/trigger/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema184.properties.trigger,data:data15};
+}
+if(data15.event !== undefined){
+let data16 = data15.event;
+if(typeof data16 === "string"){
+if(func2(data16) < 1){
+const err38 = {instancePath:instancePath+"/trigger/event",schemaPath:"common.schema.json#/$defs/eventType/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema58,data:data16};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -7127,11 +7131,8 @@ vErrors.push(err38);
 errors++;
 }
 }
-if(data15.event !== undefined){
-let data16 = data15.event;
-if(typeof data16 === "string"){
-if(func2(data16) < 1){
-const err39 = {instancePath:instancePath+"/trigger/event",schemaPath:"common.schema.json#/$defs/eventType/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema58,data:data16};
+else {
+const err39 = {instancePath:instancePath+"/trigger/event",schemaPath:"common.schema.json#/$defs/eventType/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.type,parentSchema:schema58,data:data16};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -7141,8 +7142,11 @@ vErrors.push(err39);
 errors++;
 }
 }
-else {
-const err40 = {instancePath:instancePath+"/trigger/event",schemaPath:"common.schema.json#/$defs/eventType/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.type,parentSchema:schema58,data:data16};
+if(data15.stream !== undefined){
+let data17 = data15.stream;
+if(typeof data17 === "string"){
+if(!pattern4.test(data17)){
+const err40 = {instancePath:instancePath+"/trigger/stream",schemaPath:"common.schema.json#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data17};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -7152,11 +7156,8 @@ vErrors.push(err40);
 errors++;
 }
 }
-if(data15.stream !== undefined){
-let data17 = data15.stream;
-if(typeof data17 === "string"){
-if(!pattern4.test(data17)){
-const err41 = {instancePath:instancePath+"/trigger/stream",schemaPath:"common.schema.json#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data17};
+else {
+const err41 = {instancePath:instancePath+"/trigger/stream",schemaPath:"common.schema.json#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data17};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -7166,8 +7167,11 @@ vErrors.push(err41);
 errors++;
 }
 }
-else {
-const err42 = {instancePath:instancePath+"/trigger/stream",schemaPath:"common.schema.json#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data17};
+if(data15.delay !== undefined){
+let data18 = data15.delay;
+if(typeof data18 === "string"){
+if(!pattern10.test(data18)){
+const err42 = {instancePath:instancePath+"/trigger/delay",schemaPath:"common.schema.json#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*[mhdw]$"},message:"must match pattern \""+"^[1-9][0-9]*[mhdw]$"+"\"",schema:"^[1-9][0-9]*[mhdw]$",parentSchema:schema60,data:data18};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -7177,27 +7181,13 @@ vErrors.push(err42);
 errors++;
 }
 }
-if(data15.delay !== undefined){
-let data18 = data15.delay;
-if(typeof data18 === "string"){
-if(!pattern10.test(data18)){
-const err43 = {instancePath:instancePath+"/trigger/delay",schemaPath:"common.schema.json#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*[mhdw]$"},message:"must match pattern \""+"^[1-9][0-9]*[mhdw]$"+"\"",schema:"^[1-9][0-9]*[mhdw]$",parentSchema:schema60,data:data18};
+else {
+const err43 = {instancePath:instancePath+"/trigger/delay",schemaPath:"common.schema.json#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.type,parentSchema:schema60,data:data18};
 if(vErrors === null){
 vErrors = [err43];
 }
 else {
 vErrors.push(err43);
-}
-errors++;
-}
-}
-else {
-const err44 = {instancePath:instancePath+"/trigger/delay",schemaPath:"common.schema.json#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.type,parentSchema:schema60,data:data18};
-if(vErrors === null){
-vErrors = [err44];
-}
-else {
-vErrors.push(err44);
 }
 errors++;
 }
@@ -7210,7 +7200,20 @@ errors = vErrors.length;
 }
 }
 else {
-const err45 = {instancePath:instancePath+"/trigger",schemaPath:"#/properties/trigger/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema184.properties.trigger.type,parentSchema:schema184.properties.trigger,data:data15};
+const err44 = {instancePath:instancePath+"/trigger",schemaPath:"#/properties/trigger/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema184.properties.trigger.type,parentSchema:schema184.properties.trigger,data:data15};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+}
+if(data.entry !== undefined){
+let data20 = data.entry;
+if((typeof data20 !== "string") && (!(data20 && typeof data20 == "object" && !Array.isArray(data20)))){
+const err45 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/type",keyword:"type",params:{type: schema184.properties.entry.type},message:"must be string,object",schema:schema184.properties.entry.type,parentSchema:schema184.properties.entry,data:data20};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -7219,11 +7222,9 @@ vErrors.push(err45);
 }
 errors++;
 }
-}
-if(data.entry !== undefined){
-let data20 = data.entry;
-if((typeof data20 !== "string") && (!(data20 && typeof data20 == "object" && !Array.isArray(data20)))){
-const err46 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/type",keyword:"type",params:{type: schema184.properties.entry.type},message:"must be string,object",schema:schema184.properties.entry.type,parentSchema:schema184.properties.entry,data:data20};
+if(typeof data20 === "string"){
+if(!pattern58.test(data20)){
+const err46 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/pattern",keyword:"pattern",params:{pattern: "^once$"},message:"must match pattern \""+"^once$"+"\"",schema:"^once$",parentSchema:schema184.properties.entry,data:data20};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -7232,9 +7233,10 @@ vErrors.push(err46);
 }
 errors++;
 }
-if(typeof data20 === "string"){
-if(!pattern58.test(data20)){
-const err47 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/pattern",keyword:"pattern",params:{pattern: "^once$"},message:"must match pattern \""+"^once$"+"\"",schema:"^once$",parentSchema:schema184.properties.entry,data:data20};
+}
+if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
+if(data20.every === undefined){
+const err47 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/required",keyword:"required",params:{missingProperty: "every"},message:"must have required property '"+"every"+"'",schema:schema184.properties.entry.required,parentSchema:schema184.properties.entry,data:data20};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -7243,10 +7245,9 @@ vErrors.push(err47);
 }
 errors++;
 }
-}
-if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
-if(data20.every === undefined){
-const err48 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/required",keyword:"required",params:{missingProperty: "every"},message:"must have required property '"+"every"+"'",schema:schema184.properties.entry.required,parentSchema:schema184.properties.entry,data:data20};
+for(const key4 in data20){
+if(!(key4 === "every")){
+const err48 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema184.properties.entry,data:data20};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -7255,9 +7256,12 @@ vErrors.push(err48);
 }
 errors++;
 }
-for(const key4 in data20){
-if(!(key4 === "every")){
-const err49 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema184.properties.entry,data:data20};
+}
+if(data20.every !== undefined){
+let data21 = data20.every;
+if(typeof data21 === "string"){
+if(!pattern10.test(data21)){
+const err49 = {instancePath:instancePath+"/entry/every",schemaPath:"common.schema.json#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*[mhdw]$"},message:"must match pattern \""+"^[1-9][0-9]*[mhdw]$"+"\"",schema:"^[1-9][0-9]*[mhdw]$",parentSchema:schema60,data:data21};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -7267,27 +7271,13 @@ vErrors.push(err49);
 errors++;
 }
 }
-if(data20.every !== undefined){
-let data21 = data20.every;
-if(typeof data21 === "string"){
-if(!pattern10.test(data21)){
-const err50 = {instancePath:instancePath+"/entry/every",schemaPath:"common.schema.json#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*[mhdw]$"},message:"must match pattern \""+"^[1-9][0-9]*[mhdw]$"+"\"",schema:"^[1-9][0-9]*[mhdw]$",parentSchema:schema60,data:data21};
+else {
+const err50 = {instancePath:instancePath+"/entry/every",schemaPath:"common.schema.json#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.type,parentSchema:schema60,data:data21};
 if(vErrors === null){
 vErrors = [err50];
 }
 else {
 vErrors.push(err50);
-}
-errors++;
-}
-}
-else {
-const err51 = {instancePath:instancePath+"/entry/every",schemaPath:"common.schema.json#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.type,parentSchema:schema60,data:data21};
-if(vErrors === null){
-vErrors = [err51];
-}
-else {
-vErrors.push(err51);
 }
 errors++;
 }
@@ -7298,7 +7288,17 @@ if(data.frequency_cap !== undefined){
 let data22 = data.frequency_cap;
 if(data22 && typeof data22 == "object" && !Array.isArray(data22)){
 if(data22.max === undefined){
-const err52 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/required",keyword:"required",params:{missingProperty: "max"},message:"must have required property '"+"max"+"'",schema:schema184.properties.frequency_cap.required,parentSchema:schema184.properties.frequency_cap,data:data22};
+const err51 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/required",keyword:"required",params:{missingProperty: "max"},message:"must have required property '"+"max"+"'",schema:schema184.properties.frequency_cap.required,parentSchema:schema184.properties.frequency_cap,data:data22};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+if(data22.per === undefined){
+const err52 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/required",keyword:"required",params:{missingProperty: "per"},message:"must have required property '"+"per"+"'",schema:schema184.properties.frequency_cap.required,parentSchema:schema184.properties.frequency_cap,data:data22};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -7307,8 +7307,9 @@ vErrors.push(err52);
 }
 errors++;
 }
-if(data22.per === undefined){
-const err53 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/required",keyword:"required",params:{missingProperty: "per"},message:"must have required property '"+"per"+"'",schema:schema184.properties.frequency_cap.required,parentSchema:schema184.properties.frequency_cap,data:data22};
+for(const key5 in data22){
+if(!((key5 === "max") || (key5 === "per"))){
+const err53 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema184.properties.frequency_cap,data:data22};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -7317,9 +7318,11 @@ vErrors.push(err53);
 }
 errors++;
 }
-for(const key5 in data22){
-if(!((key5 === "max") || (key5 === "per"))){
-const err54 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema184.properties.frequency_cap,data:data22};
+}
+if(data22.max !== undefined){
+let data23 = data22.max;
+if(!((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23)))){
+const err54 = {instancePath:instancePath+"/frequency_cap/max",schemaPath:"#/properties/frequency_cap/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema184.properties.frequency_cap.properties.max.type,parentSchema:schema184.properties.frequency_cap.properties.max,data:data23};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -7328,27 +7331,14 @@ vErrors.push(err54);
 }
 errors++;
 }
-}
-if(data22.max !== undefined){
-let data23 = data22.max;
-if(!((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23)))){
-const err55 = {instancePath:instancePath+"/frequency_cap/max",schemaPath:"#/properties/frequency_cap/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema184.properties.frequency_cap.properties.max.type,parentSchema:schema184.properties.frequency_cap.properties.max,data:data23};
+if(typeof data23 == "number"){
+if(data23 < 1 || isNaN(data23)){
+const err55 = {instancePath:instancePath+"/frequency_cap/max",schemaPath:"#/properties/frequency_cap/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema184.properties.frequency_cap.properties.max,data:data23};
 if(vErrors === null){
 vErrors = [err55];
 }
 else {
 vErrors.push(err55);
-}
-errors++;
-}
-if(typeof data23 == "number"){
-if(data23 < 1 || isNaN(data23)){
-const err56 = {instancePath:instancePath+"/frequency_cap/max",schemaPath:"#/properties/frequency_cap/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema184.properties.frequency_cap.properties.max,data:data23};
-if(vErrors === null){
-vErrors = [err56];
-}
-else {
-vErrors.push(err56);
 }
 errors++;
 }
@@ -7358,7 +7348,18 @@ if(data22.per !== undefined){
 let data24 = data22.per;
 if(typeof data24 === "string"){
 if(!pattern10.test(data24)){
-const err57 = {instancePath:instancePath+"/frequency_cap/per",schemaPath:"common.schema.json#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*[mhdw]$"},message:"must match pattern \""+"^[1-9][0-9]*[mhdw]$"+"\"",schema:"^[1-9][0-9]*[mhdw]$",parentSchema:schema60,data:data24};
+const err56 = {instancePath:instancePath+"/frequency_cap/per",schemaPath:"common.schema.json#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*[mhdw]$"},message:"must match pattern \""+"^[1-9][0-9]*[mhdw]$"+"\"",schema:"^[1-9][0-9]*[mhdw]$",parentSchema:schema60,data:data24};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+}
+}
+else {
+const err57 = {instancePath:instancePath+"/frequency_cap/per",schemaPath:"common.schema.json#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.type,parentSchema:schema60,data:data24};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -7368,8 +7369,9 @@ vErrors.push(err57);
 errors++;
 }
 }
+}
 else {
-const err58 = {instancePath:instancePath+"/frequency_cap/per",schemaPath:"common.schema.json#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.type,parentSchema:schema60,data:data24};
+const err58 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema184.properties.frequency_cap.type,parentSchema:schema184.properties.frequency_cap,data:data22};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -7379,28 +7381,16 @@ vErrors.push(err58);
 errors++;
 }
 }
-}
-else {
-const err59 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema184.properties.frequency_cap.type,parentSchema:schema184.properties.frequency_cap,data:data22};
+if(data.variants !== undefined){
+let data25 = data.variants;
+if(Array.isArray(data25)){
+if(data25.length < 1){
+const err59 = {instancePath:instancePath+"/variants",schemaPath:"#/properties/variants/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema184.properties.variants,data:data25};
 if(vErrors === null){
 vErrors = [err59];
 }
 else {
 vErrors.push(err59);
-}
-errors++;
-}
-}
-if(data.variants !== undefined){
-let data25 = data.variants;
-if(Array.isArray(data25)){
-if(data25.length < 1){
-const err60 = {instancePath:instancePath+"/variants",schemaPath:"#/properties/variants/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema184.properties.variants,data:data25};
-if(vErrors === null){
-vErrors = [err60];
-}
-else {
-vErrors.push(err60);
 }
 errors++;
 }
@@ -7413,7 +7403,21 @@ errors = vErrors.length;
 }
 }
 else {
-const err61 = {instancePath:instancePath+"/variants",schemaPath:"#/properties/variants/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema184.properties.variants.type,parentSchema:schema184.properties.variants,data:data25};
+const err60 = {instancePath:instancePath+"/variants",schemaPath:"#/properties/variants/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema184.properties.variants.type,parentSchema:schema184.properties.variants,data:data25};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
+}
+errors++;
+}
+}
+if(data.goal !== undefined){
+let data27 = data.goal;
+if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
+if(data27.within === undefined){
+const err61 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/required",keyword:"required",params:{missingProperty: "within"},message:"must have required property '"+"within"+"'",schema:schema184.properties.goal.required,parentSchema:schema184.properties.goal,data:data27};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -7422,12 +7426,9 @@ vErrors.push(err61);
 }
 errors++;
 }
-}
-if(data.goal !== undefined){
-let data27 = data.goal;
-if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
-if(data27.event === undefined){
-const err62 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/required",keyword:"required",params:{missingProperty: "event"},message:"must have required property '"+"event"+"'",schema:schema184.properties.goal.required,parentSchema:schema184.properties.goal,data:data27};
+for(const key6 in data27){
+if(!((((key6 === "event") || (key6 === "stream")) || (key6 === "within")) || (key6 === "where"))){
+const err62 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema184.properties.goal,data:data27};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -7436,8 +7437,12 @@ vErrors.push(err62);
 }
 errors++;
 }
-if(data27.within === undefined){
-const err63 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/required",keyword:"required",params:{missingProperty: "within"},message:"must have required property '"+"within"+"'",schema:schema184.properties.goal.required,parentSchema:schema184.properties.goal,data:data27};
+}
+if(data27.event !== undefined){
+let data28 = data27.event;
+if(typeof data28 === "string"){
+if(func2(data28) < 1){
+const err63 = {instancePath:instancePath+"/goal/event",schemaPath:"common.schema.json#/$defs/eventType/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema58,data:data28};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -7446,9 +7451,9 @@ vErrors.push(err63);
 }
 errors++;
 }
-for(const key6 in data27){
-if(!((((key6 === "event") || (key6 === "stream")) || (key6 === "within")) || (key6 === "where"))){
-const err64 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema184.properties.goal,data:data27};
+}
+else {
+const err64 = {instancePath:instancePath+"/goal/event",schemaPath:"common.schema.json#/$defs/eventType/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.type,parentSchema:schema58,data:data28};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -7458,11 +7463,11 @@ vErrors.push(err64);
 errors++;
 }
 }
-if(data27.event !== undefined){
-let data28 = data27.event;
-if(typeof data28 === "string"){
-if(func2(data28) < 1){
-const err65 = {instancePath:instancePath+"/goal/event",schemaPath:"common.schema.json#/$defs/eventType/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema58,data:data28};
+if(data27.stream !== undefined){
+let data29 = data27.stream;
+if(typeof data29 === "string"){
+if(!pattern4.test(data29)){
+const err65 = {instancePath:instancePath+"/goal/stream",schemaPath:"common.schema.json#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data29};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -7473,7 +7478,7 @@ errors++;
 }
 }
 else {
-const err66 = {instancePath:instancePath+"/goal/event",schemaPath:"common.schema.json#/$defs/eventType/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.type,parentSchema:schema58,data:data28};
+const err66 = {instancePath:instancePath+"/goal/stream",schemaPath:"common.schema.json#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data29};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -7483,11 +7488,11 @@ vErrors.push(err66);
 errors++;
 }
 }
-if(data27.stream !== undefined){
-let data29 = data27.stream;
-if(typeof data29 === "string"){
-if(!pattern4.test(data29)){
-const err67 = {instancePath:instancePath+"/goal/stream",schemaPath:"common.schema.json#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data29};
+if(data27.within !== undefined){
+let data30 = data27.within;
+if(typeof data30 === "string"){
+if(!pattern10.test(data30)){
+const err67 = {instancePath:instancePath+"/goal/within",schemaPath:"common.schema.json#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*[mhdw]$"},message:"must match pattern \""+"^[1-9][0-9]*[mhdw]$"+"\"",schema:"^[1-9][0-9]*[mhdw]$",parentSchema:schema60,data:data30};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -7498,37 +7503,12 @@ errors++;
 }
 }
 else {
-const err68 = {instancePath:instancePath+"/goal/stream",schemaPath:"common.schema.json#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data29};
+const err68 = {instancePath:instancePath+"/goal/within",schemaPath:"common.schema.json#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.type,parentSchema:schema60,data:data30};
 if(vErrors === null){
 vErrors = [err68];
 }
 else {
 vErrors.push(err68);
-}
-errors++;
-}
-}
-if(data27.within !== undefined){
-let data30 = data27.within;
-if(typeof data30 === "string"){
-if(!pattern10.test(data30)){
-const err69 = {instancePath:instancePath+"/goal/within",schemaPath:"common.schema.json#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*[mhdw]$"},message:"must match pattern \""+"^[1-9][0-9]*[mhdw]$"+"\"",schema:"^[1-9][0-9]*[mhdw]$",parentSchema:schema60,data:data30};
-if(vErrors === null){
-vErrors = [err69];
-}
-else {
-vErrors.push(err69);
-}
-errors++;
-}
-}
-else {
-const err70 = {instancePath:instancePath+"/goal/within",schemaPath:"common.schema.json#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.type,parentSchema:schema60,data:data30};
-if(vErrors === null){
-vErrors = [err70];
-}
-else {
-vErrors.push(err70);
 }
 errors++;
 }
@@ -7541,24 +7521,24 @@ errors = vErrors.length;
 }
 }
 else {
-const err71 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema184.properties.goal.type,parentSchema:schema184.properties.goal,data:data27};
+const err69 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema184.properties.goal.type,parentSchema:schema184.properties.goal,data:data27};
 if(vErrors === null){
-vErrors = [err71];
+vErrors = [err69];
 }
 else {
-vErrors.push(err71);
+vErrors.push(err69);
 }
 errors++;
 }
 }
 }
 else {
-const err72 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema184.type,parentSchema:schema184,data};
+const err70 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema184.type,parentSchema:schema184,data};
 if(vErrors === null){
-vErrors = [err72];
+vErrors = [err70];
 }
 else {
-vErrors.push(err72);
+vErrors.push(err70);
 }
 errors++;
 }

@@ -1,0 +1,123 @@
+// What a campaign run enrolls: the deployed campaigns (LANGUAGE.md §7, "a run enrolls what is
+// deployed"). The deployed state is re-analysed from its recorded sources (deployed-project.ts, as
+// `tally plan` does), and each campaign to run is compared with the working copy, together with
+// everything it depends on (its audience and exclusion segments and what they reference, the
+// entity, the events). Any difference refuses the run, with a diagnostic at the definition that
+// differs in the working copy, so nothing is recorded under a version it was not computed from:
+//
+//   not-deployed            the campaign (or a definition it now depends on) was never deployed
+//   differs-from-deployed   its meaning (fingerprint) or its version differs from the deployed one
+//   deployed-unreadable     the deployed source cannot be analysed any more (say, a column it reads
+//                           is gone); redeploying fixes it
+//
+// The meanings are compared by fingerprint, both computed now (the working copy's and the recorded
+// source's), so a fingerprint that a Tally upgrade computes differently does not refuse a run.
+
+import type { Diagnostic, RawDiagnostic } from '../diagnostics.js';
+import type { IrCampaign } from '../ir/ir.js';
+import type { Kind } from '../model/types.js';
+import { toDiagnostic, type Analysis, type DefinitionInfo } from '../project.js';
+import type { Catalog } from '../resolve/catalog.js';
+import type { Db } from './db.js';
+import { deployedKey, readDeployed } from './deploy-state.js';
+import { deployedAnalysis } from './deployed-project.js';
+
+/** One deployed campaign, as a run enrolls it. */
+export interface DeployedCampaign {
+  readonly name: string;
+  readonly version: number;
+  /** The fingerprint recorded by the deploy (what the enrollments refer to). */
+  readonly fingerprint: string;
+  readonly ir: IrCampaign;
+}
+
+export interface DeployedCampaigns {
+  /** By name; only when `diagnostics` has no error. */
+  readonly campaigns: ReadonlyMap<string, DeployedCampaign>;
+  /** Errors refuse the run (each at the working copy's definition). */
+  readonly diagnostics: readonly Diagnostic[];
+  /** Per refused campaign, a one-line reason (the first difference). */
+  readonly reasons: ReadonlyMap<string, string>;
+}
+
+const splitId = (id: string): [Kind, string] => [id.slice(0, id.indexOf(':')) as Kind, id.slice(id.indexOf(':') + 1)];
+const label = (kind: string, name: string) => `${kind === 'Kpi' ? 'KPI' : kind.toLowerCase()} '${name}'`;
+
+/** The definition and everything it depends on, transitively (ids `Kind:name`, itself first). */
+function closure(analysis: Analysis, info: DefinitionInfo): string[] {
+  const out = [`${info.def.kind}:${info.def.name}`];
+  const seen = new Set(out);
+  for (let i = 0; i < out.length; i++) {
+    const [kind, name] = splitId(out[i]!);
+    for (const dep of analysis.get(kind, name)?.resolved.deps ?? []) if (!seen.has(dep)) (seen.add(dep), out.push(dep));
+  }
+  return out;
+}
+
+/**
+ * Reads the deployed state (inside the run's transaction) and checks the campaigns `names` of the
+ * working copy against it. The caller has already refused campaigns with errors in the working copy.
+ */
+export async function deployedCampaigns(tx: Db, analysis: Analysis, names: readonly string[], opts: { schema: string; catalog?: Catalog; now: Date }): Promise<DeployedCampaigns> {
+  const state = await readDeployed(tx, opts.schema, { withSource: true });
+  const { analysis: deployed, problems } = deployedAnalysis(analysis.project, state, { catalog: opts.catalog, now: opts.now });
+  const raw = new Map<string, { d: RawDiagnostic; campaigns: string[] }>();
+  const reasons = new Map<string, string>();
+  const campaigns = new Map<string, DeployedCampaign>();
+  const report = (info: DefinitionInfo, campaign: string, code: string, message: (via: string) => string) => {
+    const id = `${info.def.kind}:${info.def.name}`;
+    let entry = raw.get(id);
+    if (!entry) raw.set(id, (entry = { d: { code, severity: 'error', file: info.def.file, span: info.def.nameSpan, message: '' }, campaigns: [] }));
+    entry.campaigns.push(campaign);
+    entry.d = { ...entry.d, message: message(entry.campaigns.map((c) => `'${c}'`).join(', ')) };
+    if (!reasons.has(campaign)) reasons.set(campaign, message(`'${campaign}'`));
+  };
+  const fix = 'a run enrolls what is deployed: deploy it first (`tally plan`, then `tally deploy`)';
+  for (const name of names) {
+    const info = analysis.get('Campaign', name);
+    if (!info) continue;
+    // Dependencies first, then the campaign itself: a campaign whose own text is unchanged differs
+    // only through what it depends on, so those are named, not the campaign.
+    const ids = closure(analysis, info);
+    let differs = false;
+    for (const id of [...ids.slice(1), ids[0]!]) {
+      const [kind, defName] = splitId(id);
+      const working = analysis.get(kind, defName);
+      if (!working) continue;
+      const self = id === ids[0];
+      const what = label(kind, defName);
+      const through = (via: string) => (self ? '' : `; campaign ${via} ${kind === 'Segment' ? 'enrolls through it' : 'depends on it'}`);
+      const recorded = state.definitions.get(deployedKey(kind, defName));
+      if (!recorded) {
+        report(working, name, 'not-deployed', (via) => `${what} is not deployed${through(via)}; ${fix}`);
+        differs = true;
+        continue;
+      }
+      const before = deployed?.get(kind, defName);
+      if (!before || before.hasErrors || (self && !before.resolved.campaign)) {
+        const why = problems.get(deployedKey(kind, defName));
+        report(working, name, 'deployed-unreadable', (via) => `the deployed ${what} (version ${recorded.version}) cannot be read${why ? `: ${why}` : ''}${through(via)}; redeploy it (\`tally deploy\`) before running`);
+        differs = true;
+        continue;
+      }
+      const meaning = before.fingerprint !== working.fingerprint;
+      const version = recorded.version !== working.def.version;
+      if (!meaning && !version) continue;
+      if (self && differs && !version) continue;
+      const how = meaning
+        ? `its meaning in the working copy differs from the deployed version ${recorded.version}${version ? ` (the working copy says version ${working.def.version})` : ''}`
+        : `the working copy says version ${working.def.version}, the deployed one is version ${recorded.version}`;
+      report(working, name, 'differs-from-deployed', (via) => `${what} differs from what is deployed: ${how}${through(via)}; ${fix}, or undo the change`);
+      differs = true;
+    }
+    if (differs) continue;
+    const recorded = state.definitions.get(deployedKey('Campaign', name))!;
+    campaigns.set(name, { name, version: recorded.version, fingerprint: recorded.fingerprint!, ir: deployed!.get('Campaign', name)!.resolved.campaign! });
+  }
+  const diagnostics: Diagnostic[] = [];
+  for (const { d } of raw.values()) {
+    const file = analysis.project.file(d.file);
+    if (file) diagnostics.push(toDiagnostic(d, file.lines));
+  }
+  return { campaigns: diagnostics.length ? new Map() : campaigns, diagnostics, reasons };
+}
