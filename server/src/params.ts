@@ -1,42 +1,40 @@
-// The params of Tally's custom requests (`tally/*`), checked before any handler touches them: a
-// request a client got wrong is answered with JSON-RPC's InvalidParams (-32602) and a message that
-// names the field and what it must be, never with an internal error. The shapes are flat (typed
-// fields, required ones, one enum), checked by the few lines below rather than by ajv compiled at
+// The params of every request the server answers (Tally's `tally/*` and the standard LSP ones it
+// serves), checked before any handler touches them: a request a client got wrong is answered with
+// JSON-RPC's InvalidParams (-32602) and a message that names the field and what it must be, never
+// with an internal error. The shapes are small (typed fields, required ones, one enum, a nested
+// object such as `position`), checked by the few lines below rather than by ajv compiled at
 // start-up (the engine ships generated validators to avoid that cost). Fields a shape does not name
 // are allowed, so a newer client can send more. Instants are read like the CLI's `--as-of`.
 
 import { ErrorCodes, ResponseError } from 'vscode-languageserver/node.js';
-import { parseInstant, PREVIEW_KINDS } from '../../engine/src/index.js';
+import { parseInstant } from '../../engine/src/index.js';
+import { PREVIEW_KINDS, TallyErrorCodes } from '../../engine/src/protocol.js';
 
-/**
- * Tally's error codes for its custom requests. JSON-RPC reserves -32768..-32000 and LSP
- * -32899..-32800; these small positive codes are the server's own (the extension's protocol.ts
- * declares the same).
- */
-export const TallyErrorCodes = {
-  /** No database: previews, plans and checks are off (data: `{offline: true, reason}`). */
-  Offline: 1,
-  /** Nothing to answer for: no project, or no definition of that kind and name. */
-  NotFound: 2,
-  /** The definition has errors; fix them to see live figures. */
-  DefinitionHasErrors: 3,
-  /** A query ran past its statement timeout. */
-  Timeout: 4,
-  /** The database refused or failed a query. */
-  DatabaseFailed: 5,
-} as const;
+/** Tally's error codes, declared once in the wire's module (engine/src/protocol.ts). */
+export { TallyErrorCodes };
 
-type Field = { readonly type: 'string' | 'boolean'; readonly nonEmpty?: boolean } | { readonly oneOf: readonly string[] };
-interface Shape {
-  /** Whether the params may be absent (null or undefined). */
-  readonly optional: boolean;
+type Field =
+  | { readonly type: 'string' | 'boolean'; readonly nonEmpty?: boolean }
+  /** An LSP `uinteger` (a line, a character). */
+  | { readonly type: 'uinteger' }
+  | { readonly oneOf: readonly string[] }
+  | { readonly object: Fields };
+interface Fields {
   readonly required?: readonly string[];
   readonly fields: Readonly<Record<string, Field>>;
+}
+interface Shape extends Fields {
+  /** Whether the params may be absent (null or undefined). */
+  readonly optional: boolean;
 }
 
 const uri: Field = { type: 'string' };
 const asOf: Field = { type: 'string' };
 const name: Field = { type: 'string', nonEmpty: true };
+const textDocument: Field = { object: { required: ['uri'], fields: { uri } } };
+const position: Field = { object: { required: ['line', 'character'], fields: { line: { type: 'uinteger' }, character: { type: 'uinteger' } } } };
+const atPosition: Shape = { optional: false, required: ['textDocument', 'position'], fields: { textDocument, position } };
+const inDocument: Shape = { optional: false, required: ['textDocument'], fields: { textDocument } };
 
 const SHAPES = {
   'tally/preview': { optional: false, required: ['kind', 'name'], fields: { uri, kind: { oneOf: PREVIEW_KINDS }, name, asOf, detail: { type: 'boolean' } } },
@@ -44,29 +42,54 @@ const SHAPES = {
   'tally/plan': { optional: true, fields: { uri, asOf, allowDrop: { type: 'boolean' } } },
   'tally/check': { optional: true, fields: { uri, asOf, failOn: { type: 'string' } } },
   'tally/definitions': { optional: true, fields: { compute: { type: 'boolean' } } },
+  // The standard requests the server answers: the fields their handlers read.
+  'textDocument/completion': atPosition,
+  'textDocument/hover': atPosition,
+  'textDocument/definition': atPosition,
+  'textDocument/prepareRename': atPosition,
+  'textDocument/references': {
+    optional: false,
+    required: ['textDocument', 'position', 'context'],
+    fields: { textDocument, position, context: { object: { required: ['includeDeclaration'], fields: { includeDeclaration: { type: 'boolean' } } } } },
+  },
+  'textDocument/rename': { optional: false, required: ['textDocument', 'position', 'newName'], fields: { textDocument, position, newName: { type: 'string' } } },
+  'textDocument/documentSymbol': inDocument,
+  'textDocument/codeLens': inDocument,
+  'workspace/symbol': { optional: false, required: ['query'], fields: { query: { type: 'string' } } },
 } satisfies Record<string, Shape>;
 
-export type CustomRequest = keyof typeof SHAPES;
+export type CheckedRequest = keyof typeof SHAPES;
 
 /** What is wrong with `params` for `shape`, or undefined when nothing is. */
 function mismatch(shape: Shape, params: unknown): string | undefined {
   if (params === undefined || params === null) return shape.optional ? undefined : 'params must be an object';
   if (typeof params !== 'object' || Array.isArray(params)) return `params must be an object${shape.optional ? ' or absent' : ''}`;
-  const p = params as Record<string, unknown>;
-  for (const key of shape.required ?? []) if (p[key] === undefined) return `params must have required property '${key}'`;
+  return fieldsMismatch(shape, params as Record<string, unknown>, 'params', '');
+}
+
+/** What is wrong with the fields of an object (`what` names it, `path` prefixes its fields). */
+function fieldsMismatch(shape: Fields, p: Record<string, unknown>, what: string, path: string): string | undefined {
+  for (const key of shape.required ?? []) if (p[key] === undefined) return `${what} must have required property '${key}'`;
   for (const [key, field] of Object.entries(shape.fields)) {
     const v = p[key];
+    const at = `${path}${key}`;
     if (v === undefined) continue;
     if ('oneOf' in field) {
-      if (!field.oneOf.includes(v as string)) return `${key} must be one of ${field.oneOf.join(', ')}`;
-    } else if (typeof v !== field.type) return `${key} must be a ${field.type}`;
-    else if (field.nonEmpty && v === '') return `${key} must not be empty`;
+      if (!field.oneOf.includes(v as string)) return `${at} must be one of ${field.oneOf.join(', ')}`;
+    } else if ('object' in field) {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return `${at} must be an object`;
+      const wrong = fieldsMismatch(field.object, v as Record<string, unknown>, at, `${at}.`);
+      if (wrong) return wrong;
+    } else if (field.type === 'uinteger') {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) return `${at} must be a non-negative integer`;
+    } else if (typeof v !== field.type) return `${at} must be a ${field.type}`;
+    else if (field.nonEmpty && v === '') return `${at} must not be empty`;
   }
   return undefined;
 }
 
 /** The params of `method` as the handler may use them; a ResponseError(InvalidParams) otherwise. */
-export function checkParams<T>(method: CustomRequest, params: unknown): T {
+export function checkParams<T>(method: CheckedRequest, params: unknown): T {
   const wrong = mismatch(SHAPES[method], params);
   if (wrong) throw invalidParams(method, wrong);
   const asOfText = (params as { asOf?: unknown } | null | undefined)?.asOf;

@@ -13,6 +13,7 @@ import type { Db } from './db.js';
 import { bandCase } from '../resolve/bands.js';
 import { didYouMean } from '../resolve/suggest.js';
 import { previewCampaign, type CampaignPreview } from './campaign.js';
+import { KIND_OF, PREVIEW_KINDS, type PreviewKind } from '../protocol.js';
 
 export interface PreviewOptions {
   readonly asOf: Date;
@@ -80,10 +81,8 @@ export interface KpiPreview extends KpiEvaluation {
 export type Preview = SegmentPreview | ValuesPreview | LifecyclePreview | KpiPreview | CampaignPreview;
 export type { CampaignPreview };
 
-export const PREVIEW_KINDS = ['segment', 'trait', 'score', 'lifecycle', 'kpi', 'campaign'] as const;
-export type PreviewKind = (typeof PREVIEW_KINDS)[number];
-
-export const KIND_OF: Record<PreviewKind, Kind> = { segment: 'Segment', trait: 'Trait', score: 'Score', lifecycle: 'Lifecycle', kpi: 'Kpi', campaign: 'Campaign' };
+// The preview kinds and the kind <-> preview-kind map are the wire's (protocol.ts), declared once.
+export { KIND_OF, PREVIEW_KINDS, type PreviewKind };
 
 /** A preview that could not run, with what to do about it. */
 export class PreviewError extends Error {

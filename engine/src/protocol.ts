@@ -1,0 +1,219 @@
+// The wire between the language server and its clients: the params and results of Tally's custom
+// requests (`tally/*`) and notifications, Tally's error codes, and the one map between a
+// definition kind (`Segment`) and its preview kind (`segment`). Declared once here and imported by
+// the engine (previews), the server (which answers them) and the VS Code extension (which renders
+// them), so the two ends cannot drift.
+//
+// The extension bundles no engine code: this module imports types only (erased by every bundler),
+// and its few runtime values are plain constants with no imports, so importing them adds a few
+// lines to the extension's bundle and nothing else.
+
+import type { Diagnostic, Range } from './diagnostics.js';
+import type { Kind } from './model/types.js';
+import type { Preview } from './run/preview.js';
+import type { Strategy } from './sql/compile.js';
+
+export type { Preview, Range };
+
+// ---- kinds -------------------------------------------------------------------------------------
+
+/** The kinds a preview answers for, in the order messages list them. */
+export const PREVIEW_KINDS = ['segment', 'trait', 'score', 'lifecycle', 'kpi', 'campaign'] as const;
+export type PreviewKind = (typeof PREVIEW_KINDS)[number];
+
+/**
+ * The one map between a definition kind and its preview kind (the kinds with live figures: a code
+ * lens, a preview, a row in the definitions view). Key order is the order `tally/compiledSql`
+ * lists its kinds in.
+ */
+export const PREVIEW_KIND_OF = { Segment: 'segment', Lifecycle: 'lifecycle', Kpi: 'kpi', Trait: 'trait', Score: 'score', Campaign: 'campaign' } as const satisfies { readonly [K in Kind]?: PreviewKind };
+export type PreviewableKind = keyof typeof PREVIEW_KIND_OF;
+
+/** The definition kind of each preview kind (PREVIEW_KIND_OF read backwards). */
+export const KIND_OF = Object.fromEntries(Object.entries(PREVIEW_KIND_OF).map(([kind, previewKind]) => [previewKind, kind])) as { readonly [P in PreviewKind]: PreviewableKind };
+
+/** The preview kind of a definition kind (`Segment` -> `segment`), or undefined when it has none. */
+export function previewKindOf(kind: string): PreviewKind | undefined {
+  return Object.hasOwn(PREVIEW_KIND_OF, kind) ? PREVIEW_KIND_OF[kind as PreviewableKind] : undefined;
+}
+
+// ---- error codes -------------------------------------------------------------------------------
+
+/**
+ * Tally's error codes for its custom requests. JSON-RPC reserves -32768..-32000 and LSP
+ * -32899..-32800 (vscode-languageserver's ErrorCodes and LSPErrorCodes name those); these small
+ * positive codes are Tally's own.
+ */
+export const TallyErrorCodes = {
+  /** No database: previews, plans and checks are off (data: `{offline: true, reason}`). */
+  Offline: 1,
+  /** Nothing to answer for: no project, or no definition of that kind and name. */
+  NotFound: 2,
+  /** The definition has errors; fix them to see live figures. */
+  DefinitionHasErrors: 3,
+  /** A query ran past its statement timeout. */
+  Timeout: 4,
+  /** The database refused or failed a query. */
+  DatabaseFailed: 5,
+} as const;
+export type TallyErrorCode = (typeof TallyErrorCodes)[keyof typeof TallyErrorCodes];
+
+/** The data of an `Offline` error. */
+export interface OfflineData {
+  readonly offline: true;
+  readonly reason: string | undefined;
+}
+
+// ---- requests ----------------------------------------------------------------------------------
+
+/** `tally/preview`: live figures of one definition as of T (read-only, under a timeout). */
+export interface PreviewParams {
+  /** A file of the project (the first project when absent). */
+  readonly uri?: string;
+  readonly kind: PreviewKind;
+  readonly name: string;
+  /** T as an ISO instant; absent: the editor's as-of, else now. */
+  readonly asOf?: string;
+  /** The editor's extras (a KPI's series and pace line, a segment's breakdown and deployed size). */
+  readonly detail?: boolean;
+}
+export type PreviewResult = Preview;
+
+/** `tally/compiledSql`: a definition's SQL as `tally compile` writes it. */
+export interface CompiledSqlParams {
+  readonly uri?: string;
+  /** A preview kind, any case (`segment`, `Segment`). */
+  readonly kind: string;
+  readonly name: string;
+  readonly asOf?: string;
+}
+export interface CompiledSqlResult {
+  readonly sql: string | null;
+  /** The same SQL with line breaks and indentation (engine formatSql); only whitespace differs. */
+  readonly formatted: string | null;
+  readonly strategy: Strategy | null;
+  readonly broken: boolean;
+  readonly fingerprint: string;
+  /** T as an ISO instant (the editor's as-of), or null when T is the database clock (now()). */
+  readonly asOf: string | null;
+}
+
+/** `tally/plan`: the workspace against the deployed state, the same renderings as `tally plan`. */
+export interface PlanParams {
+  readonly uri?: string;
+  readonly asOf?: string;
+  readonly allowDrop?: boolean;
+}
+export interface PlanResult {
+  readonly root: string;
+  readonly refused: boolean;
+  /** The workspace has errors: nothing was planned (`markdown` lists them). */
+  readonly blocked: boolean;
+  /** The markdown CI posts. */
+  readonly markdown: string;
+  readonly text: string;
+  /** `tally plan --format json`. */
+  readonly json: unknown;
+}
+
+/** `tally/check`: every KPI's status as of T, the same renderings as `tally check`. */
+export interface CheckParams {
+  readonly uri?: string;
+  readonly asOf?: string;
+  /** `tally check --fail-on`: statuses, comma-separated. */
+  readonly failOn?: string;
+}
+export interface CheckedKpi {
+  readonly name: string;
+  readonly value: number | null;
+  readonly status: string;
+  readonly target?: unknown;
+  readonly expected?: number | null;
+  readonly gap?: number | null;
+  readonly owner?: string;
+  readonly format?: string;
+  /** The KPI's file, relative to the project. */
+  readonly file: string;
+  readonly line?: number;
+  /** The KPI's file as a URI (preferred over `file`). */
+  readonly uri: string;
+  /** Its `name:` value, or null when the KPI is not found any more. */
+  readonly range: Range | null;
+  /** One sentence about it (value, target, pace line, gap, owner), as CI annotations say it. */
+  readonly message: string;
+}
+export interface CheckResult {
+  readonly root: string;
+  readonly kpis: readonly CheckedKpi[];
+  readonly passed: boolean;
+  readonly markdown: string;
+  readonly text: string;
+  /** The rest of `tally check --format json` (as_of, fail_on, invalid). */
+  readonly [field: string]: unknown;
+}
+
+/** `tally/definitions`: every definition of the workspace with its cached live figure. */
+export interface DefinitionsParams {
+  /** Also start the missing previews (each answer sends `tally/liveChanged`). */
+  readonly compute?: boolean;
+}
+export interface DefinitionsResult {
+  readonly projects: readonly ProjectEntry[];
+  readonly definitions: readonly DefinitionEntry[];
+}
+export interface ProjectEntry {
+  readonly root: string;
+  readonly uri: string;
+  /** Every definition file, as URIs. */
+  readonly files: readonly string[];
+  readonly connected: boolean;
+  readonly database: string | null;
+  readonly offline: string | null;
+}
+export interface DefinitionEntry {
+  readonly root: string;
+  /** The YAML kind: Segment, Kpi, ... */
+  readonly kind: Kind;
+  readonly name: string;
+  readonly uri: string;
+  readonly range: Range;
+  readonly hasErrors: boolean;
+  /** The code lens line, when a figure is cached. */
+  readonly live: string | null;
+  readonly count: number | null;
+  readonly status: string | null;
+}
+
+/** `tally/status`: one entry per project. */
+export interface StatusEntry {
+  readonly root: string;
+  readonly connected: boolean;
+  readonly database: string | null;
+  readonly offline: string | null;
+  /** The instant every figure is shown at (ISO), from the setting `tally.asOf`; null: now. */
+  readonly asOf: string | null;
+}
+
+// ---- notifications (server -> client) ----------------------------------------------------------
+
+/** `tally/asOfChanged`: the as-of changed; every figure shown is recomputed. */
+export interface AsOfChanged {
+  readonly asOf: string | null;
+}
+/** `tally/liveChanged`: a live figure landed in the cache. */
+export interface LiveChanged {
+  readonly root: string;
+  readonly kind: Kind;
+  readonly name: string;
+}
+/** `tally/definitionsChanged`: files appeared or disappeared; a list of definitions is stale. */
+export interface DefinitionsChanged {
+  readonly roots: readonly string[];
+}
+
+/** The blocked plan's `json` (the workspace has errors). */
+export interface BlockedPlanJson {
+  readonly refused: true;
+  readonly changes: readonly [];
+  readonly diagnostics: readonly Diagnostic[];
+}
