@@ -333,6 +333,37 @@ describe('language server over stdio', function () {
       assert.ok(((await client.conn.sendRequest('tally/definitions')) as { definitions: unknown[] }).definitions.length > 10);
     });
 
+    it('answers bad params of the standard requests with InvalidParams naming the field, never an internal error', async () => {
+      const doc = { uri: segUri };
+      const at = { line: 0, character: 0 };
+      const cases: [string, unknown, RegExp][] = [
+        ['textDocument/hover', { position: at }, /^invalid params for textDocument\/hover: params must have required property 'textDocument'$/],
+        ['textDocument/hover', { textDocument: doc, position: { line: '3', character: 0 } }, /: position\.line must be a non-negative integer$/],
+        ['textDocument/hover', { textDocument: doc }, /: params must have required property 'position'$/],
+        ['textDocument/completion', { textDocument: {}, position: at }, /^invalid params for textDocument\/completion: textDocument must have required property 'uri'$/],
+        ['textDocument/completion', { textDocument: doc, position: { line: 0, character: 1.5 } }, /: position\.character must be a non-negative integer$/],
+        ['textDocument/definition', { textDocument: 'seg.yaml', position: at }, /: textDocument must be an object$/],
+        ['textDocument/references', { textDocument: doc, position: at }, /^invalid params for textDocument\/references: params must have required property 'context'$/],
+        ['textDocument/references', { textDocument: doc, position: at, context: { includeDeclaration: 'yes' } }, /: context\.includeDeclaration must be a boolean$/],
+        ['textDocument/prepareRename', { textDocument: doc, position: { line: -1, character: 0 } }, /: position\.line must be a non-negative integer$/],
+        ['textDocument/rename', { textDocument: doc, position: at }, /^invalid params for textDocument\/rename: params must have required property 'newName'$/],
+        ['textDocument/rename', { textDocument: doc, position: at, newName: 42 }, /: newName must be a string$/],
+        ['textDocument/documentSymbol', {}, /^invalid params for textDocument\/documentSymbol: params must have required property 'textDocument'$/],
+        ['textDocument/codeLens', { textDocument: { uri: 7 } }, /^invalid params for textDocument\/codeLens: textDocument\.uri must be a string$/],
+        ['workspace/symbol', {}, /^invalid params for workspace\/symbol: params must have required property 'query'$/],
+      ];
+      for (const [method, params, message] of cases) {
+        const e = await client.failure(method, params);
+        assert.equal(e.code, ErrorCodes.InvalidParams, `${method} ${JSON.stringify(params)}: ${e.code} ${e.message}`);
+        assert.match(e.message, message);
+      }
+      // Good params still get their answer, and the server is still up.
+      const hover = (await client.conn.sendRequest('textDocument/hover', { textDocument: doc, position: at })) as unknown;
+      assert.ok(hover === null || typeof hover === 'object');
+      assert.ok(((await client.conn.sendRequest('textDocument/documentSymbol', { textDocument: doc })) as unknown[]).length > 0);
+      assert.ok(Array.isArray(await client.conn.sendRequest('workspace/symbol', { query: 'dach' })));
+    });
+
     it("holds the editor's as-of from the initialization option and the setting: status, compiled SQL, duration hovers", async () => {
       const other = await startServer(root, { asOf: '2026-10-01' });
       try {
