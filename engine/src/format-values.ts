@@ -1,5 +1,5 @@
-// How numbers read for people, by a KPI's value format (kpi-status.ts kpiFormat). No imports: the
-// CLI, the server and the editor's webview (a browser bundle) all format through these.
+// How numbers and instants read for people: values by a KPI's value format (kpi-status.ts kpiFormat), an
+// as-of instant. No imports: the CLI, the server and the editor (its webview is a browser bundle) format through these.
 
 export type ValueFormat = 'number' | 'percent' | 'currency';
 
@@ -18,4 +18,13 @@ export function formatGapAs(gap: number | null, format: ValueFormat | string | u
   const abs = Math.abs(gap);
   if (format === 'percent') return `${sign}${(abs * 100).toFixed(1)} pts`;
   return `${sign}${formatValueAs(abs, format)}`;
+}
+
+/** An as-of instant for people: `2026-10-01` at midnight UTC, else `2026-10-01 12:30 UTC` (seconds when set). */
+export function formatAsOf(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const text = d.toISOString();
+  if (text.endsWith('T00:00:00.000Z')) return text.slice(0, 10);
+  return `${text.slice(0, 16).replace('T', ' ')}${d.getUTCSeconds() || d.getUTCMilliseconds() ? text.slice(16, 19) : ''} UTC`;
 }

@@ -4,8 +4,8 @@
 // refreshes the view.
 
 import * as vscode from 'vscode';
-import type { Tally } from './extension';
-import type { DefinitionEntry } from './protocol';
+import type { Tally } from './tally';
+import { previewKindOf, type DefinitionEntry } from './protocol';
 
 const GROUPS: { kind: string; label: string; icon: string }[] = [
   { kind: 'Segment', label: 'Segments', icon: 'organization' },
@@ -18,7 +18,7 @@ const GROUPS: { kind: string; label: string; icon: string }[] = [
   { kind: 'Events', label: 'Event streams', icon: 'symbol-event' },
   { kind: 'Test', label: 'Tests', icon: 'beaker' },
 ];
-const PREVIEWABLE = new Set(['Segment', 'Kpi', 'Lifecycle', 'Trait', 'Score', 'Campaign']);
+/** The previewable kinds (protocol's kind map) but campaigns, whose SQL is not one query. */
 const COMPILABLE = new Set(['Segment', 'Kpi', 'Lifecycle', 'Trait', 'Score']);
 
 const STATUS_ICON: Record<string, [string, string]> = {
@@ -34,7 +34,7 @@ type Node = { group: (typeof GROUPS)[number]; items: DefinitionEntry[] } | { ent
 export class DefinitionsTree implements vscode.TreeDataProvider<Node> {
   private readonly changed = new vscode.EventEmitter<Node | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
-  private entries: DefinitionEntry[] = [];
+  private entries: readonly DefinitionEntry[] = [];
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly tally: Tally) {
@@ -77,7 +77,7 @@ export class DefinitionsTree implements vscode.TreeDataProvider<Node> {
     const item = new vscode.TreeItem(e.name, vscode.TreeItemCollapsibleState.None);
     item.id = `${e.root}:${e.kind}:${e.name}`;
     const context = ['definition'];
-    if (PREVIEWABLE.has(e.kind)) context.push('previewable');
+    if (previewKindOf(e.kind)) context.push('previewable');
     if (COMPILABLE.has(e.kind)) context.push('compilable');
     item.contextValue = context.join(' ');
     if (e.hasErrors) {

@@ -10,21 +10,12 @@ import { PreviewPanel } from './preview-panel';
 import { SqlDocuments } from './sql-documents';
 import { PlanAndChecks } from './plan-check';
 import { newDefinition, newDefinitionArgs } from './new-definition';
-import { PREVIEW_KIND_OF, type DefinitionEntry, type DefinitionRef, type DefinitionsResult } from './protocol';
+import { previewKindOf, type DefinitionEntry, type DefinitionRef, type DefinitionsResult } from './protocol';
+import { LANGUAGE_ID, type Tally } from './tally';
 
-export const LANGUAGE_ID = 'tally-yaml';
+export { LANGUAGE_ID, type Tally };
 
 let client: LanguageClient | undefined;
-
-export interface Tally {
-  readonly context: vscode.ExtensionContext;
-  readonly output: vscode.OutputChannel;
-  /** The running client (restarting replaces it). */
-  client(): LanguageClient;
-  definitions(compute?: boolean): Promise<DefinitionsResult>;
-  /** The definition under the cursor, or one the user picks. */
-  resolveRef(arg: unknown, kinds: readonly string[]): Promise<DefinitionRef | undefined>;
-}
 
 export async function activate(context: vscode.ExtensionContext): Promise<Tally> {
   const output = vscode.window.createOutputChannel('Tally');
@@ -181,14 +172,14 @@ async function openDefinition(d: DefinitionEntry): Promise<void> {
  */
 async function resolveRef(tally: Tally, arg: unknown, kinds: readonly string[]): Promise<DefinitionRef | undefined> {
   const a = arg as Partial<DefinitionRef & DefinitionEntry & { entry: DefinitionEntry }> | undefined;
-  if (a?.entry) return { uri: a.entry.uri, kind: PREVIEW_KIND_OF[a.entry.kind] ?? a.entry.kind.toLowerCase(), name: a.entry.name };
+  if (a?.entry) return { uri: a.entry.uri, kind: previewKindOf(a.entry.kind) ?? a.entry.kind.toLowerCase(), name: a.entry.name };
   if (a && typeof a.uri === 'string' && typeof a.name === 'string' && typeof a.kind === 'string') {
-    const kind = PREVIEW_KIND_OF[a.kind] ?? a.kind;
+    const kind = previewKindOf(a.kind) ?? a.kind;
     return { uri: a.uri, kind, name: a.name };
   }
   const all = await tally.definitions().catch(() => undefined);
   if (!all) return undefined;
-  const usable = all.definitions.filter((d) => kinds.includes(PREVIEW_KIND_OF[d.kind] ?? ''));
+  const usable = all.definitions.filter((d) => kinds.includes(previewKindOf(d.kind) ?? ''));
   const editor = vscode.window.activeTextEditor;
   const uri = arg instanceof vscode.Uri ? arg : editor?.document.uri;
   if (uri && editor && editor.document.uri.toString() === uri.toString()) {
@@ -197,7 +188,7 @@ async function resolveRef(tally: Tally, arg: unknown, kinds: readonly string[]):
     const cursor = editor.selection.active;
     const at = symbols.find((s) => s.range?.contains(cursor)) ?? symbols.find((s) => s.range?.start.isAfter(cursor));
     const hit = at && usable.find((d) => d.name === at.name && vscode.Uri.parse(d.uri).fsPath === uri.fsPath);
-    if (hit) return { uri: hit.uri, kind: PREVIEW_KIND_OF[hit.kind]!, name: hit.name };
+    if (hit) return { uri: hit.uri, kind: previewKindOf(hit.kind)!, name: hit.name };
   }
   if (!usable.length) {
     void vscode.window.showInformationMessage('Tally: no definition to show here. Open a segment, KPI, lifecycle, trait or score definition.');
@@ -208,5 +199,5 @@ async function resolveRef(tally: Tally, arg: unknown, kinds: readonly string[]):
     [...here, ...usable.filter((d) => !here.includes(d))].map((d) => ({ label: d.name, description: d.kind, detail: d.live ?? undefined, d })),
     { placeHolder: 'Which definition?', matchOnDescription: true },
   );
-  return pick ? { uri: pick.d.uri, kind: PREVIEW_KIND_OF[pick.d.kind]!, name: pick.d.name } : undefined;
+  return pick ? { uri: pick.d.uri, kind: previewKindOf(pick.d.kind)!, name: pick.d.name } : undefined;
 }

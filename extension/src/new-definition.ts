@@ -4,7 +4,7 @@
 
 import * as vscode from 'vscode';
 import { readFileSync } from 'node:fs';
-import type { Tally } from './extension';
+import type { Tally } from './tally';
 
 /** What the prompts ask, given up front (a keybinding's or a test's `args`); the rest is asked. */
 export interface NewDefinitionArgs {

@@ -4,7 +4,7 @@
 
 import * as vscode from 'vscode';
 import { ErrorCodes, ResponseError } from 'vscode-languageclient/node';
-import type { Tally } from './extension';
+import type { Tally } from './tally';
 import type { CheckResult, PlanResult } from './protocol';
 import { formatValue } from './format';
 

@@ -4,11 +4,9 @@
 
 import * as vscode from 'vscode';
 import { ResponseError, LSPErrorCodes } from 'vscode-languageclient/node';
-import type { Tally } from './extension';
+import type { Tally } from './tally';
 import type { ConnectionManager } from './connection';
-import { TallyErrorCodes, type DefinitionRef, type FromWebview, type ToWebview } from './protocol';
-
-const PREVIEW_KINDS = ['segment', 'trait', 'score', 'lifecycle', 'kpi', 'campaign'];
+import { PREVIEW_KINDS, TallyErrorCodes, type DefinitionRef, type FromWebview, type ToWebview } from './protocol';
 
 export class PreviewPanel implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;

@@ -1,96 +1,33 @@
-// The shapes of the Tally server's custom requests, as the extension reads them. Every field the
-// extension renders is optional or checked, so an older or newer server never breaks the UI.
+// The shapes of the Tally server's custom requests, as the extension reads them: the wire's types
+// are the engine's (engine/src/protocol.ts, declared once for the server and the extension); only
+// the extension's own messages (a definition reference, the preview webview's messages) are
+// declared here. The engine module is imported for types, plus its few import-free constants
+// (error codes, the kind map), so no engine code enters the extension's bundles.
 
+import type { PreviewKind } from '../../engine/src/protocol';
+
+export type {
+  AsOfChanged,
+  CheckResult,
+  CheckedKpi,
+  CompiledSqlResult,
+  DefinitionEntry,
+  DefinitionsResult,
+  PlanResult,
+  Preview,
+  PreviewKind,
+  ProjectEntry,
+  Range,
+  StatusEntry,
+} from '../../engine/src/protocol';
+export { PREVIEW_KINDS, TallyErrorCodes, previewKindOf } from '../../engine/src/protocol';
+
+/** What a command is about: a definition by its preview kind and name, in a file. */
 export interface DefinitionRef {
   readonly uri: string;
-  readonly kind: string; // preview kind: segment, trait, score, lifecycle, kpi, campaign
+  /** A preview kind (segment, trait, score, lifecycle, kpi, campaign), or what a caller passed. */
+  readonly kind: PreviewKind | string;
   readonly name: string;
-}
-
-export interface Range {
-  readonly start: { line: number; character: number };
-  readonly end: { line: number; character: number };
-}
-
-/** `tally/definitions` */
-export interface DefinitionsResult {
-  readonly projects: { root: string; uri: string; files: string[]; connected: boolean; database: string | null; offline: string | null }[];
-  readonly definitions: DefinitionEntry[];
-}
-export interface DefinitionEntry {
-  readonly root: string;
-  readonly kind: string; // Segment, Kpi, ... (the YAML kind)
-  readonly name: string;
-  readonly uri: string;
-  readonly range: Range;
-  readonly hasErrors: boolean;
-  readonly live: string | null;
-  readonly count: number | null;
-  readonly status: string | null;
-}
-
-/** `tally/status` */
-export interface StatusEntry {
-  readonly root: string;
-  readonly connected: boolean;
-  readonly database: string | null;
-  readonly offline: string | null;
-  /** The instant every figure is shown at (ISO), from the setting `tally.asOf`; null: now. */
-  readonly asOf?: string | null;
-}
-
-/** `tally/asOfChanged` (server -> client): the as-of changed; every figure shown is recomputed. */
-export interface AsOfChanged {
-  readonly asOf: string | null;
-}
-
-/** The server's error codes for `tally/*` requests (server/src/params.ts TallyErrorCodes). */
-export const TallyErrorCodes = {
-  Offline: 1,
-  NotFound: 2,
-  DefinitionHasErrors: 3,
-  Timeout: 4,
-  DatabaseFailed: 5,
-} as const;
-
-/** `tally/compiledSql` */
-export interface CompiledSqlResult {
-  readonly sql: string | null;
-  /** The same SQL with line breaks (engine formatSql); absent from older servers. */
-  readonly formatted?: string | null;
-  readonly strategy: string | null;
-  readonly broken: boolean;
-  readonly fingerprint: string;
-  /** T as an ISO instant (the editor's as-of), or null when T is the database clock (now()). */
-  readonly asOf?: string | null;
-}
-
-/** `tally/plan` (added by the plan work): the same markdown CI posts. */
-export interface PlanResult {
-  readonly markdown: string;
-  readonly text: string;
-  readonly json: unknown;
-}
-
-/** `tally/check` */
-export interface CheckResult {
-  readonly kpis: {
-    name: string;
-    value: number | null;
-    status: string;
-    target?: unknown;
-    expected?: number | null;
-    gap?: number | null;
-    owner?: string;
-    format?: string;
-    file?: string;
-    /** The KPI's file as a URI (preferred over `file`, which is relative to the project). */
-    uri?: string;
-    range?: Range | null;
-    /** One sentence about it (value, target, pace line, gap, owner), as CI annotations say it. */
-    message?: string;
-  }[];
-  readonly markdown: string;
 }
 
 /** Messages from the extension to the preview webview. */
@@ -101,6 +38,3 @@ export type ToWebview =
 
 /** Messages from the webview to the extension. */
 export type FromWebview = { type: 'ready' } | { type: 'refresh' } | { type: 'command'; command: string };
-
-/** The YAML kind for a preview kind and back. */
-export const PREVIEW_KIND_OF: Record<string, string> = { Segment: 'segment', Trait: 'trait', Score: 'score', Lifecycle: 'lifecycle', Kpi: 'kpi', Campaign: 'campaign' };

@@ -2,7 +2,7 @@
 // the server as you edit: `tally/compiledSql` {uri, kind, name}.
 
 import * as vscode from 'vscode';
-import type { Tally } from './extension';
+import type { Tally } from './tally';
 import type { CompiledSqlResult, DefinitionRef } from './protocol';
 
 export const SQL_SCHEME = 'tally-sql';
