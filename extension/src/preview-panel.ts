@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { ResponseError, LSPErrorCodes } from 'vscode-languageclient/node';
 import type { Tally } from './tally';
 import type { ConnectionManager } from './connection';
-import { PREVIEW_KINDS, TallyErrorCodes, type DefinitionRef, type FromWebview, type ToWebview } from './protocol';
+import { PREVIEW_KINDS, TallyErrorCodes, type DefinitionRef, type FromWebview, type Preview, type ToWebview } from './protocol';
 
 export class PreviewPanel implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
@@ -90,7 +90,7 @@ export class PreviewPanel implements vscode.Disposable {
     const started = Date.now();
     try {
       // No asOf: the server's (the setting tally.asOf), the instant of the lenses and the view too.
-      const preview = (await this.tally.client().sendRequest('tally/preview', { uri: ref.uri, kind: ref.kind, name: ref.name, detail: true }, cts.token)) as Record<string, unknown>;
+      const preview = (await this.tally.client().sendRequest('tally/preview', { uri: ref.uri, kind: ref.kind, name: ref.name, detail: true }, cts.token)) as Preview;
       if (seq !== this.seq) return;
       this.retries = 0;
       const status = this.connection.lastStatus[0];

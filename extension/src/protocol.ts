@@ -4,7 +4,7 @@
 // declared here. The engine module is imported for types, plus its few import-free constants
 // (error codes, the kind map), so no engine code enters the extension's bundles.
 
-import type { PreviewKind } from '../../engine/src/protocol';
+import type { Preview, PreviewKind } from '../../engine/src/protocol';
 
 export type {
   AsOfChanged,
@@ -33,7 +33,7 @@ export interface DefinitionRef {
 /** Messages from the extension to the preview webview. */
 export type ToWebview =
   | { type: 'loading'; ref: DefinitionRef; label: string }
-  | { type: 'data'; ref: DefinitionRef; preview: Record<string, unknown>; database: string | null; elapsedMs: number }
+  | { type: 'data'; ref: DefinitionRef; preview: Preview; database: string | null; elapsedMs: number }
   | { type: 'error'; ref: DefinitionRef; title: string; message: string; actions: { command: string; label: string }[] };
 
 /** Messages from the webview to the extension. */

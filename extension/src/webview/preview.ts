@@ -63,7 +63,8 @@ window.addEventListener('message', (e: MessageEvent<ToWebview>) => {
     content.replaceChildren(h('section', { class: 'error', id: 'error', role: 'alert' }, h('h2', {}, m.title), h('p', {}, m.message), actions.length ? h('div', { class: 'actions' }, ...actions) : null));
     return;
   }
-  const p = m.preview;
+  // Read as plain JSON, each field checked: a newer or older server may send other fields.
+  const p = m.preview as unknown as Json;
   const asOf = typeof p.as_of === 'string' ? p.as_of.replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : '';
   statusLine.textContent = `As of ${asOf}${m.database ? ` · ${m.database}` : ''} · ${m.elapsedMs} ms`;
   content.replaceChildren(...render(p));
