@@ -1,8 +1,9 @@
 // The wire between the language server and its clients: the params and results of Tally's custom
-// requests (`tally/*`) and notifications, Tally's error codes, and the one map between a
-// definition kind (`Segment`) and its preview kind (`segment`). Declared once here and imported by
-// the engine (previews), the server (which answers them) and the VS Code extension (which renders
-// them), so the two ends cannot drift.
+// requests (`tally/*`) and notifications, the previews' JSON shapes (also the CLI's), Tally's error
+// codes, and the one map between a definition kind (`Segment`) and its preview kind (`segment`).
+// Declared once here and imported by the engine (previews and campaigns produce these shapes), the
+// server (which answers them) and the VS Code extension (which renders them), so the ends cannot
+// drift. It imports nothing that imports it back: operations depend on the wire, not the reverse.
 //
 // The extension bundles no engine code: this module imports types only (erased by every bundler),
 // and its few runtime values are plain constants with no imports, so importing them adds a few
@@ -10,10 +11,10 @@
 
 import type { Diagnostic, Range } from './diagnostics.js';
 import type { Kind } from './model/types.js';
-import type { Preview } from './run/preview.js';
+import type { KpiEvaluation } from './kpi-status.js';
 import type { Strategy } from './sql/compile.js';
 
-export type { Preview, Range };
+export type { Range };
 
 // ---- kinds -------------------------------------------------------------------------------------
 
@@ -62,6 +63,98 @@ export type TallyErrorCode = (typeof TallyErrorCodes)[keyof typeof TallyErrorCod
 export interface OfflineData {
   readonly offline: true;
   readonly reason: string | undefined;
+}
+
+// ---- previews ----------------------------------------------------------------------------------
+// The JSON of a preview: `tally/preview`'s result and `tally preview --format json` (the CLI
+// contract, LANGUAGE.md §9); extra fields are allowed.
+
+/** A preview: one shape per preview kind, told apart by `kind`. */
+export type Preview = SegmentPreview | ValuesPreview | LifecyclePreview | KpiPreview | CampaignPreview;
+
+export type Row = Record<string, unknown>;
+
+export interface SegmentPreview {
+  kind: 'segment';
+  name: string;
+  count: number;
+  sample: Row[];
+  entity: string;
+  as_of: string;
+  sql: string;
+  /** With `detail`: the members per stage of the project's first lifecycle over this entity. */
+  lifecycle?: { name: string; stages: Record<string, number> };
+  /**
+   * With `detail`: the deployed view `<deploy schema>.segment_<name>` and the deployed version's
+   * size as of T (the same T as `count`), or null when not deployed.
+   */
+  deployed?: { view: string; count: number; version: number | null; same_definition: boolean } | null;
+}
+export interface ValuesPreview {
+  kind: 'trait' | 'score';
+  name: string;
+  count: number;
+  entities: number;
+  sample: { key: unknown; value: unknown }[];
+  bands?: Record<string, number>;
+  as_of: string;
+  sql: string;
+}
+export interface LifecyclePreview {
+  kind: 'lifecycle';
+  name: string;
+  stages: Record<string, number>;
+  total: number;
+  as_of: string;
+  sql: string;
+}
+export interface KpiPreview extends KpiEvaluation {
+  kind: 'kpi';
+  name: string;
+  owner?: string;
+  as_of: string;
+  sql: string;
+  /** With `detail`: the value and the pace line's value at evenly spaced instants ending at T. */
+  series?: { at: string; value: number | null; expected: number | null }[];
+  /** With `detail` and a baseline: the pace line from the baseline to the target at the deadline. */
+  pace?: { from: { at: string; value: number }; to: { at: string; value: number } };
+  /** With `detail`: how values read (engine/src/kpi-status.ts kpiFormat), for charts and tables. */
+  format?: 'number' | 'percent' | 'currency';
+}
+
+export interface HeldBack {
+  exclusions: number;
+  schedule: number;
+  trigger: number;
+  entry: number;
+  frequency_cap: number;
+}
+
+export interface VariantCount {
+  name: string;
+  count: number;
+  holdout: boolean;
+  weight: number;
+  /** The normalised weight. */
+  share: number;
+}
+
+export interface CampaignPreview {
+  kind: 'campaign';
+  name: string;
+  as_of: string;
+  channel: string;
+  /** Members of the audience segment at T. */
+  segment: number;
+  /** Who a run at T would enroll. */
+  audience: number;
+  variants: VariantCount[];
+  held_back: HeldBack;
+  /** Whether T is inside the schedule. */
+  scheduled: boolean;
+  /** Triggered campaigns: the window of (trigger time + delay) a run at T would read. */
+  trigger_window?: { from: string; to: string };
+  warnings: string[];
 }
 
 // ---- requests ----------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ import { quoteIdent } from './deploy-state.js';
 import { deployedCampaigns } from './campaign-deployed.js';
 import type { Catalog } from '../resolve/catalog.js';
 import { sampleRatioMismatch, twoProportionTest, wilsonInterval, type Interval } from './stats.js';
+import type { CampaignPreview, HeldBack, VariantCount } from '../protocol.js';
 
 /** The look-back of a triggered campaign's first run: trigger events in (T - 1 day, T]. */
 export const FIRST_TRIGGER_WINDOW_MS = 86_400_000;
@@ -44,40 +45,8 @@ export class CampaignError extends Error {
   }
 }
 
-export interface HeldBack {
-  exclusions: number;
-  schedule: number;
-  trigger: number;
-  entry: number;
-  frequency_cap: number;
-}
-
-export interface VariantCount {
-  name: string;
-  count: number;
-  holdout: boolean;
-  weight: number;
-  /** The normalised weight. */
-  share: number;
-}
-
-export interface CampaignPreview {
-  kind: 'campaign';
-  name: string;
-  as_of: string;
-  channel: string;
-  /** Members of the audience segment at T. */
-  segment: number;
-  /** Who a run at T would enroll. */
-  audience: number;
-  variants: VariantCount[];
-  held_back: HeldBack;
-  /** Whether T is inside the schedule. */
-  scheduled: boolean;
-  /** Triggered campaigns: the window of (trigger time + delay) a run at T would read. */
-  trigger_window?: { from: string; to: string };
-  warnings: string[];
-}
+// A campaign preview's JSON shape is the wire's (protocol.ts).
+export type { CampaignPreview, HeldBack, VariantCount };
 
 /** The campaign's definition and IR, or a CampaignError. */
 export function campaignInfo(analysis: Analysis, name: string): { info: DefinitionInfo; def: CampaignDef; ir: IrCampaign } {

@@ -1,8 +1,8 @@
 // Previews: live figures for one definition as of T, read-only and under a statement timeout.
-// The JSON shapes are the CLI contract (LANGUAGE.md §9); extra fields are allowed.
+// The JSON shapes are the wire's (protocol.ts: the CLI contract, LANGUAGE.md §9); extra fields are allowed.
 
 import type { Analysis } from '../project.js';
-import { deadlineOf, evaluateKpi, kpiFormat, type KpiEvaluation } from '../kpi-status.js';
+import { deadlineOf, evaluateKpi, kpiFormat } from '../kpi-status.js';
 import type { IrMetric } from '../ir/ir.js';
 import { deployedKey, quoteIdent, readDeployed } from './deploy-state.js';
 import { deployedAnalysis } from './deployed-project.js';
@@ -12,8 +12,8 @@ import { PREVIEW_COUNT, compileDistribution, compileDistributionAmong, compileMe
 import type { Db } from './db.js';
 import { bandCase } from '../resolve/bands.js';
 import { didYouMean } from '../resolve/suggest.js';
-import { previewCampaign, type CampaignPreview } from './campaign.js';
-import { KIND_OF, PREVIEW_KINDS, type PreviewKind } from '../protocol.js';
+import { previewCampaign } from './campaign.js';
+import { KIND_OF, PREVIEW_KINDS, type CampaignPreview, type KpiPreview, type LifecyclePreview, type Preview, type PreviewKind, type Row, type SegmentPreview, type ValuesPreview } from '../protocol.js';
 
 export interface PreviewOptions {
   readonly asOf: Date;
@@ -28,61 +28,10 @@ export interface PreviewOptions {
   readonly catalog?: Catalog;
 }
 
-export type Row = Record<string, unknown>;
-
-export interface SegmentPreview {
-  kind: 'segment';
-  name: string;
-  count: number;
-  sample: Row[];
-  entity: string;
-  as_of: string;
-  sql: string;
-  /** With `detail`: the members per stage of the project's first lifecycle over this entity. */
-  lifecycle?: { name: string; stages: Record<string, number> };
-  /**
-   * With `detail`: the deployed view `<deploy schema>.segment_<name>` and the deployed version's
-   * size as of T (the same T as `count`), or null when not deployed.
-   */
-  deployed?: { view: string; count: number; version: number | null; same_definition: boolean } | null;
-}
-export interface ValuesPreview {
-  kind: 'trait' | 'score';
-  name: string;
-  count: number;
-  entities: number;
-  sample: { key: unknown; value: unknown }[];
-  bands?: Record<string, number>;
-  as_of: string;
-  sql: string;
-}
-export interface LifecyclePreview {
-  kind: 'lifecycle';
-  name: string;
-  stages: Record<string, number>;
-  total: number;
-  as_of: string;
-  sql: string;
-}
-export interface KpiPreview extends KpiEvaluation {
-  kind: 'kpi';
-  name: string;
-  owner?: string;
-  as_of: string;
-  sql: string;
-  /** With `detail`: the value and the pace line's value at evenly spaced instants ending at T. */
-  series?: { at: string; value: number | null; expected: number | null }[];
-  /** With `detail` and a baseline: the pace line from the baseline to the target at the deadline. */
-  pace?: { from: { at: string; value: number }; to: { at: string; value: number } };
-  /** With `detail`: how values read (engine/src/kpi-status.ts kpiFormat), for charts and tables. */
-  format?: 'number' | 'percent' | 'currency';
-}
-
-export type Preview = SegmentPreview | ValuesPreview | LifecyclePreview | KpiPreview | CampaignPreview;
-export type { CampaignPreview };
-
-// The preview kinds and the kind <-> preview-kind map are the wire's (protocol.ts), declared once.
+// The preview kinds, the kind <-> preview-kind map and the previews' JSON shapes are the wire's
+// (protocol.ts), declared once.
 export { KIND_OF, PREVIEW_KINDS, type PreviewKind };
+export type { CampaignPreview, KpiPreview, LifecyclePreview, Preview, Row, SegmentPreview, ValuesPreview };
 
 /** A preview that could not run, with what to do about it. */
 export class PreviewError extends Error {
