@@ -58,7 +58,7 @@ export const EDIT_NET_RATIO_TARGET = 0.5;
 export const EDIT_P95_TARGET_MS = 30;
 export const REQUEST_P95_TARGET_MS = 15;
 export const RSS_TARGET_MB = 150;
-/** The server's default diagnostics debounce (server/src/server.ts): none (the next event-loop turn). */
+/** The server's default diagnostics debounce (server/src/state.ts): none (the next event-loop turn). */
 export const TALLY_DEBOUNCE_MS = 0;
 
 const TALLY_YAML = 'tally: 1\nname: bench\ndefinitions: ["definitions/**/*.yaml"]\n';

@@ -79,7 +79,7 @@ export class Previews {
         if (shared && epoch === this.server.asOfEpoch) {
           // Drop superseded versions of this definition from the cache.
           for (const k of state.live.keys()) if (k.startsWith(`${key}:`) && k !== cacheKey) state.live.delete(k);
-          state.live.set(cacheKey, { text: lensText(info.def.kind, result, info.def as KpiDef), at: Date.now(), data: result });
+          state.live.set(cacheKey, { text: lensText(result, info.def as KpiDef), at: Date.now(), data: result });
           void connection.sendNotification('tally/liveChanged', { root: state.root, kind: info.def.kind, name } satisfies LiveChanged);
         }
         return result;
@@ -229,27 +229,23 @@ export class Previews {
 }
 
 /** The code lens line: `4,812 customers`, `D30 retention 31.2% -> 35% by 2027-03-31 · at risk`. */
-export function lensText(kind: Kind, result: unknown, def?: KpiDef): string {
-  const r = result as Record<string, unknown>;
-  switch (kind) {
-    case 'Segment':
-      return `${Number(r.count).toLocaleString('en-US')} ${String(r.entity ?? 'entities')}${r.count === 1 ? '' : 's'}`;
-    case 'Lifecycle': {
-      const stages = r.stages as Record<string, number>;
-      return Object.entries(stages)
+export function lensText(result: PreviewResult, def?: KpiDef): string {
+  switch (result.kind) {
+    case 'segment':
+      return `${result.count.toLocaleString('en-US')} ${result.entity}${result.count === 1 ? '' : 's'}`;
+    case 'lifecycle':
+      return Object.entries(result.stages)
         .map(([s, n]) => `${s} ${n.toLocaleString('en-US')}`)
         .join(' · ');
-    }
-    case 'Kpi': {
-      const t = r.target as { op: string; value: number | [number, number]; by?: string } | undefined;
-      const v = r.value as number | null;
+    case 'kpi': {
+      const t = result.target;
       const show = (x: number | null) => (def ? formatKpiValue(def, x) : String(x));
-      const target = t ? ` -> ${Array.isArray(t.value) ? t.value.map((x) => show(x)).join('..') : show(t.value)}${t.by ? ` by ${t.by}` : ''}` : '';
-      return `${show(v)}${target} · ${String(r.status).replace('_', ' ')}`;
+      const target = t ? ` -> ${typeof t.value === 'number' ? show(t.value) : t.value.map((x) => show(x)).join('..')}${t.by ? ` by ${t.by}` : ''}` : '';
+      return `${show(result.value)}${target} · ${result.status.replace('_', ' ')}`;
     }
-    case 'Campaign':
-      return `would enroll ${Number(r.audience).toLocaleString('en-US')} of ${Number(r.segment).toLocaleString('en-US')}`;
+    case 'campaign':
+      return `would enroll ${result.audience.toLocaleString('en-US')} of ${result.segment.toLocaleString('en-US')}`;
     default:
-      return `${Number(r.count).toLocaleString('en-US')} of ${Number(r.entities).toLocaleString('en-US')} have a value`;
+      return `${result.count.toLocaleString('en-US')} of ${result.entities.toLocaleString('en-US')} have a value`;
   }
 }
