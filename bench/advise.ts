@@ -19,7 +19,7 @@ import { compileDistribution, compileMemberCount, compileMetric, compileValueSam
 import type { IrMembersQuery, IrValuesQuery } from '../engine/src/ir/ir.js';
 import { loadIndexes } from '../engine/src/run/advise-load.js';
 import { BENCH_DEFINITIONS, SHOP_DIR } from './lib/bench-project.js';
-import { MARKER_TABLE, schemaName } from './lib/dataset.js';
+import { MARKER_TABLE, schemaName, type DataSectionOptions } from './lib/dataset.js';
 import { BenchPg, databaseUrl } from './lib/pg.js';
 import { median, now, type Row, type Section } from './lib/report.js';
 import { Project } from '../engine/src/index.js';
@@ -27,18 +27,8 @@ import { Project } from '../engine/src/index.js';
 export const SELECTIVE_TARGET = 0.3; // x floor, with the advised indexes
 export const POPULATION_TARGET = 1.5; // x floor, with the advised indexes
 
-export interface AdviseBenchOptions {
-  server: string;
-  database: string;
-  customers: number;
-  seed: number;
-  anchor: Date;
-  days: number;
-  /** Measured repetitions per read path and phase, after one warm-up (default 2). */
-  reps: number;
-  timeoutMs: number;
-  log: (s: string) => void;
-}
+/** `reps`: measured repetitions per read path and phase, after one warm-up (default 2). */
+export type AdviseBenchOptions = DataSectionOptions;
 
 /** A segment of the goal-3 shape: one event type over a window. */
 const ADVISE_DEFINITIONS = `${BENCH_DEFINITIONS}---

@@ -31,9 +31,9 @@ import { deploy } from '../engine/src/run/deploy.js';
 import { previewCampaign, reportCampaign, runCampaigns } from '../engine/src/run/campaign.js';
 import { cumulativeShares } from '../engine/src/run/assign.js';
 import { compileEnroll } from '../engine/src/sql/campaign.js';
-import { ensureDataset, MARKER_TABLE, schemaName } from './lib/dataset.js';
+import { ensureDataset, MARKER_TABLE, schemaName, type DataSectionOptions } from './lib/dataset.js';
 import { SHOP_DIR } from './lib/bench-project.js';
-import { BenchPg, databaseUrl, ensureDatabase } from './lib/pg.js';
+import { BenchPg, databaseUrl, engineUrl, ensureDatabase } from './lib/pg.js';
 import { median, now, type Row, type Section } from './lib/report.js';
 
 /** Engine / best hand-written query for the same answer. */
@@ -44,18 +44,9 @@ export const CAMPAIGN_CASES = ['preview', 'run', 'report'];
 const CAMPAIGN = 'bench_cart';
 const DAY = 86_400_000;
 
-export interface CampaignBenchOptions {
-  server: string;
-  database: string;
-  customers: number;
-  seed: number;
-  anchor: Date;
-  days: number;
-  reps: number;
-  timeoutMs: number;
+export interface CampaignBenchOptions extends DataSectionOptions {
   /** preview, run, report (default all). */
   cases?: readonly string[];
-  log: (s: string) => void;
 }
 
 const BENCH_FILE = `kind: Segment
@@ -220,12 +211,6 @@ async function rolledBack<T>(db: Db, fn: (tx: Db) => Promise<T>): Promise<T> {
       if (e.message !== ROLLBACK) throw e;
     });
   return out!;
-}
-
-function engineUrl(server: string, database: string, dataSchema: string): string {
-  const url = databaseUrl(server, database);
-  const options = `-c search_path=${dataSchema},public -c TimeZone=UTC`;
-  return `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(options)}`;
 }
 
 export async function campaignSection(o: CampaignBenchOptions): Promise<Section> {

@@ -1,33 +1,13 @@
 // Generates a project of N definitions (segments, traits, KPIs over the shop model) as text files,
 // shared by the compile-throughput bench and the language-server bench.
 
+import { model, SIGNED_UP_AT } from '../test/helpers/model.js';
+
 export function generateDefinitionFiles(n: number, perFile = 1): Map<string, string> {
   const files = new Map<string, string>();
   files.set(
     'definitions/model.yaml',
-    `kind: Entity
-name: customer
-version: 1
-table: customers
-key: id
-created_at: created_at
-attributes:
-  signed_up_at: { column: created_at, type: timestamp }
-  country: { type: string }
-  plan: { type: string }
-pii: [email]
----
-kind: Events
-name: events
-version: 1
-entity: customer
-table: events
-entity_key: customer_id
-time: occurred_at
-type: event_name
-properties: properties
-property_types: { amount: number, score: number }
-`,
+    model({ attributes: { signed_up_at: SIGNED_UP_AT, country: 'string', plan: 'string' }, propertyTypes: 'amount: number, score: number' }),
   );
   const countries = ['DE', 'AT', 'CH', 'US', 'GB', 'FR', 'NL'];
   let doc = 0;

@@ -4,11 +4,12 @@
 // Every hand-written query applies the existence rule (LANGUAGE.md §6, docs/language.md): an
 // event counts only when its key is a customer that exists at T (created_at <= T). Each KPI gets
 // the obvious set-based shapes and, where one could win, the per-row probe a person would write.
-// `:T`, `:T30` ... are T and T minus 30 days (see bind() in segments.ts).
+// `:T`, `:T30` ... are T and T minus 30 days (see bind() in lib/pg.ts).
 
 import { existsSync, readFileSync } from 'node:fs';
 import { compileMetric, type Analysis } from '../engine/src/index.js';
 
+/** One way to answer a case (also the segments section's Variant): engine-<strategy> or hand:<shape>. */
 export interface KpiVariant {
   id: string;
   label: string;

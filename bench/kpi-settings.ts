@@ -2,20 +2,9 @@
 // (jit off, work_mem 64MB; engine/src/run/db.ts), where `npm run bench -- segments` uses the
 // server defaults. Against the shared 1M data set, which must already be loaded:
 //   node --import tsx bench/kpi-settings.ts [kpi ...]   (TALLY_BENCH_KPI_BEFORE adds another engine)
-import { BenchPg, databaseUrl, DEFAULT_SERVER_URL } from './lib/pg.js';
+import { BenchPg, bind, databaseUrl, DEFAULT_SERVER_URL } from './lib/pg.js';
 import { kpiCases } from './kpi-cases.js';
 import { loadBenchProject } from './lib/bench-project.js';
-const DAY = 86_400_000;
-function bind(text: string, asOf: Date) {
-  const names: string[] = [];
-  const out = text.replace(/:T(\d*)\b/g, (_m, d: string) => {
-    const name = `T${d}`;
-    let i = names.indexOf(name);
-    if (i < 0) i = names.push(name) - 1;
-    return `$${i + 1}::timestamptz`;
-  });
-  return { sql: out.replace(/\s+/g, ' ').trim(), params: names.map((n) => new Date(asOf.getTime() - Number(n.slice(1) || 0) * DAY).toISOString()) };
-}
 const asOf = new Date('2026-11-01T00:00:00Z');
 const only = process.argv.slice(2);
 const { analysis } = loadBenchProject();

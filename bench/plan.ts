@@ -29,28 +29,18 @@ import { loadCatalog } from '../engine/src/run/catalog-load.js';
 import { connect, type Db } from '../engine/src/run/db.js';
 import { deploy } from '../engine/src/run/deploy.js';
 import { planProject, type Plan } from '../engine/src/run/plan.js';
-import { ensureDataset, type Dataset } from './lib/dataset.js';
+import { ensureDataset, type Dataset, type DataSectionOptions } from './lib/dataset.js';
 import { BENCH_DEFINITIONS, SHOP_DIR } from './lib/bench-project.js';
-import { BenchPg, databaseUrl, ensureDatabase } from './lib/pg.js';
+import { BenchPg, bind, databaseUrl, engineUrl, ensureDatabase } from './lib/pg.js';
 import { best, median, now, type ReadPath, type Row, type Section } from './lib/report.js';
 
 /** planProject wall time / best hand-written query for the same answer. */
 export const PLAN_TARGET = 1.5;
 
-const DAY = 86_400_000;
 
-export interface PlanBenchOptions {
-  server: string;
-  database: string;
-  customers: number;
-  seed: number;
-  anchor: Date;
-  days: number;
-  /** Measured rounds after the warm-up; 0: 3. */
-  reps: number;
-  timeoutMs: number;
+/** `reps`: measured rounds after the warm-up; 0: 3. */
+export interface PlanBenchOptions extends DataSectionOptions {
   explain: boolean;
-  log: (s: string) => void;
 }
 
 type Answer = string;
@@ -98,18 +88,6 @@ function withEdits(src: Sources, file: string, edits: [RegExp | string, string][
 
 // ---- hand-written SQL ----------------------------------------------------------------------------
 
-/** `:T`, `:T7` ... (T minus n days) -> positional timestamptz parameters (as in bench/segments.ts). */
-function bind(text: string, asOf: Date): { sql: string; params: unknown[] } {
-  const names: string[] = [];
-  const out = text.replace(/:T(\d*)\b/g, (_m, d: string) => {
-    const name = `T${d}`;
-    let i = names.indexOf(name);
-    if (i < 0) i = names.push(name) - 1;
-    return `$${i + 1}::timestamptz`;
-  });
-  const params = names.map((n) => new Date(asOf.getTime() - Number(n.slice(1) || 0) * DAY).toISOString());
-  return { sql: out.replace(/\s+/g, ' ').trim(), params };
-}
 
 // bench_selective as bench/segments.ts writes it by hand (its probe-exists shape), without the login NOT.
 const SELECTIVE_COMMON = `
@@ -385,14 +363,6 @@ async function runCase(db: Db, c: PlanCase, ctx: { schema: string; catalog: Cata
 }
 
 // ---- the section ---------------------------------------------------------------------------------
-
-function engineUrl(server: string, database: string, dataSchema: string): string {
-  const url = databaseUrl(server, database);
-  // pg lets the connection string's parameters override the pool's own `options`, so the time zone
-  // the engine sets is repeated here next to the data set's search_path.
-  const options = `-c search_path=${dataSchema},public -c TimeZone=UTC`;
-  return `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(options)}`;
-}
 
 export async function planSection(o: PlanBenchOptions): Promise<Section> {
   await ensureDatabase(o.server, o.database);

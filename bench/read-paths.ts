@@ -19,8 +19,8 @@ import { deploy, refreshTables } from '../engine/src/run/deploy.js';
 import { preview } from '../engine/src/run/preview.js';
 import { takeLifecycleSnapshot } from '../engine/src/run/recorded.js';
 import { SHOP_DIR } from './lib/bench-project.js';
-import { ensureDataset } from './lib/dataset.js';
-import { BenchPg, databaseUrl, ensureDatabase } from './lib/pg.js';
+import { ensureDataset, type DataSectionOptions } from './lib/dataset.js';
+import { BenchPg, bind, databaseUrl, engineUrl, ensureDatabase } from './lib/pg.js';
 import { median, now, type ReadPath, type Row, type Section } from './lib/report.js';
 
 const DAY = 86_400_000;
@@ -28,35 +28,14 @@ const DAY = 86_400_000;
 /** The case keys (`--cases`). */
 export const READ_PATH_CASES = ['preview-segment', 'preview-trait', 'preview-score', 'preview-lifecycle', 'check', 'snapshot', 'refresh', 'deploy'];
 
-export interface ReadPathOptions {
-  server: string;
-  database: string;
-  customers: number;
-  seed: number;
-  anchor: Date;
-  days: number;
-  /** Measured rounds after the warm-up; 0: 2. */
-  reps: number;
-  timeoutMs: number;
+/** `reps`: measured rounds after the warm-up; 0: 2. */
+export interface ReadPathOptions extends DataSectionOptions {
   /** Only these cases (keys below); empty: all. */
   cases: string[];
-  log: (s: string) => void;
 }
 
 type Rows = Record<string, unknown>[];
 
-/** `:T`, `:T7` ... (T minus n days) -> positional timestamptz parameters (as bench/segments.ts). */
-function bind(text: string, asOf: Date): { sql: string; params: unknown[] } {
-  const names: string[] = [];
-  const out = text.replace(/:T(\d*)\b/g, (_m, d: string) => {
-    const name = `T${d}`;
-    let i = names.indexOf(name);
-    if (i < 0) i = names.push(name) - 1;
-    return `$${i + 1}::timestamptz`;
-  });
-  const params = names.map((n) => new Date(asOf.getTime() - Number(n.slice(1) || 0) * DAY).toISOString());
-  return { sql: out.replace(/\s+/g, ' ').trim(), params };
-}
 
 // ---- hand-written SQL ----------------------------------------------------------------------------
 
@@ -193,12 +172,6 @@ function analyse(p: Project, catalog: Catalog | undefined, asOf: Date): Analysis
   const errors = a.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length) throw new Error(`the read-path bench project has errors: ${errors.map((d) => `${d.file}:${d.range.start.line + 1}: ${d.message}`).join('; ')}`);
   return a;
-}
-
-function engineUrl(server: string, database: string, dataSchema: string): string {
-  const url = databaseUrl(server, database);
-  const options = `-c search_path=${dataSchema},public -c TimeZone=UTC`;
-  return `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(options)}`;
 }
 
 function errorText(e: unknown): string {

@@ -30,7 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_ANCHOR } from '../examples/shop/generate.js';
 import { compileSection } from './compile.js';
 import { demoSection } from './demo.js';
-import { daysForEventsPerCustomer } from './lib/dataset.js';
+import { daysForEventsPerCustomer, type DataSectionOptions } from './lib/dataset.js';
 import { DEFAULT_SERVER_URL } from './lib/pg.js';
 import { renderReadPaths, renderSection, type Section } from './lib/report.js';
 import { READ_PATH_CASES, readPathsSection } from './read-paths.js';
@@ -150,6 +150,18 @@ async function main(): Promise<void> {
     }
     return datasetDays;
   };
+  // What every section on the shared data set is given.
+  const onDataset = (): DataSectionOptions => ({
+    server: o.db,
+    database: 'tally_bench',
+    customers: o.customers,
+    seed: 42,
+    anchor: DEFAULT_ANCHOR,
+    days: days(),
+    reps: o.reps ?? 0,
+    timeoutMs: o.timeoutS * 1000,
+    log,
+  });
   for (const name of o.sections) {
     const t = performance.now();
     try {
@@ -157,71 +169,24 @@ async function main(): Promise<void> {
       if (name === 'segments') {
         sections.push(
           ...(await segmentsSection({
-            server: o.db,
-            database: 'tally_bench',
-            customers: o.customers,
-            seed: 42,
-            anchor: DEFAULT_ANCHOR,
-            days: days(),
-            reps: o.reps ?? 0,
-            timeoutMs: o.timeoutS * 1000,
+            ...onDataset(),
             explain: o.explain,
             cases: o.cases.filter((c) => !READ_PATH_CASES.includes(c) && !CAMPAIGN_CASES.includes(c)),
-            log,
           })),
         );
       }
       if (name === 'plan') {
-        sections.push(
-          await planSection({
-            server: o.db,
-            database: 'tally_bench',
-            customers: o.customers,
-            seed: 42,
-            anchor: DEFAULT_ANCHOR,
-            days: days(),
-            reps: o.reps ?? 0,
-            timeoutMs: o.timeoutS * 1000,
-            explain: o.explain,
-            log,
-          }),
-        );
+        sections.push(await planSection({ ...onDataset(), explain: o.explain }));
       }
       if (name === 'readpaths') {
-        sections.push(
-          await readPathsSection({
-            server: o.db,
-            database: 'tally_bench',
-            customers: o.customers,
-            seed: 42,
-            anchor: DEFAULT_ANCHOR,
-            days: days(),
-            reps: o.reps ?? 0,
-            timeoutMs: o.timeoutS * 1000,
-            cases: o.cases.filter((c) => READ_PATH_CASES.includes(c)),
-            log,
-          }),
-        );
+        sections.push(await readPathsSection({ ...onDataset(), cases: o.cases.filter((c) => READ_PATH_CASES.includes(c)) }));
       }
       if (name === 'campaign') {
-        sections.push(
-          await campaignSection({
-            server: o.db,
-            database: 'tally_bench',
-            customers: o.customers,
-            seed: 42,
-            anchor: DEFAULT_ANCHOR,
-            days: days(),
-            reps: o.reps ?? 0,
-            timeoutMs: o.timeoutS * 1000,
-            cases: o.cases.filter((c) => CAMPAIGN_CASES.includes(c)),
-            log,
-          }),
-        );
+        sections.push(await campaignSection({ ...onDataset(), cases: o.cases.filter((c) => CAMPAIGN_CASES.includes(c)) }));
       }
       if (name === 'demo') sections.push(await demoSection({ runs: o.demoRuns, log }));
       if (name === 'lsp') sections.push(await lspSection({ log }));
-      if (name === 'advise') sections.push(await adviseSection({ server: o.db, database: 'tally_bench', customers: o.customers, seed: 42, anchor: DEFAULT_ANCHOR, days: days(), reps: o.reps ?? 0, timeoutMs: o.timeoutS * 1000, log }));
+      if (name === 'advise') sections.push(await adviseSection(onDataset()));
     } catch (e) {
       const msg = `${name} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`;
       failures.push(msg);

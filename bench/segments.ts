@@ -11,43 +11,26 @@
 // `select count(*) from events`. Every variant's answer is checked against the first hand-written
 // one. Variants run in rounds (one of each per round) so drift in machine load hits all alike.
 
-import { ensureDataset, type Dataset } from './lib/dataset.js';
-import { BenchPg, databaseUrl, ensureDatabase } from './lib/pg.js';
+import { ensureDataset, type Dataset, type DataSectionOptions } from './lib/dataset.js';
+import { BenchPg, bind, databaseUrl, ensureDatabase } from './lib/pg.js';
 import { engineDistribution, engineMemberCount, loadBenchProject, type EngineStrategy } from './lib/bench-project.js';
 import { best, median, now, type ReadPath, type Row, type Section } from './lib/report.js';
-import { kpiCases } from './kpi-cases.js';
+import { kpiCases, type KpiVariant } from './kpi-cases.js';
 
 export const AUTO_TARGET = 1.25; // engine auto / best hand-written
 
-const DAY = 86_400_000;
 
-export interface SegmentsOptions {
-  server: string;
-  database: string;
-  customers: number;
-  seed: number;
-  anchor: Date;
-  days: number;
-  /** Measured repetitions per variant (after one warm-up); 0: adaptive (5 below 2 s, else 3). */
-  reps: number;
-  timeoutMs: number;
+/** `reps`: measured repetitions per variant (after one warm-up); 0: adaptive (5 below 2 s, else 3). */
+export interface SegmentsOptions extends DataSectionOptions {
   explain: boolean;
   /** Run only these cases (a, b, c); empty: all. */
   cases: string[];
-  log: (s: string) => void;
 }
 
 type Answer = string; // a canonical JSON of the result, for comparison
 
-interface Variant {
-  /** engine-auto, engine-probe, engine-pass, or hand:<shape> */
-  id: string;
-  label: string;
-  kind: 'engine' | 'hand';
-  sql: string;
-  params: unknown[];
-  strategy?: string;
-}
+/** One way to answer a case: id engine-auto, engine-probe, engine-pass, or hand:<shape>. */
+type Variant = KpiVariant;
 
 interface Case {
   key: string;
@@ -72,18 +55,6 @@ interface Measured {
 
 // ---- hand-written SQL ----------------------------------------------------------------------------
 
-/** `:T`, `:T7` ... (T minus n days) -> positional timestamptz parameters, numbered in order of first use. */
-function bind(text: string, asOf: Date): { sql: string; params: unknown[] } {
-  const names: string[] = [];
-  const out = text.replace(/:T(\d*)\b/g, (_m, d: string) => {
-    const name = `T${d}`;
-    let i = names.indexOf(name);
-    if (i < 0) i = names.push(name) - 1;
-    return `$${i + 1}::timestamptz`;
-  });
-  const params = names.map((n) => new Date(asOf.getTime() - Number(n.slice(1) || 0) * DAY).toISOString());
-  return { sql: out.replace(/\s+/g, ' ').trim(), params };
-}
 
 const SELECTIVE_HAND: Record<string, string> = {
   // The literal translation: one correlated probe per condition, a count >= 2 stopped at the 2nd row.

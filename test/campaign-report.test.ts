@@ -19,6 +19,7 @@ import { ensureCampaignState } from '../engine/src/run/campaign-state.js';
 import { deploy } from '../engine/src/run/deploy.js';
 import { createTestDb, forEachBackend, type TestDb } from './helpers/databases.js';
 import { writeProject } from './helpers/campaign-fixture.js';
+import { model } from './helpers/model.js';
 
 const TMP = mkdtempSync(join(tmpdir(), 'tally-campaign-report-'));
 after(() => rmSync(TMP, { recursive: true, force: true }));
@@ -28,22 +29,7 @@ const HOUR = 3_600_000;
 const BASE = Date.parse('2026-03-01T00:00:00Z');
 const iso = (ms: number) => new Date(ms).toISOString();
 
-const MODEL = `kind: Entity
-name: customer
-version: 1
-table: customers
-key: id
-created_at: created_at
----
-kind: Events
-name: events
-version: 1
-entity: customer
-table: events
-entity_key: customer_id
-time: occurred_at
-type: event_name
----
+const MODEL = `${model({ attributes: {}, pii: false, propertyTypes: null })}---
 kind: Events
 name: orders
 version: 1

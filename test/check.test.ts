@@ -15,6 +15,7 @@ import { connect } from '../engine/src/run/db.js';
 import { loadShop } from '../examples/shop/generate.js';
 import { parseXml, type XmlElement } from './helpers/xml.js';
 import { runTally, STACK, type Run } from './helpers/cli.js';
+import { model } from './helpers/model.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SHOP = join(REPO, 'examples', 'shop');
@@ -43,26 +44,7 @@ describe('check: the XML checker itself', () => {
 
 const AS_OF = '2026-06-01T00:00:00Z';
 const TALLY_YAML = 'tally: 1\nname: tiny\ndefinitions: ["definitions/**/*.yaml"]\ntimezone: UTC\n';
-const MODEL = `kind: Entity
-name: customer
-version: 1
-table: customers
-key: id
-created_at: created_at
-attributes:
-  country: { type: string }
----
-kind: Events
-name: events
-version: 1
-entity: customer
-table: events
-entity_key: customer_id
-time: occurred_at
-type: event_name
-properties: properties
-property_types: { amount: number }
-`;
+const MODEL = model({ attributes: { country: 'string' }, pii: false });
 
 /** A KPI counting purchase events (3 as of AS_OF by construction). */
 function kpi(name: string, target: string, opts: { guardrail?: string; owner?: string } = {}): string {

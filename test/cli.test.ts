@@ -19,6 +19,7 @@ import type { Io } from '../engine/cli/io.js';
 import { connect, type Db } from '../engine/src/run/db.js';
 import { resolveDatabaseUrl } from '../engine/src/run/connection.js';
 import { loadShop } from '../examples/shop/generate.js';
+import { MODEL } from './helpers/model.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SHOP = join(REPO, 'examples', 'shop');
@@ -94,29 +95,6 @@ const TMP = mkdtempSync(join(tmpdir(), 'tally-cli-test-'));
 let counter = 0;
 
 const TALLY_YAML = 'tally: 1\nname: fixture\ndefinitions: ["definitions/**/*.yaml"]\ntimezone: UTC\n';
-
-const MODEL = `kind: Entity
-name: customer
-version: 1
-table: customers
-key: id
-created_at: created_at
-attributes:
-  signed_up_at: { column: created_at, type: timestamp }
-  country: { type: string }
-pii: [email]
----
-kind: Events
-name: events
-version: 1
-entity: customer
-table: events
-entity_key: customer_id
-time: occurred_at
-type: event_name
-properties: properties
-property_types: { amount: number }
-`;
 
 /** A fresh project folder under TMP with the given files (paths relative to it). */
 function makeProject(files: Record<string, string>, opts: { tallyYaml?: string | null; name?: string } = {}): string {

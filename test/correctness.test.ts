@@ -22,6 +22,7 @@ import {
   type Strategy,
 } from '../engine/src/index.js';
 import { createTestDb, forEachBackend, type TestDb } from './helpers/databases.js';
+import { model, SIGNED_UP_AT } from './helpers/model.js';
 import { DAY, EDGE, T, T2, generateData, loadData } from './oracle/data.js';
 import { Oracle, parseDefinitions, type Value } from './oracle/evaluate.js';
 
@@ -42,34 +43,10 @@ const TALLY = tally();
 /** 2026-06-01T23:00Z: still June 1st in UTC, already June 2nd in Europe/Berlin. */
 const T4 = new Date('2026-06-01T23:00:00Z');
 
-const MODEL = `kind: Entity
-name: customer
-version: 1
-table: customers
-key: id
-created_at: created_at
-attributes:
-  id: { type: number }
-  signed_up_at: { column: created_at, type: timestamp }
-  created_at: { type: timestamp }
-  email: { type: string }
-  country: { type: string }
-  plan: { type: string }
-  score_hint: { type: number }
-  vip: { type: boolean }
-pii: [email]
----
-kind: Events
-name: events
-version: 1
-entity: customer
-table: events
-entity_key: customer_id
-time: occurred_at
-type: event_name
-properties: properties
-property_types: { amount: number, score: number }
-`;
+const MODEL = model({
+  attributes: { id: 'number', signed_up_at: SIGNED_UP_AT, created_at: 'timestamp', email: 'string', country: 'string', plan: 'string', score_hint: 'number', vip: 'boolean' },
+  propertyTypes: 'amount: number, score: number',
+});
 
 // ------------------------------------------------------------------------------- definition helpers
 

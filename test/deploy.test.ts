@@ -9,30 +9,23 @@
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { connect, type Db } from '../engine/src/run/db.js';
 import { Project } from '../engine/src/project.js';
 import { preview } from '../engine/src/run/preview.js';
 import { deploy } from '../engine/src/run/deploy.js';
 import { deployLockKey, readDeployed } from '../engine/src/run/deploy-state.js';
-import { DEFAULT_ANCHOR, loadShop } from '../examples/shop/generate.js';
-import { createTestDb, forEachBackend, type TestDb } from './helpers/databases.js';
+import { forEachBackend } from './helpers/databases.js';
 import { runTally, STACK, type Run } from './helpers/cli.js';
+import { copyShop as copyShopInto, REPO, useShop } from './helpers/shop.js';
 import { gitCommit } from '../engine/cli/commands/deploy.js';
 
-const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
-const SHOP = join(REPO, 'examples', 'shop');
 const SEGMENTS = 'definitions/segments.yaml';
 
 const TMP = mkdtempSync(join(tmpdir(), 'tally-deploy-test-'));
 after(() => rmSync(TMP, { recursive: true, force: true }));
 
-function copyShop(name: string): string {
-  const dir = join(TMP, name);
-  cpSync(SHOP, dir, { recursive: true, filter: (src) => !src.includes('.tally') });
-  return dir;
-}
+const copyShop = (name: string) => copyShopInto(TMP, name);
 
 function edit(project: string, file: string, from: string | RegExp, to: string): void {
   const path = join(project, file);
@@ -58,42 +51,12 @@ describe('deploy: git commit', () => {
 });
 
 forEachBackend('deploy', (backend) => {
-  let testDb: TestDb | undefined;
-  let url = '';
   let project = '';
-  let pgliteDir = '';
-
-  before(async function () {
-    this.timeout(300_000);
-    project = copyShop(`shop-${backend}`);
-    if (backend === 'pglite') {
-      pgliteDir = mkdtempSync(join(TMP, 'db-'));
-      url = `pglite:${pgliteDir}`;
-      const db = await connect(url, { baseDir: TMP });
-      await loadShop(db, { customers: 200, anchor: DEFAULT_ANCHOR });
-      await db.close();
-    } else {
-      testDb = await createTestDb('postgres');
-      url = testDb.url;
-      await loadShop(testDb.db, { customers: 200, anchor: DEFAULT_ANCHOR });
-    }
-  });
-  after(async () => {
-    await testDb?.drop();
-  });
-
-  /** A short-lived connection (PGlite allows one process-local owner of its directory at a time). */
-  async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
-    const db = await connect(url, { baseDir: TMP, create: false });
-    try {
-      return await fn(db);
-    } finally {
-      await db.close();
-    }
-  }
+  const shop = useShop(backend, TMP, () => (project = copyShop(`shop-${backend}`)));
+  const withDb = <T>(fn: (db: Db) => Promise<T>) => shop.withDb(fn);
 
   function tally(argv: string[], dir = project): Promise<Run> {
-    return runTally([...argv, '--project', dir, '--db', url], { cwd: dir });
+    return runTally([...argv, '--project', dir, '--db', shop.url], { cwd: dir });
   }
 
   async function counts(): Promise<{ deploys: number; rows: number }> {
@@ -332,7 +295,7 @@ forEachBackend('deploy', (backend) => {
   if (backend === 'postgres') {
     it('a deploy waits for the advisory lock of its deploy schema', async () => {
       edit(project, SEGMENTS, /name: promoters\nversion: 2\n([^]*?)gte: 9 \}/, 'name: promoters\nversion: 3\n$1gte: 10 }');
-      const holder = await connect(url, { baseDir: TMP });
+      const holder = await connect(shop.url, { baseDir: TMP });
       let release!: () => void;
       const held = new Promise<void>((r) => (release = r));
       const locked = new Promise<void>((ready) => {

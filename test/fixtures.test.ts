@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { createTestDb, forEachBackend, type TestDb } from './helpers/databases.js';
 import { parseXml } from './helpers/xml.js';
 import { runTally, STACK, type Run } from './helpers/cli.js';
+import { model } from './helpers/model.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SHOP = join(REPO, 'examples', 'shop');
@@ -30,27 +31,7 @@ function tally(argv: string[], cwd = TMP): Promise<Run> {
 
 const TALLY_YAML = 'tally: 1\nname: fx\ndefinitions: ["definitions/**/*.yaml"]\ntimezone: UTC\n';
 
-const MODEL = `kind: Entity
-name: customer
-version: 1
-table: customers
-key: id
-created_at: created_at
-attributes:
-  signed_up_at: { column: created_at, type: timestamp }
-  country: { type: string }
----
-kind: Events
-name: events
-version: 1
-entity: customer
-table: events
-entity_key: customer_id
-time: occurred_at
-type: event_name
-properties: properties
-property_types: { amount: number }
----
+const MODEL = `${model({ pii: false })}---
 kind: Segment
 name: buyers
 version: 1

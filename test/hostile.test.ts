@@ -12,21 +12,13 @@ import { COMMON_SCHEMA } from '../engine/src/syntax/schemas.js';
 import { parseInstant } from '../engine/src/time.js';
 import { runTally, STACK } from './helpers/cli.js';
 import { createTestDb, postgresReachable, type Backend } from './helpers/databases.js';
+import { model, SIGNED_UP_AT } from './helpers/model.js';
 
 const TMP = mkdtempSync(join(tmpdir(), 'tally-hostile-'));
 after(() => rmSync(TMP, { recursive: true, force: true }));
 
 const TALLY_YAML = 'tally: 1\nname: hostile\ndefinitions: ["definitions/**/*.yaml"]\ntimezone: UTC\n';
-const MODEL = `kind: Entity
-name: customer
-version: 1
-table: customers
-key: id
-created_at: created_at
-attributes:
-  country: { type: string }
-  signed_up_at: { column: created_at, type: timestamp }
-`;
+const MODEL = model({ attributes: { country: 'string', signed_up_at: SIGNED_UP_AT }, pii: false, events: false });
 
 let counter = 0;
 function makeProject(files: Record<string, string>): string {

@@ -156,18 +156,24 @@ describe('language server over stdio', function () {
     if (!existsSync(join(REPO, 'dist', 'cli.mjs'))) spawnSync(process.execPath, [join(REPO, 'esbuild.mjs')], { cwd: REPO, stdio: 'inherit' });
   });
 
+  /** Starts the server on `root` with definitions/segments.yaml open in the editor. */
+  async function startWithSegmentsOpen(): Promise<void> {
+    client = await startServer(root);
+    segUri = pathToFileURL(join(root, 'definitions', 'segments.yaml')).href;
+    segText = readFileSync(join(root, 'definitions', 'segments.yaml'), 'utf8');
+    client.conn.sendNotification('textDocument/didOpen', { textDocument: { uri: segUri, languageId: 'yaml', version: 1, text: segText } });
+  }
+  async function stopAndRemove(): Promise<void> {
+    await client.stop();
+    rmSync(root, { recursive: true, force: true });
+  }
+
   describe('offline (no database)', () => {
     before(async () => {
       root = copyExample();
-      client = await startServer(root);
-      segUri = pathToFileURL(join(root, 'definitions', 'segments.yaml')).href;
-      segText = readFileSync(join(root, 'definitions', 'segments.yaml'), 'utf8');
-      client.conn.sendNotification('textDocument/didOpen', { textDocument: { uri: segUri, languageId: 'yaml', version: 1, text: segText } });
+      await startWithSegmentsOpen();
     });
-    after(async () => {
-      await client.stop();
-      rmSync(root, { recursive: true, force: true });
-    });
+    after(stopAndRemove);
 
     it('forgets definition files deleted on disk: by a watched-file event, or when an editor closes after the deletion', async () => {
       const names = async () => ((await client.conn.sendRequest('tally/definitions', {})) as { definitions: { name: string }[] }).definitions.map((d) => d.name);
@@ -411,15 +417,9 @@ describe('language server over stdio', function () {
       const db = await connect(`pglite:${dbDir}`, { baseDir: root, create: true });
       await loadShop(db, { customers: 400, anchor: ANCHOR });
       await db.close();
-      client = await startServer(root);
-      segUri = pathToFileURL(join(root, 'definitions', 'segments.yaml')).href;
-      segText = readFileSync(join(root, 'definitions', 'segments.yaml'), 'utf8');
-      client.conn.sendNotification('textDocument/didOpen', { textDocument: { uri: segUri, languageId: 'yaml', version: 1, text: segText } });
+      await startWithSegmentsOpen();
     });
-    after(async () => {
-      await client.stop();
-      rmSync(root, { recursive: true, force: true });
-    });
+    after(stopAndRemove);
 
     it('previews a segment, a lifecycle and a KPI as of the data anchor', async () => {
       const seg = (await client.conn.sendRequest('tally/preview', { uri: segUri, kind: 'segment', name: 'dach', asOf: ANCHOR.toISOString() })) as { count: number; sample: Record<string, unknown>[] };

@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import type { Db } from '../engine/src/run/db.js';
 import { connect } from '../engine/src/run/db.js';
 import { forEachBackend } from './helpers/databases.js';
-import { runTally, STACK, type Run } from './helpers/cli.js';
-import { copyShop, edit, shopDb, type ShopDb } from './helpers/shop.js';
+import { copyShop, edit, useShop } from './helpers/shop.js';
 
 const SEGMENTS = 'definitions/segments.yaml';
 const PROFILE = 'definitions/profile.yaml';
@@ -18,28 +17,14 @@ const TMP = mkdtempSync(join(tmpdir(), 'tally-materialize-test-'));
 after(() => rmSync(TMP, { recursive: true, force: true }));
 
 forEachBackend('materialize: table', (backend) => {
-  let shop: ShopDb | undefined;
-  let url = '';
-  let project = '';
-
-  before(async function () {
-    this.timeout(300_000);
-    project = copyShop(TMP, `shop-${backend}`);
+  const shop = useShop(backend, TMP, () => {
+    const project = copyShop(TMP, `shop-${backend}`);
     edit(join(project, SEGMENTS), /name: dach\nversion: 1\n/, 'name: dach\nversion: 1\nmaterialize: table\n');
     edit(join(project, PROFILE), /name: lifetime_value\nversion: 1\n/, 'name: lifetime_value\nversion: 1\nmaterialize: table\n');
-    shop = await shopDb(backend, TMP);
-    url = shop.url;
+    return project;
   });
-  after(async () => {
-    await shop?.drop();
-  });
-
-  const withDb = <T>(fn: (db: Db) => Promise<T>) => shop!.withDb(fn);
-  async function tally(...argv: string[]): Promise<Run> {
-    const r = await runTally([...argv, '--project', project, '--db', url], { cwd: project });
-    assert.doesNotMatch(r.err, STACK);
-    return r;
-  }
+  const withDb = <T>(fn: (db: Db) => Promise<T>) => shop.withDb(fn);
+  const tally = (...argv: string[]) => shop.tally(argv);
   const relkind = (name: string) =>
     withDb(async (db) => (await db.query<{ k: string; oid: number }>(`select relkind::text as k, oid::int as oid from pg_class where oid = to_regclass($1)`, [`tally.${name}`])).rows[0]);
   /** The table's rows, and the rows of its recorded SQL evaluated now: the oracle. */
@@ -90,7 +75,7 @@ forEachBackend('materialize: table', (backend) => {
       this.timeout(120_000);
       const old = (await rowsAndOracle('segment', 'dach')).table.length;
       await withDb((db) => db.exec(`insert into customers (id, email, name, country, plan, created_at) select (select max(id) from customers) + g, 'more@example.com', 'More', 'AT', 'free', now() - interval '1 day' from generate_series(1, 5) g`));
-      const reader = await connect(url, { baseDir: TMP });
+      const reader = await connect(shop.url, { baseDir: TMP });
       const seen = new Set<number>();
       let stop = false;
       const loop = (async () => {
@@ -111,7 +96,7 @@ forEachBackend('materialize: table', (backend) => {
 
   it('switching back to a view (a version bump) replaces the table by a view', async function () {
     this.timeout(120_000);
-    edit(join(project, SEGMENTS), /name: dach\nversion: 1\nmaterialize: table\n/, 'name: dach\nversion: 2\n');
+    edit(join(shop.project, SEGMENTS), /name: dach\nversion: 1\nmaterialize: table\n/, 'name: dach\nversion: 2\n');
     const d = await tally('deploy');
     assert.equal(d.code, 0, d.err);
     assert.equal((await relkind('segment_dach'))!.k, 'v');

@@ -16,7 +16,7 @@ import { compileMembers, compileValues } from '../engine/src/sql/compile.js';
 import { previewCampaign } from '../engine/src/run/campaign.js';
 import { forEachBackend } from './helpers/databases.js';
 import { runTally, STACK, type Run } from './helpers/cli.js';
-import { copyShop as copyShopInto, edit as editFile, shopDb, type ShopDb } from './helpers/shop.js';
+import { copyShop as copyShopInto, edit as editFile, useShop } from './helpers/shop.js';
 
 const SEGMENTS = 'definitions/segments.yaml';
 const LIFECYCLE = 'definitions/lifecycle.yaml';
@@ -49,26 +49,17 @@ interface JsonPlan {
 }
 
 forEachBackend('plan', (backend) => {
-  let shop: ShopDb | undefined;
-  let url = '';
   let project = '';
   let deployedCopy = '';
-
-  before(async function () {
-    this.timeout(300_000);
+  const shop = useShop(backend, TMP, () => {
     project = copyShop(`shop-${backend}`);
     deployedCopy = copyShop(`deployed-${backend}`);
-    shop = await shopDb(backend, TMP);
-    url = shop.url;
+    return project;
   });
-  after(async () => {
-    await shop?.drop();
-  });
-
-  const withDb = <T>(fn: (db: Db) => Promise<T>) => shop!.withDb(fn);
+  const withDb = <T>(fn: (db: Db) => Promise<T>) => shop.withDb(fn);
 
   function tally(argv: string[], dir = project): Promise<Run> {
-    return runTally([...argv, '--project', dir, '--db', url], { cwd: dir });
+    return runTally([...argv, '--project', dir, '--db', shop.url], { cwd: dir });
   }
 
   async function plan(extra: string[] = []): Promise<{ run: Run; json: JsonPlan }> {

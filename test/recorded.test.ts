@@ -11,33 +11,15 @@ import type { Db } from '../engine/src/run/db.js';
 import { Project } from '../engine/src/project.js';
 import { compileValues } from '../engine/src/sql/compile.js';
 import { forEachBackend } from './helpers/databases.js';
-import { runTally, STACK, type Run } from './helpers/cli.js';
-import { copyShop, shopDb, type ShopDb } from './helpers/shop.js';
+import { copyShop, useShop } from './helpers/shop.js';
 
 const TMP = mkdtempSync(join(tmpdir(), 'tally-recorded-test-'));
 after(() => rmSync(TMP, { recursive: true, force: true }));
 
 forEachBackend('recorded history', (backend) => {
-  let shop: ShopDb | undefined;
-  let url = '';
-  let project = '';
-
-  before(async function () {
-    this.timeout(300_000);
-    project = copyShop(TMP, `shop-${backend}`);
-    shop = await shopDb(backend, TMP);
-    url = shop.url;
-  });
-  after(async () => {
-    await shop?.drop();
-  });
-
-  const withDb = <T>(fn: (db: Db) => Promise<T>) => shop!.withDb(fn);
-  async function tally(argv: string[]): Promise<Run> {
-    const r = await runTally([...argv, '--project', project, '--db', url], { cwd: project });
-    assert.doesNotMatch(r.err, STACK);
-    return r;
-  }
+  const shop = useShop(backend, TMP, () => copyShop(TMP, `shop-${backend}`));
+  const withDb = <T>(fn: (db: Db) => Promise<T>) => shop.withDb(fn);
+  const tally = (argv: string[]) => shop.tally(argv);
   const rows = (sql: string) => withDb(async (db) => (await db.query<Record<string, unknown>>(sql)).rows);
 
   it('tally check records one row per KPI; the same instant again adds nothing; --no-record writes nothing', async function () {
@@ -82,7 +64,7 @@ forEachBackend('recorded history', (backend) => {
     assert.deepEqual(again, { ...again, skipped: ['customer_lifecycle'], taken: [] });
 
     // Oracle: each entity's stage at each instant, fetched on its own.
-    const analysis = Project.load(project).analyze();
+    const analysis = Project.load(shop.project).analyze();
     const q = analysis.get('Lifecycle', 'customer_lifecycle')!.resolved.query!;
     const stages = async (at: string) => {
       const c = compileValues(q as never, { asOf: { kind: 'instant', at: new Date(at) }, literals: 'param' });

@@ -10,8 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Db } from '../engine/src/run/db.js';
 import { forEachBackend } from './helpers/databases.js';
-import { runTally, STACK, type Run } from './helpers/cli.js';
-import { copyShop, edit, shopDb, type ShopDb } from './helpers/shop.js';
+import { copyShop, edit, useShop } from './helpers/shop.js';
 
 const SEGMENTS = 'definitions/segments.yaml';
 const TMP = mkdtempSync(join(tmpdir(), 'tally-rollback-test-'));
@@ -24,36 +23,22 @@ function git(cwd: string, ...args: string[]): string {
 }
 
 forEachBackend('deploy --ref (rollback)', (backend) => {
-  let shop: ShopDb | undefined;
-  let url = '';
   let repo = '';
-  let project = '';
   let c1 = '';
   let c2 = '';
-
-  before(async function () {
-    this.timeout(300_000);
+  const shop = useShop(backend, TMP, () => {
     repo = join(TMP, `repo-${backend}`);
     // The project lives in a subfolder of the repository, as in a real monorepo.
     mkdirSync(repo);
-    project = copyShop(repo, 'growth');
+    const project = copyShop(repo, 'growth');
     git(repo, 'init', '-q');
     git(repo, 'add', '.');
     git(repo, 'commit', '-qm', 'v1');
     c1 = git(repo, 'rev-parse', 'HEAD');
-    shop = await shopDb(backend, TMP);
-    url = shop.url;
+    return { project, cwd: repo };
   });
-  after(async () => {
-    await shop?.drop();
-  });
-
-  const withDb = <T>(fn: (db: Db) => Promise<T>) => shop!.withDb(fn);
-  async function tally(...argv: string[]): Promise<Run> {
-    const r = await runTally([...argv, '--project', project, '--db', url], { cwd: repo });
-    assert.doesNotMatch(r.err, STACK);
-    return r;
-  }
+  const withDb = <T>(fn: (db: Db) => Promise<T>) => shop.withDb(fn);
+  const tally = (...argv: string[]) => shop.tally(argv);
   const deployed = (name: string) =>
     withDb(async (db) => (await db.query<{ version: number; fingerprint: string; git_commit: string }>(
       `select d.version, d.fingerprint, p.git_commit from tally.deployed_definitions d join tally.deploys p on p.id = d.deploy_id where d.kind = 'segment' and d.name = $1 order by d.deploy_id desc limit 1`,
@@ -68,8 +53,8 @@ forEachBackend('deploy --ref (rollback)', (backend) => {
     assert.equal(v1.git_commit, c1);
     const v1Count = await viewCount('big_spenders');
 
-    edit(join(project, SEGMENTS), '{ property: amount, gte: 100 }], gte: 2 }', '{ property: amount, gte: 50 }], gte: 2 }');
-    edit(join(project, SEGMENTS), /name: big_spenders\nversion: 1/, 'name: big_spenders\nversion: 2');
+    edit(join(shop.project, SEGMENTS), '{ property: amount, gte: 100 }], gte: 2 }', '{ property: amount, gte: 50 }], gte: 2 }');
+    edit(join(shop.project, SEGMENTS), /name: big_spenders\nversion: 1/, 'name: big_spenders\nversion: 2');
     git(repo, 'commit', '-qam', 'v2');
     c2 = git(repo, 'rev-parse', 'HEAD');
     assert.equal((await tally('deploy')).code, 0);
@@ -104,8 +89,8 @@ forEachBackend('deploy --ref (rollback)', (backend) => {
 
   it('a lower version that was never deployed with that meaning is refused even with --ref', async function () {
     this.timeout(120_000);
-    edit(join(project, SEGMENTS), '{ property: amount, gte: 50 }], gte: 2 }', '{ property: amount, gte: 75 }], gte: 2 }');
-    edit(join(project, SEGMENTS), /name: big_spenders\nversion: 2/, 'name: big_spenders\nversion: 1');
+    edit(join(shop.project, SEGMENTS), '{ property: amount, gte: 50 }], gte: 2 }', '{ property: amount, gte: 75 }], gte: 2 }');
+    edit(join(shop.project, SEGMENTS), /name: big_spenders\nversion: 2/, 'name: big_spenders\nversion: 1');
     git(repo, 'commit', '-qam', 'rewrite v1');
     const r = await tally('deploy', '--ref', 'HEAD');
     assert.equal(r.code, 1);

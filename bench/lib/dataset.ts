@@ -16,6 +16,17 @@ export interface DatasetOptions {
   days: number;
 }
 
+/** What bench/run.ts gives every section that runs on the shared data set. */
+export interface DataSectionOptions extends DatasetOptions {
+  /** The PostgreSQL server's URL (without a database) and the bench's database on it. */
+  server: string;
+  database: string;
+  /** Measured repetitions after one warm-up; 0: the section's default (its options type says it). */
+  reps: number;
+  timeoutMs: number;
+  log: (s: string) => void;
+}
+
 export interface Dataset extends DatasetOptions {
   schema: string;
   customersLoaded: number;

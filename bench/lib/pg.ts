@@ -13,6 +13,35 @@ export function databaseUrl(server: string, database: string): string {
   return `${server.replace(/\/+$/, '')}/${database}`;
 }
 
+/**
+ * The engine's connection URL for a data set: its schema first on the search_path, in UTC. pg lets the
+ * connection string's parameters override the pool's own `options`, so the time zone the engine sets
+ * is repeated here next to the data set's search_path.
+ */
+export function engineUrl(server: string, database: string, dataSchema: string): string {
+  const url = databaseUrl(server, database);
+  const options = `-c search_path=${dataSchema},public -c TimeZone=UTC`;
+  return `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(options)}`;
+}
+
+const DAY = 86_400_000;
+
+/**
+ * Hand-written SQL's `:T`, `:T7` ... (T, T minus n days) -> positional timestamptz parameters,
+ * numbered in order of first use; white space folded to one line.
+ */
+export function bind(text: string, asOf: Date): { sql: string; params: unknown[] } {
+  const names: string[] = [];
+  const out = text.replace(/:T(\d*)\b/g, (_m, d: string) => {
+    const name = `T${d}`;
+    let i = names.indexOf(name);
+    if (i < 0) i = names.push(name) - 1;
+    return `$${i + 1}::timestamptz`;
+  });
+  const params = names.map((n) => new Date(asOf.getTime() - Number(n.slice(1) || 0) * DAY).toISOString());
+  return { sql: out.replace(/\s+/g, ' ').trim(), params };
+}
+
 export class BenchPg {
   private constructor(
     readonly client: pg.Client,

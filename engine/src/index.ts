@@ -7,6 +7,7 @@
 //   await preview(db, analysis, 'segment', 'high_value_dormant', { asOf })  -> { count, sample, ... }
 
 export { Project, Analysis, PROJECT_FILE, CANONICAL_SQL, toDiagnostic, type DefinitionInfo, type SourceFile, type AnalyzeOptions } from './project.js';
+export { starterFiles, STARTER_MODEL } from './starter.js';
 export type { Diagnostic, RawDiagnostic, Range, Position, Severity, Span } from './diagnostics.js';
 export { LineIndex, DiagnosticSink, sortDiagnostics } from './diagnostics.js';
 export * from './model/types.js';

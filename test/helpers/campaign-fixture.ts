@@ -5,25 +5,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Db } from '../../engine/src/run/db.js';
 
-export const MODEL = `kind: Entity
-name: customer
-version: 1
-table: customers
-key: id
-created_at: created_at
-attributes:
-  country: { type: string }
-  blocked: { type: boolean }
----
-kind: Events
-name: events
-version: 1
-entity: customer
-table: events
-entity_key: customer_id
-time: occurred_at
-type: event_name
-`;
+import { model } from './model.js';
+
+export const MODEL = model({ attributes: { country: 'string', blocked: 'boolean' }, pii: false, propertyTypes: null });
 
 export const SEGMENTS = `kind: Segment
 name: anyone
