@@ -163,7 +163,7 @@ export function compileConversions(c: IrCampaign, stateSchema: string, asOf: Dat
     return compileRaw(sql`select version, variant, bool_or(holdout) as holdout, count(*) as enrolled, null::bigint as converted, 0::bigint as open, ${fingerprints} from (${enr}) as en group by version, variant`);
   }
   const f = c.goal.filter;
-  const within = sql`${sql.lit(c.goal.within.interval)}::interval`;
+  const within = sql`${sql.lit(`${c.goal.within.count} ${c.goal.within.unit}`)}::interval`;
   const key = sql.id('ev', f.stream.entityKey);
   const time = sql.id('ev', f.stream.time);
   const goals = sql`select ${key}::text as k, ${time} as t from ${tableRaw(f.stream.table)} as ev

@@ -72,7 +72,7 @@ class Ctx {
   time(t: IrTime): Sql {
     if (t.k === 'instant') return sql`${this.value(t.iso)}::timestamptz`;
     if (this.opts.asOf.kind === 'now') {
-      return t.minusMs === 0 ? sql`now()` : sql`(now() - ${sql.lit(t.interval ?? `${t.minusMs / 1000} seconds`)}::interval)`;
+      return t.minus ? sql`(now() - ${sql.lit(`${t.minus.count} ${t.minus.unit}`)}::interval)` : sql`now()`;
     }
     return sql`${this.value(new Date(this.opts.asOf.at.getTime() - t.minusMs).toISOString())}::timestamptz`;
   }
@@ -826,8 +826,8 @@ function retentionSql(x: Ctx, m: Extract<IrMetric, { k: 'retention' }>): Sql {
   const c = m.cohort;
   const r = m.returning;
   const days = sql`${sql.lit(`${m.days} days`)}::interval`;
-  const lower = x.time({ k: 'asof', minusMs: m.cohortWithin.ms, interval: m.cohortWithin.interval });
-  const upper = x.time({ k: 'asof', minusMs: m.days * 86_400_000, interval: `${m.days} days` });
+  const lower = x.time({ k: 'asof', minusMs: m.cohortWithin.ms, minus: m.cohortWithin });
+  const upper = x.time({ k: 'asof', minusMs: m.days * 86_400_000, minus: { count: m.days, unit: 'days', ms: m.days * 86_400_000 } });
   const ckey = col('ev', c.stream.entityKey);
   const firsts = sql`select ${ckey} as k, min(${col('ev', c.stream.time)}) as c from ${table(c.stream.table)} as ev where ${eventFilter(x, c, 'ev')} and ${col('ev', c.stream.time)} <= ${upper} group by ${ckey} having min(${col('ev', c.stream.time)}) > ${lower}`;
   const cohort = sql`select g.k, g.c from (${firsts}) as g where ${entityExists(x, m.entity, col('g', 'k'))}`;
@@ -839,8 +839,8 @@ function retentionSql(x: Ctx, m: Extract<IrMetric, { k: 'retention' }>): Sql {
 /** Churn in one grouped scan of (T - 2P, T]: active in the prior period, and whether active since. */
 function churnSql(x: Ctx, m: Extract<IrMetric, { k: 'churn' }>): Sql {
   const f = m.filter;
-  const p1 = x.time({ k: 'asof', minusMs: 2 * m.period.ms, interval: `${2 * (m.period.ms / 86_400_000)} days` });
-  const p0 = x.time({ k: 'asof', minusMs: m.period.ms, interval: m.period.interval });
+  const p1 = x.time({ k: 'asof', minusMs: 2 * m.period.ms, minus: { count: 2 * (m.period.ms / 86_400_000), unit: 'days', ms: 2 * m.period.ms } });
+  const p0 = x.time({ k: 'asof', minusMs: m.period.ms, minus: m.period });
   const t = col('ev', f.stream.time);
   const key = col('ev', f.stream.entityKey);
   const perKey = sql`select ${key} as k, bool_or(${t} > ${p0}) as recent from ${table(f.stream.table)} as ev where ${t} > ${p1} and ${eventFilter(x, f, 'ev')} group by ${key} having bool_or(${t} <= ${p0})`;
