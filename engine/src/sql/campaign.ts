@@ -14,6 +14,7 @@ import { sql, type RawBuilder } from 'kysely';
 import type { IrCampaign } from '../ir/ir.js';
 import { compileRaw, type CompiledSql } from './kysely.js';
 import { eventFilterRaw, membersRaw, tableRaw, type SqlOptions } from './compile.js';
+import { postgres } from './dialect.js';
 
 type Sql = RawBuilder<unknown>;
 
@@ -28,8 +29,13 @@ export interface CandidateOptions {
   readonly shares: readonly number[];
 }
 
+// The statements below (insert ... returning, window functions, arrays, the sha256 assignment
+// hash) are PostgreSQL's; the text shared with the compiler (timestamps, intervals) comes from
+// the dialect.
+const dialect = postgres;
+
 function ts(d: Date): Sql {
-  return sql`${sql.val(d.toISOString())}::timestamptz`;
+  return dialect.timestamp(sql.val(d.toISOString()));
 }
 
 /** u = h / 2^32 for `campaign:key` (h: the first 4 bytes of sha256 as a big-endian uint32). */
@@ -163,7 +169,7 @@ export function compileConversions(c: IrCampaign, stateSchema: string, asOf: Dat
     return compileRaw(sql`select version, variant, bool_or(holdout) as holdout, count(*) as enrolled, null::bigint as converted, 0::bigint as open, ${fingerprints} from (${enr}) as en group by version, variant`);
   }
   const f = c.goal.filter;
-  const within = sql`${sql.lit(`${c.goal.within.count} ${c.goal.within.unit}`)}::interval`;
+  const within = dialect.interval(c.goal.within);
   const key = sql.id('ev', f.stream.entityKey);
   const time = sql.id('ev', f.stream.time);
   const goals = sql`select ${key}::text as k, ${time} as t from ${tableRaw(f.stream.table)} as ev
