@@ -326,7 +326,7 @@ function aggValue(x: Ctx, agg: IrAgg, ev: string, filter?: Sql): Sql {
       return sql`${sql.raw(agg.fn)}(${v})${f}`;
     case 'last':
     case 'first':
-      return sql`(array_agg(${v} order by ${col(ev, agg.filter.stream.time)} ${sql.raw(agg.fn === 'last' ? 'desc' : 'asc')})${f})[1]`;
+      return x.d.firstOf(v, col(ev, agg.filter.stream.time), agg.fn === 'last', f);
   }
 }
 
@@ -609,7 +609,7 @@ export function compileMemberPreview(q: ir.IrMembersQuery, opts: SqlOptions, lim
   const key = q.entity.key;
   return {
     ...compileRaw(
-      sql`with m as materialized (${members}) select t.n as ${sql.id(PREVIEW_COUNT)}, ${sql.id(E)}.* from (select count(*) as n from m) as t left join (select k from m order by k limit ${limitLit(limit)}) as s on true left join ${table(q.entity.table)} as ${sql.id(E)} on ${col(E, key)} = ${col('s', 'k')} order by ${col('s', 'k')}`,
+      sql`with ${x.d.materializedCte('m', members)} select t.n as ${sql.id(PREVIEW_COUNT)}, ${sql.id(E)}.* from (select count(*) as n from m) as t left join (select k from m order by k limit ${limitLit(limit)}) as s on true left join ${table(q.entity.table)} as ${sql.id(E)} on ${col(E, key)} = ${col('s', 'k')} order by ${col('s', 'k')}`,
       dialectOf(opts),
     ),
     strategy,
@@ -627,11 +627,11 @@ export function compileValuePreview(q: ir.IrValuesQuery, opts: SqlOptions, limit
   const inner = compileValuesRaw(q, opts);
   const x = new Ctx(opts, q.entity, 'pass');
   const buckets = bucket
-    ? sql`, (select coalesce(json_object_agg(b.bucket, b.n), '{}') from (select ${expr(x, bucket)} as bucket, count(*) as n from v as ${sql.id(E)} group by 1) as b where b.bucket is not null) as buckets`
+    ? sql`, (select ${x.d.jsonObjectAgg(sql`b.bucket`, sql`b.n`)} from (select ${expr(x, bucket)} as bucket, count(*) as n from v as ${sql.id(E)} group by 1) as b where b.bucket is not null) as buckets`
     : sql``;
   return {
     ...compileRaw(
-      sql`with v as materialized (${inner.raw}) select t.entities, t.count${buckets}, s.key, s.value from (select count(*) as entities, count(value) as count from v) as t left join (select key, value from v where value is not null order by key limit ${limitLit(limit)}) as s on true order by s.key`,
+      sql`with ${x.d.materializedCte('v', inner.raw)} select t.entities, t.count${buckets}, s.key, s.value from (select count(*) as entities, count(value) as count from v) as t left join (select key, value from v where value is not null order by key limit ${limitLit(limit)}) as s on true order by s.key`,
       dialectOf(opts),
     ),
     strategy: inner.strategy,

@@ -5,8 +5,9 @@
 //
 // What a dialect owns: its cold Kysely (identifier quoting, literal escaping, parameter
 // placeholders), the clock and timestamps, intervals from the IR's dialect-free durations, JSON
-// property access, casts, text functions, `distinct on`, and hand-quoted identifiers and literals
-// for text written outside Kysely.
+// property access and aggregation, casts, text functions, `distinct on`, first-by-order
+// aggregates, materialized CTEs, the campaign assignment hash, and hand-quoted identifiers and
+// literals for text written outside Kysely.
 //
 // Performance: compile throughput is a goal (bench compile), so the fixed fragments are built once
 // per dialect, and each call builds no more than the template it replaced.
@@ -43,6 +44,21 @@ export interface Dialect {
   startsWith(a: Sql, b: Sql): Sql;
   /** `select distinct on (keys)`: one row per key, the first in the statement's order. */
   distinctOn(keys: Sql): Sql;
+  /**
+   * The aggregate "value of the first row by `orderBy`" (`descending`: the last), restricted by
+   * `filter` (an aggregate FILTER clause, or empty).
+   */
+  firstOf(value: Sql, orderBy: Sql, descending: boolean, filter: Sql): Sql;
+  /** The aggregate JSON object of key -> value over a group; `{}` when the group is empty. */
+  jsonObjectAgg(key: Sql, value: Sql): Sql;
+  /** A common table expression computed once and kept (never inlined by the planner): `name as materialized (body)`. */
+  materializedCte(name: string, body: Sql): Sql;
+  /**
+   * A campaign's assignment unit u in [0, 1) for `campaign:key` (two text expressions): the first
+   * 4 bytes of sha256 of the UTF-8 text as a big-endian uint32, divided by 2^32 (run/assign.ts
+   * computes the same in TypeScript).
+   */
+  assignmentUnit(campaign: Sql, key: Sql): Sql;
   /** An identifier quoted by hand (for text written outside Kysely): `"my ""odd"" name"`. */
   quoteIdent(name: string): string;
   /** A string literal quoted by hand (for text written outside Kysely): `'it''s'`. */
@@ -60,6 +76,8 @@ const CAST_SUFFIX: Record<SqlType, Sql> = {
 };
 
 const NOW = sql`now()`;
+const ASC = sql.raw('asc');
+const DESC = sql.raw('desc');
 
 /** PostgreSQL (also PGlite): the only dialect today. */
 export const postgres: Dialect = {
@@ -85,6 +103,10 @@ export const postgres: Dialect = {
   contains: (a, b) => sql`strpos(${a}, ${b}) > 0`,
   startsWith: (a, b) => sql`starts_with(${a}, ${b})`,
   distinctOn: (keys) => sql`distinct on (${keys})`,
+  firstOf: (value, orderBy, descending, filter) => sql`(array_agg(${value} order by ${orderBy} ${descending ? DESC : ASC})${filter})[1]`,
+  jsonObjectAgg: (key, value) => sql`coalesce(json_object_agg(${key}, ${value}), '{}')`,
+  materializedCte: (name, body) => sql`${sql.raw(name)} as materialized (${body})`,
+  assignmentUnit: (campaign, key) => sql`(('x' || substr(encode(sha256(convert_to(${campaign} || ':' || ${key}, 'UTF8')), 'hex'), 1, 8))::bit(32)::bigint)::float8 / 4294967296.0`,
   quoteIdent: (name) => `"${name.replace(/"/g, '""')}"`,
   quoteLiteral: (text) => `'${text.replace(/'/g, "''")}'`,
 };
