@@ -857,7 +857,7 @@ function churnSql(x: Ctx, m: Extract<IrMetric, { k: 'churn' }>): Sql {
   const p0 = x.time({ k: 'asof', minusMs: m.period.ms, minus: m.period });
   const t = col('ev', f.stream.time);
   const key = col('ev', f.stream.entityKey);
-  const perKey = sql`select ${key} as k, bool_or(${t} > ${p0}) as recent from ${table(f.stream.table)} as ev where ${t} > ${p1} and ${eventFilter(x, f, 'ev')} group by ${key} having bool_or(${t} <= ${p0})`;
+  const perKey = sql`select ${key} as k, ${x.d.boolOr(sql`${t} > ${p0}`)} as recent from ${table(f.stream.table)} as ev where ${t} > ${p1} and ${eventFilter(x, f, 'ev')} group by ${key} having ${x.d.boolOr(sql`${t} <= ${p0}`)}`;
   return sql`select ${x.d.cast(sql`(count(*) filter (where not g.recent))`, 'float8')} / nullif(count(*), 0) as v from (${perKey}) as g where ${entityExists(x, m.entity, col('g', 'k'))}`;
 }
 

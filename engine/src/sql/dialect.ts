@@ -5,8 +5,8 @@
 //
 // What a dialect owns: its cold Kysely (identifier quoting, literal escaping, parameter
 // placeholders), the clock and timestamps, intervals from the IR's dialect-free durations, JSON
-// property access and aggregation, casts, text functions, `distinct on`, first-by-order
-// aggregates, materialized CTEs, the campaign assignment hash, and hand-quoted identifiers and
+// property access and aggregation, casts, text functions, `distinct on`, first-by-order and
+// boolean aggregates, materialized CTEs, the campaign assignment hash, and hand-quoted identifiers and
 // literals for text written outside Kysely.
 //
 // Performance: compile throughput is a goal (bench compile), so the fixed fragments are built once
@@ -49,6 +49,8 @@ export interface Dialect {
    * `filter` (an aggregate FILTER clause, or empty).
    */
   firstOf(value: Sql, orderBy: Sql, descending: boolean, filter: Sql): Sql;
+  /** The aggregate "true when the condition holds for any row of the group". */
+  boolOr(condition: Sql): Sql;
   /** The aggregate JSON object of key -> value over a group; `{}` when the group is empty. */
   jsonObjectAgg(key: Sql, value: Sql): Sql;
   /** A common table expression computed once and kept (never inlined by the planner): `name as materialized (body)`. */
@@ -104,6 +106,7 @@ export const postgres: Dialect = {
   startsWith: (a, b) => sql`starts_with(${a}, ${b})`,
   distinctOn: (keys) => sql`distinct on (${keys})`,
   firstOf: (value, orderBy, descending, filter) => sql`(array_agg(${value} order by ${orderBy} ${descending ? DESC : ASC})${filter})[1]`,
+  boolOr: (condition) => sql`bool_or(${condition})`,
   jsonObjectAgg: (key, value) => sql`coalesce(json_object_agg(${key}, ${value}), '{}')`,
   materializedCte: (name, body) => sql`${sql.raw(name)} as materialized (${body})`,
   assignmentUnit: (campaign, key) => sql`(('x' || substr(encode(sha256(convert_to(${campaign} || ':' || ${key}, 'UTF8')), 'hex'), 1, 8))::bit(32)::bigint)::float8 / 4294967296.0`,
