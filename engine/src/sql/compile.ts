@@ -1,4 +1,4 @@
-// IR -> SQL through Kysely. The only module that writes SQL text.
+// IR -> SQL through Kysely: the query shapes. Engine-specific text comes from the dialect (dialect.ts).
 //
 // Two shapes for per-entity event aggregates, chosen per query (chooseStrategy); neither ever
 // reads the events per row of the entities (test/shapes.test.ts checks EXPLAIN):
@@ -10,8 +10,8 @@
 // Previews are one statement each (a materialized CTE feeds the count, the sample and the bands).
 // Literals are parameters (previews) or escaped inline literals (compile --out, deploy, fingerprints);
 // T is a parameter or the database clock. Engine-specific text (the clock, intervals, JSON access,
-// casts, text functions, `distinct on`) comes from the dialect (dialect.ts, `SqlOptions.dialect`,
-// PostgreSQL by default); the query shapes here are the compiler's own.
+// casts, text functions, `distinct on`, some aggregates, materialized CTEs) comes from the dialect
+// (dialect.ts, `SqlOptions.dialect`, PostgreSQL by default); the query shapes are this file's own.
 
 import { sql, type RawBuilder } from 'kysely';
 import * as ir from '../ir/ir.js';
@@ -853,6 +853,7 @@ function retentionSql(x: Ctx, m: Extract<IrMetric, { k: 'retention' }>): Sql {
 /** Churn in one grouped scan of (T - 2P, T]: active in the prior period, and whether active since. */
 function churnSql(x: Ctx, m: Extract<IrMetric, { k: 'churn' }>): Sql {
   const f = m.filter;
+  // T - 2P in days (fractional for a period in hours or minutes), as the SQL has always said it.
   const p1 = x.time({ k: 'asof', minusMs: 2 * m.period.ms, minus: { count: 2 * (m.period.ms / 86_400_000), unit: 'days', ms: 2 * m.period.ms } });
   const p0 = x.time({ k: 'asof', minusMs: m.period.ms, minus: m.period });
   const t = col('ev', f.stream.time);

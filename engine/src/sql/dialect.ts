@@ -6,8 +6,8 @@
 // What a dialect owns: its cold Kysely (identifier quoting, literal escaping, parameter
 // placeholders), the clock and timestamps, intervals from the IR's dialect-free durations, JSON
 // property access and aggregation, casts, text functions, `distinct on`, first-by-order and
-// boolean aggregates, materialized CTEs, the campaign assignment hash, and hand-quoted identifiers and
-// literals for text written outside Kysely.
+// boolean aggregates, materialized CTEs, the campaign assignment hash, and hand-quoted
+// identifiers and literals for text written outside Kysely.
 //
 // Performance: compile throughput is a goal (bench compile), so the fixed fragments are built once
 // per dialect, and each call builds no more than the template it replaced.
@@ -53,7 +53,7 @@ export interface Dialect {
   boolOr(condition: Sql): Sql;
   /** The aggregate JSON object of key -> value over a group; `{}` when the group is empty. */
   jsonObjectAgg(key: Sql, value: Sql): Sql;
-  /** A common table expression computed once and kept (never inlined by the planner): `name as materialized (body)`. */
+  /** A common table expression computed once, never inlined by the planner: `name as materialized (body)`. */
   materializedCte(name: string, body: Sql): Sql;
   /**
    * A campaign's assignment unit u in [0, 1) for `campaign:key` (two text expressions): the first
