@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { DiagnosticSink, LineIndex, sortDiagnostics, type Diagnostic, type RawDiagnostic, type Span } from './diagnostics.js';
 import { globFiles, globToRegExp } from './glob.js';
-import { structuralKey, type IrMetric } from './ir/ir.js';
+import { structuralKey, type IrDuration, type IrMetric } from './ir/ir.js';
 import { Lowerer, scalarString } from './model/lower.js';
 import type { Definition, Kind, ProjectConfig } from './model/types.js';
 import type { Catalog } from './resolve/catalog.js';
@@ -621,9 +621,9 @@ export const CANONICAL_SQL: SqlOptions = { asOf: { kind: 'now' }, literals: 'inl
 function fingerprint(r: ResolvedDefinition): string {
   const h = createHash('sha256');
   h.update(`${r.def.kind}\n${r.def.name}\n`);
-  if (r.query) h.update(structuralKey(r.query.k === 'metric' ? { k: 'metric', metric: metricForFingerprint(r.query.metric) } : r.query));
+  if (r.query) h.update(irKey(r.query.k === 'metric' ? { k: 'metric', metric: metricForFingerprint(r.query.metric) } : r.query));
   // A campaign's meaning includes who its audience and exclusions are (dependencies inlined).
-  if (r.campaign) h.update(structuralKey(r.campaign));
+  if (r.campaign) h.update(irKey(r.campaign));
   const d = r.def;
   // How a deploy stores it is part of its deployed form (a switch is deployed like a change).
   if (d.materialize === 'table') h.update('\nmaterialize: table');
@@ -646,6 +646,32 @@ function metricForFingerprint(m: IrMetric): unknown {
   if (m.k === 'ratio') return { k: m.k, numerator: metricForFingerprint(m.numerator), denominator: metricForFingerprint(m.denominator) };
   const { entity: _entity, ...rest } = m;
   return rest;
+}
+
+/**
+ * The IR's structural key as fingerprints have always hashed it. Until the SQL dialect seam
+ * (sql/dialect.ts) the IR carried PostgreSQL interval text: `{ k: 'asof', minusMs, interval: '90 days' }`
+ * and durations `{ ms, interval }`. The IR is dialect-free now (`minus`/`IrDuration`: a count and a
+ * unit), and this writes those values back in the old form, byte for byte, so that no fingerprint
+ * changes (an upgrade must not force version bumps: test/fingerprint-stability.test.ts). The text is
+ * frozen here on purpose: it is part of the fingerprint's encoding, not any dialect's output, and
+ * must not follow a change of sql/dialect.ts.
+ */
+function irKey(x: unknown): string {
+  return JSON.stringify(x, (_k, v: unknown) => {
+    if (v instanceof Map) return [...v.entries()];
+    if (v && typeof v === 'object') {
+      const o = v as { k?: unknown; minusMs?: number; minus?: IrDuration; count?: unknown; unit?: unknown; ms?: number };
+      if (o.k === 'asof') return o.minus ? { k: 'asof', minusMs: o.minusMs, interval: legacyInterval(o.minus) } : { k: 'asof', minusMs: o.minusMs };
+      if (typeof o.count === 'number' && typeof o.unit === 'string' && typeof o.ms === 'number' && Object.keys(o).length === 3) return { ms: o.ms, interval: legacyInterval(o as IrDuration) };
+    }
+    return v;
+  });
+}
+
+/** The interval text the IR carried before the dialect seam (`90 days`, `0 seconds`): see irKey. */
+function legacyInterval(d: IrDuration): string {
+  return `${d.count} ${d.unit}`;
 }
 
 function withoutSpans(x: unknown): unknown {

@@ -38,12 +38,6 @@ export function describeDuration(d: Duration): string {
   return `${d.count} ${d.count === 1 ? one : many}`;
 }
 
-/** A PostgreSQL interval literal for a duration, e.g. `90 days`. */
-export function intervalText(d: Duration): string {
-  const unit = d.unit === 'm' ? 'minutes' : d.unit === 'h' ? 'hours' : d.unit === 'd' ? 'days' : 'weeks';
-  return `${d.count} ${unit}`;
-}
-
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATETIME_RE = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$/;
 

@@ -27,6 +27,7 @@ import type { IrAgg, IrCampaign, IrCond, IrEntity, IrEventFilter, IrExpr, IrMetr
 import type { Definition, Kind } from '../model/types.js';
 import { chooseStrategy } from '../sql/compile.js';
 import { createIndexSql, type IndexKeyPart } from '../sql/index-ddl.js';
+import { postgres } from '../sql/dialect.js';
 
 /** An index as the database has it (run/advise-load.ts reads them from pg_index). */
 export interface ExistingIndex {
@@ -348,21 +349,13 @@ function dedupe(cands: Candidate[]): Candidate[] {
   return kept;
 }
 
-function quoteIdent(s: string): string {
-  return `"${s.replace(/"/g, '""')}"`;
-}
-
-function quoteLiteral(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
-}
-
 function tableText(t: IrTable): string {
   return t.schema ? `${t.schema}.${t.name}` : t.name;
 }
 
-/** pg_get_indexdef's text of a key part, for comparison with existing indexes. */
+/** pg_get_indexdef's text of a key part, for comparison with existing indexes (the live indexes are PostgreSQL's). */
 function catalogKeyText(k: IndexKey): string {
-  return 'property' in k ? normalizeKey(`(${quoteIdentIfNeeded(k.column)} ->> ${quoteLiteral(k.property)})`) : k.column;
+  return 'property' in k ? normalizeKey(`(${quoteIdentIfNeeded(k.column)} ->> ${postgres.quoteLiteral(k.property)})`) : k.column;
 }
 
 /**
@@ -376,7 +369,7 @@ function normalizeKey(k: string): string {
 }
 
 function quoteIdentIfNeeded(s: string): string {
-  return /^[a-z_][a-z0-9_$]*$/.test(s) ? s : quoteIdent(s);
+  return /^[a-z_][a-z0-9_$]*$/.test(s) ? s : postgres.quoteIdent(s);
 }
 
 function indexName(table: string, keys: readonly IndexKey[], include: readonly string[]): string {

@@ -1,10 +1,13 @@
 // The IR: what a definition means, as plain readonly data tagged by `k`, with every name resolved.
 //
-// It knows tables and columns but nothing of SQL syntax; `sql/` is the only reader that emits SQL.
+// It knows tables and columns but nothing of SQL syntax, nor of any SQL dialect: durations are a
+// count and a unit (`IrDuration`), never interval text; `sql/dialect.ts` renders them. `sql/` is
+// the only reader that emits SQL.
 // Expressions are evaluated per entity row (`col`) or per event row (`ecol`, `eprop`); an `agg`
 // turns a filtered set of one entity's events into one value.
 
 import type { ValueType } from '../model/types.js';
+import type { Duration, DurationUnit } from '../time.js';
 
 export interface IrTable {
   readonly schema?: string;
@@ -26,15 +29,22 @@ export interface IrStream {
   readonly typeColumn?: string;
 }
 
-/** An instant: T minus a number of milliseconds (0 for T itself), or a fixed instant. */
+/**
+ * An instant: T minus a duration, or a fixed instant. `minusMs` is the length subtracted (0 for T
+ * itself, which has no `minus`): windows are ordered by it, and T given as an instant moves by it;
+ * `minus` is the same length as a count of units, for T = the database clock (`now() - interval`).
+ */
 export type IrTime =
-  | { readonly k: 'asof'; readonly minusMs: number; readonly interval?: string }
+  | { readonly k: 'asof'; readonly minusMs: number; readonly minus?: IrDuration }
   | { readonly k: 'instant'; readonly iso: string };
 
+export type IrTimeUnit = 'seconds' | 'minutes' | 'hours' | 'days' | 'weeks';
+
+/** A length of time, dialect-free: `count` `unit`s (`90 days`), and its exact length in milliseconds. */
 export interface IrDuration {
+  readonly count: number;
+  readonly unit: IrTimeUnit;
   readonly ms: number;
-  /** PostgreSQL interval text, e.g. `90 days`. */
-  readonly interval: string;
 }
 
 export type IrLiteral = string | number | boolean | null;
@@ -141,6 +151,16 @@ export interface IrCampaign {
 }
 
 // ---- helpers ---------------------------------------------------------------------------------
+
+const TIME_UNITS: Record<DurationUnit, IrTimeUnit> = { m: 'minutes', h: 'hours', d: 'days', w: 'weeks' };
+
+/** A written duration (`90d`) as IR. */
+export function duration(d: Duration): IrDuration {
+  return { count: d.count, unit: TIME_UNITS[d.unit], ms: d.ms };
+}
+
+/** No time at all (a trigger without `delay`). */
+export const NO_DURATION: IrDuration = { count: 0, unit: 'seconds', ms: 0 };
 
 export const TRUE: IrCond = { k: 'const', value: true };
 export const FALSE: IrCond = { k: 'const', value: false };

@@ -28,7 +28,7 @@ import type {
   TraitDef,
   ValueType,
 } from '../model/types.js';
-import { badInstant, intervalText, parseInstant, type Duration } from '../time.js';
+import { badInstant, parseInstant, type Duration } from '../time.js';
 import { findTable, tableNames, type Catalog, type CatalogTable, type CatalogType } from './catalog.js';
 import { didYouMean } from './suggest.js';
 import { bandCase } from './bands.js';
@@ -510,7 +510,7 @@ export class Resolver {
       const c = this.operatorCond(prop, f.op);
       if (c) where.push(c);
     }
-    const since: IrTime | null = opts.window && q.within ? { k: 'asof', minusMs: q.within.ms, interval: intervalText(q.within) } : null;
+    const since: IrTime | null = opts.window && q.within ? { k: 'asof', minusMs: q.within.ms, minus: ir.duration(q.within) } : null;
     return {
       stream,
       filter: { stream: this.irStream(stream), types: q.event ? [q.event.name] : null, since, where: where.length ? ir.and(where) : null },
@@ -774,7 +774,7 @@ export class Resolver {
       case 'within': {
         if (type !== 'timestamp' && type !== 'unknown') return bad(`\`within\` applies to timestamps, but this is ${typeName}`);
         return ir.and([
-          { k: 'cmp', op: 'gt', a, b: { k: 'time', at: { k: 'asof', minusMs: op.duration.ms, interval: intervalText(op.duration) } } },
+          { k: 'cmp', op: 'gt', a, b: { k: 'time', at: { k: 'asof', minusMs: op.duration.ms, minus: ir.duration(op.duration) } } },
           { k: 'cmp', op: 'lte', a, b: { k: 'time', at: { k: 'asof', minusMs: 0 } } },
         ]);
       }
@@ -784,7 +784,7 @@ export class Resolver {
         const at: IrTime =
           op.point.kind === 'instant'
             ? { k: 'instant', iso: op.point.date.toISOString() }
-            : { k: 'asof', minusMs: op.point.duration.ms, interval: intervalText(op.point.duration) };
+            : { k: 'asof', minusMs: op.point.duration.ms, minus: ir.duration(op.point.duration) };
         return { k: 'cmp', op: op.op === 'before' ? 'lt' : 'gt', a, b: { k: 'time', at } };
       }
     }
@@ -927,7 +927,7 @@ export class Resolver {
         const r = this.eventFilter(m.query, undefined, { window: false });
         const entity = r && this.streamEntity(r.stream);
         if (!entity || !m.query.within) return undefined;
-        return { k: 'churn', entity, filter: r.filter, period: { ms: m.query.within.ms, interval: intervalText(m.query.within) } };
+        return { k: 'churn', entity, filter: r.filter, period: ir.duration(m.query.within) };
       }
       case 'sum':
       case 'avg':
@@ -956,7 +956,7 @@ export class Resolver {
         if (m.returning.within) this.warn('ignored-key', m.returning.withinSpan ?? m.returning.span, '`within` on the return events is ignored: `days` sets the return window');
         if (m.cohort.within.ms <= m.days * 86_400_000)
           this.warn('empty-cohort-window', m.cohort.withinSpan ?? m.cohort.span, `the cohort window (${m.cohort.within.text}) is not longer than the ${m.days}-day return window, so the cohort is always empty; make it longer than ${m.days}d`);
-        return { k: 'retention', entity, cohort: c.filter, cohortWithin: { ms: m.cohort.within.ms, interval: intervalText(m.cohort.within) }, returning: r.filter, days: m.days };
+        return { k: 'retention', entity, cohort: c.filter, cohortWithin: ir.duration(m.cohort.within), returning: r.filter, days: m.days };
       }
     }
   }
@@ -1025,5 +1025,5 @@ export function compare(value: number, c: { op: string; value: number | readonly
 
 /** A duration as IR (0 when absent, e.g. a trigger without `delay`). */
 function irDuration(d: Duration | undefined): ir.IrDuration {
-  return d ? { ms: d.ms, interval: intervalText(d) } : { ms: 0, interval: '0 seconds' };
+  return d ? ir.duration(d) : ir.NO_DURATION;
 }

@@ -456,7 +456,7 @@ export async function reportCampaign(db: Db, analysis: Analysis, name: string, o
   const notes: string[] = [];
   const { variants, holdout, best } = variantResults(c, rows, notes);
   const open = variants.reduce((a, v) => a + v.open, 0);
-  if (open > 0 && c.goal) notes.push(`${open} enrollment${open === 1 ? ' is' : 's are'} still inside the ${c.goal.within.interval} goal window at ${asOfIso}: their conversions may still come`);
+  if (open > 0 && c.goal) notes.push(`${open} enrollment${open === 1 ? ' is' : 's are'} still inside the ${c.goal.within.count} ${c.goal.within.unit} goal window at ${asOfIso}: their conversions may still come`);
   const defined = variants.filter((v) => c.variants.some((d) => d.name === v.name));
   const srmCheck = sampleRatioMismatch(
     defined.map((v) => v.enrolled),
@@ -496,7 +496,7 @@ export async function reportCampaign(db: Db, analysis: Analysis, name: string, o
     campaign: c.name,
     as_of: asOfIso,
     version: def.version,
-    goal: c.goal ? { event: c.goal.filter.types?.[0] ?? null, stream: c.goal.filter.stream.name, within: c.goal.within.interval } : null,
+    goal: c.goal ? { event: c.goal.filter.types?.[0] ?? null, stream: c.goal.filter.stream.name, within: `${c.goal.within.count} ${c.goal.within.unit}` } : null,
     holdout: holdout?.name ?? null,
     variants,
     p_value: best?.p_value ?? null,

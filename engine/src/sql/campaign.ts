@@ -14,6 +14,7 @@ import { sql, type RawBuilder } from 'kysely';
 import type { IrCampaign } from '../ir/ir.js';
 import { compileRaw, type CompiledSql } from './kysely.js';
 import { eventFilterRaw, membersRaw, tableRaw, type SqlOptions } from './compile.js';
+import { postgres } from './dialect.js';
 
 type Sql = RawBuilder<unknown>;
 
@@ -28,13 +29,18 @@ export interface CandidateOptions {
   readonly shares: readonly number[];
 }
 
+// The statements below are PostgreSQL's (insert ... returning, arrays, typed parameters); the
+// text a compiled query also writes (timestamps, intervals, materialized CTEs) and the assignment
+// hash come from the dialect.
+const dialect = postgres;
+
 function ts(d: Date): Sql {
-  return sql`${sql.val(d.toISOString())}::timestamptz`;
+  return dialect.timestamp(sql.val(d.toISOString()));
 }
 
 /** u = h / 2^32 for `campaign:key` (h: the first 4 bytes of sha256 as a big-endian uint32). */
 export function assignmentUnitSql(campaign: Sql, key: Sql): Sql {
-  return sql`(('x' || substr(encode(sha256(convert_to(${campaign} || ':' || ${key}, 'UTF8')), 'hex'), 1, 8))::bit(32)::bigint)::float8 / 4294967296.0`;
+  return dialect.assignmentUnit(campaign, key);
 }
 
 /** `select k, u` for a list of keys (text): the SQL side of the assignment, for tests and tools. */
@@ -120,7 +126,7 @@ export function compileEnroll(c: IrCampaign, o: EnrollOptions): CompiledSql {
   const en = sql.id(o.stateSchema, 'campaign_enrollments');
   const names = c.variants.map((v) => v.name);
   const holdouts = c.variants.map((v) => v.holdout);
-  return compileRaw(sql`with cand as materialized (${candidatesRaw(c, o)}),
+  return compileRaw(sql`with ${dialect.materializedCte('cand', candidatesRaw(c, o))},
     ins as (insert into ${en} (run_id, campaign, version, channel, entity_key, variant, holdout, enrolled_at, fingerprint)
       select ${sql.val(o.runId)}::bigint, ${sql.val(c.name)}::text, ${sql.val(o.version)}::int, ${sql.val(c.channel)}::text, cand.entity_key,
              (${sql.val(names)}::text[])[cand.variant + 1], (${sql.val(holdouts)}::boolean[])[cand.variant + 1], ${ts(o.asOf)}, ${sql.val(o.fingerprint)}::text
@@ -163,12 +169,12 @@ export function compileConversions(c: IrCampaign, stateSchema: string, asOf: Dat
     return compileRaw(sql`select version, variant, bool_or(holdout) as holdout, count(*) as enrolled, null::bigint as converted, 0::bigint as open, ${fingerprints} from (${enr}) as en group by version, variant`);
   }
   const f = c.goal.filter;
-  const within = sql`${sql.lit(c.goal.within.interval)}::interval`;
+  const within = dialect.interval(c.goal.within);
   const key = sql.id('ev', f.stream.entityKey);
   const time = sql.id('ev', f.stream.time);
   const goals = sql`select ${key}::text as k, ${time} as t from ${tableRaw(f.stream.table)} as ev
      where ${eventFilterRaw(f, opts, 'ev')} and ${time} > (select min(enrolled_at) from enr) and ${key} is not null`;
-  return compileRaw(sql`with enr as materialized (${enr}),
+  return compileRaw(sql`with ${dialect.materializedCte('enr', enr)},
     timeline as (
       select entity_key as k, enrolled_at as t, 1 as ord, variant, holdout, version, fingerprint from enr
       union all

@@ -1,4 +1,4 @@
-// IR -> SQL through Kysely. The only module that writes SQL text.
+// IR -> SQL through Kysely: the query shapes. Engine-specific text comes from the dialect (dialect.ts).
 //
 // Two shapes for per-entity event aggregates, chosen per query (chooseStrategy); neither ever
 // reads the events per row of the entities (test/shapes.test.ts checks EXPLAIN):
@@ -9,12 +9,15 @@
 //    hash semi-/anti-join.
 // Previews are one statement each (a materialized CTE feeds the count, the sample and the bands).
 // Literals are parameters (previews) or escaped inline literals (compile --out, deploy, fingerprints);
-// T is a parameter or `now()`.
+// T is a parameter or the database clock. Engine-specific text (the clock, intervals, JSON access,
+// casts, text functions, `distinct on`, some aggregates, materialized CTEs) comes from the dialect
+// (dialect.ts, `SqlOptions.dialect`, PostgreSQL by default); the query shapes are this file's own.
 
 import { sql, type RawBuilder } from 'kysely';
 import * as ir from '../ir/ir.js';
 import type { IrAgg, IrCond, IrEntity, IrEventFilter, IrExpr, IrMetric, IrQuery, IrStream, IrTable, IrTime } from '../ir/ir.js';
 import { compileRaw, type CompiledSql } from './kysely.js';
+import { postgres, type Dialect } from './dialect.js';
 
 export type Strategy = 'probe' | 'pass';
 
@@ -25,6 +28,12 @@ export interface SqlOptions {
   readonly literals: 'param' | 'inline';
   /** Force a shape; by default the compiler chooses. */
   readonly strategy?: Strategy | 'auto';
+  /** The SQL dialect; PostgreSQL by default. */
+  readonly dialect?: Dialect;
+}
+
+function dialectOf(opts: SqlOptions): Dialect {
+  return opts.dialect ?? postgres;
 }
 
 type Sql = RawBuilder<unknown>;
@@ -54,12 +63,16 @@ class Ctx {
    */
   cse?: Map<string, string>;
   outer = false;
+  /** The dialect every engine-specific fragment comes from. */
+  readonly d: Dialect;
   private nextAlias = 0;
   constructor(
     readonly opts: SqlOptions,
     readonly entity: IrEntity | undefined,
     readonly strategy: Strategy,
-  ) {}
+  ) {
+    this.d = dialectOf(opts);
+  }
 
   alias(prefix: string): string {
     return `${prefix}${++this.nextAlias}`;
@@ -70,11 +83,9 @@ class Ctx {
   }
 
   time(t: IrTime): Sql {
-    if (t.k === 'instant') return sql`${this.value(t.iso)}::timestamptz`;
-    if (this.opts.asOf.kind === 'now') {
-      return t.minusMs === 0 ? sql`now()` : sql`(now() - ${sql.lit(t.interval ?? `${t.minusMs / 1000} seconds`)}::interval)`;
-    }
-    return sql`${this.value(new Date(this.opts.asOf.at.getTime() - t.minusMs).toISOString())}::timestamptz`;
+    if (t.k === 'instant') return this.d.timestamp(this.value(t.iso));
+    if (this.opts.asOf.kind === 'now') return t.minus ? this.d.nowMinus(t.minus) : this.d.now;
+    return this.d.timestamp(this.value(new Date(this.opts.asOf.at.getTime() - t.minusMs).toISOString()));
   }
 
   get asOf(): Sql {
@@ -201,10 +212,10 @@ function expr(x: Ctx, e: IrExpr, ev?: string): Sql {
     case 'ecol':
       return col(ev ?? 'ev', e.col);
     case 'eprop': {
-      const text = sql`(${col(ev ?? 'ev', e.col)} ->> ${sql.lit(e.key)})`;
-      if (e.type === 'number') return sql`${text}::numeric`;
-      if (e.type === 'boolean') return sql`${text}::boolean`;
-      if (e.type === 'timestamp') return sql`${text}::timestamptz`;
+      const text = x.d.jsonText(col(ev ?? 'ev', e.col), e.key);
+      if (e.type === 'number') return x.d.cast(text, 'numeric');
+      if (e.type === 'boolean') return x.d.cast(text, 'boolean');
+      if (e.type === 'timestamp') return x.d.cast(text, 'timestamptz');
       return text;
     }
     case 'lit':
@@ -219,12 +230,12 @@ function expr(x: Ctx, e: IrExpr, ev?: string): Sql {
     }
     case 'arith':
       // float8 division: counts are bigint, and bigint / integer truncates.
-      if (e.op === '/') return sql`(${expr(x, e.a, ev)}::float8 / nullif(${expr(x, e.b, ev)}, 0))`;
+      if (e.op === '/') return sql`(${x.d.cast(expr(x, e.a, ev), 'float8')} / nullif(${expr(x, e.b, ev)}, 0))`;
       return sql`(${expr(x, e.a, ev)} ${sql.raw(e.op)} ${expr(x, e.b, ev)})`;
     case 'fn':
       return sql`${sql.raw(e.fn)}(${sql.join(e.args.map((a) => expr(x, a, ev)))})`;
     case 'days-to-asof':
-      return sql`(extract(epoch from (${x.asOf} - ${expr(x, e.from, ev)})) / 86400.0)`;
+      return x.d.daysBetween(expr(x, e.from, ev), x.asOf);
   }
 }
 
@@ -263,7 +274,7 @@ function cond(x: Ctx, c: IrCond, ev?: string): Sql {
     case 'is-null':
       return c.negated ? sql`${expr(x, c.a, ev)} is not null` : sql`${expr(x, c.a, ev)} is null`;
     case 'text':
-      return c.op === 'contains' ? sql`strpos(${expr(x, c.a, ev)}, ${expr(x, c.b, ev)}) > 0` : sql`starts_with(${expr(x, c.a, ev)}, ${expr(x, c.b, ev)})`;
+      return c.op === 'contains' ? x.d.contains(expr(x, c.a, ev), expr(x, c.b, ev)) : x.d.startsWith(expr(x, c.a, ev), expr(x, c.b, ev));
   }
 }
 
@@ -315,7 +326,7 @@ function aggValue(x: Ctx, agg: IrAgg, ev: string, filter?: Sql): Sql {
       return sql`${sql.raw(agg.fn)}(${v})${f}`;
     case 'last':
     case 'first':
-      return sql`(array_agg(${v} order by ${col(ev, agg.filter.stream.time)} ${sql.raw(agg.fn === 'last' ? 'desc' : 'asc')})${f})[1]`;
+      return x.d.firstOf(v, col(ev, agg.filter.stream.time), agg.fn === 'last', f);
   }
 }
 
@@ -515,14 +526,14 @@ function strategyFor(opts: SqlOptions, decide: () => Strategy): Strategy {
 export function compileMembers(q: ir.IrMembersQuery, opts: SqlOptions): CompiledQuery {
   const strategy = strategyFor(opts, () => chooseStrategy(q.where));
   const x = new Ctx(opts, q.entity, strategy);
-  return { ...compileRaw(membersSql(x, q, sql`${col(E, q.entity.key)} as key`)), strategy };
+  return { ...compileRaw(membersSql(x, q, sql`${col(E, q.entity.key)} as key`), dialectOf(opts)), strategy };
 }
 
 /** `select count(*)` of the members at T. */
 export function compileMemberCount(q: ir.IrMembersQuery, opts: SqlOptions): CompiledQuery {
   const strategy = strategyFor(opts, () => chooseStrategy(q.where));
   const x = new Ctx(opts, q.entity, strategy);
-  return { ...compileRaw(membersSql(x, q, sql`count(*) as count`)), strategy };
+  return { ...compileRaw(membersSql(x, q, sql`count(*) as count`), dialectOf(opts)), strategy };
 }
 
 /** Up to `limit` member rows (all entity columns), ordered by key. */
@@ -530,7 +541,7 @@ export function compileMemberSample(q: ir.IrMembersQuery, opts: SqlOptions, limi
   const strategy = strategyFor(opts, () => chooseStrategy(q.where));
   const x = new Ctx(opts, q.entity, strategy);
   const inner = membersSql(x, q, sql`${sql.id(E)}.*`);
-  return { ...compileRaw(sql`${inner} order by ${col(E, q.entity.key)} limit ${sql.lit(Math.max(0, Math.floor(limit)))}`), strategy };
+  return { ...compileRaw(sql`${inner} order by ${col(E, q.entity.key)} limit ${sql.lit(Math.max(0, Math.floor(limit)))}`, dialectOf(opts)), strategy };
 }
 
 /** `select key, value` for every entity existing at T (trait, score, lifecycle stage). */
@@ -540,13 +551,13 @@ export function compileValues(q: ir.IrValuesQuery, opts: SqlOptions): CompiledQu
   x.windows = existsWindows(q.value);
   const value = expr(x, q.value);
   const scope = entityScope(x, q.entity, null);
-  return { ...compileRaw(sql`select ${col(E, q.entity.key)} as key, ${value} as value from ${scope.from} where ${scope.where}`), strategy };
+  return { ...compileRaw(sql`select ${col(E, q.entity.key)} as key, ${value} as value from ${scope.from} where ${scope.where}`, dialectOf(opts)), strategy };
 }
 
 /** Counts per value (the lifecycle's stage distribution, a score's bands). */
 export function compileDistribution(q: ir.IrValuesQuery, opts: SqlOptions): CompiledQuery {
   const inner = compileValuesRaw(q, opts);
-  return { ...compileRaw(sql`select value, count(*) as count from (${inner.raw}) as v group by value order by value`), strategy: inner.strategy };
+  return { ...compileRaw(sql`select value, count(*) as count from (${inner.raw}) as v group by value order by value`, dialectOf(opts)), strategy: inner.strategy };
 }
 
 /** Counts per value among a segment's members at T (a segment's lifecycle breakdown). */
@@ -554,7 +565,7 @@ export function compileDistributionAmong(q: ir.IrValuesQuery, members: ir.IrMemb
   const inner = compileValuesRaw(q, opts);
   const x = new Ctx(opts, members.entity, strategyFor(opts, () => chooseStrategy(members.where)));
   const keys = membersSql(x, members, sql`${col(E, members.entity.key)}`);
-  return { ...compileRaw(sql`select value, count(*) as count from (${inner.raw}) as v where v.key in (${keys}) group by value order by value`), strategy: inner.strategy };
+  return { ...compileRaw(sql`select value, count(*) as count from (${inner.raw}) as v where v.key in (${keys}) group by value order by value`, dialectOf(opts)), strategy: inner.strategy };
 }
 
 function compileValuesRaw(q: ir.IrValuesQuery, opts: SqlOptions): { raw: Sql; strategy: Strategy } {
@@ -571,8 +582,8 @@ export function compileValueSample(q: ir.IrValuesQuery, opts: SqlOptions, limit:
   const a = compileValuesRaw(q, opts);
   const b = compileValuesRaw(q, opts);
   return {
-    stats: { ...compileRaw(sql`select count(*) as entities, count(value) as count from (${a.raw}) as v`), strategy: a.strategy },
-    sample: { ...compileRaw(sql`select key, value from (${b.raw}) as v where value is not null order by key limit ${sql.lit(Math.max(0, Math.floor(limit)))}`), strategy: b.strategy },
+    stats: { ...compileRaw(sql`select count(*) as entities, count(value) as count from (${a.raw}) as v`, dialectOf(opts)), strategy: a.strategy },
+    sample: { ...compileRaw(sql`select key, value from (${b.raw}) as v where value is not null order by key limit ${sql.lit(Math.max(0, Math.floor(limit)))}`, dialectOf(opts)), strategy: b.strategy },
   };
 }
 
@@ -598,7 +609,8 @@ export function compileMemberPreview(q: ir.IrMembersQuery, opts: SqlOptions, lim
   const key = q.entity.key;
   return {
     ...compileRaw(
-      sql`with m as materialized (${members}) select t.n as ${sql.id(PREVIEW_COUNT)}, ${sql.id(E)}.* from (select count(*) as n from m) as t left join (select k from m order by k limit ${limitLit(limit)}) as s on true left join ${table(q.entity.table)} as ${sql.id(E)} on ${col(E, key)} = ${col('s', 'k')} order by ${col('s', 'k')}`,
+      sql`with ${x.d.materializedCte('m', members)} select t.n as ${sql.id(PREVIEW_COUNT)}, ${sql.id(E)}.* from (select count(*) as n from m) as t left join (select k from m order by k limit ${limitLit(limit)}) as s on true left join ${table(q.entity.table)} as ${sql.id(E)} on ${col(E, key)} = ${col('s', 'k')} order by ${col('s', 'k')}`,
+      dialectOf(opts),
     ),
     strategy,
   };
@@ -615,11 +627,12 @@ export function compileValuePreview(q: ir.IrValuesQuery, opts: SqlOptions, limit
   const inner = compileValuesRaw(q, opts);
   const x = new Ctx(opts, q.entity, 'pass');
   const buckets = bucket
-    ? sql`, (select coalesce(json_object_agg(b.bucket, b.n), '{}') from (select ${expr(x, bucket)} as bucket, count(*) as n from v as ${sql.id(E)} group by 1) as b where b.bucket is not null) as buckets`
+    ? sql`, (select ${x.d.jsonObjectAgg(sql`b.bucket`, sql`b.n`)} from (select ${expr(x, bucket)} as bucket, count(*) as n from v as ${sql.id(E)} group by 1) as b where b.bucket is not null) as buckets`
     : sql``;
   return {
     ...compileRaw(
-      sql`with v as materialized (${inner.raw}) select t.entities, t.count${buckets}, s.key, s.value from (select count(*) as entities, count(value) as count from v) as t left join (select key, value from v where value is not null order by key limit ${limitLit(limit)}) as s on true order by s.key`,
+      sql`with ${x.d.materializedCte('v', inner.raw)} select t.entities, t.count${buckets}, s.key, s.value from (select count(*) as entities, count(value) as count from v) as t left join (select key, value from v where value is not null order by key limit ${limitLit(limit)}) as s on true order by s.key`,
+      dialectOf(opts),
     ),
     strategy: inner.strategy,
   };
@@ -825,26 +838,28 @@ function countStrategy(shared: readonly IrCond[]): Strategy {
 function retentionSql(x: Ctx, m: Extract<IrMetric, { k: 'retention' }>): Sql {
   const c = m.cohort;
   const r = m.returning;
-  const days = sql`${sql.lit(`${m.days} days`)}::interval`;
-  const lower = x.time({ k: 'asof', minusMs: m.cohortWithin.ms, interval: m.cohortWithin.interval });
-  const upper = x.time({ k: 'asof', minusMs: m.days * 86_400_000, interval: `${m.days} days` });
+  const returnWindow: ir.IrDuration = { count: m.days, unit: 'days', ms: m.days * 86_400_000 };
+  const days = x.d.interval(returnWindow);
+  const lower = x.time({ k: 'asof', minusMs: m.cohortWithin.ms, minus: m.cohortWithin });
+  const upper = x.time({ k: 'asof', minusMs: returnWindow.ms, minus: returnWindow });
   const ckey = col('ev', c.stream.entityKey);
   const firsts = sql`select ${ckey} as k, min(${col('ev', c.stream.time)}) as c from ${table(c.stream.table)} as ev where ${eventFilter(x, c, 'ev')} and ${col('ev', c.stream.time)} <= ${upper} group by ${ckey} having min(${col('ev', c.stream.time)}) > ${lower}`;
   const cohort = sql`select g.k, g.c from (${firsts}) as g where ${entityExists(x, m.entity, col('g', 'k'))}`;
   const rt = col('rv', r.stream.time);
   const returned = sql`select distinct co.k from co join ${table(r.stream.table)} as rv on ${col('rv', r.stream.entityKey)} = co.k and ${rt} > co.c and ${rt} <= co.c + ${days} where ${rt} > ${lower} and ${eventFilter(x, r, 'rv')}`;
-  return sql`with co as (${cohort}), ret as (${returned}) select count(ret.k)::float8 / nullif(count(*), 0) as v from co left join ret on ret.k = co.k`;
+  return sql`with co as (${cohort}), ret as (${returned}) select ${x.d.cast(sql`count(ret.k)`, 'float8')} / nullif(count(*), 0) as v from co left join ret on ret.k = co.k`;
 }
 
 /** Churn in one grouped scan of (T - 2P, T]: active in the prior period, and whether active since. */
 function churnSql(x: Ctx, m: Extract<IrMetric, { k: 'churn' }>): Sql {
   const f = m.filter;
-  const p1 = x.time({ k: 'asof', minusMs: 2 * m.period.ms, interval: `${2 * (m.period.ms / 86_400_000)} days` });
-  const p0 = x.time({ k: 'asof', minusMs: m.period.ms, interval: m.period.interval });
+  // T - 2P in days (fractional for a period in hours or minutes), as the SQL has always said it.
+  const p1 = x.time({ k: 'asof', minusMs: 2 * m.period.ms, minus: { count: 2 * (m.period.ms / 86_400_000), unit: 'days', ms: 2 * m.period.ms } });
+  const p0 = x.time({ k: 'asof', minusMs: m.period.ms, minus: m.period });
   const t = col('ev', f.stream.time);
   const key = col('ev', f.stream.entityKey);
-  const perKey = sql`select ${key} as k, bool_or(${t} > ${p0}) as recent from ${table(f.stream.table)} as ev where ${t} > ${p1} and ${eventFilter(x, f, 'ev')} group by ${key} having bool_or(${t} <= ${p0})`;
-  return sql`select (count(*) filter (where not g.recent))::float8 / nullif(count(*), 0) as v from (${perKey}) as g where ${entityExists(x, m.entity, col('g', 'k'))}`;
+  const perKey = sql`select ${key} as k, ${x.d.boolOr(sql`${t} > ${p0}`)} as recent from ${table(f.stream.table)} as ev where ${t} > ${p1} and ${eventFilter(x, f, 'ev')} group by ${key} having ${x.d.boolOr(sql`${t} <= ${p0}`)}`;
+  return sql`select ${x.d.cast(sql`(count(*) filter (where not g.recent))`, 'float8')} / nullif(count(*), 0) as v from (${perKey}) as g where ${entityExists(x, m.entity, col('g', 'k'))}`;
 }
 
 /** NPS over each existing respondent's latest scored response in the window (one sorted scan). */
@@ -852,8 +867,8 @@ function npsSql(x: Ctx, m: Extract<IrMetric, { k: 'nps' }>): Sql {
   const f = m.filter;
   const score = expr(x, m.value, 'ev');
   const key = col('ev', f.stream.entityKey);
-  const latest = sql`select distinct on (${key}) ${score} as score from ${table(f.stream.table)} as ev where ${eventFilter(x, f, 'ev')} and ${score} is not null and ${entityExists(x, m.entity, key)} order by ${key}, ${col('ev', f.stream.time)} desc`;
-  return sql`select ((count(*) filter (where score >= 9)) - (count(*) filter (where score <= 6)))::float8 * 100 / nullif(count(*), 0) as v from (${latest}) as nps`;
+  const latest = sql`select ${x.d.distinctOn(key)} ${score} as score from ${table(f.stream.table)} as ev where ${eventFilter(x, f, 'ev')} and ${score} is not null and ${entityExists(x, m.entity, key)} order by ${key}, ${col('ev', f.stream.time)} desc`;
+  return sql`select ${x.d.cast(sql`((count(*) filter (where score >= 9)) - (count(*) filter (where score <= 6)))`, 'float8')} * 100 / nullif(count(*), 0) as v from (${latest}) as nps`;
 }
 
 function metricValue(row: MetricRow, m: IrMetric): Sql {
@@ -866,7 +881,7 @@ function metricValue(row: MetricRow, m: IrMetric): Sql {
     case 'active':
       return row.streamLeaf(m);
     case 'ratio':
-      return sql`(${metricValue(row, m.numerator)}::float8 / nullif(${metricValue(row, m.denominator)}::float8, 0))`;
+      return sql`(${row.x.d.cast(metricValue(row, m.numerator), 'float8')} / nullif(${row.x.d.cast(metricValue(row, m.denominator), 'float8')}, 0))`;
     case 'retention':
       return row.single(retentionSql(row.x, m));
     case 'churn':
@@ -880,7 +895,7 @@ function metricValue(row: MetricRow, m: IrMetric): Sql {
 export function compileMetric(m: IrMetric, opts: SqlOptions): CompiledQuery {
   const row = new MetricRow(new Ctx(opts, undefined, 'pass'));
   const value = metricValue(row, m);
-  return compileRaw(sql`select (${value})::float8 as value from ${row.from()}`);
+  return compileRaw(sql`select ${row.x.d.cast(sql`(${value})`, 'float8')} as value from ${row.from()}`, dialectOf(opts));
 }
 
 /** The canonical SQL of any query (what `compile --out` writes and fingerprints hash). */
@@ -927,6 +942,7 @@ export function compileMembersChange(a: ir.IrMembersQuery, b: ir.IrMembersQuery,
   return {
     ...compileRaw(
       sql`select count(*) filter (where o) as before, count(*) filter (where n) as after, count(*) filter (where n and not o) as entering, count(*) filter (where o and not n) as leaving from (select ${o} as o, ${n} as n from ${scope.from} where ${scope.where}) as t`,
+      dialectOf(opts),
     ),
     strategy,
   };
@@ -944,7 +960,7 @@ export function compileValuesChange(a: ir.IrValuesQuery, b: ir.IrValuesQuery, op
   const o = expr(x, a.value);
   const n = expr(x, b.value);
   const scope = entityScope(x, a.entity, null);
-  return { ...compileRaw(sql`select ${col(E, a.entity.key)} as key, ${o} as o, ${n} as n from ${scope.from} where ${scope.where}`), strategy };
+  return { ...compileRaw(sql`select ${col(E, a.entity.key)} as key, ${o} as o, ${n} as n from ${scope.from} where ${scope.where}`, dialectOf(opts)), strategy };
 }
 
 // ---- building blocks for campaign SQL (sql/campaign.ts) -----------------------------------------

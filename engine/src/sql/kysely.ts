@@ -1,23 +1,16 @@
-// A "cold" Kysely: compiles queries to PostgreSQL text without a database (DummyDriver).
-// The dialect seam: another warehouse dialect is another adapter + query compiler here.
+// Compiling a Kysely raw query to text and parameters, without a database: each dialect
+// (dialect.ts) holds a "cold" Kysely (DummyDriver + its adapter and query compiler), which does
+// its identifier quoting, literal escaping and parameter placeholders. The default is PostgreSQL.
 
-import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type CompiledQuery, type RawBuilder } from 'kysely';
-
-export const coldDb = new Kysely<Record<string, never>>({
-  dialect: {
-    createAdapter: () => new PostgresAdapter(),
-    createDriver: () => new DummyDriver(),
-    createIntrospector: (db) => new PostgresIntrospector(db),
-    createQueryCompiler: () => new PostgresQueryCompiler(),
-  },
-});
+import type { CompiledQuery, RawBuilder } from 'kysely';
+import { postgres, type Dialect } from './dialect.js';
 
 export interface CompiledSql {
   readonly sql: string;
   readonly parameters: readonly unknown[];
 }
 
-export function compileRaw(q: RawBuilder<unknown>): CompiledSql {
-  const c: CompiledQuery = q.compile(coldDb);
+export function compileRaw(q: RawBuilder<unknown>, dialect: Dialect = postgres): CompiledSql {
+  const c: CompiledQuery = q.compile(dialect.kysely);
   return { sql: c.sql, parameters: c.parameters };
 }
