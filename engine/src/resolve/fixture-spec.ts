@@ -3,7 +3,7 @@
 // problem. Pure: the analysis reports these in `tally validate` and the editor, and `tally test`
 // (run/fixtures.ts) runs the well-formed ones.
 
-import type { RawDiagnostic, Span } from '../diagnostics.js';
+import type { DiagnosticCode, RawDiagnostic, Span } from '../diagnostics.js';
 import type { IrTable } from '../ir/ir.js';
 import type { EntityDef, EventsDef, Kind, LifecycleDef, TableRef } from '../model/types.js';
 import type { Analysis, DefinitionInfo } from '../project.js';
@@ -90,7 +90,7 @@ export function parseFixture(analysis: Analysis, info: DefinitionInfo, tables: R
   const file = analysis.project.file(def.file)!;
   const line = file.lines.position(def.nameSpan[0]).line + 1;
   const raws: RawDiagnostic[] = [];
-  const error = (code: string, span: Span, message: string, fix?: string) =>
+  const error = (code: DiagnosticCode, span: Span, message: string, fix?: string) =>
     raws.push({ code, severity: 'error', message, file: def.file, span, ...(fix ? { fix: { span, text: fix } } : {}) });
   const root = def.node;
 

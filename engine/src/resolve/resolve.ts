@@ -5,7 +5,7 @@
 // that is still being resolved is a cycle. Every reference site is recorded for go-to-definition,
 // find-references and rename.
 
-import { DiagnosticSink, type RawDiagnostic, type Span } from '../diagnostics.js';
+import { DiagnosticSink, type DiagnosticCode, type RawDiagnostic, type Span } from '../diagnostics.js';
 import * as ir from '../ir/ir.js';
 import type { IrCond, IrEntity, IrEventFilter, IrExpr, IrMetric, IrQuery, IrStream, IrTime } from '../ir/ir.js';
 import type {
@@ -310,15 +310,15 @@ export class Resolver {
 
   // ---- diagnostics helpers ---------------------------------------------------------------------
 
-  private error(code: string, span: Span, message: string, fix?: { span: Span; text: string }): void {
+  private error(code: DiagnosticCode, span: Span, message: string, fix?: { span: Span; text: string }): void {
     this.current!.sink.error(code, span, message, fix);
   }
 
-  private warn(code: string, span: Span, message: string, fix?: { span: Span; text: string }): void {
+  private warn(code: DiagnosticCode, span: Span, message: string, fix?: { span: Span; text: string }): void {
     this.current!.sink.warning(code, span, message, fix);
   }
 
-  private unknown(code: string, what: string, ref: Ref, candidates: Iterable<string>, hint = ''): void {
+  private unknown(code: DiagnosticCode, what: string, ref: Ref, candidates: Iterable<string>, hint = ''): void {
     const dym = didYouMean(ref.name, candidates);
     this.error(code, ref.span, `no ${what} named '${ref.name}'${dym.text}${hint}`, dym.best ? { span: ref.span, text: dym.best } : undefined);
   }
