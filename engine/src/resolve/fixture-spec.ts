@@ -6,7 +6,7 @@
 import type { DiagnosticCode, LineIndex, RawDiagnostic, Span } from '../diagnostics.js';
 import type { IrTable } from '../ir/ir.js';
 import type { Definition, EntityDef, EventsDef, Kind, LifecycleDef, TableRef } from '../model/types.js';
-import type { ResolvedDefinition } from './resolve.js';
+import type { ResolvedDefinition } from './context.js';
 import { getPair, toValue, type YNode } from '../syntax/nodes.js';
 import { badInstant, parseInstant } from '../time.js';
 import { didYouMean } from './suggest.js';
