@@ -158,7 +158,7 @@ function rangeProblem(range: Range, text: string): string | undefined {
   return undefined;
 }
 
-function checkDiagnostics(diags: readonly Diagnostic[], textOf: (file: string) => string | undefined, label: string): void {
+function checkDiagnostics(diags: readonly (Omit<Diagnostic, 'code'> & { readonly code: string })[], textOf: (file: string) => string | undefined, label: string): void {
   for (const d of diags) {
     const text = textOf(d.file);
     assert.ok(text !== undefined, `${label}: a diagnostic for unknown file ${JSON.stringify(d.file)}`);

@@ -2,7 +2,12 @@
 //
 // Stages record diagnostics with byte-free *offsets* (UTF-16 code units into the file text, as JS
 // strings index them); `Project` turns them into 0-based LSP line/character ranges once, so the CLI,
-// CI annotations and the editor all point at the same place.
+// CI annotations and the editor all point at the same place. Every code is declared once in
+// diagnostic-codes.ts (`DiagnosticCode`), so a misspelt code is a type error.
+
+import type { DiagnosticCode } from './diagnostic-codes.js';
+
+export type { DiagnosticCode } from './diagnostic-codes.js';
 
 export type Severity = 'error' | 'warning' | 'information' | 'hint';
 
@@ -21,7 +26,7 @@ export type Span = readonly [number, number];
 
 /** A diagnostic as stages record it: offsets, not yet lines. */
 export interface RawDiagnostic {
-  readonly code: string;
+  readonly code: DiagnosticCode;
   readonly severity: Severity;
   readonly message: string;
   readonly file: string;
@@ -35,7 +40,7 @@ export interface Diagnostic {
   readonly file: string;
   readonly range: Range;
   readonly severity: Severity;
-  readonly code: string;
+  readonly code: DiagnosticCode;
   readonly message: string;
   readonly fix?: { readonly range: Range; readonly text: string };
 }
@@ -45,13 +50,13 @@ export class DiagnosticSink {
   readonly items: RawDiagnostic[] = [];
   constructor(readonly file: string) {}
 
-  error(code: string, span: Span, message: string, fix?: RawDiagnostic['fix']): void {
+  error(code: DiagnosticCode, span: Span, message: string, fix?: RawDiagnostic['fix']): void {
     this.items.push({ code, severity: 'error', message, file: this.file, span, ...(fix ? { fix } : {}) });
   }
-  warning(code: string, span: Span, message: string, fix?: RawDiagnostic['fix']): void {
+  warning(code: DiagnosticCode, span: Span, message: string, fix?: RawDiagnostic['fix']): void {
     this.items.push({ code, severity: 'warning', message, file: this.file, span, ...(fix ? { fix } : {}) });
   }
-  info(code: string, span: Span, message: string): void {
+  info(code: DiagnosticCode, span: Span, message: string): void {
     this.items.push({ code, severity: 'information', message, file: this.file, span });
   }
 }

@@ -10,6 +10,7 @@ export { Project, Analysis, PROJECT_FILE, CANONICAL_SQL, toDiagnostic, type Defi
 export { starterFiles, STARTER_MODEL } from './starter.js';
 export type { Diagnostic, RawDiagnostic, Range, Position, Severity, Span } from './diagnostics.js';
 export { LineIndex, DiagnosticSink, sortDiagnostics } from './diagnostics.js';
+export { DIAGNOSTIC_CODES, isDiagnosticCode, type DiagnosticCode } from './diagnostic-codes.js';
 export * from './model/types.js';
 export type { Catalog, CatalogTable, CatalogColumn } from './resolve/catalog.js';
 export type { RefSite, ResolvedDefinition } from './resolve/resolve.js';

@@ -22,7 +22,7 @@
 // *Invariant*: Tally only advises. Nothing here or in the CLI creates an index on a user table.
 
 import { createHash } from 'node:crypto';
-import type { RawDiagnostic } from '../diagnostics.js';
+import type { DiagnosticCode, RawDiagnostic } from '../diagnostics.js';
 import type { IrAgg, IrCampaign, IrCond, IrEntity, IrEventFilter, IrExpr, IrMetric, IrQuery, IrStream, IrTable } from '../ir/ir.js';
 import type { Definition, Kind } from '../model/types.js';
 import { chooseStrategy } from '../sql/compile.js';
@@ -182,7 +182,7 @@ class Collector {
     this.add(entity.table, 'key', [{ column: entity.key }], [], { entity });
   }
 
-  private note(code: string, message: string, at: Definition = this.def): void {
+  private note(code: DiagnosticCode, message: string, at: Definition = this.def): void {
     if (this.notes.some((n) => n.code === code && n.message === message && n.file === at.file)) return;
     this.notes.push({ code, severity: 'information', message, file: at.file, span: at.nameSpan });
   }

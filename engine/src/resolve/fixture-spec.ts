@@ -3,10 +3,10 @@
 // problem. Pure: the analysis reports these in `tally validate` and the editor, and `tally test`
 // (run/fixtures.ts) runs the well-formed ones.
 
-import type { RawDiagnostic, Span } from '../diagnostics.js';
+import type { DiagnosticCode, LineIndex, RawDiagnostic, Span } from '../diagnostics.js';
 import type { IrTable } from '../ir/ir.js';
-import type { EntityDef, EventsDef, Kind, LifecycleDef, TableRef } from '../model/types.js';
-import type { Analysis, DefinitionInfo } from '../project.js';
+import type { Definition, EntityDef, EventsDef, Kind, LifecycleDef, TableRef } from '../model/types.js';
+import type { ResolvedDefinition } from './context.js';
 import { getPair, toValue, type YNode } from '../syntax/nodes.js';
 import { badInstant, parseInstant } from '../time.js';
 import { didYouMean } from './suggest.js';
@@ -52,10 +52,30 @@ export interface FixtureSpec {
   readonly expectSpan: Span;
 }
 
+/**
+ * What reading a Test needs of an analysis: project.ts's `Analysis` is one. Declared here, not
+ * imported from project.ts, because project.ts reads Tests through this module (no import cycle).
+ */
+export interface FixtureAnalysis {
+  get(kind: Kind, name: string): FixtureDefinition | undefined;
+  ofKind(kind: Kind): readonly FixtureDefinition[];
+  readonly project: {
+    file(path: string): { readonly lines: LineIndex } | undefined;
+    readonly config: { readonly timezone: string };
+  };
+}
+
+/** A definition as a Test reads it (project.ts's `DefinitionInfo` is one). */
+export interface FixtureDefinition {
+  readonly def: Definition;
+  readonly resolved: ResolvedDefinition;
+  readonly hasErrors: boolean;
+}
+
 export const writtenTable = (t: TableRef | IrTable): string => (t.schema ? `${t.schema}.${t.name}` : t.name);
 
 /** The tables the project maps, by their name as written in `table:`. */
-export function mappedTables(analysis: Analysis): Map<string, { entities: EntityDef[]; events: EventsDef[]; ref: TableRef }> {
+export function mappedTables(analysis: FixtureAnalysis): Map<string, { entities: EntityDef[]; events: EventsDef[]; ref: TableRef }> {
   const out = new Map<string, { entities: EntityDef[]; events: EventsDef[]; ref: TableRef }>();
   const slot = (t: TableRef) => {
     const w = writtenTable(t);
@@ -85,12 +105,12 @@ export interface ParsedFixture {
 }
 
 /** Reads a `kind: Test` definition against the project: never throws, every problem a diagnostic. */
-export function parseFixture(analysis: Analysis, info: DefinitionInfo, tables: ReadonlySet<string>): ParsedFixture {
+export function parseFixture(analysis: FixtureAnalysis, info: FixtureDefinition, tables: ReadonlySet<string>): ParsedFixture {
   const def = info.def;
   const file = analysis.project.file(def.file)!;
   const line = file.lines.position(def.nameSpan[0]).line + 1;
   const raws: RawDiagnostic[] = [];
-  const error = (code: string, span: Span, message: string, fix?: string) =>
+  const error = (code: DiagnosticCode, span: Span, message: string, fix?: string) =>
     raws.push({ code, severity: 'error', message, file: def.file, span, ...(fix ? { fix: { span, text: fix } } : {}) });
   const root = def.node;
 

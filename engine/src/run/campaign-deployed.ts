@@ -13,7 +13,7 @@
 // The meanings are compared by fingerprint, both computed now (the working copy's and the recorded
 // source's), so a fingerprint that a Tally upgrade computes differently does not refuse a run.
 
-import type { Diagnostic, RawDiagnostic } from '../diagnostics.js';
+import type { Diagnostic, DiagnosticCode, RawDiagnostic } from '../diagnostics.js';
 import type { IrCampaign } from '../ir/ir.js';
 import type { Kind } from '../model/types.js';
 import { toDiagnostic, type Analysis, type DefinitionInfo } from '../project.js';
@@ -64,7 +64,7 @@ export async function deployedCampaigns(tx: Db, analysis: Analysis, names: reado
   const raw = new Map<string, { d: RawDiagnostic; campaigns: string[] }>();
   const reasons = new Map<string, string>();
   const campaigns = new Map<string, DeployedCampaign>();
-  const report = (info: DefinitionInfo, campaign: string, code: string, message: (via: string) => string) => {
+  const report = (info: DefinitionInfo, campaign: string, code: DiagnosticCode, message: (via: string) => string) => {
     const id = `${info.def.kind}:${info.def.name}`;
     let entry = raw.get(id);
     if (!entry) raw.set(id, (entry = { d: { code, severity: 'error', file: info.def.file, span: info.def.nameSpan, message: '' }, campaigns: [] }));

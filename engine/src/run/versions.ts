@@ -7,7 +7,7 @@
 //
 // Diagnostics are raw (file + span) so shells render them like `tally validate` does.
 
-import type { RawDiagnostic } from '../diagnostics.js';
+import type { DiagnosticCode, RawDiagnostic } from '../diagnostics.js';
 import type { Kind } from '../model/types.js';
 import type { Analysis, DefinitionInfo } from '../project.js';
 import { deployedKey, type DeployedDefinition, type DeployedState } from './deploy-state.js';
@@ -69,7 +69,7 @@ export function checkVersions(analysis: Analysis, deployed: DeployedState, opts:
       continue;
     }
     const own: RawDiagnostic[] = [];
-    const err = (code: string, message: string, severity: 'error' | 'warning' = 'error') => {
+    const err = (code: DiagnosticCode, message: string, severity: 'error' | 'warning' = 'error') => {
       const d: RawDiagnostic = { code, severity, message, file: def.file, span: def.versionSpan };
       diagnostics.push(d);
       own.push(d);

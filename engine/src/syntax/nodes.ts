@@ -3,7 +3,7 @@
 // It is our own small shape, not the `yaml` package's, so that a faster subset parser and the full
 // `yaml` parser can both produce it (see load-yaml.ts) and nothing downstream knows which one ran.
 
-import type { Span } from '../diagnostics.js';
+import type { DiagnosticCode, Span } from '../diagnostics.js';
 
 export type YScalarValue = string | number | boolean | null;
 
@@ -40,7 +40,7 @@ export interface YDocument {
   /** The document's whole extent in the file, for diagnostics about the document itself. */
   readonly span: Span;
   /** Syntax errors of this document, as offsets and messages; `code` when not `yaml-syntax`. */
-  readonly errors: { span: Span; message: string; code?: string }[];
+  readonly errors: { span: Span; message: string; code?: DiagnosticCode }[];
 }
 
 export function getPair(map: YMap, key: string): YPair | undefined {

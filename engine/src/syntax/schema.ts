@@ -2,7 +2,7 @@
 // with ajv's errors turned into diagnostics on the exact key or value they are about.
 
 import type { ErrorObject } from 'ajv';
-import type { DiagnosticSink, Span } from '../diagnostics.js';
+import type { DiagnosticCode, DiagnosticSink, Span } from '../diagnostics.js';
 import { KINDS, OP_NAMES, type Kind } from '../model/types.js';
 import { didYouMean, suggestOperator } from '../resolve/suggest.js';
 import { badInstant, instantProblem } from '../time.js';
@@ -86,7 +86,7 @@ function firstKeySpan(map: YMap): Span {
   return map.pairs[0]?.key.span ?? map.span;
 }
 
-function describe(e: ErrorObject, root: YMap): { code: string; span: Span; message: string; fix?: { span: Span; text: string } } | undefined {
+function describe(e: ErrorObject, root: YMap): { code: DiagnosticCode; span: Span; message: string; fix?: { span: Span; text: string } } | undefined {
   const path = pathOf(e);
   const at = nodeAtPath(root, path);
   const node = at.node;
