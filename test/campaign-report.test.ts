@@ -10,13 +10,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Db } from '../engine/src/run/db.js';
+import type { Db } from '../engine/src/db/db.js';
 import type { Catalog } from '../engine/src/resolve/catalog.js';
 import { Project, type Analysis } from '../engine/src/project.js';
-import { loadCatalog } from '../engine/src/run/catalog-load.js';
-import { previewCampaign, reportCampaign, runCampaigns } from '../engine/src/run/campaign.js';
-import { ensureCampaignState } from '../engine/src/run/campaign-state.js';
-import { deploy } from '../engine/src/run/deploy.js';
+import { loadCatalog } from '../engine/src/db/catalog-load.js';
+import { previewCampaign, reportCampaign, runCampaigns } from '../engine/src/campaign/campaign.js';
+import { ensureCampaignState } from '../engine/src/state/ddl.js';
+import { deploy } from '../engine/src/deploy/deploy.js';
 import { createTestDb, forEachBackend, type TestDb } from './helpers/databases.js';
 import { writeProject } from './helpers/campaign-fixture.js';
 

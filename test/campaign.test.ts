@@ -9,13 +9,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Db } from '../engine/src/run/db.js';
+import type { Db } from '../engine/src/db/db.js';
 import { Project } from '../engine/src/project.js';
-import { loadCatalog } from '../engine/src/run/catalog-load.js';
-import { campaignDataLints, previewCampaign, reportCampaign, runCampaigns } from '../engine/src/run/campaign.js';
-import { assignmentUnit, assignVariant, cumulativeShares, variantIndexFor } from '../engine/src/run/assign.js';
+import { loadCatalog } from '../engine/src/db/catalog-load.js';
+import { campaignDataLints, previewCampaign, reportCampaign, runCampaigns } from '../engine/src/campaign/campaign.js';
+import { assignmentUnit, assignVariant, cumulativeShares, variantIndexFor } from '../engine/src/campaign/assign.js';
 import { compileAssignmentUnits } from '../engine/src/sql/campaign.js';
-import { deploy } from '../engine/src/run/deploy.js';
+import { deploy } from '../engine/src/deploy/deploy.js';
 import { createTestDb, forEachBackend, type TestDb } from './helpers/databases.js';
 import { CAMPAIGNS, loadTimeline, MODEL, SEGMENTS, writeProject } from './helpers/campaign-fixture.js';
 

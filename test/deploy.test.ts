@@ -11,11 +11,12 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect, type Db } from '../engine/src/run/db.js';
+import { connect, type Db } from '../engine/src/db/db.js';
 import { Project } from '../engine/src/project.js';
-import { preview } from '../engine/src/run/preview.js';
-import { deploy } from '../engine/src/run/deploy.js';
-import { deployLockKey, readDeployed } from '../engine/src/run/deploy-state.js';
+import { preview } from '../engine/src/preview/preview.js';
+import { deploy } from '../engine/src/deploy/deploy.js';
+import { deployLockKey } from '../engine/src/state/locks.js';
+import { readDeployed } from '../engine/src/state/deployed.js';
 import { DEFAULT_ANCHOR, loadShop } from '../examples/shop/generate.js';
 import { createTestDb, forEachBackend, type TestDb } from './helpers/databases.js';
 import { runTally, STACK, type Run } from './helpers/cli.js';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Db } from '../engine/src/run/db.js';
+import type { Db } from '../engine/src/db/db.js';
 import { Project } from '../engine/src/project.js';
 import { compileValues } from '../engine/src/sql/compile.js';
 import { forEachBackend } from './helpers/databases.js';

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { resolve as resolvePath } from 'node:path';
 import { instantProblem, parseInstant } from '../src/time.js';
-import { DbError } from '../src/run/db.js';
+import { DbError } from '../src/db/db.js';
 import { didYouMean } from '../src/resolve/suggest.js';
 import { redactSecrets } from '../src/redact.js';
 import { CliError, EXIT_USAGE, type Io } from './io.js';

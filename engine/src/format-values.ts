@@ -1,4 +1,4 @@
-// How numbers read for people, by a KPI's value format (kpi-status.ts kpiFormat). No imports: the
+// How numbers read for people, by a KPI's value format (kpi/status.ts kpiFormat). No imports: the
 // CLI, the server and the editor's webview (a browser bundle) all format through these.
 
 export type ValueFormat = 'number' | 'percent' | 'currency';

@@ -6,7 +6,7 @@
 import { adviseIndexes } from '../../src/advise/advise.js';
 import { adviceJson, adviceSql, adviceText } from '../../src/advise/render.js';
 import { toDiagnostic } from '../../src/project.js';
-import { loadIndexes } from '../../src/run/advise-load.js';
+import { loadIndexes } from '../../src/advise/load.js';
 import { analyzeWithCatalog, loadProjectOrFail } from '../context.js';
 import { CliError, EXIT_OK, type Io } from '../io.js';
 import { checkFormat, type GlobalOptions } from '../main.js';

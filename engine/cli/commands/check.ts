@@ -6,12 +6,13 @@
 // `tally history --kpi NAME` and the editor can chart it against its pace line.
 
 import type { Analysis } from '../../src/project.js';
-import { loadCatalog } from '../../src/run/catalog-load.js';
-import { checkFails, checkKpis, kpiErrorDiagnostics, parseFailOn, type CheckResult } from '../../src/run/check.js';
-import { checkGithub, checkJson, checkJunit, checkMarkdown, checkText, type RenderContext } from '../../src/run/check-render.js';
+import { loadCatalog } from '../../src/db/catalog-load.js';
+import { checkFails, checkKpis, kpiErrorDiagnostics, parseFailOn, type CheckResult } from '../../src/kpi/check.js';
+import { checkGithub, checkJson, checkJunit, checkMarkdown, checkText, type RenderContext } from '../../src/kpi/render.js';
 import { connectOrFail, loadProjectOrFail } from '../context.js';
-import { deployLockKey, ensureState } from '../../src/run/deploy-state.js';
-import { recordChecks } from '../../src/run/recorded.js';
+import { deployLockKey } from '../../src/state/locks.js';
+import { ensureState } from '../../src/state/ddl.js';
+import { recordChecks } from '../../src/kpi/recorded.js';
 import { gitCommit } from './deploy.js';
 import { diagnosticsGithub, diagnosticsText } from '../format-diagnostics.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, type Io } from '../io.js';

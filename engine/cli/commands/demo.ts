@@ -6,13 +6,13 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadShop } from '../../../examples/shop/generate.js';
 import { Project, PROJECT_FILE } from '../../src/project.js';
-import { connect, type Db } from '../../src/run/db.js';
-import { loadCatalog } from '../../src/run/catalog-load.js';
-import { preview, type CampaignPreview, type LifecyclePreview, type SegmentPreview, type ValuesPreview } from '../../src/run/preview.js';
+import { connect, type Db } from '../../src/db/db.js';
+import { loadCatalog } from '../../src/db/catalog-load.js';
+import { preview, type CampaignPreview, type LifecyclePreview, type SegmentPreview, type ValuesPreview } from '../../src/preview/preview.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, formatNumber, percent, table, type Io } from '../io.js';
 import { intOption, type GlobalOptions } from '../main.js';
-import { checkKpis, parseFailOn } from '../../src/run/check.js';
-import { checkText } from '../../src/run/check-render.js';
+import { checkKpis, parseFailOn } from '../../src/kpi/check.js';
+import { checkText } from '../../src/kpi/render.js';
 import { diagnosticsText } from '../format-diagnostics.js';
 
 /** The example project shipped with Tally (found from this file upwards). */

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import type { Diagnostic, RawDiagnostic } from '../../src/diagnostics.js';
 import { LineIndex } from '../../src/diagnostics.js';
 import { toDiagnostic, type Project } from '../../src/project.js';
-import { deploy, type DeployResult } from '../../src/run/deploy.js';
+import { deploy, type DeployResult } from '../../src/deploy/deploy.js';
 import { rmSync } from 'node:fs';
 import { analyzeWithCatalog, loadProjectAtRef, loadProjectOrFail } from '../context.js';
 import { diagnosticsJson, diagnosticsText, summaryLine } from '../format-diagnostics.js';

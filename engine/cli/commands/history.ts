@@ -2,10 +2,11 @@
 // tally history --kpi NAME: the KPI's recorded checks (value, pace line, status) over time.
 // tally history --lifecycle NAME: its daily snapshots and the stage transitions between them.
 
-import { readHistory } from '../../src/run/deploy-state.js';
-import { readKpiHistory, readLifecycleHistory } from '../../src/run/recorded.js';
+import { readHistory } from '../../src/state/deployed.js';
+import { readKpiHistory } from '../../src/kpi/recorded.js';
+import { readLifecycleHistory } from '../../src/deploy/snapshot.js';
 import { CliError, formatNumber } from '../io.js';
-import { formatKpiValue } from '../../src/kpi-status.js';
+import { formatKpiValue } from '../../src/kpi/status.js';
 import type { KpiDef } from '../../src/model/types.js';
 import { connectOrFail, loadProjectOrFail } from '../context.js';
 import { EXIT_OK, type Io } from '../io.js';

@@ -1,13 +1,13 @@
 // tally preview segment|trait|score|lifecycle|kpi NAME: live figures as of T.
 
-import { preview, PreviewError, PREVIEW_KINDS, KIND_OF, type Preview, type PreviewKind } from '../../src/run/preview.js';
+import { preview, PreviewError, PREVIEW_KINDS, KIND_OF, type Preview, type PreviewKind } from '../../src/preview/preview.js';
 import { connectOrFail, loadProjectOrFail } from '../context.js';
 import { diagnosticsText } from '../format-diagnostics.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, formatNumber, table, type Io } from '../io.js';
 import { checkFormat, intOption, timeoutOption, type GlobalOptions } from '../main.js';
-import { loadCatalog } from '../../src/run/catalog-load.js';
+import { loadCatalog } from '../../src/db/catalog-load.js';
 import type { KpiDef } from '../../src/model/types.js';
-import { formatKpiValue } from '../../src/kpi-status.js';
+import { formatKpiValue } from '../../src/kpi/status.js';
 import type { Analysis } from '../../src/project.js';
 
 export async function runPreview(g: GlobalOptions, io: Io): Promise<number> {

@@ -1,13 +1,13 @@
 // tally report <campaign> [--as-of T] [--format text|json|markdown]: conversion per variant with
 // 95% intervals, lift and p-values against the holdout, and the sample-ratio-mismatch check.
 
-import { CampaignError, reportCampaign, type CampaignReport, type VersionReport } from '../../src/run/campaign.js';
-import type { Interval } from '../../src/run/stats.js';
+import { CampaignError, reportCampaign, type CampaignReport, type VersionReport } from '../../src/campaign/campaign.js';
+import type { Interval } from '../../src/campaign/stats.js';
 import { connectOrFail, loadProjectOrFail } from '../context.js';
 import { diagnosticsText } from '../format-diagnostics.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, formatNumber, table, type Io } from '../io.js';
 import { checkFormat, type GlobalOptions } from '../main.js';
-import { loadCatalog } from '../../src/run/catalog-load.js';
+import { loadCatalog } from '../../src/db/catalog-load.js';
 
 export async function runReport(g: GlobalOptions, io: Io): Promise<number> {
   const format = checkFormat(g, ['text', 'json', 'markdown']);

@@ -4,12 +4,12 @@
 
 import { writeFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
-import { CampaignError, runCampaigns, type OutboxRow, type RunResult } from '../../src/run/campaign.js';
+import { CampaignError, runCampaigns, type OutboxRow, type RunResult } from '../../src/campaign/campaign.js';
 import { connectOrFail, loadProjectOrFail } from '../context.js';
 import { diagnosticsText } from '../format-diagnostics.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, formatNumber, type Io } from '../io.js';
 import { checkFormat, type GlobalOptions } from '../main.js';
-import { loadCatalog } from '../../src/run/catalog-load.js';
+import { loadCatalog } from '../../src/db/catalog-load.js';
 
 const OUTBOX_COLUMNS: (keyof OutboxRow)[] = ['run_id', 'campaign', 'version', 'channel', 'variant', 'entity_key', 'enrolled_at'];
 

@@ -2,9 +2,10 @@
 // deployed lifecycle, and each entity whose stage changed since its last record (recorded.ts).
 // Run it daily (a scheduled CI job); `tally deploy` takes one too. Idempotent per day.
 
-import { deployLockKey, ensureState } from '../../src/run/deploy-state.js';
-import { takeLifecycleSnapshot } from '../../src/run/recorded.js';
-import { loadCatalog } from '../../src/run/catalog-load.js';
+import { deployLockKey } from '../../src/state/locks.js';
+import { ensureState } from '../../src/state/ddl.js';
+import { takeLifecycleSnapshot } from '../../src/deploy/snapshot.js';
+import { loadCatalog } from '../../src/db/catalog-load.js';
 import { connectOrFail, loadProjectOrFail } from '../context.js';
 import { CliError, EXIT_OK, type Io } from '../io.js';
 import { checkFormat, type GlobalOptions } from '../main.js';

@@ -4,14 +4,14 @@
 // malformed, 0 when all pass.
 
 import { join, relative } from 'node:path';
-import { connect, DbError, redactUrl, type Db } from '../../src/run/db.js';
-import { fixtureNames, mismatchLines, runFixtures, showValue, type FixtureReport, type FixtureResult } from '../../src/run/fixtures.js';
+import { connect, DbError, redactUrl, type Db } from '../../src/db/db.js';
+import { fixtureNames, mismatchLines, runFixtures, showValue, type FixtureReport, type FixtureResult } from '../../src/fixtures/fixtures.js';
 import { didYouMean } from '../../src/resolve/suggest.js';
 import { announceDatabase, loadProjectOrFail, type DatabaseUsed } from '../context.js';
 import { diagnosticsText } from '../format-diagnostics.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, type Io } from '../io.js';
 import { checkFormat, timeoutOption, type GlobalOptions } from '../main.js';
-import { junitXml, type JunitCase } from '../../src/run/check-render.js';
+import { junitXml, type JunitCase } from '../../src/kpi/render.js';
 
 export async function runTest(g: GlobalOptions, io: Io): Promise<number> {
   const format = checkFormat(g, ['text', 'json', 'junit']);

@@ -4,7 +4,7 @@
 // loaded, catalog checks are skipped and said so.
 
 import { sortDiagnostics, type Diagnostic } from '../../src/diagnostics.js';
-import { campaignDataLints } from '../../src/run/campaign.js';
+import { campaignDataLints } from '../../src/campaign/campaign.js';
 import { PROJECT_FILE } from '../../src/project.js';
 import { analyzeWithCatalog, loadProjectOrFail } from '../context.js';
 import { diagnosticsGithub, diagnosticsJson, diagnosticsSarif, diagnosticsText, summaryLine } from '../format-diagnostics.js';

@@ -28,7 +28,7 @@ import type { Definition, Kind } from '../model/types.js';
 import { chooseStrategy } from '../sql/compile.js';
 import { createIndexSql, type IndexKeyPart } from '../sql/index-ddl.js';
 
-/** An index as the database has it (run/advise-load.ts reads them from pg_index). */
+/** An index as the database has it (advise/load.ts reads them from pg_index). */
 export interface ExistingIndex {
   readonly schema: string;
   readonly table: string;

@@ -12,10 +12,12 @@
 import type { RawDiagnostic, Span } from '../diagnostics.js';
 import type { Analysis, DefinitionInfo } from '../project.js';
 import { compileQuery } from '../sql/compile.js';
-import type { Db } from './db.js';
-import { deployedKey, deployLockKey, ensureState, quoteIdent, readDeployed, type DeployedState } from './deploy-state.js';
+import type { Db } from '../db/db.js';
+import { deployedKey, readDeployed, type DeployedState } from '../state/deployed.js';
+import { deployLockKey } from '../state/locks.js';
+import { ensureState, quoteIdent } from '../state/ddl.js';
 import { checkVersions, type DefinitionChange } from './versions.js';
-import { takeLifecycleSnapshot, type SnapshotResult } from './recorded.js';
+import { takeLifecycleSnapshot, type SnapshotResult } from './snapshot.js';
 import type { Catalog } from '../resolve/catalog.js';
 import { isStateRelation, STAGING_SUFFIX, viewName } from '../state-objects.js';
 

@@ -3,7 +3,7 @@
 // The CLI and the language server both render through here.
 
 import { join, relative } from 'node:path';
-import { formatKpiValue, type KpiStatus } from '../kpi-status.js';
+import { formatKpiValue, type KpiStatus } from './status.js';
 import type { KpiDef } from '../model/types.js';
 import type { Analysis } from '../project.js';
 import { table } from '../text-table.js';

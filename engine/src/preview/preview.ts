@@ -2,17 +2,18 @@
 // The JSON shapes are the CLI contract (LANGUAGE.md §9); extra fields are allowed.
 
 import type { Analysis } from '../project.js';
-import { deadlineOf, evaluateKpi, kpiFormat, type KpiEvaluation } from '../kpi-status.js';
+import { deadlineOf, evaluateKpi, kpiFormat, type KpiEvaluation } from '../kpi/status.js';
 import type { IrMetric } from '../ir/ir.js';
-import { deployedKey, quoteIdent, readDeployed } from './deploy-state.js';
-import { deployedAnalysis } from './deployed-project.js';
+import { deployedKey, readDeployed } from '../state/deployed.js';
+import { quoteIdent } from '../state/ddl.js';
+import { deployedAnalysis } from '../deploy/deployed-project.js';
 import type { Catalog } from '../resolve/catalog.js';
 import type { EntityDef, Kind, KpiDef, LifecycleDef, ScoreDef } from '../model/types.js';
 import { PREVIEW_COUNT, compileDistribution, compileDistributionAmong, compileMemberCount, compileMemberPreview, compileMetric, compileValuePreview, type SqlOptions } from '../sql/compile.js';
-import type { Db } from './db.js';
+import type { Db } from '../db/db.js';
 import { bandCase } from '../resolve/bands.js';
 import { didYouMean } from '../resolve/suggest.js';
-import { previewCampaign, type CampaignPreview } from './campaign.js';
+import { previewCampaign, type CampaignPreview } from '../campaign/campaign.js';
 
 export interface PreviewOptions {
   readonly asOf: Date;
@@ -73,7 +74,7 @@ export interface KpiPreview extends KpiEvaluation {
   series?: { at: string; value: number | null; expected: number | null }[];
   /** With `detail` and a baseline: the pace line from the baseline to the target at the deadline. */
   pace?: { from: { at: string; value: number }; to: { at: string; value: number } };
-  /** With `detail`: how values read (engine/src/kpi-status.ts kpiFormat), for charts and tables. */
+  /** With `detail`: how values read (engine/src/kpi/status.ts kpiFormat), for charts and tables. */
   format?: 'number' | 'percent' | 'currency';
 }
 

@@ -21,10 +21,12 @@ import type { CampaignDef } from '../model/types.js';
 import { didYouMean } from '../resolve/suggest.js';
 import { compileAudienceCount, compileCandidateCounts, compileConversions, compileEnroll, compileOutbox, type CandidateOptions } from '../sql/campaign.js';
 import { cumulativeShares } from './assign.js';
-import { campaignLockKey, campaignStateExists, ensureCampaignState, hasFingerprints } from './campaign-state.js';
-import type { Db } from './db.js';
-import { quoteIdent } from './deploy-state.js';
-import { deployedCampaigns } from './campaign-deployed.js';
+import { campaignLockKey } from '../state/locks.js';
+import { campaignStateExists, hasFingerprints } from '../state/campaign-runs.js';
+import { ensureCampaignState } from '../state/ddl.js';
+import type { Db } from '../db/db.js';
+import { quoteIdent } from '../state/ddl.js';
+import { deployedCampaigns } from './deployed.js';
 import type { Catalog } from '../resolve/catalog.js';
 import { sampleRatioMismatch, twoProportionTest, wilsonInterval, type Interval } from './stats.js';
 
