@@ -20,7 +20,7 @@ import { readDeployed } from '../engine/src/state/deployed.js';
 import { DEFAULT_ANCHOR, loadShop } from '../examples/shop/generate.js';
 import { createTestDb, forEachBackend, type TestDb } from './helpers/databases.js';
 import { runTally, STACK, type Run } from './helpers/cli.js';
-import { gitCommit } from '../engine/cli/commands/deploy.js';
+import { gitCommit } from '../engine/cli/git.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SHOP = join(REPO, 'examples', 'shop');

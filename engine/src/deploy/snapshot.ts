@@ -14,11 +14,12 @@
 // by `tally history --lifecycle`.
 
 import type { LifecycleDef } from '../model/types.js';
-import type { Analysis, Project } from '../project.js';
+import type { Project } from '../project.js';
 import type { Catalog } from '../resolve/catalog.js';
 import { compileValues } from '../sql/compile.js';
 import type { Db } from '../db/db.js';
-import { quoteIdent } from '../state/ddl.js';
+import { ensureState, quoteIdent } from '../state/ddl.js';
+import { deployLockKey } from '../state/locks.js';
 import { readDeployed } from '../state/deployed.js';
 import { deployedAnalysis } from './deployed-project.js';
 
@@ -127,4 +128,16 @@ export async function readLifecycleHistory(db: Db, schema: string, lifecycle: st
     transitions.push({ from_day: a, to_day: b, moves: r.rows.map((x) => ({ from: x.from, to: x.to, entities: Number(x.n) })) });
   }
   return { lifecycle, days, transitions };
+}
+
+/**
+ * `tally snapshot`: in one transaction under the deploy schema's lock, creates the state tables
+ * when missing and takes the day's snapshot of every deployed lifecycle (takeLifecycleSnapshot).
+ */
+export async function snapshotLifecycles(db: Db, project: Project, opts: { schema: string; asOf: Date; catalog?: Catalog }): Promise<SnapshotResult> {
+  return db.transaction(async (tx) => {
+    await tx.query(`select pg_advisory_xact_lock(${deployLockKey(opts.schema)}::bigint)`);
+    await ensureState(tx, opts.schema);
+    return takeLifecycleSnapshot(tx, project, opts);
+  });
 }

@@ -10,7 +10,8 @@ import type { KpiStatus } from './status.js';
 import type { Analysis } from '../project.js';
 import type { CheckResult } from './check.js';
 import type { Db } from '../db/db.js';
-import { quoteIdent } from '../state/ddl.js';
+import { ensureState, quoteIdent } from '../state/ddl.js';
+import { deployLockKey } from '../state/locks.js';
 
 export interface RecordChecksOptions {
   readonly schema: string;
@@ -70,4 +71,16 @@ export async function readKpiHistory(db: Db, schema: string, kpi: string): Promi
     [kpi],
   );
   return r.rows.map((x) => ({ as_of: x.as_of, value: x.value === null ? null : Number(x.value), status: x.status, expected: x.expected === null ? null : Number(x.expected), version: x.version === null ? null : Number(x.version) }));
+}
+
+/**
+ * `tally check`'s recording step: in one transaction under the deploy schema's lock, creates the
+ * state tables when missing and appends the checks (recordChecks). Returns rows added.
+ */
+export async function recordCheckHistory(db: Db, analysis: Analysis, result: CheckResult, opts: RecordChecksOptions): Promise<number> {
+  return db.transaction(async (tx) => {
+    await tx.query(`select pg_advisory_xact_lock(${deployLockKey(opts.schema)}::bigint)`);
+    await ensureState(tx, opts.schema);
+    return recordChecks(tx, analysis, result, opts);
+  });
 }
