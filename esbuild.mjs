@@ -4,7 +4,7 @@
 // has optional native parts; bundling them would break both. Every other dependency is bundled:
 // kysely alone is ~290 files, and resolving and loading them was most of a cold `tally validate`.
 // Code split: what only some commands need (the language server, PGlite's glue) is in chunks
-// loaded on first use, next to cli.mjs (db-thread.ts finds db-worker.mjs relative to its chunk).
+// loaded on first use, next to cli.mjs (engine/src/db/thread.ts finds db-worker.mjs relative to its chunk).
 import { build } from 'esbuild';
 import { readdirSync, rmSync } from 'node:fs';
 import { writeValidators } from './scripts/generate-validators.mjs';

@@ -1,4 +1,4 @@
-// What Tally records over time (recorded.ts): KPI check history written by `tally check`, and
+// What Tally records over time (kpi/recorded.ts, deploy/snapshot.ts): KPI check history written by `tally check`, and
 // daily lifecycle snapshots with per-entity stage changes written by `tally deploy` and
 // `tally snapshot`. Checked against oracles: the check's own JSON, and each entity's stage at two
 // instants fetched separately and compared in JavaScript. Append-only, idempotent per instant/day.

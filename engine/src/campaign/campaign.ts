@@ -1,6 +1,6 @@
 // Campaigns (LANGUAGE.md §7): preview the audience, enroll it (`tally run`), report the results
 // (`tally report`). The SQL comes from sql/campaign.ts (which reuses the segment compiler); the
-// history lives in the deploy schema (campaign-state.ts); the statistics are in stats.ts.
+// history lives in the deploy schema (state/ddl.ts, state/campaign-runs.ts); the statistics are in stats.ts.
 //
 // Who is enrolled at T, in this order of hold-back reasons (a member is counted under the first):
 //   1. exclusions:    a member of an `exclude` segment at T;
@@ -254,7 +254,7 @@ const ZERO_HELD: HeldBack = { exclusions: 0, schedule: 0, trigger: 0, entry: 0, 
 
 /**
  * `tally run`: enrolls each campaign's audience as of T, in one transaction under an advisory lock
- * on the deploy schema. It enrolls the deployed campaigns (campaign-deployed.ts): when the working
+ * on the deploy schema. It enrolls the deployed campaigns (deployed.ts): when the working
  * copy of a campaign or of anything it depends on differs from what is deployed, the whole run is
  * refused and nothing is written (`refused`, with diagnostics). A campaign already run at T is left alone (nothing is added); a T earlier
  * than the campaign's latest run is refused (`out-of-order`), so entry rules and caps always see

@@ -7,7 +7,7 @@
 // column shape changes), or with `materialize: table` a table built aside and swapped in by
 // rename; drops of removed definitions' views or tables (only with allowDrop), then one `deploys` row and one `deployed_definitions` row per recorded definition. Anything failing rolls
 // all of it back. Unchanged definitions are not re-recorded: the same deploy twice writes nothing.
-// A deploy that writes also takes the day's lifecycle snapshot (recorded.ts), in the same transaction.
+// A deploy that writes also takes the day's lifecycle snapshot (snapshot.ts), in the same transaction.
 
 import type { RawDiagnostic, Span } from '../diagnostics.js';
 import type { Analysis, DefinitionInfo } from '../project.js';
