@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Db } from '../engine/src/db/db.js';
 import { Project, type Analysis } from '../engine/src/project.js';
 import { loadCatalog } from '../engine/src/db/catalog-load.js';
-import { runCampaigns } from '../engine/src/campaign/campaign.js';
+import { runCampaigns } from '../engine/src/campaign/run.js';
 import { cumulativeShares } from '../engine/src/campaign/assign.js';
 import { deploy } from '../engine/src/deploy/deploy.js';
 import { compileCandidateCounts, compileConversions, compileEnroll } from '../engine/src/sql/campaign.js';

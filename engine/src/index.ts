@@ -69,7 +69,9 @@ export { snapshotLifecycles, readLifecycleHistory, type SnapshotResult, type Lif
 export { deployJson, deployText, deployHistoryText, lifecycleHistoryText, snapshotText } from './deploy/render.js';
 
 // campaign/
-export { previewCampaign, runCampaigns, reportCampaign, campaignDataLints, CampaignError, type CampaignPreview, type CampaignReport, type VersionReport, type RunResult, type OutboxRow } from './campaign/campaign.js';
+export { previewCampaign, campaignDataLints, CampaignError, type CampaignPreview } from './campaign/campaign.js';
+export { runCampaigns, type RunResult, type OutboxRow } from './campaign/run.js';
+export { reportCampaign, type CampaignReport, type VersionReport } from './campaign/report.js';
 export { assignmentHash, assignmentUnit, assignVariant, cumulativeShares } from './campaign/assign.js';
 export { runText, outboxCsv, outboxJsonl, reportText, formatP } from './campaign/render.js';
 

@@ -3,7 +3,8 @@
 // per variant with intervals, lift and p-values against the holdout, the sample-ratio check).
 
 import { formatNumber, table } from '../text-table.js';
-import type { CampaignReport, OutboxRow, RunResult, VersionReport } from './campaign.js';
+import type { CampaignReport, VersionReport } from './report.js';
+import type { OutboxRow, RunResult } from './run.js';
 import type { Interval } from './stats.js';
 
 const OUTBOX_COLUMNS: (keyof OutboxRow)[] = ['run_id', 'campaign', 'version', 'channel', 'variant', 'entity_key', 'enrolled_at'];
