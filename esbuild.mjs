@@ -4,7 +4,7 @@
 // has optional native parts; bundling them would break both. Every other dependency is bundled:
 // kysely alone is ~290 files, and resolving and loading them was most of a cold `tally validate`.
 // Code split: what only some commands need (the language server, PGlite's glue) is in chunks
-// loaded on first use, next to cli.mjs (db-thread.ts finds db-worker.mjs relative to its chunk).
+// loaded on first use, next to cli.mjs (engine/src/db/thread.ts finds db-worker.mjs relative to its chunk).
 import { build } from 'esbuild';
 import { readdirSync, rmSync } from 'node:fs';
 import { writeValidators } from './scripts/generate-validators.mjs';
@@ -27,8 +27,8 @@ for (const f of (() => { try { return readdirSync('dist'); } catch { return []; 
 // The schemas' validators are generated code (checked in; regenerated here so a bundle never lags schemas/).
 if (writeValidators()) console.log('tally: regenerated engine/src/syntax/validators.generated.ts from schemas/');
 await build({ ...common, entryPoints: { cli: 'engine/cli/main.ts' }, outdir: 'dist', splitting: true, outExtension: { '.js': '.mjs' }, chunkNames: 'chunk-[hash]' });
-// engine/src/run/db-thread.ts looks for the worker next to the CLI bundle.
-await build({ ...common, entryPoints: ['engine/src/run/db-worker.ts'], outfile: 'dist/db-worker.mjs' });
+// engine/src/db/thread.ts looks for the worker next to the CLI bundle.
+await build({ ...common, entryPoints: ['engine/src/db/worker.ts'], outfile: 'dist/db-worker.mjs' });
 if (process.env.TALLY_BUILD_QUIET !== '1') {
   console.log(`tally: built dist/cli.mjs and dist/db-worker.mjs in ${Date.now() - started} ms`);
 }
@@ -38,7 +38,7 @@ await emptyClusterTemplate();
  * dist/pglite-empty.tar.gz: an empty embedded database (PGlite's initdb output), made once per
  * PGlite version. A new embedded database (`tally demo`) starts from it instead of running initdb,
  * which holds three WebAssembly instances at once (~900 MB peak); opening a data directory needs
- * one (see engine/src/run/db.ts). Skipped with TALLY_NO_TEMPLATE=1; without it Tally runs initdb.
+ * one (see engine/src/db/db.ts). Skipped with TALLY_NO_TEMPLATE=1; without it Tally runs initdb.
  */
 async function emptyClusterTemplate() {
   if (process.env.TALLY_NO_TEMPLATE === '1') return;

@@ -17,7 +17,7 @@
 import { adviseIndexes, type AdvisedIndex } from '../engine/src/advise/advise.js';
 import { compileDistribution, compileMemberCount, compileMetric, compileValueSample, type CompiledQuery, type SqlOptions } from '../engine/src/index.js';
 import type { IrMembersQuery, IrValuesQuery } from '../engine/src/ir/ir.js';
-import { loadIndexes } from '../engine/src/run/advise-load.js';
+import { loadIndexes } from '../engine/src/advise/load.js';
 import { BENCH_DEFINITIONS, SHOP_DIR } from './lib/bench-project.js';
 import { MARKER_TABLE, schemaName, type DataSectionOptions } from './lib/dataset.js';
 import { BenchPg, databaseUrl } from './lib/pg.js';
@@ -146,7 +146,7 @@ export async function adviseSection(o: AdviseBenchOptions): Promise<Section> {
   try {
     await db.query(`set search_path to ${quoteIdent(schema)}, public`);
     await db.query(`set statement_timeout = ${Math.max(1000, Math.floor(o.timeoutMs))}`);
-    // Previews run like this (run/preview.ts): JIT off, 64 MB of work memory.
+    // Previews run like this (preview/preview.ts): JIT off, 64 MB of work memory.
     await db.query(`set jit = off`);
     await db.query(`set work_mem = '64MB'`);
     const project = Project.load(SHOP_DIR);

@@ -1,5 +1,5 @@
 // The KPI cases (bench/kpi-cases.ts) under the session settings previews and `tally check` run with
-// (jit off, work_mem 64MB; engine/src/run/db.ts), where `npm run bench -- segments` uses the
+// (jit off, work_mem 64MB; engine/src/db/db.ts), where `npm run bench -- segments` uses the
 // server defaults. Against the shared 1M data set, which must already be loaded:
 //   node --import tsx bench/kpi-settings.ts [kpi ...]   (TALLY_BENCH_KPI_BEFORE adds another engine)
 import { BenchPg, bind, databaseUrl, DEFAULT_SERVER_URL } from './lib/pg.js';

@@ -1,8 +1,8 @@
-// Section "plan": `tally plan` (engine/src/run/plan.ts planProject) at scale, against the best
+// Section "plan": `tally plan` (engine/src/deploy/plan.ts planProject) at scale, against the best
 // hand-written SQL for the same answer, on the segment bench's data set (1M customers, ~28M events).
 //
 // In a throwaway deploy schema (tally_bench_plan_<pid>, dropped at the end) the bench deploys a
-// small project with engine/src/run/deploy.ts: the shop's customer/events mapping, its lifecycle
+// small project with engine/src/deploy/deploy.ts: the shop's customer/events mapping, its lifecycle
 // customer_lifecycle and the two bench segments (bench/lib/bench-project.ts). Small on purpose, so
 // that each case changes exactly one definition (in the full shop project a lifecycle change also
 // changes the three segments built on it, and the plan measures each of them too). Then, as of the
@@ -25,10 +25,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Project, type Analysis } from '../engine/src/index.js';
 import type { Catalog } from '../engine/src/resolve/catalog.js';
-import { loadCatalog } from '../engine/src/run/catalog-load.js';
-import { connect, type Db } from '../engine/src/run/db.js';
-import { deploy } from '../engine/src/run/deploy.js';
-import { planProject, type Plan } from '../engine/src/run/plan.js';
+import { loadCatalog } from '../engine/src/db/catalog-load.js';
+import { connect, type Db } from '../engine/src/db/db.js';
+import { deploy } from '../engine/src/deploy/deploy.js';
+import { planProject, type Plan } from '../engine/src/deploy/plan.js';
 import { ensureDataset, type Dataset, type DataSectionOptions } from './lib/dataset.js';
 import { BENCH_DEFINITIONS, SHOP_DIR } from './lib/bench-project.js';
 import { BenchPg, bind, databaseUrl, engineUrl, ensureDatabase } from './lib/pg.js';

@@ -1,7 +1,7 @@
 // Bundles the extension with esbuild:
 //   dist/extension.cjs  the VS Code client (vscode-languageclient), CommonJS, `vscode` external;
 //   dist/server.mjs     the language server (server/src + engine, every dependency bundled);
-//   dist/db-worker.mjs  the embedded database's worker thread (engine/src/run/db-thread.ts looks
+//   dist/db-worker.mjs  the embedded database's worker thread (engine/src/db/thread.ts looks
 //                       for it next to the server bundle);
 //   dist/webview.js     the preview panel's script (browser);
 //   dist/pglite.wasm, pglite.data, initdb.wasm: PGlite finds them next to the bundle that holds
@@ -33,7 +33,7 @@ const node = { ...common, platform: 'node', target: 'node20', format: 'esm', ban
 await Promise.all([
   build({ ...common, platform: 'node', target: 'node20', format: 'cjs', external: ['vscode'], entryPoints: [join(here, 'src/extension.ts')], outfile: join(dist, 'extension.cjs') }),
   build({ ...node, entryPoints: [join(here, 'src/server-main.ts')], outfile: join(dist, 'server.mjs') }),
-  build({ ...node, entryPoints: [join(root, 'engine/src/run/db-worker.ts')], outfile: join(dist, 'db-worker.mjs') }),
+  build({ ...node, entryPoints: [join(root, 'engine/src/db/worker.ts')], outfile: join(dist, 'db-worker.mjs') }),
   build({ ...common, platform: 'browser', target: 'es2022', format: 'iife', entryPoints: [join(here, 'src/webview/preview.ts')], outfile: join(dist, 'webview.js') }),
 ]);
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Project, compileMemberCount, toDiagnostic } from '../engine/src/index.js';
 import { adviseIndexes, type AdviseCatalog, type AdvisedIndex, type ExistingIndex } from '../engine/src/advise/advise.js';
 import { adviceJson, adviceSql, adviceText } from '../engine/src/advise/render.js';
-import { loadIndexes } from '../engine/src/run/advise-load.js';
+import { loadIndexes } from '../engine/src/advise/load.js';
 import type { IrMembersQuery } from '../engine/src/ir/ir.js';
 import { loadShop } from '../examples/shop/generate.js';
 import { main } from '../engine/cli/main.js';

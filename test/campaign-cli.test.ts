@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from '../engine/src/run/db.js';
+import { connect } from '../engine/src/db/db.js';
 import { createTestDb, forEachBackend, type TestDb } from './helpers/databases.js';
 import { runTally, STACK, type Run } from './helpers/cli.js';
 import { CAMPAIGNS, loadTimeline, MODEL, SEGMENTS, writeProject } from './helpers/campaign-fixture.js';

@@ -5,8 +5,8 @@
 // of variant assignment (normalised cumulative shares, edges).
 
 import assert from 'node:assert/strict';
-import { chiSquareUpperTail, normalUpperTail, sampleRatioMismatch, twoProportionTest, wilsonInterval } from '../engine/src/run/stats.js';
-import { assignmentHash, cumulativeShares, variantIndexFor } from '../engine/src/run/assign.js';
+import { chiSquareUpperTail, normalUpperTail, sampleRatioMismatch, twoProportionTest, wilsonInterval } from '../engine/src/campaign/stats.js';
+import { assignmentHash, cumulativeShares, variantIndexFor } from '../engine/src/campaign/assign.js';
 
 const close = (actual: number | null | undefined, expected: number, tol: number, what: string) => {
   assert.ok(actual !== null && actual !== undefined && Number.isFinite(actual), `${what}: ${String(actual)}`);

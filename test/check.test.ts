@@ -11,7 +11,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect } from '../engine/src/run/db.js';
+import { connect } from '../engine/src/db/db.js';
 import { loadShop } from '../examples/shop/generate.js';
 import { parseXml, type XmlElement } from './helpers/xml.js';
 import { runTally, STACK, type Run } from './helpers/cli.js';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { connect } from '../engine/src/run/db.js';
+import { connect } from '../engine/src/db/db.js';
 import { DEFAULT_ANCHOR, loadShop } from '../examples/shop/generate.js';
 import { parseXml } from './helpers/xml.js';
 

@@ -17,10 +17,10 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect, type Db } from '../engine/src/run/db.js';
+import { connect, type Db } from '../engine/src/db/db.js';
 import { redactSecrets } from '../engine/src/redact.js';
-import { ensureState } from '../engine/src/run/deploy-state.js';
-import { ensureCampaignState } from '../engine/src/run/campaign-state.js';
+import { ensureState } from '../engine/src/state/ddl.js';
+import { ensureCampaignState } from '../engine/src/state/ddl.js';
 import { isStateRelation, reservedNameProblem, STATE_TABLES } from '../engine/src/state-objects.js';
 import { loadShop } from '../examples/shop/generate.js';
 import { createTestDb, forEachBackend, type TestDb } from './helpers/databases.js';

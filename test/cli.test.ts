@@ -16,8 +16,8 @@ import { fileURLToPath } from 'node:url';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { main } from '../engine/cli/main.js';
 import type { Io } from '../engine/cli/io.js';
-import { connect, type Db } from '../engine/src/run/db.js';
-import { resolveDatabaseUrl } from '../engine/src/run/connection.js';
+import { connect, type Db } from '../engine/src/db/db.js';
+import { resolveDatabaseUrl } from '../engine/src/db/connection.js';
 import { loadShop } from '../examples/shop/generate.js';
 import { MODEL } from './helpers/model.js';
 

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, type Db } from '../engine/src/run/db.js';
+import { connect, type Db } from '../engine/src/db/db.js';
 import { DEFAULT_ANCHOR, loadShop } from '../examples/shop/generate.js';
 import { createTestDb, postgresReachable, type TestDb } from './helpers/databases.js';
 import { copyShop as copyShopInto, edit, REPO } from './helpers/shop.js';

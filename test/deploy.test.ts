@@ -10,15 +10,16 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, type Db } from '../engine/src/run/db.js';
+import { connect, type Db } from '../engine/src/db/db.js';
 import { Project } from '../engine/src/project.js';
-import { preview } from '../engine/src/run/preview.js';
-import { deploy } from '../engine/src/run/deploy.js';
-import { deployLockKey, readDeployed } from '../engine/src/run/deploy-state.js';
+import { preview } from '../engine/src/preview/preview.js';
+import { deploy } from '../engine/src/deploy/deploy.js';
+import { deployLockKey } from '../engine/src/state/locks.js';
+import { readDeployed } from '../engine/src/state/deployed.js';
 import { forEachBackend } from './helpers/databases.js';
 import { runTally, STACK, type Run } from './helpers/cli.js';
 import { copyShop as copyShopInto, REPO, useShop } from './helpers/shop.js';
-import { gitCommit } from '../engine/cli/commands/deploy.js';
+import { gitCommit } from '../engine/cli/git.js';
 
 const SEGMENTS = 'definitions/segments.yaml';
 

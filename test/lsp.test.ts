@@ -463,7 +463,7 @@ describe('language server over stdio', function () {
         assert.match(k.status, /^(met|on_track|at_risk|missed|failed)$/);
         assert.equal(k.uri, pathToFileURL(join(root, 'definitions', 'kpis.yaml')).href);
         assert.equal(kpiFile[k.range.start.line]!.slice(k.range.start.character), k.name);
-        // The sentence CI annotations use (check-render kpiSentence), ending in the status.
+        // The sentence CI annotations use (kpi/render.ts kpiSentence), ending in the status.
         assert.ok(k.message.startsWith(`${k.name} is `) && k.message.includes(`: ${k.status.replace('_', ' ')}`), k.message);
       }
       assert.match(check.markdown, /Tally check: /);

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Db } from '../engine/src/run/db.js';
-import { connect } from '../engine/src/run/db.js';
+import type { Db } from '../engine/src/db/db.js';
+import { connect } from '../engine/src/db/db.js';
 import { forEachBackend } from './helpers/databases.js';
 import { copyShop, edit, useShop } from './helpers/shop.js';
 

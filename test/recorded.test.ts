@@ -1,4 +1,4 @@
-// What Tally records over time (recorded.ts): KPI check history written by `tally check`, and
+// What Tally records over time (kpi/recorded.ts, deploy/snapshot.ts): KPI check history written by `tally check`, and
 // daily lifecycle snapshots with per-entity stage changes written by `tally deploy` and
 // `tally snapshot`. Checked against oracles: the check's own JSON, and each entity's stage at two
 // instants fetched separately and compared in JavaScript. Append-only, idempotent per instant/day.
@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Db } from '../engine/src/run/db.js';
+import type { Db } from '../engine/src/db/db.js';
 import { Project } from '../engine/src/project.js';
 import { compileValues } from '../engine/src/sql/compile.js';
 import { forEachBackend } from './helpers/databases.js';

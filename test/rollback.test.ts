@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Db } from '../engine/src/run/db.js';
+import type { Db } from '../engine/src/db/db.js';
 import { forEachBackend } from './helpers/databases.js';
 import { copyShop, edit, useShop } from './helpers/shop.js';
 

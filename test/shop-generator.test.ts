@@ -1,7 +1,7 @@
 // The example shop's data generator: deterministic, internally consistent, and loadable.
 
 import assert from 'node:assert/strict';
-import { connect, type Db } from '../engine/src/run/db.js';
+import { connect, type Db } from '../engine/src/db/db.js';
 import { DEFAULT_ANCHOR, generateShop, loadShop, type ShopBatch, type ShopOptions } from '../examples/shop/generate.js';
 
 const DAY = 86_400;

@@ -5,7 +5,7 @@
 // to every query, and so that queries run one at a time.
 
 import pg from 'pg';
-import type { Db, QueryResult } from '../../engine/src/run/db.js';
+import type { Db, QueryResult } from '../../engine/src/db/db.js';
 
 export const DEFAULT_SERVER_URL = 'postgres://postgres@127.0.0.1:5432';
 

@@ -4,13 +4,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { Project, PROJECT_FILE, type Analysis } from '../src/project.js';
-import { connect, DbError, type Db } from '../src/run/db.js';
-import { databaseDescription, resolveDatabaseUrl, unsetVariablesMessage, type ResolvedUrl } from '../src/run/connection.js';
-import { loadCatalog } from '../src/run/catalog-load.js';
-import type { Catalog } from '../src/resolve/catalog.js';
+import { Project, PROJECT_FILE, type Analysis, connect, DbError, type Db, databaseDescription, resolveDatabaseUrl, unsetVariablesMessage, type ResolvedUrl, analyzeLive, type Catalog } from '../src/index.js';
 import { CliError, type Io } from './io.js';
-import type { GlobalOptions } from './main.js';
+import type { GlobalOptions } from './options.js';
 
 /**
  * The project as it was at a git ref (`--ref`): its folder exported with `git archive` into a
@@ -152,13 +148,33 @@ export async function analyzeWithCatalog(
   const { db, url, used, skipped } = await openDatabase(g, project, io, opts);
   if (!db) return { analysis: first, skipped, used };
   try {
-    const catalog = await loadCatalog(db, first.definitions);
-    return { analysis: project.analyze({ catalog, now: g.asOf }), db, catalog, used };
+    const { analysis, catalog } = await analyzeLive(db, project, { now: g.asOf });
+    return { analysis, db, catalog, used };
   } catch (e) {
     await db.close();
     if (opts.required) throw e;
     const why = `cannot read the catalog of ${url!.label}: ${(e as Error).message}`;
     if (url!.named) throw new CliError(`${why} (database from ${url!.source}); pass --offline to ${g.command} without a database`);
     return { analysis: first, skipped: `catalog checks skipped: ${why}`, used };
+  }
+}
+
+/** The project to deploy or plan: the working copy, or with `--ref R` the project as it was at R. */
+export function projectAt(g: GlobalOptions, io: Io): { project: Project; home: Project; ref?: string; commit?: string; shownRoot: string; cleanup: () => void } {
+  const ref = g.values.ref;
+  const home = loadProjectOrFail(g, io);
+  if (typeof ref !== 'string') return { project: home, home, shownRoot: home.root, cleanup: () => undefined };
+  const { project, commit, dir } = loadProjectAtRef(g, io, ref);
+  return { project, home, ref, commit, shownRoot: home.root, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** projectAt, then its analysis with the live catalog and an open connection (the caller closes it and cleans up). */
+export async function analyzeAt(g: GlobalOptions, io: Io): Promise<{ at: ReturnType<typeof projectAt> } & Awaited<ReturnType<typeof analyzeWithCatalog>>> {
+  const at = projectAt(g, io);
+  try {
+    return { at, ...(await analyzeWithCatalog(g, at.project, io, { required: true, home: at.home })) };
+  } catch (e) {
+    at.cleanup();
+    throw e;
   }
 }

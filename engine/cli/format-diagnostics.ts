@@ -1,8 +1,7 @@
 // Diagnostics as text, JSON (the contract), GitHub workflow annotations and SARIF 2.1.0.
 
 import { relative, join } from 'node:path';
-import type { Diagnostic } from '../src/diagnostics.js';
-import { redactSecrets } from '../src/redact.js';
+import { type Diagnostic, type RawDiagnostic, type Project, LineIndex, redactSecrets, toDiagnostic } from '../src/index.js';
 
 /** A diagnostic's file as the user's shell (and a CI checkout) sees it: relative to the cwd. */
 function shownPath(projectRoot: string, cwd: string, file: string): string {
@@ -104,4 +103,9 @@ export function diagnosticsSarif(list: readonly Diagnostic[], projectRoot: strin
     ],
   };
   return JSON.stringify(sarif, null, 2);
+}
+
+/** Engine diagnostics with offsets (deploy, plan) as positioned diagnostics of `project`'s files. */
+export function renderRaw(project: Project, list: readonly RawDiagnostic[]): Diagnostic[] {
+  return list.map((d) => toDiagnostic(d, project.file(d.file)?.lines ?? new LineIndex('')));
 }

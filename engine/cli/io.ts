@@ -23,4 +23,4 @@ export class CliError extends Error {
   }
 }
 
-export { table, formatNumber, percent } from '../src/text-table.js';
+export { table, formatNumber, percent } from '../src/index.js';

@@ -4,11 +4,9 @@
 
 import { parseArgs } from 'node:util';
 import { resolve as resolvePath } from 'node:path';
-import { instantProblem, parseInstant } from '../src/time.js';
-import { DbError } from '../src/run/db.js';
-import { didYouMean } from '../src/resolve/suggest.js';
-import { redactSecrets } from '../src/redact.js';
+import { instantProblem, parseInstant, DbError, didYouMean, redactSecrets } from '../src/index.js';
 import { CliError, EXIT_USAGE, type Io } from './io.js';
+import type { GlobalOptions } from './options.js';
 import { runValidate } from './commands/validate.js';
 import { runCompile } from './commands/compile.js';
 import { runPreview } from './commands/preview.js';
@@ -26,17 +24,6 @@ import { runSnapshot } from './commands/snapshot.js';
 import { runRefresh } from './commands/refresh.js';
 import { runAdvise } from './commands/advise.js';
 
-export interface GlobalOptions {
-  /** The command being run (`validate`, `preview`, …). */
-  readonly command: string;
-  readonly project: string;
-  readonly db?: string;
-  readonly asOf: Date;
-  readonly asOfGiven: boolean;
-  readonly format?: string;
-  readonly values: Record<string, string | boolean | undefined>;
-  readonly positionals: string[];
-}
 
 const COMMANDS: Record<string, { summary: string; run: (g: GlobalOptions, io: Io) => Promise<number> }> = {
   init: { summary: 'scaffold a project in --project DIR (default .)', run: runInit },
@@ -204,32 +191,4 @@ export function processIo(): Io {
     cwd: process.cwd(),
     env: process.env,
   };
-}
-
-export function checkFormat(g: GlobalOptions, allowed: string[], fallback = 'text'): string {
-  const f = g.format ?? fallback;
-  if (!allowed.includes(f)) throw new CliError(`--format '${f}' is not one of: ${allowed.join(', ')}`);
-  return f;
-}
-
-/**
- * A whole-number option (`--timeout`, `--sample`, `--customers`, `--seed`) checked for range: a
- * usage error (exit 2) names the option and the range, so no out-of-range value reaches a database
- * setting (`--timeout 1e12` was a raw PostgreSQL error). Digits only: no exponents, hex or fractions.
- */
-export function intOption(g: GlobalOptions, name: string, range: { min: number; max: number; fallback: number; unit?: string; example?: string }): number {
-  const raw = g.values[name];
-  if (raw === undefined) return range.fallback;
-  const text = String(raw).trim();
-  const n = /^-?\d+$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(n) || n < range.min || n > range.max) {
-    const what = range.unit ? `${range.unit}, a whole number` : 'a whole number';
-    throw new CliError(`--${name} takes ${what} from ${range.min.toLocaleString('en-US')} to ${range.max.toLocaleString('en-US')}${range.example ? `, e.g. --${name} ${range.example}` : ''} (got '${text}')`);
-  }
-  return n;
-}
-
-/** `--timeout MS`: a statement timeout PostgreSQL accepts (1 ms to 24 h). */
-export function timeoutOption(g: GlobalOptions, fallback = 30_000): number {
-  return intOption(g, 'timeout', { min: 1, max: 86_400_000, fallback, unit: 'milliseconds', example: '5000' });
 }

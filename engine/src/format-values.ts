@@ -1,5 +1,5 @@
-// How numbers and instants read for people: values by a KPI's value format (kpi-status.ts kpiFormat), an
-// as-of instant. No imports: the CLI, the server and the editor (its webview is a browser bundle) format through these.
+// How numbers and instants read for people: values by a KPI's value format (kpi/status.ts kpiFormat), an
+// as-of instant. No imports: the CLI, the server and the editor's webview (a browser bundle) all format through these.
 
 export type ValueFormat = 'number' | 'percent' | 'currency';
 

@@ -1,4 +1,5 @@
-// The engine's public facade: the CLI, the language server and tests import only this.
+// The engine's public facade: the CLI and the language server import only this (and protocol.ts);
+// tests may reach inside. Grouped by room: the language half, then one block per operation room.
 //
 //   const project = Project.load('examples/shop');            // or new Project(root, tallyYaml) + setFile()
 //   const analysis = project.analyze({ catalog });            // diagnostics, IR, fingerprints
@@ -34,23 +35,53 @@ export {
   type CompiledQuery,
 } from './sql/compile.js';
 export { formatSql } from './sql/format.js';
-export { connect, parseDbUrl, redactUrl, DbError, type Db, type DbKind } from './run/db.js';
-export { connectInWorker } from './run/db-thread.js';
-export { resolveDatabaseUrl, interpolateEnv, unsetVariablesMessage, databaseDescription, type ResolvedUrl } from './run/connection.js';
-export { redactSecrets } from './redact.js';
-export { loadCatalog } from './run/catalog-load.js';
-export { preview, paramOptions, maskValue, PreviewError, PREVIEW_KINDS, type Preview, type PreviewKind } from './run/preview.js';
-export { evaluateKpi, deadlineOf, type KpiStatus, type KpiEvaluation } from './kpi-status.js';
-export { parseDuration, parseInstant, describeDuration, type Duration } from './time.js';
+export { sqlComment } from './sql/comment.js';
+export { parseDuration, parseInstant, instantProblem, describeDuration, type Duration } from './time.js';
 export { parseYamlDocuments } from './syntax/load-yaml.js';
 export { SCHEMAS, COMMON_SCHEMA, PROJECT_SCHEMA } from './syntax/schemas.js';
 export { LanguageService, SNIPPETS, type CompletionItem, type HoverResult, type SourceLocation, type SymbolInfo, type RenameResult, type LiveSummary } from './service/language-service.js';
-export { formatKpiValue, kpiFormat } from './kpi-status.js';
-export { deploy } from './run/deploy.js';
-export { readDeployed } from './run/deploy-state.js';
-export { previewCampaign, runCampaigns, reportCampaign, campaignDataLints, CampaignError, type CampaignPreview, type CampaignReport, type VersionReport, type RunResult } from './run/campaign.js';
-export { assignmentHash, assignmentUnit, assignVariant, cumulativeShares } from './run/assign.js';
-export { planProject, type Plan, type PlanItem, type PlanOptions, type Impact } from './run/plan.js';
-export { planText, planMarkdown, planJson, blockedPlanMarkdown } from './run/plan-render.js';
-export { checkKpis, checkFails, parseFailOn, kpiErrorDiagnostics, DEFAULT_FAIL_ON, type CheckResult, type KpiCheck } from './run/check.js';
-export { checkText, checkJson, checkMarkdown, kpiSentence, type RenderContext } from './run/check-render.js';
+export { redactSecrets } from './redact.js';
+export { table, formatNumber, percent } from './text-table.js';
+
+// db/: connections, the worker thread, the live catalog, the one analyzeLive.
+export { connect, parseDbUrl, redactUrl, DbError, type Db, type DbKind } from './db/db.js';
+export { connectInWorker } from './db/thread.js';
+export { resolveDatabaseUrl, interpolateEnv, unsetVariablesMessage, databaseDescription, type ResolvedUrl } from './db/connection.js';
+export { loadCatalog } from './db/catalog-load.js';
+export { analyzeLive, type LiveAnalysis, type LiveOptions } from './db/live.js';
+
+// state/: Tally's own tables in the deploy schema (readers).
+export { readDeployed, readHistory, type DeployedState, type DeployedDefinition, type HistoryEntry } from './state/deployed.js';
+
+// preview/
+export { preview, paramOptions, maskValue, PreviewError, PREVIEW_KINDS, KIND_OF, type Preview, type PreviewKind, type SegmentPreview, type ValuesPreview, type LifecyclePreview } from './preview/preview.js';
+export { previewText } from './preview/render.js';
+
+// kpi/
+export { evaluateKpi, deadlineOf, formatKpiValue, kpiFormat, type KpiStatus, type KpiEvaluation } from './kpi/status.js';
+export { checkKpis, checkFails, parseFailOn, kpiErrorDiagnostics, DEFAULT_FAIL_ON, type CheckResult, type KpiCheck } from './kpi/check.js';
+export { checkText, checkJson, checkJunit, checkMarkdown, checkGithub, kpiSentence, kpiHistoryText, junitXml, type RenderContext, type JunitCase } from './kpi/render.js';
+export { recordCheckHistory, readKpiHistory, type KpiHistoryPoint } from './kpi/recorded.js';
+
+// deploy/
+export { deploy, refreshTables, type DeployResult } from './deploy/deploy.js';
+export { planProject, type Plan, type PlanItem, type PlanOptions, type Impact } from './deploy/plan.js';
+export { planText, planMarkdown, planJson, blockedPlanMarkdown } from './deploy/plan-render.js';
+export { snapshotLifecycles, readLifecycleHistory, type SnapshotResult, type LifecycleHistory } from './deploy/snapshot.js';
+export { deployJson, deployText, deployHistoryText, lifecycleHistoryText, snapshotText } from './deploy/render.js';
+
+// campaign/
+export { previewCampaign, campaignDataLints, CampaignError, type CampaignPreview } from './campaign/campaign.js';
+export { runCampaigns, type RunResult, type OutboxRow } from './campaign/run.js';
+export { reportCampaign, type CampaignReport, type VersionReport } from './campaign/report.js';
+export { assignmentHash, assignmentUnit, assignVariant, cumulativeShares } from './campaign/assign.js';
+export { runText, outboxCsv, outboxJsonl, reportText, formatP } from './campaign/render.js';
+
+// fixtures/: `tally test`.
+export { fixtureNames, runFixtures, type FixtureReport, type FixtureResult } from './fixtures/fixtures.js';
+export { testText, testJunit, failureLines, mismatchLines, showValue } from './fixtures/render.js';
+
+// advise/
+export { adviseIndexes } from './advise/advise.js';
+export { adviceText, adviceJson, adviceSql } from './advise/render.js';
+export { loadIndexes } from './advise/load.js';

@@ -11,7 +11,7 @@
 
 import type { Diagnostic, Range } from './diagnostics.js';
 import type { Kind } from './model/types.js';
-import type { KpiEvaluation } from './kpi-status.js';
+import type { KpiEvaluation } from './kpi/status.js';
 import type { Strategy } from './sql/compile.js';
 
 export type { Range };
@@ -118,7 +118,7 @@ export interface KpiPreview extends KpiEvaluation {
   series?: { at: string; value: number | null; expected: number | null }[];
   /** With `detail` and a baseline: the pace line from the baseline to the target at the deadline. */
   pace?: { from: { at: string; value: number }; to: { at: string; value: number } };
-  /** With `detail`: how values read (engine/src/kpi-status.ts kpiFormat), for charts and tables. */
+  /** With `detail`: how values read (engine/src/kpi/status.ts kpiFormat), for charts and tables. */
   format?: 'number' | 'percent' | 'currency';
 }
 

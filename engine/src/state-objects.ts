@@ -1,5 +1,5 @@
 // Tally's own objects in the deploy schema, declared once. The DDL that creates them
-// (run/deploy-state.ts, run/recorded.ts, run/campaign-state.ts) uses these names; the resolver
+// (state/ddl.ts, all of it) uses these names; the resolver
 // reserves every definition name whose deployed view would collide with one of them, and deploy
 // refuses to drop or replace a relation it does not own. No imports: the resolver reads it.
 //

@@ -23,7 +23,7 @@
 // The loader creates the tables, inserts each batch with one `insert ... select from unnest($1, ...)`
 // (parameters only), then builds the indexes and analyzes.
 
-import type { Db } from '../../engine/src/run/db.js';
+import type { Db } from '../../engine/src/db/db.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options and shapes

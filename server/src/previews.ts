@@ -86,7 +86,7 @@ export class Previews {
       } catch (e) {
         // Only the connection this preview used (a newer one may be up already).
         if (e instanceof DbError && e.code === 'db-unreachable' && state.db === db) await workspace.dropConnection(state, e.message);
-        // A query past its timeout ends the database worker (engine db-thread.ts; the previews
+        // A query past its timeout ends the database worker (engine db/thread.ts; the previews
         // queued on it report the timeout too): reconnect at once (no offline back-off), so the
         // figure comes back as soon as the limit is raised.
         if (e instanceof DbError && e.code === 'db-timeout' && state.db === db) {

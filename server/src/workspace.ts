@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Project, PROJECT_FILE, loadCatalog, connectInWorker, resolveDatabaseUrl, unsetVariablesMessage, LanguageService, type Analysis, type Catalog, type Db, type Kind } from '../../engine/src/index.js';
+import { Project, PROJECT_FILE, analyzeLive, connectInWorker, resolveDatabaseUrl, unsetVariablesMessage, LanguageService, type Analysis, type Catalog, type Db, type Kind } from '../../engine/src/index.js';
 
 export interface ProjectState {
   readonly root: string;
@@ -184,7 +184,7 @@ export class Workspace {
       try {
         // PGlite runs in-process: give it a worker thread so previews never block diagnostics.
         const db = await connectInWorker(url.url, { baseDir: state.root, timezone: state.project.config.timezone, create: false });
-        state.catalog = await loadCatalog(db, state.project.analyze().definitions, { timeoutMs: 2000 });
+        state.catalog = (await analyzeLive(db, state.project, { now: this.options.asOf, timeoutMs: 2000 })).catalog;
         state.db = db;
         state.dbLabel = `${url.label} (${url.source})`;
         state.offline = undefined;

@@ -3,7 +3,7 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Db } from '../../engine/src/run/db.js';
+import type { Db } from '../../engine/src/db/db.js';
 
 import { model } from './model.js';
 

@@ -3,7 +3,7 @@
 // Under CI=true an unreachable server is a failure, never a skip.
 
 import pg from 'pg';
-import { connect, type Db } from '../../engine/src/run/db.js';
+import { connect, type Db } from '../../engine/src/db/db.js';
 
 export const PG_URL = process.env.TALLY_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 

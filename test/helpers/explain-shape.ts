@@ -8,7 +8,7 @@
 // A regression to per-row probes is caught at a modest data size without timing anything.
 
 import assert from 'node:assert/strict';
-import type { Db } from '../../engine/src/run/db.js';
+import type { Db } from '../../engine/src/db/db.js';
 
 export interface PlanNode {
   'Node Type': string;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect, type Db } from '../../engine/src/run/db.js';
+import { connect, type Db } from '../../engine/src/db/db.js';
 import { DEFAULT_ANCHOR, loadShop } from '../../examples/shop/generate.js';
 import { createTestDb, type Backend } from './databases.js';
 import { runTally, STACK, type Run } from './cli.js';

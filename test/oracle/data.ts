@@ -10,7 +10,7 @@
 //
 // The oracle (evaluate.ts) and the database both read exactly the rows returned by generateData().
 
-import type { Db } from '../../engine/src/run/db.js';
+import type { Db } from '../../engine/src/db/db.js';
 
 export const T = new Date('2026-06-01T00:00:00Z');
 export const DAY = 86_400_000;

@@ -3,13 +3,10 @@
 // reachable, each with why and which definitions use it. Tally never creates them: `--format sql`
 // prints a script to review and apply.
 
-import { adviseIndexes } from '../../src/advise/advise.js';
-import { adviceJson, adviceSql, adviceText } from '../../src/advise/render.js';
-import { toDiagnostic } from '../../src/project.js';
-import { loadIndexes } from '../../src/run/advise-load.js';
+import { adviseIndexes, adviceJson, adviceSql, adviceText, toDiagnostic, loadIndexes } from '../../src/index.js';
 import { analyzeWithCatalog, loadProjectOrFail } from '../context.js';
 import { CliError, EXIT_OK, type Io } from '../io.js';
-import { checkFormat, type GlobalOptions } from '../main.js';
+import { checkFormat, type GlobalOptions } from '../options.js';
 
 export async function runAdvise(g: GlobalOptions, io: Io): Promise<number> {
   const format = checkFormat(g, ['text', 'json', 'sql']);

@@ -5,17 +5,12 @@
 // Each evaluated KPI's value is appended to <deploy schema>.kpi_checks (unless --no-record), so
 // `tally history --kpi NAME` and the editor can chart it against its pace line.
 
-import type { Analysis } from '../../src/project.js';
-import { loadCatalog } from '../../src/run/catalog-load.js';
-import { checkFails, checkKpis, kpiErrorDiagnostics, parseFailOn, type CheckResult } from '../../src/run/check.js';
-import { checkGithub, checkJson, checkJunit, checkMarkdown, checkText, type RenderContext } from '../../src/run/check-render.js';
+import { analyzeLive, checkFails, checkGithub, checkJson, checkJunit, checkKpis, checkMarkdown, checkText, kpiErrorDiagnostics, parseFailOn, recordCheckHistory, type Analysis, type CheckResult, type RenderContext } from '../../src/index.js';
 import { connectOrFail, loadProjectOrFail } from '../context.js';
-import { deployLockKey, ensureState } from '../../src/run/deploy-state.js';
-import { recordChecks } from '../../src/run/recorded.js';
-import { gitCommit } from './deploy.js';
+import { gitCommit } from '../git.js';
 import { diagnosticsGithub, diagnosticsText } from '../format-diagnostics.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, type Io } from '../io.js';
-import { checkFormat, timeoutOption, type GlobalOptions } from '../main.js';
+import { checkFormat, timeoutOption, type GlobalOptions } from '../options.js';
 
 export const CHECK_FORMATS = ['text', 'json', 'junit', 'markdown', 'github'];
 
@@ -32,18 +27,13 @@ export async function runCheck(g: GlobalOptions, io: Io): Promise<number> {
   let analysis: Analysis;
   let result: CheckResult;
   try {
-    const catalog = await loadCatalog(db, project.analyze({ now: g.asOf }).definitions, { eventTypes: false });
-    analysis = project.analyze({ catalog, now: g.asOf });
+    ({ analysis } = await analyzeLive(db, project, { now: g.asOf, eventTypes: false }));
     result = await checkKpis(db, analysis, { asOf: g.asOf, timeoutMs: timeout });
     if (g.values['no-record'] !== true && result.kpis.length) {
-      // Append the values to the KPI history (recorded.ts); a read-only database is not a failure.
+      // Append the values to the KPI history (kpi/recorded.ts); a read-only database is not a failure.
       const schema = project.config.deploySchema;
       try {
-        await db.transaction(async (tx) => {
-          await tx.query(`select pg_advisory_xact_lock(${deployLockKey(schema)}::bigint)`);
-          await ensureState(tx, schema);
-          await recordChecks(tx, analysis, result, { schema, who: io.env.USER ?? process.env.USER ?? null, gitCommit: gitCommit(project.root) });
-        });
+        await recordCheckHistory(db, analysis, result, { schema, who: io.env.USER ?? process.env.USER ?? null, gitCommit: gitCommit(project.root) });
       } catch (e) {
         io.err(`tally: KPI values not recorded in ${schema}.kpi_checks: ${(e as Error).message} (pass --no-record to skip recording)`);
       }

@@ -6,9 +6,8 @@ import { join, resolve as resolvePath } from 'node:path';
 import { diagnosticsText, summaryLine } from '../format-diagnostics.js';
 import { loadProjectOrFail } from '../context.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, type Io } from '../io.js';
-import type { GlobalOptions } from '../main.js';
-import type { SqlOptions, Strategy } from '../../src/sql/compile.js';
-import { sqlComment } from '../../src/sql/comment.js';
+import type { GlobalOptions } from '../options.js';
+import { type SqlOptions, type Strategy, sqlComment } from '../../src/index.js';
 
 export async function runCompile(g: GlobalOptions, io: Io): Promise<number> {
   const outArg = g.values.out;

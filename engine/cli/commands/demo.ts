@@ -5,14 +5,9 @@ import { existsSync, rmSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadShop } from '../../../examples/shop/generate.js';
-import { Project, PROJECT_FILE } from '../../src/project.js';
-import { connect, type Db } from '../../src/run/db.js';
-import { loadCatalog } from '../../src/run/catalog-load.js';
-import { preview, type CampaignPreview, type LifecyclePreview, type SegmentPreview, type ValuesPreview } from '../../src/run/preview.js';
+import { analyzeLive, checkKpis, checkText, connect, parseFailOn, preview, Project, PROJECT_FILE, type CampaignPreview, type Db, type LifecyclePreview, type SegmentPreview, type ValuesPreview } from '../../src/index.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, formatNumber, percent, table, type Io } from '../io.js';
-import { intOption, type GlobalOptions } from '../main.js';
-import { checkKpis, parseFailOn } from '../../src/run/check.js';
-import { checkText } from '../../src/run/check-render.js';
+import { intOption, type GlobalOptions } from '../options.js';
 import { diagnosticsText } from '../format-diagnostics.js';
 
 /** The example project shipped with Tally (found from this file upwards). */
@@ -56,8 +51,7 @@ export async function runDemo(g: GlobalOptions, io: Io): Promise<number> {
     const loaded = await loadShop(db, { customers, seed, anchor });
     io.out(`loaded ${formatNumber(loaded.customers)} customers and ${formatNumber(loaded.events)} events into ${where} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 
-    const catalog = await loadCatalog(db, project.analyze({ now: asOf }).definitions);
-    const analysis = project.analyze({ catalog, now: asOf });
+    const { analysis } = await analyzeLive(db, project, { now: asOf });
     const errors = analysis.diagnostics.filter((d) => d.severity === 'error');
     const warnings = analysis.diagnostics.filter((d) => d.severity === 'warning');
     io.out(`1. validate: ${analysis.definitions.length} definitions in ${project.filePaths.length} files, ${errors.length} errors, ${warnings.length} warnings (checked against the live catalog)`);

@@ -2,14 +2,11 @@
 // tally history --kpi NAME: the KPI's recorded checks (value, pace line, status) over time.
 // tally history --lifecycle NAME: its daily snapshots and the stage transitions between them.
 
-import { readHistory } from '../../src/run/deploy-state.js';
-import { readKpiHistory, readLifecycleHistory } from '../../src/run/recorded.js';
-import { CliError, formatNumber } from '../io.js';
-import { formatKpiValue } from '../../src/kpi-status.js';
-import type { KpiDef } from '../../src/model/types.js';
+import { deployHistoryText, kpiHistoryText, lifecycleHistoryText, readHistory, readKpiHistory, readLifecycleHistory, type KpiDef } from '../../src/index.js';
+import { CliError } from '../io.js';
 import { connectOrFail, loadProjectOrFail } from '../context.js';
 import { EXIT_OK, type Io } from '../io.js';
-import { checkFormat, type GlobalOptions } from '../main.js';
+import { checkFormat, type GlobalOptions } from '../options.js';
 
 export async function runHistory(g: GlobalOptions, io: Io): Promise<number> {
   const format = checkFormat(g, ['text', 'json']);
@@ -23,26 +20,13 @@ export async function runHistory(g: GlobalOptions, io: Io): Promise<number> {
     if (typeof kpi === 'string') {
       const points = await readKpiHistory(db, schema, kpi);
       if (format === 'json') io.out(JSON.stringify({ schema, kpi, checks: points, database: used }, null, 2));
-      else if (!points.length) io.out(`no checks of kpi '${kpi}' recorded in ${schema}.kpi_checks yet: \`tally check\` records them`);
-      else {
-        const def = project.analyze().get('Kpi', kpi)?.def as KpiDef | undefined;
-        const show = (v: number | null) => (def ? formatKpiValue(def, v) : v === null ? 'no data' : formatNumber(v));
-        io.out([`kpi ${kpi}: ${points.length} recorded check${points.length === 1 ? '' : 's'}`, ...points.map((p) => `  ${p.as_of}  ${show(p.value)}  ${p.status}${p.expected === null ? '' : `  (pace ${show(p.expected)})`}${p.version === null ? '' : `  v${p.version}`}`)].join('\n'));
-      }
+      else io.out(kpiHistoryText(kpi, points, schema, points.length ? (project.analyze().get('Kpi', kpi)?.def as KpiDef | undefined) : undefined));
       return EXIT_OK;
     }
     if (typeof lifecycle === 'string') {
       const h = await readLifecycleHistory(db, schema, lifecycle);
       if (format === 'json') io.out(JSON.stringify({ schema, ...h, database: used }, null, 2));
-      else if (!h.days.length) io.out(`no snapshots of lifecycle '${lifecycle}' recorded yet: \`tally deploy\` and \`tally snapshot\` take them`);
-      else {
-        const lines = [`lifecycle ${lifecycle}: ${h.days.length} daily snapshot${h.days.length === 1 ? '' : 's'}`];
-        for (const d of h.days) lines.push(`  ${d.day}  ${Object.entries(d.stages).map(([k, v]) => `${k} ${v.toLocaleString('en-US')}`).join(', ')}`);
-        for (const t of h.transitions) {
-          lines.push(`  ${t.from_day} -> ${t.to_day}: ${t.moves.length ? t.moves.map((m) => `${m.from ?? '(new)'} -> ${m.to ?? '(gone)'} ${m.entities.toLocaleString('en-US')}`).join(', ') : 'no one changed stage'}`);
-        }
-        io.out(lines.join('\n'));
-      }
+      else io.out(lifecycleHistoryText(lifecycle, h));
       return EXIT_OK;
     }
     const history = await readHistory(db, schema);
@@ -50,18 +34,7 @@ export async function runHistory(g: GlobalOptions, io: Io): Promise<number> {
       io.out(JSON.stringify({ schema, deploys: history, database: used }, null, 2));
       return EXIT_OK;
     }
-    if (!history.length) {
-      io.out(`no deploys recorded in schema ${schema} yet`);
-      return EXIT_OK;
-    }
-    const lines: string[] = [];
-    for (const d of history) {
-      lines.push(`#${d.id}  ${d.at}  ${d.who ?? 'unknown'}${d.git_commit ? `  ${d.git_commit.slice(0, 12)}` : ''}  tally ${d.tally_version ?? '?'}`);
-      for (const x of d.definitions) {
-        lines.push(x.dropped ? `    - ${x.kind} ${x.name} v${x.version} (dropped)` : `    ${x.kind} ${x.name} v${x.version}  ${x.fingerprint!.slice(0, 12)}`);
-      }
-    }
-    io.out(lines.join('\n'));
+    io.out(deployHistoryText(history, schema));
     return EXIT_OK;
   } finally {
     await db.close();

@@ -3,10 +3,9 @@
 
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
-import { PROJECT_FILE } from '../../src/project.js';
-import { starterFiles } from '../../src/starter.js';
+import { PROJECT_FILE, starterFiles } from '../../src/index.js';
 import { CliError, EXIT_OK, type Io } from '../io.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 
 export async function runInit(g: GlobalOptions, io: Io): Promise<number> {
   const dir = g.project;

@@ -4,12 +4,12 @@
 // errors (a definition referring to a column the database no longer has, say) or the version rules
 // would refuse the deploy; the markdown is made for a pull-request comment or a job summary.
 
-import { planProject } from '../../src/run/plan.js';
-import { blockedPlanMarkdown, planJson, planMarkdown, planText } from '../../src/run/plan-render.js';
+import { planProject, blockedPlanMarkdown, planJson, planMarkdown, planText } from '../../src/index.js';
 import { diagnosticsJson, diagnosticsText, summaryLine } from '../format-diagnostics.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, type Io } from '../io.js';
-import { checkFormat, timeoutOption, type GlobalOptions } from '../main.js';
-import { analyzeAt, renderRaw } from './deploy.js';
+import { checkFormat, timeoutOption, type GlobalOptions } from '../options.js';
+import { analyzeAt } from '../context.js';
+import { renderRaw } from '../format-diagnostics.js';
 
 export async function runPlan(g: GlobalOptions, io: Io): Promise<number> {
   const format = checkFormat(g, ['text', 'markdown', 'json']);

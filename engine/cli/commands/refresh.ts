@@ -2,10 +2,10 @@
 // their recorded SQL, each swapped in atomically (readers never see a half-built table), under the
 // deploy lock. Run it on a schedule; views need no refresh.
 
-import { refreshTables } from '../../src/run/deploy.js';
+import { refreshTables } from '../../src/index.js';
 import { connectOrFail, loadProjectOrFail } from '../context.js';
 import { CliError, EXIT_OK, type Io } from '../io.js';
-import { checkFormat, type GlobalOptions } from '../main.js';
+import { checkFormat, type GlobalOptions } from '../options.js';
 
 export async function runRefresh(g: GlobalOptions, io: Io): Promise<number> {
   const format = checkFormat(g, ['text', 'json']);

@@ -4,27 +4,12 @@
 
 import { writeFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
-import { CampaignError, runCampaigns, type OutboxRow, type RunResult } from '../../src/run/campaign.js';
+import { analyzeLive, CampaignError, outboxCsv, outboxJsonl, runText } from '../../src/index.js';
+import { runCampaigns, type RunResult } from '../../src/campaign/run.js';
 import { connectOrFail, loadProjectOrFail } from '../context.js';
 import { diagnosticsText } from '../format-diagnostics.js';
-import { CliError, EXIT_FINDINGS, EXIT_OK, formatNumber, type Io } from '../io.js';
-import { checkFormat, type GlobalOptions } from '../main.js';
-import { loadCatalog } from '../../src/run/catalog-load.js';
-
-const OUTBOX_COLUMNS: (keyof OutboxRow)[] = ['run_id', 'campaign', 'version', 'channel', 'variant', 'entity_key', 'enrolled_at'];
-
-function csvField(v: unknown): string {
-  const s = v === null || v === undefined ? '' : String(v);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-export function outboxCsv(rows: readonly OutboxRow[]): string {
-  return [OUTBOX_COLUMNS.join(','), ...rows.map((r) => OUTBOX_COLUMNS.map((c) => csvField(r[c])).join(','))].join('\n') + '\n';
-}
-
-export function outboxJsonl(rows: readonly OutboxRow[]): string {
-  return rows.map((r) => JSON.stringify(Object.fromEntries(OUTBOX_COLUMNS.map((c) => [c, r[c]])))).join('\n') + (rows.length ? '\n' : '');
-}
+import { CliError, EXIT_FINDINGS, EXIT_OK, type Io } from '../io.js';
+import { checkFormat, type GlobalOptions } from '../options.js';
 
 /** `--export csv FILE`, `--export jsonl FILE`, or `--export FILE.csv|FILE.jsonl`. */
 function exportTarget(g: GlobalOptions, io: Io): { format: 'csv' | 'jsonl'; path: string } | undefined {
@@ -58,8 +43,7 @@ export async function runRun(g: GlobalOptions, io: Io): Promise<number> {
   const project = loadProjectOrFail(g, io);
   const { db, used } = await connectOrFail(g, project, io);
   try {
-    const catalog = await loadCatalog(db, project.analyze({ now: g.asOf }).definitions, { eventTypes: false });
-    const analysis = project.analyze({ catalog, now: g.asOf });
+    const { analysis, catalog } = await analyzeLive(db, project, { now: g.asOf, eventTypes: false });
     const names = only ? [only] : analysis.ofKind('Campaign').map((i) => i.def.name);
     if (!names.length) {
       io.err('tally: the project has no campaigns (kind: Campaign); nothing to run');
@@ -95,26 +79,4 @@ export async function runRun(g: GlobalOptions, io: Io): Promise<number> {
   } finally {
     await db.close();
   }
-}
-
-export function runText(r: RunResult, target?: { format: string; path: string }): string {
-  const lines = [`tally run as of ${r.as_of}`];
-  for (const c of r.campaigns) {
-    if (c.status !== 'enrolled') {
-      lines.push(`  ${c.campaign} (v${c.version}, ${c.channel}): ${c.status.replace(/-/g, ' ')}: ${c.message ?? ''}`);
-      continue;
-    }
-    const split = c.variants.map((v) => `${v.name}${v.holdout ? ' (holdout)' : ''} ${formatNumber(v.count)}`).join(', ');
-    const held = Object.entries(c.held_back)
-      .filter(([, n]) => n > 0)
-      .map(([k, n]) => `${k.replace('_', ' ')} ${formatNumber(n)}`)
-      .join(', ');
-    lines.push(`  ${c.campaign} (v${c.version}, ${c.channel}): enrolled ${formatNumber(c.enrolled)} of ${formatNumber(c.segment)} in the segment, ${formatNumber(c.sent)} to send (run ${c.run_id})`);
-    lines.push(`    variants: ${split}`);
-    if (held) lines.push(`    held back: ${held}`);
-    if (c.trigger_window) lines.push(`    triggers in (${c.trigger_window.from}, ${c.trigger_window.to}]`);
-  }
-  if (target) lines.push(`outbox: ${formatNumber(r.outbox.length)} row${r.outbox.length === 1 ? '' : 's'} written to ${target.path} (${target.format})`);
-  else lines.push(`outbox: ${formatNumber(r.outbox.length)} new row${r.outbox.length === 1 ? '' : 's'}`);
-  return lines.join('\n');
 }

@@ -3,13 +3,11 @@
 // (else exit 2); --offline validates without any; with none configured and the embedded one never
 // loaded, catalog checks are skipped and said so.
 
-import { sortDiagnostics, type Diagnostic } from '../../src/diagnostics.js';
-import { campaignDataLints } from '../../src/run/campaign.js';
-import { PROJECT_FILE } from '../../src/project.js';
+import { sortDiagnostics, type Diagnostic, campaignDataLints, PROJECT_FILE } from '../../src/index.js';
 import { analyzeWithCatalog, loadProjectOrFail } from '../context.js';
 import { diagnosticsGithub, diagnosticsJson, diagnosticsSarif, diagnosticsText, summaryLine } from '../format-diagnostics.js';
 import { EXIT_FINDINGS, EXIT_OK, type Io } from '../io.js';
-import { checkFormat, type GlobalOptions } from '../main.js';
+import { checkFormat, type GlobalOptions } from '../options.js';
 
 export async function runValidate(g: GlobalOptions, io: Io): Promise<number> {
   const format = checkFormat(g, ['text', 'json', 'github', 'sarif']);

@@ -29,7 +29,7 @@ import { chooseStrategy } from '../sql/compile.js';
 import { createIndexSql, type IndexKeyPart } from '../sql/index-ddl.js';
 import { postgres } from '../sql/dialect.js';
 
-/** An index as the database has it (run/advise-load.ts reads them from pg_index). */
+/** An index as the database has it (advise/load.ts reads them from pg_index). */
 export interface ExistingIndex {
   readonly schema: string;
   readonly table: string;

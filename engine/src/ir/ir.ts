@@ -131,7 +131,7 @@ export type IrMetric =
 
 export type IrQuery = IrMembersQuery | IrValuesQuery | { readonly k: 'metric'; readonly metric: IrMetric };
 
-/** A campaign, resolved (LANGUAGE.md §7); run/campaign.ts enrolls and reports with it. */
+/** A campaign, resolved (LANGUAGE.md §7); campaign/run.ts and campaign/report.ts enroll and report with it. */
 export interface IrCampaign {
   readonly name: string;
   readonly entity: IrEntity;

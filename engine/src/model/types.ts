@@ -243,7 +243,7 @@ export interface CampaignDef extends DefinitionBase {
   readonly variantsSpan?: Span;
 }
 
-/** Tests are read from their document by the fixture runner (run/fixtures.ts). */
+/** Tests are read from their document by the fixture runner (fixtures/fixtures.ts). */
 export interface OtherDef extends DefinitionBase {
   readonly kind: 'Test';
 }

@@ -2,7 +2,7 @@
 // queries (inlined through `guard`, so a campaign's IR is self-contained), the trigger's and
 // goal's event filters, schedule, entry, frequency cap and variants, and the static lints
 // (variant names and weights, holdouts, schedule). Data lints (an empty audience) need the
-// database and live in run/campaign.ts.
+// database and live in campaign/.
 
 import * as ir from '../ir/ir.js';
 import type { CampaignDef, EntityDef, Ref } from '../model/types.js';

@@ -1,6 +1,6 @@
 // The live catalog: tables and columns as the database has them, and the event types seen.
 //
-// It is plain data, loaded by run/catalog-load.ts when a database is reachable and passed into
+// It is plain data, loaded by db/catalog-load.ts when a database is reachable and passed into
 // analysis; without it the resolver checks against declared attributes and columns only.
 
 import type { ValueType } from '../model/types.js';

@@ -1,7 +1,7 @@
 // `kind: Test` fixtures as data (LANGUAGE.md §10): reading a Test definition against the project
 // (its subject, `as_of`, the `given` rows per mapped table, `expect`), with a diagnostic for every
 // problem. Pure: the analysis reports these in `tally validate` and the editor, and `tally test`
-// (run/fixtures.ts) runs the well-formed ones.
+// (fixtures/fixtures.ts) runs the well-formed ones.
 
 import type { DiagnosticCode, LineIndex, RawDiagnostic, Span } from '../diagnostics.js';
 import type { IrTable } from '../ir/ir.js';

@@ -18,7 +18,7 @@ import { defId, NameTable } from './names.js';
 import { didYouMean } from './suggest.js';
 
 export type { RefKind, RefSite, ResolvedDefinition, ResolveOptions } from './context.js';
-// KPI status (kpi-status.ts) compares with the same rule as the SMART lint.
+// KPI status (kpi/status.ts) compares with the same rule as the SMART lint.
 export { compare } from './kpi.js';
 
 /** The resolution in progress: what it reports and records. */

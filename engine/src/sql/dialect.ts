@@ -57,7 +57,7 @@ export interface Dialect {
   materializedCte(name: string, body: Sql): Sql;
   /**
    * A campaign's assignment unit u in [0, 1) for `campaign:key` (two text expressions): the first
-   * 4 bytes of sha256 of the UTF-8 text as a big-endian uint32, divided by 2^32 (run/assign.ts
+   * 4 bytes of sha256 of the UTF-8 text as a big-endian uint32, divided by 2^32 (campaign/assign.ts
    * computes the same in TypeScript).
    */
   assignmentUnit(campaign: Sql, key: Sql): Sql;

@@ -2,7 +2,7 @@
 // (short: a headline, one table with the riskiest change first, details folded away), and json.
 // The CLI and the language server (the editor's plan view) both render through here.
 
-import { formatKpiValue, type KpiStatus } from '../kpi-status.js';
+import { formatKpiValue, type KpiStatus } from '../kpi/status.js';
 import type { KpiDef } from '../model/types.js';
 import type { Diagnostic } from '../diagnostics.js';
 import type { Analysis } from '../project.js';

@@ -4,7 +4,7 @@
 
 import { Project, type Analysis } from '../project.js';
 import type { Catalog } from '../resolve/catalog.js';
-import type { DeployedDefinition, DeployedState } from './deploy-state.js';
+import type { DeployedDefinition, DeployedState } from '../state/deployed.js';
 
 /** The deployed state as an analysed project: each recorded source put back into its file. */
 export function deployedAnalysis(project: Project, state: DeployedState, opts: { catalog?: Catalog; now: Date }): { analysis?: Analysis; problems: Map<string, string> } {

@@ -7,17 +7,20 @@
 // column shape changes), or with `materialize: table` a table built aside and swapped in by
 // rename; drops of removed definitions' views or tables (only with allowDrop), then one `deploys` row and one `deployed_definitions` row per recorded definition. Anything failing rolls
 // all of it back. Unchanged definitions are not re-recorded: the same deploy twice writes nothing.
-// A deploy that writes also takes the day's lifecycle snapshot (recorded.ts), in the same transaction.
+// A deploy that writes also takes the day's lifecycle snapshot (snapshot.ts), in the same transaction.
 
 import type { RawDiagnostic, Span } from '../diagnostics.js';
 import type { Analysis, DefinitionInfo } from '../project.js';
 import { compileQuery } from '../sql/compile.js';
-import type { Db } from './db.js';
-import { deployedKey, deployLockKey, ensureState, quoteIdent, readDeployed, type DeployedState } from './deploy-state.js';
+import type { Db } from '../db/db.js';
+import { deployedKey, readDeployed, type DeployedState } from '../state/deployed.js';
+import { deployLockKey } from '../state/locks.js';
+import { ensureState } from '../state/ddl.js';
 import { checkVersions, type DefinitionChange } from './versions.js';
-import { takeLifecycleSnapshot, type SnapshotResult } from './recorded.js';
+import { takeLifecycleSnapshot, type SnapshotResult } from './snapshot.js';
 import type { Catalog } from '../resolve/catalog.js';
 import { isStateRelation, STAGING_SUFFIX, viewName } from '../state-objects.js';
+import { postgres } from '../sql/dialect.js';
 
 export const TALLY_VERSION = '0.1.0';
 
@@ -73,7 +76,7 @@ export async function deploy(db: Db, analysis: Analysis, opts: DeployOptions): P
   const broken = analysis.infos.filter((i) => i.hasErrors);
   if (analysis.errorCount > 0 || broken.length) throw new Error(`the project has errors (${broken.map((i) => i.def.name).join(', ') || analysis.errorCount}); validate it first`);
   const schema = opts.schema;
-  const s = quoteIdent(schema);
+  const s = postgres.quoteIdent(schema);
   return db.transaction(async (tx) => {
     await tx.query(`select pg_advisory_xact_lock(${deployLockKey(schema)}::bigint)`);
     await ensureState(tx, schema);
@@ -105,7 +108,7 @@ export async function deploy(db: Db, analysis: Analysis, opts: DeployOptions): P
       const body = deploySql(info);
       if (view && body && c.status !== 'unchanged') {
         if (info.def.materialize === 'table') await swapTable(tx, schema, view, body);
-        else await replaceView(tx, `${s}.${quoteIdent(view)}`, body);
+        else await replaceView(tx, `${s}.${postgres.quoteIdent(view)}`, body);
         views.created.push(`${schema}.${view}`);
       }
       rows.push({ kind: c.kind, name: c.name, version: c.version, fingerprint: c.fingerprint, sql: body, source: sourceText(analysis, info), file: info.def.file });
@@ -169,7 +172,7 @@ export async function notOwned(tx: Db, schema: string, state: DeployedState, cha
 /** `kind:name:version:fingerprint` of every version ever deployed, for rollbacks. */
 export async function recordedVersions(db: Db, schema: string): Promise<Set<string>> {
   const r = await db.query<{ k: string }>(
-    `select distinct kind || ':' || name || ':' || version || ':' || fingerprint as k from ${quoteIdent(schema)}.deployed_definitions where fingerprint is not null`,
+    `select distinct kind || ':' || name || ':' || version || ':' || fingerprint as k from ${postgres.quoteIdent(schema)}.deployed_definitions where fingerprint is not null`,
   );
   return new Set(r.rows.map((x) => x.k));
 }
@@ -193,7 +196,7 @@ export async function refreshTables(db: Db, schema: string): Promise<RefreshResu
       const name = viewName(d.kind, d.name);
       if (!name || !d.sql || (await relkind(tx, schema, name)) !== 'r') continue;
       await swapTable(tx, schema, name, d.sql);
-      const n = await tx.query<{ n: number }>(`select count(*) as n from ${quoteIdent(schema)}.${quoteIdent(name)}`);
+      const n = await tx.query<{ n: number }>(`select count(*) as n from ${postgres.quoteIdent(schema)}.${postgres.quoteIdent(name)}`);
       tables.push({ name: `${schema}.${name}`, rows: Number(n.rows[0]!.n) });
     }
     return { tables };
@@ -208,8 +211,8 @@ async function relkind(tx: Db, schema: string, name: string): Promise<string | n
 
 async function dropObject(tx: Db, schema: string, name: string): Promise<void> {
   const k = await relkind(tx, schema, name);
-  if (k === 'v') await tx.exec(`drop view ${quoteIdent(schema)}.${quoteIdent(name)}`);
-  else if (k === 'r') await tx.exec(`drop table ${quoteIdent(schema)}.${quoteIdent(name)}`);
+  if (k === 'v') await tx.exec(`drop view ${postgres.quoteIdent(schema)}.${postgres.quoteIdent(name)}`);
+  else if (k === 'r') await tx.exec(`drop table ${postgres.quoteIdent(schema)}.${postgres.quoteIdent(name)}`);
 }
 
 /**
@@ -218,14 +221,14 @@ async function dropObject(tx: Db, schema: string, name: string): Promise<void> {
  * the commit and then the complete new one; never a half-built table.
  */
 export async function swapTable(tx: Db, schema: string, name: string, body: string): Promise<void> {
-  const s = quoteIdent(schema);
+  const s = postgres.quoteIdent(schema);
   const staging = `${name.slice(0, 50)}${STAGING_SUFFIX}`;
-  await tx.exec(`drop table if exists ${s}.${quoteIdent(staging)}`);
-  await tx.exec(`create table ${s}.${quoteIdent(staging)} as ${body}`);
-  await tx.exec(`create index on ${s}.${quoteIdent(staging)} (key)`);
-  await tx.exec(`analyze ${s}.${quoteIdent(staging)}`);
+  await tx.exec(`drop table if exists ${s}.${postgres.quoteIdent(staging)}`);
+  await tx.exec(`create table ${s}.${postgres.quoteIdent(staging)} as ${body}`);
+  await tx.exec(`create index on ${s}.${postgres.quoteIdent(staging)} (key)`);
+  await tx.exec(`analyze ${s}.${postgres.quoteIdent(staging)}`);
   await dropObject(tx, schema, name);
-  await tx.exec(`alter table ${s}.${quoteIdent(staging)} rename to ${quoteIdent(name)}`);
+  await tx.exec(`alter table ${s}.${postgres.quoteIdent(staging)} rename to ${postgres.quoteIdent(name)}`);
 }
 
 /** `create or replace view`; when the column shape changed (SQLSTATE 42P16), drop and recreate it. */

@@ -19,16 +19,16 @@
 // says why in `impact.error`; the plan itself still answers.
 
 import type { RawDiagnostic } from '../diagnostics.js';
-import { evaluateKpi, type KpiStatus } from '../kpi-status.js';
+import { evaluateKpi, type KpiStatus } from '../kpi/status.js';
 import type { Kind, KpiDef, LifecycleDef } from '../model/types.js';
 import type { Analysis, DefinitionInfo } from '../project.js';
 import type { Catalog } from '../resolve/catalog.js';
 import { compileMembers, compileMembersChange, compileMetric, compileValues, compileValuesChange, type SqlOptions } from '../sql/compile.js';
-import type { Db } from './db.js';
-import { DbError } from './db.js';
-import { readDeployed } from './deploy-state.js';
+import type { Db } from '../db/db.js';
+import { DbError } from '../db/db.js';
+import { readDeployed } from '../state/deployed.js';
 import { notOwned, recordedVersions } from './deploy.js';
-import { previewCampaign } from './campaign.js';
+import { previewCampaign } from '../campaign/campaign.js';
 import { deployedAnalysis } from './deployed-project.js';
 import { checkVersions, type ChangeStatus } from './versions.js';
 

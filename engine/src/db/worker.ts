@@ -1,4 +1,4 @@
-// The worker side of a database in a worker thread (see db-thread.ts): owns one connection and
+// The worker side of a database in a worker thread (see thread.ts): owns one connection and
 // runs the statements the main thread sends, one at a time.
 
 import { parentPort, workerData } from 'node:worker_threads';

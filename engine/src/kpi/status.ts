@@ -6,9 +6,9 @@
 // A violated guardrail makes it failed, whatever the target says. A NULL value (an empty cohort, a
 // zero denominator) meets nothing and violates nothing.
 
-import type { Comparison, KpiDef, Metric } from './model/types.js';
-import { compare } from './resolve/resolve.js';
-import { formatValueAs } from './format-values.js';
+import type { Comparison, KpiDef, Metric } from '../model/types.js';
+import { compare } from '../resolve/resolve.js';
+import { formatValueAs } from '../format-values.js';
 
 export type KpiStatus = 'met' | 'on_track' | 'at_risk' | 'missed' | 'failed';
 

@@ -6,11 +6,11 @@
 // Recording the values (check history) is recorded.ts's job; the CLI does it after evaluating.
 
 import type { Diagnostic } from '../diagnostics.js';
-import { kpiFormat, type KpiStatus } from '../kpi-status.js';
+import { kpiFormat, type KpiStatus } from './status.js';
 import type { KpiDef } from '../model/types.js';
 import type { Analysis, DefinitionInfo } from '../project.js';
-import type { Db } from './db.js';
-import { preview, type KpiPreview } from './preview.js';
+import type { Db } from '../db/db.js';
+import { preview, type KpiPreview } from '../preview/preview.js';
 
 export interface CheckOptions {
   readonly asOf: Date;

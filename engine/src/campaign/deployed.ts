@@ -18,9 +18,9 @@ import type { IrCampaign } from '../ir/ir.js';
 import type { Kind } from '../model/types.js';
 import { toDiagnostic, type Analysis, type DefinitionInfo } from '../project.js';
 import type { Catalog } from '../resolve/catalog.js';
-import type { Db } from './db.js';
-import { deployedKey, readDeployed } from './deploy-state.js';
-import { deployedAnalysis } from './deployed-project.js';
+import type { Db } from '../db/db.js';
+import { deployedKey, readDeployed } from '../state/deployed.js';
+import { deployedAnalysis } from '../deploy/deployed-project.js';
 
 /** One deployed campaign, as a run enrolls it. */
 export interface DeployedCampaign {

@@ -2,18 +2,19 @@
 // The JSON shapes are the wire's (protocol.ts: the CLI contract, LANGUAGE.md §9); extra fields are allowed.
 
 import type { Analysis } from '../project.js';
-import { deadlineOf, evaluateKpi, kpiFormat } from '../kpi-status.js';
+import { deadlineOf, evaluateKpi, kpiFormat } from '../kpi/status.js';
 import type { IrMetric } from '../ir/ir.js';
-import { deployedKey, quoteIdent, readDeployed } from './deploy-state.js';
-import { deployedAnalysis } from './deployed-project.js';
+import { deployedKey, readDeployed } from '../state/deployed.js';
+import { deployedAnalysis } from '../deploy/deployed-project.js';
 import type { Catalog } from '../resolve/catalog.js';
 import type { EntityDef, Kind, KpiDef, LifecycleDef, ScoreDef } from '../model/types.js';
 import { PREVIEW_COUNT, compileDistribution, compileDistributionAmong, compileMemberCount, compileMemberPreview, compileMetric, compileValuePreview, type SqlOptions } from '../sql/compile.js';
-import type { Db } from './db.js';
+import type { Db } from '../db/db.js';
 import { bandCase } from '../resolve/bands.js';
 import { didYouMean } from '../resolve/suggest.js';
-import { previewCampaign } from './campaign.js';
+import { previewCampaign } from '../campaign/campaign.js';
 import { KIND_OF, PREVIEW_KINDS, type CampaignPreview, type KpiPreview, type LifecyclePreview, type Preview, type PreviewKind, type Row, type SegmentPreview, type ValuesPreview } from '../protocol.js';
+import { postgres } from '../sql/dialect.js';
 
 export interface PreviewOptions {
   readonly asOf: Date;
@@ -177,7 +178,7 @@ export async function preview(db: Db, analysis: Analysis, kind: PreviewKind, nam
  */
 async function deployedSegment(tx: Db, analysis: Analysis, name: string, fingerprint: string, count: number, opts: PreviewOptions): Promise<SegmentPreview['deployed']> {
   const schema = analysis.project.config.deploySchema;
-  const view = `${quoteIdent(schema)}.${quoteIdent(`segment_${name}`)}`;
+  const view = `${postgres.quoteIdent(schema)}.${postgres.quoteIdent(`segment_${name}`)}`;
   const reg = await tx.query<{ t: string | null }>(`select to_regclass($1)::text as t`, [view]);
   if (!reg.rows[0]?.t) return null;
   const state = await readDeployed(tx, schema, { withSource: true });

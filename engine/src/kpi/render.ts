@@ -1,12 +1,13 @@
 // Renderings of a KPI check: text (a table), json (the contract shape plus extra fields), junit,
 // markdown (a PR comment or job summary) and github (workflow annotations at each KPI's `name:`).
-// The CLI and the language server both render through here.
+// The CLI and the language server both render through here; also the recorded checks' history.
 
 import { join, relative } from 'node:path';
-import { formatKpiValue, type KpiStatus } from '../kpi-status.js';
+import { formatKpiValue, type KpiStatus } from './status.js';
 import type { KpiDef } from '../model/types.js';
 import type { Analysis } from '../project.js';
-import { table } from '../text-table.js';
+import { formatNumber, table } from '../text-table.js';
+import type { KpiHistoryPoint } from './recorded.js';
 import { formatGapAs } from '../format-values.js';
 import { checkFails, STATUS_ORDER, worstFirst, type CheckResult, type KpiCheck } from './check.js';
 
@@ -220,4 +221,11 @@ export function checkJunit(result: CheckResult, ctx: RenderContext): string {
     cases.push({ name: k.name, classname: 'tally.check.kpi', file: shownPath(ctx, k.file), line: k.line, error: { message: msg, type: 'invalid', body: `${shownPath(ctx, k.file)}:${k.line}: ${msg}` } });
   }
   return junitXml('tally check', cases, { as_of: result.as_of, fail_on: ctx.failOn.join(',') || 'none' });
+}
+
+/** `tally history --kpi NAME`'s text: each recorded check with its pace line; `def` formats values when the KPI still exists. */
+export function kpiHistoryText(kpi: string, points: readonly KpiHistoryPoint[], schema: string, def: KpiDef | undefined): string {
+  if (!points.length) return `no checks of kpi '${kpi}' recorded in ${schema}.kpi_checks yet: \`tally check\` records them`;
+  const show = (v: number | null) => (def ? formatKpiValue(def, v) : v === null ? 'no data' : formatNumber(v));
+  return [`kpi ${kpi}: ${points.length} recorded check${points.length === 1 ? '' : 's'}`, ...points.map((p) => `  ${p.as_of}  ${show(p.value)}  ${p.status}${p.expected === null ? '' : `  (pace ${show(p.expected)})`}${p.version === null ? '' : `  v${p.version}`}`)].join('\n');
 }

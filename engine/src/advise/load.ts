@@ -1,7 +1,7 @@
 // Reads the database's existing indexes (pg_index) for index advice (advise/advise.ts).
 
-import type { AdviseCatalog, ExistingIndex } from '../advise/advise.js';
-import type { Db } from './db.js';
+import type { AdviseCatalog, ExistingIndex } from './advise.js';
+import type { Db } from '../db/db.js';
 
 /** Every index on a user table: key parts as pg_get_indexdef prints them, INCLUDE columns, method. */
 export async function loadIndexes(db: Db): Promise<AdviseCatalog> {

@@ -10,7 +10,7 @@
 import type { DiagnosticCode, RawDiagnostic } from '../diagnostics.js';
 import type { Kind } from '../model/types.js';
 import type { Analysis, DefinitionInfo } from '../project.js';
-import { deployedKey, type DeployedDefinition, type DeployedState } from './deploy-state.js';
+import { deployedKey, type DeployedDefinition, type DeployedState } from '../state/deployed.js';
 
 export type ChangeStatus = 'new' | 'changed' | 'unchanged' | 'removed';
 

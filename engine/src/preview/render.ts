@@ -1,0 +1,57 @@
+// Text renderings of previews for people (`tally preview`): counts, samples as tables,
+// distributions with bars, a KPI's value against its target and pace line. The JSON form is the
+// Preview value itself (preview.ts).
+
+import { formatKpiValue } from '../kpi/status.js';
+import type { KpiDef } from '../model/types.js';
+import type { Analysis } from '../project.js';
+import { formatNumber, table } from '../text-table.js';
+import type { Preview } from './preview.js';
+
+export function previewText(p: Preview, analysis: Analysis): string {
+  const at = `as of ${p.as_of}`;
+  switch (p.kind) {
+    case 'segment': {
+      const head = `segment ${p.name}: ${formatNumber(p.count)} ${p.entity}${p.count === 1 ? '' : 's'} (${at})`;
+      if (!p.sample.length) return head;
+      const cols = Object.keys(p.sample[0]!);
+      return `${head}\n\n${table(cols, p.sample.map((r) => cols.map((c) => r[c])))}${p.count > p.sample.length ? `\n… and ${formatNumber(p.count - p.sample.length)} more` : ''}`;
+    }
+    case 'trait':
+    case 'score': {
+      const head = `${p.kind} ${p.name}: ${formatNumber(p.count)} of ${formatNumber(p.entities)} have a value (${at})`;
+      const bands = p.bands ? `\n\n${table(['band', 'entities'], Object.entries(p.bands))}` : '';
+      const sample = p.sample.length ? `\n\n${table(['key', 'value'], p.sample.map((r) => [r.key, r.value]))}` : '';
+      return head + bands + sample;
+    }
+    case 'lifecycle': {
+      const rows = Object.entries(p.stages).map(([s, n]) => [s, n, p.total ? `${((n / p.total) * 100).toFixed(1)}%` : '∅', bar(n, p.total)]);
+      return `lifecycle ${p.name}: ${formatNumber(p.total)} entities (${at})\n\n${table(['stage', 'entities', 'share', ''], rows)}`;
+    }
+    case 'kpi': {
+      const def = analysis.get('Kpi', p.name)?.def as KpiDef | undefined;
+      const show = (v: number | null) => (def ? formatKpiValue(def, v) : String(v));
+      const t = p.target;
+      const targetText = t ? `${t.op} ${Array.isArray(t.value) ? `[${(t.value as number[]).map((v) => show(v)).join(', ')}]` : show(t.value as number)}${t.by ? ` by ${t.by}` : ''}` : 'no target';
+      const lines = [
+        `kpi ${p.name}: ${show(p.value)} -> ${targetText} · ${p.status.replace('_', ' ')} (${at})`,
+        p.expected !== null ? `  pace line expects ${show(p.expected)} today` : undefined,
+        p.guardrail_violated ? `  guardrail violated: ${def?.guardrail?.op} ${String(def?.guardrail?.value)}` : undefined,
+        p.owner ? `  owner: ${p.owner}` : undefined,
+      ];
+      return lines.filter(Boolean).join('\n');
+    }
+    case 'campaign': {
+      const head = `campaign ${p.name} (${p.channel}): a run now would enroll ${formatNumber(p.audience)} of ${formatNumber(p.segment)} in the segment (${at})`;
+      const variants = table(['variant', 'share', 'would enroll'], p.variants.map((v) => [`${v.name}${v.holdout ? ' (holdout)' : ''}`, `${(v.share * 100).toFixed(1)}%`, v.count]));
+      const held = table(['held back by', 'entities'], Object.entries(p.held_back).map(([k, n]) => [k.replace('_', ' '), n]));
+      const trigger = p.trigger_window ? `\ntriggers in (${p.trigger_window.from}, ${p.trigger_window.to}]` : '';
+      return `${head}\n\n${variants}\n\n${held}${trigger}${p.warnings.map((w) => `\nwarning: ${w}`).join('')}`;
+    }
+  }
+}
+
+function bar(n: number, total: number): string {
+  if (!total) return '';
+  return '█'.repeat(Math.round((n / total) * 30));
+}
