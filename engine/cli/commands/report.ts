@@ -1,8 +1,7 @@
 // tally report <campaign> [--as-of T] [--format text|json|markdown]: conversion per variant with
 // 95% intervals, lift and p-values against the holdout, and the sample-ratio-mismatch check.
 
-import { analyzeLive, CampaignError, reportText } from '../../src/index.js';
-import { reportCampaign, type CampaignReport } from '../../src/campaign/report.js';
+import { analyzeLive, CampaignError, reportText, reportCampaign, type CampaignReport } from '../../src/index.js';
 import { connectOrFail, loadProjectOrFail } from '../context.js';
 import { diagnosticsText } from '../format-diagnostics.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, type Io } from '../io.js';

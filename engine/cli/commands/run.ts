@@ -4,8 +4,7 @@
 
 import { writeFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
-import { analyzeLive, CampaignError, outboxCsv, outboxJsonl, runText } from '../../src/index.js';
-import { runCampaigns, type RunResult } from '../../src/campaign/run.js';
+import { analyzeLive, CampaignError, outboxCsv, outboxJsonl, runText, runCampaigns, type RunResult } from '../../src/index.js';
 import { connectOrFail, loadProjectOrFail } from '../context.js';
 import { diagnosticsText } from '../format-diagnostics.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, type Io } from '../io.js';
