@@ -16,7 +16,7 @@ export * from './model/types.js';
 export type { Catalog, CatalogTable, CatalogColumn } from './resolve/catalog.js';
 export type { RefSite, ResolvedDefinition } from './resolve/resolve.js';
 export { compare } from './resolve/resolve.js';
-export { closest, didYouMean } from './resolve/suggest.js';
+export { closest, didYouMean } from './suggest.js';
 export * as ir from './ir/ir.js';
 export {
   compileMembers,

@@ -7,7 +7,7 @@
 import type { DiagnosticSink, Span } from '../diagnostics.js';
 import { getPair, type YMap, type YNode, type YScalar } from '../syntax/nodes.js';
 import { badInstant, parseDuration, parseInstant, type Duration } from '../time.js';
-import { suggestOperator } from '../resolve/suggest.js';
+import { suggestOperator } from '../suggest.js';
 import { COMMON_SCHEMA } from '../syntax/schemas.js';
 import {
   KINDS,
