@@ -4,8 +4,16 @@
 
 import type { DiagnosticSink } from '../diagnostics.js';
 import { getPair, type YMap, type YNode } from '../syntax/nodes.js';
-import type { Lowerer } from './lower.js';
-import type { CohortAttribute, CohortDef, DefinitionBase, EventQuery } from './types.js';
+import type { Duration } from '../time.js';
+import type { CohortAttribute, CohortDef, DefinitionBase, EventQuery, Ref } from './types.js';
+
+/** The readers of lower.ts's Lowerer this file uses (an interface, so no import cycle). */
+interface Lowerer {
+  optRef(map: YMap, key: string): Ref | undefined;
+  optString(map: YMap, key: string): string | undefined;
+  eventQuery(node: YMap, allowAggregate: boolean, extra?: readonly string[]): EventQuery;
+  duration(n: YNode): Duration | undefined;
+}
 
 const RETURN_FORMS = ['days', 'weeks', 'months'] as const;
 
