@@ -49,7 +49,7 @@ describe('kind: Cohort (model and resolution)', () => {
     assert.deepEqual(q.returns, { unit: 'weeks', count: 12 });
     assert.doesNotMatch(JSON.stringify(q), /interval|date_trunc|at time zone/i);
     const sql = a.sqlFor('Cohort', 'c', { asOf: { kind: 'now' }, literals: 'inline' })!.sql;
-    assert.match(sql, /date_trunc\('week', "e"."created_at" at time zone 'Europe\/Berlin'\)/);
+    assert.match(sql, /date_trunc\('week', "e"."created_at"::timestamptz at time zone 'Europe\/Berlin'\)/);
     assert.match(sql, /generate_series\(0, 11\)/);
     assert.match(sql, /count\(m\.k\) filter \(where "m"\."r12"\)/);
     assert.doesNotMatch(sql, /\bexists\b.*"rv"/);

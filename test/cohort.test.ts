@@ -172,6 +172,7 @@ key: id
 created_at: created_at
 attributes:
   signed_up_at: { column: signed_up, type: timestamp }
+  signed_local_at: { column: signed_local, type: timestamp }
 ---
 kind: Events
 name: events
@@ -187,6 +188,8 @@ property_types: { amount: number }
 
 const SPECS: Record<string, { yaml: string; spec: Spec }> = {
   weekly_attr: { yaml: 'cohort: { attribute: signed_up_at, every: week, count: 8 }\nreturn: { event: login }\nreturns: { weeks: 6 }', spec: { every: 'week', count: 8, source: { attribute: true }, ret: { event: 'login' }, returns: { weeks: 6 } } },
+  // The same instants in a \`timestamp\` (without time zone) column holding Berlin wall-clock times.
+  weekly_local: { yaml: 'cohort: { attribute: signed_local_at, every: week, count: 8 }\nreturn: { event: login }\nreturns: { weeks: 6 }', spec: { every: 'week', count: 8, source: { attribute: true }, ret: { event: 'login' }, returns: { weeks: 6 } } },
   weekly_days: { yaml: 'cohort: { attribute: signed_up_at, every: week, count: 10 }\nreturn: { event: login }\nreturns: { days: [1, 7, 30] }', spec: { every: 'week', count: 10, source: { attribute: true }, ret: { event: 'login' }, returns: { days: [1, 7, 30] } } },
   monthly_event: { yaml: 'cohort: { event: signup, every: month, count: 7 }\nreturn: { event: purchase, where: [{ property: amount, gte: 50 }] }\nreturns: { months: 3 }', spec: { every: 'month', count: 7, source: { event: 'signup' }, ret: { event: 'purchase', minAmount: 50 }, returns: { months: 3 } } },
   weekly_event_days: { yaml: 'cohort: { event: signup, every: week, count: 30 }\nreturn: { event: login }\nreturns: { days: [7] }', spec: { every: 'week', count: 30, source: { event: 'signup' }, ret: { event: 'login' }, returns: { days: [7] } } },
@@ -213,6 +216,7 @@ async function load(db: Db, data: { customers: Customer[]; events: Event[] }): P
     const part = data.events.slice(i, i + 500);
     await db.query(`insert into events select * from unnest($1::int[], $2::timestamptz[], $3::text[], $4::jsonb[])`, [part.map((e) => e.customer_id), part.map((e) => iso(e.occurred_at)), part.map((e) => e.event_name), part.map((e) => (e.amount === null ? '{}' : JSON.stringify({ amount: e.amount })))]);
   }
+  await db.exec(`alter table customers add column signed_local timestamp; update customers set signed_local = signed_up at time zone '${TZ}'`);
   await db.exec('analyze customers; analyze events');
 }
 

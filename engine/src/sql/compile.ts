@@ -902,7 +902,10 @@ export function compileCohort(q: ir.IrCohort, opts: SqlOptions): CompiledQuery {
     const parts: Sql[] = [sql`${c} >= ${oldest}`, sql`${c} <= ${T}`];
     const atT = existsAtT(x, q.entity);
     if (atT) parts.push(atT);
-    members = sql`select ${col(E, q.entity.key)} as k, ${c} as c, ${trunc(c)} as p from ${table(q.entity.table)} as ${sql.id(E)} where ${sql.join(parts, sql` and `)}`;
+    // As timestamptz, so a `timestamp` column (read in the session's zone, the project's) and a
+    // `timestamptz` one truncate alike.
+    const ct = d.cast(c, 'timestamptz');
+    members = sql`select ${col(E, q.entity.key)} as k, ${ct} as c, ${trunc(ct)} as p from ${table(q.entity.table)} as ${sql.id(E)} where ${sql.join(parts, sql` and `)}`;
   } else {
     const f = q.source.filter;
     const key = col('ev', f.stream.entityKey);
