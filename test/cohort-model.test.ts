@@ -2,7 +2,7 @@
 // (codes, exact ranges, did-you-mean), the IR, and the compiled SQL's shape (offline).
 
 import assert from 'node:assert/strict';
-import { Project } from '../engine/src/index.js';
+import { LanguageService, Project } from '../engine/src/index.js';
 
 const MODEL = `kind: Entity
 name: customer
@@ -85,5 +85,18 @@ describe('kind: Cohort (model and resolution)', () => {
     assert.deepEqual(diags(kpi('{ attribute: signed_up_at, event: signup, within: 90d }')).map((d) => [d.code, d.text]), [['cohort-form', 'event']]);
     assert.deepEqual(diags(kpi('{ attribute: signed_up_at, within: 5d }')).map((d) => [d.code, d.text]), [['empty-cohort-window', '5d']]);
     assert.deepEqual(diags(kpi('{ attribute: country, within: 90d }')).map((d) => [d.code, d.text]), [['type-mismatch', 'country']]);
+  });
+
+  it('the editor: hover docs and key completion come from the Cohort schema', () => {
+    const p = new Project('/v', 'tally: 1\nname: t\ndefinitions: ["**/*.yaml"]\n');
+    p.setFile('model.yaml', MODEL);
+    const text = cohort('cohort: { attribute: signed_up_at, every: week, count: 12 }\n\nreturns: { weeks: 4 }');
+    p.setFile('c.yaml', text);
+    const ls = new LanguageService(p, () => p.analyze({ now: new Date('2026-11-02T00:00:00Z') }));
+    const hover = ls.hoverAt('c.yaml', text.indexOf('every') + 1);
+    assert.match(hover?.markdown ?? '', /ISO week, Monday 00:00 in the project time zone/);
+    const labels = ls.completionsAt('c.yaml', text.indexOf('\n\n') + 1).map((c) => c.label);
+    assert.ok(labels.includes('return') && !labels.includes('cohort'), labels.join(', '));
+    assert.match(ls.hoverAt('c.yaml', text.indexOf('weeks') + 1)?.markdown ?? '', /k columns W1..Wk/);
   });
 });
