@@ -51,7 +51,8 @@ export async function runCompile(g: GlobalOptions, io: Io): Promise<number> {
       ].filter(Boolean);
       writeFileSync(join(out, rel), `${header.join('\n')}\n${q.sql};\n`);
       entry.sql = rel;
-      entry.returns = info.resolved.query!.k === 'members' ? ['key'] : info.resolved.query!.k === 'values' ? ['key', 'value'] : ['value'];
+      const qk = info.resolved.query?.k;
+      entry.returns = info.resolved.cohort ? ['start', 'size', 'n<j>', 'v<j>', 'im<j>', 'fu<j>'] : qk === 'members' ? ['key'] : qk === 'values' ? ['key', 'value'] : ['value'];
     }
     manifest.push(entry);
   }

@@ -15,6 +15,7 @@ import { didYouMean } from '../suggest.js';
 import { previewCampaign } from '../campaign/campaign.js';
 import { KIND_OF, PREVIEW_KINDS, type CampaignPreview, type KpiPreview, type LifecyclePreview, type Preview, type PreviewKind, type Row, type SegmentPreview, type ValuesPreview } from '../protocol.js';
 import { postgres } from '../sql/dialect.js';
+import { previewCohort } from './cohort.js';
 
 export interface PreviewOptions {
   readonly asOf: Date;
@@ -32,6 +33,7 @@ export interface PreviewOptions {
 // The preview kinds, the kind <-> preview-kind map and the previews' JSON shapes are the wire's
 // (protocol.ts), declared once.
 export { KIND_OF, PREVIEW_KINDS, type PreviewKind };
+export type { CohortPreview } from '../protocol.js';
 export type { CampaignPreview, KpiPreview, LifecyclePreview, Preview, Row, SegmentPreview, ValuesPreview };
 
 /** A preview that could not run, with what to do about it. */
@@ -71,6 +73,7 @@ export async function preview(db: Db, analysis: Analysis, kind: PreviewKind, nam
     throw new PreviewError(`no ${kind} named '${name}'${dym.text || (names.length ? `; there are: ${names.join(', ')}` : `; the project has no ${kind}s`)}`, 'not-found');
   }
   if (kind === 'campaign' && !info.hasErrors && info.resolved.campaign) return previewCampaign(db, analysis, name, { asOf: opts.asOf, timeoutMs: opts.timeoutMs });
+  if (kind === 'cohort' && !info.hasErrors && info.resolved.cohort) return previewCohort(db, info.resolved.cohort, name, opts);
   if (info.hasErrors || !info.resolved.query) {
     throw new PreviewError(`${kind} '${name}' has errors; run \`tally validate\` and fix them first`, 'invalid');
   }
