@@ -16,7 +16,7 @@
 // (amount, event_id, sku), NULLs last; then every form evaluates over the kept rows as usual.
 
 import assert from 'node:assert/strict';
-import { Project, compileMembers, compileMetric, compileValues, loadCatalog, type Catalog, type SqlOptions, type Strategy } from '../engine/src/index.js';
+import { Project, compileMembers, compileMetric, compileValues, loadCatalog, runFixtures, type Catalog, type SqlOptions, type Strategy } from '../engine/src/index.js';
 import type { Db } from '../engine/src/db/db.js';
 import { createTestDb, forEachBackend, type TestDb } from './helpers/databases.js';
 import { assertNoPerRowProbes, type PlanNode } from './helpers/explain-shape.js';
@@ -421,5 +421,155 @@ forEachBackend('dedupe and count_distinct', (backend) => {
       assert.equal(count(plan, (n) => n['Node Type'] === 'WindowAgg'), 1, `${label}: one WindowAgg (the dedupe pass)`);
       assert.equal(count(plan, (n) => n['Relation Name'] === 'acts'), 1, `${label}: one scan of the events`);
     }
+  });
+});
+
+// ------------------------------------------------------------------------------ fixtures, diagnostics
+
+const FIXTURE_MODEL = `kind: Entity
+name: customer
+version: 1
+table: customers
+key: id
+created_at: created_at
+---
+kind: Events
+name: events
+version: 1
+table: events
+entity_key: customer_id
+time: occurred_at
+type: event_name
+properties: properties
+property_types: { amount: number }
+dedupe_on: [event_id]
+---
+kind: Trait
+name: spend
+version: 1
+type: number
+compute: { event: purchase, sum: amount }
+---
+kind: Trait
+name: skus
+version: 1
+type: number
+compute: { event: purchase, count_distinct: { property: sku } }
+---
+kind: Test
+name: duplicates_count_once
+version: 1
+subject: { trait: spend }
+as_of: 2026-06-01T00:00:00Z
+given:
+  customers:
+    - { id: 1, created_at: 2025-01-01 }
+    - { id: 2, created_at: 2025-01-01 }
+  events:
+    - { event_id: a, customer_id: 1, event_name: purchase, occurred_at: 2026-05-01T10:00:00Z, properties: { amount: 100, sku: x } }
+    - { event_id: a, customer_id: 1, event_name: purchase, occurred_at: 2026-05-01T10:00:00Z, properties: { amount: 100, sku: x } }
+    - { event_id: a, customer_id: 1, event_name: purchase, occurred_at: 2026-05-03T10:00:00Z, properties: { amount: 100, sku: x } }
+    - { event_id: b, customer_id: 1, event_name: purchase, occurred_at: 2026-05-02T10:00:00Z, properties: { amount: 20, sku: y } }
+    - { customer_id: 2, event_name: purchase, occurred_at: 2026-05-02T10:00:00Z, properties: { amount: 5, sku: x } }
+    - { customer_id: 2, event_name: purchase, occurred_at: 2026-05-02T10:00:00Z, properties: { amount: 5, sku: x } }
+expect: { values: { 1: 120, 2: 10 } }
+---
+kind: Test
+name: distinct_skus
+version: 1
+subject: { trait: skus }
+as_of: 2026-06-01T00:00:00Z
+given:
+  customers:
+    - { id: 1, created_at: 2025-01-01 }
+    - { id: 2, created_at: 2025-01-01 }
+  events:
+    - { event_id: a, customer_id: 1, event_name: purchase, occurred_at: 2026-05-01T10:00:00Z, properties: { amount: 100, sku: x } }
+    - { event_id: a, customer_id: 1, event_name: purchase, occurred_at: 2026-05-03T10:00:00Z, properties: { amount: 100, sku: z } }
+    - { event_id: b, customer_id: 1, event_name: purchase, occurred_at: 2026-05-02T10:00:00Z, properties: { amount: 20, sku: y } }
+    - { event_id: c, customer_id: 1, event_name: purchase, occurred_at: 2026-05-02T11:00:00Z, properties: { amount: 20 } }
+expect: { values: { 1: 2, 2: 0 } }
+`;
+
+describe('dedupe in tally test fixtures', () => {
+  it('fixture tables get the dedupe column, and duplicates count once', async function () {
+    this.timeout(60_000);
+    const p = new Project('/virtual/fx', TALLY);
+    p.setFile('definitions/model.yaml', FIXTURE_MODEL);
+    const a = p.analyze({ now: T });
+    assert.deepEqual(a.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message), []);
+    const report = await runFixtures(a);
+    assert.deepEqual(report.tests.map((t) => [t.name, t.status, t.message ?? '']), [
+      ['duplicates_count_once', 'passed', ''],
+      ['distinct_skus', 'passed', ''],
+    ]);
+  });
+});
+
+describe('dedupe_on and count_distinct diagnostics', () => {
+  const diags = (model: string, extra = '', catalog?: Catalog) => {
+    const p = new Project('/virtual/d', TALLY);
+    p.setFile('definitions/model.yaml', model);
+    if (extra) p.setFile('definitions/x.yaml', extra);
+    return p.analyze({ now: T, catalog }).diagnostics.map((d) => `${d.severity} ${d.code}: ${d.message}`);
+  };
+  const ev = (dedupe: string) => FIXTURE_MODEL.split('---\n').slice(0, 2).join('---\n').replace('dedupe_on: [event_id]', `dedupe_on: ${dedupe}`);
+  const catalog: Catalog = {
+    tables: new Map([
+      ['public.customers', { schema: 'public', name: 'customers', columns: new Map([['id', { name: 'id', type: 'number', pgType: 'integer' }], ['created_at', { name: 'created_at', type: 'timestamp', pgType: 'timestamptz' }]]) }],
+      [
+        'public.events',
+        {
+          schema: 'public',
+          name: 'events',
+          columns: new Map([
+            ['customer_id', { name: 'customer_id', type: 'number', pgType: 'integer' }],
+            ['occurred_at', { name: 'occurred_at', type: 'timestamp', pgType: 'timestamptz' }],
+            ['event_name', { name: 'event_name', type: 'string', pgType: 'text' }],
+            ['properties', { name: 'properties', type: 'json', pgType: 'jsonb' }],
+            ['event_id', { name: 'event_id', type: 'string', pgType: 'text' }],
+          ]),
+        },
+      ],
+    ]),
+    searchPath: ['public'],
+    eventTypes: new Map(),
+    propertyKeys: new Map(),
+  } as Catalog;
+
+  it('accepts roles, columns, declared properties', () => {
+    assert.deepEqual(diags(ev('[event_id]'), '', catalog).filter((d) => !d.startsWith('warning smart')), []);
+    assert.deepEqual(diags(ev('[key, type, time]'), '', catalog), []);
+    assert.deepEqual(diags(ev('[amount]'), '', catalog), []);
+  });
+  it('an unknown column with a database: error with did-you-mean', () => {
+    const d = diags(ev('[evnt_id]'), '', catalog);
+    assert.equal(d.length, 1, d.join('\n'));
+    assert.match(d[0]!, /^error unknown-column: .*evnt_id.*did you mean 'event_id'/);
+  });
+  it('offline: a name close to a known one is a warning, others are taken as columns', () => {
+    const d = diags(ev('[amout]'));
+    assert.equal(d.length, 1, d.join('\n'));
+    assert.match(d[0]!, /^warning unknown-column: .*did you mean 'amount'/);
+    assert.deepEqual(diags(ev('[event_id]')), []);
+  });
+  it('a repeated name, and type without a type column', () => {
+    assert.match(diags(ev('[event_id, event_id]'), '', catalog).join('\n'), /warning ignored-key: 'event_id' is already in `dedupe_on`/);
+    assert.match(diags(ev('[type]').replace('type: event_name\n', ''), '', catalog).join('\n'), /error no-type-column/);
+  });
+  it('count_distinct misuse', () => {
+    const model = ev('[event_id]');
+    const trait = (compute: string) => diags(model, `kind: Trait\nname: t\nversion: 1\ntype: number\ncompute: ${compute}\n`).join('\n');
+    assert.match(trait('{ event: purchase, count_distinct: sku }'), /error wrong-type: `count_distinct` must be an object/);
+    assert.match(trait('{ event: purchase, count_distinct: {} }'), /error missing-key: `count_distinct` is missing the required key `property`/);
+    assert.match(trait('{ event: purchase, count_distinct: { property: sku }, sum: amount }'), /error conflicting-aggregate/);
+    assert.match(
+      diags(model, `kind: Trait\nname: t\nversion: 1\ntype: string\ncompute: { event: purchase, count_distinct: { property: sku } }\n`).join('\n'),
+      /error type-mismatch: this trait computes a number/,
+    );
+    const seg = diags(model, `kind: Segment\nname: s\nversion: 1\nwhere: { event: purchase, count_distinct: { property: sku } }\n`).join('\n');
+    assert.match(seg, /error missing-operator: `count_distinct` needs an operator/);
+    const kpi = diags(model, `kind: Kpi\nname: k\nversion: 1\nowner: o\ndescription: d\nfunnel: revenue\nmetric: { count_distinct: { event: purchase } }\ntarget: { gte: 0, by: 2027-03-31 }\nguardrail: { gte: 0 }\n`).join('\n');
+    assert.match(kpi, /error missing-key: `count_distinct` is missing the required key `property`/);
   });
 });
