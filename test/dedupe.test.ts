@@ -225,6 +225,16 @@ function kpiValue(s: Dedupe, form: string, q: Query, at: number): number | null 
       const d = new Set(rows.map((x) => x.sku).filter((v) => v !== null)).size;
       return rows.length === 0 ? null : d / rows.length;
     }
+    case 'retention': {
+      // cohort: first purchase c in (A - 90d, A - 14d]; returned: a login in (c, c + 14d]; existing entities only
+      const all = visible(s, at).filter((x) => exists(x.account_id, at));
+      const first = new Map<number, number>();
+      for (const x of all) if (x.kind === 'purchase') first.set(x.account_id, Math.min(first.get(x.account_id) ?? Infinity, x.at.getTime()));
+      const cohort = [...first].filter(([, c]) => c > at - 90 * DAY && c <= at - 14 * DAY);
+      if (cohort.length === 0) return null;
+      const back = cohort.filter(([k, c]) => all.some((x) => x.account_id === k && x.kind === 'login' && x.at.getTime() > c && x.at.getTime() <= c + 14 * DAY));
+      return back.length / cohort.length;
+    }
     case 'churn': {
       const p = q.within!;
       const all = visible(s, at).filter((x) => (!q.kind || x.kind === q.kind) && exists(x.account_id, at));
@@ -298,6 +308,12 @@ const KPIS: KpiCase[] = [
     form: 'distinct_per_order',
     query: { kind: 'purchase', within: 60 },
   },
+  {
+    name: 'retention 14d of purchase cohorts',
+    metric: (s) => `{ retention: { cohort: { stream: ${s}, event: purchase, within: 90d }, return: { stream: ${s}, event: login }, days: 14 } }`,
+    form: 'retention',
+    query: {},
+  },
   { name: 'purchase churn 30d', metric: (s) => `{ churn: { stream: ${s}, event: purchase, within: 30d } }`, form: 'churn', query: { kind: 'purchase', within: 30 } },
 ];
 
@@ -319,6 +335,18 @@ describe('dedupe: the planted data', () => {
     // The planted window edge: the raw stream has a purchase of account 2 in 30d from the late copy; by_id keeps the early one.
     assert.ok(matching('raw', { kind: 'purchase', within: 30 }, at).some((x) => x.event_id === 'edge'));
     assert.ok(!matching('by_id', { kind: 'purchase', within: 30 }, at).some((x) => x.event_id === 'edge'));
+    // Every form's answer moves with the dedupe somewhere (the cases are not vacuous).
+    for (const agg of ['count', 'sum', 'distinct', 'last_amount'] as const) {
+      const raw = perAccount('raw', { kind: 'purchase' }, agg, at);
+      const dd = perAccount('by_id', { kind: 'purchase' }, agg, at);
+      assert.ok([...raw].some(([k, v]) => dd.get(k) !== v), `trait ${agg}: dedupe changes some value`);
+    }
+    for (const form of ['events', 'sum', 'retention', 'churn'] as const) {
+      const q = form === 'retention' ? {} : { kind: 'purchase', within: 30 };
+      // (A first event is the earliest copy either way, so retention moves only with by_ref's cross-account groups.)
+      const other = form === 'retention' ? 'by_ref' : 'by_id';
+      assert.notEqual(kpiValue('raw', form, q, at), kpiValue(other, form, q, at), `kpi ${form}: dedupe changes the value`);
+    }
   });
 });
 
