@@ -16,7 +16,7 @@
 // (amount, event_id, sku), NULLs last; then every form evaluates over the kept rows as usual.
 
 import assert from 'node:assert/strict';
-import { Project, compileMembers, compileMetric, compileValues, loadCatalog, runFixtures, type Catalog, type SqlOptions, type Strategy } from '../engine/src/index.js';
+import { Project, compileMembers, compileMetric, compileValues, loadCatalog, previewCampaign, runFixtures, type Catalog, type SqlOptions, type Strategy } from '../engine/src/index.js';
 import type { Db } from '../engine/src/db/db.js';
 import { createTestDb, forEachBackend, type TestDb } from './helpers/databases.js';
 import { assertNoPerRowProbes, type PlanNode } from './helpers/explain-shape.js';
@@ -426,6 +426,16 @@ forEachBackend('dedupe and count_distinct', (backend) => {
       }
     }
   }
+
+  it('a campaign trigger over a de-duplicated stream previews (the trigger reads the stream through the same source)', async () => {
+    const yaml = [
+      `kind: Segment\nname: everyone\nversion: 1\nwhere: { stream: by_id }\n`,
+      `kind: Campaign\nname: c\nversion: 1\nowner: o\ndescription: d\naudience: { segment: everyone }\nchannel: email\ntrigger: { stream: by_id, event: purchase }\nentry: once\nvariants:\n  - { name: control, weight: 10, holdout: true }\n  - { name: mail, weight: 90 }\ngoal: { stream: by_id, event: login, within: 7d }\n`,
+    ].join('---\n');
+    const a = analyze(yaml, T);
+    const pv = await previewCampaign(tdb!.db, a, 'c', { asOf: T });
+    assert.ok(pv.audience > 0, JSON.stringify(pv).slice(0, 300));
+  });
 
   it('a de-duplicated read is one window pass over the stream, never a probe per row', async () => {
     const yaml = [
