@@ -26,7 +26,7 @@ import { median, now, type ReadPath, type Row, type Section } from './lib/report
 const DAY = 86_400_000;
 
 /** The case keys (`--cases`). */
-export const READ_PATH_CASES = ['preview-segment', 'preview-trait', 'preview-score', 'preview-lifecycle', 'preview-cohort', 'check', 'snapshot', 'refresh', 'deploy'];
+export const READ_PATH_CASES = ['preview-segment', 'preview-trait', 'preview-trait-dedupe', 'preview-score', 'preview-lifecycle', 'preview-cohort', 'check', 'snapshot', 'refresh', 'deploy'];
 
 /** `reps`: measured rounds after the warm-up; 0: 2. */
 export interface ReadPathOptions extends DataSectionOptions {
@@ -64,6 +64,19 @@ const WINBACK_MEMBERS: Record<string, string> = {
 const DAYS_SINCE_PURCHASE = `select c.id as key, extract(epoch from (:T - p.last)) / 86400.0 as value from customers c
   left join (select customer_id, max(occurred_at) as last from events where event_name = 'purchase' and occurred_at <= :T group by customer_id) p on p.customer_id = c.id
   where ${EXISTS}`;
+
+/**
+ * days_since_last_purchase over the events read with `dedupe_on: [id]`: the first row (by time) of
+ * each id. `id` is the events' serial key, so no group has two rows, but neither the engine nor a
+ * careful hand knows that: both pay for the sort that finds the groups.
+ */
+const DEDUPED = (body: string) => `select c.id as key, extract(epoch from (:T - p.last)) / 86400.0 as value from customers c
+  left join (select customer_id, max(occurred_at) as last from (${body}) d where event_name = 'purchase' group by customer_id) p on p.customer_id = c.id
+  where ${EXISTS}`;
+const DAYS_SINCE_PURCHASE_DEDUPED: Record<string, string> = {
+  'distinct-on': DEDUPED(`select distinct on (id) * from events where occurred_at <= :T order by id, occurred_at`),
+  'row-number': DEDUPED(`select * from (select events.*, row_number() over (partition by id order by occurred_at) as rn from events where occurred_at <= :T) x where rn = 1 or id is null`),
+};
 
 const HEALTH = `select c.id as key,
     30 * least(greatest(coalesce(a.s30, 0)::float8 / 6, 0), 1)
@@ -179,6 +192,16 @@ function benchProject(schema: string): Project {
   return p;
 }
 
+/** The bench project with the events read through `dedupe_on: [id]` (the read-path row for de-duplication). */
+function dedupeProject(schema: string): Project {
+  const p = benchProject(schema);
+  const model = shopFile('definitions/model.yaml');
+  const withDedupe = model.replace(/^(properties: properties\n)/m, '$1dedupe_on: [id]\n');
+  if (withDedupe === model) throw new Error('read-path bench: the events mapping no longer has `properties: properties`');
+  p.setFile('definitions/model.yaml', withDedupe);
+  return p;
+}
+
 function analyse(p: Project, catalog: Catalog | undefined, asOf: Date): Analysis {
   const a = p.analyze({ catalog, now: asOf });
   const errors = a.diagnostics.filter((d) => d.severity === 'error');
@@ -207,6 +230,7 @@ export async function readPathsSection(o: ReadPathOptions): Promise<Section> {
     const project = benchProject(schema);
     const catalog = await loadCatalog(db, analyse(project, undefined, T).definitions);
     const analysis = analyse(project, catalog, T);
+    const dedupeAnalysis = analyse(dedupeProject(schema), catalog, T);
     const timeoutMs = o.timeoutMs;
 
     // The floor.
@@ -279,6 +303,22 @@ export async function readPathsSection(o: ReadPathOptions): Promise<Section> {
           hand(db!, 'cte', t, [`with v as materialized (${DAYS_SINCE_PURCHASE}) select t.entities, t.count, s.key, s.value from (select count(*) as entities, count(value) as count from v) t left join (select key, value from v where value is not null order by key limit 10) s on true order by s.key`], (rows) => valuesAnswer(rows[0]![0]!.entities, rows[0]![0]!.count, rows[0]!.filter((r) => r.key !== null) as { key: unknown; value: unknown }[]), ro),
           hand(db!, 'stats-then-sample', t, [`select count(*) as entities, count(value) as count from (${DAYS_SINCE_PURCHASE}) v`, `select key, value from (${DAYS_SINCE_PURCHASE}) v where value is not null order by key limit 10`], (rows) => valuesAnswer(rows[0]![0]!.entities, rows[0]![0]!.count, rows[1] as { key: unknown; value: unknown }[]), ro),
         ],
+      },
+      {
+        key: 'preview-trait-dedupe',
+        path: 'preview trait days_since_last_purchase, events with dedupe_on: [id]',
+        note: 'every id is unique in the bench data; both sides sort the events to find the groups',
+        engine: {
+          id: 'engine',
+          run: async () => {
+            const p = await preview(db!, dedupeAnalysis, 'trait', 'days_since_last_purchase', { asOf: T, timeoutMs });
+            if (p.kind !== 'trait') throw new Error('not a trait preview');
+            return valuesAnswer(p.entities, p.count, p.sample);
+          },
+        },
+        hands: Object.entries(DAYS_SINCE_PURCHASE_DEDUPED).map(([id, body]) =>
+          hand(db!, `cte/${id}`, t, [`with v as materialized (${body}) select t.entities, t.count, s.key, s.value from (select count(*) as entities, count(value) as count from v) t left join (select key, value from v where value is not null order by key limit 10) s on true order by s.key`], (rows) => valuesAnswer(rows[0]![0]!.entities, rows[0]![0]!.count, rows[0]!.filter((r) => r.key !== null) as { key: unknown; value: unknown }[]), ro),
+        ),
       },
       {
         key: 'preview-score',

@@ -110,7 +110,7 @@ describe('KPI query shapes [postgres]', function () {
       }
     };
     for (const d of analysis.definitions) if (d.kind === 'Kpi') walk((analysis.get('Kpi', d.name)!.resolved.query as { metric: { k: string } }).metric);
-    assert.deepEqual([...forms].sort(), ['active', 'attribute-retention', 'avg', 'churn', 'count', 'events', 'nps', 'ratio', 'retention', 'sum']);
+    assert.deepEqual([...forms].sort(), ['active', 'attribute-retention', 'avg', 'churn', 'count', 'count_distinct', 'events', 'nps', 'ratio', 'retention', 'sum']);
   });
 
   it('no KPI reads the events table per row (SubPlan or repeated scan)', async () => {

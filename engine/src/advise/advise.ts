@@ -273,6 +273,7 @@ function collectMetric(x: Collector, m: IrMetric): void {
       return;
     case 'sum':
     case 'avg':
+    case 'count_distinct':
     case 'nps':
       x.events(m.filter, 'window', m.value);
       return;

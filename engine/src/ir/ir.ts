@@ -27,6 +27,22 @@ export interface IrStream {
   readonly entityKey: string;
   readonly time: string;
   readonly typeColumn?: string;
+  /** `dedupe_on`: the stream reads as if only the first row of each duplicate group existed (absent: every row). */
+  readonly dedupe?: IrDedupe;
+}
+
+/**
+ * De-duplication of a stream at its source: rows equal on every `on` value (none of them NULL) are
+ * one event; the first by time, then by `tiebreak` (the columns any form can read: the entity key,
+ * the type column, the declared columns in name order, the properties column) is kept.
+ */
+export interface IrDedupe {
+  /** Event-level expressions (`ecol`, `eprop`) whose equal values make rows duplicates. */
+  readonly on: readonly IrExpr[];
+  /** Columns ordering rows with equal time, after it. */
+  readonly tiebreak: readonly string[];
+  /** The jsonb properties column, ordered last (as jsonb). */
+  readonly properties?: string;
 }
 
 /**
@@ -84,7 +100,7 @@ export interface IrEventFilter {
   readonly where: IrCond | null;
 }
 
-export type AggFn = 'count' | 'sum' | 'avg' | 'min' | 'max' | 'last' | 'first';
+export type AggFn = 'count' | 'sum' | 'avg' | 'min' | 'max' | 'last' | 'first' | 'count_distinct';
 
 /** One value per entity from its matching events. */
 export interface IrAgg {
@@ -122,6 +138,8 @@ export type IrMetric =
   | { readonly k: 'events'; readonly entity: IrEntity; readonly filter: IrEventFilter }
   | { readonly k: 'sum' | 'avg'; readonly entity: IrEntity; readonly filter: IrEventFilter; readonly value: IrExpr }
   | { readonly k: 'active'; readonly entity: IrEntity; readonly filter: IrEventFilter }
+  /** Distinct non-NULL values of `value` over the matching events of existing entities (0 when none). */
+  | { readonly k: 'count_distinct'; readonly entity: IrEntity; readonly filter: IrEventFilter; readonly value: IrExpr }
   | { readonly k: 'ratio'; readonly numerator: IrMetric; readonly denominator: IrMetric }
   /** Cohort: entities whose first cohort event c is in (T - within, T - days]; returned: a return event in (c, c + days]. */
   | { readonly k: 'retention'; readonly entity: IrEntity; readonly cohort: IrEventFilter; readonly cohortWithin: IrDuration; readonly returning: IrEventFilter; readonly days: number }

@@ -47,7 +47,9 @@ export const NAME_RE = /^[a-z][a-z0-9_]{0,62}$/;
 
 const CONDITION_FORMS = ['all', 'any', 'not', 'attribute', 'event', 'segment', 'stage', 'trait', 'score'] as const;
 const AGGREGATES = ['sum', 'avg', 'min', 'max'] as const;
-const METRIC_FORMS = ['count', 'events', 'sum', 'avg', 'active', 'ratio', 'retention', 'churn', 'nps'] as const;
+const METRIC_FORMS = ['count', 'events', 'sum', 'avg', 'active', 'ratio', 'retention', 'churn', 'nps', 'count_distinct'] as const;
+/** The forms a `metric-form` message lists (the v0.1 list: existing diagnostics stay byte-identical). */
+const LISTED_METRIC_FORMS = METRIC_FORMS.slice(0, 9);
 
 export class Lowerer {
   constructor(
@@ -224,6 +226,7 @@ export class Lowerer {
       properties: this.optRef(root, 'properties'),
       propertyTypes,
       columns,
+      ...(getPair(root, 'dedupe_on') ? { dedupeOn: this.stringList(root, 'dedupe_on') } : {}),
     };
   }
 
@@ -361,7 +364,7 @@ export class Lowerer {
         present.length ? present[1]!.key.span : node.span,
         present.length
           ? `a metric has exactly one form; this one has ${present.map((p) => p.key.value).join(' and ')}`
-          : `a metric needs one of: ${METRIC_FORMS.join(', ')}`,
+          : `a metric needs one of: ${LISTED_METRIC_FORMS.join(', ')}`,
       );
       if (!present.length) return { form: 'invalid', span: node.span };
     }
@@ -383,10 +386,11 @@ export class Lowerer {
         return { form, query: this.eventQuery(v, false), span };
       case 'sum':
       case 'avg':
+      case 'count_distinct':
       case 'nps': {
         const property = this.optRef(v, 'property');
         if (!property) {
-          this.sink.error('missing-property', pair.key.span, `\`${form}\` needs \`property\`: the event property to ${form === 'nps' ? 'read the 0-10 score from' : 'aggregate'}`);
+          this.sink.error('missing-property', pair.key.span, `\`${form}\` needs \`property\`: the event property to ${form === 'nps' ? 'read the 0-10 score from' : form === 'count_distinct' ? 'count the distinct values of' : 'aggregate'}`);
           return { form: 'invalid', span };
         }
         return { form, query: this.eventQuery(v, false, ['property']), property, span };
@@ -501,7 +505,7 @@ export class Lowerer {
         };
       }
       case 'event': {
-        const query = this.eventQuery(node, true, [...OP_NAMES.filter((o) => o !== 'within'), ...AGGREGATES]);
+        const query = this.eventQuery(node, true, [...OP_NAMES.filter((o) => o !== 'within'), ...AGGREGATES, 'count_distinct']);
         const agg = this.aggregate(node, false) ?? { fn: 'count' as const };
         const op = this.operatorOf(node, 'optional', 'an event condition', ['within']);
         return { form, query, agg, op, span };
@@ -511,7 +515,7 @@ export class Lowerer {
 
   /** Reads event/stream/within/where from a mapping; `extra` are keys the caller handles. */
   eventQuery(node: YMap, allowAggregate: boolean, extra: readonly string[] = []): EventQuery {
-    const known = ['event', 'stream', 'within', 'where', ...extra, ...(allowAggregate ? [...AGGREGATES, 'last', 'first', 'days_since'] : [])];
+    const known = ['event', 'stream', 'within', 'where', ...extra, ...(allowAggregate ? [...AGGREGATES, 'count_distinct', 'last', 'first', 'days_since'] : [])];
     this.onlyKeys(node, known, 'an event query');
     const event = this.optRef(node, 'event');
     const stream = this.optRef(node, 'stream');
@@ -539,7 +543,7 @@ export class Lowerer {
 
   /** sum/avg/min/max: p; last/first: p|time; days_since: last|first. */
   aggregate(node: YMap, forTrait: boolean): Aggregate | undefined {
-    const names = forTrait ? [...AGGREGATES, 'last', 'first', 'days_since'] : [...AGGREGATES];
+    const names = forTrait ? [...AGGREGATES, 'count_distinct', 'last', 'first', 'days_since'] : [...AGGREGATES, 'count_distinct'];
     const present = node.pairs.filter((p) => names.includes(String(p.key.value)));
     if (present.length > 1) {
       this.sink.error('conflicting-aggregate', present[1]!.key.span, `one aggregate at a time; this has ${present.map((p) => p.key.value).join(' and ')}`);
@@ -547,6 +551,7 @@ export class Lowerer {
     const p = present[0];
     if (!p) return undefined;
     const fn = String(p.key.value);
+    if (fn === 'count_distinct') return this.countDistinct(p.key.span, p.value);
     const text = scalarString(p.value);
     if (text === undefined || text === '') {
       this.sink.error('bad-value', p.value.span, fn === 'days_since' ? '`days_since` is `last` or `first`' : `\`${fn}\` names an event property, for example \`${fn}: amount\``);
@@ -560,6 +565,21 @@ export class Lowerer {
       return { fn: 'days_since', which: text, span: p.value.span };
     }
     return { fn: fn as 'sum', property: { name: text, span: p.value.span } };
+  }
+
+  /** `count_distinct: { property: p }` (the trait and condition aggregate). */
+  private countDistinct(keySpan: Span, v: YNode): Aggregate | undefined {
+    if (v.kind !== 'map') {
+      const text = scalarString(v);
+      this.sink.error('bad-value', v.span, `\`count_distinct\` takes a mapping: \`count_distinct: { property: ${text && /^[A-Za-z_][A-Za-z0-9_]*$/.test(text) ? text : 'sku'} }\``);
+      return undefined;
+    }
+    const property = this.optRef(v, 'property');
+    if (!property) {
+      this.sink.error('missing-property', keySpan, '`count_distinct` needs `property`: the event property whose distinct values are counted, for example `count_distinct: { property: sku }`');
+      return undefined;
+    }
+    return { fn: 'count_distinct', property };
   }
 
   /** The operator of a condition: `one` required, `optional`, or `none` allowed. */

@@ -71,6 +71,8 @@ export interface EventsDef extends DefinitionBase {
   readonly properties?: Ref;
   readonly propertyTypes: ReadonlyMap<string, { type: ValueType; span: Span }>;
   readonly columns: ReadonlyMap<string, AttributeDecl>;
+  /** `dedupe_on`: the values that make two rows one event (role names `key`/`type`/`time`, columns, properties). */
+  readonly dedupeOn?: readonly Ref[];
 }
 
 export type OpName =
@@ -110,6 +112,7 @@ export interface EventQuery {
 export type Aggregate =
   | { readonly fn: 'count' }
   | { readonly fn: 'sum' | 'avg' | 'min' | 'max'; readonly property: Ref }
+  | { readonly fn: 'count_distinct'; readonly property: Ref }
   | { readonly fn: 'last' | 'first'; readonly property: Ref /* `time` means the event time */ }
   | { readonly fn: 'days_since'; readonly which: 'last' | 'first'; readonly span: Span };
 
@@ -175,7 +178,7 @@ export interface LifecycleDef extends DefinitionBase {
 export type Metric =
   | { readonly form: 'count'; readonly where: Condition; readonly span: Span }
   | { readonly form: 'events' | 'active' | 'churn'; readonly query: EventQuery; readonly span: Span }
-  | { readonly form: 'sum' | 'avg'; readonly query: EventQuery; readonly property: Ref; readonly span: Span }
+  | { readonly form: 'sum' | 'avg' | 'count_distinct'; readonly query: EventQuery; readonly property: Ref; readonly span: Span }
   | { readonly form: 'ratio'; readonly numerator: Metric; readonly denominator: Metric; readonly span: Span }
   | { readonly form: 'retention'; readonly cohort: EventQuery; readonly returning: EventQuery; readonly days: number; readonly span: Span; readonly cohortAttribute?: CohortAttribute }
   | { readonly form: 'nps'; readonly query: EventQuery; readonly property: Ref; readonly span: Span }

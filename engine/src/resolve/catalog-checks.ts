@@ -9,7 +9,7 @@ import type { EntityDef, EventsDef, Ref } from '../model/types.js';
 import type { Span } from '../diagnostics.js';
 import { findTable, tableNames, type CatalogTable, type CatalogType } from './catalog.js';
 import type { ResolveContext } from './context.js';
-import { entityFor } from './entities.js';
+import { dedupeTarget, entityFor } from './entities.js';
 import { didYouMean } from '../suggest.js';
 
 /** The catalog's table for a mapped table, reported as `unknown-table` when `report` and absent. */
@@ -68,6 +68,39 @@ export function checkEvents(cx: ResolveContext, ev: EventsDef): void {
     if (!col) cx.unknown('unknown-column', 'column', { name: c.column, span: c.span }, t.columns.keys(), ` in table ${t.schema}.${t.name}`);
     else if (c.type && col.type !== c.type && col.type !== 'other')
       cx.warn('type-mismatch', c.span, `column '${c.name}' is declared ${c.type} but is ${col.pgType} in the database`);
+  }
+  checkDedupe(cx, ev, t);
+}
+
+/**
+ * `dedupe_on`: each name is a role (`key`, `type`, `time`), a declared column or property, or a
+ * column of the table. With the catalog, an undeclared name must be a column (`unknown-column`,
+ * an error); offline, one close to a known name is most likely a typo (a warning). A repeated
+ * name has no effect (`ignored-key`).
+ */
+function checkDedupe(cx: ResolveContext, ev: EventsDef, t: CatalogTable | undefined): void {
+  if (!ev.dedupeOn) return;
+  const seen = new Set<string>();
+  const known = ['key', 'time', ...(ev.type ? ['type'] : []), ...ev.columns.keys(), ...(ev.properties ? ev.propertyTypes.keys() : [])];
+  for (const r of ev.dedupeOn) {
+    if (seen.has(r.name)) {
+      cx.warn('ignored-key', r.span, `'${r.name}' is already in \`dedupe_on\``);
+      continue;
+    }
+    seen.add(r.name);
+    if (r.name === 'type' && !ev.type && !(t && t.columns.has('type'))) {
+      cx.error('no-type-column', r.span, `Events '${ev.name}' maps no \`type\` column, so \`type\` cannot be part of \`dedupe_on\``);
+      continue;
+    }
+    if (dedupeTarget(ev, r.name).kind !== 'table-column') continue;
+    const hint = ev.properties ? `; a key of the \`properties\` column is declared in \`property_types\` first` : '';
+    if (t) {
+      if (!t.columns.has(r.name)) cx.unknown('unknown-column', 'column or property', r, [...known, ...t.columns.keys()], ` in table ${t.schema}.${t.name} (dedupe_on)${hint}`);
+    } else {
+      const dym = didYouMean(r.name, [...known, ev.entityKey.name, ev.time.name, ...(ev.type ? [ev.type.name] : [])]);
+      if (dym.best && dym.best !== r.name)
+        cx.warn('unknown-column', r.span, `'${r.name}' in \`dedupe_on\` is not a role, a declared column or a declared property${dym.text}; it is taken to be a column of the table (checked with a database connected)`, { span: r.span, text: dym.best });
+    }
   }
 }
 

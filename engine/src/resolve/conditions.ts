@@ -188,7 +188,7 @@ export function property(cx: ResolveContext, stream: EventsDef, ref: Ref): Typed
   return undefined;
 }
 
-/** sum/avg/min/max/last/first/days_since/count over the filtered events of one entity. */
+/** sum/avg/min/max/last/first/days_since/count/count_distinct over the filtered events of one entity. */
 export function aggregateExpr(cx: ResolveContext, stream: EventsDef, filter: IrEventFilter, agg: Aggregate, inCondition: boolean): Typed | undefined {
   if (agg.fn === 'count') return { expr: { k: 'agg', agg: { fn: 'count', filter, zeroWhenNone: true } }, type: 'number' };
   if (agg.fn === 'days_since') {
@@ -198,6 +198,8 @@ export function aggregateExpr(cx: ResolveContext, stream: EventsDef, filter: IrE
   }
   const prop = property(cx, stream, agg.property);
   if (!prop) return undefined;
+  // Distinct non-NULL values; 0 when there are no matching events (or none carries the property).
+  if (agg.fn === 'count_distinct') return { expr: { k: 'agg', agg: { fn: 'count_distinct', filter, value: prop.expr, zeroWhenNone: true } }, type: 'number' };
   if ((agg.fn === 'sum' || agg.fn === 'avg') && prop.type !== 'number' && prop.type !== 'unknown') {
     cx.error(
       'type-mismatch',

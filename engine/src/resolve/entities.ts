@@ -5,7 +5,7 @@
 // it goes through `kindSet`: adding a second entity re-resolves every definition that relied on
 // there being one (incremental analysis, ARCHITECTURE.md).
 
-import type { IrEntity, IrStream } from '../ir/ir.js';
+import type { IrDedupe, IrEntity, IrExpr, IrStream } from '../ir/ir.js';
 import type { Definition, EntityDef, EventQuery, EventsDef, Ref } from '../model/types.js';
 import type { ResolveContext } from './context.js';
 
@@ -14,7 +14,40 @@ export function irEntity(e: EntityDef): IrEntity {
 }
 
 export function irStream(s: EventsDef): IrStream {
-  return { name: s.name, table: { schema: s.table.schema, name: s.table.name }, entityKey: s.entityKey.name, time: s.time.name, typeColumn: s.type?.name };
+  const base: IrStream = { name: s.name, table: { schema: s.table.schema, name: s.table.name }, entityKey: s.entityKey.name, time: s.time.name, typeColumn: s.type?.name };
+  // Absent `dedupe_on` adds no key, so every existing IR and fingerprint stays as it was.
+  return s.dedupeOn && s.dedupeOn.length ? { ...base, dedupe: irDedupe(s) } : base;
+}
+
+/**
+ * What a `dedupe_on` name means, from the Events definition alone (so the IR is the same with and
+ * without a database): the role names `key`, `type` (when the stream maps one) and `time`; a
+ * declared `columns` entry; a `property_types` key (of the `properties` column); else a column of
+ * the table (checked against the catalog by the Events rule, catalog-checks.ts).
+ */
+export function dedupeTarget(s: EventsDef, name: string): { kind: 'role' | 'column' | 'property' | 'table-column'; expr: IrExpr } {
+  if (name === 'key') return { kind: 'role', expr: { k: 'ecol', col: s.entityKey.name, type: 'unknown' } };
+  if (name === 'time') return { kind: 'role', expr: { k: 'ecol', col: s.time.name, type: 'timestamp' } };
+  if (name === 'type' && s.type) return { kind: 'role', expr: { k: 'ecol', col: s.type.name, type: 'string' } };
+  const col = s.columns.get(name);
+  if (col) return { kind: 'column', expr: { k: 'ecol', col: col.column, type: col.type ?? 'unknown' } };
+  if (s.properties && s.propertyTypes.has(name)) return { kind: 'property', expr: { k: 'eprop', col: s.properties.name, key: name, type: 'string' } };
+  return { kind: 'table-column', expr: { k: 'ecol', col: name, type: 'unknown' } };
+}
+
+function irDedupe(s: EventsDef): IrDedupe {
+  const on: IrExpr[] = [];
+  const seen = new Set<string>();
+  for (const r of s.dedupeOn ?? []) {
+    const e = dedupeTarget(s, r.name).expr;
+    const k = e.k === 'eprop' ? `p:${e.key}` : `c:${(e as { col: string }).col}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    on.push(e);
+  }
+  const tiebreak = [s.entityKey.name, ...(s.type ? [s.type.name] : []), ...[...s.columns.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((c) => c.column)];
+  const unique = tiebreak.filter((c, i) => tiebreak.indexOf(c) === i && c !== s.time.name);
+  return { on, tiebreak: unique, ...(s.properties ? { properties: s.properties.name } : {}) };
 }
 
 /** The entity a definition is about: its `entity:`, else the project's only entity (reported when there is none or several). */

@@ -51,6 +51,13 @@ export function kpiMetric(cx: ResolveContext, def: KpiDef, m: Metric, entityRef:
       }
       return m.form === 'nps' ? { k: 'nps', entity, filter: r.filter, value: p.expr } : { k: m.form, entity, filter: r.filter, value: p.expr };
     }
+    case 'count_distinct': {
+      const r = eventFilter(cx, m.query, undefined);
+      const entity = r && streamEntity(cx, r.stream);
+      if (!r || !entity) return undefined;
+      const p = property(cx, r.stream, m.property);
+      return p && { k: 'count_distinct', entity, filter: r.filter, value: p.expr };
+    }
     case 'ratio': {
       const n = kpiMetric(cx, def, m.numerator, entityRef);
       const d = kpiMetric(cx, def, m.denominator, entityRef);

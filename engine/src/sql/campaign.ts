@@ -13,7 +13,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { IrCampaign } from '../ir/ir.js';
 import { compileRaw, type CompiledSql } from './kysely.js';
-import { eventFilterRaw, membersRaw, tableRaw, type SqlOptions } from './compile.js';
+import { eventFilterRaw, membersRaw, streamRaw, type SqlOptions } from './compile.js';
 import { postgres } from './dialect.js';
 
 type Sql = RawBuilder<unknown>;
@@ -74,7 +74,7 @@ function candidatesRaw(c: IrCampaign, o: CandidateOptions): Sql {
     const upper = ts(new Date(o.asOf.getTime() - delayMs));
     const lower = o.triggerSince ? sql` and ${sql.id('ev', f.stream.time)} > ${ts(new Date(o.triggerSince.getTime() - delayMs))}` : sql``;
     joins.push(
-      sql`left join (select distinct ${sql.id('ev', f.stream.entityKey)} as key from ${tableRaw(f.stream.table)} as ev where ${eventFilterRaw(f, opts, 'ev')} and ${sql.id('ev', f.stream.time)} <= ${upper}${lower}) as tr on tr.key = s.key`,
+      sql`left join (select distinct ${sql.id('ev', f.stream.entityKey)} as key from ${streamRaw(f.stream, opts)} as ev where ${eventFilterRaw(f, opts, 'ev')} and ${sql.id('ev', f.stream.time)} <= ${upper}${lower}) as tr on tr.key = s.key`,
     );
     triggered = sql`tr.key is not null`;
   }
@@ -172,7 +172,7 @@ export function compileConversions(c: IrCampaign, stateSchema: string, asOf: Dat
   const within = dialect.interval(c.goal.within);
   const key = sql.id('ev', f.stream.entityKey);
   const time = sql.id('ev', f.stream.time);
-  const goals = sql`select ${key}::text as k, ${time} as t from ${tableRaw(f.stream.table)} as ev
+  const goals = sql`select ${key}::text as k, ${time} as t from ${streamRaw(f.stream, opts)} as ev
      where ${eventFilterRaw(f, opts, 'ev')} and ${time} > (select min(enrolled_at) from enr) and ${key} is not null`;
   return compileRaw(sql`with ${dialect.materializedCte('enr', enr)},
     timeline as (

@@ -195,6 +195,31 @@ function table(t: IrTable): Sql {
   return t.schema ? memoIdentifier(`t\u0000${t.schema}\u0000${t.name}`, () => sql`${sql.id(t.schema!, t.name)}`) : memoIdentifier(`t\u0000${t.name}`, () => sql`${sql.id(t.name)}`);
 }
 
+/** The alias of a de-duplicated stream's rows inside its source subquery (streamRel). */
+const DD = '__tally_dd';
+
+/**
+ * A stream as a FROM item: its table, or, with `dedupe_on`, the table read as if only the first
+ * row of each duplicate group existed. Rows up to T are numbered per group (equal on every dedupe
+ * value) by time, then by the IR's tiebreak columns, then the properties as jsonb; a row keeps when
+ * it is the first, or when a dedupe value is NULL (a NULL is never a duplicate). One window pass
+ * over the stream (a sort and a WindowAgg), never a probe per row; every form reads the stream
+ * through here, so they all see the same rows. `time <= T` is pushed inside: every form reads only
+ * events up to T, and a group's first row is at or before T exactly when some row of it is.
+ */
+function streamRel(x: Ctx, s: IrStream): Sql {
+  if (!s.dedupe) return table(s.table);
+  const d = s.dedupe;
+  const on = d.on.map((e) => expr(x, e, DD));
+  const order = [col(DD, s.time), ...d.tiebreak.map((c) => col(DD, c)), ...(d.properties ? [x.d.cast(col(DD, d.properties), 'jsonb')] : [])];
+  const nulls = sql.join(on.map((o) => sql`${o} is null`), sql` or `);
+  const numbered = sql`select ${sql.id(DD)}.*, row_number() over (partition by ${sql.join(on)} order by ${sql.join(order)}) as ${sql.id(DEDUPE_RANK)} from ${table(s.table)} as ${sql.id(DD)} where ${col(DD, s.time)} <= ${x.asOf}`;
+  return sql`(select * from (${numbered}) as ${sql.id(DD)} where ${col(DD, DEDUPE_RANK)} = 1 or ${nulls})`;
+}
+
+/** The column numbering a de-duplicated stream's rows within their duplicate group. */
+export const DEDUPE_RANK = '__tally_dup';
+
 function col(alias: string, column: string): Sql {
   return memoIdentifier(`c\u0000${alias}\u0000${column}`, () => sql.id(alias, column));
 }
@@ -288,7 +313,7 @@ function existsProbe(x: Ctx, c: IrCond, negated: boolean): Sql | undefined {
   else return undefined;
   if (negated) any = !any;
   const f = c.a.agg.filter;
-  const body = sql`select 1 from ${table(f.stream.table)} as ev where ${col('ev', f.stream.entityKey)} = ${col(E, x.entity!.key)} and ${eventFilter(x, f, 'ev')}`;
+  const body = sql`select 1 from ${streamRel(x, f.stream)} as ev where ${col('ev', f.stream.entityKey)} = ${col(E, x.entity!.key)} and ${eventFilter(x, f, 'ev')}`;
   return any ? sql`exists (${body})` : sql`not exists (${body})`;
 }
 
@@ -327,6 +352,9 @@ function aggValue(x: Ctx, agg: IrAgg, ev: string, filter?: Sql): Sql {
     case 'last':
     case 'first':
       return x.d.firstOf(v, col(ev, agg.filter.stream.time), agg.fn === 'last', f);
+    case 'count_distinct':
+      // Distinct non-NULL values (count ignores NULLs); 0, not NULL, with none (zeroWhenNone).
+      return sql`count(distinct ${v})${f}`;
   }
 }
 
@@ -340,9 +368,9 @@ function aggregate(x: Ctx, agg: IrAgg): Sql {
   const f = agg.filter;
   let sub: Sql;
   if (agg.fn === 'last' || agg.fn === 'first') {
-    sub = sql`(select ${expr(x, agg.value!, 'ev')} from ${table(f.stream.table)} as ev where ${col('ev', f.stream.entityKey)} = ${col(E, x.entity!.key)} and ${eventFilter(x, f, 'ev')} order by ${col('ev', f.stream.time)} ${sql.raw(agg.fn === 'last' ? 'desc' : 'asc')} limit 1)`;
+    sub = sql`(select ${expr(x, agg.value!, 'ev')} from ${streamRel(x, f.stream)} as ev where ${col('ev', f.stream.entityKey)} = ${col(E, x.entity!.key)} and ${eventFilter(x, f, 'ev')} order by ${col('ev', f.stream.time)} ${sql.raw(agg.fn === 'last' ? 'desc' : 'asc')} limit 1)`;
   } else {
-    sub = sql`(select ${aggValue(x, agg, 'ev')} from ${table(f.stream.table)} as ev where ${col('ev', f.stream.entityKey)} = ${col(E, x.entity!.key)} and ${eventFilter(x, f, 'ev')})`;
+    sub = sql`(select ${aggValue(x, agg, 'ev')} from ${streamRel(x, f.stream)} as ev where ${col('ev', f.stream.entityKey)} = ${col(E, x.entity!.key)} and ${eventFilter(x, f, 'ev')})`;
   }
   return agg.zeroWhenNone && agg.fn !== 'count' ? sql`coalesce(${sub}, 0)` : sub;
 }
@@ -374,7 +402,7 @@ function passJoins(x: Ctx): Sql {
       return sql`${value} as ${sql.id(sl.alias)}`;
     });
     joins.push(
-      sql`left join (select ${col('ev', s.entityKey)} as k, ${sql.join(cols)} from ${table(s.table)} as ev where ${sql.join(pushed, sql` and `)} group by ${col('ev', s.entityKey)}) as ${sql.id(pass.alias)} on ${col(pass.alias, 'k')} = ${col(E, x.entity!.key)}`,
+      sql`left join (select ${col('ev', s.entityKey)} as k, ${sql.join(cols)} from ${streamRel(x, s)} as ev where ${sql.join(pushed, sql` and `)} group by ${col('ev', s.entityKey)}) as ${sql.id(pass.alias)} on ${col(pass.alias, 'k')} = ${col(E, x.entity!.key)}`,
     );
   }
   return joins.length ? sql.join(joins, sql` `) : sql``;
@@ -760,7 +788,7 @@ function streamSourceSql(x: Ctx, src: StreamSource): Sql {
   const s = src.stream;
   const pushed = pushedFilter(x, s, leaves.map((l) => l.leaf.filter));
   const key = col('ev', s.entityKey);
-  const scan = sql`from ${table(s.table)} as ev where ${pushed.where}`;
+  const scan = sql`from ${streamRel(x, s)} as ev where ${pushed.where}`;
   if (!leaves.some((l) => l.leaf.k === 'active')) {
     const cols = leaves.map(({ leaf, col: c }) => {
       const f = filterClause(x, leaf.filter, pushed.exact(leaf.filter));
@@ -843,10 +871,10 @@ function retentionSql(x: Ctx, m: Extract<IrMetric, { k: 'retention' }>): Sql {
   const lower = x.time({ k: 'asof', minusMs: m.cohortWithin.ms, minus: m.cohortWithin });
   const upper = x.time({ k: 'asof', minusMs: returnWindow.ms, minus: returnWindow });
   const ckey = col('ev', c.stream.entityKey);
-  const firsts = sql`select ${ckey} as k, min(${col('ev', c.stream.time)}) as c from ${table(c.stream.table)} as ev where ${eventFilter(x, c, 'ev')} and ${col('ev', c.stream.time)} <= ${upper} group by ${ckey} having min(${col('ev', c.stream.time)}) > ${lower}`;
+  const firsts = sql`select ${ckey} as k, min(${col('ev', c.stream.time)}) as c from ${streamRel(x, c.stream)} as ev where ${eventFilter(x, c, 'ev')} and ${col('ev', c.stream.time)} <= ${upper} group by ${ckey} having min(${col('ev', c.stream.time)}) > ${lower}`;
   const cohort = sql`select g.k, g.c from (${firsts}) as g where ${entityExists(x, m.entity, col('g', 'k'))}`;
   const rt = col('rv', r.stream.time);
-  const returned = sql`select distinct co.k from co join ${table(r.stream.table)} as rv on ${col('rv', r.stream.entityKey)} = co.k and ${rt} > co.c and ${rt} <= co.c + ${days} where ${rt} > ${lower} and ${eventFilter(x, r, 'rv')}`;
+  const returned = sql`select distinct co.k from co join ${streamRel(x, r.stream)} as rv on ${col('rv', r.stream.entityKey)} = co.k and ${rt} > co.c and ${rt} <= co.c + ${days} where ${rt} > ${lower} and ${eventFilter(x, r, 'rv')}`;
   return sql`with co as (${cohort}), ret as (${returned}) select ${x.d.cast(sql`count(ret.k)`, 'float8')} / nullif(count(*), 0) as v from co left join ret on ret.k = co.k`;
 }
 
@@ -948,8 +976,15 @@ function churnSql(x: Ctx, m: Extract<IrMetric, { k: 'churn' }>): Sql {
   const p0 = x.time({ k: 'asof', minusMs: m.period.ms, minus: m.period });
   const t = col('ev', f.stream.time);
   const key = col('ev', f.stream.entityKey);
-  const perKey = sql`select ${key} as k, ${x.d.boolOr(sql`${t} > ${p0}`)} as recent from ${table(f.stream.table)} as ev where ${t} > ${p1} and ${eventFilter(x, f, 'ev')} group by ${key} having ${x.d.boolOr(sql`${t} <= ${p0}`)}`;
+  const perKey = sql`select ${key} as k, ${x.d.boolOr(sql`${t} > ${p0}`)} as recent from ${streamRel(x, f.stream)} as ev where ${t} > ${p1} and ${eventFilter(x, f, 'ev')} group by ${key} having ${x.d.boolOr(sql`${t} <= ${p0}`)}`;
   return sql`select ${x.d.cast(sql`(count(*) filter (where not g.recent))`, 'float8')} / nullif(count(*), 0) as v from (${perKey}) as g where ${entityExists(x, m.entity, col('g', 'k'))}`;
+}
+
+/** Distinct non-NULL values of a property over the matching events of existing entities (one scan). */
+function countDistinctSql(x: Ctx, m: Extract<IrMetric, { k: 'count_distinct' }>): Sql {
+  const f = m.filter;
+  const key = col('ev', f.stream.entityKey);
+  return sql`select count(distinct ${expr(x, m.value, 'ev')}) as v from ${streamRel(x, f.stream)} as ev where ${eventFilter(x, f, 'ev')} and ${entityExists(x, m.entity, key)}`;
 }
 
 /** NPS over each existing respondent's latest scored response in the window (one sorted scan). */
@@ -957,7 +992,7 @@ function npsSql(x: Ctx, m: Extract<IrMetric, { k: 'nps' }>): Sql {
   const f = m.filter;
   const score = expr(x, m.value, 'ev');
   const key = col('ev', f.stream.entityKey);
-  const latest = sql`select ${x.d.distinctOn(key)} ${score} as score from ${table(f.stream.table)} as ev where ${eventFilter(x, f, 'ev')} and ${score} is not null and ${entityExists(x, m.entity, key)} order by ${key}, ${col('ev', f.stream.time)} desc`;
+  const latest = sql`select ${x.d.distinctOn(key)} ${score} as score from ${streamRel(x, f.stream)} as ev where ${eventFilter(x, f, 'ev')} and ${score} is not null and ${entityExists(x, m.entity, key)} order by ${key}, ${col('ev', f.stream.time)} desc`;
   return sql`select ${x.d.cast(sql`((count(*) filter (where score >= 9)) - (count(*) filter (where score <= 6)))`, 'float8')} * 100 / nullif(count(*), 0) as v from (${latest}) as nps`;
 }
 
@@ -980,6 +1015,8 @@ function metricValue(row: MetricRow, m: IrMetric): Sql {
       return row.single(churnSql(row.x, m));
     case 'nps':
       return row.single(npsSql(row.x, m));
+    case 'count_distinct':
+      return row.single(countDistinctSql(row.x, m));
   }
 }
 
@@ -1066,6 +1103,11 @@ export function membersRaw(q: ir.IrMembersQuery, opts: SqlOptions): RawBuilder<u
 /** The WHERE of an event filter for event alias `ev`: time <= T, its window, types and property filters. */
 export function eventFilterRaw(f: IrEventFilter, opts: SqlOptions, ev: string): RawBuilder<unknown> {
   return eventFilter(new Ctx(opts, undefined, 'probe'), f, ev);
+}
+
+/** A stream's rows as a FROM item (its table, or its de-duplicated rows up to T: streamRel). */
+export function streamRaw(s: IrStream, opts: SqlOptions): RawBuilder<unknown> {
+  return streamRel(new Ctx(opts, undefined, 'probe'), s);
 }
 
 /** A (schema-qualified) table reference. */

@@ -18,7 +18,7 @@ import type { IrDuration } from '../ir/ir.js';
 type Sql = RawBuilder<unknown>;
 
 /** The SQL types the compilers cast to. */
-export type SqlType = 'numeric' | 'boolean' | 'timestamptz' | 'float8' | 'text' | 'int' | 'bigint';
+export type SqlType = 'numeric' | 'boolean' | 'timestamptz' | 'float8' | 'text' | 'int' | 'bigint' | 'jsonb';
 
 export interface Dialect {
   readonly name: string;
@@ -84,6 +84,7 @@ const CAST_SUFFIX: Record<SqlType, Sql> = {
   text: sql.raw('::text'),
   int: sql.raw('::int'),
   bigint: sql.raw('::bigint'),
+  jsonb: sql.raw('::jsonb'),
 };
 
 const NOW = sql`now()`;

@@ -524,7 +524,7 @@ return errors === 0;
 validate20.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const events = validate24;
-const schema40 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/events.schema.json","type":"object","properties":{"kind":{"const":"Events"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"entity":{"$ref":"common.schema.json#/$defs/name"},"table":{"type":"string","minLength":1},"entity_key":{"type":"string","minLength":1},"time":{"type":"string","minLength":1},"type":{"type":"string","minLength":1},"properties":{"type":"string","minLength":1},"property_types":{"type":"object","additionalProperties":{"$ref":"common.schema.json#/$defs/valueType"}},"columns":{"type":"object","additionalProperties":{"$ref":"#/$defs/column"}}},"required":["kind","name","version","table","entity_key","time"],"additionalProperties":false,"$defs":{"column":{"type":"object","properties":{"column":{"type":"string","minLength":1},"type":{"$ref":"common.schema.json#/$defs/valueType"}},"required":["type"],"additionalProperties":false}}};
+const schema40 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/events.schema.json","type":"object","properties":{"kind":{"const":"Events"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"entity":{"$ref":"common.schema.json#/$defs/name"},"table":{"type":"string","minLength":1},"entity_key":{"type":"string","minLength":1},"time":{"type":"string","minLength":1},"type":{"type":"string","minLength":1},"properties":{"type":"string","minLength":1},"property_types":{"type":"object","additionalProperties":{"$ref":"common.schema.json#/$defs/valueType"}},"columns":{"type":"object","additionalProperties":{"$ref":"#/$defs/column"}},"dedupe_on":{"type":"array","minItems":1,"items":{"type":"string","minLength":1}}},"required":["kind","name","version","table","entity_key","time"],"additionalProperties":false,"$defs":{"column":{"type":"object","properties":{"column":{"type":"string","minLength":1},"type":{"$ref":"common.schema.json#/$defs/valueType"}},"required":["type"],"additionalProperties":false}}};
 const schema48 = {"type":"object","properties":{"column":{"type":"string","minLength":1},"type":{"$ref":"common.schema.json#/$defs/valueType"}},"required":["type"],"additionalProperties":false};
 
 function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -1084,14 +1084,65 @@ vErrors.push(err34);
 errors++;
 }
 }
-}
-else {
-const err35 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema40.type,parentSchema:schema40,data};
+if(data.dedupe_on !== undefined){
+let data17 = data.dedupe_on;
+if(Array.isArray(data17)){
+if(data17.length < 1){
+const err35 = {instancePath:instancePath+"/dedupe_on",schemaPath:"#/properties/dedupe_on/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema40.properties.dedupe_on,data:data17};
 if(vErrors === null){
 vErrors = [err35];
 }
 else {
 vErrors.push(err35);
+}
+errors++;
+}
+const len1 = data17.length;
+for(let i2=0; i2<len1; i2++){
+let data18 = data17[i2];
+if(typeof data18 === "string"){
+if(func2(data18) < 1){
+const err36 = {instancePath:instancePath+"/dedupe_on/" + i2,schemaPath:"#/properties/dedupe_on/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema40.properties.dedupe_on.items,data:data18};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+}
+else {
+const err37 = {instancePath:instancePath+"/dedupe_on/" + i2,schemaPath:"#/properties/dedupe_on/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema40.properties.dedupe_on.items.type,parentSchema:schema40.properties.dedupe_on.items,data:data18};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+}
+}
+else {
+const err38 = {instancePath:instancePath+"/dedupe_on",schemaPath:"#/properties/dedupe_on/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema40.properties.dedupe_on.type,parentSchema:schema40.properties.dedupe_on,data:data17};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+}
+}
+else {
+const err39 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema40.type,parentSchema:schema40,data};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
 }
 errors++;
 }
@@ -1102,11 +1153,11 @@ validate24.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const segment = validate27;
 const schema50 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/segment.schema.json","type":"object","properties":{"kind":{"const":"Segment"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"materialize":{"type":"string","enum":["view","table"]},"entity":{"$ref":"common.schema.json#/$defs/name"},"where":{"$ref":"common.schema.json#/$defs/condition"}},"required":["kind","name","version","where"],"additionalProperties":false};
-const schema57 = {"type":"object","properties":{"all":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/condition"}},"any":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/condition"}},"not":{"$ref":"#/$defs/condition"},"attribute":{"type":"string","minLength":1},"event":{"$ref":"#/$defs/eventType"},"stream":{"$ref":"#/$defs/name"},"within":{"$ref":"#/$defs/duration"},"where":{"$ref":"#/$defs/propertyFilters"},"sum":{"$ref":"#/$defs/propertyName"},"avg":{"$ref":"#/$defs/propertyName"},"min":{"$ref":"#/$defs/propertyName"},"max":{"$ref":"#/$defs/propertyName"},"segment":{"$ref":"#/$defs/name"},"stage":{"$ref":"#/$defs/qualifiedStage"},"trait":{"$ref":"#/$defs/name"},"score":{"$ref":"#/$defs/name"},"band":{"$ref":"#/$defs/name"},"eq":{"$ref":"#/$defs/scalar"},"ne":{"$ref":"#/$defs/scalar"},"in":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/scalar"}},"not_in":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/scalar"}},"gt":{"$ref":"#/$defs/comparable"},"gte":{"$ref":"#/$defs/comparable"},"lt":{"$ref":"#/$defs/comparable"},"lte":{"$ref":"#/$defs/comparable"},"between":{"type":"array","minItems":2,"maxItems":2,"items":{"$ref":"#/$defs/comparable"}},"is_null":{"type":"boolean"},"contains":{"type":"string"},"starts_with":{"type":"string"},"before":{"$ref":"#/$defs/instantOrDuration"},"after":{"$ref":"#/$defs/instantOrDuration"}},"additionalProperties":false};
+const schema57 = {"type":"object","properties":{"all":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/condition"}},"any":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/condition"}},"not":{"$ref":"#/$defs/condition"},"attribute":{"type":"string","minLength":1},"event":{"$ref":"#/$defs/eventType"},"stream":{"$ref":"#/$defs/name"},"within":{"$ref":"#/$defs/duration"},"where":{"$ref":"#/$defs/propertyFilters"},"sum":{"$ref":"#/$defs/propertyName"},"avg":{"$ref":"#/$defs/propertyName"},"min":{"$ref":"#/$defs/propertyName"},"max":{"$ref":"#/$defs/propertyName"},"count_distinct":{"$ref":"#/$defs/countDistinct"},"segment":{"$ref":"#/$defs/name"},"stage":{"$ref":"#/$defs/qualifiedStage"},"trait":{"$ref":"#/$defs/name"},"score":{"$ref":"#/$defs/name"},"band":{"$ref":"#/$defs/name"},"eq":{"$ref":"#/$defs/scalar"},"ne":{"$ref":"#/$defs/scalar"},"in":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/scalar"}},"not_in":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/scalar"}},"gt":{"$ref":"#/$defs/comparable"},"gte":{"$ref":"#/$defs/comparable"},"lt":{"$ref":"#/$defs/comparable"},"lte":{"$ref":"#/$defs/comparable"},"between":{"type":"array","minItems":2,"maxItems":2,"items":{"$ref":"#/$defs/comparable"}},"is_null":{"type":"boolean"},"contains":{"type":"string"},"starts_with":{"type":"string"},"before":{"$ref":"#/$defs/instantOrDuration"},"after":{"$ref":"#/$defs/instantOrDuration"}},"additionalProperties":false};
 const schema58 = {"type":"string","minLength":1};
 const schema60 = {"type":"string","pattern":"^[1-9][0-9]*[mhdw]$"};
 const schema63 = {"type":"string","minLength":1};
-const schema81 = {"type":"string","pattern":"^[a-z][a-z0-9_]{0,62}\\.[a-z][a-z0-9_]{0,62}$"};
+const schema83 = {"type":"string","pattern":"^[a-z][a-z0-9_]{0,62}\\.[a-z][a-z0-9_]{0,62}$"};
 const schema64 = {"type":["string","number","boolean"]};
 const schema68 = {"type":["number","string"]};
 const schema74 = {"type":"string","pattern":"^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?|[1-9][0-9]*[mhdw])$"};
@@ -1545,6 +1596,82 @@ return errors === 0;
 }
 validate29.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
+const schema80 = {"type":"object","properties":{"property":{"$ref":"#/$defs/propertyName"}},"required":["property"],"additionalProperties":false};
+
+function validate33(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate33.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.property === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "property"},message:"must have required property '"+"property"+"'",schema:schema80.required,parentSchema:schema80,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(key0 === "property")){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema80,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.property !== undefined){
+let data0 = data.property;
+if(typeof data0 === "string"){
+if(func2(data0) < 1){
+const err2 = {instancePath:instancePath+"/property",schemaPath:"#/$defs/propertyName/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema63,data:data0};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+else {
+const err3 = {instancePath:instancePath+"/property",schemaPath:"#/$defs/propertyName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema63.type,parentSchema:schema63,data:data0};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+}
+else {
+const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema80.type,parentSchema:schema80,data};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+validate33.errors = vErrors;
+return errors === 0;
+}
+validate33.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
 
 function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -1845,11 +1972,17 @@ vErrors.push(err20);
 errors++;
 }
 }
+if(data.count_distinct !== undefined){
+if(!(validate33(data.count_distinct, {instancePath:instancePath+"/count_distinct",parentData:data,parentDataProperty:"count_distinct",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate33.errors : vErrors.concat(validate33.errors);
+errors = vErrors.length;
+}
+}
 if(data.segment !== undefined){
-let data14 = data.segment;
-if(typeof data14 === "string"){
-if(!pattern4.test(data14)){
-const err21 = {instancePath:instancePath+"/segment",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data14};
+let data15 = data.segment;
+if(typeof data15 === "string"){
+if(!pattern4.test(data15)){
+const err21 = {instancePath:instancePath+"/segment",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data15};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -1860,7 +1993,7 @@ errors++;
 }
 }
 else {
-const err22 = {instancePath:instancePath+"/segment",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data14};
+const err22 = {instancePath:instancePath+"/segment",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data15};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -1871,10 +2004,10 @@ errors++;
 }
 }
 if(data.stage !== undefined){
-let data15 = data.stage;
-if(typeof data15 === "string"){
-if(!pattern15.test(data15)){
-const err23 = {instancePath:instancePath+"/stage",schemaPath:"#/$defs/qualifiedStage/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}\\.[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}\\.[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}\\.[a-z][a-z0-9_]{0,62}$",parentSchema:schema81,data:data15};
+let data16 = data.stage;
+if(typeof data16 === "string"){
+if(!pattern15.test(data16)){
+const err23 = {instancePath:instancePath+"/stage",schemaPath:"#/$defs/qualifiedStage/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}\\.[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}\\.[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}\\.[a-z][a-z0-9_]{0,62}$",parentSchema:schema83,data:data16};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -1885,7 +2018,7 @@ errors++;
 }
 }
 else {
-const err24 = {instancePath:instancePath+"/stage",schemaPath:"#/$defs/qualifiedStage/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema81.type,parentSchema:schema81,data:data15};
+const err24 = {instancePath:instancePath+"/stage",schemaPath:"#/$defs/qualifiedStage/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.type,parentSchema:schema83,data:data16};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -1896,10 +2029,10 @@ errors++;
 }
 }
 if(data.trait !== undefined){
-let data16 = data.trait;
-if(typeof data16 === "string"){
-if(!pattern4.test(data16)){
-const err25 = {instancePath:instancePath+"/trait",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data16};
+let data17 = data.trait;
+if(typeof data17 === "string"){
+if(!pattern4.test(data17)){
+const err25 = {instancePath:instancePath+"/trait",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data17};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -1910,7 +2043,7 @@ errors++;
 }
 }
 else {
-const err26 = {instancePath:instancePath+"/trait",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data16};
+const err26 = {instancePath:instancePath+"/trait",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data17};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -1921,10 +2054,10 @@ errors++;
 }
 }
 if(data.score !== undefined){
-let data17 = data.score;
-if(typeof data17 === "string"){
-if(!pattern4.test(data17)){
-const err27 = {instancePath:instancePath+"/score",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data17};
+let data18 = data.score;
+if(typeof data18 === "string"){
+if(!pattern4.test(data18)){
+const err27 = {instancePath:instancePath+"/score",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data18};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -1935,7 +2068,7 @@ errors++;
 }
 }
 else {
-const err28 = {instancePath:instancePath+"/score",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data17};
+const err28 = {instancePath:instancePath+"/score",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data18};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -1946,10 +2079,10 @@ errors++;
 }
 }
 if(data.band !== undefined){
-let data18 = data.band;
-if(typeof data18 === "string"){
-if(!pattern4.test(data18)){
-const err29 = {instancePath:instancePath+"/band",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data18};
+let data19 = data.band;
+if(typeof data19 === "string"){
+if(!pattern4.test(data19)){
+const err29 = {instancePath:instancePath+"/band",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data19};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -1960,7 +2093,7 @@ errors++;
 }
 }
 else {
-const err30 = {instancePath:instancePath+"/band",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data18};
+const err30 = {instancePath:instancePath+"/band",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data19};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -1971,9 +2104,9 @@ errors++;
 }
 }
 if(data.eq !== undefined){
-let data19 = data.eq;
-if(((typeof data19 !== "string") && (!(typeof data19 == "number"))) && (typeof data19 !== "boolean")){
-const err31 = {instancePath:instancePath+"/eq",schemaPath:"#/$defs/scalar/type",keyword:"type",params:{type: schema64.type},message:"must be string,number,boolean",schema:schema64.type,parentSchema:schema64,data:data19};
+let data20 = data.eq;
+if(((typeof data20 !== "string") && (!(typeof data20 == "number"))) && (typeof data20 !== "boolean")){
+const err31 = {instancePath:instancePath+"/eq",schemaPath:"#/$defs/scalar/type",keyword:"type",params:{type: schema64.type},message:"must be string,number,boolean",schema:schema64.type,parentSchema:schema64,data:data20};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -1984,9 +2117,9 @@ errors++;
 }
 }
 if(data.ne !== undefined){
-let data20 = data.ne;
-if(((typeof data20 !== "string") && (!(typeof data20 == "number"))) && (typeof data20 !== "boolean")){
-const err32 = {instancePath:instancePath+"/ne",schemaPath:"#/$defs/scalar/type",keyword:"type",params:{type: schema64.type},message:"must be string,number,boolean",schema:schema64.type,parentSchema:schema64,data:data20};
+let data21 = data.ne;
+if(((typeof data21 !== "string") && (!(typeof data21 == "number"))) && (typeof data21 !== "boolean")){
+const err32 = {instancePath:instancePath+"/ne",schemaPath:"#/$defs/scalar/type",keyword:"type",params:{type: schema64.type},message:"must be string,number,boolean",schema:schema64.type,parentSchema:schema64,data:data21};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -1997,10 +2130,10 @@ errors++;
 }
 }
 if(data.in !== undefined){
-let data21 = data.in;
-if(Array.isArray(data21)){
-if(data21.length < 1){
-const err33 = {instancePath:instancePath+"/in",schemaPath:"#/properties/in/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema57.properties.in,data:data21};
+let data22 = data.in;
+if(Array.isArray(data22)){
+if(data22.length < 1){
+const err33 = {instancePath:instancePath+"/in",schemaPath:"#/properties/in/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema57.properties.in,data:data22};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -2009,11 +2142,11 @@ vErrors.push(err33);
 }
 errors++;
 }
-const len2 = data21.length;
+const len2 = data22.length;
 for(let i2=0; i2<len2; i2++){
-let data22 = data21[i2];
-if(((typeof data22 !== "string") && (!(typeof data22 == "number"))) && (typeof data22 !== "boolean")){
-const err34 = {instancePath:instancePath+"/in/" + i2,schemaPath:"#/$defs/scalar/type",keyword:"type",params:{type: schema64.type},message:"must be string,number,boolean",schema:schema64.type,parentSchema:schema64,data:data22};
+let data23 = data22[i2];
+if(((typeof data23 !== "string") && (!(typeof data23 == "number"))) && (typeof data23 !== "boolean")){
+const err34 = {instancePath:instancePath+"/in/" + i2,schemaPath:"#/$defs/scalar/type",keyword:"type",params:{type: schema64.type},message:"must be string,number,boolean",schema:schema64.type,parentSchema:schema64,data:data23};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -2025,7 +2158,7 @@ errors++;
 }
 }
 else {
-const err35 = {instancePath:instancePath+"/in",schemaPath:"#/properties/in/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema57.properties.in.type,parentSchema:schema57.properties.in,data:data21};
+const err35 = {instancePath:instancePath+"/in",schemaPath:"#/properties/in/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema57.properties.in.type,parentSchema:schema57.properties.in,data:data22};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -2036,10 +2169,10 @@ errors++;
 }
 }
 if(data.not_in !== undefined){
-let data23 = data.not_in;
-if(Array.isArray(data23)){
-if(data23.length < 1){
-const err36 = {instancePath:instancePath+"/not_in",schemaPath:"#/properties/not_in/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema57.properties.not_in,data:data23};
+let data24 = data.not_in;
+if(Array.isArray(data24)){
+if(data24.length < 1){
+const err36 = {instancePath:instancePath+"/not_in",schemaPath:"#/properties/not_in/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema57.properties.not_in,data:data24};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -2048,11 +2181,11 @@ vErrors.push(err36);
 }
 errors++;
 }
-const len3 = data23.length;
+const len3 = data24.length;
 for(let i3=0; i3<len3; i3++){
-let data24 = data23[i3];
-if(((typeof data24 !== "string") && (!(typeof data24 == "number"))) && (typeof data24 !== "boolean")){
-const err37 = {instancePath:instancePath+"/not_in/" + i3,schemaPath:"#/$defs/scalar/type",keyword:"type",params:{type: schema64.type},message:"must be string,number,boolean",schema:schema64.type,parentSchema:schema64,data:data24};
+let data25 = data24[i3];
+if(((typeof data25 !== "string") && (!(typeof data25 == "number"))) && (typeof data25 !== "boolean")){
+const err37 = {instancePath:instancePath+"/not_in/" + i3,schemaPath:"#/$defs/scalar/type",keyword:"type",params:{type: schema64.type},message:"must be string,number,boolean",schema:schema64.type,parentSchema:schema64,data:data25};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -2064,7 +2197,7 @@ errors++;
 }
 }
 else {
-const err38 = {instancePath:instancePath+"/not_in",schemaPath:"#/properties/not_in/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema57.properties.not_in.type,parentSchema:schema57.properties.not_in,data:data23};
+const err38 = {instancePath:instancePath+"/not_in",schemaPath:"#/properties/not_in/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema57.properties.not_in.type,parentSchema:schema57.properties.not_in,data:data24};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -2075,9 +2208,9 @@ errors++;
 }
 }
 if(data.gt !== undefined){
-let data25 = data.gt;
-if((!(typeof data25 == "number")) && (typeof data25 !== "string")){
-const err39 = {instancePath:instancePath+"/gt",schemaPath:"#/$defs/comparable/type",keyword:"type",params:{type: schema68.type},message:"must be number,string",schema:schema68.type,parentSchema:schema68,data:data25};
+let data26 = data.gt;
+if((!(typeof data26 == "number")) && (typeof data26 !== "string")){
+const err39 = {instancePath:instancePath+"/gt",schemaPath:"#/$defs/comparable/type",keyword:"type",params:{type: schema68.type},message:"must be number,string",schema:schema68.type,parentSchema:schema68,data:data26};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -2088,9 +2221,9 @@ errors++;
 }
 }
 if(data.gte !== undefined){
-let data26 = data.gte;
-if((!(typeof data26 == "number")) && (typeof data26 !== "string")){
-const err40 = {instancePath:instancePath+"/gte",schemaPath:"#/$defs/comparable/type",keyword:"type",params:{type: schema68.type},message:"must be number,string",schema:schema68.type,parentSchema:schema68,data:data26};
+let data27 = data.gte;
+if((!(typeof data27 == "number")) && (typeof data27 !== "string")){
+const err40 = {instancePath:instancePath+"/gte",schemaPath:"#/$defs/comparable/type",keyword:"type",params:{type: schema68.type},message:"must be number,string",schema:schema68.type,parentSchema:schema68,data:data27};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -2101,9 +2234,9 @@ errors++;
 }
 }
 if(data.lt !== undefined){
-let data27 = data.lt;
-if((!(typeof data27 == "number")) && (typeof data27 !== "string")){
-const err41 = {instancePath:instancePath+"/lt",schemaPath:"#/$defs/comparable/type",keyword:"type",params:{type: schema68.type},message:"must be number,string",schema:schema68.type,parentSchema:schema68,data:data27};
+let data28 = data.lt;
+if((!(typeof data28 == "number")) && (typeof data28 !== "string")){
+const err41 = {instancePath:instancePath+"/lt",schemaPath:"#/$defs/comparable/type",keyword:"type",params:{type: schema68.type},message:"must be number,string",schema:schema68.type,parentSchema:schema68,data:data28};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -2114,9 +2247,9 @@ errors++;
 }
 }
 if(data.lte !== undefined){
-let data28 = data.lte;
-if((!(typeof data28 == "number")) && (typeof data28 !== "string")){
-const err42 = {instancePath:instancePath+"/lte",schemaPath:"#/$defs/comparable/type",keyword:"type",params:{type: schema68.type},message:"must be number,string",schema:schema68.type,parentSchema:schema68,data:data28};
+let data29 = data.lte;
+if((!(typeof data29 == "number")) && (typeof data29 !== "string")){
+const err42 = {instancePath:instancePath+"/lte",schemaPath:"#/$defs/comparable/type",keyword:"type",params:{type: schema68.type},message:"must be number,string",schema:schema68.type,parentSchema:schema68,data:data29};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -2127,10 +2260,10 @@ errors++;
 }
 }
 if(data.between !== undefined){
-let data29 = data.between;
-if(Array.isArray(data29)){
-if(data29.length > 2){
-const err43 = {instancePath:instancePath+"/between",schemaPath:"#/properties/between/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema57.properties.between,data:data29};
+let data30 = data.between;
+if(Array.isArray(data30)){
+if(data30.length > 2){
+const err43 = {instancePath:instancePath+"/between",schemaPath:"#/properties/between/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema57.properties.between,data:data30};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -2139,8 +2272,8 @@ vErrors.push(err43);
 }
 errors++;
 }
-if(data29.length < 2){
-const err44 = {instancePath:instancePath+"/between",schemaPath:"#/properties/between/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema57.properties.between,data:data29};
+if(data30.length < 2){
+const err44 = {instancePath:instancePath+"/between",schemaPath:"#/properties/between/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema57.properties.between,data:data30};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -2149,11 +2282,11 @@ vErrors.push(err44);
 }
 errors++;
 }
-const len4 = data29.length;
+const len4 = data30.length;
 for(let i4=0; i4<len4; i4++){
-let data30 = data29[i4];
-if((!(typeof data30 == "number")) && (typeof data30 !== "string")){
-const err45 = {instancePath:instancePath+"/between/" + i4,schemaPath:"#/$defs/comparable/type",keyword:"type",params:{type: schema68.type},message:"must be number,string",schema:schema68.type,parentSchema:schema68,data:data30};
+let data31 = data30[i4];
+if((!(typeof data31 == "number")) && (typeof data31 !== "string")){
+const err45 = {instancePath:instancePath+"/between/" + i4,schemaPath:"#/$defs/comparable/type",keyword:"type",params:{type: schema68.type},message:"must be number,string",schema:schema68.type,parentSchema:schema68,data:data31};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -2165,7 +2298,7 @@ errors++;
 }
 }
 else {
-const err46 = {instancePath:instancePath+"/between",schemaPath:"#/properties/between/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema57.properties.between.type,parentSchema:schema57.properties.between,data:data29};
+const err46 = {instancePath:instancePath+"/between",schemaPath:"#/properties/between/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema57.properties.between.type,parentSchema:schema57.properties.between,data:data30};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -2176,9 +2309,9 @@ errors++;
 }
 }
 if(data.is_null !== undefined){
-let data31 = data.is_null;
-if(typeof data31 !== "boolean"){
-const err47 = {instancePath:instancePath+"/is_null",schemaPath:"#/properties/is_null/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema57.properties.is_null.type,parentSchema:schema57.properties.is_null,data:data31};
+let data32 = data.is_null;
+if(typeof data32 !== "boolean"){
+const err47 = {instancePath:instancePath+"/is_null",schemaPath:"#/properties/is_null/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema57.properties.is_null.type,parentSchema:schema57.properties.is_null,data:data32};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -2189,9 +2322,9 @@ errors++;
 }
 }
 if(data.contains !== undefined){
-let data32 = data.contains;
-if(typeof data32 !== "string"){
-const err48 = {instancePath:instancePath+"/contains",schemaPath:"#/properties/contains/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.properties.contains.type,parentSchema:schema57.properties.contains,data:data32};
+let data33 = data.contains;
+if(typeof data33 !== "string"){
+const err48 = {instancePath:instancePath+"/contains",schemaPath:"#/properties/contains/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.properties.contains.type,parentSchema:schema57.properties.contains,data:data33};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -2202,9 +2335,9 @@ errors++;
 }
 }
 if(data.starts_with !== undefined){
-let data33 = data.starts_with;
-if(typeof data33 !== "string"){
-const err49 = {instancePath:instancePath+"/starts_with",schemaPath:"#/properties/starts_with/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.properties.starts_with.type,parentSchema:schema57.properties.starts_with,data:data33};
+let data34 = data.starts_with;
+if(typeof data34 !== "string"){
+const err49 = {instancePath:instancePath+"/starts_with",schemaPath:"#/properties/starts_with/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.properties.starts_with.type,parentSchema:schema57.properties.starts_with,data:data34};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -2215,10 +2348,10 @@ errors++;
 }
 }
 if(data.before !== undefined){
-let data34 = data.before;
-if(typeof data34 === "string"){
-if(!pattern12.test(data34)){
-const err50 = {instancePath:instancePath+"/before",schemaPath:"#/$defs/instantOrDuration/pattern",keyword:"pattern",params:{pattern: "^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?|[1-9][0-9]*[mhdw])$"},message:"must match pattern \""+"^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?|[1-9][0-9]*[mhdw])$"+"\"",schema:"^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?|[1-9][0-9]*[mhdw])$",parentSchema:schema74,data:data34};
+let data35 = data.before;
+if(typeof data35 === "string"){
+if(!pattern12.test(data35)){
+const err50 = {instancePath:instancePath+"/before",schemaPath:"#/$defs/instantOrDuration/pattern",keyword:"pattern",params:{pattern: "^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?|[1-9][0-9]*[mhdw])$"},message:"must match pattern \""+"^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?|[1-9][0-9]*[mhdw])$"+"\"",schema:"^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?|[1-9][0-9]*[mhdw])$",parentSchema:schema74,data:data35};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -2229,7 +2362,7 @@ errors++;
 }
 }
 else {
-const err51 = {instancePath:instancePath+"/before",schemaPath:"#/$defs/instantOrDuration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.type,parentSchema:schema74,data:data34};
+const err51 = {instancePath:instancePath+"/before",schemaPath:"#/$defs/instantOrDuration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.type,parentSchema:schema74,data:data35};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -2240,10 +2373,10 @@ errors++;
 }
 }
 if(data.after !== undefined){
-let data35 = data.after;
-if(typeof data35 === "string"){
-if(!pattern12.test(data35)){
-const err52 = {instancePath:instancePath+"/after",schemaPath:"#/$defs/instantOrDuration/pattern",keyword:"pattern",params:{pattern: "^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?|[1-9][0-9]*[mhdw])$"},message:"must match pattern \""+"^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?|[1-9][0-9]*[mhdw])$"+"\"",schema:"^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?|[1-9][0-9]*[mhdw])$",parentSchema:schema74,data:data35};
+let data36 = data.after;
+if(typeof data36 === "string"){
+if(!pattern12.test(data36)){
+const err52 = {instancePath:instancePath+"/after",schemaPath:"#/$defs/instantOrDuration/pattern",keyword:"pattern",params:{pattern: "^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?|[1-9][0-9]*[mhdw])$"},message:"must match pattern \""+"^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?|[1-9][0-9]*[mhdw])$"+"\"",schema:"^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?|[1-9][0-9]*[mhdw])$",parentSchema:schema74,data:data36};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -2254,7 +2387,7 @@ errors++;
 }
 }
 else {
-const err53 = {instancePath:instancePath+"/after",schemaPath:"#/$defs/instantOrDuration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.type,parentSchema:schema74,data:data35};
+const err53 = {instancePath:instancePath+"/after",schemaPath:"#/$defs/instantOrDuration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.type,parentSchema:schema74,data:data36};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -2581,14 +2714,14 @@ return errors === 0;
 }
 validate27.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const trait = validate34;
-const schema96 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/trait.schema.json","type":"object","properties":{"kind":{"const":"Trait"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"materialize":{"type":"string","enum":["view","table"]},"entity":{"$ref":"common.schema.json#/$defs/name"},"type":{"$ref":"common.schema.json#/$defs/valueType"},"compute":{"$ref":"#/$defs/compute"}},"required":["kind","name","version","type","compute"],"additionalProperties":false,"$defs":{"compute":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"within":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"},"sum":{"$ref":"common.schema.json#/$defs/propertyName"},"avg":{"$ref":"common.schema.json#/$defs/propertyName"},"min":{"$ref":"common.schema.json#/$defs/propertyName"},"max":{"$ref":"common.schema.json#/$defs/propertyName"},"last":{"type":"string","minLength":1},"first":{"type":"string","minLength":1},"days_since":{"type":"string","enum":["last","first"]}},"additionalProperties":false}}};
-const schema104 = {"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"within":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"},"sum":{"$ref":"common.schema.json#/$defs/propertyName"},"avg":{"$ref":"common.schema.json#/$defs/propertyName"},"min":{"$ref":"common.schema.json#/$defs/propertyName"},"max":{"$ref":"common.schema.json#/$defs/propertyName"},"last":{"type":"string","minLength":1},"first":{"type":"string","minLength":1},"days_since":{"type":"string","enum":["last","first"]}},"additionalProperties":false};
+export const trait = validate36;
+const schema98 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/trait.schema.json","type":"object","properties":{"kind":{"const":"Trait"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"materialize":{"type":"string","enum":["view","table"]},"entity":{"$ref":"common.schema.json#/$defs/name"},"type":{"$ref":"common.schema.json#/$defs/valueType"},"compute":{"$ref":"#/$defs/compute"}},"required":["kind","name","version","type","compute"],"additionalProperties":false,"$defs":{"compute":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"within":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"},"sum":{"$ref":"common.schema.json#/$defs/propertyName"},"avg":{"$ref":"common.schema.json#/$defs/propertyName"},"min":{"$ref":"common.schema.json#/$defs/propertyName"},"max":{"$ref":"common.schema.json#/$defs/propertyName"},"count_distinct":{"$ref":"common.schema.json#/$defs/countDistinct"},"last":{"type":"string","minLength":1},"first":{"type":"string","minLength":1},"days_since":{"type":"string","enum":["last","first"]}},"additionalProperties":false}}};
+const schema106 = {"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"within":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"},"sum":{"$ref":"common.schema.json#/$defs/propertyName"},"avg":{"$ref":"common.schema.json#/$defs/propertyName"},"min":{"$ref":"common.schema.json#/$defs/propertyName"},"max":{"$ref":"common.schema.json#/$defs/propertyName"},"count_distinct":{"$ref":"common.schema.json#/$defs/countDistinct"},"last":{"type":"string","minLength":1},"first":{"type":"string","minLength":1},"days_since":{"type":"string","enum":["last","first"]}},"additionalProperties":false};
 
-function validate36(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate38(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate36.evaluated;
+const evaluated0 = validate38.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -2614,16 +2747,91 @@ vErrors.push(err0);
 }
 errors++;
 }
-validate36.errors = vErrors;
+validate38.errors = vErrors;
 return errors === 0;
 }
-validate36.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate38.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate35(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate41(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate35.evaluated;
+const evaluated0 = validate41.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.property === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "property"},message:"must have required property '"+"property"+"'",schema:schema80.required,parentSchema:schema80,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(key0 === "property")){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema80,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.property !== undefined){
+let data0 = data.property;
+if(typeof data0 === "string"){
+if(func2(data0) < 1){
+const err2 = {instancePath:instancePath+"/property",schemaPath:"#/$defs/propertyName/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema63,data:data0};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+else {
+const err3 = {instancePath:instancePath+"/property",schemaPath:"#/$defs/propertyName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema63.type,parentSchema:schema63,data:data0};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+}
+else {
+const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema80.type,parentSchema:schema80,data};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+validate41.errors = vErrors;
+return errors === 0;
+}
+validate41.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+
+function validate37(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate37.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -2632,8 +2840,8 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!(func1.call(schema104.properties, key0))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema104,data};
+if(!(func1.call(schema106.properties, key0))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema106,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2719,8 +2927,8 @@ errors++;
 }
 }
 if(data.where !== undefined){
-if(!(validate36(data.where, {instancePath:instancePath+"/where",parentData:data,parentDataProperty:"where",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate36.errors : vErrors.concat(validate36.errors);
+if(!(validate38(data.where, {instancePath:instancePath+"/where",parentData:data,parentDataProperty:"where",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate38.errors : vErrors.concat(validate38.errors);
 errors = vErrors.length;
 }
 }
@@ -2824,11 +3032,17 @@ vErrors.push(err14);
 errors++;
 }
 }
+if(data.count_distinct !== undefined){
+if(!(validate41(data.count_distinct, {instancePath:instancePath+"/count_distinct",parentData:data,parentDataProperty:"count_distinct",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate41.errors : vErrors.concat(validate41.errors);
+errors = vErrors.length;
+}
+}
 if(data.last !== undefined){
-let data8 = data.last;
-if(typeof data8 === "string"){
-if(func2(data8) < 1){
-const err15 = {instancePath:instancePath+"/last",schemaPath:"#/properties/last/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema104.properties.last,data:data8};
+let data9 = data.last;
+if(typeof data9 === "string"){
+if(func2(data9) < 1){
+const err15 = {instancePath:instancePath+"/last",schemaPath:"#/properties/last/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema106.properties.last,data:data9};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -2839,7 +3053,7 @@ errors++;
 }
 }
 else {
-const err16 = {instancePath:instancePath+"/last",schemaPath:"#/properties/last/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema104.properties.last.type,parentSchema:schema104.properties.last,data:data8};
+const err16 = {instancePath:instancePath+"/last",schemaPath:"#/properties/last/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema106.properties.last.type,parentSchema:schema106.properties.last,data:data9};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -2850,10 +3064,10 @@ errors++;
 }
 }
 if(data.first !== undefined){
-let data9 = data.first;
-if(typeof data9 === "string"){
-if(func2(data9) < 1){
-const err17 = {instancePath:instancePath+"/first",schemaPath:"#/properties/first/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema104.properties.first,data:data9};
+let data10 = data.first;
+if(typeof data10 === "string"){
+if(func2(data10) < 1){
+const err17 = {instancePath:instancePath+"/first",schemaPath:"#/properties/first/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema106.properties.first,data:data10};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -2864,7 +3078,7 @@ errors++;
 }
 }
 else {
-const err18 = {instancePath:instancePath+"/first",schemaPath:"#/properties/first/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema104.properties.first.type,parentSchema:schema104.properties.first,data:data9};
+const err18 = {instancePath:instancePath+"/first",schemaPath:"#/properties/first/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema106.properties.first.type,parentSchema:schema106.properties.first,data:data10};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -2875,9 +3089,9 @@ errors++;
 }
 }
 if(data.days_since !== undefined){
-let data10 = data.days_since;
-if(typeof data10 !== "string"){
-const err19 = {instancePath:instancePath+"/days_since",schemaPath:"#/properties/days_since/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema104.properties.days_since.type,parentSchema:schema104.properties.days_since,data:data10};
+let data11 = data.days_since;
+if(typeof data11 !== "string"){
+const err19 = {instancePath:instancePath+"/days_since",schemaPath:"#/properties/days_since/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema106.properties.days_since.type,parentSchema:schema106.properties.days_since,data:data11};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -2886,8 +3100,8 @@ vErrors.push(err19);
 }
 errors++;
 }
-if(!((data10 === "last") || (data10 === "first"))){
-const err20 = {instancePath:instancePath+"/days_since",schemaPath:"#/properties/days_since/enum",keyword:"enum",params:{allowedValues: schema104.properties.days_since.enum},message:"must be equal to one of the allowed values",schema:schema104.properties.days_since.enum,parentSchema:schema104.properties.days_since,data:data10};
+if(!((data11 === "last") || (data11 === "first"))){
+const err20 = {instancePath:instancePath+"/days_since",schemaPath:"#/properties/days_since/enum",keyword:"enum",params:{allowedValues: schema106.properties.days_since.enum},message:"must be equal to one of the allowed values",schema:schema106.properties.days_since.enum,parentSchema:schema106.properties.days_since,data:data11};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -2899,7 +3113,7 @@ errors++;
 }
 }
 else {
-const err21 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema104.type,parentSchema:schema104,data};
+const err21 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema106.type,parentSchema:schema106,data};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -2908,17 +3122,17 @@ vErrors.push(err21);
 }
 errors++;
 }
-validate35.errors = vErrors;
+validate37.errors = vErrors;
 return errors === 0;
 }
-validate35.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate37.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate34(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate36(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://tally.dev/schemas/trait.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate34.evaluated;
+const evaluated0 = validate36.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -2927,7 +3141,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.kind === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema96.required,parentSchema:schema96,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema98.required,parentSchema:schema98,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2937,7 +3151,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.name === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema96.required,parentSchema:schema96,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema98.required,parentSchema:schema98,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -2947,7 +3161,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.version === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema96.required,parentSchema:schema96,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema98.required,parentSchema:schema98,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -2957,7 +3171,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.type === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'",schema:schema96.required,parentSchema:schema96,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'",schema:schema98.required,parentSchema:schema98,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -2967,7 +3181,7 @@ vErrors.push(err3);
 errors++;
 }
 if(data.compute === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "compute"},message:"must have required property '"+"compute"+"'",schema:schema96.required,parentSchema:schema96,data};
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "compute"},message:"must have required property '"+"compute"+"'",schema:schema98.required,parentSchema:schema98,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -2977,8 +3191,8 @@ vErrors.push(err4);
 errors++;
 }
 for(const key0 in data){
-if(!(func1.call(schema96.properties, key0))){
-const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema96,data};
+if(!(func1.call(schema98.properties, key0))){
+const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema98,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -2991,7 +3205,7 @@ errors++;
 if(data.kind !== undefined){
 let data0 = data.kind;
 if("Trait" !== data0){
-const err6 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Trait"},message:"must be equal to constant",schema:"Trait",parentSchema:schema96.properties.kind,data:data0};
+const err6 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Trait"},message:"must be equal to constant",schema:"Trait",parentSchema:schema98.properties.kind,data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -3157,7 +3371,7 @@ errors++;
 if(data.materialize !== undefined){
 let data7 = data.materialize;
 if(typeof data7 !== "string"){
-const err18 = {instancePath:instancePath+"/materialize",schemaPath:"#/properties/materialize/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema96.properties.materialize.type,parentSchema:schema96.properties.materialize,data:data7};
+const err18 = {instancePath:instancePath+"/materialize",schemaPath:"#/properties/materialize/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema98.properties.materialize.type,parentSchema:schema98.properties.materialize,data:data7};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -3167,7 +3381,7 @@ vErrors.push(err18);
 errors++;
 }
 if(!((data7 === "view") || (data7 === "table"))){
-const err19 = {instancePath:instancePath+"/materialize",schemaPath:"#/properties/materialize/enum",keyword:"enum",params:{allowedValues: schema96.properties.materialize.enum},message:"must be equal to one of the allowed values",schema:schema96.properties.materialize.enum,parentSchema:schema96.properties.materialize,data:data7};
+const err19 = {instancePath:instancePath+"/materialize",schemaPath:"#/properties/materialize/enum",keyword:"enum",params:{allowedValues: schema98.properties.materialize.enum},message:"must be equal to one of the allowed values",schema:schema98.properties.materialize.enum,parentSchema:schema98.properties.materialize,data:data7};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -3226,14 +3440,14 @@ errors++;
 }
 }
 if(data.compute !== undefined){
-if(!(validate35(data.compute, {instancePath:instancePath+"/compute",parentData:data,parentDataProperty:"compute",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate35.errors : vErrors.concat(validate35.errors);
+if(!(validate37(data.compute, {instancePath:instancePath+"/compute",parentData:data,parentDataProperty:"compute",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate37.errors : vErrors.concat(validate37.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err24 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema96.type,parentSchema:schema96,data};
+const err24 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema98.type,parentSchema:schema98,data};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -3242,19 +3456,19 @@ vErrors.push(err24);
 }
 errors++;
 }
-validate34.errors = vErrors;
+validate36.errors = vErrors;
 return errors === 0;
 }
-validate34.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate36.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const score = validate40;
-const schema113 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/score.schema.json","type":"object","properties":{"kind":{"const":"Score"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"materialize":{"type":"string","enum":["view","table"]},"entity":{"$ref":"common.schema.json#/$defs/name"},"components":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/component"}},"bands":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/band"}}},"required":["kind","name","version","components"],"additionalProperties":false,"$defs":{"component":{"type":"object","properties":{"trait":{"$ref":"common.schema.json#/$defs/name"},"weight":{"type":"number","exclusiveMinimum":0},"from":{"type":"number"},"to":{"type":"number"}},"required":["trait","weight","from","to"],"additionalProperties":false},"band":{"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"gte":{"type":"number","minimum":0,"maximum":100},"gt":{"type":"number","minimum":0,"maximum":100}},"required":["name"],"additionalProperties":false}}};
-const schema120 = {"type":"object","properties":{"trait":{"$ref":"common.schema.json#/$defs/name"},"weight":{"type":"number","exclusiveMinimum":0},"from":{"type":"number"},"to":{"type":"number"}},"required":["trait","weight","from","to"],"additionalProperties":false};
+export const score = validate44;
+const schema117 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/score.schema.json","type":"object","properties":{"kind":{"const":"Score"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"materialize":{"type":"string","enum":["view","table"]},"entity":{"$ref":"common.schema.json#/$defs/name"},"components":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/component"}},"bands":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/band"}}},"required":["kind","name","version","components"],"additionalProperties":false,"$defs":{"component":{"type":"object","properties":{"trait":{"$ref":"common.schema.json#/$defs/name"},"weight":{"type":"number","exclusiveMinimum":0},"from":{"type":"number"},"to":{"type":"number"}},"required":["trait","weight","from","to"],"additionalProperties":false},"band":{"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"gte":{"type":"number","minimum":0,"maximum":100},"gt":{"type":"number","minimum":0,"maximum":100}},"required":["name"],"additionalProperties":false}}};
+const schema124 = {"type":"object","properties":{"trait":{"$ref":"common.schema.json#/$defs/name"},"weight":{"type":"number","exclusiveMinimum":0},"from":{"type":"number"},"to":{"type":"number"}},"required":["trait","weight","from","to"],"additionalProperties":false};
 
-function validate41(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate45(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate41.evaluated;
+const evaluated0 = validate45.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3263,7 +3477,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.trait === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "trait"},message:"must have required property '"+"trait"+"'",schema:schema120.required,parentSchema:schema120,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "trait"},message:"must have required property '"+"trait"+"'",schema:schema124.required,parentSchema:schema124,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -3273,7 +3487,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.weight === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "weight"},message:"must have required property '"+"weight"+"'",schema:schema120.required,parentSchema:schema120,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "weight"},message:"must have required property '"+"weight"+"'",schema:schema124.required,parentSchema:schema124,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -3283,7 +3497,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.from === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "from"},message:"must have required property '"+"from"+"'",schema:schema120.required,parentSchema:schema120,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "from"},message:"must have required property '"+"from"+"'",schema:schema124.required,parentSchema:schema124,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -3293,7 +3507,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.to === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "to"},message:"must have required property '"+"to"+"'",schema:schema120.required,parentSchema:schema120,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "to"},message:"must have required property '"+"to"+"'",schema:schema124.required,parentSchema:schema124,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -3304,7 +3518,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "trait") || (key0 === "weight")) || (key0 === "from")) || (key0 === "to"))){
-const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema120,data};
+const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema124,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -3343,7 +3557,7 @@ if(data.weight !== undefined){
 let data1 = data.weight;
 if(typeof data1 == "number"){
 if(data1 <= 0 || isNaN(data1)){
-const err7 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema120.properties.weight,data:data1};
+const err7 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema124.properties.weight,data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -3354,7 +3568,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema120.properties.weight.type,parentSchema:schema120.properties.weight,data:data1};
+const err8 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema124.properties.weight.type,parentSchema:schema124.properties.weight,data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -3367,7 +3581,7 @@ errors++;
 if(data.from !== undefined){
 let data2 = data.from;
 if(!(typeof data2 == "number")){
-const err9 = {instancePath:instancePath+"/from",schemaPath:"#/properties/from/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema120.properties.from.type,parentSchema:schema120.properties.from,data:data2};
+const err9 = {instancePath:instancePath+"/from",schemaPath:"#/properties/from/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema124.properties.from.type,parentSchema:schema124.properties.from,data:data2};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -3380,7 +3594,7 @@ errors++;
 if(data.to !== undefined){
 let data3 = data.to;
 if(!(typeof data3 == "number")){
-const err10 = {instancePath:instancePath+"/to",schemaPath:"#/properties/to/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema120.properties.to.type,parentSchema:schema120.properties.to,data:data3};
+const err10 = {instancePath:instancePath+"/to",schemaPath:"#/properties/to/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema124.properties.to.type,parentSchema:schema124.properties.to,data:data3};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -3392,7 +3606,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema120.type,parentSchema:schema120,data};
+const err11 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema124.type,parentSchema:schema124,data};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -3401,17 +3615,17 @@ vErrors.push(err11);
 }
 errors++;
 }
-validate41.errors = vErrors;
+validate45.errors = vErrors;
 return errors === 0;
 }
-validate41.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate45.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema122 = {"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"gte":{"type":"number","minimum":0,"maximum":100},"gt":{"type":"number","minimum":0,"maximum":100}},"required":["name"],"additionalProperties":false};
+const schema126 = {"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"gte":{"type":"number","minimum":0,"maximum":100},"gt":{"type":"number","minimum":0,"maximum":100}},"required":["name"],"additionalProperties":false};
 
-function validate43(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate47(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate43.evaluated;
+const evaluated0 = validate47.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3420,7 +3634,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.name === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema122.required,parentSchema:schema122,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema126.required,parentSchema:schema126,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -3431,7 +3645,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "name") || (key0 === "gte")) || (key0 === "gt"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema122,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema126,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -3470,7 +3684,7 @@ if(data.gte !== undefined){
 let data1 = data.gte;
 if(typeof data1 == "number"){
 if(data1 > 100 || isNaN(data1)){
-const err4 = {instancePath:instancePath+"/gte",schemaPath:"#/properties/gte/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema122.properties.gte,data:data1};
+const err4 = {instancePath:instancePath+"/gte",schemaPath:"#/properties/gte/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema126.properties.gte,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -3480,7 +3694,7 @@ vErrors.push(err4);
 errors++;
 }
 if(data1 < 0 || isNaN(data1)){
-const err5 = {instancePath:instancePath+"/gte",schemaPath:"#/properties/gte/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema122.properties.gte,data:data1};
+const err5 = {instancePath:instancePath+"/gte",schemaPath:"#/properties/gte/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema126.properties.gte,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -3491,7 +3705,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/gte",schemaPath:"#/properties/gte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema122.properties.gte.type,parentSchema:schema122.properties.gte,data:data1};
+const err6 = {instancePath:instancePath+"/gte",schemaPath:"#/properties/gte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema126.properties.gte.type,parentSchema:schema126.properties.gte,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -3505,7 +3719,7 @@ if(data.gt !== undefined){
 let data2 = data.gt;
 if(typeof data2 == "number"){
 if(data2 > 100 || isNaN(data2)){
-const err7 = {instancePath:instancePath+"/gt",schemaPath:"#/properties/gt/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema122.properties.gt,data:data2};
+const err7 = {instancePath:instancePath+"/gt",schemaPath:"#/properties/gt/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema126.properties.gt,data:data2};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -3515,7 +3729,7 @@ vErrors.push(err7);
 errors++;
 }
 if(data2 < 0 || isNaN(data2)){
-const err8 = {instancePath:instancePath+"/gt",schemaPath:"#/properties/gt/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema122.properties.gt,data:data2};
+const err8 = {instancePath:instancePath+"/gt",schemaPath:"#/properties/gt/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema126.properties.gt,data:data2};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -3526,7 +3740,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/gt",schemaPath:"#/properties/gt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema122.properties.gt.type,parentSchema:schema122.properties.gt,data:data2};
+const err9 = {instancePath:instancePath+"/gt",schemaPath:"#/properties/gt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema126.properties.gt.type,parentSchema:schema126.properties.gt,data:data2};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -3538,7 +3752,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema122.type,parentSchema:schema122,data};
+const err10 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema126.type,parentSchema:schema126,data};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -3547,17 +3761,17 @@ vErrors.push(err10);
 }
 errors++;
 }
-validate43.errors = vErrors;
+validate47.errors = vErrors;
 return errors === 0;
 }
-validate43.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate47.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate40(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate44(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://tally.dev/schemas/score.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate40.evaluated;
+const evaluated0 = validate44.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3566,7 +3780,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.kind === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema113.required,parentSchema:schema113,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema117.required,parentSchema:schema117,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -3576,7 +3790,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.name === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema113.required,parentSchema:schema113,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema117.required,parentSchema:schema117,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -3586,7 +3800,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.version === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema113.required,parentSchema:schema113,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema117.required,parentSchema:schema117,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -3596,7 +3810,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.components === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "components"},message:"must have required property '"+"components"+"'",schema:schema113.required,parentSchema:schema113,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "components"},message:"must have required property '"+"components"+"'",schema:schema117.required,parentSchema:schema117,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -3606,8 +3820,8 @@ vErrors.push(err3);
 errors++;
 }
 for(const key0 in data){
-if(!(func1.call(schema113.properties, key0))){
-const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema113,data};
+if(!(func1.call(schema117.properties, key0))){
+const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema117,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -3620,7 +3834,7 @@ errors++;
 if(data.kind !== undefined){
 let data0 = data.kind;
 if("Score" !== data0){
-const err5 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Score"},message:"must be equal to constant",schema:"Score",parentSchema:schema113.properties.kind,data:data0};
+const err5 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Score"},message:"must be equal to constant",schema:"Score",parentSchema:schema117.properties.kind,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -3786,7 +4000,7 @@ errors++;
 if(data.materialize !== undefined){
 let data7 = data.materialize;
 if(typeof data7 !== "string"){
-const err17 = {instancePath:instancePath+"/materialize",schemaPath:"#/properties/materialize/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema113.properties.materialize.type,parentSchema:schema113.properties.materialize,data:data7};
+const err17 = {instancePath:instancePath+"/materialize",schemaPath:"#/properties/materialize/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema117.properties.materialize.type,parentSchema:schema117.properties.materialize,data:data7};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -3796,7 +4010,7 @@ vErrors.push(err17);
 errors++;
 }
 if(!((data7 === "view") || (data7 === "table"))){
-const err18 = {instancePath:instancePath+"/materialize",schemaPath:"#/properties/materialize/enum",keyword:"enum",params:{allowedValues: schema113.properties.materialize.enum},message:"must be equal to one of the allowed values",schema:schema113.properties.materialize.enum,parentSchema:schema113.properties.materialize,data:data7};
+const err18 = {instancePath:instancePath+"/materialize",schemaPath:"#/properties/materialize/enum",keyword:"enum",params:{allowedValues: schema117.properties.materialize.enum},message:"must be equal to one of the allowed values",schema:schema117.properties.materialize.enum,parentSchema:schema117.properties.materialize,data:data7};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -3835,7 +4049,7 @@ if(data.components !== undefined){
 let data9 = data.components;
 if(Array.isArray(data9)){
 if(data9.length < 1){
-const err21 = {instancePath:instancePath+"/components",schemaPath:"#/properties/components/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema113.properties.components,data:data9};
+const err21 = {instancePath:instancePath+"/components",schemaPath:"#/properties/components/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema117.properties.components,data:data9};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -3846,14 +4060,14 @@ errors++;
 }
 const len1 = data9.length;
 for(let i2=0; i2<len1; i2++){
-if(!(validate41(data9[i2], {instancePath:instancePath+"/components/" + i2,parentData:data9,parentDataProperty:i2,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate41.errors : vErrors.concat(validate41.errors);
+if(!(validate45(data9[i2], {instancePath:instancePath+"/components/" + i2,parentData:data9,parentDataProperty:i2,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate45.errors : vErrors.concat(validate45.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err22 = {instancePath:instancePath+"/components",schemaPath:"#/properties/components/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema113.properties.components.type,parentSchema:schema113.properties.components,data:data9};
+const err22 = {instancePath:instancePath+"/components",schemaPath:"#/properties/components/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema117.properties.components.type,parentSchema:schema117.properties.components,data:data9};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -3867,7 +4081,7 @@ if(data.bands !== undefined){
 let data11 = data.bands;
 if(Array.isArray(data11)){
 if(data11.length < 1){
-const err23 = {instancePath:instancePath+"/bands",schemaPath:"#/properties/bands/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema113.properties.bands,data:data11};
+const err23 = {instancePath:instancePath+"/bands",schemaPath:"#/properties/bands/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema117.properties.bands,data:data11};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -3878,14 +4092,14 @@ errors++;
 }
 const len2 = data11.length;
 for(let i3=0; i3<len2; i3++){
-if(!(validate43(data11[i3], {instancePath:instancePath+"/bands/" + i3,parentData:data11,parentDataProperty:i3,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate43.errors : vErrors.concat(validate43.errors);
+if(!(validate47(data11[i3], {instancePath:instancePath+"/bands/" + i3,parentData:data11,parentDataProperty:i3,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate47.errors : vErrors.concat(validate47.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err24 = {instancePath:instancePath+"/bands",schemaPath:"#/properties/bands/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema113.properties.bands.type,parentSchema:schema113.properties.bands,data:data11};
+const err24 = {instancePath:instancePath+"/bands",schemaPath:"#/properties/bands/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema117.properties.bands.type,parentSchema:schema117.properties.bands,data:data11};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -3897,7 +4111,7 @@ errors++;
 }
 }
 else {
-const err25 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema113.type,parentSchema:schema113,data};
+const err25 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema117.type,parentSchema:schema117,data};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -3906,19 +4120,19 @@ vErrors.push(err25);
 }
 errors++;
 }
-validate40.errors = vErrors;
+validate44.errors = vErrors;
 return errors === 0;
 }
-validate40.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate44.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const lifecycle = validate45;
-const schema124 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/lifecycle.schema.json","type":"object","properties":{"kind":{"const":"Lifecycle"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"materialize":{"type":"string","enum":["view","table"]},"entity":{"$ref":"common.schema.json#/$defs/name"},"stages":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/stage"}}},"required":["kind","name","version","stages"],"additionalProperties":false,"$defs":{"stage":{"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"where":{"$ref":"common.schema.json#/$defs/condition"},"description":{"$ref":"common.schema.json#/$defs/description"}},"required":["name"],"additionalProperties":false}}};
-const schema131 = {"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"where":{"$ref":"common.schema.json#/$defs/condition"},"description":{"$ref":"common.schema.json#/$defs/description"}},"required":["name"],"additionalProperties":false};
+export const lifecycle = validate49;
+const schema128 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/lifecycle.schema.json","type":"object","properties":{"kind":{"const":"Lifecycle"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"materialize":{"type":"string","enum":["view","table"]},"entity":{"$ref":"common.schema.json#/$defs/name"},"stages":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/stage"}}},"required":["kind","name","version","stages"],"additionalProperties":false,"$defs":{"stage":{"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"where":{"$ref":"common.schema.json#/$defs/condition"},"description":{"$ref":"common.schema.json#/$defs/description"}},"required":["name"],"additionalProperties":false}}};
+const schema135 = {"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"where":{"$ref":"common.schema.json#/$defs/condition"},"description":{"$ref":"common.schema.json#/$defs/description"}},"required":["name"],"additionalProperties":false};
 
-function validate47(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate51(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate47.evaluated;
+const evaluated0 = validate51.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4214,11 +4428,17 @@ vErrors.push(err20);
 errors++;
 }
 }
+if(data.count_distinct !== undefined){
+if(!(validate33(data.count_distinct, {instancePath:instancePath+"/count_distinct",parentData:data,parentDataProperty:"count_distinct",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate33.errors : vErrors.concat(validate33.errors);
+errors = vErrors.length;
+}
+}
 if(data.segment !== undefined){
-let data14 = data.segment;
-if(typeof data14 === "string"){
-if(!pattern4.test(data14)){
-const err21 = {instancePath:instancePath+"/segment",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data14};
+let data15 = data.segment;
+if(typeof data15 === "string"){
+if(!pattern4.test(data15)){
+const err21 = {instancePath:instancePath+"/segment",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data15};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -4229,7 +4449,7 @@ errors++;
 }
 }
 else {
-const err22 = {instancePath:instancePath+"/segment",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data14};
+const err22 = {instancePath:instancePath+"/segment",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data15};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -4240,10 +4460,10 @@ errors++;
 }
 }
 if(data.stage !== undefined){
-let data15 = data.stage;
-if(typeof data15 === "string"){
-if(!pattern15.test(data15)){
-const err23 = {instancePath:instancePath+"/stage",schemaPath:"#/$defs/qualifiedStage/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}\\.[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}\\.[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}\\.[a-z][a-z0-9_]{0,62}$",parentSchema:schema81,data:data15};
+let data16 = data.stage;
+if(typeof data16 === "string"){
+if(!pattern15.test(data16)){
+const err23 = {instancePath:instancePath+"/stage",schemaPath:"#/$defs/qualifiedStage/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}\\.[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}\\.[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}\\.[a-z][a-z0-9_]{0,62}$",parentSchema:schema83,data:data16};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -4254,7 +4474,7 @@ errors++;
 }
 }
 else {
-const err24 = {instancePath:instancePath+"/stage",schemaPath:"#/$defs/qualifiedStage/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema81.type,parentSchema:schema81,data:data15};
+const err24 = {instancePath:instancePath+"/stage",schemaPath:"#/$defs/qualifiedStage/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema83.type,parentSchema:schema83,data:data16};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -4265,10 +4485,10 @@ errors++;
 }
 }
 if(data.trait !== undefined){
-let data16 = data.trait;
-if(typeof data16 === "string"){
-if(!pattern4.test(data16)){
-const err25 = {instancePath:instancePath+"/trait",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data16};
+let data17 = data.trait;
+if(typeof data17 === "string"){
+if(!pattern4.test(data17)){
+const err25 = {instancePath:instancePath+"/trait",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data17};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -4279,7 +4499,7 @@ errors++;
 }
 }
 else {
-const err26 = {instancePath:instancePath+"/trait",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data16};
+const err26 = {instancePath:instancePath+"/trait",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data17};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -4290,10 +4510,10 @@ errors++;
 }
 }
 if(data.score !== undefined){
-let data17 = data.score;
-if(typeof data17 === "string"){
-if(!pattern4.test(data17)){
-const err27 = {instancePath:instancePath+"/score",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data17};
+let data18 = data.score;
+if(typeof data18 === "string"){
+if(!pattern4.test(data18)){
+const err27 = {instancePath:instancePath+"/score",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data18};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -4304,7 +4524,7 @@ errors++;
 }
 }
 else {
-const err28 = {instancePath:instancePath+"/score",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data17};
+const err28 = {instancePath:instancePath+"/score",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data18};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -4315,10 +4535,10 @@ errors++;
 }
 }
 if(data.band !== undefined){
-let data18 = data.band;
-if(typeof data18 === "string"){
-if(!pattern4.test(data18)){
-const err29 = {instancePath:instancePath+"/band",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data18};
+let data19 = data.band;
+if(typeof data19 === "string"){
+if(!pattern4.test(data19)){
+const err29 = {instancePath:instancePath+"/band",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data19};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -4329,7 +4549,7 @@ errors++;
 }
 }
 else {
-const err30 = {instancePath:instancePath+"/band",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data18};
+const err30 = {instancePath:instancePath+"/band",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data19};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -4340,9 +4560,9 @@ errors++;
 }
 }
 if(data.eq !== undefined){
-let data19 = data.eq;
-if(((typeof data19 !== "string") && (!(typeof data19 == "number"))) && (typeof data19 !== "boolean")){
-const err31 = {instancePath:instancePath+"/eq",schemaPath:"#/$defs/scalar/type",keyword:"type",params:{type: schema64.type},message:"must be string,number,boolean",schema:schema64.type,parentSchema:schema64,data:data19};
+let data20 = data.eq;
+if(((typeof data20 !== "string") && (!(typeof data20 == "number"))) && (typeof data20 !== "boolean")){
+const err31 = {instancePath:instancePath+"/eq",schemaPath:"#/$defs/scalar/type",keyword:"type",params:{type: schema64.type},message:"must be string,number,boolean",schema:schema64.type,parentSchema:schema64,data:data20};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -4353,9 +4573,9 @@ errors++;
 }
 }
 if(data.ne !== undefined){
-let data20 = data.ne;
-if(((typeof data20 !== "string") && (!(typeof data20 == "number"))) && (typeof data20 !== "boolean")){
-const err32 = {instancePath:instancePath+"/ne",schemaPath:"#/$defs/scalar/type",keyword:"type",params:{type: schema64.type},message:"must be string,number,boolean",schema:schema64.type,parentSchema:schema64,data:data20};
+let data21 = data.ne;
+if(((typeof data21 !== "string") && (!(typeof data21 == "number"))) && (typeof data21 !== "boolean")){
+const err32 = {instancePath:instancePath+"/ne",schemaPath:"#/$defs/scalar/type",keyword:"type",params:{type: schema64.type},message:"must be string,number,boolean",schema:schema64.type,parentSchema:schema64,data:data21};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -4366,10 +4586,10 @@ errors++;
 }
 }
 if(data.in !== undefined){
-let data21 = data.in;
-if(Array.isArray(data21)){
-if(data21.length < 1){
-const err33 = {instancePath:instancePath+"/in",schemaPath:"#/properties/in/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema57.properties.in,data:data21};
+let data22 = data.in;
+if(Array.isArray(data22)){
+if(data22.length < 1){
+const err33 = {instancePath:instancePath+"/in",schemaPath:"#/properties/in/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema57.properties.in,data:data22};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -4378,11 +4598,11 @@ vErrors.push(err33);
 }
 errors++;
 }
-const len2 = data21.length;
+const len2 = data22.length;
 for(let i2=0; i2<len2; i2++){
-let data22 = data21[i2];
-if(((typeof data22 !== "string") && (!(typeof data22 == "number"))) && (typeof data22 !== "boolean")){
-const err34 = {instancePath:instancePath+"/in/" + i2,schemaPath:"#/$defs/scalar/type",keyword:"type",params:{type: schema64.type},message:"must be string,number,boolean",schema:schema64.type,parentSchema:schema64,data:data22};
+let data23 = data22[i2];
+if(((typeof data23 !== "string") && (!(typeof data23 == "number"))) && (typeof data23 !== "boolean")){
+const err34 = {instancePath:instancePath+"/in/" + i2,schemaPath:"#/$defs/scalar/type",keyword:"type",params:{type: schema64.type},message:"must be string,number,boolean",schema:schema64.type,parentSchema:schema64,data:data23};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -4394,7 +4614,7 @@ errors++;
 }
 }
 else {
-const err35 = {instancePath:instancePath+"/in",schemaPath:"#/properties/in/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema57.properties.in.type,parentSchema:schema57.properties.in,data:data21};
+const err35 = {instancePath:instancePath+"/in",schemaPath:"#/properties/in/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema57.properties.in.type,parentSchema:schema57.properties.in,data:data22};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -4405,10 +4625,10 @@ errors++;
 }
 }
 if(data.not_in !== undefined){
-let data23 = data.not_in;
-if(Array.isArray(data23)){
-if(data23.length < 1){
-const err36 = {instancePath:instancePath+"/not_in",schemaPath:"#/properties/not_in/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema57.properties.not_in,data:data23};
+let data24 = data.not_in;
+if(Array.isArray(data24)){
+if(data24.length < 1){
+const err36 = {instancePath:instancePath+"/not_in",schemaPath:"#/properties/not_in/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema57.properties.not_in,data:data24};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -4417,11 +4637,11 @@ vErrors.push(err36);
 }
 errors++;
 }
-const len3 = data23.length;
+const len3 = data24.length;
 for(let i3=0; i3<len3; i3++){
-let data24 = data23[i3];
-if(((typeof data24 !== "string") && (!(typeof data24 == "number"))) && (typeof data24 !== "boolean")){
-const err37 = {instancePath:instancePath+"/not_in/" + i3,schemaPath:"#/$defs/scalar/type",keyword:"type",params:{type: schema64.type},message:"must be string,number,boolean",schema:schema64.type,parentSchema:schema64,data:data24};
+let data25 = data24[i3];
+if(((typeof data25 !== "string") && (!(typeof data25 == "number"))) && (typeof data25 !== "boolean")){
+const err37 = {instancePath:instancePath+"/not_in/" + i3,schemaPath:"#/$defs/scalar/type",keyword:"type",params:{type: schema64.type},message:"must be string,number,boolean",schema:schema64.type,parentSchema:schema64,data:data25};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -4433,7 +4653,7 @@ errors++;
 }
 }
 else {
-const err38 = {instancePath:instancePath+"/not_in",schemaPath:"#/properties/not_in/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema57.properties.not_in.type,parentSchema:schema57.properties.not_in,data:data23};
+const err38 = {instancePath:instancePath+"/not_in",schemaPath:"#/properties/not_in/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema57.properties.not_in.type,parentSchema:schema57.properties.not_in,data:data24};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -4444,9 +4664,9 @@ errors++;
 }
 }
 if(data.gt !== undefined){
-let data25 = data.gt;
-if((!(typeof data25 == "number")) && (typeof data25 !== "string")){
-const err39 = {instancePath:instancePath+"/gt",schemaPath:"#/$defs/comparable/type",keyword:"type",params:{type: schema68.type},message:"must be number,string",schema:schema68.type,parentSchema:schema68,data:data25};
+let data26 = data.gt;
+if((!(typeof data26 == "number")) && (typeof data26 !== "string")){
+const err39 = {instancePath:instancePath+"/gt",schemaPath:"#/$defs/comparable/type",keyword:"type",params:{type: schema68.type},message:"must be number,string",schema:schema68.type,parentSchema:schema68,data:data26};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -4457,9 +4677,9 @@ errors++;
 }
 }
 if(data.gte !== undefined){
-let data26 = data.gte;
-if((!(typeof data26 == "number")) && (typeof data26 !== "string")){
-const err40 = {instancePath:instancePath+"/gte",schemaPath:"#/$defs/comparable/type",keyword:"type",params:{type: schema68.type},message:"must be number,string",schema:schema68.type,parentSchema:schema68,data:data26};
+let data27 = data.gte;
+if((!(typeof data27 == "number")) && (typeof data27 !== "string")){
+const err40 = {instancePath:instancePath+"/gte",schemaPath:"#/$defs/comparable/type",keyword:"type",params:{type: schema68.type},message:"must be number,string",schema:schema68.type,parentSchema:schema68,data:data27};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -4470,9 +4690,9 @@ errors++;
 }
 }
 if(data.lt !== undefined){
-let data27 = data.lt;
-if((!(typeof data27 == "number")) && (typeof data27 !== "string")){
-const err41 = {instancePath:instancePath+"/lt",schemaPath:"#/$defs/comparable/type",keyword:"type",params:{type: schema68.type},message:"must be number,string",schema:schema68.type,parentSchema:schema68,data:data27};
+let data28 = data.lt;
+if((!(typeof data28 == "number")) && (typeof data28 !== "string")){
+const err41 = {instancePath:instancePath+"/lt",schemaPath:"#/$defs/comparable/type",keyword:"type",params:{type: schema68.type},message:"must be number,string",schema:schema68.type,parentSchema:schema68,data:data28};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -4483,9 +4703,9 @@ errors++;
 }
 }
 if(data.lte !== undefined){
-let data28 = data.lte;
-if((!(typeof data28 == "number")) && (typeof data28 !== "string")){
-const err42 = {instancePath:instancePath+"/lte",schemaPath:"#/$defs/comparable/type",keyword:"type",params:{type: schema68.type},message:"must be number,string",schema:schema68.type,parentSchema:schema68,data:data28};
+let data29 = data.lte;
+if((!(typeof data29 == "number")) && (typeof data29 !== "string")){
+const err42 = {instancePath:instancePath+"/lte",schemaPath:"#/$defs/comparable/type",keyword:"type",params:{type: schema68.type},message:"must be number,string",schema:schema68.type,parentSchema:schema68,data:data29};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -4496,10 +4716,10 @@ errors++;
 }
 }
 if(data.between !== undefined){
-let data29 = data.between;
-if(Array.isArray(data29)){
-if(data29.length > 2){
-const err43 = {instancePath:instancePath+"/between",schemaPath:"#/properties/between/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema57.properties.between,data:data29};
+let data30 = data.between;
+if(Array.isArray(data30)){
+if(data30.length > 2){
+const err43 = {instancePath:instancePath+"/between",schemaPath:"#/properties/between/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema57.properties.between,data:data30};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -4508,8 +4728,8 @@ vErrors.push(err43);
 }
 errors++;
 }
-if(data29.length < 2){
-const err44 = {instancePath:instancePath+"/between",schemaPath:"#/properties/between/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema57.properties.between,data:data29};
+if(data30.length < 2){
+const err44 = {instancePath:instancePath+"/between",schemaPath:"#/properties/between/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema57.properties.between,data:data30};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -4518,11 +4738,11 @@ vErrors.push(err44);
 }
 errors++;
 }
-const len4 = data29.length;
+const len4 = data30.length;
 for(let i4=0; i4<len4; i4++){
-let data30 = data29[i4];
-if((!(typeof data30 == "number")) && (typeof data30 !== "string")){
-const err45 = {instancePath:instancePath+"/between/" + i4,schemaPath:"#/$defs/comparable/type",keyword:"type",params:{type: schema68.type},message:"must be number,string",schema:schema68.type,parentSchema:schema68,data:data30};
+let data31 = data30[i4];
+if((!(typeof data31 == "number")) && (typeof data31 !== "string")){
+const err45 = {instancePath:instancePath+"/between/" + i4,schemaPath:"#/$defs/comparable/type",keyword:"type",params:{type: schema68.type},message:"must be number,string",schema:schema68.type,parentSchema:schema68,data:data31};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -4534,7 +4754,7 @@ errors++;
 }
 }
 else {
-const err46 = {instancePath:instancePath+"/between",schemaPath:"#/properties/between/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema57.properties.between.type,parentSchema:schema57.properties.between,data:data29};
+const err46 = {instancePath:instancePath+"/between",schemaPath:"#/properties/between/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema57.properties.between.type,parentSchema:schema57.properties.between,data:data30};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -4545,9 +4765,9 @@ errors++;
 }
 }
 if(data.is_null !== undefined){
-let data31 = data.is_null;
-if(typeof data31 !== "boolean"){
-const err47 = {instancePath:instancePath+"/is_null",schemaPath:"#/properties/is_null/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema57.properties.is_null.type,parentSchema:schema57.properties.is_null,data:data31};
+let data32 = data.is_null;
+if(typeof data32 !== "boolean"){
+const err47 = {instancePath:instancePath+"/is_null",schemaPath:"#/properties/is_null/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema57.properties.is_null.type,parentSchema:schema57.properties.is_null,data:data32};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -4558,9 +4778,9 @@ errors++;
 }
 }
 if(data.contains !== undefined){
-let data32 = data.contains;
-if(typeof data32 !== "string"){
-const err48 = {instancePath:instancePath+"/contains",schemaPath:"#/properties/contains/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.properties.contains.type,parentSchema:schema57.properties.contains,data:data32};
+let data33 = data.contains;
+if(typeof data33 !== "string"){
+const err48 = {instancePath:instancePath+"/contains",schemaPath:"#/properties/contains/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.properties.contains.type,parentSchema:schema57.properties.contains,data:data33};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -4571,9 +4791,9 @@ errors++;
 }
 }
 if(data.starts_with !== undefined){
-let data33 = data.starts_with;
-if(typeof data33 !== "string"){
-const err49 = {instancePath:instancePath+"/starts_with",schemaPath:"#/properties/starts_with/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.properties.starts_with.type,parentSchema:schema57.properties.starts_with,data:data33};
+let data34 = data.starts_with;
+if(typeof data34 !== "string"){
+const err49 = {instancePath:instancePath+"/starts_with",schemaPath:"#/properties/starts_with/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.properties.starts_with.type,parentSchema:schema57.properties.starts_with,data:data34};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -4584,10 +4804,10 @@ errors++;
 }
 }
 if(data.before !== undefined){
-let data34 = data.before;
-if(typeof data34 === "string"){
-if(!pattern12.test(data34)){
-const err50 = {instancePath:instancePath+"/before",schemaPath:"#/$defs/instantOrDuration/pattern",keyword:"pattern",params:{pattern: "^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?|[1-9][0-9]*[mhdw])$"},message:"must match pattern \""+"^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?|[1-9][0-9]*[mhdw])$"+"\"",schema:"^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?|[1-9][0-9]*[mhdw])$",parentSchema:schema74,data:data34};
+let data35 = data.before;
+if(typeof data35 === "string"){
+if(!pattern12.test(data35)){
+const err50 = {instancePath:instancePath+"/before",schemaPath:"#/$defs/instantOrDuration/pattern",keyword:"pattern",params:{pattern: "^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?|[1-9][0-9]*[mhdw])$"},message:"must match pattern \""+"^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?|[1-9][0-9]*[mhdw])$"+"\"",schema:"^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?|[1-9][0-9]*[mhdw])$",parentSchema:schema74,data:data35};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -4598,7 +4818,7 @@ errors++;
 }
 }
 else {
-const err51 = {instancePath:instancePath+"/before",schemaPath:"#/$defs/instantOrDuration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.type,parentSchema:schema74,data:data34};
+const err51 = {instancePath:instancePath+"/before",schemaPath:"#/$defs/instantOrDuration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.type,parentSchema:schema74,data:data35};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -4609,10 +4829,10 @@ errors++;
 }
 }
 if(data.after !== undefined){
-let data35 = data.after;
-if(typeof data35 === "string"){
-if(!pattern12.test(data35)){
-const err52 = {instancePath:instancePath+"/after",schemaPath:"#/$defs/instantOrDuration/pattern",keyword:"pattern",params:{pattern: "^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?|[1-9][0-9]*[mhdw])$"},message:"must match pattern \""+"^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?|[1-9][0-9]*[mhdw])$"+"\"",schema:"^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?|[1-9][0-9]*[mhdw])$",parentSchema:schema74,data:data35};
+let data36 = data.after;
+if(typeof data36 === "string"){
+if(!pattern12.test(data36)){
+const err52 = {instancePath:instancePath+"/after",schemaPath:"#/$defs/instantOrDuration/pattern",keyword:"pattern",params:{pattern: "^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?|[1-9][0-9]*[mhdw])$"},message:"must match pattern \""+"^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?|[1-9][0-9]*[mhdw])$"+"\"",schema:"^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?|[1-9][0-9]*[mhdw])$",parentSchema:schema74,data:data36};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -4623,7 +4843,7 @@ errors++;
 }
 }
 else {
-const err53 = {instancePath:instancePath+"/after",schemaPath:"#/$defs/instantOrDuration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.type,parentSchema:schema74,data:data35};
+const err53 = {instancePath:instancePath+"/after",schemaPath:"#/$defs/instantOrDuration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.type,parentSchema:schema74,data:data36};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -4644,16 +4864,16 @@ vErrors.push(err54);
 }
 errors++;
 }
-validate47.errors = vErrors;
+validate51.errors = vErrors;
 return errors === 0;
 }
-validate47.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate51.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate46(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate50(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate46.evaluated;
+const evaluated0 = validate50.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4662,7 +4882,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.name === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema131.required,parentSchema:schema131,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema135.required,parentSchema:schema135,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -4673,7 +4893,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "name") || (key0 === "where")) || (key0 === "description"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema131,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema135,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -4709,8 +4929,8 @@ errors++;
 }
 }
 if(data.where !== undefined){
-if(!(validate47(data.where, {instancePath:instancePath+"/where",parentData:data,parentDataProperty:"where",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate47.errors : vErrors.concat(validate47.errors);
+if(!(validate51(data.where, {instancePath:instancePath+"/where",parentData:data,parentDataProperty:"where",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate51.errors : vErrors.concat(validate51.errors);
 errors = vErrors.length;
 }
 }
@@ -4729,7 +4949,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema131.type,parentSchema:schema131,data};
+const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema135.type,parentSchema:schema135,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -4738,17 +4958,17 @@ vErrors.push(err5);
 }
 errors++;
 }
-validate46.errors = vErrors;
+validate50.errors = vErrors;
 return errors === 0;
 }
-validate46.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate50.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate45(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate49(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://tally.dev/schemas/lifecycle.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate45.evaluated;
+const evaluated0 = validate49.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4757,7 +4977,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.kind === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema124.required,parentSchema:schema124,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema128.required,parentSchema:schema128,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -4767,7 +4987,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.name === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema124.required,parentSchema:schema124,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema128.required,parentSchema:schema128,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -4777,7 +4997,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.version === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema124.required,parentSchema:schema124,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema128.required,parentSchema:schema128,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -4787,7 +5007,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.stages === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "stages"},message:"must have required property '"+"stages"+"'",schema:schema124.required,parentSchema:schema124,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "stages"},message:"must have required property '"+"stages"+"'",schema:schema128.required,parentSchema:schema128,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -4797,8 +5017,8 @@ vErrors.push(err3);
 errors++;
 }
 for(const key0 in data){
-if(!(func1.call(schema124.properties, key0))){
-const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema124,data};
+if(!(func1.call(schema128.properties, key0))){
+const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema128,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -4811,7 +5031,7 @@ errors++;
 if(data.kind !== undefined){
 let data0 = data.kind;
 if("Lifecycle" !== data0){
-const err5 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Lifecycle"},message:"must be equal to constant",schema:"Lifecycle",parentSchema:schema124.properties.kind,data:data0};
+const err5 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Lifecycle"},message:"must be equal to constant",schema:"Lifecycle",parentSchema:schema128.properties.kind,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -4977,7 +5197,7 @@ errors++;
 if(data.materialize !== undefined){
 let data7 = data.materialize;
 if(typeof data7 !== "string"){
-const err17 = {instancePath:instancePath+"/materialize",schemaPath:"#/properties/materialize/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema124.properties.materialize.type,parentSchema:schema124.properties.materialize,data:data7};
+const err17 = {instancePath:instancePath+"/materialize",schemaPath:"#/properties/materialize/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema128.properties.materialize.type,parentSchema:schema128.properties.materialize,data:data7};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -4987,7 +5207,7 @@ vErrors.push(err17);
 errors++;
 }
 if(!((data7 === "view") || (data7 === "table"))){
-const err18 = {instancePath:instancePath+"/materialize",schemaPath:"#/properties/materialize/enum",keyword:"enum",params:{allowedValues: schema124.properties.materialize.enum},message:"must be equal to one of the allowed values",schema:schema124.properties.materialize.enum,parentSchema:schema124.properties.materialize,data:data7};
+const err18 = {instancePath:instancePath+"/materialize",schemaPath:"#/properties/materialize/enum",keyword:"enum",params:{allowedValues: schema128.properties.materialize.enum},message:"must be equal to one of the allowed values",schema:schema128.properties.materialize.enum,parentSchema:schema128.properties.materialize,data:data7};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -5026,7 +5246,7 @@ if(data.stages !== undefined){
 let data9 = data.stages;
 if(Array.isArray(data9)){
 if(data9.length < 1){
-const err21 = {instancePath:instancePath+"/stages",schemaPath:"#/properties/stages/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema124.properties.stages,data:data9};
+const err21 = {instancePath:instancePath+"/stages",schemaPath:"#/properties/stages/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema128.properties.stages,data:data9};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -5037,14 +5257,14 @@ errors++;
 }
 const len1 = data9.length;
 for(let i2=0; i2<len1; i2++){
-if(!(validate46(data9[i2], {instancePath:instancePath+"/stages/" + i2,parentData:data9,parentDataProperty:i2,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate46.errors : vErrors.concat(validate46.errors);
+if(!(validate50(data9[i2], {instancePath:instancePath+"/stages/" + i2,parentData:data9,parentDataProperty:i2,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate50.errors : vErrors.concat(validate50.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err22 = {instancePath:instancePath+"/stages",schemaPath:"#/properties/stages/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema124.properties.stages.type,parentSchema:schema124.properties.stages,data:data9};
+const err22 = {instancePath:instancePath+"/stages",schemaPath:"#/properties/stages/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema128.properties.stages.type,parentSchema:schema128.properties.stages,data:data9};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -5056,7 +5276,7 @@ errors++;
 }
 }
 else {
-const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema124.type,parentSchema:schema124,data};
+const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema128.type,parentSchema:schema128,data};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -5065,21 +5285,21 @@ vErrors.push(err23);
 }
 errors++;
 }
-validate45.errors = vErrors;
+validate49.errors = vErrors;
 return errors === 0;
 }
-validate45.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate49.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const kpi = validate54;
-const schema158 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/kpi.schema.json","type":"object","properties":{"kind":{"const":"Kpi"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"entity":{"$ref":"common.schema.json#/$defs/name"},"funnel":{"type":"string","enum":["acquisition","activation","retention","revenue","referral"]},"metric":{"$ref":"common.schema.json#/$defs/metric"},"target":{"$ref":"common.schema.json#/$defs/target"},"guardrail":{"$ref":"common.schema.json#/$defs/guardrail"},"unit":{"type":"string","minLength":1},"format":{"type":"string","enum":["number","percent","currency"],"default":"number"}},"required":["kind","name","version","metric"],"additionalProperties":false};
-const schema188 = {"type":"object","properties":{"gte":{"type":"number"},"gt":{"type":"number"},"lte":{"type":"number"},"lt":{"type":"number"}},"additionalProperties":false};
-const schema165 = {"type":"object","properties":{"count":{"$ref":"#/$defs/condition"},"events":{"$ref":"#/$defs/eventQuery"},"sum":{"$ref":"#/$defs/propertyEventQuery"},"avg":{"$ref":"#/$defs/propertyEventQuery"},"active":{"$ref":"#/$defs/windowedEventQuery"},"ratio":{"type":"object","properties":{"numerator":{"$ref":"#/$defs/metric"},"denominator":{"$ref":"#/$defs/metric"}},"required":["numerator","denominator"],"additionalProperties":false},"retention":{"type":"object","properties":{"cohort":{"$ref":"#/$defs/retentionCohort"},"return":{"$ref":"#/$defs/eventQuery"},"days":{"type":"integer","minimum":1}},"required":["cohort","return","days"],"additionalProperties":false},"churn":{"$ref":"#/$defs/windowedEventQuery"},"nps":{"$ref":"#/$defs/propertyEventQuery"}},"additionalProperties":false};
-const schema166 = {"type":"object","properties":{"event":{"$ref":"#/$defs/eventType"},"stream":{"$ref":"#/$defs/name"},"within":{"$ref":"#/$defs/duration"},"where":{"$ref":"#/$defs/propertyFilters"}},"additionalProperties":false};
+export const kpi = validate59;
+const schema162 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/kpi.schema.json","type":"object","properties":{"kind":{"const":"Kpi"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"entity":{"$ref":"common.schema.json#/$defs/name"},"funnel":{"type":"string","enum":["acquisition","activation","retention","revenue","referral"]},"metric":{"$ref":"common.schema.json#/$defs/metric"},"target":{"$ref":"common.schema.json#/$defs/target"},"guardrail":{"$ref":"common.schema.json#/$defs/guardrail"},"unit":{"type":"string","minLength":1},"format":{"type":"string","enum":["number","percent","currency"],"default":"number"}},"required":["kind","name","version","metric"],"additionalProperties":false};
+const schema192 = {"type":"object","properties":{"gte":{"type":"number"},"gt":{"type":"number"},"lte":{"type":"number"},"lt":{"type":"number"}},"additionalProperties":false};
+const schema169 = {"type":"object","properties":{"count":{"$ref":"#/$defs/condition"},"events":{"$ref":"#/$defs/eventQuery"},"sum":{"$ref":"#/$defs/propertyEventQuery"},"avg":{"$ref":"#/$defs/propertyEventQuery"},"count_distinct":{"$ref":"#/$defs/propertyEventQuery"},"active":{"$ref":"#/$defs/windowedEventQuery"},"ratio":{"type":"object","properties":{"numerator":{"$ref":"#/$defs/metric"},"denominator":{"$ref":"#/$defs/metric"}},"required":["numerator","denominator"],"additionalProperties":false},"retention":{"type":"object","properties":{"cohort":{"$ref":"#/$defs/retentionCohort"},"return":{"$ref":"#/$defs/eventQuery"},"days":{"type":"integer","minimum":1}},"required":["cohort","return","days"],"additionalProperties":false},"churn":{"$ref":"#/$defs/windowedEventQuery"},"nps":{"$ref":"#/$defs/propertyEventQuery"}},"additionalProperties":false};
+const schema170 = {"type":"object","properties":{"event":{"$ref":"#/$defs/eventType"},"stream":{"$ref":"#/$defs/name"},"within":{"$ref":"#/$defs/duration"},"where":{"$ref":"#/$defs/propertyFilters"}},"additionalProperties":false};
 
-function validate57(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate62(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate57.evaluated;
+const evaluated0 = validate62.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -5089,7 +5309,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!((((key0 === "event") || (key0 === "stream")) || (key0 === "within")) || (key0 === "where"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema166,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema170,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5182,7 +5402,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema166.type,parentSchema:schema166,data};
+const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema170.type,parentSchema:schema170,data};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -5191,17 +5411,17 @@ vErrors.push(err7);
 }
 errors++;
 }
-validate57.errors = vErrors;
+validate62.errors = vErrors;
 return errors === 0;
 }
-validate57.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate62.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema170 = {"type":"object","properties":{"property":{"$ref":"#/$defs/propertyName"},"event":{"$ref":"#/$defs/eventType"},"stream":{"$ref":"#/$defs/name"},"within":{"$ref":"#/$defs/duration"},"where":{"$ref":"#/$defs/propertyFilters"}},"required":["property"],"additionalProperties":false};
+const schema174 = {"type":"object","properties":{"property":{"$ref":"#/$defs/propertyName"},"event":{"$ref":"#/$defs/eventType"},"stream":{"$ref":"#/$defs/name"},"within":{"$ref":"#/$defs/duration"},"where":{"$ref":"#/$defs/propertyFilters"}},"required":["property"],"additionalProperties":false};
 
-function validate60(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate65(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate60.evaluated;
+const evaluated0 = validate65.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -5210,7 +5430,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.property === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "property"},message:"must have required property '"+"property"+"'",schema:schema170.required,parentSchema:schema170,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "property"},message:"must have required property '"+"property"+"'",schema:schema174.required,parentSchema:schema174,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5221,7 +5441,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((((key0 === "property") || (key0 === "event")) || (key0 === "stream")) || (key0 === "within")) || (key0 === "where"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema170,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema174,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5339,7 +5559,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err10 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema170.type,parentSchema:schema170,data};
+const err10 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema174.type,parentSchema:schema174,data};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -5348,17 +5568,17 @@ vErrors.push(err10);
 }
 errors++;
 }
-validate60.errors = vErrors;
+validate65.errors = vErrors;
 return errors === 0;
 }
-validate60.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate65.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema175 = {"type":"object","properties":{"event":{"$ref":"#/$defs/eventType"},"stream":{"$ref":"#/$defs/name"},"within":{"$ref":"#/$defs/duration"},"where":{"$ref":"#/$defs/propertyFilters"}},"required":["within"],"additionalProperties":false};
+const schema179 = {"type":"object","properties":{"event":{"$ref":"#/$defs/eventType"},"stream":{"$ref":"#/$defs/name"},"within":{"$ref":"#/$defs/duration"},"where":{"$ref":"#/$defs/propertyFilters"}},"required":["within"],"additionalProperties":false};
 
-function validate64(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate70(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate64.evaluated;
+const evaluated0 = validate70.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -5367,7 +5587,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.within === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "within"},message:"must have required property '"+"within"+"'",schema:schema175.required,parentSchema:schema175,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "within"},message:"must have required property '"+"within"+"'",schema:schema179.required,parentSchema:schema179,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5378,7 +5598,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "event") || (key0 === "stream")) || (key0 === "within")) || (key0 === "where"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema175,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema179,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5471,7 +5691,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema175.type,parentSchema:schema175,data};
+const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema179.type,parentSchema:schema179,data};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -5480,17 +5700,17 @@ vErrors.push(err8);
 }
 errors++;
 }
-validate64.errors = vErrors;
+validate70.errors = vErrors;
 return errors === 0;
 }
-validate64.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate70.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema179 = {"type":"object","properties":{"attribute":{"$ref":"#/$defs/name"},"event":{"$ref":"#/$defs/eventType"},"stream":{"$ref":"#/$defs/name"},"within":{"$ref":"#/$defs/duration"},"where":{"$ref":"#/$defs/propertyFilters"}},"required":["within"],"additionalProperties":false};
+const schema183 = {"type":"object","properties":{"attribute":{"$ref":"#/$defs/name"},"event":{"$ref":"#/$defs/eventType"},"stream":{"$ref":"#/$defs/name"},"within":{"$ref":"#/$defs/duration"},"where":{"$ref":"#/$defs/propertyFilters"}},"required":["within"],"additionalProperties":false};
 
-function validate67(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate73(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate67.evaluated;
+const evaluated0 = validate73.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -5499,7 +5719,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.within === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "within"},message:"must have required property '"+"within"+"'",schema:schema179.required,parentSchema:schema179,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "within"},message:"must have required property '"+"within"+"'",schema:schema183.required,parentSchema:schema183,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5510,7 +5730,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((((key0 === "attribute") || (key0 === "event")) || (key0 === "stream")) || (key0 === "within")) || (key0 === "where"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema179,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema183,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5628,7 +5848,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err10 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema179.type,parentSchema:schema179,data};
+const err10 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema183.type,parentSchema:schema183,data};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -5637,17 +5857,17 @@ vErrors.push(err10);
 }
 errors++;
 }
-validate67.errors = vErrors;
+validate73.errors = vErrors;
 return errors === 0;
 }
-validate67.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate73.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const wrapper3 = {validate: validate55};
+const wrapper3 = {validate: validate60};
 
-function validate55(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate60(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate55.evaluated;
+const evaluated0 = validate60.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -5656,8 +5876,8 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!(func1.call(schema165.properties, key0))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema165,data};
+if(!(func1.call(schema169.properties, key0))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema169,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5674,34 +5894,40 @@ errors = vErrors.length;
 }
 }
 if(data.events !== undefined){
-if(!(validate57(data.events, {instancePath:instancePath+"/events",parentData:data,parentDataProperty:"events",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate57.errors : vErrors.concat(validate57.errors);
+if(!(validate62(data.events, {instancePath:instancePath+"/events",parentData:data,parentDataProperty:"events",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate62.errors : vErrors.concat(validate62.errors);
 errors = vErrors.length;
 }
 }
 if(data.sum !== undefined){
-if(!(validate60(data.sum, {instancePath:instancePath+"/sum",parentData:data,parentDataProperty:"sum",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate60.errors : vErrors.concat(validate60.errors);
+if(!(validate65(data.sum, {instancePath:instancePath+"/sum",parentData:data,parentDataProperty:"sum",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate65.errors : vErrors.concat(validate65.errors);
 errors = vErrors.length;
 }
 }
 if(data.avg !== undefined){
-if(!(validate60(data.avg, {instancePath:instancePath+"/avg",parentData:data,parentDataProperty:"avg",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate60.errors : vErrors.concat(validate60.errors);
+if(!(validate65(data.avg, {instancePath:instancePath+"/avg",parentData:data,parentDataProperty:"avg",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate65.errors : vErrors.concat(validate65.errors);
+errors = vErrors.length;
+}
+}
+if(data.count_distinct !== undefined){
+if(!(validate65(data.count_distinct, {instancePath:instancePath+"/count_distinct",parentData:data,parentDataProperty:"count_distinct",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate65.errors : vErrors.concat(validate65.errors);
 errors = vErrors.length;
 }
 }
 if(data.active !== undefined){
-if(!(validate64(data.active, {instancePath:instancePath+"/active",parentData:data,parentDataProperty:"active",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate64.errors : vErrors.concat(validate64.errors);
+if(!(validate70(data.active, {instancePath:instancePath+"/active",parentData:data,parentDataProperty:"active",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate70.errors : vErrors.concat(validate70.errors);
 errors = vErrors.length;
 }
 }
 if(data.ratio !== undefined){
-let data5 = data.ratio;
-if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
-if(data5.numerator === undefined){
-const err1 = {instancePath:instancePath+"/ratio",schemaPath:"#/properties/ratio/required",keyword:"required",params:{missingProperty: "numerator"},message:"must have required property '"+"numerator"+"'",schema:schema165.properties.ratio.required,parentSchema:schema165.properties.ratio,data:data5};
+let data6 = data.ratio;
+if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
+if(data6.numerator === undefined){
+const err1 = {instancePath:instancePath+"/ratio",schemaPath:"#/properties/ratio/required",keyword:"required",params:{missingProperty: "numerator"},message:"must have required property '"+"numerator"+"'",schema:schema169.properties.ratio.required,parentSchema:schema169.properties.ratio,data:data6};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5710,8 +5936,8 @@ vErrors.push(err1);
 }
 errors++;
 }
-if(data5.denominator === undefined){
-const err2 = {instancePath:instancePath+"/ratio",schemaPath:"#/properties/ratio/required",keyword:"required",params:{missingProperty: "denominator"},message:"must have required property '"+"denominator"+"'",schema:schema165.properties.ratio.required,parentSchema:schema165.properties.ratio,data:data5};
+if(data6.denominator === undefined){
+const err2 = {instancePath:instancePath+"/ratio",schemaPath:"#/properties/ratio/required",keyword:"required",params:{missingProperty: "denominator"},message:"must have required property '"+"denominator"+"'",schema:schema169.properties.ratio.required,parentSchema:schema169.properties.ratio,data:data6};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -5720,9 +5946,9 @@ vErrors.push(err2);
 }
 errors++;
 }
-for(const key1 in data5){
+for(const key1 in data6){
 if(!((key1 === "numerator") || (key1 === "denominator"))){
-const err3 = {instancePath:instancePath+"/ratio",schemaPath:"#/properties/ratio/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema165.properties.ratio,data:data5};
+const err3 = {instancePath:instancePath+"/ratio",schemaPath:"#/properties/ratio/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema169.properties.ratio,data:data6};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5732,21 +5958,21 @@ vErrors.push(err3);
 errors++;
 }
 }
-if(data5.numerator !== undefined){
-if(!(wrapper3.validate(data5.numerator, {instancePath:instancePath+"/ratio/numerator",parentData:data5,parentDataProperty:"numerator",rootData,dynamicAnchors}))){
+if(data6.numerator !== undefined){
+if(!(wrapper3.validate(data6.numerator, {instancePath:instancePath+"/ratio/numerator",parentData:data6,parentDataProperty:"numerator",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? wrapper3.validate.errors : vErrors.concat(wrapper3.validate.errors);
 errors = vErrors.length;
 }
 }
-if(data5.denominator !== undefined){
-if(!(wrapper3.validate(data5.denominator, {instancePath:instancePath+"/ratio/denominator",parentData:data5,parentDataProperty:"denominator",rootData,dynamicAnchors}))){
+if(data6.denominator !== undefined){
+if(!(wrapper3.validate(data6.denominator, {instancePath:instancePath+"/ratio/denominator",parentData:data6,parentDataProperty:"denominator",rootData,dynamicAnchors}))){
 vErrors = vErrors === null ? wrapper3.validate.errors : vErrors.concat(wrapper3.validate.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/ratio",schemaPath:"#/properties/ratio/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema165.properties.ratio.type,parentSchema:schema165.properties.ratio,data:data5};
+const err4 = {instancePath:instancePath+"/ratio",schemaPath:"#/properties/ratio/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema169.properties.ratio.type,parentSchema:schema169.properties.ratio,data:data6};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -5757,10 +5983,10 @@ errors++;
 }
 }
 if(data.retention !== undefined){
-let data8 = data.retention;
-if(data8 && typeof data8 == "object" && !Array.isArray(data8)){
-if(data8.cohort === undefined){
-const err5 = {instancePath:instancePath+"/retention",schemaPath:"#/properties/retention/required",keyword:"required",params:{missingProperty: "cohort"},message:"must have required property '"+"cohort"+"'",schema:schema165.properties.retention.required,parentSchema:schema165.properties.retention,data:data8};
+let data9 = data.retention;
+if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
+if(data9.cohort === undefined){
+const err5 = {instancePath:instancePath+"/retention",schemaPath:"#/properties/retention/required",keyword:"required",params:{missingProperty: "cohort"},message:"must have required property '"+"cohort"+"'",schema:schema169.properties.retention.required,parentSchema:schema169.properties.retention,data:data9};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -5769,8 +5995,8 @@ vErrors.push(err5);
 }
 errors++;
 }
-if(data8.return === undefined){
-const err6 = {instancePath:instancePath+"/retention",schemaPath:"#/properties/retention/required",keyword:"required",params:{missingProperty: "return"},message:"must have required property '"+"return"+"'",schema:schema165.properties.retention.required,parentSchema:schema165.properties.retention,data:data8};
+if(data9.return === undefined){
+const err6 = {instancePath:instancePath+"/retention",schemaPath:"#/properties/retention/required",keyword:"required",params:{missingProperty: "return"},message:"must have required property '"+"return"+"'",schema:schema169.properties.retention.required,parentSchema:schema169.properties.retention,data:data9};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5779,8 +6005,8 @@ vErrors.push(err6);
 }
 errors++;
 }
-if(data8.days === undefined){
-const err7 = {instancePath:instancePath+"/retention",schemaPath:"#/properties/retention/required",keyword:"required",params:{missingProperty: "days"},message:"must have required property '"+"days"+"'",schema:schema165.properties.retention.required,parentSchema:schema165.properties.retention,data:data8};
+if(data9.days === undefined){
+const err7 = {instancePath:instancePath+"/retention",schemaPath:"#/properties/retention/required",keyword:"required",params:{missingProperty: "days"},message:"must have required property '"+"days"+"'",schema:schema169.properties.retention.required,parentSchema:schema169.properties.retention,data:data9};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -5789,9 +6015,9 @@ vErrors.push(err7);
 }
 errors++;
 }
-for(const key2 in data8){
+for(const key2 in data9){
 if(!(((key2 === "cohort") || (key2 === "return")) || (key2 === "days"))){
-const err8 = {instancePath:instancePath+"/retention",schemaPath:"#/properties/retention/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema165.properties.retention,data:data8};
+const err8 = {instancePath:instancePath+"/retention",schemaPath:"#/properties/retention/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema169.properties.retention,data:data9};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -5801,22 +6027,22 @@ vErrors.push(err8);
 errors++;
 }
 }
-if(data8.cohort !== undefined){
-if(!(validate67(data8.cohort, {instancePath:instancePath+"/retention/cohort",parentData:data8,parentDataProperty:"cohort",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate67.errors : vErrors.concat(validate67.errors);
+if(data9.cohort !== undefined){
+if(!(validate73(data9.cohort, {instancePath:instancePath+"/retention/cohort",parentData:data9,parentDataProperty:"cohort",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate73.errors : vErrors.concat(validate73.errors);
 errors = vErrors.length;
 }
 }
-if(data8.return !== undefined){
-if(!(validate57(data8.return, {instancePath:instancePath+"/retention/return",parentData:data8,parentDataProperty:"return",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate57.errors : vErrors.concat(validate57.errors);
+if(data9.return !== undefined){
+if(!(validate62(data9.return, {instancePath:instancePath+"/retention/return",parentData:data9,parentDataProperty:"return",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate62.errors : vErrors.concat(validate62.errors);
 errors = vErrors.length;
 }
 }
-if(data8.days !== undefined){
-let data11 = data8.days;
-if(!((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11)))){
-const err9 = {instancePath:instancePath+"/retention/days",schemaPath:"#/properties/retention/properties/days/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema165.properties.retention.properties.days.type,parentSchema:schema165.properties.retention.properties.days,data:data11};
+if(data9.days !== undefined){
+let data12 = data9.days;
+if(!((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12)))){
+const err9 = {instancePath:instancePath+"/retention/days",schemaPath:"#/properties/retention/properties/days/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema169.properties.retention.properties.days.type,parentSchema:schema169.properties.retention.properties.days,data:data12};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -5825,9 +6051,9 @@ vErrors.push(err9);
 }
 errors++;
 }
-if(typeof data11 == "number"){
-if(data11 < 1 || isNaN(data11)){
-const err10 = {instancePath:instancePath+"/retention/days",schemaPath:"#/properties/retention/properties/days/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema165.properties.retention.properties.days,data:data11};
+if(typeof data12 == "number"){
+if(data12 < 1 || isNaN(data12)){
+const err10 = {instancePath:instancePath+"/retention/days",schemaPath:"#/properties/retention/properties/days/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema169.properties.retention.properties.days,data:data12};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -5840,7 +6066,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/retention",schemaPath:"#/properties/retention/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema165.properties.retention.type,parentSchema:schema165.properties.retention,data:data8};
+const err11 = {instancePath:instancePath+"/retention",schemaPath:"#/properties/retention/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema169.properties.retention.type,parentSchema:schema169.properties.retention,data:data9};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -5851,20 +6077,20 @@ errors++;
 }
 }
 if(data.churn !== undefined){
-if(!(validate64(data.churn, {instancePath:instancePath+"/churn",parentData:data,parentDataProperty:"churn",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate64.errors : vErrors.concat(validate64.errors);
+if(!(validate70(data.churn, {instancePath:instancePath+"/churn",parentData:data,parentDataProperty:"churn",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate70.errors : vErrors.concat(validate70.errors);
 errors = vErrors.length;
 }
 }
 if(data.nps !== undefined){
-if(!(validate60(data.nps, {instancePath:instancePath+"/nps",parentData:data,parentDataProperty:"nps",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate60.errors : vErrors.concat(validate60.errors);
+if(!(validate65(data.nps, {instancePath:instancePath+"/nps",parentData:data,parentDataProperty:"nps",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate65.errors : vErrors.concat(validate65.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema165.type,parentSchema:schema165,data};
+const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema169.type,parentSchema:schema169,data};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -5873,20 +6099,20 @@ vErrors.push(err12);
 }
 errors++;
 }
-validate55.errors = vErrors;
+validate60.errors = vErrors;
 return errors === 0;
 }
-validate55.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate60.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema184 = {"type":"object","properties":{"gte":{"type":"number"},"gt":{"type":"number"},"lte":{"type":"number"},"lt":{"type":"number"},"eq":{"type":"number"},"between":{"type":"array","minItems":2,"maxItems":2,"items":{"type":"number"}},"by":{"$ref":"#/$defs/instant"},"baseline":{"$ref":"#/$defs/baseline"}},"additionalProperties":false};
-const schema185 = {"type":"string","pattern":"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"};
+const schema188 = {"type":"object","properties":{"gte":{"type":"number"},"gt":{"type":"number"},"lte":{"type":"number"},"lt":{"type":"number"},"eq":{"type":"number"},"between":{"type":"array","minItems":2,"maxItems":2,"items":{"type":"number"}},"by":{"$ref":"#/$defs/instant"},"baseline":{"$ref":"#/$defs/baseline"}},"additionalProperties":false};
+const schema189 = {"type":"string","pattern":"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"};
 const pattern52 = new RegExp("^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$", "u");
-const schema186 = {"type":"object","properties":{"value":{"type":"number"},"on":{"$ref":"#/$defs/instant"}},"required":["value","on"],"additionalProperties":false};
+const schema190 = {"type":"object","properties":{"value":{"type":"number"},"on":{"$ref":"#/$defs/instant"}},"required":["value","on"],"additionalProperties":false};
 
-function validate75(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate81(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate75.evaluated;
+const evaluated0 = validate81.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -5895,7 +6121,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.value === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "value"},message:"must have required property '"+"value"+"'",schema:schema186.required,parentSchema:schema186,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "value"},message:"must have required property '"+"value"+"'",schema:schema190.required,parentSchema:schema190,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5905,7 +6131,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.on === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "on"},message:"must have required property '"+"on"+"'",schema:schema186.required,parentSchema:schema186,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "on"},message:"must have required property '"+"on"+"'",schema:schema190.required,parentSchema:schema190,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5916,7 +6142,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "value") || (key0 === "on"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema186,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema190,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -5929,7 +6155,7 @@ errors++;
 if(data.value !== undefined){
 let data0 = data.value;
 if(!(typeof data0 == "number")){
-const err3 = {instancePath:instancePath+"/value",schemaPath:"#/properties/value/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema186.properties.value.type,parentSchema:schema186.properties.value,data:data0};
+const err3 = {instancePath:instancePath+"/value",schemaPath:"#/properties/value/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema190.properties.value.type,parentSchema:schema190.properties.value,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5943,7 +6169,7 @@ if(data.on !== undefined){
 let data1 = data.on;
 if(typeof data1 === "string"){
 if(!pattern52.test(data1)){
-const err4 = {instancePath:instancePath+"/on",schemaPath:"#/$defs/instant/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"},message:"must match pattern \""+"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"+"\"",schema:"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$",parentSchema:schema185,data:data1};
+const err4 = {instancePath:instancePath+"/on",schemaPath:"#/$defs/instant/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"},message:"must match pattern \""+"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"+"\"",schema:"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$",parentSchema:schema189,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -5954,7 +6180,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath:instancePath+"/on",schemaPath:"#/$defs/instant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema185.type,parentSchema:schema185,data:data1};
+const err5 = {instancePath:instancePath+"/on",schemaPath:"#/$defs/instant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema189.type,parentSchema:schema189,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -5966,7 +6192,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema186.type,parentSchema:schema186,data};
+const err6 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema190.type,parentSchema:schema190,data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5975,16 +6201,16 @@ vErrors.push(err6);
 }
 errors++;
 }
-validate75.errors = vErrors;
+validate81.errors = vErrors;
 return errors === 0;
 }
-validate75.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate81.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate74(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate80(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate74.evaluated;
+const evaluated0 = validate80.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -5994,7 +6220,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!((((((((key0 === "gte") || (key0 === "gt")) || (key0 === "lte")) || (key0 === "lt")) || (key0 === "eq")) || (key0 === "between")) || (key0 === "by")) || (key0 === "baseline"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema184,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema188,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6007,7 +6233,7 @@ errors++;
 if(data.gte !== undefined){
 let data0 = data.gte;
 if(!(typeof data0 == "number")){
-const err1 = {instancePath:instancePath+"/gte",schemaPath:"#/properties/gte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema184.properties.gte.type,parentSchema:schema184.properties.gte,data:data0};
+const err1 = {instancePath:instancePath+"/gte",schemaPath:"#/properties/gte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema188.properties.gte.type,parentSchema:schema188.properties.gte,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6020,7 +6246,7 @@ errors++;
 if(data.gt !== undefined){
 let data1 = data.gt;
 if(!(typeof data1 == "number")){
-const err2 = {instancePath:instancePath+"/gt",schemaPath:"#/properties/gt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema184.properties.gt.type,parentSchema:schema184.properties.gt,data:data1};
+const err2 = {instancePath:instancePath+"/gt",schemaPath:"#/properties/gt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema188.properties.gt.type,parentSchema:schema188.properties.gt,data:data1};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -6033,7 +6259,7 @@ errors++;
 if(data.lte !== undefined){
 let data2 = data.lte;
 if(!(typeof data2 == "number")){
-const err3 = {instancePath:instancePath+"/lte",schemaPath:"#/properties/lte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema184.properties.lte.type,parentSchema:schema184.properties.lte,data:data2};
+const err3 = {instancePath:instancePath+"/lte",schemaPath:"#/properties/lte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema188.properties.lte.type,parentSchema:schema188.properties.lte,data:data2};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -6046,7 +6272,7 @@ errors++;
 if(data.lt !== undefined){
 let data3 = data.lt;
 if(!(typeof data3 == "number")){
-const err4 = {instancePath:instancePath+"/lt",schemaPath:"#/properties/lt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema184.properties.lt.type,parentSchema:schema184.properties.lt,data:data3};
+const err4 = {instancePath:instancePath+"/lt",schemaPath:"#/properties/lt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema188.properties.lt.type,parentSchema:schema188.properties.lt,data:data3};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -6059,7 +6285,7 @@ errors++;
 if(data.eq !== undefined){
 let data4 = data.eq;
 if(!(typeof data4 == "number")){
-const err5 = {instancePath:instancePath+"/eq",schemaPath:"#/properties/eq/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema184.properties.eq.type,parentSchema:schema184.properties.eq,data:data4};
+const err5 = {instancePath:instancePath+"/eq",schemaPath:"#/properties/eq/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema188.properties.eq.type,parentSchema:schema188.properties.eq,data:data4};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -6073,7 +6299,7 @@ if(data.between !== undefined){
 let data5 = data.between;
 if(Array.isArray(data5)){
 if(data5.length > 2){
-const err6 = {instancePath:instancePath+"/between",schemaPath:"#/properties/between/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema184.properties.between,data:data5};
+const err6 = {instancePath:instancePath+"/between",schemaPath:"#/properties/between/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema188.properties.between,data:data5};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -6083,7 +6309,7 @@ vErrors.push(err6);
 errors++;
 }
 if(data5.length < 2){
-const err7 = {instancePath:instancePath+"/between",schemaPath:"#/properties/between/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema184.properties.between,data:data5};
+const err7 = {instancePath:instancePath+"/between",schemaPath:"#/properties/between/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema188.properties.between,data:data5};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -6096,7 +6322,7 @@ const len0 = data5.length;
 for(let i0=0; i0<len0; i0++){
 let data6 = data5[i0];
 if(!(typeof data6 == "number")){
-const err8 = {instancePath:instancePath+"/between/" + i0,schemaPath:"#/properties/between/items/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema184.properties.between.items.type,parentSchema:schema184.properties.between.items,data:data6};
+const err8 = {instancePath:instancePath+"/between/" + i0,schemaPath:"#/properties/between/items/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema188.properties.between.items.type,parentSchema:schema188.properties.between.items,data:data6};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -6108,7 +6334,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/between",schemaPath:"#/properties/between/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema184.properties.between.type,parentSchema:schema184.properties.between,data:data5};
+const err9 = {instancePath:instancePath+"/between",schemaPath:"#/properties/between/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema188.properties.between.type,parentSchema:schema188.properties.between,data:data5};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -6122,7 +6348,7 @@ if(data.by !== undefined){
 let data7 = data.by;
 if(typeof data7 === "string"){
 if(!pattern52.test(data7)){
-const err10 = {instancePath:instancePath+"/by",schemaPath:"#/$defs/instant/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"},message:"must match pattern \""+"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"+"\"",schema:"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$",parentSchema:schema185,data:data7};
+const err10 = {instancePath:instancePath+"/by",schemaPath:"#/$defs/instant/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"},message:"must match pattern \""+"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"+"\"",schema:"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$",parentSchema:schema189,data:data7};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -6133,7 +6359,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/by",schemaPath:"#/$defs/instant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema185.type,parentSchema:schema185,data:data7};
+const err11 = {instancePath:instancePath+"/by",schemaPath:"#/$defs/instant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema189.type,parentSchema:schema189,data:data7};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -6144,14 +6370,14 @@ errors++;
 }
 }
 if(data.baseline !== undefined){
-if(!(validate75(data.baseline, {instancePath:instancePath+"/baseline",parentData:data,parentDataProperty:"baseline",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate75.errors : vErrors.concat(validate75.errors);
+if(!(validate81(data.baseline, {instancePath:instancePath+"/baseline",parentData:data,parentDataProperty:"baseline",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate81.errors : vErrors.concat(validate81.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema184.type,parentSchema:schema184,data};
+const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema188.type,parentSchema:schema188,data};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -6160,17 +6386,17 @@ vErrors.push(err12);
 }
 errors++;
 }
-validate74.errors = vErrors;
+validate80.errors = vErrors;
 return errors === 0;
 }
-validate74.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate80.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate54(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate59(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://tally.dev/schemas/kpi.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate54.evaluated;
+const evaluated0 = validate59.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6179,7 +6405,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.kind === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema158.required,parentSchema:schema158,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema162.required,parentSchema:schema162,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6189,7 +6415,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.name === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema158.required,parentSchema:schema158,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema162.required,parentSchema:schema162,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6199,7 +6425,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.version === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema158.required,parentSchema:schema158,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema162.required,parentSchema:schema162,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -6209,7 +6435,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.metric === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "metric"},message:"must have required property '"+"metric"+"'",schema:schema158.required,parentSchema:schema158,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "metric"},message:"must have required property '"+"metric"+"'",schema:schema162.required,parentSchema:schema162,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -6219,8 +6445,8 @@ vErrors.push(err3);
 errors++;
 }
 for(const key0 in data){
-if(!(func1.call(schema158.properties, key0))){
-const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema158,data};
+if(!(func1.call(schema162.properties, key0))){
+const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema162,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -6233,7 +6459,7 @@ errors++;
 if(data.kind !== undefined){
 let data0 = data.kind;
 if("Kpi" !== data0){
-const err5 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Kpi"},message:"must be equal to constant",schema:"Kpi",parentSchema:schema158.properties.kind,data:data0};
+const err5 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Kpi"},message:"must be equal to constant",schema:"Kpi",parentSchema:schema162.properties.kind,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -6424,7 +6650,7 @@ errors++;
 if(data.funnel !== undefined){
 let data8 = data.funnel;
 if(typeof data8 !== "string"){
-const err19 = {instancePath:instancePath+"/funnel",schemaPath:"#/properties/funnel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema158.properties.funnel.type,parentSchema:schema158.properties.funnel,data:data8};
+const err19 = {instancePath:instancePath+"/funnel",schemaPath:"#/properties/funnel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema162.properties.funnel.type,parentSchema:schema162.properties.funnel,data:data8};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -6434,7 +6660,7 @@ vErrors.push(err19);
 errors++;
 }
 if(!(((((data8 === "acquisition") || (data8 === "activation")) || (data8 === "retention")) || (data8 === "revenue")) || (data8 === "referral"))){
-const err20 = {instancePath:instancePath+"/funnel",schemaPath:"#/properties/funnel/enum",keyword:"enum",params:{allowedValues: schema158.properties.funnel.enum},message:"must be equal to one of the allowed values",schema:schema158.properties.funnel.enum,parentSchema:schema158.properties.funnel,data:data8};
+const err20 = {instancePath:instancePath+"/funnel",schemaPath:"#/properties/funnel/enum",keyword:"enum",params:{allowedValues: schema162.properties.funnel.enum},message:"must be equal to one of the allowed values",schema:schema162.properties.funnel.enum,parentSchema:schema162.properties.funnel,data:data8};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -6445,14 +6671,14 @@ errors++;
 }
 }
 if(data.metric !== undefined){
-if(!(validate55(data.metric, {instancePath:instancePath+"/metric",parentData:data,parentDataProperty:"metric",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate55.errors : vErrors.concat(validate55.errors);
+if(!(validate60(data.metric, {instancePath:instancePath+"/metric",parentData:data,parentDataProperty:"metric",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate60.errors : vErrors.concat(validate60.errors);
 errors = vErrors.length;
 }
 }
 if(data.target !== undefined){
-if(!(validate74(data.target, {instancePath:instancePath+"/target",parentData:data,parentDataProperty:"target",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate74.errors : vErrors.concat(validate74.errors);
+if(!(validate80(data.target, {instancePath:instancePath+"/target",parentData:data,parentDataProperty:"target",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate80.errors : vErrors.concat(validate80.errors);
 errors = vErrors.length;
 }
 }
@@ -6461,7 +6687,7 @@ let data11 = data.guardrail;
 if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
 for(const key1 in data11){
 if(!((((key1 === "gte") || (key1 === "gt")) || (key1 === "lte")) || (key1 === "lt"))){
-const err21 = {instancePath:instancePath+"/guardrail",schemaPath:"common.schema.json#/$defs/guardrail/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema188,data:data11};
+const err21 = {instancePath:instancePath+"/guardrail",schemaPath:"common.schema.json#/$defs/guardrail/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema192,data:data11};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -6474,7 +6700,7 @@ errors++;
 if(data11.gte !== undefined){
 let data12 = data11.gte;
 if(!(typeof data12 == "number")){
-const err22 = {instancePath:instancePath+"/guardrail/gte",schemaPath:"common.schema.json#/$defs/guardrail/properties/gte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema188.properties.gte.type,parentSchema:schema188.properties.gte,data:data12};
+const err22 = {instancePath:instancePath+"/guardrail/gte",schemaPath:"common.schema.json#/$defs/guardrail/properties/gte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema192.properties.gte.type,parentSchema:schema192.properties.gte,data:data12};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -6487,7 +6713,7 @@ errors++;
 if(data11.gt !== undefined){
 let data13 = data11.gt;
 if(!(typeof data13 == "number")){
-const err23 = {instancePath:instancePath+"/guardrail/gt",schemaPath:"common.schema.json#/$defs/guardrail/properties/gt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema188.properties.gt.type,parentSchema:schema188.properties.gt,data:data13};
+const err23 = {instancePath:instancePath+"/guardrail/gt",schemaPath:"common.schema.json#/$defs/guardrail/properties/gt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema192.properties.gt.type,parentSchema:schema192.properties.gt,data:data13};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -6500,7 +6726,7 @@ errors++;
 if(data11.lte !== undefined){
 let data14 = data11.lte;
 if(!(typeof data14 == "number")){
-const err24 = {instancePath:instancePath+"/guardrail/lte",schemaPath:"common.schema.json#/$defs/guardrail/properties/lte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema188.properties.lte.type,parentSchema:schema188.properties.lte,data:data14};
+const err24 = {instancePath:instancePath+"/guardrail/lte",schemaPath:"common.schema.json#/$defs/guardrail/properties/lte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema192.properties.lte.type,parentSchema:schema192.properties.lte,data:data14};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -6513,7 +6739,7 @@ errors++;
 if(data11.lt !== undefined){
 let data15 = data11.lt;
 if(!(typeof data15 == "number")){
-const err25 = {instancePath:instancePath+"/guardrail/lt",schemaPath:"common.schema.json#/$defs/guardrail/properties/lt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema188.properties.lt.type,parentSchema:schema188.properties.lt,data:data15};
+const err25 = {instancePath:instancePath+"/guardrail/lt",schemaPath:"common.schema.json#/$defs/guardrail/properties/lt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema192.properties.lt.type,parentSchema:schema192.properties.lt,data:data15};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -6525,7 +6751,7 @@ errors++;
 }
 }
 else {
-const err26 = {instancePath:instancePath+"/guardrail",schemaPath:"common.schema.json#/$defs/guardrail/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema188.type,parentSchema:schema188,data:data11};
+const err26 = {instancePath:instancePath+"/guardrail",schemaPath:"common.schema.json#/$defs/guardrail/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema192.type,parentSchema:schema192,data:data11};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -6539,7 +6765,7 @@ if(data.unit !== undefined){
 let data16 = data.unit;
 if(typeof data16 === "string"){
 if(func2(data16) < 1){
-const err27 = {instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema158.properties.unit,data:data16};
+const err27 = {instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema162.properties.unit,data:data16};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -6550,7 +6776,7 @@ errors++;
 }
 }
 else {
-const err28 = {instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema158.properties.unit.type,parentSchema:schema158.properties.unit,data:data16};
+const err28 = {instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema162.properties.unit.type,parentSchema:schema162.properties.unit,data:data16};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -6563,7 +6789,7 @@ errors++;
 if(data.format !== undefined){
 let data17 = data.format;
 if(typeof data17 !== "string"){
-const err29 = {instancePath:instancePath+"/format",schemaPath:"#/properties/format/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema158.properties.format.type,parentSchema:schema158.properties.format,data:data17};
+const err29 = {instancePath:instancePath+"/format",schemaPath:"#/properties/format/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema162.properties.format.type,parentSchema:schema162.properties.format,data:data17};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -6573,7 +6799,7 @@ vErrors.push(err29);
 errors++;
 }
 if(!(((data17 === "number") || (data17 === "percent")) || (data17 === "currency"))){
-const err30 = {instancePath:instancePath+"/format",schemaPath:"#/properties/format/enum",keyword:"enum",params:{allowedValues: schema158.properties.format.enum},message:"must be equal to one of the allowed values",schema:schema158.properties.format.enum,parentSchema:schema158.properties.format,data:data17};
+const err30 = {instancePath:instancePath+"/format",schemaPath:"#/properties/format/enum",keyword:"enum",params:{allowedValues: schema162.properties.format.enum},message:"must be equal to one of the allowed values",schema:schema162.properties.format.enum,parentSchema:schema162.properties.format,data:data17};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -6585,7 +6811,7 @@ errors++;
 }
 }
 else {
-const err31 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema158.type,parentSchema:schema158,data};
+const err31 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema162.type,parentSchema:schema162,data};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -6594,20 +6820,20 @@ vErrors.push(err31);
 }
 errors++;
 }
-validate54.errors = vErrors;
+validate59.errors = vErrors;
 return errors === 0;
 }
-validate54.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate59.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const campaign = validate78;
-const schema189 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/campaign.schema.json","type":"object","properties":{"kind":{"const":"Campaign"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"audience":{"type":"object","properties":{"segment":{"$ref":"common.schema.json#/$defs/name"},"exclude":{"type":"array","items":{"$ref":"common.schema.json#/$defs/name"},"uniqueItems":true}},"required":["segment"],"additionalProperties":false},"channel":{"type":"string","enum":["email","sms","push","in_app","webhook"]},"schedule":{"type":"object","properties":{"start":{"$ref":"common.schema.json#/$defs/instant"},"end":{"$ref":"common.schema.json#/$defs/instant"}},"required":["start"],"additionalProperties":false},"trigger":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"delay":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"additionalProperties":false},"entry":{"type":["string","object"],"pattern":"^once$","properties":{"every":{"$ref":"common.schema.json#/$defs/duration"}},"required":["every"],"additionalProperties":false,"default":"once"},"frequency_cap":{"type":"object","properties":{"max":{"type":"integer","minimum":1},"per":{"$ref":"common.schema.json#/$defs/duration"}},"required":["max","per"],"additionalProperties":false},"variants":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/variant"}},"goal":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"within":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"required":["within"],"additionalProperties":false}},"required":["kind","name","version","audience","channel","variants"],"additionalProperties":false,"$defs":{"variant":{"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"weight":{"type":"number","minimum":0},"holdout":{"type":"boolean","default":false},"description":{"$ref":"common.schema.json#/$defs/description"}},"required":["name","weight"],"additionalProperties":false}}};
+export const campaign = validate84;
+const schema193 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/campaign.schema.json","type":"object","properties":{"kind":{"const":"Campaign"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"audience":{"type":"object","properties":{"segment":{"$ref":"common.schema.json#/$defs/name"},"exclude":{"type":"array","items":{"$ref":"common.schema.json#/$defs/name"},"uniqueItems":true}},"required":["segment"],"additionalProperties":false},"channel":{"type":"string","enum":["email","sms","push","in_app","webhook"]},"schedule":{"type":"object","properties":{"start":{"$ref":"common.schema.json#/$defs/instant"},"end":{"$ref":"common.schema.json#/$defs/instant"}},"required":["start"],"additionalProperties":false},"trigger":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"delay":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"additionalProperties":false},"entry":{"type":["string","object"],"pattern":"^once$","properties":{"every":{"$ref":"common.schema.json#/$defs/duration"}},"required":["every"],"additionalProperties":false,"default":"once"},"frequency_cap":{"type":"object","properties":{"max":{"type":"integer","minimum":1},"per":{"$ref":"common.schema.json#/$defs/duration"}},"required":["max","per"],"additionalProperties":false},"variants":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/variant"}},"goal":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"within":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"required":["within"],"additionalProperties":false}},"required":["kind","name","version","audience","channel","variants"],"additionalProperties":false,"$defs":{"variant":{"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"weight":{"type":"number","minimum":0},"holdout":{"type":"boolean","default":false},"description":{"$ref":"common.schema.json#/$defs/description"}},"required":["name","weight"],"additionalProperties":false}}};
 const func0 = runtime_equal.default;
 const pattern61 = new RegExp("^once$", "u");
 
-function validate79(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate85(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate79.evaluated;
+const evaluated0 = validate85.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6633,17 +6859,17 @@ vErrors.push(err0);
 }
 errors++;
 }
-validate79.errors = vErrors;
+validate85.errors = vErrors;
 return errors === 0;
 }
-validate79.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate85.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema205 = {"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"weight":{"type":"number","minimum":0},"holdout":{"type":"boolean","default":false},"description":{"$ref":"common.schema.json#/$defs/description"}},"required":["name","weight"],"additionalProperties":false};
+const schema209 = {"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"weight":{"type":"number","minimum":0},"holdout":{"type":"boolean","default":false},"description":{"$ref":"common.schema.json#/$defs/description"}},"required":["name","weight"],"additionalProperties":false};
 
-function validate82(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate88(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate82.evaluated;
+const evaluated0 = validate88.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6652,7 +6878,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.name === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema205.required,parentSchema:schema205,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema209.required,parentSchema:schema209,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6662,7 +6888,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.weight === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "weight"},message:"must have required property '"+"weight"+"'",schema:schema205.required,parentSchema:schema205,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "weight"},message:"must have required property '"+"weight"+"'",schema:schema209.required,parentSchema:schema209,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6673,7 +6899,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "name") || (key0 === "weight")) || (key0 === "holdout")) || (key0 === "description"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema205,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema209,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -6712,7 +6938,7 @@ if(data.weight !== undefined){
 let data1 = data.weight;
 if(typeof data1 == "number"){
 if(data1 < 0 || isNaN(data1)){
-const err5 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema205.properties.weight,data:data1};
+const err5 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema209.properties.weight,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -6723,7 +6949,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema205.properties.weight.type,parentSchema:schema205.properties.weight,data:data1};
+const err6 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema209.properties.weight.type,parentSchema:schema209.properties.weight,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -6736,7 +6962,7 @@ errors++;
 if(data.holdout !== undefined){
 let data2 = data.holdout;
 if(typeof data2 !== "boolean"){
-const err7 = {instancePath:instancePath+"/holdout",schemaPath:"#/properties/holdout/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema205.properties.holdout.type,parentSchema:schema205.properties.holdout,data:data2};
+const err7 = {instancePath:instancePath+"/holdout",schemaPath:"#/properties/holdout/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema209.properties.holdout.type,parentSchema:schema209.properties.holdout,data:data2};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -6761,7 +6987,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema205.type,parentSchema:schema205,data};
+const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema209.type,parentSchema:schema209,data};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -6770,17 +6996,17 @@ vErrors.push(err9);
 }
 errors++;
 }
-validate82.errors = vErrors;
+validate88.errors = vErrors;
 return errors === 0;
 }
-validate82.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate88.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate78(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate84(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://tally.dev/schemas/campaign.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate78.evaluated;
+const evaluated0 = validate84.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6789,7 +7015,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.kind === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema189.required,parentSchema:schema189,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema193.required,parentSchema:schema193,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6799,7 +7025,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.name === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema189.required,parentSchema:schema189,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema193.required,parentSchema:schema193,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6809,7 +7035,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.version === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema189.required,parentSchema:schema189,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema193.required,parentSchema:schema193,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -6819,7 +7045,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.audience === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "audience"},message:"must have required property '"+"audience"+"'",schema:schema189.required,parentSchema:schema189,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "audience"},message:"must have required property '"+"audience"+"'",schema:schema193.required,parentSchema:schema193,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -6829,7 +7055,7 @@ vErrors.push(err3);
 errors++;
 }
 if(data.channel === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "channel"},message:"must have required property '"+"channel"+"'",schema:schema189.required,parentSchema:schema189,data};
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "channel"},message:"must have required property '"+"channel"+"'",schema:schema193.required,parentSchema:schema193,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -6839,7 +7065,7 @@ vErrors.push(err4);
 errors++;
 }
 if(data.variants === undefined){
-const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "variants"},message:"must have required property '"+"variants"+"'",schema:schema189.required,parentSchema:schema189,data};
+const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "variants"},message:"must have required property '"+"variants"+"'",schema:schema193.required,parentSchema:schema193,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -6849,8 +7075,8 @@ vErrors.push(err5);
 errors++;
 }
 for(const key0 in data){
-if(!(func1.call(schema189.properties, key0))){
-const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema189,data};
+if(!(func1.call(schema193.properties, key0))){
+const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema193,data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -6863,7 +7089,7 @@ errors++;
 if(data.kind !== undefined){
 let data0 = data.kind;
 if("Campaign" !== data0){
-const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Campaign"},message:"must be equal to constant",schema:"Campaign",parentSchema:schema189.properties.kind,data:data0};
+const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Campaign"},message:"must be equal to constant",schema:"Campaign",parentSchema:schema193.properties.kind,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -7030,7 +7256,7 @@ if(data.audience !== undefined){
 let data7 = data.audience;
 if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 if(data7.segment === undefined){
-const err19 = {instancePath:instancePath+"/audience",schemaPath:"#/properties/audience/required",keyword:"required",params:{missingProperty: "segment"},message:"must have required property '"+"segment"+"'",schema:schema189.properties.audience.required,parentSchema:schema189.properties.audience,data:data7};
+const err19 = {instancePath:instancePath+"/audience",schemaPath:"#/properties/audience/required",keyword:"required",params:{missingProperty: "segment"},message:"must have required property '"+"segment"+"'",schema:schema193.properties.audience.required,parentSchema:schema193.properties.audience,data:data7};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -7041,7 +7267,7 @@ errors++;
 }
 for(const key1 in data7){
 if(!((key1 === "segment") || (key1 === "exclude"))){
-const err20 = {instancePath:instancePath+"/audience",schemaPath:"#/properties/audience/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema189.properties.audience,data:data7};
+const err20 = {instancePath:instancePath+"/audience",schemaPath:"#/properties/audience/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema193.properties.audience,data:data7};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -7112,7 +7338,7 @@ outer0:
 for(;i3--;){
 for(j1 = i3; j1--;){
 if(func0(data9[i3], data9[j1])){
-const err25 = {instancePath:instancePath+"/audience/exclude",schemaPath:"#/properties/audience/properties/exclude/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i3+" are identical)",schema:true,parentSchema:schema189.properties.audience.properties.exclude,data:data9};
+const err25 = {instancePath:instancePath+"/audience/exclude",schemaPath:"#/properties/audience/properties/exclude/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i3+" are identical)",schema:true,parentSchema:schema193.properties.audience.properties.exclude,data:data9};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -7127,7 +7353,7 @@ break outer0;
 }
 }
 else {
-const err26 = {instancePath:instancePath+"/audience/exclude",schemaPath:"#/properties/audience/properties/exclude/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema189.properties.audience.properties.exclude.type,parentSchema:schema189.properties.audience.properties.exclude,data:data9};
+const err26 = {instancePath:instancePath+"/audience/exclude",schemaPath:"#/properties/audience/properties/exclude/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema193.properties.audience.properties.exclude.type,parentSchema:schema193.properties.audience.properties.exclude,data:data9};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -7139,7 +7365,7 @@ errors++;
 }
 }
 else {
-const err27 = {instancePath:instancePath+"/audience",schemaPath:"#/properties/audience/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema189.properties.audience.type,parentSchema:schema189.properties.audience,data:data7};
+const err27 = {instancePath:instancePath+"/audience",schemaPath:"#/properties/audience/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema193.properties.audience.type,parentSchema:schema193.properties.audience,data:data7};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -7152,7 +7378,7 @@ errors++;
 if(data.channel !== undefined){
 let data11 = data.channel;
 if(typeof data11 !== "string"){
-const err28 = {instancePath:instancePath+"/channel",schemaPath:"#/properties/channel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema189.properties.channel.type,parentSchema:schema189.properties.channel,data:data11};
+const err28 = {instancePath:instancePath+"/channel",schemaPath:"#/properties/channel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema193.properties.channel.type,parentSchema:schema193.properties.channel,data:data11};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -7162,7 +7388,7 @@ vErrors.push(err28);
 errors++;
 }
 if(!(((((data11 === "email") || (data11 === "sms")) || (data11 === "push")) || (data11 === "in_app")) || (data11 === "webhook"))){
-const err29 = {instancePath:instancePath+"/channel",schemaPath:"#/properties/channel/enum",keyword:"enum",params:{allowedValues: schema189.properties.channel.enum},message:"must be equal to one of the allowed values",schema:schema189.properties.channel.enum,parentSchema:schema189.properties.channel,data:data11};
+const err29 = {instancePath:instancePath+"/channel",schemaPath:"#/properties/channel/enum",keyword:"enum",params:{allowedValues: schema193.properties.channel.enum},message:"must be equal to one of the allowed values",schema:schema193.properties.channel.enum,parentSchema:schema193.properties.channel,data:data11};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -7176,7 +7402,7 @@ if(data.schedule !== undefined){
 let data12 = data.schedule;
 if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
 if(data12.start === undefined){
-const err30 = {instancePath:instancePath+"/schedule",schemaPath:"#/properties/schedule/required",keyword:"required",params:{missingProperty: "start"},message:"must have required property '"+"start"+"'",schema:schema189.properties.schedule.required,parentSchema:schema189.properties.schedule,data:data12};
+const err30 = {instancePath:instancePath+"/schedule",schemaPath:"#/properties/schedule/required",keyword:"required",params:{missingProperty: "start"},message:"must have required property '"+"start"+"'",schema:schema193.properties.schedule.required,parentSchema:schema193.properties.schedule,data:data12};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -7187,7 +7413,7 @@ errors++;
 }
 for(const key2 in data12){
 if(!((key2 === "start") || (key2 === "end"))){
-const err31 = {instancePath:instancePath+"/schedule",schemaPath:"#/properties/schedule/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema189.properties.schedule,data:data12};
+const err31 = {instancePath:instancePath+"/schedule",schemaPath:"#/properties/schedule/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema193.properties.schedule,data:data12};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -7201,7 +7427,7 @@ if(data12.start !== undefined){
 let data13 = data12.start;
 if(typeof data13 === "string"){
 if(!pattern52.test(data13)){
-const err32 = {instancePath:instancePath+"/schedule/start",schemaPath:"common.schema.json#/$defs/instant/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"},message:"must match pattern \""+"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"+"\"",schema:"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$",parentSchema:schema185,data:data13};
+const err32 = {instancePath:instancePath+"/schedule/start",schemaPath:"common.schema.json#/$defs/instant/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"},message:"must match pattern \""+"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"+"\"",schema:"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$",parentSchema:schema189,data:data13};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -7212,7 +7438,7 @@ errors++;
 }
 }
 else {
-const err33 = {instancePath:instancePath+"/schedule/start",schemaPath:"common.schema.json#/$defs/instant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema185.type,parentSchema:schema185,data:data13};
+const err33 = {instancePath:instancePath+"/schedule/start",schemaPath:"common.schema.json#/$defs/instant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema189.type,parentSchema:schema189,data:data13};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -7226,7 +7452,7 @@ if(data12.end !== undefined){
 let data14 = data12.end;
 if(typeof data14 === "string"){
 if(!pattern52.test(data14)){
-const err34 = {instancePath:instancePath+"/schedule/end",schemaPath:"common.schema.json#/$defs/instant/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"},message:"must match pattern \""+"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"+"\"",schema:"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$",parentSchema:schema185,data:data14};
+const err34 = {instancePath:instancePath+"/schedule/end",schemaPath:"common.schema.json#/$defs/instant/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"},message:"must match pattern \""+"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"+"\"",schema:"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$",parentSchema:schema189,data:data14};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -7237,7 +7463,7 @@ errors++;
 }
 }
 else {
-const err35 = {instancePath:instancePath+"/schedule/end",schemaPath:"common.schema.json#/$defs/instant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema185.type,parentSchema:schema185,data:data14};
+const err35 = {instancePath:instancePath+"/schedule/end",schemaPath:"common.schema.json#/$defs/instant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema189.type,parentSchema:schema189,data:data14};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -7249,7 +7475,7 @@ errors++;
 }
 }
 else {
-const err36 = {instancePath:instancePath+"/schedule",schemaPath:"#/properties/schedule/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema189.properties.schedule.type,parentSchema:schema189.properties.schedule,data:data12};
+const err36 = {instancePath:instancePath+"/schedule",schemaPath:"#/properties/schedule/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema193.properties.schedule.type,parentSchema:schema193.properties.schedule,data:data12};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -7264,7 +7490,7 @@ let data15 = data.trigger;
 if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
 for(const key3 in data15){
 if(!((((key3 === "event") || (key3 === "stream")) || (key3 === "delay")) || (key3 === "where"))){
-const err37 = {instancePath:instancePath+"/trigger",schemaPath:"#/properties/trigger/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema189.properties.trigger,data:data15};
+const err37 = {instancePath:instancePath+"/trigger",schemaPath:"#/properties/trigger/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema193.properties.trigger,data:data15};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -7350,14 +7576,14 @@ errors++;
 }
 }
 if(data15.where !== undefined){
-if(!(validate79(data15.where, {instancePath:instancePath+"/trigger/where",parentData:data15,parentDataProperty:"where",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate79.errors : vErrors.concat(validate79.errors);
+if(!(validate85(data15.where, {instancePath:instancePath+"/trigger/where",parentData:data15,parentDataProperty:"where",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate85.errors : vErrors.concat(validate85.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err44 = {instancePath:instancePath+"/trigger",schemaPath:"#/properties/trigger/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema189.properties.trigger.type,parentSchema:schema189.properties.trigger,data:data15};
+const err44 = {instancePath:instancePath+"/trigger",schemaPath:"#/properties/trigger/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema193.properties.trigger.type,parentSchema:schema193.properties.trigger,data:data15};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -7370,7 +7596,7 @@ errors++;
 if(data.entry !== undefined){
 let data20 = data.entry;
 if((typeof data20 !== "string") && (!(data20 && typeof data20 == "object" && !Array.isArray(data20)))){
-const err45 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/type",keyword:"type",params:{type: schema189.properties.entry.type},message:"must be string,object",schema:schema189.properties.entry.type,parentSchema:schema189.properties.entry,data:data20};
+const err45 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/type",keyword:"type",params:{type: schema193.properties.entry.type},message:"must be string,object",schema:schema193.properties.entry.type,parentSchema:schema193.properties.entry,data:data20};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -7381,7 +7607,7 @@ errors++;
 }
 if(typeof data20 === "string"){
 if(!pattern61.test(data20)){
-const err46 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/pattern",keyword:"pattern",params:{pattern: "^once$"},message:"must match pattern \""+"^once$"+"\"",schema:"^once$",parentSchema:schema189.properties.entry,data:data20};
+const err46 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/pattern",keyword:"pattern",params:{pattern: "^once$"},message:"must match pattern \""+"^once$"+"\"",schema:"^once$",parentSchema:schema193.properties.entry,data:data20};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -7393,7 +7619,7 @@ errors++;
 }
 if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
 if(data20.every === undefined){
-const err47 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/required",keyword:"required",params:{missingProperty: "every"},message:"must have required property '"+"every"+"'",schema:schema189.properties.entry.required,parentSchema:schema189.properties.entry,data:data20};
+const err47 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/required",keyword:"required",params:{missingProperty: "every"},message:"must have required property '"+"every"+"'",schema:schema193.properties.entry.required,parentSchema:schema193.properties.entry,data:data20};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -7404,7 +7630,7 @@ errors++;
 }
 for(const key4 in data20){
 if(!(key4 === "every")){
-const err48 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema189.properties.entry,data:data20};
+const err48 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema193.properties.entry,data:data20};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -7445,7 +7671,7 @@ if(data.frequency_cap !== undefined){
 let data22 = data.frequency_cap;
 if(data22 && typeof data22 == "object" && !Array.isArray(data22)){
 if(data22.max === undefined){
-const err51 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/required",keyword:"required",params:{missingProperty: "max"},message:"must have required property '"+"max"+"'",schema:schema189.properties.frequency_cap.required,parentSchema:schema189.properties.frequency_cap,data:data22};
+const err51 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/required",keyword:"required",params:{missingProperty: "max"},message:"must have required property '"+"max"+"'",schema:schema193.properties.frequency_cap.required,parentSchema:schema193.properties.frequency_cap,data:data22};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -7455,7 +7681,7 @@ vErrors.push(err51);
 errors++;
 }
 if(data22.per === undefined){
-const err52 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/required",keyword:"required",params:{missingProperty: "per"},message:"must have required property '"+"per"+"'",schema:schema189.properties.frequency_cap.required,parentSchema:schema189.properties.frequency_cap,data:data22};
+const err52 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/required",keyword:"required",params:{missingProperty: "per"},message:"must have required property '"+"per"+"'",schema:schema193.properties.frequency_cap.required,parentSchema:schema193.properties.frequency_cap,data:data22};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -7466,7 +7692,7 @@ errors++;
 }
 for(const key5 in data22){
 if(!((key5 === "max") || (key5 === "per"))){
-const err53 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema189.properties.frequency_cap,data:data22};
+const err53 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema193.properties.frequency_cap,data:data22};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -7479,7 +7705,7 @@ errors++;
 if(data22.max !== undefined){
 let data23 = data22.max;
 if(!((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23)))){
-const err54 = {instancePath:instancePath+"/frequency_cap/max",schemaPath:"#/properties/frequency_cap/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema189.properties.frequency_cap.properties.max.type,parentSchema:schema189.properties.frequency_cap.properties.max,data:data23};
+const err54 = {instancePath:instancePath+"/frequency_cap/max",schemaPath:"#/properties/frequency_cap/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema193.properties.frequency_cap.properties.max.type,parentSchema:schema193.properties.frequency_cap.properties.max,data:data23};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -7490,7 +7716,7 @@ errors++;
 }
 if(typeof data23 == "number"){
 if(data23 < 1 || isNaN(data23)){
-const err55 = {instancePath:instancePath+"/frequency_cap/max",schemaPath:"#/properties/frequency_cap/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema189.properties.frequency_cap.properties.max,data:data23};
+const err55 = {instancePath:instancePath+"/frequency_cap/max",schemaPath:"#/properties/frequency_cap/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema193.properties.frequency_cap.properties.max,data:data23};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -7528,7 +7754,7 @@ errors++;
 }
 }
 else {
-const err58 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema189.properties.frequency_cap.type,parentSchema:schema189.properties.frequency_cap,data:data22};
+const err58 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema193.properties.frequency_cap.type,parentSchema:schema193.properties.frequency_cap,data:data22};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -7542,7 +7768,7 @@ if(data.variants !== undefined){
 let data25 = data.variants;
 if(Array.isArray(data25)){
 if(data25.length < 1){
-const err59 = {instancePath:instancePath+"/variants",schemaPath:"#/properties/variants/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema189.properties.variants,data:data25};
+const err59 = {instancePath:instancePath+"/variants",schemaPath:"#/properties/variants/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema193.properties.variants,data:data25};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -7553,14 +7779,14 @@ errors++;
 }
 const len2 = data25.length;
 for(let i4=0; i4<len2; i4++){
-if(!(validate82(data25[i4], {instancePath:instancePath+"/variants/" + i4,parentData:data25,parentDataProperty:i4,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate82.errors : vErrors.concat(validate82.errors);
+if(!(validate88(data25[i4], {instancePath:instancePath+"/variants/" + i4,parentData:data25,parentDataProperty:i4,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate88.errors : vErrors.concat(validate88.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err60 = {instancePath:instancePath+"/variants",schemaPath:"#/properties/variants/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema189.properties.variants.type,parentSchema:schema189.properties.variants,data:data25};
+const err60 = {instancePath:instancePath+"/variants",schemaPath:"#/properties/variants/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema193.properties.variants.type,parentSchema:schema193.properties.variants,data:data25};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -7574,7 +7800,7 @@ if(data.goal !== undefined){
 let data27 = data.goal;
 if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
 if(data27.within === undefined){
-const err61 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/required",keyword:"required",params:{missingProperty: "within"},message:"must have required property '"+"within"+"'",schema:schema189.properties.goal.required,parentSchema:schema189.properties.goal,data:data27};
+const err61 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/required",keyword:"required",params:{missingProperty: "within"},message:"must have required property '"+"within"+"'",schema:schema193.properties.goal.required,parentSchema:schema193.properties.goal,data:data27};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -7585,7 +7811,7 @@ errors++;
 }
 for(const key6 in data27){
 if(!((((key6 === "event") || (key6 === "stream")) || (key6 === "within")) || (key6 === "where"))){
-const err62 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema189.properties.goal,data:data27};
+const err62 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema193.properties.goal,data:data27};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -7671,14 +7897,14 @@ errors++;
 }
 }
 if(data27.where !== undefined){
-if(!(validate79(data27.where, {instancePath:instancePath+"/goal/where",parentData:data27,parentDataProperty:"where",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate79.errors : vErrors.concat(validate79.errors);
+if(!(validate85(data27.where, {instancePath:instancePath+"/goal/where",parentData:data27,parentDataProperty:"where",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate85.errors : vErrors.concat(validate85.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err69 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema189.properties.goal.type,parentSchema:schema189.properties.goal,data:data27};
+const err69 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema193.properties.goal.type,parentSchema:schema193.properties.goal,data:data27};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -7690,7 +7916,7 @@ errors++;
 }
 }
 else {
-const err70 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema189.type,parentSchema:schema189,data};
+const err70 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema193.type,parentSchema:schema193,data};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -7699,19 +7925,19 @@ vErrors.push(err70);
 }
 errors++;
 }
-validate78.errors = vErrors;
+validate84.errors = vErrors;
 return errors === 0;
 }
-validate78.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate84.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const test = validate85;
-const schema211 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/test.schema.json","type":"object","properties":{"kind":{"const":"Test"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"subject":{"type":"object","properties":{"segment":{"$ref":"common.schema.json#/$defs/name"},"kpi":{"$ref":"common.schema.json#/$defs/name"},"lifecycle":{"$ref":"common.schema.json#/$defs/name"},"trait":{"$ref":"common.schema.json#/$defs/name"},"score":{"$ref":"common.schema.json#/$defs/name"}},"additionalProperties":false,"minProperties":1,"maxProperties":1},"as_of":{"$ref":"common.schema.json#/$defs/instant"},"given":{"type":"object","additionalProperties":{"type":"array","items":{"type":"object"}},"default":{}},"expect":{"type":"object","properties":{"members":{"type":"array","items":{"$ref":"common.schema.json#/$defs/scalar"}},"count":{"type":"integer","minimum":0},"value":{"type":["number","null"]},"stages":{"type":"object","additionalProperties":{"type":"integer","minimum":0}},"values":{"type":"object","additionalProperties":{"type":["string","number","boolean","null"]}}},"additionalProperties":false}},"required":["kind","name","version","subject","as_of","expect"],"additionalProperties":false};
+export const test = validate91;
+const schema215 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/test.schema.json","type":"object","properties":{"kind":{"const":"Test"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"subject":{"type":"object","properties":{"segment":{"$ref":"common.schema.json#/$defs/name"},"kpi":{"$ref":"common.schema.json#/$defs/name"},"lifecycle":{"$ref":"common.schema.json#/$defs/name"},"trait":{"$ref":"common.schema.json#/$defs/name"},"score":{"$ref":"common.schema.json#/$defs/name"}},"additionalProperties":false,"minProperties":1,"maxProperties":1},"as_of":{"$ref":"common.schema.json#/$defs/instant"},"given":{"type":"object","additionalProperties":{"type":"array","items":{"type":"object"}},"default":{}},"expect":{"type":"object","properties":{"members":{"type":"array","items":{"$ref":"common.schema.json#/$defs/scalar"}},"count":{"type":"integer","minimum":0},"value":{"type":["number","null"]},"stages":{"type":"object","additionalProperties":{"type":"integer","minimum":0}},"values":{"type":"object","additionalProperties":{"type":["string","number","boolean","null"]}}},"additionalProperties":false}},"required":["kind","name","version","subject","as_of","expect"],"additionalProperties":false};
 
-function validate85(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate91(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://tally.dev/schemas/test.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate85.evaluated;
+const evaluated0 = validate91.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7720,7 +7946,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.kind === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema211.required,parentSchema:schema211,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema215.required,parentSchema:schema215,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7730,7 +7956,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.name === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema211.required,parentSchema:schema211,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema215.required,parentSchema:schema215,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7740,7 +7966,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.version === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema211.required,parentSchema:schema211,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema215.required,parentSchema:schema215,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7750,7 +7976,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.subject === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "subject"},message:"must have required property '"+"subject"+"'",schema:schema211.required,parentSchema:schema211,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "subject"},message:"must have required property '"+"subject"+"'",schema:schema215.required,parentSchema:schema215,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -7760,7 +7986,7 @@ vErrors.push(err3);
 errors++;
 }
 if(data.as_of === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "as_of"},message:"must have required property '"+"as_of"+"'",schema:schema211.required,parentSchema:schema211,data};
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "as_of"},message:"must have required property '"+"as_of"+"'",schema:schema215.required,parentSchema:schema215,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -7770,7 +7996,7 @@ vErrors.push(err4);
 errors++;
 }
 if(data.expect === undefined){
-const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "expect"},message:"must have required property '"+"expect"+"'",schema:schema211.required,parentSchema:schema211,data};
+const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "expect"},message:"must have required property '"+"expect"+"'",schema:schema215.required,parentSchema:schema215,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -7780,8 +8006,8 @@ vErrors.push(err5);
 errors++;
 }
 for(const key0 in data){
-if(!(func1.call(schema211.properties, key0))){
-const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema211,data};
+if(!(func1.call(schema215.properties, key0))){
+const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema215,data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -7794,7 +8020,7 @@ errors++;
 if(data.kind !== undefined){
 let data0 = data.kind;
 if("Test" !== data0){
-const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Test"},message:"must be equal to constant",schema:"Test",parentSchema:schema211.properties.kind,data:data0};
+const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Test"},message:"must be equal to constant",schema:"Test",parentSchema:schema215.properties.kind,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -7961,7 +8187,7 @@ if(data.subject !== undefined){
 let data7 = data.subject;
 if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 if(Object.keys(data7).length > 1){
-const err19 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/maxProperties",keyword:"maxProperties",params:{limit: 1},message:"must NOT have more than 1 properties",schema:1,parentSchema:schema211.properties.subject,data:data7};
+const err19 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/maxProperties",keyword:"maxProperties",params:{limit: 1},message:"must NOT have more than 1 properties",schema:1,parentSchema:schema215.properties.subject,data:data7};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -7971,7 +8197,7 @@ vErrors.push(err19);
 errors++;
 }
 if(Object.keys(data7).length < 1){
-const err20 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema211.properties.subject,data:data7};
+const err20 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema215.properties.subject,data:data7};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -7982,7 +8208,7 @@ errors++;
 }
 for(const key1 in data7){
 if(!(((((key1 === "segment") || (key1 === "kpi")) || (key1 === "lifecycle")) || (key1 === "trait")) || (key1 === "score"))){
-const err21 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema211.properties.subject,data:data7};
+const err21 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema215.properties.subject,data:data7};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -8119,7 +8345,7 @@ errors++;
 }
 }
 else {
-const err32 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema211.properties.subject.type,parentSchema:schema211.properties.subject,data:data7};
+const err32 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema215.properties.subject.type,parentSchema:schema215.properties.subject,data:data7};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -8133,7 +8359,7 @@ if(data.as_of !== undefined){
 let data13 = data.as_of;
 if(typeof data13 === "string"){
 if(!pattern52.test(data13)){
-const err33 = {instancePath:instancePath+"/as_of",schemaPath:"common.schema.json#/$defs/instant/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"},message:"must match pattern \""+"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"+"\"",schema:"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$",parentSchema:schema185,data:data13};
+const err33 = {instancePath:instancePath+"/as_of",schemaPath:"common.schema.json#/$defs/instant/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"},message:"must match pattern \""+"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"+"\"",schema:"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$",parentSchema:schema189,data:data13};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -8144,7 +8370,7 @@ errors++;
 }
 }
 else {
-const err34 = {instancePath:instancePath+"/as_of",schemaPath:"common.schema.json#/$defs/instant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema185.type,parentSchema:schema185,data:data13};
+const err34 = {instancePath:instancePath+"/as_of",schemaPath:"common.schema.json#/$defs/instant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema189.type,parentSchema:schema189,data:data13};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -8164,7 +8390,7 @@ const len1 = data15.length;
 for(let i2=0; i2<len1; i2++){
 let data16 = data15[i2];
 if(!(data16 && typeof data16 == "object" && !Array.isArray(data16))){
-const err35 = {instancePath:instancePath+"/given/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i2,schemaPath:"#/properties/given/additionalProperties/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema211.properties.given.additionalProperties.items.type,parentSchema:schema211.properties.given.additionalProperties.items,data:data16};
+const err35 = {instancePath:instancePath+"/given/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i2,schemaPath:"#/properties/given/additionalProperties/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema215.properties.given.additionalProperties.items.type,parentSchema:schema215.properties.given.additionalProperties.items,data:data16};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -8176,7 +8402,7 @@ errors++;
 }
 }
 else {
-const err36 = {instancePath:instancePath+"/given/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/given/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema211.properties.given.additionalProperties.type,parentSchema:schema211.properties.given.additionalProperties,data:data15};
+const err36 = {instancePath:instancePath+"/given/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/given/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema215.properties.given.additionalProperties.type,parentSchema:schema215.properties.given.additionalProperties,data:data15};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -8188,7 +8414,7 @@ errors++;
 }
 }
 else {
-const err37 = {instancePath:instancePath+"/given",schemaPath:"#/properties/given/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema211.properties.given.type,parentSchema:schema211.properties.given,data:data14};
+const err37 = {instancePath:instancePath+"/given",schemaPath:"#/properties/given/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema215.properties.given.type,parentSchema:schema215.properties.given,data:data14};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -8203,7 +8429,7 @@ let data17 = data.expect;
 if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
 for(const key3 in data17){
 if(!(((((key3 === "members") || (key3 === "count")) || (key3 === "value")) || (key3 === "stages")) || (key3 === "values"))){
-const err38 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema211.properties.expect,data:data17};
+const err38 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema215.properties.expect,data:data17};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -8232,7 +8458,7 @@ errors++;
 }
 }
 else {
-const err40 = {instancePath:instancePath+"/expect/members",schemaPath:"#/properties/expect/properties/members/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema211.properties.expect.properties.members.type,parentSchema:schema211.properties.expect.properties.members,data:data18};
+const err40 = {instancePath:instancePath+"/expect/members",schemaPath:"#/properties/expect/properties/members/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema215.properties.expect.properties.members.type,parentSchema:schema215.properties.expect.properties.members,data:data18};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -8245,7 +8471,7 @@ errors++;
 if(data17.count !== undefined){
 let data20 = data17.count;
 if(!((typeof data20 == "number") && (!(data20 % 1) && !isNaN(data20)))){
-const err41 = {instancePath:instancePath+"/expect/count",schemaPath:"#/properties/expect/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema211.properties.expect.properties.count.type,parentSchema:schema211.properties.expect.properties.count,data:data20};
+const err41 = {instancePath:instancePath+"/expect/count",schemaPath:"#/properties/expect/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema215.properties.expect.properties.count.type,parentSchema:schema215.properties.expect.properties.count,data:data20};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -8256,7 +8482,7 @@ errors++;
 }
 if(typeof data20 == "number"){
 if(data20 < 0 || isNaN(data20)){
-const err42 = {instancePath:instancePath+"/expect/count",schemaPath:"#/properties/expect/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema211.properties.expect.properties.count,data:data20};
+const err42 = {instancePath:instancePath+"/expect/count",schemaPath:"#/properties/expect/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema215.properties.expect.properties.count,data:data20};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -8270,7 +8496,7 @@ errors++;
 if(data17.value !== undefined){
 let data21 = data17.value;
 if((!(typeof data21 == "number")) && (data21 !== null)){
-const err43 = {instancePath:instancePath+"/expect/value",schemaPath:"#/properties/expect/properties/value/type",keyword:"type",params:{type: schema211.properties.expect.properties.value.type},message:"must be number,null",schema:schema211.properties.expect.properties.value.type,parentSchema:schema211.properties.expect.properties.value,data:data21};
+const err43 = {instancePath:instancePath+"/expect/value",schemaPath:"#/properties/expect/properties/value/type",keyword:"type",params:{type: schema215.properties.expect.properties.value.type},message:"must be number,null",schema:schema215.properties.expect.properties.value.type,parentSchema:schema215.properties.expect.properties.value,data:data21};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -8286,7 +8512,7 @@ if(data22 && typeof data22 == "object" && !Array.isArray(data22)){
 for(const key4 in data22){
 let data23 = data22[key4];
 if(!((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23)))){
-const err44 = {instancePath:instancePath+"/expect/stages/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expect/properties/stages/additionalProperties/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema211.properties.expect.properties.stages.additionalProperties.type,parentSchema:schema211.properties.expect.properties.stages.additionalProperties,data:data23};
+const err44 = {instancePath:instancePath+"/expect/stages/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expect/properties/stages/additionalProperties/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema215.properties.expect.properties.stages.additionalProperties.type,parentSchema:schema215.properties.expect.properties.stages.additionalProperties,data:data23};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -8297,7 +8523,7 @@ errors++;
 }
 if(typeof data23 == "number"){
 if(data23 < 0 || isNaN(data23)){
-const err45 = {instancePath:instancePath+"/expect/stages/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expect/properties/stages/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema211.properties.expect.properties.stages.additionalProperties,data:data23};
+const err45 = {instancePath:instancePath+"/expect/stages/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expect/properties/stages/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema215.properties.expect.properties.stages.additionalProperties,data:data23};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -8310,7 +8536,7 @@ errors++;
 }
 }
 else {
-const err46 = {instancePath:instancePath+"/expect/stages",schemaPath:"#/properties/expect/properties/stages/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema211.properties.expect.properties.stages.type,parentSchema:schema211.properties.expect.properties.stages,data:data22};
+const err46 = {instancePath:instancePath+"/expect/stages",schemaPath:"#/properties/expect/properties/stages/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema215.properties.expect.properties.stages.type,parentSchema:schema215.properties.expect.properties.stages,data:data22};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -8326,7 +8552,7 @@ if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
 for(const key5 in data24){
 let data25 = data24[key5];
 if((((typeof data25 !== "string") && (!(typeof data25 == "number"))) && (typeof data25 !== "boolean")) && (data25 !== null)){
-const err47 = {instancePath:instancePath+"/expect/values/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expect/properties/values/additionalProperties/type",keyword:"type",params:{type: schema211.properties.expect.properties.values.additionalProperties.type},message:"must be string,number,boolean,null",schema:schema211.properties.expect.properties.values.additionalProperties.type,parentSchema:schema211.properties.expect.properties.values.additionalProperties,data:data25};
+const err47 = {instancePath:instancePath+"/expect/values/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expect/properties/values/additionalProperties/type",keyword:"type",params:{type: schema215.properties.expect.properties.values.additionalProperties.type},message:"must be string,number,boolean,null",schema:schema215.properties.expect.properties.values.additionalProperties.type,parentSchema:schema215.properties.expect.properties.values.additionalProperties,data:data25};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -8338,7 +8564,7 @@ errors++;
 }
 }
 else {
-const err48 = {instancePath:instancePath+"/expect/values",schemaPath:"#/properties/expect/properties/values/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema211.properties.expect.properties.values.type,parentSchema:schema211.properties.expect.properties.values,data:data24};
+const err48 = {instancePath:instancePath+"/expect/values",schemaPath:"#/properties/expect/properties/values/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema215.properties.expect.properties.values.type,parentSchema:schema215.properties.expect.properties.values,data:data24};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -8350,7 +8576,7 @@ errors++;
 }
 }
 else {
-const err49 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema211.properties.expect.type,parentSchema:schema211.properties.expect,data:data17};
+const err49 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema215.properties.expect.type,parentSchema:schema215.properties.expect,data:data17};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -8362,7 +8588,7 @@ errors++;
 }
 }
 else {
-const err50 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema211.type,parentSchema:schema211,data};
+const err50 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema215.type,parentSchema:schema215,data};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -8371,20 +8597,20 @@ vErrors.push(err50);
 }
 errors++;
 }
-validate85.errors = vErrors;
+validate91.errors = vErrors;
 return errors === 0;
 }
-validate85.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate91.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const cohort = validate86;
-const schema224 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/cohort.schema.json","type":"object","properties":{"kind":{"const":"Cohort"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"entity":{"$ref":"common.schema.json#/$defs/name"},"cohort":{"$ref":"#/$defs/cohortSpec"},"return":{"$ref":"#/$defs/returnQuery"},"returns":{"$ref":"#/$defs/returns"}},"required":["kind","name","version","cohort","return","returns"],"additionalProperties":false,"$defs":{"cohortSpec":{"type":"object","properties":{"attribute":{"$ref":"common.schema.json#/$defs/name"},"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"},"every":{"type":"string","enum":["week","month"]},"count":{"type":"integer","minimum":1,"maximum":120}},"required":["every","count"],"additionalProperties":false},"returnQuery":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"additionalProperties":false},"returns":{"type":"object","properties":{"days":{"type":"array","minItems":1,"maxItems":60,"items":{"type":"integer","minimum":1,"maximum":3660}},"weeks":{"type":"integer","minimum":1,"maximum":60},"months":{"type":"integer","minimum":1,"maximum":60}},"additionalProperties":false}}};
-const schema239 = {"type":"object","properties":{"days":{"type":"array","minItems":1,"maxItems":60,"items":{"type":"integer","minimum":1,"maximum":3660}},"weeks":{"type":"integer","minimum":1,"maximum":60},"months":{"type":"integer","minimum":1,"maximum":60}},"additionalProperties":false};
-const schema231 = {"type":"object","properties":{"attribute":{"$ref":"common.schema.json#/$defs/name"},"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"},"every":{"type":"string","enum":["week","month"]},"count":{"type":"integer","minimum":1,"maximum":120}},"required":["every","count"],"additionalProperties":false};
+export const cohort = validate92;
+const schema228 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/cohort.schema.json","type":"object","properties":{"kind":{"const":"Cohort"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"entity":{"$ref":"common.schema.json#/$defs/name"},"cohort":{"$ref":"#/$defs/cohortSpec"},"return":{"$ref":"#/$defs/returnQuery"},"returns":{"$ref":"#/$defs/returns"}},"required":["kind","name","version","cohort","return","returns"],"additionalProperties":false,"$defs":{"cohortSpec":{"type":"object","properties":{"attribute":{"$ref":"common.schema.json#/$defs/name"},"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"},"every":{"type":"string","enum":["week","month"]},"count":{"type":"integer","minimum":1,"maximum":120}},"required":["every","count"],"additionalProperties":false},"returnQuery":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"additionalProperties":false},"returns":{"type":"object","properties":{"days":{"type":"array","minItems":1,"maxItems":60,"items":{"type":"integer","minimum":1,"maximum":3660}},"weeks":{"type":"integer","minimum":1,"maximum":60},"months":{"type":"integer","minimum":1,"maximum":60}},"additionalProperties":false}}};
+const schema243 = {"type":"object","properties":{"days":{"type":"array","minItems":1,"maxItems":60,"items":{"type":"integer","minimum":1,"maximum":3660}},"weeks":{"type":"integer","minimum":1,"maximum":60},"months":{"type":"integer","minimum":1,"maximum":60}},"additionalProperties":false};
+const schema235 = {"type":"object","properties":{"attribute":{"$ref":"common.schema.json#/$defs/name"},"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"},"every":{"type":"string","enum":["week","month"]},"count":{"type":"integer","minimum":1,"maximum":120}},"required":["every","count"],"additionalProperties":false};
 
-function validate88(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate94(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate88.evaluated;
+const evaluated0 = validate94.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -8410,16 +8636,16 @@ vErrors.push(err0);
 }
 errors++;
 }
-validate88.errors = vErrors;
+validate94.errors = vErrors;
 return errors === 0;
 }
-validate88.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate94.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate87(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate93(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate87.evaluated;
+const evaluated0 = validate93.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -8428,7 +8654,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.every === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "every"},message:"must have required property '"+"every"+"'",schema:schema231.required,parentSchema:schema231,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "every"},message:"must have required property '"+"every"+"'",schema:schema235.required,parentSchema:schema235,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8438,7 +8664,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.count === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema231.required,parentSchema:schema231,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema235.required,parentSchema:schema235,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8449,7 +8675,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((((key0 === "attribute") || (key0 === "event")) || (key0 === "stream")) || (key0 === "where")) || (key0 === "every")) || (key0 === "count"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema231,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema235,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8535,15 +8761,15 @@ errors++;
 }
 }
 if(data.where !== undefined){
-if(!(validate88(data.where, {instancePath:instancePath+"/where",parentData:data,parentDataProperty:"where",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate88.errors : vErrors.concat(validate88.errors);
+if(!(validate94(data.where, {instancePath:instancePath+"/where",parentData:data,parentDataProperty:"where",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate94.errors : vErrors.concat(validate94.errors);
 errors = vErrors.length;
 }
 }
 if(data.every !== undefined){
 let data4 = data.every;
 if(typeof data4 !== "string"){
-const err9 = {instancePath:instancePath+"/every",schemaPath:"#/properties/every/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema231.properties.every.type,parentSchema:schema231.properties.every,data:data4};
+const err9 = {instancePath:instancePath+"/every",schemaPath:"#/properties/every/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema235.properties.every.type,parentSchema:schema235.properties.every,data:data4};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -8553,7 +8779,7 @@ vErrors.push(err9);
 errors++;
 }
 if(!((data4 === "week") || (data4 === "month"))){
-const err10 = {instancePath:instancePath+"/every",schemaPath:"#/properties/every/enum",keyword:"enum",params:{allowedValues: schema231.properties.every.enum},message:"must be equal to one of the allowed values",schema:schema231.properties.every.enum,parentSchema:schema231.properties.every,data:data4};
+const err10 = {instancePath:instancePath+"/every",schemaPath:"#/properties/every/enum",keyword:"enum",params:{allowedValues: schema235.properties.every.enum},message:"must be equal to one of the allowed values",schema:schema235.properties.every.enum,parentSchema:schema235.properties.every,data:data4};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -8566,7 +8792,7 @@ errors++;
 if(data.count !== undefined){
 let data5 = data.count;
 if(!((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5)))){
-const err11 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema231.properties.count.type,parentSchema:schema231.properties.count,data:data5};
+const err11 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema235.properties.count.type,parentSchema:schema235.properties.count,data:data5};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -8577,7 +8803,7 @@ errors++;
 }
 if(typeof data5 == "number"){
 if(data5 > 120 || isNaN(data5)){
-const err12 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/maximum",keyword:"maximum",params:{comparison: "<=", limit: 120},message:"must be <= 120",schema:120,parentSchema:schema231.properties.count,data:data5};
+const err12 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/maximum",keyword:"maximum",params:{comparison: "<=", limit: 120},message:"must be <= 120",schema:120,parentSchema:schema235.properties.count,data:data5};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -8587,7 +8813,7 @@ vErrors.push(err12);
 errors++;
 }
 if(data5 < 1 || isNaN(data5)){
-const err13 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema231.properties.count,data:data5};
+const err13 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema235.properties.count,data:data5};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -8600,7 +8826,7 @@ errors++;
 }
 }
 else {
-const err14 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema231.type,parentSchema:schema231,data};
+const err14 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema235.type,parentSchema:schema235,data};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -8609,17 +8835,17 @@ vErrors.push(err14);
 }
 errors++;
 }
-validate87.errors = vErrors;
+validate93.errors = vErrors;
 return errors === 0;
 }
-validate87.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate93.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema236 = {"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"additionalProperties":false};
+const schema240 = {"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"additionalProperties":false};
 
-function validate92(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate98(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate92.evaluated;
+const evaluated0 = validate98.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -8629,7 +8855,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!(((key0 === "event") || (key0 === "stream")) || (key0 === "where"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema236,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema240,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8690,14 +8916,14 @@ errors++;
 }
 }
 if(data.where !== undefined){
-if(!(validate88(data.where, {instancePath:instancePath+"/where",parentData:data,parentDataProperty:"where",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate88.errors : vErrors.concat(validate88.errors);
+if(!(validate94(data.where, {instancePath:instancePath+"/where",parentData:data,parentDataProperty:"where",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate94.errors : vErrors.concat(validate94.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema236.type,parentSchema:schema236,data};
+const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema240.type,parentSchema:schema240,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -8706,17 +8932,17 @@ vErrors.push(err5);
 }
 errors++;
 }
-validate92.errors = vErrors;
+validate98.errors = vErrors;
 return errors === 0;
 }
-validate92.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate98.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate86(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate92(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://tally.dev/schemas/cohort.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate86.evaluated;
+const evaluated0 = validate92.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -8725,7 +8951,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.kind === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema224.required,parentSchema:schema224,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema228.required,parentSchema:schema228,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8735,7 +8961,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.name === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema224.required,parentSchema:schema224,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema228.required,parentSchema:schema228,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8745,7 +8971,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.version === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema224.required,parentSchema:schema224,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema228.required,parentSchema:schema228,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8755,7 +8981,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.cohort === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "cohort"},message:"must have required property '"+"cohort"+"'",schema:schema224.required,parentSchema:schema224,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "cohort"},message:"must have required property '"+"cohort"+"'",schema:schema228.required,parentSchema:schema228,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8765,7 +8991,7 @@ vErrors.push(err3);
 errors++;
 }
 if(data.return === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "return"},message:"must have required property '"+"return"+"'",schema:schema224.required,parentSchema:schema224,data};
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "return"},message:"must have required property '"+"return"+"'",schema:schema228.required,parentSchema:schema228,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8775,7 +9001,7 @@ vErrors.push(err4);
 errors++;
 }
 if(data.returns === undefined){
-const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "returns"},message:"must have required property '"+"returns"+"'",schema:schema224.required,parentSchema:schema224,data};
+const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "returns"},message:"must have required property '"+"returns"+"'",schema:schema228.required,parentSchema:schema228,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -8785,8 +9011,8 @@ vErrors.push(err5);
 errors++;
 }
 for(const key0 in data){
-if(!(func1.call(schema224.properties, key0))){
-const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema224,data};
+if(!(func1.call(schema228.properties, key0))){
+const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema228,data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -8799,7 +9025,7 @@ errors++;
 if(data.kind !== undefined){
 let data0 = data.kind;
 if("Cohort" !== data0){
-const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Cohort"},message:"must be equal to constant",schema:"Cohort",parentSchema:schema224.properties.kind,data:data0};
+const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Cohort"},message:"must be equal to constant",schema:"Cohort",parentSchema:schema228.properties.kind,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -8988,14 +9214,14 @@ errors++;
 }
 }
 if(data.cohort !== undefined){
-if(!(validate87(data.cohort, {instancePath:instancePath+"/cohort",parentData:data,parentDataProperty:"cohort",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate87.errors : vErrors.concat(validate87.errors);
+if(!(validate93(data.cohort, {instancePath:instancePath+"/cohort",parentData:data,parentDataProperty:"cohort",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate93.errors : vErrors.concat(validate93.errors);
 errors = vErrors.length;
 }
 }
 if(data.return !== undefined){
-if(!(validate92(data.return, {instancePath:instancePath+"/return",parentData:data,parentDataProperty:"return",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate92.errors : vErrors.concat(validate92.errors);
+if(!(validate98(data.return, {instancePath:instancePath+"/return",parentData:data,parentDataProperty:"return",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate98.errors : vErrors.concat(validate98.errors);
 errors = vErrors.length;
 }
 }
@@ -9004,7 +9230,7 @@ let data10 = data.returns;
 if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
 for(const key1 in data10){
 if(!(((key1 === "days") || (key1 === "weeks")) || (key1 === "months"))){
-const err21 = {instancePath:instancePath+"/returns",schemaPath:"#/$defs/returns/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema239,data:data10};
+const err21 = {instancePath:instancePath+"/returns",schemaPath:"#/$defs/returns/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema243,data:data10};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -9018,7 +9244,7 @@ if(data10.days !== undefined){
 let data11 = data10.days;
 if(Array.isArray(data11)){
 if(data11.length > 60){
-const err22 = {instancePath:instancePath+"/returns/days",schemaPath:"#/$defs/returns/properties/days/maxItems",keyword:"maxItems",params:{limit: 60},message:"must NOT have more than 60 items",schema:60,parentSchema:schema239.properties.days,data:data11};
+const err22 = {instancePath:instancePath+"/returns/days",schemaPath:"#/$defs/returns/properties/days/maxItems",keyword:"maxItems",params:{limit: 60},message:"must NOT have more than 60 items",schema:60,parentSchema:schema243.properties.days,data:data11};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -9028,7 +9254,7 @@ vErrors.push(err22);
 errors++;
 }
 if(data11.length < 1){
-const err23 = {instancePath:instancePath+"/returns/days",schemaPath:"#/$defs/returns/properties/days/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema239.properties.days,data:data11};
+const err23 = {instancePath:instancePath+"/returns/days",schemaPath:"#/$defs/returns/properties/days/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema243.properties.days,data:data11};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -9041,7 +9267,7 @@ const len1 = data11.length;
 for(let i2=0; i2<len1; i2++){
 let data12 = data11[i2];
 if(!((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12)))){
-const err24 = {instancePath:instancePath+"/returns/days/" + i2,schemaPath:"#/$defs/returns/properties/days/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema239.properties.days.items.type,parentSchema:schema239.properties.days.items,data:data12};
+const err24 = {instancePath:instancePath+"/returns/days/" + i2,schemaPath:"#/$defs/returns/properties/days/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema243.properties.days.items.type,parentSchema:schema243.properties.days.items,data:data12};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -9052,7 +9278,7 @@ errors++;
 }
 if(typeof data12 == "number"){
 if(data12 > 3660 || isNaN(data12)){
-const err25 = {instancePath:instancePath+"/returns/days/" + i2,schemaPath:"#/$defs/returns/properties/days/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3660},message:"must be <= 3660",schema:3660,parentSchema:schema239.properties.days.items,data:data12};
+const err25 = {instancePath:instancePath+"/returns/days/" + i2,schemaPath:"#/$defs/returns/properties/days/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3660},message:"must be <= 3660",schema:3660,parentSchema:schema243.properties.days.items,data:data12};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -9062,7 +9288,7 @@ vErrors.push(err25);
 errors++;
 }
 if(data12 < 1 || isNaN(data12)){
-const err26 = {instancePath:instancePath+"/returns/days/" + i2,schemaPath:"#/$defs/returns/properties/days/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema239.properties.days.items,data:data12};
+const err26 = {instancePath:instancePath+"/returns/days/" + i2,schemaPath:"#/$defs/returns/properties/days/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema243.properties.days.items,data:data12};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -9075,7 +9301,7 @@ errors++;
 }
 }
 else {
-const err27 = {instancePath:instancePath+"/returns/days",schemaPath:"#/$defs/returns/properties/days/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema239.properties.days.type,parentSchema:schema239.properties.days,data:data11};
+const err27 = {instancePath:instancePath+"/returns/days",schemaPath:"#/$defs/returns/properties/days/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema243.properties.days.type,parentSchema:schema243.properties.days,data:data11};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -9088,7 +9314,7 @@ errors++;
 if(data10.weeks !== undefined){
 let data13 = data10.weeks;
 if(!((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13)))){
-const err28 = {instancePath:instancePath+"/returns/weeks",schemaPath:"#/$defs/returns/properties/weeks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema239.properties.weeks.type,parentSchema:schema239.properties.weeks,data:data13};
+const err28 = {instancePath:instancePath+"/returns/weeks",schemaPath:"#/$defs/returns/properties/weeks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema243.properties.weeks.type,parentSchema:schema243.properties.weeks,data:data13};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -9099,7 +9325,7 @@ errors++;
 }
 if(typeof data13 == "number"){
 if(data13 > 60 || isNaN(data13)){
-const err29 = {instancePath:instancePath+"/returns/weeks",schemaPath:"#/$defs/returns/properties/weeks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60",schema:60,parentSchema:schema239.properties.weeks,data:data13};
+const err29 = {instancePath:instancePath+"/returns/weeks",schemaPath:"#/$defs/returns/properties/weeks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60",schema:60,parentSchema:schema243.properties.weeks,data:data13};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -9109,7 +9335,7 @@ vErrors.push(err29);
 errors++;
 }
 if(data13 < 1 || isNaN(data13)){
-const err30 = {instancePath:instancePath+"/returns/weeks",schemaPath:"#/$defs/returns/properties/weeks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema239.properties.weeks,data:data13};
+const err30 = {instancePath:instancePath+"/returns/weeks",schemaPath:"#/$defs/returns/properties/weeks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema243.properties.weeks,data:data13};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -9123,7 +9349,7 @@ errors++;
 if(data10.months !== undefined){
 let data14 = data10.months;
 if(!((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14)))){
-const err31 = {instancePath:instancePath+"/returns/months",schemaPath:"#/$defs/returns/properties/months/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema239.properties.months.type,parentSchema:schema239.properties.months,data:data14};
+const err31 = {instancePath:instancePath+"/returns/months",schemaPath:"#/$defs/returns/properties/months/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema243.properties.months.type,parentSchema:schema243.properties.months,data:data14};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -9134,7 +9360,7 @@ errors++;
 }
 if(typeof data14 == "number"){
 if(data14 > 60 || isNaN(data14)){
-const err32 = {instancePath:instancePath+"/returns/months",schemaPath:"#/$defs/returns/properties/months/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60",schema:60,parentSchema:schema239.properties.months,data:data14};
+const err32 = {instancePath:instancePath+"/returns/months",schemaPath:"#/$defs/returns/properties/months/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60",schema:60,parentSchema:schema243.properties.months,data:data14};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -9144,7 +9370,7 @@ vErrors.push(err32);
 errors++;
 }
 if(data14 < 1 || isNaN(data14)){
-const err33 = {instancePath:instancePath+"/returns/months",schemaPath:"#/$defs/returns/properties/months/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema239.properties.months,data:data14};
+const err33 = {instancePath:instancePath+"/returns/months",schemaPath:"#/$defs/returns/properties/months/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema243.properties.months,data:data14};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -9157,7 +9383,7 @@ errors++;
 }
 }
 else {
-const err34 = {instancePath:instancePath+"/returns",schemaPath:"#/$defs/returns/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema239.type,parentSchema:schema239,data:data10};
+const err34 = {instancePath:instancePath+"/returns",schemaPath:"#/$defs/returns/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema243.type,parentSchema:schema243,data:data10};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -9169,7 +9395,7 @@ errors++;
 }
 }
 else {
-const err35 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema224.type,parentSchema:schema224,data};
+const err35 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema228.type,parentSchema:schema228,data};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -9178,20 +9404,20 @@ vErrors.push(err35);
 }
 errors++;
 }
-validate86.errors = vErrors;
+validate92.errors = vErrors;
 return errors === 0;
 }
-validate86.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate92.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const project = validate95;
-const schema240 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/project.schema.json","type":"object","properties":{"tally":{"type":"integer","const":1},"name":{"$ref":"common.schema.json#/$defs/name"},"description":{"$ref":"common.schema.json#/$defs/description"},"definitions":{"type":"array","minItems":1,"items":{"type":"string","minLength":1},"default":["definitions/**/*.yaml"]},"warehouse":{"type":"object","properties":{"url":{"type":"string","minLength":1}},"additionalProperties":false},"deploy":{"type":"object","properties":{"schema":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]{0,62}$","default":"tally"}},"additionalProperties":false},"timezone":{"type":"string","minLength":1,"default":"UTC"}},"required":["tally","name"],"additionalProperties":false};
+export const project = validate101;
+const schema244 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/project.schema.json","type":"object","properties":{"tally":{"type":"integer","const":1},"name":{"$ref":"common.schema.json#/$defs/name"},"description":{"$ref":"common.schema.json#/$defs/description"},"definitions":{"type":"array","minItems":1,"items":{"type":"string","minLength":1},"default":["definitions/**/*.yaml"]},"warehouse":{"type":"object","properties":{"url":{"type":"string","minLength":1}},"additionalProperties":false},"deploy":{"type":"object","properties":{"schema":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]{0,62}$","default":"tally"}},"additionalProperties":false},"timezone":{"type":"string","minLength":1,"default":"UTC"}},"required":["tally","name"],"additionalProperties":false};
 const pattern80 = new RegExp("^[A-Za-z_][A-Za-z0-9_]{0,62}$", "u");
 
-function validate95(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate101(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://tally.dev/schemas/project.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate95.evaluated;
+const evaluated0 = validate101.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -9200,7 +9426,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.tally === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "tally"},message:"must have required property '"+"tally"+"'",schema:schema240.required,parentSchema:schema240,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "tally"},message:"must have required property '"+"tally"+"'",schema:schema244.required,parentSchema:schema244,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9210,7 +9436,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.name === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema240.required,parentSchema:schema240,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema244.required,parentSchema:schema244,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -9221,7 +9447,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((((((key0 === "tally") || (key0 === "name")) || (key0 === "description")) || (key0 === "definitions")) || (key0 === "warehouse")) || (key0 === "deploy")) || (key0 === "timezone"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema240,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema244,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -9234,7 +9460,7 @@ errors++;
 if(data.tally !== undefined){
 let data0 = data.tally;
 if(!((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0)))){
-const err3 = {instancePath:instancePath+"/tally",schemaPath:"#/properties/tally/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema240.properties.tally.type,parentSchema:schema240.properties.tally,data:data0};
+const err3 = {instancePath:instancePath+"/tally",schemaPath:"#/properties/tally/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema244.properties.tally.type,parentSchema:schema244.properties.tally,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -9244,7 +9470,7 @@ vErrors.push(err3);
 errors++;
 }
 if(1 !== data0){
-const err4 = {instancePath:instancePath+"/tally",schemaPath:"#/properties/tally/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant",schema:1,parentSchema:schema240.properties.tally,data:data0};
+const err4 = {instancePath:instancePath+"/tally",schemaPath:"#/properties/tally/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant",schema:1,parentSchema:schema244.properties.tally,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -9296,7 +9522,7 @@ if(data.definitions !== undefined){
 let data3 = data.definitions;
 if(Array.isArray(data3)){
 if(data3.length < 1){
-const err8 = {instancePath:instancePath+"/definitions",schemaPath:"#/properties/definitions/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema240.properties.definitions,data:data3};
+const err8 = {instancePath:instancePath+"/definitions",schemaPath:"#/properties/definitions/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema244.properties.definitions,data:data3};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -9310,7 +9536,7 @@ for(let i0=0; i0<len0; i0++){
 let data4 = data3[i0];
 if(typeof data4 === "string"){
 if(func2(data4) < 1){
-const err9 = {instancePath:instancePath+"/definitions/" + i0,schemaPath:"#/properties/definitions/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema240.properties.definitions.items,data:data4};
+const err9 = {instancePath:instancePath+"/definitions/" + i0,schemaPath:"#/properties/definitions/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema244.properties.definitions.items,data:data4};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -9321,7 +9547,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath:instancePath+"/definitions/" + i0,schemaPath:"#/properties/definitions/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema240.properties.definitions.items.type,parentSchema:schema240.properties.definitions.items,data:data4};
+const err10 = {instancePath:instancePath+"/definitions/" + i0,schemaPath:"#/properties/definitions/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema244.properties.definitions.items.type,parentSchema:schema244.properties.definitions.items,data:data4};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -9333,7 +9559,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/definitions",schemaPath:"#/properties/definitions/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema240.properties.definitions.type,parentSchema:schema240.properties.definitions,data:data3};
+const err11 = {instancePath:instancePath+"/definitions",schemaPath:"#/properties/definitions/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema244.properties.definitions.type,parentSchema:schema244.properties.definitions,data:data3};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -9348,7 +9574,7 @@ let data5 = data.warehouse;
 if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
 for(const key1 in data5){
 if(!(key1 === "url")){
-const err12 = {instancePath:instancePath+"/warehouse",schemaPath:"#/properties/warehouse/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema240.properties.warehouse,data:data5};
+const err12 = {instancePath:instancePath+"/warehouse",schemaPath:"#/properties/warehouse/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema244.properties.warehouse,data:data5};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -9362,7 +9588,7 @@ if(data5.url !== undefined){
 let data6 = data5.url;
 if(typeof data6 === "string"){
 if(func2(data6) < 1){
-const err13 = {instancePath:instancePath+"/warehouse/url",schemaPath:"#/properties/warehouse/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema240.properties.warehouse.properties.url,data:data6};
+const err13 = {instancePath:instancePath+"/warehouse/url",schemaPath:"#/properties/warehouse/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema244.properties.warehouse.properties.url,data:data6};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -9373,7 +9599,7 @@ errors++;
 }
 }
 else {
-const err14 = {instancePath:instancePath+"/warehouse/url",schemaPath:"#/properties/warehouse/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema240.properties.warehouse.properties.url.type,parentSchema:schema240.properties.warehouse.properties.url,data:data6};
+const err14 = {instancePath:instancePath+"/warehouse/url",schemaPath:"#/properties/warehouse/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema244.properties.warehouse.properties.url.type,parentSchema:schema244.properties.warehouse.properties.url,data:data6};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -9385,7 +9611,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/warehouse",schemaPath:"#/properties/warehouse/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema240.properties.warehouse.type,parentSchema:schema240.properties.warehouse,data:data5};
+const err15 = {instancePath:instancePath+"/warehouse",schemaPath:"#/properties/warehouse/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema244.properties.warehouse.type,parentSchema:schema244.properties.warehouse,data:data5};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -9400,7 +9626,7 @@ let data7 = data.deploy;
 if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 for(const key2 in data7){
 if(!(key2 === "schema")){
-const err16 = {instancePath:instancePath+"/deploy",schemaPath:"#/properties/deploy/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema240.properties.deploy,data:data7};
+const err16 = {instancePath:instancePath+"/deploy",schemaPath:"#/properties/deploy/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema244.properties.deploy,data:data7};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -9414,7 +9640,7 @@ if(data7.schema !== undefined){
 let data8 = data7.schema;
 if(typeof data8 === "string"){
 if(!pattern80.test(data8)){
-const err17 = {instancePath:instancePath+"/deploy/schema",schemaPath:"#/properties/deploy/properties/schema/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]{0,62}$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]{0,62}$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]{0,62}$",parentSchema:schema240.properties.deploy.properties.schema,data:data8};
+const err17 = {instancePath:instancePath+"/deploy/schema",schemaPath:"#/properties/deploy/properties/schema/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]{0,62}$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]{0,62}$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]{0,62}$",parentSchema:schema244.properties.deploy.properties.schema,data:data8};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -9425,7 +9651,7 @@ errors++;
 }
 }
 else {
-const err18 = {instancePath:instancePath+"/deploy/schema",schemaPath:"#/properties/deploy/properties/schema/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema240.properties.deploy.properties.schema.type,parentSchema:schema240.properties.deploy.properties.schema,data:data8};
+const err18 = {instancePath:instancePath+"/deploy/schema",schemaPath:"#/properties/deploy/properties/schema/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema244.properties.deploy.properties.schema.type,parentSchema:schema244.properties.deploy.properties.schema,data:data8};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -9437,7 +9663,7 @@ errors++;
 }
 }
 else {
-const err19 = {instancePath:instancePath+"/deploy",schemaPath:"#/properties/deploy/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema240.properties.deploy.type,parentSchema:schema240.properties.deploy,data:data7};
+const err19 = {instancePath:instancePath+"/deploy",schemaPath:"#/properties/deploy/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema244.properties.deploy.type,parentSchema:schema244.properties.deploy,data:data7};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -9451,7 +9677,7 @@ if(data.timezone !== undefined){
 let data9 = data.timezone;
 if(typeof data9 === "string"){
 if(func2(data9) < 1){
-const err20 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema240.properties.timezone,data:data9};
+const err20 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema244.properties.timezone,data:data9};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -9462,7 +9688,7 @@ errors++;
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema240.properties.timezone.type,parentSchema:schema240.properties.timezone,data:data9};
+const err21 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema244.properties.timezone.type,parentSchema:schema244.properties.timezone,data:data9};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -9474,7 +9700,7 @@ errors++;
 }
 }
 else {
-const err22 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema240.type,parentSchema:schema240,data};
+const err22 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema244.type,parentSchema:schema244,data};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -9483,7 +9709,7 @@ vErrors.push(err22);
 }
 errors++;
 }
-validate95.errors = vErrors;
+validate101.errors = vErrors;
 return errors === 0;
 }
-validate95.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate101.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
