@@ -60,7 +60,13 @@ export type IrExpr =
   | { readonly k: 'arith'; readonly op: '+' | '-' | '*' | '/'; readonly a: IrExpr; readonly b: IrExpr }
   | { readonly k: 'fn'; readonly fn: 'least' | 'greatest' | 'coalesce'; readonly args: readonly IrExpr[] }
   /** Fractional days from a timestamp expression to T. */
-  | { readonly k: 'days-to-asof'; readonly from: IrExpr };
+  | { readonly k: 'days-to-asof'; readonly from: IrExpr }
+  /**
+   * The quantile band (1..n) of `value` among the entities of `entity` existing at T whose value is
+   * not NULL: with rank r (rank() ascending: equal values share the lowest rank) among c such
+   * entities, 1 + floor(n·(r − 1) / c); NULL for a NULL value (docs/language.md).
+   */
+  | { readonly k: 'quantile'; readonly n: number; readonly value: IrExpr; readonly entity: IrEntity };
 
 export type CmpOp = 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte';
 

@@ -2582,8 +2582,8 @@ return errors === 0;
 validate27.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const trait = validate34;
-const schema96 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/trait.schema.json","type":"object","properties":{"kind":{"const":"Trait"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"materialize":{"type":"string","enum":["view","table"]},"entity":{"$ref":"common.schema.json#/$defs/name"},"type":{"$ref":"common.schema.json#/$defs/valueType"},"compute":{"$ref":"#/$defs/compute"}},"required":["kind","name","version","type","compute"],"additionalProperties":false,"$defs":{"compute":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"within":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"},"sum":{"$ref":"common.schema.json#/$defs/propertyName"},"avg":{"$ref":"common.schema.json#/$defs/propertyName"},"min":{"$ref":"common.schema.json#/$defs/propertyName"},"max":{"$ref":"common.schema.json#/$defs/propertyName"},"last":{"type":"string","minLength":1},"first":{"type":"string","minLength":1},"days_since":{"type":"string","enum":["last","first"]}},"additionalProperties":false}}};
-const schema104 = {"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"within":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"},"sum":{"$ref":"common.schema.json#/$defs/propertyName"},"avg":{"$ref":"common.schema.json#/$defs/propertyName"},"min":{"$ref":"common.schema.json#/$defs/propertyName"},"max":{"$ref":"common.schema.json#/$defs/propertyName"},"last":{"type":"string","minLength":1},"first":{"type":"string","minLength":1},"days_since":{"type":"string","enum":["last","first"]}},"additionalProperties":false};
+const schema96 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/trait.schema.json","type":"object","properties":{"kind":{"const":"Trait"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"materialize":{"type":"string","enum":["view","table"]},"entity":{"$ref":"common.schema.json#/$defs/name"},"type":{"$ref":"common.schema.json#/$defs/valueType"},"compute":{"$ref":"#/$defs/compute"},"bands":{"type":"object","properties":{"quantiles":{"type":"integer","minimum":2,"maximum":100}},"required":["quantiles"],"additionalProperties":false}},"required":["kind","name","version","type","compute"],"additionalProperties":false,"$defs":{"compute":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"within":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"},"sum":{"$ref":"common.schema.json#/$defs/propertyName"},"avg":{"$ref":"common.schema.json#/$defs/propertyName"},"min":{"$ref":"common.schema.json#/$defs/propertyName"},"max":{"$ref":"common.schema.json#/$defs/propertyName"},"last":{"type":"string","minLength":1},"first":{"type":"string","minLength":1},"days_since":{"type":["string","object"],"if":{"type":"string"},"then":{"enum":["last","first"]},"else":{"properties":{"attribute":{"$ref":"common.schema.json#/$defs/name"}},"required":["attribute"],"additionalProperties":false}},"attribute":{"$ref":"common.schema.json#/$defs/name"},"expr":{"$ref":"#/$defs/operand"}},"additionalProperties":false},"operand":{"type":["number","object"],"properties":{"trait":{"$ref":"common.schema.json#/$defs/name"},"attribute":{"$ref":"common.schema.json#/$defs/name"},"days_since":{"type":"object","properties":{"attribute":{"$ref":"common.schema.json#/$defs/name"}},"required":["attribute"],"additionalProperties":false},"add":{"type":"array","minItems":2,"items":{"$ref":"#/$defs/operand"}},"subtract":{"type":"array","minItems":2,"maxItems":2,"items":{"$ref":"#/$defs/operand"}},"multiply":{"type":"array","minItems":2,"items":{"$ref":"#/$defs/operand"}},"divide":{"type":"array","minItems":2,"maxItems":2,"items":{"$ref":"#/$defs/operand"}}},"minProperties":1,"maxProperties":1,"additionalProperties":false}}};
+const schema104 = {"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"within":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"},"sum":{"$ref":"common.schema.json#/$defs/propertyName"},"avg":{"$ref":"common.schema.json#/$defs/propertyName"},"min":{"$ref":"common.schema.json#/$defs/propertyName"},"max":{"$ref":"common.schema.json#/$defs/propertyName"},"last":{"type":"string","minLength":1},"first":{"type":"string","minLength":1},"days_since":{"type":["string","object"],"if":{"type":"string"},"then":{"enum":["last","first"]},"else":{"properties":{"attribute":{"$ref":"common.schema.json#/$defs/name"}},"required":["attribute"],"additionalProperties":false}},"attribute":{"$ref":"common.schema.json#/$defs/name"},"expr":{"$ref":"#/$defs/operand"}},"additionalProperties":false};
 
 function validate36(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -2618,6 +2618,328 @@ validate36.errors = vErrors;
 return errors === 0;
 }
 validate36.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+
+const schema115 = {"type":["number","object"],"properties":{"trait":{"$ref":"common.schema.json#/$defs/name"},"attribute":{"$ref":"common.schema.json#/$defs/name"},"days_since":{"type":"object","properties":{"attribute":{"$ref":"common.schema.json#/$defs/name"}},"required":["attribute"],"additionalProperties":false},"add":{"type":"array","minItems":2,"items":{"$ref":"#/$defs/operand"}},"subtract":{"type":"array","minItems":2,"maxItems":2,"items":{"$ref":"#/$defs/operand"}},"multiply":{"type":"array","minItems":2,"items":{"$ref":"#/$defs/operand"}},"divide":{"type":"array","minItems":2,"maxItems":2,"items":{"$ref":"#/$defs/operand"}}},"minProperties":1,"maxProperties":1,"additionalProperties":false};
+const wrapper3 = {validate: validate39};
+
+function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate39.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if((!(typeof data == "number")) && (!(data && typeof data == "object" && !Array.isArray(data)))){
+const err0 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: schema115.type},message:"must be number,object",schema:schema115.type,parentSchema:schema115,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(Object.keys(data).length > 1){
+const err1 = {instancePath,schemaPath:"#/maxProperties",keyword:"maxProperties",params:{limit: 1},message:"must NOT have more than 1 properties",schema:1,parentSchema:schema115,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(Object.keys(data).length < 1){
+const err2 = {instancePath,schemaPath:"#/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema115,data};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(((((((key0 === "trait") || (key0 === "attribute")) || (key0 === "days_since")) || (key0 === "add")) || (key0 === "subtract")) || (key0 === "multiply")) || (key0 === "divide"))){
+const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema115,data};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+if(data.trait !== undefined){
+let data0 = data.trait;
+if(typeof data0 === "string"){
+if(!pattern4.test(data0)){
+const err4 = {instancePath:instancePath+"/trait",schemaPath:"common.schema.json#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data0};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+else {
+const err5 = {instancePath:instancePath+"/trait",schemaPath:"common.schema.json#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data0};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+if(data.attribute !== undefined){
+let data1 = data.attribute;
+if(typeof data1 === "string"){
+if(!pattern4.test(data1)){
+const err6 = {instancePath:instancePath+"/attribute",schemaPath:"common.schema.json#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data1};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+else {
+const err7 = {instancePath:instancePath+"/attribute",schemaPath:"common.schema.json#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data1};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+if(data.days_since !== undefined){
+let data2 = data.days_since;
+if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
+if(data2.attribute === undefined){
+const err8 = {instancePath:instancePath+"/days_since",schemaPath:"#/properties/days_since/required",keyword:"required",params:{missingProperty: "attribute"},message:"must have required property '"+"attribute"+"'",schema:schema115.properties.days_since.required,parentSchema:schema115.properties.days_since,data:data2};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+for(const key1 in data2){
+if(!(key1 === "attribute")){
+const err9 = {instancePath:instancePath+"/days_since",schemaPath:"#/properties/days_since/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema115.properties.days_since,data:data2};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+if(data2.attribute !== undefined){
+let data3 = data2.attribute;
+if(typeof data3 === "string"){
+if(!pattern4.test(data3)){
+const err10 = {instancePath:instancePath+"/days_since/attribute",schemaPath:"common.schema.json#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data3};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+else {
+const err11 = {instancePath:instancePath+"/days_since/attribute",schemaPath:"common.schema.json#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data3};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+}
+else {
+const err12 = {instancePath:instancePath+"/days_since",schemaPath:"#/properties/days_since/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema115.properties.days_since.type,parentSchema:schema115.properties.days_since,data:data2};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+if(data.add !== undefined){
+let data4 = data.add;
+if(Array.isArray(data4)){
+if(data4.length < 2){
+const err13 = {instancePath:instancePath+"/add",schemaPath:"#/properties/add/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema115.properties.add,data:data4};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+const len0 = data4.length;
+for(let i0=0; i0<len0; i0++){
+if(!(wrapper3.validate(data4[i0], {instancePath:instancePath+"/add/" + i0,parentData:data4,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? wrapper3.validate.errors : vErrors.concat(wrapper3.validate.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err14 = {instancePath:instancePath+"/add",schemaPath:"#/properties/add/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema115.properties.add.type,parentSchema:schema115.properties.add,data:data4};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+if(data.subtract !== undefined){
+let data6 = data.subtract;
+if(Array.isArray(data6)){
+if(data6.length > 2){
+const err15 = {instancePath:instancePath+"/subtract",schemaPath:"#/properties/subtract/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema115.properties.subtract,data:data6};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+if(data6.length < 2){
+const err16 = {instancePath:instancePath+"/subtract",schemaPath:"#/properties/subtract/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema115.properties.subtract,data:data6};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+const len1 = data6.length;
+for(let i1=0; i1<len1; i1++){
+if(!(wrapper3.validate(data6[i1], {instancePath:instancePath+"/subtract/" + i1,parentData:data6,parentDataProperty:i1,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? wrapper3.validate.errors : vErrors.concat(wrapper3.validate.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err17 = {instancePath:instancePath+"/subtract",schemaPath:"#/properties/subtract/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema115.properties.subtract.type,parentSchema:schema115.properties.subtract,data:data6};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+if(data.multiply !== undefined){
+let data8 = data.multiply;
+if(Array.isArray(data8)){
+if(data8.length < 2){
+const err18 = {instancePath:instancePath+"/multiply",schemaPath:"#/properties/multiply/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema115.properties.multiply,data:data8};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+const len2 = data8.length;
+for(let i2=0; i2<len2; i2++){
+if(!(wrapper3.validate(data8[i2], {instancePath:instancePath+"/multiply/" + i2,parentData:data8,parentDataProperty:i2,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? wrapper3.validate.errors : vErrors.concat(wrapper3.validate.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err19 = {instancePath:instancePath+"/multiply",schemaPath:"#/properties/multiply/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema115.properties.multiply.type,parentSchema:schema115.properties.multiply,data:data8};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+if(data.divide !== undefined){
+let data10 = data.divide;
+if(Array.isArray(data10)){
+if(data10.length > 2){
+const err20 = {instancePath:instancePath+"/divide",schemaPath:"#/properties/divide/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema115.properties.divide,data:data10};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+if(data10.length < 2){
+const err21 = {instancePath:instancePath+"/divide",schemaPath:"#/properties/divide/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema115.properties.divide,data:data10};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+const len3 = data10.length;
+for(let i3=0; i3<len3; i3++){
+if(!(wrapper3.validate(data10[i3], {instancePath:instancePath+"/divide/" + i3,parentData:data10,parentDataProperty:i3,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? wrapper3.validate.errors : vErrors.concat(wrapper3.validate.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err22 = {instancePath:instancePath+"/divide",schemaPath:"#/properties/divide/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema115.properties.divide.type,parentSchema:schema115.properties.divide,data:data10};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+}
+validate39.errors = vErrors;
+return errors === 0;
+}
+validate39.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
 function validate35(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -2876,8 +3198,8 @@ errors++;
 }
 if(data.days_since !== undefined){
 let data10 = data.days_since;
-if(typeof data10 !== "string"){
-const err19 = {instancePath:instancePath+"/days_since",schemaPath:"#/properties/days_since/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema104.properties.days_since.type,parentSchema:schema104.properties.days_since,data:data10};
+if((typeof data10 !== "string") && (!(data10 && typeof data10 == "object" && !Array.isArray(data10)))){
+const err19 = {instancePath:instancePath+"/days_since",schemaPath:"#/properties/days_since/type",keyword:"type",params:{type: schema104.properties.days_since.type},message:"must be string,object",schema:schema104.properties.days_since.type,parentSchema:schema104.properties.days_since,data:data10};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -2886,8 +3208,11 @@ vErrors.push(err19);
 }
 errors++;
 }
-if(!((data10 === "last") || (data10 === "first"))){
-const err20 = {instancePath:instancePath+"/days_since",schemaPath:"#/properties/days_since/enum",keyword:"enum",params:{allowedValues: schema104.properties.days_since.enum},message:"must be equal to one of the allowed values",schema:schema104.properties.days_since.enum,parentSchema:schema104.properties.days_since,data:data10};
+const _errs30 = errors;
+let valid8 = true;
+const _errs31 = errors;
+if(typeof data10 !== "string"){
+const err20 = {};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -2896,15 +3221,138 @@ vErrors.push(err20);
 }
 errors++;
 }
-}
+var _valid0 = _errs31 === errors;
+errors = _errs30;
+if(vErrors !== null){
+if(_errs30){
+vErrors.length = _errs30;
 }
 else {
-const err21 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema104.type,parentSchema:schema104,data};
+vErrors = null;
+}
+}
+let ifClause0;
+if(_valid0){
+const _errs33 = errors;
+if(!((data10 === "last") || (data10 === "first"))){
+const err21 = {instancePath:instancePath+"/days_since",schemaPath:"#/properties/days_since/then/enum",keyword:"enum",params:{allowedValues: schema104.properties.days_since.then.enum},message:"must be equal to one of the allowed values",schema:schema104.properties.days_since.then.enum,parentSchema:schema104.properties.days_since.then,data:data10};
 if(vErrors === null){
 vErrors = [err21];
 }
 else {
 vErrors.push(err21);
+}
+errors++;
+}
+var _valid0 = _errs33 === errors;
+valid8 = _valid0;
+ifClause0 = "then";
+}
+else {
+const _errs34 = errors;
+if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
+if(data10.attribute === undefined){
+const err22 = {instancePath:instancePath+"/days_since",schemaPath:"#/properties/days_since/else/required",keyword:"required",params:{missingProperty: "attribute"},message:"must have required property '"+"attribute"+"'",schema:schema104.properties.days_since.else.required,parentSchema:schema104.properties.days_since.else,data:data10};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+for(const key1 in data10){
+if(!(key1 === "attribute")){
+const err23 = {instancePath:instancePath+"/days_since",schemaPath:"#/properties/days_since/else/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema104.properties.days_since.else,data:data10};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+if(data10.attribute !== undefined){
+let data11 = data10.attribute;
+if(typeof data11 === "string"){
+if(!pattern4.test(data11)){
+const err24 = {instancePath:instancePath+"/days_since/attribute",schemaPath:"common.schema.json#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data11};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+else {
+const err25 = {instancePath:instancePath+"/days_since/attribute",schemaPath:"common.schema.json#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data11};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+}
+var _valid0 = _errs34 === errors;
+valid8 = _valid0;
+ifClause0 = "else";
+}
+if(!valid8){
+const err26 = {instancePath:instancePath+"/days_since",schemaPath:"#/properties/days_since/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema",schema:schema104.properties.days_since.if,parentSchema:schema104.properties.days_since,data:data10};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+if(data.attribute !== undefined){
+let data12 = data.attribute;
+if(typeof data12 === "string"){
+if(!pattern4.test(data12)){
+const err27 = {instancePath:instancePath+"/attribute",schemaPath:"common.schema.json#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data12};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+}
+else {
+const err28 = {instancePath:instancePath+"/attribute",schemaPath:"common.schema.json#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data12};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+if(data.expr !== undefined){
+if(!(validate39(data.expr, {instancePath:instancePath+"/expr",parentData:data,parentDataProperty:"expr",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err29 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema104.type,parentSchema:schema104,data};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
 }
 errors++;
 }
@@ -3231,9 +3679,11 @@ vErrors = vErrors === null ? validate35.errors : vErrors.concat(validate35.error
 errors = vErrors.length;
 }
 }
-}
-else {
-const err24 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema96.type,parentSchema:schema96,data};
+if(data.bands !== undefined){
+let data11 = data.bands;
+if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
+if(data11.quantiles === undefined){
+const err24 = {instancePath:instancePath+"/bands",schemaPath:"#/properties/bands/required",keyword:"required",params:{missingProperty: "quantiles"},message:"must have required property '"+"quantiles"+"'",schema:schema96.properties.bands.required,parentSchema:schema96.properties.bands,data:data11};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -3242,171 +3692,85 @@ vErrors.push(err24);
 }
 errors++;
 }
+for(const key1 in data11){
+if(!(key1 === "quantiles")){
+const err25 = {instancePath:instancePath+"/bands",schemaPath:"#/properties/bands/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema96.properties.bands,data:data11};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+if(data11.quantiles !== undefined){
+let data12 = data11.quantiles;
+if(!((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12)))){
+const err26 = {instancePath:instancePath+"/bands/quantiles",schemaPath:"#/properties/bands/properties/quantiles/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema96.properties.bands.properties.quantiles.type,parentSchema:schema96.properties.bands.properties.quantiles,data:data12};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+if(typeof data12 == "number"){
+if(data12 > 100 || isNaN(data12)){
+const err27 = {instancePath:instancePath+"/bands/quantiles",schemaPath:"#/properties/bands/properties/quantiles/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema96.properties.bands.properties.quantiles,data:data12};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+if(data12 < 2 || isNaN(data12)){
+const err28 = {instancePath:instancePath+"/bands/quantiles",schemaPath:"#/properties/bands/properties/quantiles/minimum",keyword:"minimum",params:{comparison: ">=", limit: 2},message:"must be >= 2",schema:2,parentSchema:schema96.properties.bands.properties.quantiles,data:data12};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err29 = {instancePath:instancePath+"/bands",schemaPath:"#/properties/bands/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema96.properties.bands.type,parentSchema:schema96.properties.bands,data:data11};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+}
+else {
+const err30 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema96.type,parentSchema:schema96,data};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
 validate34.errors = vErrors;
 return errors === 0;
 }
 validate34.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const score = validate40;
-const schema113 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/score.schema.json","type":"object","properties":{"kind":{"const":"Score"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"materialize":{"type":"string","enum":["view","table"]},"entity":{"$ref":"common.schema.json#/$defs/name"},"components":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/component"}},"bands":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/band"}}},"required":["kind","name","version","components"],"additionalProperties":false,"$defs":{"component":{"type":"object","properties":{"trait":{"$ref":"common.schema.json#/$defs/name"},"weight":{"type":"number","exclusiveMinimum":0},"from":{"type":"number"},"to":{"type":"number"}},"required":["trait","weight","from","to"],"additionalProperties":false},"band":{"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"gte":{"type":"number","minimum":0,"maximum":100},"gt":{"type":"number","minimum":0,"maximum":100}},"required":["name"],"additionalProperties":false}}};
-const schema120 = {"type":"object","properties":{"trait":{"$ref":"common.schema.json#/$defs/name"},"weight":{"type":"number","exclusiveMinimum":0},"from":{"type":"number"},"to":{"type":"number"}},"required":["trait","weight","from","to"],"additionalProperties":false};
-
-function validate41(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-let vErrors = null;
-let errors = 0;
-const evaluated0 = validate41.evaluated;
-if(evaluated0.dynamicProps){
-evaluated0.props = undefined;
-}
-if(evaluated0.dynamicItems){
-evaluated0.items = undefined;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.trait === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "trait"},message:"must have required property '"+"trait"+"'",schema:schema120.required,parentSchema:schema120,data};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-if(data.weight === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "weight"},message:"must have required property '"+"weight"+"'",schema:schema120.required,parentSchema:schema120,data};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-if(data.from === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "from"},message:"must have required property '"+"from"+"'",schema:schema120.required,parentSchema:schema120,data};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-if(data.to === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "to"},message:"must have required property '"+"to"+"'",schema:schema120.required,parentSchema:schema120,data};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-for(const key0 in data){
-if(!((((key0 === "trait") || (key0 === "weight")) || (key0 === "from")) || (key0 === "to"))){
-const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema120,data};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-}
-if(data.trait !== undefined){
-let data0 = data.trait;
-if(typeof data0 === "string"){
-if(!pattern4.test(data0)){
-const err5 = {instancePath:instancePath+"/trait",schemaPath:"common.schema.json#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data0};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-}
-else {
-const err6 = {instancePath:instancePath+"/trait",schemaPath:"common.schema.json#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data0};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-if(data.weight !== undefined){
-let data1 = data.weight;
-if(typeof data1 == "number"){
-if(data1 <= 0 || isNaN(data1)){
-const err7 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema120.properties.weight,data:data1};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-}
-else {
-const err8 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema120.properties.weight.type,parentSchema:schema120.properties.weight,data:data1};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-}
-if(data.from !== undefined){
-let data2 = data.from;
-if(!(typeof data2 == "number")){
-const err9 = {instancePath:instancePath+"/from",schemaPath:"#/properties/from/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema120.properties.from.type,parentSchema:schema120.properties.from,data:data2};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-}
-if(data.to !== undefined){
-let data3 = data.to;
-if(!(typeof data3 == "number")){
-const err10 = {instancePath:instancePath+"/to",schemaPath:"#/properties/to/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema120.properties.to.type,parentSchema:schema120.properties.to,data:data3};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-}
-}
-else {
-const err11 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema120.type,parentSchema:schema120,data};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-validate41.errors = vErrors;
-return errors === 0;
-}
-validate41.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
-
-const schema122 = {"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"gte":{"type":"number","minimum":0,"maximum":100},"gt":{"type":"number","minimum":0,"maximum":100}},"required":["name"],"additionalProperties":false};
+export const score = validate42;
+const schema119 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/score.schema.json","type":"object","properties":{"kind":{"const":"Score"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"materialize":{"type":"string","enum":["view","table"]},"entity":{"$ref":"common.schema.json#/$defs/name"},"components":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/component"}},"bands":{"type":["array","object"],"minItems":1,"items":{"$ref":"#/$defs/band"},"$ref":"#/$defs/quantiles"}},"required":["kind","name","version","components"],"additionalProperties":false,"$defs":{"component":{"type":"object","properties":{"trait":{"$ref":"common.schema.json#/$defs/name"},"attribute":{"$ref":"common.schema.json#/$defs/name"},"weight":{"type":"number","exclusiveMinimum":0},"from":{"type":"number"},"to":{"type":"number"}},"required":["weight","from","to"],"additionalProperties":false},"band":{"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"gte":{"type":"number","minimum":0,"maximum":100},"gt":{"type":"number","minimum":0,"maximum":100}},"required":["name"],"additionalProperties":false},"quantiles":{"type":["object","array"],"properties":{"quantiles":{"type":"integer","minimum":2,"maximum":100}},"required":["quantiles"],"additionalProperties":false}}};
+const schema129 = {"type":["object","array"],"properties":{"quantiles":{"type":"integer","minimum":2,"maximum":100}},"required":["quantiles"],"additionalProperties":false};
+const schema126 = {"type":"object","properties":{"trait":{"$ref":"common.schema.json#/$defs/name"},"attribute":{"$ref":"common.schema.json#/$defs/name"},"weight":{"type":"number","exclusiveMinimum":0},"from":{"type":"number"},"to":{"type":"number"}},"required":["weight","from","to"],"additionalProperties":false};
 
 function validate43(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -3419,8 +3783,180 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.weight === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "weight"},message:"must have required property '"+"weight"+"'",schema:schema126.required,parentSchema:schema126,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.from === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "from"},message:"must have required property '"+"from"+"'",schema:schema126.required,parentSchema:schema126,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(data.to === undefined){
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "to"},message:"must have required property '"+"to"+"'",schema:schema126.required,parentSchema:schema126,data};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(((((key0 === "trait") || (key0 === "attribute")) || (key0 === "weight")) || (key0 === "from")) || (key0 === "to"))){
+const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema126,data};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+if(data.trait !== undefined){
+let data0 = data.trait;
+if(typeof data0 === "string"){
+if(!pattern4.test(data0)){
+const err4 = {instancePath:instancePath+"/trait",schemaPath:"common.schema.json#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data0};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+else {
+const err5 = {instancePath:instancePath+"/trait",schemaPath:"common.schema.json#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data0};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+if(data.attribute !== undefined){
+let data1 = data.attribute;
+if(typeof data1 === "string"){
+if(!pattern4.test(data1)){
+const err6 = {instancePath:instancePath+"/attribute",schemaPath:"common.schema.json#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data1};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+else {
+const err7 = {instancePath:instancePath+"/attribute",schemaPath:"common.schema.json#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data1};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+if(data.weight !== undefined){
+let data2 = data.weight;
+if(typeof data2 == "number"){
+if(data2 <= 0 || isNaN(data2)){
+const err8 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema126.properties.weight,data:data2};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+else {
+const err9 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema126.properties.weight.type,parentSchema:schema126.properties.weight,data:data2};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+if(data.from !== undefined){
+let data3 = data.from;
+if(!(typeof data3 == "number")){
+const err10 = {instancePath:instancePath+"/from",schemaPath:"#/properties/from/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema126.properties.from.type,parentSchema:schema126.properties.from,data:data3};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+if(data.to !== undefined){
+let data4 = data.to;
+if(!(typeof data4 == "number")){
+const err11 = {instancePath:instancePath+"/to",schemaPath:"#/properties/to/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema126.properties.to.type,parentSchema:schema126.properties.to,data:data4};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+}
+else {
+const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema126.type,parentSchema:schema126,data};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+validate43.errors = vErrors;
+return errors === 0;
+}
+validate43.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+const schema130 = {"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"gte":{"type":"number","minimum":0,"maximum":100},"gt":{"type":"number","minimum":0,"maximum":100}},"required":["name"],"additionalProperties":false};
+
+function validate45(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate45.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.name === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema122.required,parentSchema:schema122,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema130.required,parentSchema:schema130,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -3431,7 +3967,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "name") || (key0 === "gte")) || (key0 === "gt"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema122,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema130,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -3470,7 +4006,7 @@ if(data.gte !== undefined){
 let data1 = data.gte;
 if(typeof data1 == "number"){
 if(data1 > 100 || isNaN(data1)){
-const err4 = {instancePath:instancePath+"/gte",schemaPath:"#/properties/gte/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema122.properties.gte,data:data1};
+const err4 = {instancePath:instancePath+"/gte",schemaPath:"#/properties/gte/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema130.properties.gte,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -3480,7 +4016,7 @@ vErrors.push(err4);
 errors++;
 }
 if(data1 < 0 || isNaN(data1)){
-const err5 = {instancePath:instancePath+"/gte",schemaPath:"#/properties/gte/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema122.properties.gte,data:data1};
+const err5 = {instancePath:instancePath+"/gte",schemaPath:"#/properties/gte/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema130.properties.gte,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -3491,7 +4027,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/gte",schemaPath:"#/properties/gte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema122.properties.gte.type,parentSchema:schema122.properties.gte,data:data1};
+const err6 = {instancePath:instancePath+"/gte",schemaPath:"#/properties/gte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema130.properties.gte.type,parentSchema:schema130.properties.gte,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -3505,7 +4041,7 @@ if(data.gt !== undefined){
 let data2 = data.gt;
 if(typeof data2 == "number"){
 if(data2 > 100 || isNaN(data2)){
-const err7 = {instancePath:instancePath+"/gt",schemaPath:"#/properties/gt/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema122.properties.gt,data:data2};
+const err7 = {instancePath:instancePath+"/gt",schemaPath:"#/properties/gt/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema130.properties.gt,data:data2};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -3515,7 +4051,7 @@ vErrors.push(err7);
 errors++;
 }
 if(data2 < 0 || isNaN(data2)){
-const err8 = {instancePath:instancePath+"/gt",schemaPath:"#/properties/gt/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema122.properties.gt,data:data2};
+const err8 = {instancePath:instancePath+"/gt",schemaPath:"#/properties/gt/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema130.properties.gt,data:data2};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -3526,7 +4062,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/gt",schemaPath:"#/properties/gt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema122.properties.gt.type,parentSchema:schema122.properties.gt,data:data2};
+const err9 = {instancePath:instancePath+"/gt",schemaPath:"#/properties/gt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema130.properties.gt.type,parentSchema:schema130.properties.gt,data:data2};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -3538,7 +4074,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema122.type,parentSchema:schema122,data};
+const err10 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema130.type,parentSchema:schema130,data};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -3547,17 +4083,17 @@ vErrors.push(err10);
 }
 errors++;
 }
-validate43.errors = vErrors;
+validate45.errors = vErrors;
 return errors === 0;
 }
-validate43.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate45.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate40(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate42(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://tally.dev/schemas/score.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate40.evaluated;
+const evaluated0 = validate42.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -3566,7 +4102,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.kind === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema113.required,parentSchema:schema113,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema119.required,parentSchema:schema119,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -3576,7 +4112,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.name === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema113.required,parentSchema:schema113,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema119.required,parentSchema:schema119,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -3586,7 +4122,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.version === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema113.required,parentSchema:schema113,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema119.required,parentSchema:schema119,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -3596,7 +4132,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.components === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "components"},message:"must have required property '"+"components"+"'",schema:schema113.required,parentSchema:schema113,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "components"},message:"must have required property '"+"components"+"'",schema:schema119.required,parentSchema:schema119,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -3606,8 +4142,8 @@ vErrors.push(err3);
 errors++;
 }
 for(const key0 in data){
-if(!(func1.call(schema113.properties, key0))){
-const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema113,data};
+if(!(func1.call(schema119.properties, key0))){
+const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema119,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -3620,7 +4156,7 @@ errors++;
 if(data.kind !== undefined){
 let data0 = data.kind;
 if("Score" !== data0){
-const err5 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Score"},message:"must be equal to constant",schema:"Score",parentSchema:schema113.properties.kind,data:data0};
+const err5 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Score"},message:"must be equal to constant",schema:"Score",parentSchema:schema119.properties.kind,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -3786,7 +4322,7 @@ errors++;
 if(data.materialize !== undefined){
 let data7 = data.materialize;
 if(typeof data7 !== "string"){
-const err17 = {instancePath:instancePath+"/materialize",schemaPath:"#/properties/materialize/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema113.properties.materialize.type,parentSchema:schema113.properties.materialize,data:data7};
+const err17 = {instancePath:instancePath+"/materialize",schemaPath:"#/properties/materialize/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema119.properties.materialize.type,parentSchema:schema119.properties.materialize,data:data7};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -3796,7 +4332,7 @@ vErrors.push(err17);
 errors++;
 }
 if(!((data7 === "view") || (data7 === "table"))){
-const err18 = {instancePath:instancePath+"/materialize",schemaPath:"#/properties/materialize/enum",keyword:"enum",params:{allowedValues: schema113.properties.materialize.enum},message:"must be equal to one of the allowed values",schema:schema113.properties.materialize.enum,parentSchema:schema113.properties.materialize,data:data7};
+const err18 = {instancePath:instancePath+"/materialize",schemaPath:"#/properties/materialize/enum",keyword:"enum",params:{allowedValues: schema119.properties.materialize.enum},message:"must be equal to one of the allowed values",schema:schema119.properties.materialize.enum,parentSchema:schema119.properties.materialize,data:data7};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -3835,7 +4371,7 @@ if(data.components !== undefined){
 let data9 = data.components;
 if(Array.isArray(data9)){
 if(data9.length < 1){
-const err21 = {instancePath:instancePath+"/components",schemaPath:"#/properties/components/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema113.properties.components,data:data9};
+const err21 = {instancePath:instancePath+"/components",schemaPath:"#/properties/components/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema119.properties.components,data:data9};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -3846,14 +4382,14 @@ errors++;
 }
 const len1 = data9.length;
 for(let i2=0; i2<len1; i2++){
-if(!(validate41(data9[i2], {instancePath:instancePath+"/components/" + i2,parentData:data9,parentDataProperty:i2,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate41.errors : vErrors.concat(validate41.errors);
+if(!(validate43(data9[i2], {instancePath:instancePath+"/components/" + i2,parentData:data9,parentDataProperty:i2,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate43.errors : vErrors.concat(validate43.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err22 = {instancePath:instancePath+"/components",schemaPath:"#/properties/components/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema113.properties.components.type,parentSchema:schema113.properties.components,data:data9};
+const err22 = {instancePath:instancePath+"/components",schemaPath:"#/properties/components/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema119.properties.components.type,parentSchema:schema119.properties.components,data:data9};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -3865,9 +4401,8 @@ errors++;
 }
 if(data.bands !== undefined){
 let data11 = data.bands;
-if(Array.isArray(data11)){
-if(data11.length < 1){
-const err23 = {instancePath:instancePath+"/bands",schemaPath:"#/properties/bands/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema113.properties.bands,data:data11};
+if(!data11 || typeof data11 != "object"){
+const err23 = {instancePath:instancePath+"/bands",schemaPath:"#/properties/bands/type",keyword:"type",params:{type: schema119.properties.bands.type},message:"must be array,object",schema:schema119.properties.bands.type,parentSchema:schema119.properties.bands,data:data11};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -3876,16 +4411,8 @@ vErrors.push(err23);
 }
 errors++;
 }
-const len2 = data11.length;
-for(let i3=0; i3<len2; i3++){
-if(!(validate43(data11[i3], {instancePath:instancePath+"/bands/" + i3,parentData:data11,parentDataProperty:i3,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate43.errors : vErrors.concat(validate43.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err24 = {instancePath:instancePath+"/bands",schemaPath:"#/properties/bands/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema113.properties.bands.type,parentSchema:schema113.properties.bands,data:data11};
+if(!data11 || typeof data11 != "object"){
+const err24 = {instancePath:instancePath+"/bands",schemaPath:"#/$defs/quantiles/type",keyword:"type",params:{type: schema129.type},message:"must be object,array",schema:schema129.type,parentSchema:schema129,data:data11};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -3894,10 +4421,9 @@ vErrors.push(err24);
 }
 errors++;
 }
-}
-}
-else {
-const err25 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema113.type,parentSchema:schema113,data};
+if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
+if(data11.quantiles === undefined){
+const err25 = {instancePath:instancePath+"/bands",schemaPath:"#/$defs/quantiles/required",keyword:"required",params:{missingProperty: "quantiles"},message:"must have required property '"+"quantiles"+"'",schema:schema129.required,parentSchema:schema129,data:data11};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -3906,19 +4432,98 @@ vErrors.push(err25);
 }
 errors++;
 }
-validate40.errors = vErrors;
+for(const key1 in data11){
+if(!(key1 === "quantiles")){
+const err26 = {instancePath:instancePath+"/bands",schemaPath:"#/$defs/quantiles/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema129,data:data11};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+if(data11.quantiles !== undefined){
+let data12 = data11.quantiles;
+if(!((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12)))){
+const err27 = {instancePath:instancePath+"/bands/quantiles",schemaPath:"#/$defs/quantiles/properties/quantiles/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema129.properties.quantiles.type,parentSchema:schema129.properties.quantiles,data:data12};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+if(typeof data12 == "number"){
+if(data12 > 100 || isNaN(data12)){
+const err28 = {instancePath:instancePath+"/bands/quantiles",schemaPath:"#/$defs/quantiles/properties/quantiles/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema129.properties.quantiles,data:data12};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+if(data12 < 2 || isNaN(data12)){
+const err29 = {instancePath:instancePath+"/bands/quantiles",schemaPath:"#/$defs/quantiles/properties/quantiles/minimum",keyword:"minimum",params:{comparison: ">=", limit: 2},message:"must be >= 2",schema:2,parentSchema:schema129.properties.quantiles,data:data12};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+}
+}
+if(Array.isArray(data11)){
+if(data11.length < 1){
+const err30 = {instancePath:instancePath+"/bands",schemaPath:"#/properties/bands/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema119.properties.bands,data:data11};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+const len2 = data11.length;
+for(let i3=0; i3<len2; i3++){
+if(!(validate45(data11[i3], {instancePath:instancePath+"/bands/" + i3,parentData:data11,parentDataProperty:i3,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate45.errors : vErrors.concat(validate45.errors);
+errors = vErrors.length;
+}
+}
+}
+}
+}
+else {
+const err31 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema119.type,parentSchema:schema119,data};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+validate42.errors = vErrors;
 return errors === 0;
 }
-validate40.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate42.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const lifecycle = validate45;
-const schema124 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/lifecycle.schema.json","type":"object","properties":{"kind":{"const":"Lifecycle"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"materialize":{"type":"string","enum":["view","table"]},"entity":{"$ref":"common.schema.json#/$defs/name"},"stages":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/stage"}}},"required":["kind","name","version","stages"],"additionalProperties":false,"$defs":{"stage":{"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"where":{"$ref":"common.schema.json#/$defs/condition"},"description":{"$ref":"common.schema.json#/$defs/description"}},"required":["name"],"additionalProperties":false}}};
-const schema131 = {"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"where":{"$ref":"common.schema.json#/$defs/condition"},"description":{"$ref":"common.schema.json#/$defs/description"}},"required":["name"],"additionalProperties":false};
+export const lifecycle = validate47;
+const schema132 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/lifecycle.schema.json","type":"object","properties":{"kind":{"const":"Lifecycle"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"materialize":{"type":"string","enum":["view","table"]},"entity":{"$ref":"common.schema.json#/$defs/name"},"stages":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/stage"}}},"required":["kind","name","version","stages"],"additionalProperties":false,"$defs":{"stage":{"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"where":{"$ref":"common.schema.json#/$defs/condition"},"description":{"$ref":"common.schema.json#/$defs/description"}},"required":["name"],"additionalProperties":false}}};
+const schema139 = {"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"where":{"$ref":"common.schema.json#/$defs/condition"},"description":{"$ref":"common.schema.json#/$defs/description"}},"required":["name"],"additionalProperties":false};
 
-function validate47(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate49(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate47.evaluated;
+const evaluated0 = validate49.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4644,16 +5249,16 @@ vErrors.push(err54);
 }
 errors++;
 }
-validate47.errors = vErrors;
+validate49.errors = vErrors;
 return errors === 0;
 }
-validate47.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate49.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate46(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate48(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate46.evaluated;
+const evaluated0 = validate48.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4662,7 +5267,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.name === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema131.required,parentSchema:schema131,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema139.required,parentSchema:schema139,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -4673,7 +5278,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "name") || (key0 === "where")) || (key0 === "description"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema131,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema139,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -4709,8 +5314,8 @@ errors++;
 }
 }
 if(data.where !== undefined){
-if(!(validate47(data.where, {instancePath:instancePath+"/where",parentData:data,parentDataProperty:"where",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate47.errors : vErrors.concat(validate47.errors);
+if(!(validate49(data.where, {instancePath:instancePath+"/where",parentData:data,parentDataProperty:"where",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate49.errors : vErrors.concat(validate49.errors);
 errors = vErrors.length;
 }
 }
@@ -4729,7 +5334,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema131.type,parentSchema:schema131,data};
+const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema139.type,parentSchema:schema139,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -4738,17 +5343,17 @@ vErrors.push(err5);
 }
 errors++;
 }
-validate46.errors = vErrors;
+validate48.errors = vErrors;
 return errors === 0;
 }
-validate46.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate48.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate45(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate47(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://tally.dev/schemas/lifecycle.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate45.evaluated;
+const evaluated0 = validate47.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -4757,7 +5362,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.kind === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema124.required,parentSchema:schema124,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema132.required,parentSchema:schema132,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -4767,7 +5372,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.name === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema124.required,parentSchema:schema124,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema132.required,parentSchema:schema132,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -4777,7 +5382,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.version === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema124.required,parentSchema:schema124,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema132.required,parentSchema:schema132,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -4787,7 +5392,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.stages === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "stages"},message:"must have required property '"+"stages"+"'",schema:schema124.required,parentSchema:schema124,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "stages"},message:"must have required property '"+"stages"+"'",schema:schema132.required,parentSchema:schema132,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -4797,8 +5402,8 @@ vErrors.push(err3);
 errors++;
 }
 for(const key0 in data){
-if(!(func1.call(schema124.properties, key0))){
-const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema124,data};
+if(!(func1.call(schema132.properties, key0))){
+const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema132,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -4811,7 +5416,7 @@ errors++;
 if(data.kind !== undefined){
 let data0 = data.kind;
 if("Lifecycle" !== data0){
-const err5 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Lifecycle"},message:"must be equal to constant",schema:"Lifecycle",parentSchema:schema124.properties.kind,data:data0};
+const err5 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Lifecycle"},message:"must be equal to constant",schema:"Lifecycle",parentSchema:schema132.properties.kind,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -4977,7 +5582,7 @@ errors++;
 if(data.materialize !== undefined){
 let data7 = data.materialize;
 if(typeof data7 !== "string"){
-const err17 = {instancePath:instancePath+"/materialize",schemaPath:"#/properties/materialize/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema124.properties.materialize.type,parentSchema:schema124.properties.materialize,data:data7};
+const err17 = {instancePath:instancePath+"/materialize",schemaPath:"#/properties/materialize/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema132.properties.materialize.type,parentSchema:schema132.properties.materialize,data:data7};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -4987,7 +5592,7 @@ vErrors.push(err17);
 errors++;
 }
 if(!((data7 === "view") || (data7 === "table"))){
-const err18 = {instancePath:instancePath+"/materialize",schemaPath:"#/properties/materialize/enum",keyword:"enum",params:{allowedValues: schema124.properties.materialize.enum},message:"must be equal to one of the allowed values",schema:schema124.properties.materialize.enum,parentSchema:schema124.properties.materialize,data:data7};
+const err18 = {instancePath:instancePath+"/materialize",schemaPath:"#/properties/materialize/enum",keyword:"enum",params:{allowedValues: schema132.properties.materialize.enum},message:"must be equal to one of the allowed values",schema:schema132.properties.materialize.enum,parentSchema:schema132.properties.materialize,data:data7};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -5026,7 +5631,7 @@ if(data.stages !== undefined){
 let data9 = data.stages;
 if(Array.isArray(data9)){
 if(data9.length < 1){
-const err21 = {instancePath:instancePath+"/stages",schemaPath:"#/properties/stages/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema124.properties.stages,data:data9};
+const err21 = {instancePath:instancePath+"/stages",schemaPath:"#/properties/stages/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema132.properties.stages,data:data9};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -5037,14 +5642,14 @@ errors++;
 }
 const len1 = data9.length;
 for(let i2=0; i2<len1; i2++){
-if(!(validate46(data9[i2], {instancePath:instancePath+"/stages/" + i2,parentData:data9,parentDataProperty:i2,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate46.errors : vErrors.concat(validate46.errors);
+if(!(validate48(data9[i2], {instancePath:instancePath+"/stages/" + i2,parentData:data9,parentDataProperty:i2,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate48.errors : vErrors.concat(validate48.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err22 = {instancePath:instancePath+"/stages",schemaPath:"#/properties/stages/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema124.properties.stages.type,parentSchema:schema124.properties.stages,data:data9};
+const err22 = {instancePath:instancePath+"/stages",schemaPath:"#/properties/stages/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema132.properties.stages.type,parentSchema:schema132.properties.stages,data:data9};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -5056,7 +5661,7 @@ errors++;
 }
 }
 else {
-const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema124.type,parentSchema:schema124,data};
+const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema132.type,parentSchema:schema132,data};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -5065,21 +5670,21 @@ vErrors.push(err23);
 }
 errors++;
 }
-validate45.errors = vErrors;
+validate47.errors = vErrors;
 return errors === 0;
 }
-validate45.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate47.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const kpi = validate54;
-const schema158 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/kpi.schema.json","type":"object","properties":{"kind":{"const":"Kpi"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"entity":{"$ref":"common.schema.json#/$defs/name"},"funnel":{"type":"string","enum":["acquisition","activation","retention","revenue","referral"]},"metric":{"$ref":"common.schema.json#/$defs/metric"},"target":{"$ref":"common.schema.json#/$defs/target"},"guardrail":{"$ref":"common.schema.json#/$defs/guardrail"},"unit":{"type":"string","minLength":1},"format":{"type":"string","enum":["number","percent","currency"],"default":"number"}},"required":["kind","name","version","metric"],"additionalProperties":false};
-const schema183 = {"type":"object","properties":{"gte":{"type":"number"},"gt":{"type":"number"},"lte":{"type":"number"},"lt":{"type":"number"}},"additionalProperties":false};
-const schema165 = {"type":"object","properties":{"count":{"$ref":"#/$defs/condition"},"events":{"$ref":"#/$defs/eventQuery"},"sum":{"$ref":"#/$defs/propertyEventQuery"},"avg":{"$ref":"#/$defs/propertyEventQuery"},"active":{"$ref":"#/$defs/windowedEventQuery"},"ratio":{"type":"object","properties":{"numerator":{"$ref":"#/$defs/metric"},"denominator":{"$ref":"#/$defs/metric"}},"required":["numerator","denominator"],"additionalProperties":false},"retention":{"type":"object","properties":{"cohort":{"$ref":"#/$defs/windowedEventQuery"},"return":{"$ref":"#/$defs/eventQuery"},"days":{"type":"integer","minimum":1}},"required":["cohort","return","days"],"additionalProperties":false},"churn":{"$ref":"#/$defs/windowedEventQuery"},"nps":{"$ref":"#/$defs/propertyEventQuery"}},"additionalProperties":false};
-const schema166 = {"type":"object","properties":{"event":{"$ref":"#/$defs/eventType"},"stream":{"$ref":"#/$defs/name"},"within":{"$ref":"#/$defs/duration"},"where":{"$ref":"#/$defs/propertyFilters"}},"additionalProperties":false};
+export const kpi = validate56;
+const schema166 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/kpi.schema.json","type":"object","properties":{"kind":{"const":"Kpi"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"entity":{"$ref":"common.schema.json#/$defs/name"},"funnel":{"type":"string","enum":["acquisition","activation","retention","revenue","referral"]},"metric":{"$ref":"common.schema.json#/$defs/metric"},"target":{"$ref":"common.schema.json#/$defs/target"},"guardrail":{"$ref":"common.schema.json#/$defs/guardrail"},"unit":{"type":"string","minLength":1},"format":{"type":"string","enum":["number","percent","currency"],"default":"number"}},"required":["kind","name","version","metric"],"additionalProperties":false};
+const schema191 = {"type":"object","properties":{"gte":{"type":"number"},"gt":{"type":"number"},"lte":{"type":"number"},"lt":{"type":"number"}},"additionalProperties":false};
+const schema173 = {"type":"object","properties":{"count":{"$ref":"#/$defs/condition"},"events":{"$ref":"#/$defs/eventQuery"},"sum":{"$ref":"#/$defs/propertyEventQuery"},"avg":{"$ref":"#/$defs/propertyEventQuery"},"active":{"$ref":"#/$defs/windowedEventQuery"},"ratio":{"type":"object","properties":{"numerator":{"$ref":"#/$defs/metric"},"denominator":{"$ref":"#/$defs/metric"}},"required":["numerator","denominator"],"additionalProperties":false},"retention":{"type":"object","properties":{"cohort":{"$ref":"#/$defs/windowedEventQuery"},"return":{"$ref":"#/$defs/eventQuery"},"days":{"type":"integer","minimum":1}},"required":["cohort","return","days"],"additionalProperties":false},"churn":{"$ref":"#/$defs/windowedEventQuery"},"nps":{"$ref":"#/$defs/propertyEventQuery"}},"additionalProperties":false};
+const schema174 = {"type":"object","properties":{"event":{"$ref":"#/$defs/eventType"},"stream":{"$ref":"#/$defs/name"},"within":{"$ref":"#/$defs/duration"},"where":{"$ref":"#/$defs/propertyFilters"}},"additionalProperties":false};
 
-function validate57(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate59(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate57.evaluated;
+const evaluated0 = validate59.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -5089,7 +5694,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!((((key0 === "event") || (key0 === "stream")) || (key0 === "within")) || (key0 === "where"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema166,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema174,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5182,7 +5787,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema166.type,parentSchema:schema166,data};
+const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema174.type,parentSchema:schema174,data};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -5191,17 +5796,17 @@ vErrors.push(err7);
 }
 errors++;
 }
-validate57.errors = vErrors;
+validate59.errors = vErrors;
 return errors === 0;
 }
-validate57.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate59.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema170 = {"type":"object","properties":{"property":{"$ref":"#/$defs/propertyName"},"event":{"$ref":"#/$defs/eventType"},"stream":{"$ref":"#/$defs/name"},"within":{"$ref":"#/$defs/duration"},"where":{"$ref":"#/$defs/propertyFilters"}},"required":["property"],"additionalProperties":false};
+const schema178 = {"type":"object","properties":{"property":{"$ref":"#/$defs/propertyName"},"event":{"$ref":"#/$defs/eventType"},"stream":{"$ref":"#/$defs/name"},"within":{"$ref":"#/$defs/duration"},"where":{"$ref":"#/$defs/propertyFilters"}},"required":["property"],"additionalProperties":false};
 
-function validate60(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate62(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate60.evaluated;
+const evaluated0 = validate62.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -5210,7 +5815,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.property === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "property"},message:"must have required property '"+"property"+"'",schema:schema170.required,parentSchema:schema170,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "property"},message:"must have required property '"+"property"+"'",schema:schema178.required,parentSchema:schema178,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5221,7 +5826,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((((key0 === "property") || (key0 === "event")) || (key0 === "stream")) || (key0 === "within")) || (key0 === "where"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema170,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema178,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5339,7 +5944,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err10 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema170.type,parentSchema:schema170,data};
+const err10 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema178.type,parentSchema:schema178,data};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -5348,17 +5953,17 @@ vErrors.push(err10);
 }
 errors++;
 }
-validate60.errors = vErrors;
+validate62.errors = vErrors;
 return errors === 0;
 }
-validate60.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate62.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema175 = {"type":"object","properties":{"event":{"$ref":"#/$defs/eventType"},"stream":{"$ref":"#/$defs/name"},"within":{"$ref":"#/$defs/duration"},"where":{"$ref":"#/$defs/propertyFilters"}},"required":["within"],"additionalProperties":false};
+const schema183 = {"type":"object","properties":{"event":{"$ref":"#/$defs/eventType"},"stream":{"$ref":"#/$defs/name"},"within":{"$ref":"#/$defs/duration"},"where":{"$ref":"#/$defs/propertyFilters"}},"required":["within"],"additionalProperties":false};
 
-function validate64(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate66(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate64.evaluated;
+const evaluated0 = validate66.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -5367,7 +5972,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.within === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "within"},message:"must have required property '"+"within"+"'",schema:schema175.required,parentSchema:schema175,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "within"},message:"must have required property '"+"within"+"'",schema:schema183.required,parentSchema:schema183,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5378,7 +5983,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "event") || (key0 === "stream")) || (key0 === "within")) || (key0 === "where"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema175,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema183,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5471,7 +6076,7 @@ errors = vErrors.length;
 }
 }
 else {
-const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema175.type,parentSchema:schema175,data};
+const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema183.type,parentSchema:schema183,data};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -5480,17 +6085,17 @@ vErrors.push(err8);
 }
 errors++;
 }
-validate64.errors = vErrors;
+validate66.errors = vErrors;
 return errors === 0;
 }
-validate64.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate66.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const wrapper3 = {validate: validate55};
+const wrapper7 = {validate: validate57};
 
-function validate55(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate57(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate55.evaluated;
+const evaluated0 = validate57.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -5499,8 +6104,8 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!(func1.call(schema165.properties, key0))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema165,data};
+if(!(func1.call(schema173.properties, key0))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema173,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5517,26 +6122,26 @@ errors = vErrors.length;
 }
 }
 if(data.events !== undefined){
-if(!(validate57(data.events, {instancePath:instancePath+"/events",parentData:data,parentDataProperty:"events",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate57.errors : vErrors.concat(validate57.errors);
+if(!(validate59(data.events, {instancePath:instancePath+"/events",parentData:data,parentDataProperty:"events",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate59.errors : vErrors.concat(validate59.errors);
 errors = vErrors.length;
 }
 }
 if(data.sum !== undefined){
-if(!(validate60(data.sum, {instancePath:instancePath+"/sum",parentData:data,parentDataProperty:"sum",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate60.errors : vErrors.concat(validate60.errors);
+if(!(validate62(data.sum, {instancePath:instancePath+"/sum",parentData:data,parentDataProperty:"sum",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate62.errors : vErrors.concat(validate62.errors);
 errors = vErrors.length;
 }
 }
 if(data.avg !== undefined){
-if(!(validate60(data.avg, {instancePath:instancePath+"/avg",parentData:data,parentDataProperty:"avg",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate60.errors : vErrors.concat(validate60.errors);
+if(!(validate62(data.avg, {instancePath:instancePath+"/avg",parentData:data,parentDataProperty:"avg",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate62.errors : vErrors.concat(validate62.errors);
 errors = vErrors.length;
 }
 }
 if(data.active !== undefined){
-if(!(validate64(data.active, {instancePath:instancePath+"/active",parentData:data,parentDataProperty:"active",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate64.errors : vErrors.concat(validate64.errors);
+if(!(validate66(data.active, {instancePath:instancePath+"/active",parentData:data,parentDataProperty:"active",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
 errors = vErrors.length;
 }
 }
@@ -5544,7 +6149,7 @@ if(data.ratio !== undefined){
 let data5 = data.ratio;
 if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
 if(data5.numerator === undefined){
-const err1 = {instancePath:instancePath+"/ratio",schemaPath:"#/properties/ratio/required",keyword:"required",params:{missingProperty: "numerator"},message:"must have required property '"+"numerator"+"'",schema:schema165.properties.ratio.required,parentSchema:schema165.properties.ratio,data:data5};
+const err1 = {instancePath:instancePath+"/ratio",schemaPath:"#/properties/ratio/required",keyword:"required",params:{missingProperty: "numerator"},message:"must have required property '"+"numerator"+"'",schema:schema173.properties.ratio.required,parentSchema:schema173.properties.ratio,data:data5};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5554,7 +6159,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data5.denominator === undefined){
-const err2 = {instancePath:instancePath+"/ratio",schemaPath:"#/properties/ratio/required",keyword:"required",params:{missingProperty: "denominator"},message:"must have required property '"+"denominator"+"'",schema:schema165.properties.ratio.required,parentSchema:schema165.properties.ratio,data:data5};
+const err2 = {instancePath:instancePath+"/ratio",schemaPath:"#/properties/ratio/required",keyword:"required",params:{missingProperty: "denominator"},message:"must have required property '"+"denominator"+"'",schema:schema173.properties.ratio.required,parentSchema:schema173.properties.ratio,data:data5};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -5565,7 +6170,7 @@ errors++;
 }
 for(const key1 in data5){
 if(!((key1 === "numerator") || (key1 === "denominator"))){
-const err3 = {instancePath:instancePath+"/ratio",schemaPath:"#/properties/ratio/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema165.properties.ratio,data:data5};
+const err3 = {instancePath:instancePath+"/ratio",schemaPath:"#/properties/ratio/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema173.properties.ratio,data:data5};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5576,20 +6181,20 @@ errors++;
 }
 }
 if(data5.numerator !== undefined){
-if(!(wrapper3.validate(data5.numerator, {instancePath:instancePath+"/ratio/numerator",parentData:data5,parentDataProperty:"numerator",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? wrapper3.validate.errors : vErrors.concat(wrapper3.validate.errors);
+if(!(wrapper7.validate(data5.numerator, {instancePath:instancePath+"/ratio/numerator",parentData:data5,parentDataProperty:"numerator",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? wrapper7.validate.errors : vErrors.concat(wrapper7.validate.errors);
 errors = vErrors.length;
 }
 }
 if(data5.denominator !== undefined){
-if(!(wrapper3.validate(data5.denominator, {instancePath:instancePath+"/ratio/denominator",parentData:data5,parentDataProperty:"denominator",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? wrapper3.validate.errors : vErrors.concat(wrapper3.validate.errors);
+if(!(wrapper7.validate(data5.denominator, {instancePath:instancePath+"/ratio/denominator",parentData:data5,parentDataProperty:"denominator",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? wrapper7.validate.errors : vErrors.concat(wrapper7.validate.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/ratio",schemaPath:"#/properties/ratio/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema165.properties.ratio.type,parentSchema:schema165.properties.ratio,data:data5};
+const err4 = {instancePath:instancePath+"/ratio",schemaPath:"#/properties/ratio/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema173.properties.ratio.type,parentSchema:schema173.properties.ratio,data:data5};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -5603,7 +6208,7 @@ if(data.retention !== undefined){
 let data8 = data.retention;
 if(data8 && typeof data8 == "object" && !Array.isArray(data8)){
 if(data8.cohort === undefined){
-const err5 = {instancePath:instancePath+"/retention",schemaPath:"#/properties/retention/required",keyword:"required",params:{missingProperty: "cohort"},message:"must have required property '"+"cohort"+"'",schema:schema165.properties.retention.required,parentSchema:schema165.properties.retention,data:data8};
+const err5 = {instancePath:instancePath+"/retention",schemaPath:"#/properties/retention/required",keyword:"required",params:{missingProperty: "cohort"},message:"must have required property '"+"cohort"+"'",schema:schema173.properties.retention.required,parentSchema:schema173.properties.retention,data:data8};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -5613,7 +6218,7 @@ vErrors.push(err5);
 errors++;
 }
 if(data8.return === undefined){
-const err6 = {instancePath:instancePath+"/retention",schemaPath:"#/properties/retention/required",keyword:"required",params:{missingProperty: "return"},message:"must have required property '"+"return"+"'",schema:schema165.properties.retention.required,parentSchema:schema165.properties.retention,data:data8};
+const err6 = {instancePath:instancePath+"/retention",schemaPath:"#/properties/retention/required",keyword:"required",params:{missingProperty: "return"},message:"must have required property '"+"return"+"'",schema:schema173.properties.retention.required,parentSchema:schema173.properties.retention,data:data8};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5623,7 +6228,7 @@ vErrors.push(err6);
 errors++;
 }
 if(data8.days === undefined){
-const err7 = {instancePath:instancePath+"/retention",schemaPath:"#/properties/retention/required",keyword:"required",params:{missingProperty: "days"},message:"must have required property '"+"days"+"'",schema:schema165.properties.retention.required,parentSchema:schema165.properties.retention,data:data8};
+const err7 = {instancePath:instancePath+"/retention",schemaPath:"#/properties/retention/required",keyword:"required",params:{missingProperty: "days"},message:"must have required property '"+"days"+"'",schema:schema173.properties.retention.required,parentSchema:schema173.properties.retention,data:data8};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -5634,7 +6239,7 @@ errors++;
 }
 for(const key2 in data8){
 if(!(((key2 === "cohort") || (key2 === "return")) || (key2 === "days"))){
-const err8 = {instancePath:instancePath+"/retention",schemaPath:"#/properties/retention/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema165.properties.retention,data:data8};
+const err8 = {instancePath:instancePath+"/retention",schemaPath:"#/properties/retention/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema173.properties.retention,data:data8};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -5645,21 +6250,21 @@ errors++;
 }
 }
 if(data8.cohort !== undefined){
-if(!(validate64(data8.cohort, {instancePath:instancePath+"/retention/cohort",parentData:data8,parentDataProperty:"cohort",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate64.errors : vErrors.concat(validate64.errors);
+if(!(validate66(data8.cohort, {instancePath:instancePath+"/retention/cohort",parentData:data8,parentDataProperty:"cohort",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
 errors = vErrors.length;
 }
 }
 if(data8.return !== undefined){
-if(!(validate57(data8.return, {instancePath:instancePath+"/retention/return",parentData:data8,parentDataProperty:"return",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate57.errors : vErrors.concat(validate57.errors);
+if(!(validate59(data8.return, {instancePath:instancePath+"/retention/return",parentData:data8,parentDataProperty:"return",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate59.errors : vErrors.concat(validate59.errors);
 errors = vErrors.length;
 }
 }
 if(data8.days !== undefined){
 let data11 = data8.days;
 if(!((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11)))){
-const err9 = {instancePath:instancePath+"/retention/days",schemaPath:"#/properties/retention/properties/days/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema165.properties.retention.properties.days.type,parentSchema:schema165.properties.retention.properties.days,data:data11};
+const err9 = {instancePath:instancePath+"/retention/days",schemaPath:"#/properties/retention/properties/days/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema173.properties.retention.properties.days.type,parentSchema:schema173.properties.retention.properties.days,data:data11};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -5670,7 +6275,7 @@ errors++;
 }
 if(typeof data11 == "number"){
 if(data11 < 1 || isNaN(data11)){
-const err10 = {instancePath:instancePath+"/retention/days",schemaPath:"#/properties/retention/properties/days/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema165.properties.retention.properties.days,data:data11};
+const err10 = {instancePath:instancePath+"/retention/days",schemaPath:"#/properties/retention/properties/days/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema173.properties.retention.properties.days,data:data11};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -5683,7 +6288,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/retention",schemaPath:"#/properties/retention/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema165.properties.retention.type,parentSchema:schema165.properties.retention,data:data8};
+const err11 = {instancePath:instancePath+"/retention",schemaPath:"#/properties/retention/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema173.properties.retention.type,parentSchema:schema173.properties.retention,data:data8};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -5694,20 +6299,20 @@ errors++;
 }
 }
 if(data.churn !== undefined){
-if(!(validate64(data.churn, {instancePath:instancePath+"/churn",parentData:data,parentDataProperty:"churn",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate64.errors : vErrors.concat(validate64.errors);
+if(!(validate66(data.churn, {instancePath:instancePath+"/churn",parentData:data,parentDataProperty:"churn",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
 errors = vErrors.length;
 }
 }
 if(data.nps !== undefined){
-if(!(validate60(data.nps, {instancePath:instancePath+"/nps",parentData:data,parentDataProperty:"nps",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate60.errors : vErrors.concat(validate60.errors);
+if(!(validate62(data.nps, {instancePath:instancePath+"/nps",parentData:data,parentDataProperty:"nps",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate62.errors : vErrors.concat(validate62.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema165.type,parentSchema:schema165,data};
+const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema173.type,parentSchema:schema173,data};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -5716,20 +6321,20 @@ vErrors.push(err12);
 }
 errors++;
 }
-validate55.errors = vErrors;
+validate57.errors = vErrors;
 return errors === 0;
 }
-validate55.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate57.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema179 = {"type":"object","properties":{"gte":{"type":"number"},"gt":{"type":"number"},"lte":{"type":"number"},"lt":{"type":"number"},"eq":{"type":"number"},"between":{"type":"array","minItems":2,"maxItems":2,"items":{"type":"number"}},"by":{"$ref":"#/$defs/instant"},"baseline":{"$ref":"#/$defs/baseline"}},"additionalProperties":false};
-const schema180 = {"type":"string","pattern":"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"};
-const pattern49 = new RegExp("^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$", "u");
-const schema181 = {"type":"object","properties":{"value":{"type":"number"},"on":{"$ref":"#/$defs/instant"}},"required":["value","on"],"additionalProperties":false};
+const schema187 = {"type":"object","properties":{"gte":{"type":"number"},"gt":{"type":"number"},"lte":{"type":"number"},"lt":{"type":"number"},"eq":{"type":"number"},"between":{"type":"array","minItems":2,"maxItems":2,"items":{"type":"number"}},"by":{"$ref":"#/$defs/instant"},"baseline":{"$ref":"#/$defs/baseline"}},"additionalProperties":false};
+const schema188 = {"type":"string","pattern":"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"};
+const pattern55 = new RegExp("^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$", "u");
+const schema189 = {"type":"object","properties":{"value":{"type":"number"},"on":{"$ref":"#/$defs/instant"}},"required":["value","on"],"additionalProperties":false};
 
-function validate73(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate75(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate73.evaluated;
+const evaluated0 = validate75.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -5738,7 +6343,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.value === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "value"},message:"must have required property '"+"value"+"'",schema:schema181.required,parentSchema:schema181,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "value"},message:"must have required property '"+"value"+"'",schema:schema189.required,parentSchema:schema189,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5748,7 +6353,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.on === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "on"},message:"must have required property '"+"on"+"'",schema:schema181.required,parentSchema:schema181,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "on"},message:"must have required property '"+"on"+"'",schema:schema189.required,parentSchema:schema189,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5759,7 +6364,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "value") || (key0 === "on"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema181,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema189,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -5772,7 +6377,7 @@ errors++;
 if(data.value !== undefined){
 let data0 = data.value;
 if(!(typeof data0 == "number")){
-const err3 = {instancePath:instancePath+"/value",schemaPath:"#/properties/value/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema181.properties.value.type,parentSchema:schema181.properties.value,data:data0};
+const err3 = {instancePath:instancePath+"/value",schemaPath:"#/properties/value/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema189.properties.value.type,parentSchema:schema189.properties.value,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5785,8 +6390,8 @@ errors++;
 if(data.on !== undefined){
 let data1 = data.on;
 if(typeof data1 === "string"){
-if(!pattern49.test(data1)){
-const err4 = {instancePath:instancePath+"/on",schemaPath:"#/$defs/instant/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"},message:"must match pattern \""+"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"+"\"",schema:"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$",parentSchema:schema180,data:data1};
+if(!pattern55.test(data1)){
+const err4 = {instancePath:instancePath+"/on",schemaPath:"#/$defs/instant/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"},message:"must match pattern \""+"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"+"\"",schema:"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$",parentSchema:schema188,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -5797,7 +6402,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath:instancePath+"/on",schemaPath:"#/$defs/instant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema180.type,parentSchema:schema180,data:data1};
+const err5 = {instancePath:instancePath+"/on",schemaPath:"#/$defs/instant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema188.type,parentSchema:schema188,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -5809,7 +6414,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema181.type,parentSchema:schema181,data};
+const err6 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema189.type,parentSchema:schema189,data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5818,16 +6423,16 @@ vErrors.push(err6);
 }
 errors++;
 }
-validate73.errors = vErrors;
+validate75.errors = vErrors;
 return errors === 0;
 }
-validate73.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate75.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate72(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate74(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate72.evaluated;
+const evaluated0 = validate74.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -5837,7 +6442,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!((((((((key0 === "gte") || (key0 === "gt")) || (key0 === "lte")) || (key0 === "lt")) || (key0 === "eq")) || (key0 === "between")) || (key0 === "by")) || (key0 === "baseline"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema179,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema187,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5850,7 +6455,7 @@ errors++;
 if(data.gte !== undefined){
 let data0 = data.gte;
 if(!(typeof data0 == "number")){
-const err1 = {instancePath:instancePath+"/gte",schemaPath:"#/properties/gte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema179.properties.gte.type,parentSchema:schema179.properties.gte,data:data0};
+const err1 = {instancePath:instancePath+"/gte",schemaPath:"#/properties/gte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema187.properties.gte.type,parentSchema:schema187.properties.gte,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5863,7 +6468,7 @@ errors++;
 if(data.gt !== undefined){
 let data1 = data.gt;
 if(!(typeof data1 == "number")){
-const err2 = {instancePath:instancePath+"/gt",schemaPath:"#/properties/gt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema179.properties.gt.type,parentSchema:schema179.properties.gt,data:data1};
+const err2 = {instancePath:instancePath+"/gt",schemaPath:"#/properties/gt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema187.properties.gt.type,parentSchema:schema187.properties.gt,data:data1};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -5876,7 +6481,7 @@ errors++;
 if(data.lte !== undefined){
 let data2 = data.lte;
 if(!(typeof data2 == "number")){
-const err3 = {instancePath:instancePath+"/lte",schemaPath:"#/properties/lte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema179.properties.lte.type,parentSchema:schema179.properties.lte,data:data2};
+const err3 = {instancePath:instancePath+"/lte",schemaPath:"#/properties/lte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema187.properties.lte.type,parentSchema:schema187.properties.lte,data:data2};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5889,7 +6494,7 @@ errors++;
 if(data.lt !== undefined){
 let data3 = data.lt;
 if(!(typeof data3 == "number")){
-const err4 = {instancePath:instancePath+"/lt",schemaPath:"#/properties/lt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema179.properties.lt.type,parentSchema:schema179.properties.lt,data:data3};
+const err4 = {instancePath:instancePath+"/lt",schemaPath:"#/properties/lt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema187.properties.lt.type,parentSchema:schema187.properties.lt,data:data3};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -5902,7 +6507,7 @@ errors++;
 if(data.eq !== undefined){
 let data4 = data.eq;
 if(!(typeof data4 == "number")){
-const err5 = {instancePath:instancePath+"/eq",schemaPath:"#/properties/eq/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema179.properties.eq.type,parentSchema:schema179.properties.eq,data:data4};
+const err5 = {instancePath:instancePath+"/eq",schemaPath:"#/properties/eq/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema187.properties.eq.type,parentSchema:schema187.properties.eq,data:data4};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -5916,7 +6521,7 @@ if(data.between !== undefined){
 let data5 = data.between;
 if(Array.isArray(data5)){
 if(data5.length > 2){
-const err6 = {instancePath:instancePath+"/between",schemaPath:"#/properties/between/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema179.properties.between,data:data5};
+const err6 = {instancePath:instancePath+"/between",schemaPath:"#/properties/between/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema187.properties.between,data:data5};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5926,7 +6531,7 @@ vErrors.push(err6);
 errors++;
 }
 if(data5.length < 2){
-const err7 = {instancePath:instancePath+"/between",schemaPath:"#/properties/between/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema179.properties.between,data:data5};
+const err7 = {instancePath:instancePath+"/between",schemaPath:"#/properties/between/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema187.properties.between,data:data5};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -5939,7 +6544,7 @@ const len0 = data5.length;
 for(let i0=0; i0<len0; i0++){
 let data6 = data5[i0];
 if(!(typeof data6 == "number")){
-const err8 = {instancePath:instancePath+"/between/" + i0,schemaPath:"#/properties/between/items/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema179.properties.between.items.type,parentSchema:schema179.properties.between.items,data:data6};
+const err8 = {instancePath:instancePath+"/between/" + i0,schemaPath:"#/properties/between/items/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema187.properties.between.items.type,parentSchema:schema187.properties.between.items,data:data6};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -5951,7 +6556,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/between",schemaPath:"#/properties/between/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema179.properties.between.type,parentSchema:schema179.properties.between,data:data5};
+const err9 = {instancePath:instancePath+"/between",schemaPath:"#/properties/between/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema187.properties.between.type,parentSchema:schema187.properties.between,data:data5};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -5964,8 +6569,8 @@ errors++;
 if(data.by !== undefined){
 let data7 = data.by;
 if(typeof data7 === "string"){
-if(!pattern49.test(data7)){
-const err10 = {instancePath:instancePath+"/by",schemaPath:"#/$defs/instant/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"},message:"must match pattern \""+"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"+"\"",schema:"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$",parentSchema:schema180,data:data7};
+if(!pattern55.test(data7)){
+const err10 = {instancePath:instancePath+"/by",schemaPath:"#/$defs/instant/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"},message:"must match pattern \""+"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"+"\"",schema:"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$",parentSchema:schema188,data:data7};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -5976,7 +6581,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/by",schemaPath:"#/$defs/instant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema180.type,parentSchema:schema180,data:data7};
+const err11 = {instancePath:instancePath+"/by",schemaPath:"#/$defs/instant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema188.type,parentSchema:schema188,data:data7};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -5987,14 +6592,14 @@ errors++;
 }
 }
 if(data.baseline !== undefined){
-if(!(validate73(data.baseline, {instancePath:instancePath+"/baseline",parentData:data,parentDataProperty:"baseline",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate73.errors : vErrors.concat(validate73.errors);
+if(!(validate75(data.baseline, {instancePath:instancePath+"/baseline",parentData:data,parentDataProperty:"baseline",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate75.errors : vErrors.concat(validate75.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema179.type,parentSchema:schema179,data};
+const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema187.type,parentSchema:schema187,data};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -6003,17 +6608,17 @@ vErrors.push(err12);
 }
 errors++;
 }
-validate72.errors = vErrors;
+validate74.errors = vErrors;
 return errors === 0;
 }
-validate72.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate74.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate54(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate56(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://tally.dev/schemas/kpi.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate54.evaluated;
+const evaluated0 = validate56.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6022,7 +6627,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.kind === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema158.required,parentSchema:schema158,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema166.required,parentSchema:schema166,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6032,7 +6637,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.name === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema158.required,parentSchema:schema158,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema166.required,parentSchema:schema166,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6042,7 +6647,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.version === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema158.required,parentSchema:schema158,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema166.required,parentSchema:schema166,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -6052,7 +6657,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.metric === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "metric"},message:"must have required property '"+"metric"+"'",schema:schema158.required,parentSchema:schema158,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "metric"},message:"must have required property '"+"metric"+"'",schema:schema166.required,parentSchema:schema166,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -6062,8 +6667,8 @@ vErrors.push(err3);
 errors++;
 }
 for(const key0 in data){
-if(!(func1.call(schema158.properties, key0))){
-const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema158,data};
+if(!(func1.call(schema166.properties, key0))){
+const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema166,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -6076,7 +6681,7 @@ errors++;
 if(data.kind !== undefined){
 let data0 = data.kind;
 if("Kpi" !== data0){
-const err5 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Kpi"},message:"must be equal to constant",schema:"Kpi",parentSchema:schema158.properties.kind,data:data0};
+const err5 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Kpi"},message:"must be equal to constant",schema:"Kpi",parentSchema:schema166.properties.kind,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -6267,7 +6872,7 @@ errors++;
 if(data.funnel !== undefined){
 let data8 = data.funnel;
 if(typeof data8 !== "string"){
-const err19 = {instancePath:instancePath+"/funnel",schemaPath:"#/properties/funnel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema158.properties.funnel.type,parentSchema:schema158.properties.funnel,data:data8};
+const err19 = {instancePath:instancePath+"/funnel",schemaPath:"#/properties/funnel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema166.properties.funnel.type,parentSchema:schema166.properties.funnel,data:data8};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -6277,7 +6882,7 @@ vErrors.push(err19);
 errors++;
 }
 if(!(((((data8 === "acquisition") || (data8 === "activation")) || (data8 === "retention")) || (data8 === "revenue")) || (data8 === "referral"))){
-const err20 = {instancePath:instancePath+"/funnel",schemaPath:"#/properties/funnel/enum",keyword:"enum",params:{allowedValues: schema158.properties.funnel.enum},message:"must be equal to one of the allowed values",schema:schema158.properties.funnel.enum,parentSchema:schema158.properties.funnel,data:data8};
+const err20 = {instancePath:instancePath+"/funnel",schemaPath:"#/properties/funnel/enum",keyword:"enum",params:{allowedValues: schema166.properties.funnel.enum},message:"must be equal to one of the allowed values",schema:schema166.properties.funnel.enum,parentSchema:schema166.properties.funnel,data:data8};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -6288,14 +6893,14 @@ errors++;
 }
 }
 if(data.metric !== undefined){
-if(!(validate55(data.metric, {instancePath:instancePath+"/metric",parentData:data,parentDataProperty:"metric",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate55.errors : vErrors.concat(validate55.errors);
+if(!(validate57(data.metric, {instancePath:instancePath+"/metric",parentData:data,parentDataProperty:"metric",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate57.errors : vErrors.concat(validate57.errors);
 errors = vErrors.length;
 }
 }
 if(data.target !== undefined){
-if(!(validate72(data.target, {instancePath:instancePath+"/target",parentData:data,parentDataProperty:"target",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate72.errors : vErrors.concat(validate72.errors);
+if(!(validate74(data.target, {instancePath:instancePath+"/target",parentData:data,parentDataProperty:"target",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate74.errors : vErrors.concat(validate74.errors);
 errors = vErrors.length;
 }
 }
@@ -6304,7 +6909,7 @@ let data11 = data.guardrail;
 if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
 for(const key1 in data11){
 if(!((((key1 === "gte") || (key1 === "gt")) || (key1 === "lte")) || (key1 === "lt"))){
-const err21 = {instancePath:instancePath+"/guardrail",schemaPath:"common.schema.json#/$defs/guardrail/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema183,data:data11};
+const err21 = {instancePath:instancePath+"/guardrail",schemaPath:"common.schema.json#/$defs/guardrail/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema191,data:data11};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -6317,7 +6922,7 @@ errors++;
 if(data11.gte !== undefined){
 let data12 = data11.gte;
 if(!(typeof data12 == "number")){
-const err22 = {instancePath:instancePath+"/guardrail/gte",schemaPath:"common.schema.json#/$defs/guardrail/properties/gte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema183.properties.gte.type,parentSchema:schema183.properties.gte,data:data12};
+const err22 = {instancePath:instancePath+"/guardrail/gte",schemaPath:"common.schema.json#/$defs/guardrail/properties/gte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema191.properties.gte.type,parentSchema:schema191.properties.gte,data:data12};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -6330,7 +6935,7 @@ errors++;
 if(data11.gt !== undefined){
 let data13 = data11.gt;
 if(!(typeof data13 == "number")){
-const err23 = {instancePath:instancePath+"/guardrail/gt",schemaPath:"common.schema.json#/$defs/guardrail/properties/gt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema183.properties.gt.type,parentSchema:schema183.properties.gt,data:data13};
+const err23 = {instancePath:instancePath+"/guardrail/gt",schemaPath:"common.schema.json#/$defs/guardrail/properties/gt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema191.properties.gt.type,parentSchema:schema191.properties.gt,data:data13};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -6343,7 +6948,7 @@ errors++;
 if(data11.lte !== undefined){
 let data14 = data11.lte;
 if(!(typeof data14 == "number")){
-const err24 = {instancePath:instancePath+"/guardrail/lte",schemaPath:"common.schema.json#/$defs/guardrail/properties/lte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema183.properties.lte.type,parentSchema:schema183.properties.lte,data:data14};
+const err24 = {instancePath:instancePath+"/guardrail/lte",schemaPath:"common.schema.json#/$defs/guardrail/properties/lte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema191.properties.lte.type,parentSchema:schema191.properties.lte,data:data14};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -6356,7 +6961,7 @@ errors++;
 if(data11.lt !== undefined){
 let data15 = data11.lt;
 if(!(typeof data15 == "number")){
-const err25 = {instancePath:instancePath+"/guardrail/lt",schemaPath:"common.schema.json#/$defs/guardrail/properties/lt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema183.properties.lt.type,parentSchema:schema183.properties.lt,data:data15};
+const err25 = {instancePath:instancePath+"/guardrail/lt",schemaPath:"common.schema.json#/$defs/guardrail/properties/lt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema191.properties.lt.type,parentSchema:schema191.properties.lt,data:data15};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -6368,7 +6973,7 @@ errors++;
 }
 }
 else {
-const err26 = {instancePath:instancePath+"/guardrail",schemaPath:"common.schema.json#/$defs/guardrail/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema183.type,parentSchema:schema183,data:data11};
+const err26 = {instancePath:instancePath+"/guardrail",schemaPath:"common.schema.json#/$defs/guardrail/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema191.type,parentSchema:schema191,data:data11};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -6382,7 +6987,7 @@ if(data.unit !== undefined){
 let data16 = data.unit;
 if(typeof data16 === "string"){
 if(func2(data16) < 1){
-const err27 = {instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema158.properties.unit,data:data16};
+const err27 = {instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema166.properties.unit,data:data16};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -6393,7 +6998,7 @@ errors++;
 }
 }
 else {
-const err28 = {instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema158.properties.unit.type,parentSchema:schema158.properties.unit,data:data16};
+const err28 = {instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema166.properties.unit.type,parentSchema:schema166.properties.unit,data:data16};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -6406,7 +7011,7 @@ errors++;
 if(data.format !== undefined){
 let data17 = data.format;
 if(typeof data17 !== "string"){
-const err29 = {instancePath:instancePath+"/format",schemaPath:"#/properties/format/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema158.properties.format.type,parentSchema:schema158.properties.format,data:data17};
+const err29 = {instancePath:instancePath+"/format",schemaPath:"#/properties/format/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema166.properties.format.type,parentSchema:schema166.properties.format,data:data17};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -6416,7 +7021,7 @@ vErrors.push(err29);
 errors++;
 }
 if(!(((data17 === "number") || (data17 === "percent")) || (data17 === "currency"))){
-const err30 = {instancePath:instancePath+"/format",schemaPath:"#/properties/format/enum",keyword:"enum",params:{allowedValues: schema158.properties.format.enum},message:"must be equal to one of the allowed values",schema:schema158.properties.format.enum,parentSchema:schema158.properties.format,data:data17};
+const err30 = {instancePath:instancePath+"/format",schemaPath:"#/properties/format/enum",keyword:"enum",params:{allowedValues: schema166.properties.format.enum},message:"must be equal to one of the allowed values",schema:schema166.properties.format.enum,parentSchema:schema166.properties.format,data:data17};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -6428,7 +7033,7 @@ errors++;
 }
 }
 else {
-const err31 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema158.type,parentSchema:schema158,data};
+const err31 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema166.type,parentSchema:schema166,data};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -6437,20 +7042,20 @@ vErrors.push(err31);
 }
 errors++;
 }
-validate54.errors = vErrors;
+validate56.errors = vErrors;
 return errors === 0;
 }
-validate54.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate56.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const campaign = validate76;
-const schema184 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/campaign.schema.json","type":"object","properties":{"kind":{"const":"Campaign"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"audience":{"type":"object","properties":{"segment":{"$ref":"common.schema.json#/$defs/name"},"exclude":{"type":"array","items":{"$ref":"common.schema.json#/$defs/name"},"uniqueItems":true}},"required":["segment"],"additionalProperties":false},"channel":{"type":"string","enum":["email","sms","push","in_app","webhook"]},"schedule":{"type":"object","properties":{"start":{"$ref":"common.schema.json#/$defs/instant"},"end":{"$ref":"common.schema.json#/$defs/instant"}},"required":["start"],"additionalProperties":false},"trigger":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"delay":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"additionalProperties":false},"entry":{"type":["string","object"],"pattern":"^once$","properties":{"every":{"$ref":"common.schema.json#/$defs/duration"}},"required":["every"],"additionalProperties":false,"default":"once"},"frequency_cap":{"type":"object","properties":{"max":{"type":"integer","minimum":1},"per":{"$ref":"common.schema.json#/$defs/duration"}},"required":["max","per"],"additionalProperties":false},"variants":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/variant"}},"goal":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"within":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"required":["within"],"additionalProperties":false}},"required":["kind","name","version","audience","channel","variants"],"additionalProperties":false,"$defs":{"variant":{"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"weight":{"type":"number","minimum":0},"holdout":{"type":"boolean","default":false},"description":{"$ref":"common.schema.json#/$defs/description"}},"required":["name","weight"],"additionalProperties":false}}};
+export const campaign = validate78;
+const schema192 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/campaign.schema.json","type":"object","properties":{"kind":{"const":"Campaign"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"audience":{"type":"object","properties":{"segment":{"$ref":"common.schema.json#/$defs/name"},"exclude":{"type":"array","items":{"$ref":"common.schema.json#/$defs/name"},"uniqueItems":true}},"required":["segment"],"additionalProperties":false},"channel":{"type":"string","enum":["email","sms","push","in_app","webhook"]},"schedule":{"type":"object","properties":{"start":{"$ref":"common.schema.json#/$defs/instant"},"end":{"$ref":"common.schema.json#/$defs/instant"}},"required":["start"],"additionalProperties":false},"trigger":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"delay":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"additionalProperties":false},"entry":{"type":["string","object"],"pattern":"^once$","properties":{"every":{"$ref":"common.schema.json#/$defs/duration"}},"required":["every"],"additionalProperties":false,"default":"once"},"frequency_cap":{"type":"object","properties":{"max":{"type":"integer","minimum":1},"per":{"$ref":"common.schema.json#/$defs/duration"}},"required":["max","per"],"additionalProperties":false},"variants":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/variant"}},"goal":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"within":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"required":["within"],"additionalProperties":false}},"required":["kind","name","version","audience","channel","variants"],"additionalProperties":false,"$defs":{"variant":{"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"weight":{"type":"number","minimum":0},"holdout":{"type":"boolean","default":false},"description":{"$ref":"common.schema.json#/$defs/description"}},"required":["name","weight"],"additionalProperties":false}}};
 const func0 = runtime_equal.default;
-const pattern58 = new RegExp("^once$", "u");
+const pattern64 = new RegExp("^once$", "u");
 
-function validate77(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate79(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate77.evaluated;
+const evaluated0 = validate79.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6476,17 +7081,17 @@ vErrors.push(err0);
 }
 errors++;
 }
-validate77.errors = vErrors;
+validate79.errors = vErrors;
 return errors === 0;
 }
-validate77.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate79.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema200 = {"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"weight":{"type":"number","minimum":0},"holdout":{"type":"boolean","default":false},"description":{"$ref":"common.schema.json#/$defs/description"}},"required":["name","weight"],"additionalProperties":false};
+const schema208 = {"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"weight":{"type":"number","minimum":0},"holdout":{"type":"boolean","default":false},"description":{"$ref":"common.schema.json#/$defs/description"}},"required":["name","weight"],"additionalProperties":false};
 
-function validate80(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate82(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate80.evaluated;
+const evaluated0 = validate82.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6495,7 +7100,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.name === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema200.required,parentSchema:schema200,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema208.required,parentSchema:schema208,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6505,7 +7110,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.weight === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "weight"},message:"must have required property '"+"weight"+"'",schema:schema200.required,parentSchema:schema200,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "weight"},message:"must have required property '"+"weight"+"'",schema:schema208.required,parentSchema:schema208,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6516,7 +7121,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "name") || (key0 === "weight")) || (key0 === "holdout")) || (key0 === "description"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema200,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema208,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -6555,7 +7160,7 @@ if(data.weight !== undefined){
 let data1 = data.weight;
 if(typeof data1 == "number"){
 if(data1 < 0 || isNaN(data1)){
-const err5 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema200.properties.weight,data:data1};
+const err5 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema208.properties.weight,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -6566,7 +7171,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema200.properties.weight.type,parentSchema:schema200.properties.weight,data:data1};
+const err6 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema208.properties.weight.type,parentSchema:schema208.properties.weight,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -6579,7 +7184,7 @@ errors++;
 if(data.holdout !== undefined){
 let data2 = data.holdout;
 if(typeof data2 !== "boolean"){
-const err7 = {instancePath:instancePath+"/holdout",schemaPath:"#/properties/holdout/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema200.properties.holdout.type,parentSchema:schema200.properties.holdout,data:data2};
+const err7 = {instancePath:instancePath+"/holdout",schemaPath:"#/properties/holdout/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema208.properties.holdout.type,parentSchema:schema208.properties.holdout,data:data2};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -6604,7 +7209,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema200.type,parentSchema:schema200,data};
+const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema208.type,parentSchema:schema208,data};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -6613,17 +7218,17 @@ vErrors.push(err9);
 }
 errors++;
 }
-validate80.errors = vErrors;
+validate82.errors = vErrors;
 return errors === 0;
 }
-validate80.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate82.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate76(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate78(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://tally.dev/schemas/campaign.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate76.evaluated;
+const evaluated0 = validate78.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6632,7 +7237,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.kind === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema184.required,parentSchema:schema184,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema192.required,parentSchema:schema192,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6642,7 +7247,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.name === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema184.required,parentSchema:schema184,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema192.required,parentSchema:schema192,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6652,7 +7257,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.version === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema184.required,parentSchema:schema184,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema192.required,parentSchema:schema192,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -6662,7 +7267,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.audience === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "audience"},message:"must have required property '"+"audience"+"'",schema:schema184.required,parentSchema:schema184,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "audience"},message:"must have required property '"+"audience"+"'",schema:schema192.required,parentSchema:schema192,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -6672,7 +7277,7 @@ vErrors.push(err3);
 errors++;
 }
 if(data.channel === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "channel"},message:"must have required property '"+"channel"+"'",schema:schema184.required,parentSchema:schema184,data};
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "channel"},message:"must have required property '"+"channel"+"'",schema:schema192.required,parentSchema:schema192,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -6682,7 +7287,7 @@ vErrors.push(err4);
 errors++;
 }
 if(data.variants === undefined){
-const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "variants"},message:"must have required property '"+"variants"+"'",schema:schema184.required,parentSchema:schema184,data};
+const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "variants"},message:"must have required property '"+"variants"+"'",schema:schema192.required,parentSchema:schema192,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -6692,8 +7297,8 @@ vErrors.push(err5);
 errors++;
 }
 for(const key0 in data){
-if(!(func1.call(schema184.properties, key0))){
-const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema184,data};
+if(!(func1.call(schema192.properties, key0))){
+const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema192,data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -6706,7 +7311,7 @@ errors++;
 if(data.kind !== undefined){
 let data0 = data.kind;
 if("Campaign" !== data0){
-const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Campaign"},message:"must be equal to constant",schema:"Campaign",parentSchema:schema184.properties.kind,data:data0};
+const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Campaign"},message:"must be equal to constant",schema:"Campaign",parentSchema:schema192.properties.kind,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -6873,7 +7478,7 @@ if(data.audience !== undefined){
 let data7 = data.audience;
 if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 if(data7.segment === undefined){
-const err19 = {instancePath:instancePath+"/audience",schemaPath:"#/properties/audience/required",keyword:"required",params:{missingProperty: "segment"},message:"must have required property '"+"segment"+"'",schema:schema184.properties.audience.required,parentSchema:schema184.properties.audience,data:data7};
+const err19 = {instancePath:instancePath+"/audience",schemaPath:"#/properties/audience/required",keyword:"required",params:{missingProperty: "segment"},message:"must have required property '"+"segment"+"'",schema:schema192.properties.audience.required,parentSchema:schema192.properties.audience,data:data7};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -6884,7 +7489,7 @@ errors++;
 }
 for(const key1 in data7){
 if(!((key1 === "segment") || (key1 === "exclude"))){
-const err20 = {instancePath:instancePath+"/audience",schemaPath:"#/properties/audience/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema184.properties.audience,data:data7};
+const err20 = {instancePath:instancePath+"/audience",schemaPath:"#/properties/audience/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema192.properties.audience,data:data7};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -6955,7 +7560,7 @@ outer0:
 for(;i3--;){
 for(j1 = i3; j1--;){
 if(func0(data9[i3], data9[j1])){
-const err25 = {instancePath:instancePath+"/audience/exclude",schemaPath:"#/properties/audience/properties/exclude/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i3+" are identical)",schema:true,parentSchema:schema184.properties.audience.properties.exclude,data:data9};
+const err25 = {instancePath:instancePath+"/audience/exclude",schemaPath:"#/properties/audience/properties/exclude/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i3+" are identical)",schema:true,parentSchema:schema192.properties.audience.properties.exclude,data:data9};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -6970,7 +7575,7 @@ break outer0;
 }
 }
 else {
-const err26 = {instancePath:instancePath+"/audience/exclude",schemaPath:"#/properties/audience/properties/exclude/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema184.properties.audience.properties.exclude.type,parentSchema:schema184.properties.audience.properties.exclude,data:data9};
+const err26 = {instancePath:instancePath+"/audience/exclude",schemaPath:"#/properties/audience/properties/exclude/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema192.properties.audience.properties.exclude.type,parentSchema:schema192.properties.audience.properties.exclude,data:data9};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -6982,7 +7587,7 @@ errors++;
 }
 }
 else {
-const err27 = {instancePath:instancePath+"/audience",schemaPath:"#/properties/audience/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema184.properties.audience.type,parentSchema:schema184.properties.audience,data:data7};
+const err27 = {instancePath:instancePath+"/audience",schemaPath:"#/properties/audience/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema192.properties.audience.type,parentSchema:schema192.properties.audience,data:data7};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -6995,7 +7600,7 @@ errors++;
 if(data.channel !== undefined){
 let data11 = data.channel;
 if(typeof data11 !== "string"){
-const err28 = {instancePath:instancePath+"/channel",schemaPath:"#/properties/channel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema184.properties.channel.type,parentSchema:schema184.properties.channel,data:data11};
+const err28 = {instancePath:instancePath+"/channel",schemaPath:"#/properties/channel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema192.properties.channel.type,parentSchema:schema192.properties.channel,data:data11};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -7005,7 +7610,7 @@ vErrors.push(err28);
 errors++;
 }
 if(!(((((data11 === "email") || (data11 === "sms")) || (data11 === "push")) || (data11 === "in_app")) || (data11 === "webhook"))){
-const err29 = {instancePath:instancePath+"/channel",schemaPath:"#/properties/channel/enum",keyword:"enum",params:{allowedValues: schema184.properties.channel.enum},message:"must be equal to one of the allowed values",schema:schema184.properties.channel.enum,parentSchema:schema184.properties.channel,data:data11};
+const err29 = {instancePath:instancePath+"/channel",schemaPath:"#/properties/channel/enum",keyword:"enum",params:{allowedValues: schema192.properties.channel.enum},message:"must be equal to one of the allowed values",schema:schema192.properties.channel.enum,parentSchema:schema192.properties.channel,data:data11};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -7019,7 +7624,7 @@ if(data.schedule !== undefined){
 let data12 = data.schedule;
 if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
 if(data12.start === undefined){
-const err30 = {instancePath:instancePath+"/schedule",schemaPath:"#/properties/schedule/required",keyword:"required",params:{missingProperty: "start"},message:"must have required property '"+"start"+"'",schema:schema184.properties.schedule.required,parentSchema:schema184.properties.schedule,data:data12};
+const err30 = {instancePath:instancePath+"/schedule",schemaPath:"#/properties/schedule/required",keyword:"required",params:{missingProperty: "start"},message:"must have required property '"+"start"+"'",schema:schema192.properties.schedule.required,parentSchema:schema192.properties.schedule,data:data12};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -7030,7 +7635,7 @@ errors++;
 }
 for(const key2 in data12){
 if(!((key2 === "start") || (key2 === "end"))){
-const err31 = {instancePath:instancePath+"/schedule",schemaPath:"#/properties/schedule/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema184.properties.schedule,data:data12};
+const err31 = {instancePath:instancePath+"/schedule",schemaPath:"#/properties/schedule/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema192.properties.schedule,data:data12};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -7043,8 +7648,8 @@ errors++;
 if(data12.start !== undefined){
 let data13 = data12.start;
 if(typeof data13 === "string"){
-if(!pattern49.test(data13)){
-const err32 = {instancePath:instancePath+"/schedule/start",schemaPath:"common.schema.json#/$defs/instant/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"},message:"must match pattern \""+"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"+"\"",schema:"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$",parentSchema:schema180,data:data13};
+if(!pattern55.test(data13)){
+const err32 = {instancePath:instancePath+"/schedule/start",schemaPath:"common.schema.json#/$defs/instant/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"},message:"must match pattern \""+"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"+"\"",schema:"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$",parentSchema:schema188,data:data13};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -7055,7 +7660,7 @@ errors++;
 }
 }
 else {
-const err33 = {instancePath:instancePath+"/schedule/start",schemaPath:"common.schema.json#/$defs/instant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema180.type,parentSchema:schema180,data:data13};
+const err33 = {instancePath:instancePath+"/schedule/start",schemaPath:"common.schema.json#/$defs/instant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema188.type,parentSchema:schema188,data:data13};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -7068,8 +7673,8 @@ errors++;
 if(data12.end !== undefined){
 let data14 = data12.end;
 if(typeof data14 === "string"){
-if(!pattern49.test(data14)){
-const err34 = {instancePath:instancePath+"/schedule/end",schemaPath:"common.schema.json#/$defs/instant/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"},message:"must match pattern \""+"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"+"\"",schema:"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$",parentSchema:schema180,data:data14};
+if(!pattern55.test(data14)){
+const err34 = {instancePath:instancePath+"/schedule/end",schemaPath:"common.schema.json#/$defs/instant/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"},message:"must match pattern \""+"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"+"\"",schema:"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$",parentSchema:schema188,data:data14};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -7080,7 +7685,7 @@ errors++;
 }
 }
 else {
-const err35 = {instancePath:instancePath+"/schedule/end",schemaPath:"common.schema.json#/$defs/instant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema180.type,parentSchema:schema180,data:data14};
+const err35 = {instancePath:instancePath+"/schedule/end",schemaPath:"common.schema.json#/$defs/instant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema188.type,parentSchema:schema188,data:data14};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -7092,7 +7697,7 @@ errors++;
 }
 }
 else {
-const err36 = {instancePath:instancePath+"/schedule",schemaPath:"#/properties/schedule/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema184.properties.schedule.type,parentSchema:schema184.properties.schedule,data:data12};
+const err36 = {instancePath:instancePath+"/schedule",schemaPath:"#/properties/schedule/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema192.properties.schedule.type,parentSchema:schema192.properties.schedule,data:data12};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -7107,7 +7712,7 @@ let data15 = data.trigger;
 if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
 for(const key3 in data15){
 if(!((((key3 === "event") || (key3 === "stream")) || (key3 === "delay")) || (key3 === "where"))){
-const err37 = {instancePath:instancePath+"/trigger",schemaPath:"#/properties/trigger/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema184.properties.trigger,data:data15};
+const err37 = {instancePath:instancePath+"/trigger",schemaPath:"#/properties/trigger/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema192.properties.trigger,data:data15};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -7193,14 +7798,14 @@ errors++;
 }
 }
 if(data15.where !== undefined){
-if(!(validate77(data15.where, {instancePath:instancePath+"/trigger/where",parentData:data15,parentDataProperty:"where",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate77.errors : vErrors.concat(validate77.errors);
+if(!(validate79(data15.where, {instancePath:instancePath+"/trigger/where",parentData:data15,parentDataProperty:"where",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate79.errors : vErrors.concat(validate79.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err44 = {instancePath:instancePath+"/trigger",schemaPath:"#/properties/trigger/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema184.properties.trigger.type,parentSchema:schema184.properties.trigger,data:data15};
+const err44 = {instancePath:instancePath+"/trigger",schemaPath:"#/properties/trigger/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema192.properties.trigger.type,parentSchema:schema192.properties.trigger,data:data15};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -7213,7 +7818,7 @@ errors++;
 if(data.entry !== undefined){
 let data20 = data.entry;
 if((typeof data20 !== "string") && (!(data20 && typeof data20 == "object" && !Array.isArray(data20)))){
-const err45 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/type",keyword:"type",params:{type: schema184.properties.entry.type},message:"must be string,object",schema:schema184.properties.entry.type,parentSchema:schema184.properties.entry,data:data20};
+const err45 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/type",keyword:"type",params:{type: schema192.properties.entry.type},message:"must be string,object",schema:schema192.properties.entry.type,parentSchema:schema192.properties.entry,data:data20};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -7223,8 +7828,8 @@ vErrors.push(err45);
 errors++;
 }
 if(typeof data20 === "string"){
-if(!pattern58.test(data20)){
-const err46 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/pattern",keyword:"pattern",params:{pattern: "^once$"},message:"must match pattern \""+"^once$"+"\"",schema:"^once$",parentSchema:schema184.properties.entry,data:data20};
+if(!pattern64.test(data20)){
+const err46 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/pattern",keyword:"pattern",params:{pattern: "^once$"},message:"must match pattern \""+"^once$"+"\"",schema:"^once$",parentSchema:schema192.properties.entry,data:data20};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -7236,7 +7841,7 @@ errors++;
 }
 if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
 if(data20.every === undefined){
-const err47 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/required",keyword:"required",params:{missingProperty: "every"},message:"must have required property '"+"every"+"'",schema:schema184.properties.entry.required,parentSchema:schema184.properties.entry,data:data20};
+const err47 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/required",keyword:"required",params:{missingProperty: "every"},message:"must have required property '"+"every"+"'",schema:schema192.properties.entry.required,parentSchema:schema192.properties.entry,data:data20};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -7247,7 +7852,7 @@ errors++;
 }
 for(const key4 in data20){
 if(!(key4 === "every")){
-const err48 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema184.properties.entry,data:data20};
+const err48 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema192.properties.entry,data:data20};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -7288,7 +7893,7 @@ if(data.frequency_cap !== undefined){
 let data22 = data.frequency_cap;
 if(data22 && typeof data22 == "object" && !Array.isArray(data22)){
 if(data22.max === undefined){
-const err51 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/required",keyword:"required",params:{missingProperty: "max"},message:"must have required property '"+"max"+"'",schema:schema184.properties.frequency_cap.required,parentSchema:schema184.properties.frequency_cap,data:data22};
+const err51 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/required",keyword:"required",params:{missingProperty: "max"},message:"must have required property '"+"max"+"'",schema:schema192.properties.frequency_cap.required,parentSchema:schema192.properties.frequency_cap,data:data22};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -7298,7 +7903,7 @@ vErrors.push(err51);
 errors++;
 }
 if(data22.per === undefined){
-const err52 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/required",keyword:"required",params:{missingProperty: "per"},message:"must have required property '"+"per"+"'",schema:schema184.properties.frequency_cap.required,parentSchema:schema184.properties.frequency_cap,data:data22};
+const err52 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/required",keyword:"required",params:{missingProperty: "per"},message:"must have required property '"+"per"+"'",schema:schema192.properties.frequency_cap.required,parentSchema:schema192.properties.frequency_cap,data:data22};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -7309,7 +7914,7 @@ errors++;
 }
 for(const key5 in data22){
 if(!((key5 === "max") || (key5 === "per"))){
-const err53 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema184.properties.frequency_cap,data:data22};
+const err53 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema192.properties.frequency_cap,data:data22};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -7322,7 +7927,7 @@ errors++;
 if(data22.max !== undefined){
 let data23 = data22.max;
 if(!((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23)))){
-const err54 = {instancePath:instancePath+"/frequency_cap/max",schemaPath:"#/properties/frequency_cap/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema184.properties.frequency_cap.properties.max.type,parentSchema:schema184.properties.frequency_cap.properties.max,data:data23};
+const err54 = {instancePath:instancePath+"/frequency_cap/max",schemaPath:"#/properties/frequency_cap/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema192.properties.frequency_cap.properties.max.type,parentSchema:schema192.properties.frequency_cap.properties.max,data:data23};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -7333,7 +7938,7 @@ errors++;
 }
 if(typeof data23 == "number"){
 if(data23 < 1 || isNaN(data23)){
-const err55 = {instancePath:instancePath+"/frequency_cap/max",schemaPath:"#/properties/frequency_cap/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema184.properties.frequency_cap.properties.max,data:data23};
+const err55 = {instancePath:instancePath+"/frequency_cap/max",schemaPath:"#/properties/frequency_cap/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema192.properties.frequency_cap.properties.max,data:data23};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -7371,7 +7976,7 @@ errors++;
 }
 }
 else {
-const err58 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema184.properties.frequency_cap.type,parentSchema:schema184.properties.frequency_cap,data:data22};
+const err58 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema192.properties.frequency_cap.type,parentSchema:schema192.properties.frequency_cap,data:data22};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -7385,7 +7990,7 @@ if(data.variants !== undefined){
 let data25 = data.variants;
 if(Array.isArray(data25)){
 if(data25.length < 1){
-const err59 = {instancePath:instancePath+"/variants",schemaPath:"#/properties/variants/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema184.properties.variants,data:data25};
+const err59 = {instancePath:instancePath+"/variants",schemaPath:"#/properties/variants/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema192.properties.variants,data:data25};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -7396,14 +8001,14 @@ errors++;
 }
 const len2 = data25.length;
 for(let i4=0; i4<len2; i4++){
-if(!(validate80(data25[i4], {instancePath:instancePath+"/variants/" + i4,parentData:data25,parentDataProperty:i4,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate80.errors : vErrors.concat(validate80.errors);
+if(!(validate82(data25[i4], {instancePath:instancePath+"/variants/" + i4,parentData:data25,parentDataProperty:i4,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate82.errors : vErrors.concat(validate82.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err60 = {instancePath:instancePath+"/variants",schemaPath:"#/properties/variants/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema184.properties.variants.type,parentSchema:schema184.properties.variants,data:data25};
+const err60 = {instancePath:instancePath+"/variants",schemaPath:"#/properties/variants/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema192.properties.variants.type,parentSchema:schema192.properties.variants,data:data25};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -7417,7 +8022,7 @@ if(data.goal !== undefined){
 let data27 = data.goal;
 if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
 if(data27.within === undefined){
-const err61 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/required",keyword:"required",params:{missingProperty: "within"},message:"must have required property '"+"within"+"'",schema:schema184.properties.goal.required,parentSchema:schema184.properties.goal,data:data27};
+const err61 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/required",keyword:"required",params:{missingProperty: "within"},message:"must have required property '"+"within"+"'",schema:schema192.properties.goal.required,parentSchema:schema192.properties.goal,data:data27};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -7428,7 +8033,7 @@ errors++;
 }
 for(const key6 in data27){
 if(!((((key6 === "event") || (key6 === "stream")) || (key6 === "within")) || (key6 === "where"))){
-const err62 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema184.properties.goal,data:data27};
+const err62 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema192.properties.goal,data:data27};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -7514,14 +8119,14 @@ errors++;
 }
 }
 if(data27.where !== undefined){
-if(!(validate77(data27.where, {instancePath:instancePath+"/goal/where",parentData:data27,parentDataProperty:"where",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate77.errors : vErrors.concat(validate77.errors);
+if(!(validate79(data27.where, {instancePath:instancePath+"/goal/where",parentData:data27,parentDataProperty:"where",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate79.errors : vErrors.concat(validate79.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err69 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema184.properties.goal.type,parentSchema:schema184.properties.goal,data:data27};
+const err69 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema192.properties.goal.type,parentSchema:schema192.properties.goal,data:data27};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -7533,7 +8138,7 @@ errors++;
 }
 }
 else {
-const err70 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema184.type,parentSchema:schema184,data};
+const err70 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema192.type,parentSchema:schema192,data};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -7542,19 +8147,19 @@ vErrors.push(err70);
 }
 errors++;
 }
-validate76.errors = vErrors;
+validate78.errors = vErrors;
 return errors === 0;
 }
-validate76.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate78.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const test = validate83;
-const schema206 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/test.schema.json","type":"object","properties":{"kind":{"const":"Test"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"subject":{"type":"object","properties":{"segment":{"$ref":"common.schema.json#/$defs/name"},"kpi":{"$ref":"common.schema.json#/$defs/name"},"lifecycle":{"$ref":"common.schema.json#/$defs/name"},"trait":{"$ref":"common.schema.json#/$defs/name"},"score":{"$ref":"common.schema.json#/$defs/name"}},"additionalProperties":false,"minProperties":1,"maxProperties":1},"as_of":{"$ref":"common.schema.json#/$defs/instant"},"given":{"type":"object","additionalProperties":{"type":"array","items":{"type":"object"}},"default":{}},"expect":{"type":"object","properties":{"members":{"type":"array","items":{"$ref":"common.schema.json#/$defs/scalar"}},"count":{"type":"integer","minimum":0},"value":{"type":["number","null"]},"stages":{"type":"object","additionalProperties":{"type":"integer","minimum":0}},"values":{"type":"object","additionalProperties":{"type":["string","number","boolean","null"]}}},"additionalProperties":false}},"required":["kind","name","version","subject","as_of","expect"],"additionalProperties":false};
+export const test = validate85;
+const schema214 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/test.schema.json","type":"object","properties":{"kind":{"const":"Test"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"subject":{"type":"object","properties":{"segment":{"$ref":"common.schema.json#/$defs/name"},"kpi":{"$ref":"common.schema.json#/$defs/name"},"lifecycle":{"$ref":"common.schema.json#/$defs/name"},"trait":{"$ref":"common.schema.json#/$defs/name"},"score":{"$ref":"common.schema.json#/$defs/name"}},"additionalProperties":false,"minProperties":1,"maxProperties":1},"as_of":{"$ref":"common.schema.json#/$defs/instant"},"given":{"type":"object","additionalProperties":{"type":"array","items":{"type":"object"}},"default":{}},"expect":{"type":"object","properties":{"members":{"type":"array","items":{"$ref":"common.schema.json#/$defs/scalar"}},"count":{"type":"integer","minimum":0},"value":{"type":["number","null"]},"stages":{"type":"object","additionalProperties":{"type":"integer","minimum":0}},"values":{"type":"object","additionalProperties":{"type":["string","number","boolean","null"]}}},"additionalProperties":false}},"required":["kind","name","version","subject","as_of","expect"],"additionalProperties":false};
 
-function validate83(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate85(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://tally.dev/schemas/test.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate83.evaluated;
+const evaluated0 = validate85.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7563,7 +8168,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.kind === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema206.required,parentSchema:schema206,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema214.required,parentSchema:schema214,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7573,7 +8178,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.name === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema206.required,parentSchema:schema206,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema214.required,parentSchema:schema214,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7583,7 +8188,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.version === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema206.required,parentSchema:schema206,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema214.required,parentSchema:schema214,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7593,7 +8198,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.subject === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "subject"},message:"must have required property '"+"subject"+"'",schema:schema206.required,parentSchema:schema206,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "subject"},message:"must have required property '"+"subject"+"'",schema:schema214.required,parentSchema:schema214,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -7603,7 +8208,7 @@ vErrors.push(err3);
 errors++;
 }
 if(data.as_of === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "as_of"},message:"must have required property '"+"as_of"+"'",schema:schema206.required,parentSchema:schema206,data};
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "as_of"},message:"must have required property '"+"as_of"+"'",schema:schema214.required,parentSchema:schema214,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -7613,7 +8218,7 @@ vErrors.push(err4);
 errors++;
 }
 if(data.expect === undefined){
-const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "expect"},message:"must have required property '"+"expect"+"'",schema:schema206.required,parentSchema:schema206,data};
+const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "expect"},message:"must have required property '"+"expect"+"'",schema:schema214.required,parentSchema:schema214,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -7623,8 +8228,8 @@ vErrors.push(err5);
 errors++;
 }
 for(const key0 in data){
-if(!(func1.call(schema206.properties, key0))){
-const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema206,data};
+if(!(func1.call(schema214.properties, key0))){
+const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema214,data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -7637,7 +8242,7 @@ errors++;
 if(data.kind !== undefined){
 let data0 = data.kind;
 if("Test" !== data0){
-const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Test"},message:"must be equal to constant",schema:"Test",parentSchema:schema206.properties.kind,data:data0};
+const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Test"},message:"must be equal to constant",schema:"Test",parentSchema:schema214.properties.kind,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -7804,7 +8409,7 @@ if(data.subject !== undefined){
 let data7 = data.subject;
 if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 if(Object.keys(data7).length > 1){
-const err19 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/maxProperties",keyword:"maxProperties",params:{limit: 1},message:"must NOT have more than 1 properties",schema:1,parentSchema:schema206.properties.subject,data:data7};
+const err19 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/maxProperties",keyword:"maxProperties",params:{limit: 1},message:"must NOT have more than 1 properties",schema:1,parentSchema:schema214.properties.subject,data:data7};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -7814,7 +8419,7 @@ vErrors.push(err19);
 errors++;
 }
 if(Object.keys(data7).length < 1){
-const err20 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema206.properties.subject,data:data7};
+const err20 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema214.properties.subject,data:data7};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -7825,7 +8430,7 @@ errors++;
 }
 for(const key1 in data7){
 if(!(((((key1 === "segment") || (key1 === "kpi")) || (key1 === "lifecycle")) || (key1 === "trait")) || (key1 === "score"))){
-const err21 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema206.properties.subject,data:data7};
+const err21 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema214.properties.subject,data:data7};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -7962,7 +8567,7 @@ errors++;
 }
 }
 else {
-const err32 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema206.properties.subject.type,parentSchema:schema206.properties.subject,data:data7};
+const err32 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema214.properties.subject.type,parentSchema:schema214.properties.subject,data:data7};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -7975,8 +8580,8 @@ errors++;
 if(data.as_of !== undefined){
 let data13 = data.as_of;
 if(typeof data13 === "string"){
-if(!pattern49.test(data13)){
-const err33 = {instancePath:instancePath+"/as_of",schemaPath:"common.schema.json#/$defs/instant/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"},message:"must match pattern \""+"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"+"\"",schema:"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$",parentSchema:schema180,data:data13};
+if(!pattern55.test(data13)){
+const err33 = {instancePath:instancePath+"/as_of",schemaPath:"common.schema.json#/$defs/instant/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"},message:"must match pattern \""+"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"+"\"",schema:"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$",parentSchema:schema188,data:data13};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -7987,7 +8592,7 @@ errors++;
 }
 }
 else {
-const err34 = {instancePath:instancePath+"/as_of",schemaPath:"common.schema.json#/$defs/instant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema180.type,parentSchema:schema180,data:data13};
+const err34 = {instancePath:instancePath+"/as_of",schemaPath:"common.schema.json#/$defs/instant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema188.type,parentSchema:schema188,data:data13};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -8007,7 +8612,7 @@ const len1 = data15.length;
 for(let i2=0; i2<len1; i2++){
 let data16 = data15[i2];
 if(!(data16 && typeof data16 == "object" && !Array.isArray(data16))){
-const err35 = {instancePath:instancePath+"/given/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i2,schemaPath:"#/properties/given/additionalProperties/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema206.properties.given.additionalProperties.items.type,parentSchema:schema206.properties.given.additionalProperties.items,data:data16};
+const err35 = {instancePath:instancePath+"/given/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i2,schemaPath:"#/properties/given/additionalProperties/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema214.properties.given.additionalProperties.items.type,parentSchema:schema214.properties.given.additionalProperties.items,data:data16};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -8019,7 +8624,7 @@ errors++;
 }
 }
 else {
-const err36 = {instancePath:instancePath+"/given/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/given/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema206.properties.given.additionalProperties.type,parentSchema:schema206.properties.given.additionalProperties,data:data15};
+const err36 = {instancePath:instancePath+"/given/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/given/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema214.properties.given.additionalProperties.type,parentSchema:schema214.properties.given.additionalProperties,data:data15};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -8031,7 +8636,7 @@ errors++;
 }
 }
 else {
-const err37 = {instancePath:instancePath+"/given",schemaPath:"#/properties/given/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema206.properties.given.type,parentSchema:schema206.properties.given,data:data14};
+const err37 = {instancePath:instancePath+"/given",schemaPath:"#/properties/given/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema214.properties.given.type,parentSchema:schema214.properties.given,data:data14};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -8046,7 +8651,7 @@ let data17 = data.expect;
 if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
 for(const key3 in data17){
 if(!(((((key3 === "members") || (key3 === "count")) || (key3 === "value")) || (key3 === "stages")) || (key3 === "values"))){
-const err38 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema206.properties.expect,data:data17};
+const err38 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema214.properties.expect,data:data17};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -8075,7 +8680,7 @@ errors++;
 }
 }
 else {
-const err40 = {instancePath:instancePath+"/expect/members",schemaPath:"#/properties/expect/properties/members/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema206.properties.expect.properties.members.type,parentSchema:schema206.properties.expect.properties.members,data:data18};
+const err40 = {instancePath:instancePath+"/expect/members",schemaPath:"#/properties/expect/properties/members/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema214.properties.expect.properties.members.type,parentSchema:schema214.properties.expect.properties.members,data:data18};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -8088,7 +8693,7 @@ errors++;
 if(data17.count !== undefined){
 let data20 = data17.count;
 if(!((typeof data20 == "number") && (!(data20 % 1) && !isNaN(data20)))){
-const err41 = {instancePath:instancePath+"/expect/count",schemaPath:"#/properties/expect/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema206.properties.expect.properties.count.type,parentSchema:schema206.properties.expect.properties.count,data:data20};
+const err41 = {instancePath:instancePath+"/expect/count",schemaPath:"#/properties/expect/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema214.properties.expect.properties.count.type,parentSchema:schema214.properties.expect.properties.count,data:data20};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -8099,7 +8704,7 @@ errors++;
 }
 if(typeof data20 == "number"){
 if(data20 < 0 || isNaN(data20)){
-const err42 = {instancePath:instancePath+"/expect/count",schemaPath:"#/properties/expect/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema206.properties.expect.properties.count,data:data20};
+const err42 = {instancePath:instancePath+"/expect/count",schemaPath:"#/properties/expect/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema214.properties.expect.properties.count,data:data20};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -8113,7 +8718,7 @@ errors++;
 if(data17.value !== undefined){
 let data21 = data17.value;
 if((!(typeof data21 == "number")) && (data21 !== null)){
-const err43 = {instancePath:instancePath+"/expect/value",schemaPath:"#/properties/expect/properties/value/type",keyword:"type",params:{type: schema206.properties.expect.properties.value.type},message:"must be number,null",schema:schema206.properties.expect.properties.value.type,parentSchema:schema206.properties.expect.properties.value,data:data21};
+const err43 = {instancePath:instancePath+"/expect/value",schemaPath:"#/properties/expect/properties/value/type",keyword:"type",params:{type: schema214.properties.expect.properties.value.type},message:"must be number,null",schema:schema214.properties.expect.properties.value.type,parentSchema:schema214.properties.expect.properties.value,data:data21};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -8129,7 +8734,7 @@ if(data22 && typeof data22 == "object" && !Array.isArray(data22)){
 for(const key4 in data22){
 let data23 = data22[key4];
 if(!((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23)))){
-const err44 = {instancePath:instancePath+"/expect/stages/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expect/properties/stages/additionalProperties/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema206.properties.expect.properties.stages.additionalProperties.type,parentSchema:schema206.properties.expect.properties.stages.additionalProperties,data:data23};
+const err44 = {instancePath:instancePath+"/expect/stages/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expect/properties/stages/additionalProperties/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema214.properties.expect.properties.stages.additionalProperties.type,parentSchema:schema214.properties.expect.properties.stages.additionalProperties,data:data23};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -8140,7 +8745,7 @@ errors++;
 }
 if(typeof data23 == "number"){
 if(data23 < 0 || isNaN(data23)){
-const err45 = {instancePath:instancePath+"/expect/stages/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expect/properties/stages/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema206.properties.expect.properties.stages.additionalProperties,data:data23};
+const err45 = {instancePath:instancePath+"/expect/stages/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expect/properties/stages/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema214.properties.expect.properties.stages.additionalProperties,data:data23};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -8153,7 +8758,7 @@ errors++;
 }
 }
 else {
-const err46 = {instancePath:instancePath+"/expect/stages",schemaPath:"#/properties/expect/properties/stages/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema206.properties.expect.properties.stages.type,parentSchema:schema206.properties.expect.properties.stages,data:data22};
+const err46 = {instancePath:instancePath+"/expect/stages",schemaPath:"#/properties/expect/properties/stages/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema214.properties.expect.properties.stages.type,parentSchema:schema214.properties.expect.properties.stages,data:data22};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -8169,7 +8774,7 @@ if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
 for(const key5 in data24){
 let data25 = data24[key5];
 if((((typeof data25 !== "string") && (!(typeof data25 == "number"))) && (typeof data25 !== "boolean")) && (data25 !== null)){
-const err47 = {instancePath:instancePath+"/expect/values/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expect/properties/values/additionalProperties/type",keyword:"type",params:{type: schema206.properties.expect.properties.values.additionalProperties.type},message:"must be string,number,boolean,null",schema:schema206.properties.expect.properties.values.additionalProperties.type,parentSchema:schema206.properties.expect.properties.values.additionalProperties,data:data25};
+const err47 = {instancePath:instancePath+"/expect/values/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expect/properties/values/additionalProperties/type",keyword:"type",params:{type: schema214.properties.expect.properties.values.additionalProperties.type},message:"must be string,number,boolean,null",schema:schema214.properties.expect.properties.values.additionalProperties.type,parentSchema:schema214.properties.expect.properties.values.additionalProperties,data:data25};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -8181,7 +8786,7 @@ errors++;
 }
 }
 else {
-const err48 = {instancePath:instancePath+"/expect/values",schemaPath:"#/properties/expect/properties/values/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema206.properties.expect.properties.values.type,parentSchema:schema206.properties.expect.properties.values,data:data24};
+const err48 = {instancePath:instancePath+"/expect/values",schemaPath:"#/properties/expect/properties/values/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema214.properties.expect.properties.values.type,parentSchema:schema214.properties.expect.properties.values,data:data24};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -8193,7 +8798,7 @@ errors++;
 }
 }
 else {
-const err49 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema206.properties.expect.type,parentSchema:schema206.properties.expect,data:data17};
+const err49 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema214.properties.expect.type,parentSchema:schema214.properties.expect,data:data17};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -8205,7 +8810,7 @@ errors++;
 }
 }
 else {
-const err50 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema206.type,parentSchema:schema206,data};
+const err50 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema214.type,parentSchema:schema214,data};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -8214,20 +8819,20 @@ vErrors.push(err50);
 }
 errors++;
 }
-validate83.errors = vErrors;
+validate85.errors = vErrors;
 return errors === 0;
 }
-validate83.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate85.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const project = validate84;
-const schema219 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/project.schema.json","type":"object","properties":{"tally":{"type":"integer","const":1},"name":{"$ref":"common.schema.json#/$defs/name"},"description":{"$ref":"common.schema.json#/$defs/description"},"definitions":{"type":"array","minItems":1,"items":{"type":"string","minLength":1},"default":["definitions/**/*.yaml"]},"warehouse":{"type":"object","properties":{"url":{"type":"string","minLength":1}},"additionalProperties":false},"deploy":{"type":"object","properties":{"schema":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]{0,62}$","default":"tally"}},"additionalProperties":false},"timezone":{"type":"string","minLength":1,"default":"UTC"}},"required":["tally","name"],"additionalProperties":false};
-const pattern72 = new RegExp("^[A-Za-z_][A-Za-z0-9_]{0,62}$", "u");
+export const project = validate86;
+const schema227 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/project.schema.json","type":"object","properties":{"tally":{"type":"integer","const":1},"name":{"$ref":"common.schema.json#/$defs/name"},"description":{"$ref":"common.schema.json#/$defs/description"},"definitions":{"type":"array","minItems":1,"items":{"type":"string","minLength":1},"default":["definitions/**/*.yaml"]},"warehouse":{"type":"object","properties":{"url":{"type":"string","minLength":1}},"additionalProperties":false},"deploy":{"type":"object","properties":{"schema":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]{0,62}$","default":"tally"}},"additionalProperties":false},"timezone":{"type":"string","minLength":1,"default":"UTC"}},"required":["tally","name"],"additionalProperties":false};
+const pattern78 = new RegExp("^[A-Za-z_][A-Za-z0-9_]{0,62}$", "u");
 
-function validate84(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate86(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://tally.dev/schemas/project.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate84.evaluated;
+const evaluated0 = validate86.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -8236,7 +8841,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.tally === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "tally"},message:"must have required property '"+"tally"+"'",schema:schema219.required,parentSchema:schema219,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "tally"},message:"must have required property '"+"tally"+"'",schema:schema227.required,parentSchema:schema227,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8246,7 +8851,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.name === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema219.required,parentSchema:schema219,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema227.required,parentSchema:schema227,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8257,7 +8862,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((((((key0 === "tally") || (key0 === "name")) || (key0 === "description")) || (key0 === "definitions")) || (key0 === "warehouse")) || (key0 === "deploy")) || (key0 === "timezone"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema219,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema227,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8270,7 +8875,7 @@ errors++;
 if(data.tally !== undefined){
 let data0 = data.tally;
 if(!((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0)))){
-const err3 = {instancePath:instancePath+"/tally",schemaPath:"#/properties/tally/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema219.properties.tally.type,parentSchema:schema219.properties.tally,data:data0};
+const err3 = {instancePath:instancePath+"/tally",schemaPath:"#/properties/tally/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema227.properties.tally.type,parentSchema:schema227.properties.tally,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8280,7 +8885,7 @@ vErrors.push(err3);
 errors++;
 }
 if(1 !== data0){
-const err4 = {instancePath:instancePath+"/tally",schemaPath:"#/properties/tally/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant",schema:1,parentSchema:schema219.properties.tally,data:data0};
+const err4 = {instancePath:instancePath+"/tally",schemaPath:"#/properties/tally/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant",schema:1,parentSchema:schema227.properties.tally,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8332,7 +8937,7 @@ if(data.definitions !== undefined){
 let data3 = data.definitions;
 if(Array.isArray(data3)){
 if(data3.length < 1){
-const err8 = {instancePath:instancePath+"/definitions",schemaPath:"#/properties/definitions/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema219.properties.definitions,data:data3};
+const err8 = {instancePath:instancePath+"/definitions",schemaPath:"#/properties/definitions/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema227.properties.definitions,data:data3};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -8346,7 +8951,7 @@ for(let i0=0; i0<len0; i0++){
 let data4 = data3[i0];
 if(typeof data4 === "string"){
 if(func2(data4) < 1){
-const err9 = {instancePath:instancePath+"/definitions/" + i0,schemaPath:"#/properties/definitions/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema219.properties.definitions.items,data:data4};
+const err9 = {instancePath:instancePath+"/definitions/" + i0,schemaPath:"#/properties/definitions/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema227.properties.definitions.items,data:data4};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -8357,7 +8962,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath:instancePath+"/definitions/" + i0,schemaPath:"#/properties/definitions/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema219.properties.definitions.items.type,parentSchema:schema219.properties.definitions.items,data:data4};
+const err10 = {instancePath:instancePath+"/definitions/" + i0,schemaPath:"#/properties/definitions/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema227.properties.definitions.items.type,parentSchema:schema227.properties.definitions.items,data:data4};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -8369,7 +8974,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/definitions",schemaPath:"#/properties/definitions/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema219.properties.definitions.type,parentSchema:schema219.properties.definitions,data:data3};
+const err11 = {instancePath:instancePath+"/definitions",schemaPath:"#/properties/definitions/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema227.properties.definitions.type,parentSchema:schema227.properties.definitions,data:data3};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -8384,7 +8989,7 @@ let data5 = data.warehouse;
 if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
 for(const key1 in data5){
 if(!(key1 === "url")){
-const err12 = {instancePath:instancePath+"/warehouse",schemaPath:"#/properties/warehouse/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema219.properties.warehouse,data:data5};
+const err12 = {instancePath:instancePath+"/warehouse",schemaPath:"#/properties/warehouse/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema227.properties.warehouse,data:data5};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -8398,7 +9003,7 @@ if(data5.url !== undefined){
 let data6 = data5.url;
 if(typeof data6 === "string"){
 if(func2(data6) < 1){
-const err13 = {instancePath:instancePath+"/warehouse/url",schemaPath:"#/properties/warehouse/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema219.properties.warehouse.properties.url,data:data6};
+const err13 = {instancePath:instancePath+"/warehouse/url",schemaPath:"#/properties/warehouse/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema227.properties.warehouse.properties.url,data:data6};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -8409,7 +9014,7 @@ errors++;
 }
 }
 else {
-const err14 = {instancePath:instancePath+"/warehouse/url",schemaPath:"#/properties/warehouse/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema219.properties.warehouse.properties.url.type,parentSchema:schema219.properties.warehouse.properties.url,data:data6};
+const err14 = {instancePath:instancePath+"/warehouse/url",schemaPath:"#/properties/warehouse/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema227.properties.warehouse.properties.url.type,parentSchema:schema227.properties.warehouse.properties.url,data:data6};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -8421,7 +9026,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/warehouse",schemaPath:"#/properties/warehouse/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema219.properties.warehouse.type,parentSchema:schema219.properties.warehouse,data:data5};
+const err15 = {instancePath:instancePath+"/warehouse",schemaPath:"#/properties/warehouse/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema227.properties.warehouse.type,parentSchema:schema227.properties.warehouse,data:data5};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -8436,7 +9041,7 @@ let data7 = data.deploy;
 if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 for(const key2 in data7){
 if(!(key2 === "schema")){
-const err16 = {instancePath:instancePath+"/deploy",schemaPath:"#/properties/deploy/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema219.properties.deploy,data:data7};
+const err16 = {instancePath:instancePath+"/deploy",schemaPath:"#/properties/deploy/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema227.properties.deploy,data:data7};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -8449,8 +9054,8 @@ errors++;
 if(data7.schema !== undefined){
 let data8 = data7.schema;
 if(typeof data8 === "string"){
-if(!pattern72.test(data8)){
-const err17 = {instancePath:instancePath+"/deploy/schema",schemaPath:"#/properties/deploy/properties/schema/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]{0,62}$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]{0,62}$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]{0,62}$",parentSchema:schema219.properties.deploy.properties.schema,data:data8};
+if(!pattern78.test(data8)){
+const err17 = {instancePath:instancePath+"/deploy/schema",schemaPath:"#/properties/deploy/properties/schema/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]{0,62}$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]{0,62}$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]{0,62}$",parentSchema:schema227.properties.deploy.properties.schema,data:data8};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -8461,7 +9066,7 @@ errors++;
 }
 }
 else {
-const err18 = {instancePath:instancePath+"/deploy/schema",schemaPath:"#/properties/deploy/properties/schema/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema219.properties.deploy.properties.schema.type,parentSchema:schema219.properties.deploy.properties.schema,data:data8};
+const err18 = {instancePath:instancePath+"/deploy/schema",schemaPath:"#/properties/deploy/properties/schema/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema227.properties.deploy.properties.schema.type,parentSchema:schema227.properties.deploy.properties.schema,data:data8};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -8473,7 +9078,7 @@ errors++;
 }
 }
 else {
-const err19 = {instancePath:instancePath+"/deploy",schemaPath:"#/properties/deploy/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema219.properties.deploy.type,parentSchema:schema219.properties.deploy,data:data7};
+const err19 = {instancePath:instancePath+"/deploy",schemaPath:"#/properties/deploy/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema227.properties.deploy.type,parentSchema:schema227.properties.deploy,data:data7};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -8487,7 +9092,7 @@ if(data.timezone !== undefined){
 let data9 = data.timezone;
 if(typeof data9 === "string"){
 if(func2(data9) < 1){
-const err20 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema219.properties.timezone,data:data9};
+const err20 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema227.properties.timezone,data:data9};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -8498,7 +9103,7 @@ errors++;
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema219.properties.timezone.type,parentSchema:schema219.properties.timezone,data:data9};
+const err21 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema227.properties.timezone.type,parentSchema:schema227.properties.timezone,data:data9};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -8510,7 +9115,7 @@ errors++;
 }
 }
 else {
-const err22 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema219.type,parentSchema:schema219,data};
+const err22 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema227.type,parentSchema:schema227,data};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -8519,7 +9124,7 @@ vErrors.push(err22);
 }
 errors++;
 }
-validate84.errors = vErrors;
+validate86.errors = vErrors;
 return errors === 0;
 }
-validate84.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate86.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
