@@ -2582,8 +2582,8 @@ return errors === 0;
 validate27.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const trait = validate34;
-const schema96 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/trait.schema.json","type":"object","properties":{"kind":{"const":"Trait"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"materialize":{"type":"string","enum":["view","table"]},"entity":{"$ref":"common.schema.json#/$defs/name"},"type":{"$ref":"common.schema.json#/$defs/valueType"},"compute":{"$ref":"#/$defs/compute"},"bands":{"type":"object","properties":{"quantiles":{"type":"integer","minimum":2,"maximum":100}},"required":["quantiles"],"additionalProperties":false}},"required":["kind","name","version","type","compute"],"additionalProperties":false,"$defs":{"compute":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"within":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"},"sum":{"$ref":"common.schema.json#/$defs/propertyName"},"avg":{"$ref":"common.schema.json#/$defs/propertyName"},"min":{"$ref":"common.schema.json#/$defs/propertyName"},"max":{"$ref":"common.schema.json#/$defs/propertyName"},"last":{"type":"string","minLength":1},"first":{"type":"string","minLength":1},"days_since":{"type":["string","object"],"if":{"type":"string"},"then":{"enum":["last","first"]},"else":{"properties":{"attribute":{"$ref":"common.schema.json#/$defs/name"}},"required":["attribute"],"additionalProperties":false}},"attribute":{"$ref":"common.schema.json#/$defs/name"},"expr":{"$ref":"#/$defs/operand"}},"additionalProperties":false},"operand":{"type":["number","object"],"properties":{"trait":{"$ref":"common.schema.json#/$defs/name"},"attribute":{"$ref":"common.schema.json#/$defs/name"},"days_since":{"type":"object","properties":{"attribute":{"$ref":"common.schema.json#/$defs/name"}},"required":["attribute"],"additionalProperties":false},"add":{"type":"array","minItems":2,"items":{"$ref":"#/$defs/operand"}},"subtract":{"type":"array","minItems":2,"maxItems":2,"items":{"$ref":"#/$defs/operand"}},"multiply":{"type":"array","minItems":2,"items":{"$ref":"#/$defs/operand"}},"divide":{"type":"array","minItems":2,"maxItems":2,"items":{"$ref":"#/$defs/operand"}}},"minProperties":1,"maxProperties":1,"additionalProperties":false}}};
-const schema104 = {"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"within":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"},"sum":{"$ref":"common.schema.json#/$defs/propertyName"},"avg":{"$ref":"common.schema.json#/$defs/propertyName"},"min":{"$ref":"common.schema.json#/$defs/propertyName"},"max":{"$ref":"common.schema.json#/$defs/propertyName"},"last":{"type":"string","minLength":1},"first":{"type":"string","minLength":1},"days_since":{"type":["string","object"],"if":{"type":"string"},"then":{"enum":["last","first"]},"else":{"properties":{"attribute":{"$ref":"common.schema.json#/$defs/name"}},"required":["attribute"],"additionalProperties":false}},"attribute":{"$ref":"common.schema.json#/$defs/name"},"expr":{"$ref":"#/$defs/operand"}},"additionalProperties":false};
+const schema96 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/trait.schema.json","type":"object","properties":{"kind":{"const":"Trait"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"materialize":{"type":"string","enum":["view","table"]},"entity":{"$ref":"common.schema.json#/$defs/name"},"type":{"$ref":"common.schema.json#/$defs/valueType"},"compute":{"$ref":"#/$defs/compute"},"bands":{"type":"object","properties":{"quantiles":{"type":"integer","minimum":2,"maximum":100}},"required":["quantiles"],"additionalProperties":false}},"required":["kind","name","version","type","compute"],"additionalProperties":false,"$defs":{"compute":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"within":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"},"sum":{"$ref":"common.schema.json#/$defs/propertyName"},"avg":{"$ref":"common.schema.json#/$defs/propertyName"},"min":{"$ref":"common.schema.json#/$defs/propertyName"},"max":{"$ref":"common.schema.json#/$defs/propertyName"},"last":{"type":"string","minLength":1},"first":{"type":"string","minLength":1},"days_since":{"type":["string","object"],"enum":["last","first"],"properties":{"attribute":{"$ref":"common.schema.json#/$defs/name"}},"required":["attribute"],"additionalProperties":false},"attribute":{"$ref":"common.schema.json#/$defs/name"},"expr":{"$ref":"#/$defs/operand"}},"additionalProperties":false},"operand":{"type":["number","object"],"properties":{"trait":{"$ref":"common.schema.json#/$defs/name"},"attribute":{"$ref":"common.schema.json#/$defs/name"},"days_since":{"type":"object","properties":{"attribute":{"$ref":"common.schema.json#/$defs/name"}},"required":["attribute"],"additionalProperties":false},"add":{"type":"array","minItems":2,"items":{"$ref":"#/$defs/operand"}},"subtract":{"type":"array","minItems":2,"maxItems":2,"items":{"$ref":"#/$defs/operand"}},"multiply":{"type":"array","minItems":2,"items":{"$ref":"#/$defs/operand"}},"divide":{"type":"array","minItems":2,"maxItems":2,"items":{"$ref":"#/$defs/operand"}}},"minProperties":1,"maxProperties":1,"additionalProperties":false}}};
+const schema104 = {"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"within":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"},"sum":{"$ref":"common.schema.json#/$defs/propertyName"},"avg":{"$ref":"common.schema.json#/$defs/propertyName"},"min":{"$ref":"common.schema.json#/$defs/propertyName"},"max":{"$ref":"common.schema.json#/$defs/propertyName"},"last":{"type":"string","minLength":1},"first":{"type":"string","minLength":1},"days_since":{"type":["string","object"],"enum":["last","first"],"properties":{"attribute":{"$ref":"common.schema.json#/$defs/name"}},"required":["attribute"],"additionalProperties":false},"attribute":{"$ref":"common.schema.json#/$defs/name"},"expr":{"$ref":"#/$defs/operand"}},"additionalProperties":false};
 
 function validate36(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -3208,11 +3208,8 @@ vErrors.push(err19);
 }
 errors++;
 }
-const _errs30 = errors;
-let valid8 = true;
-const _errs31 = errors;
-if(typeof data10 !== "string"){
-const err20 = {};
+if(!((data10 === "last") || (data10 === "first"))){
+const err20 = {instancePath:instancePath+"/days_since",schemaPath:"#/properties/days_since/enum",keyword:"enum",params:{allowedValues: schema104.properties.days_since.enum},message:"must be equal to one of the allowed values",schema:schema104.properties.days_since.enum,parentSchema:schema104.properties.days_since,data:data10};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -3221,21 +3218,9 @@ vErrors.push(err20);
 }
 errors++;
 }
-var _valid0 = _errs31 === errors;
-errors = _errs30;
-if(vErrors !== null){
-if(_errs30){
-vErrors.length = _errs30;
-}
-else {
-vErrors = null;
-}
-}
-let ifClause0;
-if(_valid0){
-const _errs33 = errors;
-if(!((data10 === "last") || (data10 === "first"))){
-const err21 = {instancePath:instancePath+"/days_since",schemaPath:"#/properties/days_since/then/enum",keyword:"enum",params:{allowedValues: schema104.properties.days_since.then.enum},message:"must be equal to one of the allowed values",schema:schema104.properties.days_since.then.enum,parentSchema:schema104.properties.days_since.then,data:data10};
+if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
+if(data10.attribute === undefined){
+const err21 = {instancePath:instancePath+"/days_since",schemaPath:"#/properties/days_since/required",keyword:"required",params:{missingProperty: "attribute"},message:"must have required property '"+"attribute"+"'",schema:schema104.properties.days_since.required,parentSchema:schema104.properties.days_since,data:data10};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -3244,15 +3229,9 @@ vErrors.push(err21);
 }
 errors++;
 }
-var _valid0 = _errs33 === errors;
-valid8 = _valid0;
-ifClause0 = "then";
-}
-else {
-const _errs34 = errors;
-if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
-if(data10.attribute === undefined){
-const err22 = {instancePath:instancePath+"/days_since",schemaPath:"#/properties/days_since/else/required",keyword:"required",params:{missingProperty: "attribute"},message:"must have required property '"+"attribute"+"'",schema:schema104.properties.days_since.else.required,parentSchema:schema104.properties.days_since.else,data:data10};
+for(const key1 in data10){
+if(!(key1 === "attribute")){
+const err22 = {instancePath:instancePath+"/days_since",schemaPath:"#/properties/days_since/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema104.properties.days_since,data:data10};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -3261,9 +3240,12 @@ vErrors.push(err22);
 }
 errors++;
 }
-for(const key1 in data10){
-if(!(key1 === "attribute")){
-const err23 = {instancePath:instancePath+"/days_since",schemaPath:"#/properties/days_since/else/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema104.properties.days_since.else,data:data10};
+}
+if(data10.attribute !== undefined){
+let data11 = data10.attribute;
+if(typeof data11 === "string"){
+if(!pattern4.test(data11)){
+const err23 = {instancePath:instancePath+"/days_since/attribute",schemaPath:"common.schema.json#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data11};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -3273,11 +3255,8 @@ vErrors.push(err23);
 errors++;
 }
 }
-if(data10.attribute !== undefined){
-let data11 = data10.attribute;
-if(typeof data11 === "string"){
-if(!pattern4.test(data11)){
-const err24 = {instancePath:instancePath+"/days_since/attribute",schemaPath:"common.schema.json#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data11};
+else {
+const err24 = {instancePath:instancePath+"/days_since/attribute",schemaPath:"common.schema.json#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data11};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -3287,8 +3266,13 @@ vErrors.push(err24);
 errors++;
 }
 }
-else {
-const err25 = {instancePath:instancePath+"/days_since/attribute",schemaPath:"common.schema.json#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data11};
+}
+}
+if(data.attribute !== undefined){
+let data12 = data.attribute;
+if(typeof data12 === "string"){
+if(!pattern4.test(data12)){
+const err25 = {instancePath:instancePath+"/attribute",schemaPath:"common.schema.json#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data12};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -3298,43 +3282,13 @@ vErrors.push(err25);
 errors++;
 }
 }
-}
-var _valid0 = _errs34 === errors;
-valid8 = _valid0;
-ifClause0 = "else";
-}
-if(!valid8){
-const err26 = {instancePath:instancePath+"/days_since",schemaPath:"#/properties/days_since/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema",schema:schema104.properties.days_since.if,parentSchema:schema104.properties.days_since,data:data10};
+else {
+const err26 = {instancePath:instancePath+"/attribute",schemaPath:"common.schema.json#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data12};
 if(vErrors === null){
 vErrors = [err26];
 }
 else {
 vErrors.push(err26);
-}
-errors++;
-}
-}
-if(data.attribute !== undefined){
-let data12 = data.attribute;
-if(typeof data12 === "string"){
-if(!pattern4.test(data12)){
-const err27 = {instancePath:instancePath+"/attribute",schemaPath:"common.schema.json#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data12};
-if(vErrors === null){
-vErrors = [err27];
-}
-else {
-vErrors.push(err27);
-}
-errors++;
-}
-}
-else {
-const err28 = {instancePath:instancePath+"/attribute",schemaPath:"common.schema.json#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data12};
-if(vErrors === null){
-vErrors = [err28];
-}
-else {
-vErrors.push(err28);
 }
 errors++;
 }
@@ -3347,12 +3301,12 @@ errors = vErrors.length;
 }
 }
 else {
-const err29 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema104.type,parentSchema:schema104,data};
+const err27 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema104.type,parentSchema:schema104,data};
 if(vErrors === null){
-vErrors = [err29];
+vErrors = [err27];
 }
 else {
-vErrors.push(err29);
+vErrors.push(err27);
 }
 errors++;
 }
