@@ -29,6 +29,6 @@ export function bandNames(def: { readonly bands?: readonly { readonly name: { re
 }
 
 /** The condition "the value is in quantile band `band`" (q1..qN) over the entities existing at T. */
-export function quantileBandCond(n: number, value: IrExpr, entity: IrEntity, band: string): IrCond {
-  return { k: 'cmp', op: 'eq', a: { k: 'quantile', n, value, entity }, b: { k: 'lit', value: Number(band.slice(1)), type: 'number' } };
+export function quantileBandCond(n: number, value: IrExpr, valueType: 'number' | 'timestamp', entity: IrEntity, band: string): IrCond {
+  return { k: 'cmp', op: 'eq', a: { k: 'quantile', n, value, valueType, entity }, b: { k: 'lit', value: Number(band.slice(1)), type: 'number' } };
 }

@@ -82,7 +82,7 @@ export function cond(cx: ResolveContext, c: Condition, entity: EntityDef): IrCon
       }
       return cx.guard(t, c.ref.span, ir.FALSE, (r) => {
         if (r?.query?.k !== 'values') return ir.FALSE;
-        return quantileBandCond(t.quantiles!.n, r.query.value, r.query.entity, c.band.name);
+        return quantileBandCond(t.quantiles!.n, r.query.value, r.query.valueType === 'timestamp' ? 'timestamp' : 'number', r.query.entity, c.band.name);
       });
     }
     case 'score': {
@@ -97,7 +97,7 @@ export function cond(cx: ResolveContext, c: Condition, entity: EntityDef): IrCon
             cx.unknown('unknown-band', `band in score '${s.name}'`, c.band, bands);
             return ir.FALSE;
           }
-          if (s.quantiles) return quantileBandCond(s.quantiles.n, r.query.value, r.entity ?? r.query.entity, c.band.name);
+          if (s.quantiles) return quantileBandCond(s.quantiles.n, r.query.value, 'number', r.query.entity, c.band.name);
           return { k: 'cmp', op: 'eq', a: bandCase(s, r.query.value), b: { k: 'lit', value: c.band.name, type: 'string' } };
         }
         if (!c.op) {

@@ -272,7 +272,8 @@ function quantileJoins(x: Ctx): Sql[] {
     const value = expr(inner, j.q.value);
     const scope = entityScope(inner, j.q.entity, null);
     const values = sql`select ${col(E, j.q.entity.key)} as k, ${value} as v from ${scope.from} where ${scope.where}`;
-    return sql`left join (select qv.k, ${quantileBand(x, j.q.n, col('qv', 'v'))} as b from (${values}) as qv where ${col('qv', 'v')} is not null) as ${sql.id(j.alias)} on ${col(j.alias, 'k')} = ${col(E, x.entity!.key)}`;
+    const ranked = j.q.valueType === 'number' ? x.d.rankNumber(col('qv', 'v')) : col('qv', 'v');
+    return sql`left join (select qv.k, ${quantileBand(x, j.q.n, ranked)} as b from (${values}) as qv where ${col('qv', 'v')} is not null) as ${sql.id(j.alias)} on ${col(j.alias, 'k')} = ${col(E, x.entity!.key)}`;
   });
 }
 
@@ -671,7 +672,7 @@ export function compileValuePreview(q: ir.IrValuesQuery, opts: SqlOptions, limit
   const x = new Ctx(opts, q.entity, 'pass');
   // Quantile bands (1..N, keyed by number): ranked once over the non-NULL values of the CTE.
   const buckets = bucket && 'quantiles' in bucket
-    ? sql`, (select ${x.d.jsonObjectAgg(sql`b.bucket`, sql`b.n`)} from (select r.bucket, count(*) as n from (select ${quantileBand(x, bucket.quantiles, sql`v.value`)} as bucket from v where v.value is not null) as r group by r.bucket) as b) as buckets`
+    ? sql`, (select ${x.d.jsonObjectAgg(sql`b.bucket`, sql`b.n`)} from (select r.bucket, count(*) as n from (select ${quantileBand(x, bucket.quantiles, q.valueType === 'number' ? x.d.rankNumber(sql`v.value`) : sql`v.value`)} as bucket from v where v.value is not null) as r group by r.bucket) as b) as buckets`
     : bucket
     ? sql`, (select ${x.d.jsonObjectAgg(sql`b.bucket`, sql`b.n`)} from (select ${expr(x, bucket)} as bucket, count(*) as n from v as ${sql.id(E)} group by 1) as b where b.bucket is not null) as buckets`
     : sql``;
