@@ -6,7 +6,7 @@
 // diagnostics of misuse, and that an absent new key leaves the IR as it was.
 
 import assert from 'node:assert/strict';
-import { Project, compileMembers, compileValues, loadCatalog, preview, type Catalog, type SqlOptions, type Strategy } from '../engine/src/index.js';
+import { LanguageService, Project, compileMembers, compileValues, loadCatalog, preview, type Catalog, type SqlOptions, type Strategy } from '../engine/src/index.js';
 import { createTestDb, forEachBackend, type TestDb } from './helpers/databases.js';
 import { assertNoPerRowProbes } from './helpers/explain-shape.js';
 import { model, SIGNED_UP_AT } from './helpers/model.js';
@@ -386,5 +386,42 @@ describe('profile: diagnostics and IR', () => {
     const banded = a('bands: { quantiles: 5 }\n');
     assert.deepEqual(banded.get('Trait', 'ltv')!.resolved.query, plain.get('Trait', 'ltv')!.resolved.query);
     assert.notEqual(banded.get('Trait', 'ltv')!.fingerprint, plain.get('Trait', 'ltv')!.fingerprint, 'the bands are part of the meaning');
+  });
+});
+
+describe('profile: editor', () => {
+  const open = (text: string) => {
+    const p = new Project('/virtual/proj', TALLY);
+    p.setFile('definitions/model.yaml', MODEL);
+    p.setFile('definitions/d.yaml', text);
+    return new LanguageService(p, () => p.analyze({ now: T }));
+  };
+  const labels = (svc: LanguageService, file: string, offset: number) => svc.completionsAt(file, offset).map((c) => c.label);
+  const DEFS = docs(
+    trait('ltv', 'number', '{ event: purchase, sum: amount }', 'bands: { quantiles: 3 }\n'),
+    `kind: Score\nname: rfm\nversion: 1\ncomponents:\n  - { attribute: score_hint, weight: 1, from: 0, to: 10 }\nbands: { quantiles: 4 }\n`,
+  );
+
+  it('completes quantile band names after `score:` and after `trait:`', () => {
+    for (const [cond, want] of [
+      ['{ score: rfm, band: ', ['q1', 'q2', 'q3', 'q4']],
+      ['{ trait: ltv, band: ', ['q1', 'q2', 'q3']],
+    ] as const) {
+      const text = `${DEFS}---\nkind: Segment\nname: s\nversion: 1\nwhere: ${cond}q }\n`;
+      const svc = open(text);
+      const offset = text.indexOf(`${cond}q`) + cond.length;
+      const file = 'definitions/d.yaml';
+      assert.deepEqual(labels(svc, file, offset), want, cond);
+    }
+  });
+
+  it('hovers document the new keys from the schema descriptions', () => {
+    const text = `${trait('t', 'number', '{ expr: { divide: [{ attribute: score_hint }, 2] } }', 'bands: { quantiles: 5 }\n')}`;
+    const svc = open(text);
+    const file = 'definitions/d.yaml';
+    const hover = (needle: string) => svc.hoverAt(file, text.indexOf(needle) + 1)?.markdown ?? '';
+    assert.match(hover('expr'), /Arithmetic over traits, attributes and numbers/);
+    assert.match(hover('divide'), /NULL when the second is 0/);
+    assert.match(hover('quantiles'), /2 to 100/);
   });
 });

@@ -70,7 +70,7 @@ export function cond(cx: ResolveContext, c: Condition, entity: EntityDef): IrCon
     case 'trait-band': {
       const t = cx.lookup('Trait', c.ref);
       if (!t) return ir.FALSE;
-      cx.site('band', `${t.name}.${c.band.name}`, c.band.span);
+      // (No reference site: a `band` site names a Score's band; q1..qN are not declared anywhere.)
       if (!t.quantiles) {
         cx.error('unknown-band', c.band.span, `trait '${t.name}' has no bands; give it \`bands: { quantiles: 5 }\` to test \`band: q1\` … \`q5\`, or compare it with an operator`);
         return ir.FALSE;
