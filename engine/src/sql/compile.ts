@@ -273,7 +273,7 @@ function quantileJoins(x: Ctx): Sql[] {
     const scope = entityScope(inner, j.q.entity, null);
     const values = sql`select ${col(E, j.q.entity.key)} as k, ${value} as v from ${scope.from} where ${scope.where}`;
     const ranked = j.q.valueType === 'number' ? x.d.rankNumber(col('qv', 'v')) : col('qv', 'v');
-    return sql`left join (select qv.k, ${quantileBand(x, j.q.n, ranked)} as b from (${values}) as qv where ${col('qv', 'v')} is not null) as ${sql.id(j.alias)} on ${col(j.alias, 'k')} = ${col(E, x.entity!.key)}`;
+    return sql`left join (select ${col('qv', 'k')} as k, ${quantileBand(x, j.q.n, ranked)} as b from (${values}) as qv where ${col('qv', 'v')} is not null) as ${sql.id(j.alias)} on ${col(j.alias, 'k')} = ${col(E, x.entity!.key)}`;
   });
 }
 
