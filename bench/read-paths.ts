@@ -206,6 +206,10 @@ export async function readPathsSection(o: ReadPathOptions): Promise<Section> {
     const project = benchProject(schema);
     const catalog = await loadCatalog(db, analyse(project, undefined, T).definitions);
     const analysis = analyse(project, catalog, T);
+    // The RFM quintiles (rfm.yaml) only for their preview row, so deploy and refresh keep their workload.
+    const rfmProject = benchProject(schema);
+    rfmProject.setFile('definitions/rfm.yaml', shopFile('definitions/rfm.yaml'));
+    const rfmAnalysis = analyse(rfmProject, catalog, T);
     const timeoutMs = o.timeoutMs;
 
     // The floor.
@@ -297,7 +301,7 @@ export async function readPathsSection(o: ReadPathOptions): Promise<Section> {
         engine: {
           id: 'engine',
           run: async () => {
-            const p = await preview(db!, analysis, 'score', 'rfm', { asOf: T, timeoutMs });
+            const p = await preview(db!, rfmAnalysis, 'score', 'rfm', { asOf: T, timeoutMs });
             if (p.kind !== 'score') throw new Error('not a score preview');
             return valuesAnswer(p.entities, p.count, p.sample, p.bands ?? {});
           },
