@@ -6,7 +6,7 @@
 // diagnostics of misuse, and that an absent new key leaves the IR as it was.
 
 import assert from 'node:assert/strict';
-import { LanguageService, Project, compileMembers, compileValues, loadCatalog, preview, type Catalog, type SqlOptions, type Strategy } from '../engine/src/index.js';
+import { LanguageService, Project, compileMembers, compileMetric, compileValues, loadCatalog, preview, type Catalog, type SqlOptions, type Strategy } from '../engine/src/index.js';
 import { createTestDb, forEachBackend, type TestDb } from './helpers/databases.js';
 import { assertNoPerRowProbes } from './helpers/explain-shape.js';
 import { model, SIGNED_UP_AT } from './helpers/model.js';
@@ -312,6 +312,23 @@ forEachBackend('profile: entity traits, arithmetic, quantile bands', (backend) =
       for (let i = 1; i <= n; i++) want[`q${i}`] = 0;
       for (const b of profile.bands(values() as Map<number, Value>, n).values()) if (b !== null) want[`q${b}`]!++;
       assert.deepEqual((pv as { bands?: Record<string, number> }).bands, want, `${kind} ${name}`);
+    }
+  });
+
+  it('KPI: count of a quantile band and a ratio of two bands (one row, set-based)', async () => {
+    const kpi = (name: string, metric: string) => `---\nkind: Kpi\nname: ${name}\nversion: 1\nowner: growth\ndescription: test kpi\nfunnel: retention\nmetric: ${metric}\ntarget: { gte: 0, by: 2027-03-31 }\n`;
+    const a = analysis(kpi('top', '{ count: { score: rfm, band: q5 } }') + kpi('share', '{ ratio: { numerator: { count: { trait: hint, band: q4 } }, denominator: { count: { all: [{ attribute: country, eq: DE }, { not: { score: rfm, band: q1 } }] } } } }'));
+    const at = T.getTime();
+    const top = inBand(profile, (x) => profile.score('rfm', x), 5, 5, at).size;
+    const hint4 = inBand(profile, (x) => profile.trait('hint', x), 4, 4, at).size;
+    const q1 = inBand(profile, (x) => profile.score('rfm', x), 5, 1, at);
+    const de = profile.oracle.existing(at).filter((c) => c.country === 'DE' && !q1.has(c.id)).length;
+    for (const [name, want] of [['top', top], ['share', hint4 / de]] as const) {
+      const q = a.get('Kpi', name)!.resolved.query!;
+      if (q.k !== 'metric') assert.fail(q.k);
+      const m = compileMetric(q.metric, { asOf: { kind: 'instant', at: T }, literals: 'param' });
+      const v = Number((await tdb!.db.query<{ value: unknown }>(m.sql, m.parameters)).rows[0]!.value);
+      assert.ok(close(v, want), `${name}: ${v} vs ${want}`);
     }
   });
 
