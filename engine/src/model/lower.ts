@@ -253,7 +253,6 @@ export class Lowerer {
 
   /** A trait's entity forms (`attribute`, `days_since: { attribute }`, `expr`); undefined for the event form. */
   private derivedTrait(node: YMap): { expr: ProfileExpr; span: Span } | undefined {
-    const days = getPair(node, 'days_since');
     const forms = node.pairs.filter((p) => p.key.value === 'attribute' || p.key.value === 'expr' || (p.key.value === 'days_since' && p.value.kind === 'map'));
     if (!forms.length) return undefined;
     if (forms.length > 1) this.sink.error('conflicting-aggregate', forms[1]!.key.span, `one computation at a time; this has ${forms.map((p) => p.key.value).join(' and ')}`);
@@ -262,7 +261,6 @@ export class Lowerer {
       if (p === form || forms.includes(p)) continue;
       this.sink.error('unexpected-key', p.key.span, `\`${String(p.key.value)}\` does not belong with \`${String(form.key.value)}\`: a trait is computed either from events or from the entity (attributes, other traits)`);
     }
-    void days;
     const expr = form.key.value === 'expr' ? this.profileExpr(form.value) : this.profileExpr(node, String(form.key.value));
     return { expr, span: node.span };
   }
