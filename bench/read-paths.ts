@@ -26,7 +26,7 @@ import { median, now, type ReadPath, type Row, type Section } from './lib/report
 const DAY = 86_400_000;
 
 /** The case keys (`--cases`). */
-export const READ_PATH_CASES = ['preview-segment', 'preview-trait', 'preview-trait-dedupe', 'preview-score', 'preview-lifecycle', 'preview-cohort', 'check', 'snapshot', 'refresh', 'deploy'];
+export const READ_PATH_CASES = ['preview-segment', 'preview-trait', 'preview-trait-dedupe', 'preview-score', 'preview-score-quantiles', 'preview-lifecycle', 'preview-cohort', 'check', 'snapshot', 'refresh', 'deploy'];
 
 /** `reps`: measured rounds after the warm-up; 0: 2. */
 export interface ReadPathOptions extends DataSectionOptions {
@@ -90,6 +90,17 @@ const HEALTH = `select c.id as key,
       max(occurred_at) filter (where event_name = 'purchase') as lp
     from events where event_name in ('login', 'purchase') and occurred_at <= :T group by customer_id) a on a.customer_id = c.id
   where ${EXISTS}`;
+
+/** Score rfm (rfm.yaml): recency, frequency, monetary from one grouped scan of the purchases. */
+const RFM = `select c.id as key,
+    (100.0 / 3) * coalesce(least(greatest(((extract(epoch from (:T - a.lp)) / 86400.0) - 365)::float8 / -365, 0), 1), 0)
+  + (100.0 / 3) * least(greatest(coalesce(a.n, 0)::float8 / 10, 0), 1)
+  + (100.0 / 3) * coalesce(least(greatest(a.ltv::float8 / 1000, 0), 1), 0) as value
+  from customers c left join (select customer_id, max(occurred_at) as lp, count(*) as n, sum((properties ->> 'amount')::numeric) as ltv
+    from events where event_name = 'purchase' and occurred_at <= :T group by customer_id) a on a.customer_id = c.id
+  where ${EXISTS}`;
+/** Its quintile bands by the documented rule (rank of the value rounded to 9 decimals). */
+const RFM_BANDS = `select b, count(*) as n from (select 1 + (5 * (rank() over (order by round(value::numeric, 9)) - 1)) / count(*) over () as b from v where value is not null) r group by b`;
 
 const STAGE = `case when c.created_at > :T7 then 'new' when a.last is null then 'churned' when a.last <= :T30 then 'dormant' else 'active' end`;
 const STAGES_GROUPED = `select c.id as key, ${STAGE} as stage from customers c
@@ -231,6 +242,10 @@ export async function readPathsSection(o: ReadPathOptions): Promise<Section> {
     const catalog = await loadCatalog(db, analyse(project, undefined, T).definitions);
     const analysis = analyse(project, catalog, T);
     const dedupeAnalysis = analyse(dedupeProject(schema), catalog, T);
+    // The RFM quintiles (rfm.yaml) only for their preview row, so deploy and refresh keep their workload.
+    const rfmProject = benchProject(schema);
+    rfmProject.setFile('definitions/rfm.yaml', shopFile('definitions/rfm.yaml'));
+    const rfmAnalysis = analyse(rfmProject, catalog, T);
     const timeoutMs = o.timeoutMs;
 
     // The floor.
@@ -340,6 +355,33 @@ export async function readPathsSection(o: ReadPathOptions): Promise<Section> {
             (rows) => {
               const r = rows[0]![0]!;
               return valuesAnswer(r.entities, r.count, rows[0]!.filter((x) => x.key !== null) as { key: unknown; value: unknown }[], { healthy: r.healthy, neutral: r.neutral, at_risk: r.at_risk });
+            },
+            ro,
+          ),
+        ],
+      },
+      {
+        key: 'preview-score-quantiles',
+        path: 'preview score rfm (+ quintile bands)',
+        engine: {
+          id: 'engine',
+          run: async () => {
+            const p = await preview(db!, rfmAnalysis, 'score', 'rfm', { asOf: T, timeoutMs });
+            if (p.kind !== 'score') throw new Error('not a score preview');
+            return valuesAnswer(p.entities, p.count, p.sample, p.bands ?? {});
+          },
+        },
+        hands: [
+          hand(
+            db!,
+            'cte',
+            t,
+            [`with v as materialized (${RFM}) select t.*, (select json_object_agg(b, n) from (${RFM_BANDS}) q) as bands, s.key, s.value from (select count(*) as entities, count(value) as count from v) t left join (select key, value from v where value is not null order by key limit 10) s on true order by s.key`],
+            (rows) => {
+              const r = rows[0]![0]!;
+              const raw = (typeof r.bands === 'string' ? JSON.parse(r.bands) : r.bands ?? {}) as Record<string, unknown>;
+              const bands = Object.fromEntries([1, 2, 3, 4, 5].map((i) => [`q${i}`, Number(raw[String(i)] ?? 0)]));
+              return valuesAnswer(r.entities, r.count, rows[0]!.filter((x) => x.key !== null) as { key: unknown; value: unknown }[], bands);
             },
             ro,
           ),

@@ -15,7 +15,7 @@
 //                              a case's slowest warm-up is under 2 s, else 3), plan (default 3)
 //   --defs N                   compile: number of generated definitions (default 1000)
 //   --cases a,b,c              segments: which cases (default all; kpi:<name> for one KPI, e.g. kpi:dau_mau);
-//                              readpaths: preview-segment, preview-trait, preview-score,
+//                              readpaths: preview-segment, preview-trait, preview-score, preview-score-quantiles,
 //                              preview-lifecycle, check, snapshot, refresh, deploy (default all);
 //                              campaign: preview, run, report (default all)
 //   --timeout S                segments, plan, campaign: statement timeout per query in seconds (default 120)

@@ -636,6 +636,8 @@ function fingerprint(r: ResolvedDefinition): string {
   // Meaning that lives outside the SQL.
   if (d.kind === 'Kpi') h.update(structuralKey(withoutSpans({ target: d.target, guardrail: d.guardrail, funnel: d.funnel, unit: d.unit })));
   else if (d.kind === 'Score') h.update(structuralKey(withoutSpans(d.bands)));
+  // Quantile bands (absent keys leave every earlier fingerprint as it was).
+  if ((d.kind === 'Score' || d.kind === 'Trait') && d.quantiles) h.update(`\nquantiles: ${d.quantiles.n}`);
   else if (d.kind === 'Entity' || d.kind === 'Events' || d.kind === 'Campaign' || d.kind === 'Test' || d.kind === 'Lifecycle')
     h.update(structuralKey(sortKeys(toValue(d.node), ['description', 'owner', 'tags', 'version', 'materialize'])));
   return h.digest('hex');

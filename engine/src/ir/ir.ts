@@ -76,7 +76,14 @@ export type IrExpr =
   | { readonly k: 'arith'; readonly op: '+' | '-' | '*' | '/'; readonly a: IrExpr; readonly b: IrExpr }
   | { readonly k: 'fn'; readonly fn: 'least' | 'greatest' | 'coalesce'; readonly args: readonly IrExpr[] }
   /** Fractional days from a timestamp expression to T. */
-  | { readonly k: 'days-to-asof'; readonly from: IrExpr };
+  | { readonly k: 'days-to-asof'; readonly from: IrExpr }
+  /**
+   * The quantile band (1..n) of `value` among the entities of `entity` existing at T whose value is
+   * not NULL: with rank r (rank() ascending: equal values share the lowest rank) among c such
+   * entities, 1 + floor(n·(r − 1) / c); NULL for a NULL value (docs/language.md). Numbers are
+   * ranked rounded to 9 decimal places, so float noise in the last bits does not split a tie.
+   */
+  | { readonly k: 'quantile'; readonly n: number; readonly value: IrExpr; readonly valueType: 'number' | 'timestamp'; readonly entity: IrEntity };
 
 export type CmpOp = 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte';
 

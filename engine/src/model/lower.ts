@@ -29,6 +29,8 @@ import {
   type Metric,
   type OpName,
   type Operator,
+  type ProfileExpr,
+  type Quantiles,
   type PropertyFilter,
   type Ref,
   type Scalar,
@@ -236,11 +238,13 @@ export class Lowerer {
     const typePair = getPair(root, 'type');
     const computeNode = mapAt(root, 'compute');
     let compute: { query: EventQuery; agg: Aggregate; span: Span } | undefined;
-    if (computeNode) {
+    const derived = computeNode ? this.derivedTrait(computeNode) : undefined;
+    if (computeNode && !derived) {
       const query = this.eventQuery(computeNode, true);
       const agg = this.aggregate(computeNode, true);
       compute = { query, agg: agg ?? { fn: 'count' }, span: computeNode.span };
     }
+    const quantiles = this.quantiles(root);
     return {
       ...base,
       kind: 'Trait',
@@ -248,14 +252,83 @@ export class Lowerer {
       type: this.optType(root, 'type'),
       typeSpan: typePair?.value.span,
       compute,
+      ...(derived ? { derived } : {}),
+      ...(quantiles ? { quantiles } : {}),
     };
+  }
+
+  /** A trait's entity forms (`attribute`, `days_since: { attribute }`, `expr`); undefined for the event form. */
+  private derivedTrait(node: YMap): { expr: ProfileExpr; span: Span } | undefined {
+    const forms = node.pairs.filter((p) => p.key.value === 'attribute' || p.key.value === 'expr' || (p.key.value === 'days_since' && p.value.kind === 'map'));
+    if (!forms.length) return undefined;
+    if (forms.length > 1) this.sink.error('conflicting-aggregate', forms[1]!.key.span, `one computation at a time; this has ${forms.map((p) => p.key.value).join(' and ')}`);
+    const form = forms[0]!;
+    for (const p of node.pairs) {
+      if (p === form || forms.includes(p)) continue;
+      this.sink.error('unexpected-key', p.key.span, `\`${String(p.key.value)}\` does not belong with \`${String(form.key.value)}\`: a trait is computed either from events or from the entity (attributes, other traits)`);
+    }
+    const expr = form.key.value === 'expr' ? this.profileExpr(form.value) : this.profileExpr(node, String(form.key.value));
+    return { expr, span: node.span };
+  }
+
+  /** One operand of `expr` (or the trait's compute mapping itself, reading only `only`). */
+  private profileExpr(n: YNode, only?: string): ProfileExpr {
+    if (n.kind === 'scalar' && typeof n.value === 'number' && Number.isFinite(n.value)) return { k: 'num', value: n.value, span: n.span };
+    if (n.kind !== 'map' || n.pairs.length === 0) {
+      this.sink.error('bad-value', n.span, 'an operand is a number, `{ trait: name }`, `{ attribute: name }`, `{ days_since: { attribute: name } }` or `{ add | subtract | multiply | divide: [a, b] }`');
+      return { k: 'invalid', span: n.span };
+    }
+    const pairs = only ? n.pairs.filter((p) => p.key.value === only) : n.pairs;
+    const p = pairs[0]!;
+    if (!only && pairs.length > 1) {
+      this.sink.error('unexpected-key', pairs[1]!.key.span, 'one operand per mapping: nest operations, e.g. `{ add: [{ trait: a }, { multiply: [{ trait: b }, 2] }] }`');
+    }
+    const key = String(p.key.value);
+    switch (key) {
+      case 'trait':
+      case 'attribute': {
+        const ref = this.optRef(n, key);
+        return ref ? { k: key, ref, span: n.span } : { k: 'invalid', span: n.span };
+      }
+      case 'days_since': {
+        const inner = p.value.kind === 'map' ? p.value : undefined;
+        const ref = inner ? this.optRef(inner, 'attribute') : undefined;
+        if (!ref) {
+          this.sink.error('bad-value', p.value.span, 'here `days_since` takes a timestamp attribute: `{ days_since: { attribute: signed_up_at } }`');
+          return { k: 'invalid', span: n.span };
+        }
+        return { k: 'days_since', ref, span: n.span };
+      }
+      case 'add':
+      case 'subtract':
+      case 'multiply':
+      case 'divide': {
+        const two = key === 'subtract' || key === 'divide';
+        if (p.value.kind !== 'seq' || p.value.items.length < 2 || (two && p.value.items.length !== 2)) {
+          this.sink.error('bad-value', p.value.span, `\`${key}\` takes ${two ? 'exactly two' : 'two or more'} operands in a list, e.g. \`${key}: [{ trait: lifetime_value }, 2]\``);
+          return { k: 'invalid', span: n.span };
+        }
+        return { k: 'op', op: key, args: p.value.items.map((i) => this.profileExpr(i)), span: n.span, keySpan: p.key.span };
+      }
+      default:
+        // The schema reports the unknown key with did-you-mean.
+        return { k: 'invalid', span: n.span };
+    }
+  }
+
+  /** `bands: { quantiles: N }`; undefined when absent or written as a list (a score's named bands). */
+  private quantiles(root: YMap): Quantiles | undefined {
+    const p = getPair(root, 'bands');
+    if (!p || p.value.kind !== 'map') return undefined;
+    const n = this.optNumber(p.value, 'quantiles');
+    return n !== undefined && Number.isInteger(n) && n >= 2 && n <= 100 ? { n, span: p.value.span } : undefined;
   }
 
   private lowerScore(base: DefinitionBase, root: YMap): Definition {
     const components = seqAt(root, 'components')
       .filter((n): n is YMap => n.kind === 'map')
       .map((m) => ({
-        trait: this.reqRef(m, 'trait', ''),
+        ...this.componentSource(m),
         weight: this.optNumber(m, 'weight') ?? 1,
         from: this.optNumber(m, 'from') ?? 0,
         to: this.optNumber(m, 'to') ?? 1,
@@ -264,7 +337,21 @@ export class Lowerer {
     const bands = seqAt(root, 'bands')
       .filter((n): n is YMap => n.kind === 'map')
       .map((m) => ({ name: this.reqRef(m, 'name', ''), gte: this.optNumber(m, 'gte'), gt: this.optNumber(m, 'gt'), span: m.span }));
-    return { ...base, kind: 'Score', entity: this.optRef(root, 'entity'), components, bands };
+    const quantiles = this.quantiles(root);
+    return { ...base, kind: 'Score', entity: this.optRef(root, 'entity'), components, bands, ...(quantiles ? { quantiles } : {}) };
+  }
+
+  /** A score component's value: exactly one of `trait` and `attribute`. */
+  private componentSource(m: YMap): { trait?: Ref; attribute?: Ref } {
+    const trait = this.optRef(m, 'trait');
+    const attribute = this.optRef(m, 'attribute');
+    if (trait && attribute) {
+      this.sink.error('conflicting-aggregate', getPair(m, 'attribute')!.key.span, 'a component scores one value: a `trait` or an `attribute`, not both');
+      return { trait };
+    }
+    if (attribute) return { attribute };
+    if (!trait) this.sink.error('missing-key', m.span, 'a component needs `trait:` or `attribute:`, e.g. `{ trait: sessions_30d, weight: 1, from: 0, to: 20 }`');
+    return { trait: trait ?? { name: '', span: m.span } };
   }
 
   private lowerLifecycle(base: DefinitionBase, root: YMap): Definition {
@@ -479,10 +566,11 @@ export class Lowerer {
           this.onlyKeys(node, ['segment'], '`segment`');
           return { form, ref, span };
         }
-        const band = form === 'score' ? this.optRef(node, 'band') : undefined;
-        const op = this.operatorOf(node, form === 'score' && band !== undefined ? 'none' : 'one', `\`${form}\``);
-        this.onlyKeys(node, [form, ...(form === 'score' ? ['band'] : []), ...OP_NAMES], `\`${form}\``);
+        const band = form === 'score' || form === 'trait' ? this.optRef(node, 'band') : undefined;
+        const op = this.operatorOf(node, (form === 'score' || form === 'trait') && band !== undefined ? 'none' : 'one', `\`${form}\``);
+        this.onlyKeys(node, [form, ...(form === 'score' || form === 'trait' ? ['band'] : []), ...OP_NAMES], `\`${form}\``);
         if (form === 'score') return { form, ref, band, op, span };
+        if (form === 'trait' && band) return { form: 'trait-band', ref, band, span };
         if (!op) return { form: 'invalid', span };
         return form === 'trait' ? { form, ref, op, span } : { form, attribute: ref, op, span };
       }
@@ -586,7 +674,7 @@ export class Lowerer {
   private operatorOf(node: YMap, mode: 'one' | 'optional' | 'none', what: string, exclude: readonly string[] = []): Operator | undefined {
     const ops = node.pairs.filter((p) => (OP_NAMES as readonly string[]).includes(String(p.key.value)) && !exclude.includes(String(p.key.value)));
     if (mode === 'none') {
-      if (ops.length) this.sink.error('unexpected-operator', ops[0]!.key.span, `with \`band\`, a score condition takes no operator; use one or the other`);
+      if (ops.length) this.sink.error('unexpected-operator', ops[0]!.key.span, `with \`band\`, a ${what === '`trait`' ? 'trait' : 'score'} condition takes no operator; use one or the other`);
       return undefined;
     }
     if (ops.length === 0) {

@@ -124,6 +124,8 @@ export type Condition =
   | { readonly form: 'segment'; readonly ref: Ref; readonly span: Span }
   | { readonly form: 'stage'; readonly lifecycle: Ref; readonly stage: Ref; readonly span: Span }
   | { readonly form: 'trait'; readonly ref: Ref; readonly op: Operator; readonly span: Span }
+  /** `{ trait: ltv, band: q5 }`: the trait's quantile band (the trait has `bands: { quantiles: N }`). */
+  | { readonly form: 'trait-band'; readonly ref: Ref; readonly band: Ref; readonly span: Span }
   | { readonly form: 'score'; readonly ref: Ref; readonly band?: Ref; readonly op?: Operator; readonly span: Span }
   | { readonly form: 'invalid'; readonly span: Span };
 
@@ -138,11 +140,31 @@ export interface TraitDef extends DefinitionBase {
   readonly entity?: Ref;
   readonly type?: ValueType;
   readonly typeSpan?: Span;
+  /** The event form; undefined for the entity forms (`derived`) and when `compute` is missing. */
   readonly compute: { readonly query: EventQuery; readonly agg: Aggregate; readonly span: Span } | undefined;
+  /** The entity forms: `attribute`, `days_since: { attribute }`, `expr` (absent for event traits). */
+  readonly derived?: { readonly expr: ProfileExpr; readonly span: Span };
+  /** `bands: { quantiles: N }` (absent unless written). */
+  readonly quantiles?: Quantiles;
+}
+
+/** An operand of a trait's entity forms: a number, a trait, an attribute, days since a timestamp attribute, arithmetic. */
+export type ProfileExpr =
+  | { readonly k: 'num'; readonly value: number; readonly span: Span }
+  | { readonly k: 'attribute' | 'trait' | 'days_since'; readonly ref: Ref; readonly span: Span }
+  | { readonly k: 'op'; readonly op: 'add' | 'subtract' | 'multiply' | 'divide'; readonly args: readonly ProfileExpr[]; readonly span: Span; readonly keySpan: Span }
+  | { readonly k: 'invalid'; readonly span: Span };
+
+/** Quantile bands `q1`..`qN` over the entities existing at T (docs/language.md). */
+export interface Quantiles {
+  readonly n: number;
+  readonly span: Span;
 }
 
 export interface ScoreComponent {
-  readonly trait: Ref;
+  /** Exactly one of `trait` and `attribute` (lowering reports otherwise). */
+  readonly trait?: Ref;
+  readonly attribute?: Ref;
   readonly weight: number;
   readonly from: number;
   readonly to: number;
@@ -161,6 +183,8 @@ export interface ScoreDef extends DefinitionBase {
   readonly entity?: Ref;
   readonly components: readonly ScoreComponent[];
   readonly bands: readonly ScoreBand[];
+  /** `bands: { quantiles: N }` (then `bands` is empty). */
+  readonly quantiles?: Quantiles;
 }
 
 export interface LifecycleStage {

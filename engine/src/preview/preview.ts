@@ -7,7 +7,7 @@ import type { IrMetric } from '../ir/ir.js';
 import { deployedKey, readDeployed } from '../state/deployed.js';
 import { deployedAnalysis } from '../state/deployed-project.js';
 import type { Catalog } from '../resolve/catalog.js';
-import type { EntityDef, Kind, KpiDef, LifecycleDef, ScoreDef } from '../model/types.js';
+import type { EntityDef, Kind, KpiDef, LifecycleDef, ScoreDef, TraitDef } from '../model/types.js';
 import { PREVIEW_COUNT, compileDistribution, compileDistributionAmong, compileMemberCount, compileMemberPreview, compileMetric, compileValuePreview, type SqlOptions } from '../sql/compile.js';
 import type { Db } from '../db/db.js';
 import { bandCase } from '../resolve/bands.js';
@@ -120,8 +120,9 @@ export async function preview(db: Db, analysis: Analysis, kind: PreviewKind, nam
   }
   if ((kind === 'trait' || kind === 'score') && q.k === 'values') {
     // One statement: the values are evaluated once for the totals, the sample and a score's bands.
-    const banded = kind === 'score' && (info.def as ScoreDef).bands.length > 0;
-    const one = compileValuePreview(q, sqlOpts, limit, banded ? bandCase(info.def as ScoreDef, { k: 'col', col: 'value', type: 'number' }) : undefined);
+    const quantiles = (info.def as ScoreDef | TraitDef).quantiles;
+    const banded = (kind === 'score' && (info.def as ScoreDef).bands.length > 0) || quantiles !== undefined;
+    const one = compileValuePreview(q, sqlOpts, limit, quantiles ? { quantiles: quantiles.n } : banded ? bandCase(info.def as ScoreDef, { k: 'col', col: 'value', type: 'number' }) : undefined);
     return run(async (tx) => {
       const r = await tx.query<{ entities: number; count: number; buckets?: unknown; key: unknown; value: unknown }>(one.sql, one.parameters);
       const first = r.rows[0];
@@ -137,7 +138,8 @@ export async function preview(db: Db, analysis: Analysis, kind: PreviewKind, nam
       if (banded) {
         const counts = (typeof first?.buckets === 'string' ? JSON.parse(first.buckets) : first?.buckets ?? {}) as Record<string, unknown>;
         const bands: Record<string, number> = {};
-        for (const band of (info.def as ScoreDef).bands) bands[band.name.name] = Number(counts[band.name.name] ?? 0);
+        if (quantiles) for (let i = 1; i <= quantiles.n; i++) bands[`q${i}`] = Number(counts[String(i)] ?? 0);
+        else for (const band of (info.def as ScoreDef).bands) bands[band.name.name] = Number(counts[band.name.name] ?? 0);
         out.bands = bands;
       }
       return out;

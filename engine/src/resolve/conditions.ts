@@ -11,7 +11,7 @@ import * as ir from '../ir/ir.js';
 import type { IrCond, IrEventFilter, IrExpr, IrTime } from '../ir/ir.js';
 import type { Aggregate, Condition, EntityDef, EventQuery, EventsDef, Operator, Ref, Scalar, ValueType } from '../model/types.js';
 import { badInstant, parseInstant } from '../time.js';
-import { bandCase } from './bands.js';
+import { bandCase, bandNames, quantileBandCond } from './bands.js';
 import { catalogTable, checkEventType } from './catalog-checks.js';
 import type { ResolveContext, Typed } from './context.js';
 import { irStream, streamFor } from './entities.js';
@@ -67,6 +67,24 @@ export function cond(cx: ResolveContext, c: Condition, entity: EntityDef): IrCon
         return operatorCond(cx, { expr: r.query.value, type: r.query.valueType }, c.op) ?? ir.FALSE;
       });
     }
+    case 'trait-band': {
+      const t = cx.lookup('Trait', c.ref);
+      if (!t) return ir.FALSE;
+      // (No reference site: a `band` site names a Score's band; q1..qN are not declared anywhere.)
+      if (!t.quantiles) {
+        cx.error('unknown-band', c.band.span, `trait '${t.name}' has no bands; give it \`bands: { quantiles: 5 }\` to test \`band: q1\` … \`q5\`, or compare it with an operator`);
+        return ir.FALSE;
+      }
+      const bands = bandNames(t);
+      if (!bands.includes(c.band.name)) {
+        cx.unknown('unknown-band', `band in trait '${t.name}'`, c.band, bands);
+        return ir.FALSE;
+      }
+      return cx.guard(t, c.ref.span, ir.FALSE, (r) => {
+        if (r?.query?.k !== 'values') return ir.FALSE;
+        return quantileBandCond(t.quantiles!.n, r.query.value, r.query.valueType === 'timestamp' ? 'timestamp' : 'number', r.query.entity, c.band.name);
+      });
+    }
     case 'score': {
       const s = cx.lookup('Score', c.ref);
       if (!s) return ir.FALSE;
@@ -74,15 +92,16 @@ export function cond(cx: ResolveContext, c: Condition, entity: EntityDef): IrCon
         if (r?.query?.k !== 'values') return ir.FALSE;
         if (c.band) {
           cx.site('band', `${s.name}.${c.band.name}`, c.band.span);
-          const bands = s.bands.map((b) => b.name.name);
+          const bands = bandNames(s);
           if (!bands.includes(c.band.name)) {
             cx.unknown('unknown-band', `band in score '${s.name}'`, c.band, bands);
             return ir.FALSE;
           }
+          if (s.quantiles) return quantileBandCond(s.quantiles.n, r.query.value, 'number', r.query.entity, c.band.name);
           return { k: 'cmp', op: 'eq', a: bandCase(s, r.query.value), b: { k: 'lit', value: c.band.name, type: 'string' } };
         }
         if (!c.op) {
-          cx.error('missing-operator', c.span, `a score condition needs \`band:\` (one of ${s.bands.map((b) => b.name.name).join(', ') || 'its bands'}) or an operator such as \`gte: 70\``);
+          cx.error('missing-operator', c.span, `a score condition needs \`band:\` (one of ${bandNames(s).join(', ') || 'its bands'}) or an operator such as \`gte: 70\``);
           return ir.FALSE;
         }
         const op = c.op;

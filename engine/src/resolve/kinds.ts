@@ -6,12 +6,12 @@
 // lint (kpi.ts); a Campaign its audience, events and lints (campaign.ts).
 
 import type { IrCond, IrExpr } from '../ir/ir.js';
-import type { Definition, EntityDef, LifecycleDef, ScoreDef, TraitDef } from '../model/types.js';
+import type { Definition, EntityDef, LifecycleDef, ProfileExpr, Ref, ScoreDef, TraitDef } from '../model/types.js';
 import { reservedNameProblem } from '../state-objects.js';
 import { resolveCampaign } from './campaign.js';
 import { resolveCohort } from './cohort.js';
 import { checkEntity, checkEvents } from './catalog-checks.js';
-import { aggregateExpr, cond, eventFilter } from './conditions.js';
+import { aggregateExpr, attribute, cond, eventFilter } from './conditions.js';
 import type { Body, ResolveContext, Typed } from './context.js';
 import { entityFor, irEntity } from './entities.js';
 import { kpiMetric, lintKpi } from './kpi.js';
@@ -69,6 +69,7 @@ export function resolveDefinition(cx: ResolveContext, def: Definition): Body {
 /** A trait's value: one aggregate over its events, checked against its declared `type`. */
 export function traitExpr(cx: ResolveContext, def: TraitDef, entity: EntityDef): Typed {
   const none: Typed = { expr: { k: 'lit', value: null, type: def.type ?? 'unknown' }, type: def.type ?? 'unknown' };
+  if (def.derived) return checkTraitType(cx, def, profileExpr(cx, def.derived.expr, entity) ?? none);
   if (!def.compute) {
     cx.error('missing-key', def.nameSpan, 'a trait needs `compute:`, for example `compute: { event: purchase, sum: amount }`');
     return none;
@@ -77,10 +78,74 @@ export function traitExpr(cx: ResolveContext, def: TraitDef, entity: EntityDef):
   if (!res) return none;
   const t = aggregateExpr(cx, res.stream, res.filter, def.compute.agg, false);
   if (!t) return none;
+  return checkTraitType(cx, def, t);
+}
+
+/** The declared `type` must match what the computation yields; quantile bands need an ordered value. */
+function checkTraitType(cx: ResolveContext, def: TraitDef, t: Typed): Typed {
   if (def.type && t.type !== 'unknown' && def.type !== t.type) {
     cx.error('type-mismatch', def.typeSpan ?? def.nameSpan, `this trait computes a ${t.type} but is declared \`type: ${def.type}\``, def.typeSpan ? { span: def.typeSpan, text: t.type } : undefined);
   }
+  const type = t.type === 'unknown' ? def.type : t.type;
+  if (def.quantiles && (type === 'string' || type === 'boolean')) cx.error('type-mismatch', def.quantiles.span, `quantile bands rank values, so they need a number or timestamp trait; this one is a ${type}`);
   return t;
+}
+
+const ARITH = { add: '+', subtract: '-', multiply: '*', divide: '/' } as const;
+
+/**
+ * A trait's entity forms as IR: an attribute (a column of the entity row), days since a timestamp
+ * attribute, another trait (its IR inlined through `guard`, so a cycle between traits is reported
+ * at the reference), numbers, and arithmetic (SQL semantics: NULL in, NULL out; a division by 0 is
+ * NULL). Undefined when a part is broken (reported).
+ */
+export function profileExpr(cx: ResolveContext, e: ProfileExpr, entity: EntityDef): Typed | undefined {
+  switch (e.k) {
+    case 'invalid':
+      cx.markBroken();
+      return undefined;
+    case 'num':
+      return { expr: { k: 'lit', value: e.value, type: 'number' }, type: 'number' };
+    case 'attribute':
+      return attribute(cx, entity, e.ref);
+    case 'days_since': {
+      const a = attribute(cx, entity, e.ref);
+      if (!a) return undefined;
+      if (a.type !== 'timestamp' && a.type !== 'unknown') {
+        cx.error('type-mismatch', e.ref.span, `\`days_since\` counts days from a timestamp, but attribute '${e.ref.name}' is a ${a.type}`);
+        return undefined;
+      }
+      return { expr: { k: 'days-to-asof', from: a.expr }, type: 'number' };
+    }
+    case 'trait': {
+      const t = cx.lookup('Trait', e.ref);
+      if (!t) return undefined;
+      return cx.guard(t, e.ref.span, undefined as Typed | undefined, (r) => {
+        if (r?.entity && r.entity.name !== entity.name) {
+          cx.error('entity-mismatch', e.ref.span, `trait '${t.name}' is about ${r.entity.name}, not ${entity.name}`);
+          return undefined;
+        }
+        return r?.query?.k === 'values' ? { expr: r.query.value, type: r.query.valueType } : undefined;
+      });
+    }
+    case 'op': {
+      const args = e.args.map((a) => profileExpr(cx, a, entity));
+      let ok = true;
+      e.args.forEach((a, i) => {
+        const t = args[i];
+        if (!t) ok = false;
+        else if (t.type !== 'number' && t.type !== 'unknown') {
+          cx.error('type-mismatch', a.span, `\`${e.op}\` needs numbers, but this is a ${t.type}${t.type === 'timestamp' ? '; use `days_since: { attribute: … }` for a number of days' : ''}`);
+          ok = false;
+        }
+      });
+      if (!ok) return undefined;
+      const op = ARITH[e.op];
+      const [first, ...rest] = args as Typed[];
+      const expr = rest.reduce<IrExpr>((acc, b) => ({ k: 'arith', op, a: acc, b: b.expr }), first!.expr);
+      return { expr, type: 'number' };
+    }
+  }
 }
 
 /** A score's value: 0 to 100, the weighted sum of its components (traits mapped linearly onto 0..1, clamped). */
@@ -93,16 +158,7 @@ export function scoreExpr(cx: ResolveContext, def: ScoreDef, entity: EntityDef):
   if (!(totalWeight > 0)) cx.error('bad-value', def.nameSpan, 'the components\' weights must add up to more than 0');
   let sum: IrExpr | undefined;
   for (const c of def.components) {
-    const t = cx.lookup('Trait', c.trait);
-    if (!t) continue;
-    const value = cx.guard(t, c.trait.span, undefined as IrExpr | undefined, (r) => {
-      if (r?.query?.k !== 'values') return undefined;
-      if (r.query.valueType !== 'number') {
-        cx.error('type-mismatch', c.trait.span, `trait '${t.name}' is a ${r.query.valueType}; score components need numbers`);
-        return undefined;
-      }
-      return r.query.value;
-    });
+    const value = c.attribute ? attributeComponent(cx, c.attribute, entity) : c.trait ? traitComponent(cx, c.trait) : undefined;
     if (!value) continue;
     if (c.from === c.to) {
       cx.error('bad-value', c.span, '`from` and `to` must differ: they map the trait linearly onto 0..1');
@@ -125,6 +181,31 @@ export function scoreExpr(cx: ResolveContext, def: ScoreDef, entity: EntityDef):
   }
   checkBands(cx, def);
   return { expr: sum ?? { k: 'lit', value: null, type: 'number' }, type: 'number' };
+}
+
+/** A score component over a trait: its value (a number). */
+function traitComponent(cx: ResolveContext, ref: Ref): IrExpr | undefined {
+  const t = cx.lookup('Trait', ref);
+  if (!t) return undefined;
+  return cx.guard(t, ref.span, undefined as IrExpr | undefined, (r) => {
+    if (r?.query?.k !== 'values') return undefined;
+    if (r.query.valueType !== 'number') {
+      cx.error('type-mismatch', ref.span, `trait '${t.name}' is a ${r.query.valueType}; score components need numbers`);
+      return undefined;
+    }
+    return r.query.value;
+  });
+}
+
+/** A score component over an entity attribute: its column (a number). */
+function attributeComponent(cx: ResolveContext, ref: Ref, entity: EntityDef): IrExpr | undefined {
+  const a = attribute(cx, entity, ref);
+  if (!a) return undefined;
+  if (a.type !== 'number' && a.type !== 'unknown') {
+    cx.error('type-mismatch', ref.span, `attribute '${ref.name}' is a ${a.type}; score components need numbers`);
+    return undefined;
+  }
+  return a.expr;
 }
 
 /** Score bands: first match wins, so each needs a bound below the earlier ones, and the last one is the fallback. */

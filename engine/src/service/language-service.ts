@@ -7,10 +7,11 @@
 
 import type { Span } from '../diagnostics.js';
 import { NAME_RE } from '../model/lower.js';
-import { KINDS, type Definition, type EntityDef, type EventsDef, type Kind, type LifecycleDef, type ScoreDef } from '../model/types.js';
+import { KINDS, type Definition, type EntityDef, type EventsDef, type Kind, type LifecycleDef, type ScoreDef, type TraitDef } from '../model/types.js';
 import type { Analysis, Project } from '../project.js';
 import type { RefKind, RefSite } from '../resolve/resolve.js';
 import { findTable } from '../resolve/catalog.js';
+import { bandNames } from '../resolve/bands.js';
 import { getPair, type YMap, type YNode } from '../syntax/nodes.js';
 import { describeDuration, parseDuration } from '../time.js';
 import { locate, type Location } from './locate.js';
@@ -174,9 +175,14 @@ export class LanguageService {
           (i.def as LifecycleDef).stages.map((s) => ({ label: `${i.def.name}.${s.name.name}`, kind: 'reference' as const, detail: `stage of ${i.def.name}`, replace })),
         );
       case 'band': {
+        const traitName = map ? scalarText(getPair(map, 'trait')?.value) : undefined;
+        if (traitName !== undefined) {
+          // A trait's quantile bands (`bands: { quantiles: N }`).
+          return a.ofKind('Trait').filter((i) => i.def.name === traitName).flatMap((i) => bandNames(i.def as TraitDef).map((b) => ({ label: b, kind: 'reference' as const, detail: `quantile band of ${i.def.name}`, replace })));
+        }
         const scoreName = map ? scalarText(getPair(map, 'score')?.value) : undefined;
         const scores = a.ofKind('Score').filter((i) => !scoreName || i.def.name === scoreName);
-        return scores.flatMap((i) => (i.def as ScoreDef).bands.map((b) => ({ label: b.name.name, kind: 'reference' as const, detail: `band of ${i.def.name}`, replace })));
+        return scores.flatMap((i) => bandNames(i.def as ScoreDef).map((b) => ({ label: b, kind: 'reference' as const, detail: `band of ${i.def.name}`, replace })));
       }
       case 'attribute':
         return this.attributeItems(a, def, replace);
@@ -292,6 +298,7 @@ export class LanguageService {
         return s && { file: def.file, span: s.name.span };
       }
       if (def?.kind === 'Score') {
+        if (def.quantiles) return { file: def.file, span: def.quantiles.span };
         const b = def.bands.find((x) => x.name.name === name);
         return b && { file: def.file, span: b.name.span };
       }
@@ -351,7 +358,9 @@ export class LanguageService {
     if (!at) return { error: 'nothing to rename here: put the cursor on a definition, stage or band name, or a reference to one' };
     if (at.symbol.kind === 'attribute' || at.symbol.kind === 'event-type' || at.symbol.kind === 'property')
       return { error: `a${at.symbol.kind === 'attribute' ? 'n attribute' : at.symbol.kind === 'event-type' ? 'n event type' : ' property'} names data in the warehouse; rename it there (and in the Entity/Events mapping)` };
-    const [, last] = at.symbol.kind === 'stage' || at.symbol.kind === 'band' ? splitTarget(at.symbol.target) : ['', at.symbol.target];
+    const [owner, last] = at.symbol.kind === 'stage' || at.symbol.kind === 'band' ? splitTarget(at.symbol.target) : ['', at.symbol.target];
+    if (at.symbol.kind === 'band' && (this.analysis().get('Score', owner)?.def as ScoreDef | undefined)?.quantiles)
+      return { error: 'quantile bands are named q1 … qN by their number; change `bands: { quantiles: N }` instead' };
     return { span: at.span, placeholder: last };
   }
 

@@ -51,8 +51,16 @@ interface Pass {
   readonly slots: Map<string, Slot>;
 }
 
+/** A quantile band joined in: its values over the whole population at T, ranked once (quantileJoins). */
+interface QuantileJoin {
+  readonly alias: string;
+  readonly q: Extract<IrExpr, { k: 'quantile' }>;
+}
+
 class Ctx {
   readonly passes = new Map<string, Pass>();
+  /** Quantile bands by structural key (the same band tested twice is one join). */
+  readonly quantiles = new Map<string, QuantileJoin>();
   /** The pass shape's candidates: a subquery of entity keys every grouped scan is restricted to. */
   candidates?: Sql;
   /** The pass shape's "any"/"none" tests answered by the latest event's time (existsWindows). */
@@ -153,6 +161,7 @@ function existsWindows(root: unknown): Map<string, IrTime | null> {
       }
       return;
     }
+    if (c.k === ('quantile' as string)) return; // its own query's windows
     for (const child of Object.values(v as object)) if (typeof child === 'object') walk(child);
   };
   walk(root);
@@ -261,7 +270,36 @@ function expr(x: Ctx, e: IrExpr, ev?: string): Sql {
       return sql`${sql.raw(e.fn)}(${sql.join(e.args.map((a) => expr(x, a, ev)))})`;
     case 'days-to-asof':
       return x.d.daysBetween(expr(x, e.from, ev), x.asOf);
+    case 'quantile': {
+      const k = ir.structuralKey(e);
+      let j = x.quantiles.get(k);
+      if (!j) x.quantiles.set(k, (j = { alias: `q${x.quantiles.size + 1}`, q: e }));
+      return x.outer ? col(E, `__tally_${j.alias}`) : col(j.alias, 'b');
+    }
   }
+}
+
+/** `1 + floor(n·(rank − 1) / count)` over the rows of a select whose value column is `v` (NULLs filtered out before). */
+function quantileBand(x: Ctx, n: number, v: Sql): Sql {
+  return sql`1 + ${x.d.intDiv(sql`${sql.lit(n)} * (rank() over (order by ${v}) - 1)`, sql`count(*) over ()`)}`;
+}
+
+/**
+ * The LEFT JOINs of the quantile bands: per band, the value of every entity existing at T (its own
+ * grouped scans, never the outer query's candidates: a band is relative to the whole population),
+ * NULLs dropped, ranked once with window functions; an entity with a NULL value gets no row, so its
+ * band is NULL.
+ */
+function quantileJoins(x: Ctx): Sql[] {
+  return [...x.quantiles.values()].map((j) => {
+    const inner = new Ctx(x.opts, j.q.entity, 'pass');
+    inner.windows = existsWindows(j.q.value);
+    const value = expr(inner, j.q.value);
+    const scope = entityScope(inner, j.q.entity, null);
+    const values = sql`select ${col(E, j.q.entity.key)} as k, ${value} as v from ${scope.from} where ${scope.where}`;
+    const ranked = j.q.valueType === 'number' ? x.d.rankNumber(col('qv', 'v')) : col('qv', 'v');
+    return sql`left join (select ${col('qv', 'k')} as k, ${quantileBand(x, j.q.n, ranked)} as b from (${values}) as qv where ${col('qv', 'v')} is not null) as ${sql.id(j.alias)} on ${col(j.alias, 'k')} = ${col(E, x.entity!.key)}`;
+  });
 }
 
 const CMP: Record<ir.CmpOp, string> = { eq: '=', ne: '<>', gt: '>', gte: '>=', lt: '<', lte: '<=' };
@@ -405,6 +443,7 @@ function passJoins(x: Ctx): Sql {
       sql`left join (select ${col('ev', s.entityKey)} as k, ${sql.join(cols)} from ${streamRel(x, s)} as ev where ${sql.join(pushed, sql` and `)} group by ${col('ev', s.entityKey)}) as ${sql.id(pass.alias)} on ${col(pass.alias, 'k')} = ${col(E, x.entity!.key)}`,
     );
   }
+  joins.push(...quantileJoins(x));
   return joins.length ? sql.join(joins, sql` `) : sql``;
 }
 
@@ -413,7 +452,8 @@ function passJoins(x: Ctx): Sql {
 function countAggs(c: IrCond | IrExpr, acc = { n: 0 }): { n: number } {
   const walk = (v: unknown): void => {
     if (!v || typeof v !== 'object') return;
-    if ((v as { k?: string }).k === 'agg') {
+    // A quantile band is one value per entity from its own join: counted once, its insides are not this query's.
+    if ((v as { k?: string }).k === 'agg' || (v as { k?: string }).k === 'quantile') {
       acc.n++;
       return;
     }
@@ -479,7 +519,7 @@ function entityScope(x: Ctx, entity: IrEntity, where: IrCond | null): { from: Sq
   if (x.strategy === 'pass' && where) x.candidates = candidateKeys(x, entity, where);
   // Joins must be rendered after the conditions (which register the slots).
   const joins = passJoins(x);
-  return { from: x.passes.size ? sql`${table(entity.table)} as ${sql.id(E)} ${joins}` : sql`${table(entity.table)} as ${sql.id(E)}`, where: parts.length ? sql.join(parts, sql` and `) : sql`true` };
+  return { from: x.passes.size || x.quantiles.size ? sql`${table(entity.table)} as ${sql.id(E)} ${joins}` : sql`${table(entity.table)} as ${sql.id(E)}`, where: parts.length ? sql.join(parts, sql` and `) : sql`true` };
 }
 
 function membersSql(x: Ctx, q: ir.IrMembersQuery, select: Sql): Sql {
@@ -500,6 +540,7 @@ function repeatedExprs(where: IrCond): IrExpr[] {
   const walk = (v: unknown): void => {
     if (!v || typeof v !== 'object') return;
     const e = v as IrExpr;
+    if (e.k === 'quantile') return; // computed in its own join
     if ((e.k === 'arith' || e.k === 'case' || e.k === 'fn') && countAggs(e).n > 1) {
       const k = ir.structuralKey(e);
       const c = counts.get(k);
@@ -537,7 +578,10 @@ function membersSqlOnce(x: Ctx, q: ir.IrMembersQuery, select: Sql, repeated: IrE
   const innerWhere = [...(existsAtT(x, q.entity) ? [existsAtT(x, q.entity)!] : []), ...plain.map((c) => cond(x, c))];
   x.candidates = candidateKeys(x, q.entity, q.where);
   const joins = passJoins(x);
-  const slots = [...x.passes.values()].flatMap((p) => [...p.slots.values()].map((sl) => sql`${col(p.alias, sl.alias)} as ${sql.id(`__tally_${p.alias}_${sl.alias}`)}`));
+  const slots = [
+    ...[...x.passes.values()].flatMap((p) => [...p.slots.values()].map((sl) => sql`${col(p.alias, sl.alias)} as ${sql.id(`__tally_${p.alias}_${sl.alias}`)}`)),
+    ...[...x.quantiles.values()].map((j) => sql`${col(j.alias, 'b')} as ${sql.id(`__tally_${j.alias}`)}`),
+  ];
   const inner = sql`select ${sql.id(E)}.*, ${sql.join([...slots, ...computed])} from ${table(q.entity.table)} as ${sql.id(E)} ${joins} where ${innerWhere.length ? sql.join(innerWhere, sql` and `) : sql`true`} offset 0`;
   return sql`select ${select} from (${inner}) as ${sql.id(E)} where ${where}`;
 }
@@ -651,10 +695,13 @@ export function compileMemberPreview(q: ir.IrMembersQuery, opts: SqlOptions, lim
  * column `value`, e.g. a score's band), `buckets`: a JSON object of counts per non-NULL bucket.
  * With no sample, one row with the totals and a NULL key.
  */
-export function compileValuePreview(q: ir.IrValuesQuery, opts: SqlOptions, limit: number, bucket?: IrExpr): CompiledQuery {
+export function compileValuePreview(q: ir.IrValuesQuery, opts: SqlOptions, limit: number, bucket?: IrExpr | { readonly quantiles: number }): CompiledQuery {
   const inner = compileValuesRaw(q, opts);
   const x = new Ctx(opts, q.entity, 'pass');
-  const buckets = bucket
+  // Quantile bands (1..N, keyed by number): ranked once over the non-NULL values of the CTE.
+  const buckets = bucket && 'quantiles' in bucket
+    ? sql`, (select ${x.d.jsonObjectAgg(sql`b.bucket`, sql`b.n`)} from (select r.bucket, count(*) as n from (select ${quantileBand(x, bucket.quantiles, q.valueType === 'number' ? x.d.rankNumber(sql`v.value`) : sql`v.value`)} as bucket from v where v.value is not null) as r group by r.bucket) as b) as buckets`
+    : bucket
     ? sql`, (select ${x.d.jsonObjectAgg(sql`b.bucket`, sql`b.n`)} from (select ${expr(x, bucket)} as bucket, count(*) as n from v as ${sql.id(E)} group by 1) as b where b.bucket is not null) as buckets`
     : sql``;
   return {

@@ -38,6 +38,10 @@ export interface Dialect {
   cast(value: Sql, type: SqlType): Sql;
   /** Fractional days from `from` to `to` (two timestamps). */
   daysBetween(from: Sql, to: Sql): Sql;
+  /** Integer division of two non-negative integer expressions, rounded down (quantile bands). */
+  intDiv(a: Sql, b: Sql): Sql;
+  /** A number as quantile bands rank it: rounded to 9 decimal places. */
+  rankNumber(v: Sql): Sql;
   /** Whether text `a` contains text `b` (no pattern characters: `%` and `_` are themselves). */
   contains(a: Sql, b: Sql): Sql;
   /** Whether text `a` starts with text `b` (no pattern characters). */
@@ -111,6 +115,9 @@ export const postgres: Dialect = {
   jsonText: (json, key) => sql`(${json} ->> ${sql.lit(key)})`,
   cast: (value, type) => sql`${value}${CAST_SUFFIX[type]}`,
   daysBetween: (from, to) => sql`(extract(epoch from (${to} - ${from})) / 86400.0)`,
+  // bigint / bigint truncates, which is floor for the non-negative operands it is used with.
+  intDiv: (a, b) => sql`(${a} / ${b})`,
+  rankNumber: (v) => sql`round(${v}::numeric, 9)`,
   // strpos and starts_with, not LIKE: the operand is data, and `%`/`_` in it must not match patterns.
   contains: (a, b) => sql`strpos(${a}, ${b}) > 0`,
   startsWith: (a, b) => sql`starts_with(${a}, ${b})`,

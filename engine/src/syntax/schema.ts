@@ -103,7 +103,7 @@ function describe(e: ErrorObject, root: YMap): { code: DiagnosticCode; span: Spa
       return {
         code: 'unknown-key',
         span,
-        message: `unknown key '${extra}' in ${where(path)}${dym.text || (allowed.length && allowed.length <= 12 ? `; expected one of: ${allowed.join(', ')}` : '')}`,
+        message: `unknown key '${extra}' in ${where(path)}${dym.text || (allowed.length && allowed.length <= 16 ? `; expected one of: ${allowed.join(', ')}` : '')}`,
         fix: dym.best ? { span, text: dym.best } : undefined,
       };
     }
@@ -118,6 +118,10 @@ function describe(e: ErrorObject, root: YMap): { code: DiagnosticCode; span: Spa
       return { code: 'wrong-type', span: node.span, message: `${where(path)} must be ${article(want)}, not ${got === 'empty' ? 'empty' : got === 'string' || got === 'number' || got === 'boolean' ? `${article(got)}` : got}` };
     }
     case 'enum': {
+      // A closed set of scalars on a key that also takes a mapping (`days_since: last` or
+      // `days_since: { attribute: … }`): a mapping is checked by the schema's properties instead.
+      const types = (e.parentSchema as { type?: unknown } | undefined)?.type;
+      if (node.kind === 'map' && Array.isArray(types) && types.includes('object')) return undefined;
       const allowed = ((e.params as { allowedValues: unknown[] }).allowedValues ?? []).map(String);
       const value = node.kind === 'scalar' ? String(node.value) : '';
       const dym = didYouMean(value, allowed);
