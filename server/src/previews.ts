@@ -245,6 +245,11 @@ export function lensText(result: PreviewResult, def?: KpiDef): string {
     }
     case 'campaign':
       return `would enroll ${result.audience.toLocaleString('en-US')} of ${result.segment.toLocaleString('en-US')}`;
+    case 'funnel': {
+      const last = result.steps[result.steps.length - 1];
+      const conv = last?.overall_conversion;
+      return `${result.entrants.toLocaleString('en-US')} entered · ${conv === null || conv === undefined ? '∅' : `${(conv * 100).toFixed(1)}%`} reached ${last?.name ?? 'the end'}`;
+    }
     default:
       return `${result.count.toLocaleString('en-US')} of ${result.entities.toLocaleString('en-US')} have a value`;
   }
