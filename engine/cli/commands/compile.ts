@@ -51,7 +51,8 @@ export async function runCompile(g: GlobalOptions, io: Io): Promise<number> {
       ].filter(Boolean);
       writeFileSync(join(out, rel), `${header.join('\n')}\n${q.sql};\n`);
       entry.sql = rel;
-      entry.returns = info.resolved.query!.k === 'members' ? ['key'] : info.resolved.query!.k === 'values' ? ['key', 'value'] : ['value'];
+      const rq = info.resolved.query!;
+      entry.returns = rq.k === 'members' ? ['key'] : rq.k === 'values' ? ['key', 'value'] : rq.k === 'funnel' ? rq.funnel.steps.flatMap((_s, i) => (i === 0 ? ['n0'] : [`n${i}`, `m${i}`])) : ['value'];
     }
     manifest.push(entry);
   }

@@ -2,7 +2,8 @@
 //
 // fs0: each existing entity's first step-0 event t0 (all events up to T), kept when t0 > T - within.
 // fsk: the earliest step-k event strictly after t_{k-1} (and within the step's window, and <= T):
-//      the step's events hash-joined to fs{k-1} on the key, grouped by key (greedy, strict order).
+//      one scan of the step's events (fenced with `offset 0`, so never an index probe per entrant)
+//      hash-joined to fs{k-1} on the key, grouped by key (greedy, strict order).
 // The preview counts each step and the median time from the previous one; a KPI's conversion
 // divides two counts. compile.ts supplies the building blocks (`FunnelParts`), so this file needs
 // nothing of it (no import cycle).
@@ -34,16 +35,17 @@ export function funnelCtes(f: IrFunnel, last: number, x: FunnelParts): Sql {
   const t0 = x.col('ev', s0.time);
   const lower = x.time({ k: 'asof', minusMs: f.within.ms, minus: f.within });
   const firsts = sql`select ${key0} as k, min(${t0}) as t from ${x.table(s0.table)} as ev where ${x.filter(first.filter, 'ev')} group by ${key0} having min(${t0}) > ${lower}`;
-  const ctes: Sql[] = [sql`fs0 as (select g.k, g.t from (${firsts}) as g where ${x.exists(f.entity, x.col('g', 'k'))})`];
+  const ctes: Sql[] = [x.d.materializedCte('fs0', sql`select g.k, g.t from (${firsts}) as g where ${x.exists(f.entity, x.col('g', 'k'))}`)];
   for (let i = 1; i <= last; i++) {
     const step = f.steps[i]!;
     const s = step.filter.stream;
     const t = x.col('ev', s.time);
-    const on: Sql[] = [sql`${x.col('ev', s.entityKey)} = p.k`, sql`${t} > p.t`];
-    if (step.within) on.push(sql`${t} <= p.t + ${x.d.interval(step.within)}`);
-    ctes.push(
-      sql`${sql.raw(`fs${i}`)} as (select p.k, p.t as p, min(${t}) as t from ${sql.raw(`fs${i - 1}`)} as p join ${x.table(s.table)} as ev on ${sql.join(on, sql` and `)} where ${x.filter(step.filter, 'ev')} group by p.k, p.t)`,
-    );
+    // The step's events in one scan: every later step is after t0 > T - within, so that bound is
+    // pushed in; `offset 0` keeps it one scan (no index probe per entrant: the join is by hash).
+    const scan = sql`select ${x.col('ev', s.entityKey)} as k, ${t} as t from ${x.table(s.table)} as ev where ${t} > ${lower} and ${x.filter(step.filter, 'ev')} offset 0`;
+    const on: Sql[] = [sql`e.k = p.k`, sql`e.t > p.t`];
+    if (step.within) on.push(sql`e.t <= p.t + ${x.d.interval(step.within)}`);
+    ctes.push(x.d.materializedCte(`fs${i}`, sql`select p.k, p.t as p, min(e.t) as t from ${sql.raw(`fs${i - 1}`)} as p join (${scan}) as e on ${sql.join(on, sql` and `)} group by p.k, p.t`));
   }
   return sql`with ${sql.join(ctes)}`;
 }
