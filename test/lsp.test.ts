@@ -314,7 +314,7 @@ describe('language server over stdio', function () {
         ['tally/preview', { uri: segUri, kind: 'segment', name: 'dach', asOf: 'yesterday' }, /^invalid params for tally\/preview: asOf 'yesterday' is not an ISO instant; write 2026-06-01 or 2026-06-01T00:00:00Z$/],
         ['tally/preview', { uri: segUri, kind: 'segment', name: 'dach', asOf: '2026-02-30' }, /: asOf '2026-02-30' is not an ISO instant/],
         ['tally/preview', { uri: segUri, kind: 'segment', name: 'dach', asOf: 20261001 }, /: asOf must be a string$/],
-        ['tally/preview', { uri: segUri, kind: 'widget', name: 'dach' }, /: kind must be one of segment, trait, score, lifecycle, kpi, campaign$/],
+        ['tally/preview', { uri: segUri, kind: 'widget', name: 'dach' }, /: kind must be one of segment, trait, score, lifecycle, kpi, campaign, funnel$/],
         ['tally/preview', { uri: segUri, kind: 'segment' }, /: params must have required property 'name'$/],
         ['tally/preview', { uri: segUri, kind: 'segment', name: '' }, /: name must not be empty$/],
         ['tally/preview', { uri: 42, kind: 'segment', name: 'dach' }, /: uri must be a string$/],
