@@ -10,7 +10,7 @@
 // t_k = the earliest step-k event with t_{k-1} < t_k <= min(T, t_{k-1} + within_k).
 
 import assert from 'node:assert/strict';
-import { Project, compileFunnel, compileMetric, loadCatalog, preview, type Catalog } from '../engine/src/index.js';
+import { LanguageService, Project, compileFunnel, compileMetric, loadCatalog, preview, type Catalog } from '../engine/src/index.js';
 import type { FunnelPreview } from '../engine/src/protocol.js';
 import type { Db } from '../engine/src/db/db.js';
 import { createTestDb, forEachBackend, type TestDb } from './helpers/databases.js';
@@ -308,5 +308,31 @@ describe('funnel diagnostics', () => {
     assert.match(diags(F, kpi('{ funnel: f, step: b, from: a }')).join('\n'), /conversion-form/);
     assert.match(diags(F, kpi('{ funnel: f, from: a }')).join('\n'), /conversion-form/);
     assert.match(diags(F, kpi('{ funnel: f, from: b, to: a }')).join('\n'), /conversion-order/);
+  });
+});
+
+describe('funnels in the editor', () => {
+  const text = 'kind: Funnel\nname: f\nversion: 1\nwithin: 30d\nsteps:\n  - { name: a, event: signup }\n  - { name: b, event: login, within: 7d }\n---\nkind: Kpi\nname: k\nversion: 1\nmetric: { conversion: { funnel: f, step: b } }\ntarget: { gte: 0.1, by: 2027-01-01 }\n';
+  const service = () => {
+    const p = new Project('/virtual/e', TALLY);
+    p.setFile('definitions/model.yaml', MODEL);
+    p.setFile('definitions/f.yaml', text);
+    return new LanguageService(p, () => p.analyze({ now: T }));
+  };
+  const at = (needle: string, d = 1) => text.indexOf(needle) + d;
+
+  it('hover docs come from the schema; a conversion names its funnel, which go-to-definition finds', () => {
+    const s = service();
+    assert.match(JSON.stringify(s.hoverAt('definitions/f.yaml', at('steps'))), /The steps in order/);
+    assert.match(JSON.stringify(s.hoverAt('definitions/f.yaml', at('within: 7d'))), /after the previous step/);
+    assert.match(JSON.stringify(s.hoverAt('definitions/f.yaml', at('conversion'))), /Funnel's conversion/);
+    assert.deepEqual(s.definitionAt('definitions/f.yaml', at('funnel: f', 8)).map((l) => l.span), [[text.indexOf('name: f') + 6, text.indexOf('name: f') + 7]]);
+  });
+
+  it('completes step keys from the schema', () => {
+    const s = service();
+    const labels = s.completionsAt('definitions/f.yaml', text.indexOf('name: b') - 2).map((c) => c.label);
+    // The keys the step does not have yet.
+    for (const k of ['stream', 'where']) assert.ok(labels.includes(k), `${k} in ${labels.join(', ')}`);
   });
 });

@@ -320,7 +320,7 @@ describe('language server over stdio', function () {
         ['tally/preview', { uri: 42, kind: 'segment', name: 'dach' }, /: uri must be a string$/],
         ['tally/preview', { uri: segUri, kind: 'segment', name: 'dach', detail: 'yes' }, /: detail must be a boolean$/],
         ['tally/preview', null, /: params must be an object$/],
-        ['tally/compiledSql', { uri: segUri, kind: 'entity', name: 'customer' }, /: kind must be one of segment, lifecycle, kpi, trait, score, campaign$/],
+        ['tally/compiledSql', { uri: segUri, kind: 'entity', name: 'customer' }, /: kind must be one of segment, lifecycle, kpi, trait, score, campaign, funnel$/],
         ['tally/compiledSql', { uri: segUri, kind: 'segment', name: 'dach', asOf: '2026-10-01T25:00' }, /: asOf '2026-10-01T25:00' is not an ISO instant/],
         ['tally/plan', { uri: segUri, asOf: 'soon' }, /^invalid params for tally\/plan: asOf 'soon' is not an ISO instant/],
         ['tally/plan', { uri: segUri, allowDrop: 'yes' }, /: allowDrop must be a boolean$/],
