@@ -304,6 +304,19 @@ describe('funnel diagnostics', () => {
     assert.match(diags(F, kpi('{ funnel: g }')).join('\n'), /unknown-reference.*'g'.*'f'/);
     assert.match(diags(F, kpi('{ funnel: f, step: bb }')).join('\n'), /unknown-step.*'bb'.*did you mean 'b'/);
   });
+  it('an edit to the funnel re-resolves the KPIs that measure it (incremental analysis)', () => {
+    const p = new Project('/virtual/f', TALLY);
+    p.setFile('definitions/model.yaml', MODEL);
+    p.setFile('definitions/f.yaml', F);
+    p.setFile('definitions/k.yaml', kpi('{ funnel: f, step: b }'));
+    const errors = () => p.analyze({ now: T }).diagnostics.filter((d) => d.severity === 'error').map((d) => d.code);
+    const before = p.analyze({ now: T }).get('Kpi', 'k')!.fingerprint;
+    assert.deepEqual(errors(), []);
+    p.setFile('definitions/f.yaml', F.replace('within: 7d', 'within: 8d'));
+    assert.notEqual(p.analyze({ now: T }).get('Kpi', 'k')!.fingerprint, before, 'the KPI inlines its funnel');
+    p.setFile('definitions/f.yaml', F.replace('name: b,', 'name: c,'));
+    assert.deepEqual(errors(), ['unknown-step']);
+  });
   it('step with from/to, from without to, from after to', () => {
     assert.match(diags(F, kpi('{ funnel: f, step: b, from: a }')).join('\n'), /conversion-form/);
     assert.match(diags(F, kpi('{ funnel: f, from: a }')).join('\n'), /conversion-form/);
