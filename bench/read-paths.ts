@@ -26,7 +26,7 @@ import { median, now, type ReadPath, type Row, type Section } from './lib/report
 const DAY = 86_400_000;
 
 /** The case keys (`--cases`). */
-export const READ_PATH_CASES = ['preview-segment', 'preview-trait', 'preview-trait-dedupe', 'preview-score', 'preview-score-quantiles', 'preview-lifecycle', 'preview-cohort', 'check', 'snapshot', 'refresh', 'deploy'];
+export const READ_PATH_CASES = ['preview-segment', 'preview-trait', 'preview-trait-dedupe', 'preview-score', 'preview-score-quantiles', 'preview-lifecycle', 'preview-cohort', 'preview-funnel', 'check', 'snapshot', 'refresh', 'deploy'];
 
 /** `reps`: measured rounds after the warm-up; 0: 2. */
 export interface ReadPathOptions extends DataSectionOptions {
@@ -184,6 +184,30 @@ function hand(db: Db, id: string, asOf: () => Date, texts: string[], answer: (ro
   };
 }
 
+/**
+ * The onboarding funnel (funnels.yaml: signup -> login 7d -> purchase 30d -> purchase 60d, entrants
+ * in 90 days), by hand: per step counts and median hours from the previous step.
+ */
+const FUNNEL_STEPS: [string, number][] = [['login', 7], ['purchase', 30], ['purchase', 60]];
+const FUNNEL_F0 = `select g.k, g.t from (select customer_id as k, min(occurred_at) as t from events where event_name = 'signup' and occurred_at <= :T group by customer_id having min(occurred_at) > :T90) g
+  join customers c on c.id = g.k where ${EXISTS}`;
+const funnelSelect = (n: number) =>
+  `select ${Array.from({ length: n + 1 }, (_x, i) => (i === 0 ? '(select count(*) from f0) as n0' : `(select count(*) from f${i}) as n${i}, (select percentile_cont(0.5) within group (order by extract(epoch from (t - p)) / 3600.0) from f${i}) as m${i}`)).join(', ')}`;
+const FUNNEL_HAND: Record<string, string> = {
+  // The same set-based shape: one scan per step, hash-joined to the previous step's keys.
+  'hash-joins': `with f0 as materialized (${FUNNEL_F0})${FUNNEL_STEPS.map(([type, days], i) => `, f${i + 1} as materialized (select p.k, p.t as p, min(e.occurred_at) as t from f${i} p join (select customer_id, occurred_at from events where event_name = '${type}' and occurred_at <= :T and occurred_at > :T90 offset 0) e on e.customer_id = p.k and e.occurred_at > p.t and e.occurred_at <= p.t + interval '${days} days' group by p.k, p.t)`).join('')} ${funnelSelect(3)}`,
+  // Per entrant, one index probe per step (what the planner picks when left alone).
+  'index-joins': `with f0 as materialized (${FUNNEL_F0})${FUNNEL_STEPS.map(([type, days], i) => `, f${i + 1} as materialized (select p.k, p.t as p, min(e.occurred_at) as t from f${i} p join events e on e.customer_id = p.k and e.event_name = '${type}' and e.occurred_at > p.t and e.occurred_at <= p.t + interval '${days} days' and e.occurred_at <= :T group by p.k, p.t)`).join('')} ${funnelSelect(3)}`,
+  // Per entrant, one lateral probe per step.
+  lateral: `with f0 as materialized (${FUNNEL_F0}), s as materialized (select f0.k, f0.t as t0, s1.t1, s2.t2, s3.t3 from f0
+    left join lateral (select min(occurred_at) as t1 from events e where e.customer_id = f0.k and e.event_name = 'login' and e.occurred_at > f0.t and e.occurred_at <= least(:T, f0.t + interval '7 days')) s1 on true
+    left join lateral (select min(occurred_at) as t2 from events e where e.customer_id = f0.k and e.event_name = 'purchase' and e.occurred_at > s1.t1 and e.occurred_at <= least(:T, s1.t1 + interval '30 days')) s2 on true
+    left join lateral (select min(occurred_at) as t3 from events e where e.customer_id = f0.k and e.event_name = 'purchase' and e.occurred_at > s2.t2 and e.occurred_at <= least(:T, s2.t2 + interval '60 days')) s3 on true),
+    f1 as (select t0 as p, t1 as t from s where t1 is not null), f2 as (select t1 as p, t2 as t from s where t2 is not null), f3 as (select t2 as p, t3 as t from s where t3 is not null)
+    ${funnelSelect(3)}`,
+};
+const funnelAnswer = (row: Record<string, unknown>) => JSON.stringify([0, 1, 2, 3].map((i) => [Number(row[`n${i}`]), i === 0 ? null : r6(row[`m${i}`])]));
+
 function shopFile(file: string): string {
   return readFileSync(join(SHOP_DIR, file), 'utf8');
 }
@@ -200,6 +224,9 @@ function benchProject(schema: string): Project {
   const kpi = shopFile('definitions/kpis.yaml').split(/^---$/m).find((d) => /^name: champions_count$/m.test(d));
   if (!kpi) throw new Error('read-path bench: champions_count not found in kpis.yaml');
   p.setFile('definitions/kpis.yaml', kpi.trim() + '\n');
+  const funnel = shopFile('definitions/funnels.yaml').split(/^---$/m).find((d) => /^kind: Funnel$/m.test(d) && /^name: onboarding$/m.test(d));
+  if (!funnel) throw new Error('read-path bench: the onboarding funnel not found in funnels.yaml');
+  p.setFile('definitions/funnels.yaml', funnel.trim() + '\n');
   return p;
 }
 
@@ -402,6 +429,19 @@ export async function readPathsSection(o: ReadPathOptions): Promise<Section> {
           hand(db!, 'grouped-max', t, [`select stage, count(*) as n from (${STAGES_GROUPED}) s group by stage`], (rows) => distAnswer(Object.fromEntries(rows[0]!.map((r) => [String(r.stage), r.n]))), ro),
           hand(db!, 'lateral-max-probe', t, [`select stage, count(*) as n from (${STAGES_LATERAL}) s group by stage`], (rows) => distAnswer(Object.fromEntries(rows[0]!.map((r) => [String(r.stage), r.n]))), ro),
         ],
+      },
+      {
+        key: 'preview-funnel',
+        path: 'preview funnel onboarding (4 steps)',
+        engine: {
+          id: 'engine',
+          run: async () => {
+            const p = await preview(db!, analysis, 'funnel', 'onboarding', { asOf: T, timeoutMs });
+            if (p.kind !== 'funnel') throw new Error('not a funnel preview');
+            return funnelAnswer(Object.fromEntries(p.steps.flatMap((st, i) => [[`n${i}`, st.reached], [`m${i}`, st.median_hours_from_previous]])));
+          },
+        },
+        hands: Object.entries(FUNNEL_HAND).map(([id, text]) => hand(db!, id, t, [text], (rows) => funnelAnswer(rows[0]![0]!), ro)),
       },
       {
         key: 'check',

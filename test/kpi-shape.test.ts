@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Project, compileMetric, type Analysis } from '../engine/src/index.js';
+import { Project, compileFunnel, compileMetric, type Analysis } from '../engine/src/index.js';
 import { DEFAULT_ANCHOR } from '../examples/shop/generate.js';
 import { postgresReachable } from './helpers/databases.js';
 import { explainJson, perRowProbes, type PlanNode } from './helpers/explain-shape.js';
@@ -110,7 +110,26 @@ describe('KPI query shapes [postgres]', function () {
       }
     };
     for (const d of analysis.definitions) if (d.kind === 'Kpi') walk((analysis.get('Kpi', d.name)!.resolved.query as { metric: { k: string } }).metric);
-    assert.deepEqual([...forms].sort(), ['active', 'attribute-retention', 'avg', 'churn', 'count', 'count_distinct', 'events', 'nps', 'ratio', 'retention', 'sum']);
+    assert.deepEqual([...forms].sort(), ['active', 'attribute-retention', 'avg', 'churn', 'conversion', 'count', 'count_distinct', 'events', 'nps', 'ratio', 'retention', 'sum']);
+  });
+
+  it('no funnel reads the events table per row: one grouped scan per step, hash-joined on the key', async () => {
+    const problems: string[] = [];
+    let checked = 0;
+    await shop!.withDb(async (db) => {
+      for (const d of analysis.definitions) {
+        const q = d.kind === 'Funnel' ? analysis.get('Funnel', d.name)!.resolved.query : undefined;
+        if (q?.k !== 'funnel') continue;
+        const c = compileFunnel(q.funnel, { asOf: { kind: 'instant', at: DEFAULT_ANCHOR }, literals: 'param' });
+        const plan = await explainJson(db, c.sql, c.parameters);
+        for (const p of perRowProbes(plan, { eventsTables: ['events'] })) problems.push(`${d.name}: ${p}`);
+        // One scan of events per step.
+        assert.equal(loopsOnEvents(plan), q.funnel.steps.length, `${d.name}: one events scan per step`);
+        checked++;
+      }
+    });
+    assert.ok(checked > 0);
+    assert.deepEqual(problems, []);
   });
 
   it('no KPI reads the events table per row (SubPlan or repeated scan)', async () => {

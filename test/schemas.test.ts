@@ -30,6 +30,7 @@ const KIND_FILES: Record<string, string> = {
   Campaign: 'campaign',
   Test: 'test',
   Cohort: 'cohort',
+  Funnel: 'funnel',
 };
 const FILES = ['common', 'project', ...Object.values(KIND_FILES)];
 

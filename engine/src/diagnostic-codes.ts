@@ -123,6 +123,13 @@ export const DIAGNOSTIC_CODES = {
   'not-deployed': 'a campaign (or what it depends on) is not deployed',
   'differs-from-deployed': 'the working copy differs from what is deployed',
   'deployed-unreadable': 'the deployed definition cannot be read back',
+
+  // Funnels
+  'funnel-steps': 'a funnel with fewer than two steps',
+  'duplicate-step': 'two steps of one funnel share a name',
+  'unknown-step': 'a step the funnel does not have',
+  'conversion-form': 'a `conversion` metric mixing `step` with `from`/`to`, or `from` without `to`',
+  'conversion-order': 'a `conversion` whose `from` step is not before its `to` step',
 } as const satisfies Record<string, string>;
 
 /** Every code a diagnostic may carry. */

@@ -28,6 +28,7 @@ export {
   compileMemberPreview,
   compileValuePreview,
   compileMetric,
+  compileFunnel,
   compileQuery,
   compileCohort,
   chooseStrategy,

@@ -650,7 +650,7 @@ function fingerprint(r: ResolvedDefinition): string {
  * version bumps on definitions nobody changed (test/fingerprint-stability.test.ts).
  */
 function metricForFingerprint(m: IrMetric): unknown {
-  if (m.k === 'count') return m;
+  if (m.k === 'count' || m.k === 'conversion') return m;
   if (m.k === 'ratio') return { k: m.k, numerator: metricForFingerprint(m.numerator), denominator: metricForFingerprint(m.denominator) };
   const { entity: _entity, ...rest } = m;
   return rest;

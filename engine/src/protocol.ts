@@ -19,7 +19,7 @@ export type { Range };
 // ---- kinds -------------------------------------------------------------------------------------
 
 /** The kinds a preview answers for, in the order messages list them. */
-export const PREVIEW_KINDS = ['segment', 'trait', 'score', 'lifecycle', 'kpi', 'campaign', 'cohort'] as const;
+export const PREVIEW_KINDS = ['segment', 'trait', 'score', 'lifecycle', 'kpi', 'campaign', 'cohort', 'funnel'] as const;
 export type PreviewKind = (typeof PREVIEW_KINDS)[number];
 
 /**
@@ -27,7 +27,7 @@ export type PreviewKind = (typeof PREVIEW_KINDS)[number];
  * lens, a preview, a row in the definitions view). Key order is the order `tally/compiledSql`
  * lists its kinds in.
  */
-export const PREVIEW_KIND_OF = { Segment: 'segment', Lifecycle: 'lifecycle', Kpi: 'kpi', Trait: 'trait', Score: 'score', Campaign: 'campaign', Cohort: 'cohort' } as const satisfies { readonly [K in Kind]?: PreviewKind };
+export const PREVIEW_KIND_OF = { Segment: 'segment', Lifecycle: 'lifecycle', Kpi: 'kpi', Trait: 'trait', Score: 'score', Campaign: 'campaign', Cohort: 'cohort', Funnel: 'funnel' } as const satisfies { readonly [K in Kind]?: PreviewKind };
 export type PreviewableKind = keyof typeof PREVIEW_KIND_OF;
 
 /** The definition kind of each preview kind (PREVIEW_KIND_OF read backwards). */
@@ -70,7 +70,7 @@ export interface OfflineData {
 // contract, LANGUAGE.md §9); extra fields are allowed.
 
 /** A preview: one shape per preview kind, told apart by `kind`. */
-export type Preview = SegmentPreview | ValuesPreview | LifecyclePreview | KpiPreview | CampaignPreview | CohortPreview;
+export type Preview = SegmentPreview | ValuesPreview | LifecyclePreview | KpiPreview | CampaignPreview | CohortPreview | FunnelPreview;
 
 export type Row = Record<string, unknown>;
 
@@ -139,6 +139,31 @@ export interface KpiPreview extends KpiEvaluation {
   pace?: { from: { at: string; value: number }; to: { at: string; value: number } };
   /** With `detail`: how values read (engine/src/kpi/status.ts kpiFormat), for charts and tables. */
   format?: 'number' | 'percent' | 'currency';
+}
+
+/** One step of a funnel preview. */
+export interface FunnelStepFigures {
+  name: string;
+  /** Entities that reached this step (step 1: the entrants). */
+  reached: number;
+  /** reached / the previous step's reached (step 1: reached / entrants); null when that is 0. */
+  step_conversion: number | null;
+  /** reached / entrants; null when there are no entrants. */
+  overall_conversion: number | null;
+  /** Median hours from the previous step's time to this step's (null for step 1 and when nobody reached it). */
+  median_hours_from_previous: number | null;
+}
+export interface FunnelPreview {
+  kind: 'funnel';
+  name: string;
+  entity: string;
+  /** Entities whose first step-1 event is in (T - within, T]. */
+  entrants: number;
+  /** The entrants window, as written (`90d`). */
+  within: string;
+  steps: FunnelStepFigures[];
+  as_of: string;
+  sql: string;
 }
 
 export interface HeldBack {

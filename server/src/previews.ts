@@ -251,6 +251,11 @@ export function lensText(result: PreviewResult, def?: KpiDef): string {
       const first = mature ? ` · latest mature ${result.columns[0]} ${((mature.cells[0]!.value ?? 0) * 100).toFixed(1)}%` : '';
       return `${result.cohorts.length} ${result.every}ly cohorts · ${sized.reduce((n, c) => n + c.size, 0).toLocaleString('en-US')} ${result.entity}s${first}`;
     }
+    case 'funnel': {
+      const last = result.steps[result.steps.length - 1];
+      const conv = last?.overall_conversion;
+      return `${result.entrants.toLocaleString('en-US')} entered · ${conv === null || conv === undefined ? '∅' : `${(conv * 100).toFixed(1)}%`} reached ${last?.name ?? 'the end'}`;
+    }
     default:
       return `${result.count.toLocaleString('en-US')} of ${result.entities.toLocaleString('en-US')} have a value`;
   }

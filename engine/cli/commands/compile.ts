@@ -51,8 +51,10 @@ export async function runCompile(g: GlobalOptions, io: Io): Promise<number> {
       ].filter(Boolean);
       writeFileSync(join(out, rel), `${header.join('\n')}\n${q.sql};\n`);
       entry.sql = rel;
-      const qk = info.resolved.query?.k;
-      entry.returns = info.resolved.cohort ? ['start', 'size', 'n<j>', 'v<j>', 'im<j>', 'fu<j>'] : qk === 'members' ? ['key'] : qk === 'values' ? ['key', 'value'] : ['value'];
+      const rq = info.resolved.query;
+      entry.returns = info.resolved.cohort
+        ? ['start', 'size', 'n<j>', 'v<j>', 'im<j>', 'fu<j>']
+        : rq?.k === 'members' ? ['key'] : rq?.k === 'values' ? ['key', 'value'] : rq?.k === 'funnel' ? rq.funnel.steps.flatMap((_s, i) => (i === 0 ? ['n0'] : [`n${i}`, `m${i}`])) : ['value'];
     }
     manifest.push(entry);
   }

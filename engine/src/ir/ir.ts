@@ -154,7 +154,9 @@ export type IrMetric =
   | { readonly k: 'attribute-retention'; readonly entity: IrEntity; readonly cohortAt: IrExpr; readonly cohortWithin: IrDuration; readonly returning: IrEventFilter; readonly days: number }
   /** Of entities active in (T - 2P, T - P], the share with no matching event in (T - P, T]. */
   | { readonly k: 'churn'; readonly entity: IrEntity; readonly filter: IrEventFilter; readonly period: IrDuration }
-  | { readonly k: 'nps'; readonly entity: IrEntity; readonly filter: IrEventFilter; readonly value: IrExpr };
+  | { readonly k: 'nps'; readonly entity: IrEntity; readonly filter: IrEventFilter; readonly value: IrExpr }
+  /** reached step `to` / reached step `from` of a funnel (0-based step indexes, from <= to; step 0 reached = entrants). */
+  | { readonly k: 'conversion'; readonly funnel: IrFunnel; readonly from: number; readonly to: number };
 
 /**
  * A cohort retention table (`kind: Cohort`). Cohorts: the last `count` periods (ISO weeks from
@@ -174,7 +176,20 @@ export interface IrCohort {
   readonly returns: { readonly unit: 'days'; readonly offsets: readonly number[] } | { readonly unit: 'weeks' | 'months'; readonly count: number };
 }
 
-export type IrQuery = IrMembersQuery | IrValuesQuery | { readonly k: 'metric'; readonly metric: IrMetric };
+/**
+ * An ordered funnel. Entrants: existing entities whose first step-0 event t_0 is in (T - within, T].
+ * Step k (k >= 1) is reached at t_k, the earliest step-k event with t_{k-1} < t_k <= T and, when the
+ * step has a window, t_k <= t_{k-1} + within (greedy, strict order).
+ */
+export interface IrFunnel {
+  readonly name: string;
+  readonly entity: IrEntity;
+  readonly within: IrDuration;
+  /** Each step's events (`since` null: the funnel sets the windows); `within` after the previous step. */
+  readonly steps: readonly { readonly name: string; readonly filter: IrEventFilter; readonly within: IrDuration | null }[];
+}
+
+export type IrQuery = IrMembersQuery | IrValuesQuery | { readonly k: 'metric'; readonly metric: IrMetric } | { readonly k: 'funnel'; readonly funnel: IrFunnel };
 
 /** A campaign, resolved (LANGUAGE.md §7); campaign/run.ts and campaign/report.ts enroll and report with it. */
 export interface IrCampaign {

@@ -23,6 +23,8 @@ import {
   type Condition,
   type Definition,
   type DefinitionBase,
+  type FunnelDef,
+  type FunnelStep,
   type EventQuery,
   type Kind,
   type KpiTarget,
@@ -49,9 +51,7 @@ export const NAME_RE = /^[a-z][a-z0-9_]{0,62}$/;
 
 const CONDITION_FORMS = ['all', 'any', 'not', 'attribute', 'event', 'segment', 'stage', 'trait', 'score'] as const;
 const AGGREGATES = ['sum', 'avg', 'min', 'max'] as const;
-const METRIC_FORMS = ['count', 'events', 'sum', 'avg', 'active', 'ratio', 'retention', 'churn', 'nps', 'count_distinct'] as const;
-/** The forms a `metric-form` message lists (the v0.1 list: existing diagnostics stay byte-identical). */
-const LISTED_METRIC_FORMS = METRIC_FORMS.slice(0, 9);
+const METRIC_FORMS = ['count', 'events', 'sum', 'avg', 'active', 'ratio', 'retention', 'churn', 'nps', 'count_distinct', 'conversion'] as const;
 
 export class Lowerer {
   constructor(
@@ -115,6 +115,8 @@ export class Lowerer {
         return { ...base, kind: 'Test' };
       case 'Cohort':
         return lowerCohort(this, this.sink, base, root);
+      case 'Funnel':
+        return this.lowerFunnel(base, root);
     }
   }
 
@@ -365,6 +367,31 @@ export class Lowerer {
     return { ...base, kind: 'Lifecycle', entity: this.optRef(root, 'entity'), stages };
   }
 
+  // ---- funnels ---------------------------------------------------------------------------------
+
+  private lowerFunnel(base: DefinitionBase, root: YMap): FunnelDef {
+    const withinPair = getPair(root, 'within');
+    const within = withinPair ? this.duration(withinPair.value) : undefined;
+    const steps: FunnelStep[] = [];
+    const seen = new Map<string, Span>();
+    const stepsPair = getPair(root, 'steps');
+    const items = stepsPair?.value.kind === 'seq' ? stepsPair.value.items : [];
+    items.forEach((item, i) => {
+      if (item.kind !== 'map') return; // the schema reports it
+      const name = this.optRef(item, 'name');
+      if (!name) return;
+      if (seen.has(name.name)) this.sink.error('duplicate-step', name.span, `this funnel already has a step named '${name.name}'; step names are unique within a funnel`);
+      seen.set(name.name, name.span);
+      const w = getPair(item, 'within');
+      if (i === 0 && w) this.sink.error('unexpected-key', w.key.span, 'the first step has no previous step: its window is the funnel\'s `within` (entrants)');
+      const query = this.eventQuery(item, false, ['name']);
+      steps.push({ name, query: i === 0 && w ? { ...query, within: undefined, withinSpan: undefined } : query, span: item.span });
+    });
+    if (stepsPair && items.length < 2)
+      this.sink.error('funnel-steps', stepsPair.value.span, `a funnel needs at least two steps (it has ${items.length}): an entry step and one to convert to`);
+    return { ...base, kind: 'Funnel', entity: this.optRef(root, 'entity'), within, withinSpan: withinPair?.value.span, steps };
+  }
+
   // ---- KPIs ------------------------------------------------------------------------------------
 
   private lowerKpi(base: DefinitionBase, root: YMap): Definition {
@@ -451,7 +478,7 @@ export class Lowerer {
         present.length ? present[1]!.key.span : node.span,
         present.length
           ? `a metric has exactly one form; this one has ${present.map((p) => p.key.value).join(' and ')}`
-          : `a metric needs one of: ${LISTED_METRIC_FORMS.join(', ')}`,
+          : `a metric needs one of: ${METRIC_FORMS.join(', ')}`,
       );
       if (!present.length) return { form: 'invalid', span: node.span };
     }
@@ -505,6 +532,25 @@ export class Lowerer {
         if (byAttribute) return { form, cohort: { where: [], span: cohort.span }, returning: this.eventQuery(ret, false), days, span, cohortAttribute: byAttribute };
         if (!getPair(cohort, 'within')) this.sink.error('missing-window', cohort.span, 'the cohort needs `within`: how far back signups count (for example `within: 90d`)');
         return { form, cohort: this.eventQuery(cohort, false), returning: this.eventQuery(ret, false), days, span };
+      }
+      case 'conversion': {
+        const funnel = this.optRef(v, 'funnel');
+        if (!funnel) {
+          this.sink.error('missing-key', pair.key.span, '`conversion` needs `funnel`: the Funnel to measure');
+          return { form: 'invalid', span };
+        }
+        const step = this.optRef(v, 'step');
+        const from = this.optRef(v, 'from');
+        const to = this.optRef(v, 'to');
+        if (step && (from || to)) {
+          this.sink.error('conversion-form', getPair(v, from ? 'from' : 'to')!.key.span, '`conversion` takes `step` or `from`/`to`, not both');
+          return { form: 'invalid', span };
+        }
+        if (!from !== !to) {
+          this.sink.error('conversion-form', getPair(v, from ? 'from' : 'to')!.key.span, '`from` and `to` go together: reached `to` / reached `from`');
+          return { form: 'invalid', span };
+        }
+        return { form, funnel, step, from, to, span };
       }
     }
   }

@@ -6,7 +6,7 @@ import type { Span } from '../diagnostics.js';
 import type { YMap } from '../syntax/nodes.js';
 import type { Duration } from '../time.js';
 
-export const KINDS = ['Entity', 'Events', 'Segment', 'Trait', 'Score', 'Lifecycle', 'Kpi', 'Campaign', 'Test', 'Cohort'] as const;
+export const KINDS = ['Entity', 'Events', 'Segment', 'Trait', 'Score', 'Lifecycle', 'Kpi', 'Campaign', 'Test', 'Cohort', 'Funnel'] as const;
 export type Kind = (typeof KINDS)[number];
 
 export type ValueType = 'string' | 'number' | 'boolean' | 'timestamp';
@@ -206,6 +206,8 @@ export type Metric =
   | { readonly form: 'ratio'; readonly numerator: Metric; readonly denominator: Metric; readonly span: Span }
   | { readonly form: 'retention'; readonly cohort: EventQuery; readonly returning: EventQuery; readonly days: number; readonly span: Span; readonly cohortAttribute?: CohortAttribute }
   | { readonly form: 'nps'; readonly query: EventQuery; readonly property: Ref; readonly span: Span }
+  /** A Funnel's conversion: end to end, one step's step conversion, or reached `to` / reached `from`. */
+  | { readonly form: 'conversion'; readonly funnel: Ref; readonly step?: Ref; readonly from?: Ref; readonly to?: Ref; readonly span: Span }
   | { readonly form: 'invalid'; readonly span: Span };
 
 export type ComparisonOp = 'gte' | 'gt' | 'lte' | 'lt' | 'eq' | 'between';
@@ -292,12 +294,28 @@ export interface CohortDef extends DefinitionBase {
   readonly returnsSpan: Span;
 }
 
+/** One step of a funnel: an event condition, `within` after the previous step's time. */
+export interface FunnelStep {
+  readonly name: Ref;
+  readonly query: EventQuery;
+  readonly span: Span;
+}
+
+/** An ordered funnel (docs/language.md "Funnels"): entrants by their first step-1 event in (T - within, T]. */
+export interface FunnelDef extends DefinitionBase {
+  readonly kind: 'Funnel';
+  readonly entity?: Ref;
+  readonly within?: Duration;
+  readonly withinSpan?: Span;
+  readonly steps: readonly FunnelStep[];
+}
+
 /** Tests are read from their document by the fixture runner (fixtures/fixtures.ts). */
 export interface OtherDef extends DefinitionBase {
   readonly kind: 'Test';
 }
 
-export type Definition = EntityDef | EventsDef | SegmentDef | TraitDef | ScoreDef | LifecycleDef | KpiDef | CampaignDef | CohortDef | OtherDef;
+export type Definition = EntityDef | EventsDef | SegmentDef | TraitDef | ScoreDef | LifecycleDef | KpiDef | CampaignDef | CohortDef | FunnelDef | OtherDef;
 
 export interface ProjectConfig {
   readonly name: string;

@@ -7,13 +7,13 @@ import type { IrMetric } from '../ir/ir.js';
 import { deployedKey, readDeployed } from '../state/deployed.js';
 import { deployedAnalysis } from '../state/deployed-project.js';
 import type { Catalog } from '../resolve/catalog.js';
-import type { EntityDef, Kind, KpiDef, LifecycleDef, ScoreDef, TraitDef } from '../model/types.js';
-import { PREVIEW_COUNT, compileDistribution, compileDistributionAmong, compileMemberCount, compileMemberPreview, compileMetric, compileValuePreview, type SqlOptions } from '../sql/compile.js';
+import type { EntityDef, FunnelDef, Kind, KpiDef, LifecycleDef, ScoreDef, TraitDef } from '../model/types.js';
+import { PREVIEW_COUNT, compileDistribution, compileDistributionAmong, compileFunnel, compileMemberCount, compileMemberPreview, compileMetric, compileValuePreview, type SqlOptions } from '../sql/compile.js';
 import type { Db } from '../db/db.js';
 import { bandCase } from '../resolve/bands.js';
 import { didYouMean } from '../suggest.js';
 import { previewCampaign } from '../campaign/campaign.js';
-import { KIND_OF, PREVIEW_KINDS, type CampaignPreview, type KpiPreview, type LifecyclePreview, type Preview, type PreviewKind, type Row, type SegmentPreview, type ValuesPreview } from '../protocol.js';
+import { KIND_OF, PREVIEW_KINDS, type CampaignPreview, type FunnelPreview, type FunnelStepFigures, type KpiPreview, type LifecyclePreview, type Preview, type PreviewKind, type Row, type SegmentPreview, type ValuesPreview } from '../protocol.js';
 import { postgres } from '../sql/dialect.js';
 import { previewCohort } from './cohort.js';
 
@@ -34,7 +34,7 @@ export interface PreviewOptions {
 // (protocol.ts), declared once.
 export { KIND_OF, PREVIEW_KINDS, type PreviewKind };
 export type { CohortPreview } from '../protocol.js';
-export type { CampaignPreview, KpiPreview, LifecyclePreview, Preview, Row, SegmentPreview, ValuesPreview };
+export type { CampaignPreview, FunnelPreview, KpiPreview, LifecyclePreview, Preview, Row, SegmentPreview, ValuesPreview };
 
 /** A preview that could not run, with what to do about it. */
 export class PreviewError extends Error {
@@ -171,6 +171,14 @@ export async function preview(db: Db, analysis: Analysis, kind: PreviewKind, nam
       return out;
     });
   }
+  if (kind === 'funnel' && q.k === 'funnel') {
+    const f = compileFunnel(q.funnel, sqlOpts);
+    const def = info.def as FunnelDef;
+    return run(async (tx) => {
+      const row = (await tx.query<Row>(f.sql, f.parameters)).rows[0] ?? {};
+      return { ...funnelFigures(q.funnel.steps.map((st) => st.name), row), kind: 'funnel', name, entity: q.funnel.entity.name, within: def.within?.text ?? '', as_of: asOfIso, sql: f.sql } satisfies FunnelPreview;
+    });
+  }
   throw new PreviewError(`cannot preview ${kind} '${name}'`, 'unsupported');
 }
 
@@ -224,6 +232,22 @@ async function kpiSeries(tx: Db, def: KpiDef, metric: IrMetric, asOf: Date, valu
   const goal = c ? (Array.isArray(c.value) ? ((c.value as number[])[0]! + (c.value as number[])[1]!) / 2 : (c.value as number)) : undefined;
   const pace = baseline && deadline && goal !== undefined ? { from: { at: baseline.on.toISOString(), value: baseline.value }, to: { at: deadline.toISOString(), value: goal } } : undefined;
   return { series, ...(pace ? { pace } : {}), format: kpiFormat(def) };
+}
+
+/** The per-step figures from a funnel row (`n0..`, `m1..`): counts, step and overall conversion, medians. */
+export function funnelFigures(names: readonly string[], row: Row): Pick<FunnelPreview, 'entrants' | 'steps'> {
+  const num = (v: unknown) => (v === null || v === undefined || !Number.isFinite(Number(v)) ? null : Number(v));
+  const reached = names.map((_n, i) => num(row[`n${i}`]) ?? 0);
+  const entrants = reached[0] ?? 0;
+  const ratio = (a: number, b: number) => (b === 0 ? null : a / b);
+  const steps: FunnelStepFigures[] = names.map((n, i) => ({
+    name: n,
+    reached: reached[i]!,
+    step_conversion: ratio(reached[i]!, i === 0 ? entrants : reached[i - 1]!),
+    overall_conversion: ratio(reached[i]!, entrants),
+    median_hours_from_previous: i === 0 ? null : num(row[`m${i}`]),
+  }));
+  return { entrants, steps };
 }
 
 function maskRow(r: Row, pii: Set<string>): Row {

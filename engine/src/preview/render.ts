@@ -59,7 +59,26 @@ export function previewText(p: Preview, analysis: Analysis): string {
       const head = `cohort ${p.name}: ${p.cohorts.length} ${p.every}ly cohorts of ${p.entity} (${p.timezone}, ${at})`;
       return `${head}\n\n${table([p.every, 'size', ...p.columns], rows)}\n* immature: the window has not ended by T for every member; partial value`;
     }
+    case 'funnel': {
+      const pct = (v: number | null) => (v === null ? '∅' : `${(v * 100).toFixed(1)}%`);
+      const rows = p.steps.map((st, i) => [
+        `${i + 1}. ${st.name}`,
+        st.reached,
+        pct(st.step_conversion),
+        pct(st.overall_conversion),
+        st.median_hours_from_previous === null ? '' : formatHours(st.median_hours_from_previous),
+        bar(st.reached, p.entrants),
+      ]);
+      return `funnel ${p.name}: ${formatNumber(p.entrants)} ${p.entity}${p.entrants === 1 ? '' : 's'} entered in the last ${p.within} (${at})\n\n${table(['step', 'reached', 'step conv.', 'overall', 'median from prev.', ''], rows)}`;
+    }
   }
+}
+
+/** Hours as people read them: `36 min`, `5.2 h`, `3.4 d`. */
+function formatHours(h: number): string {
+  if (h < 1) return `${Math.round(h * 60)} min`;
+  if (h < 48) return `${h.toFixed(1)} h`;
+  return `${(h / 24).toFixed(1)} d`;
 }
 
 function bar(n: number, total: number): string {

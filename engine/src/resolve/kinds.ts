@@ -14,6 +14,7 @@ import { checkEntity, checkEvents } from './catalog-checks.js';
 import { aggregateExpr, attribute, cond, eventFilter } from './conditions.js';
 import type { Body, ResolveContext, Typed } from './context.js';
 import { entityFor, irEntity } from './entities.js';
+import { resolveFunnel } from './funnel.js';
 import { kpiMetric, lintKpi } from './kpi.js';
 
 /** What a definition resolves to (entity, query, value type, campaign), with its diagnostics in `cx`. */
@@ -61,6 +62,8 @@ export function resolveDefinition(cx: ResolveContext, def: Definition): Body {
       return resolveCampaign(cx, def);
     case 'Cohort':
       return resolveCohort(cx, def);
+    case 'Funnel':
+      return resolveFunnel(cx, def);
     default:
       return {};
   }

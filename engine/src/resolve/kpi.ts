@@ -11,6 +11,7 @@ import type { KpiDef, Metric, Ref } from '../model/types.js';
 import type { YMap, YNode, YPair } from '../syntax/nodes.js';
 import { cond, eventFilter, property } from './conditions.js';
 import type { ResolveContext } from './context.js';
+import { conversionMetric } from './funnel.js';
 import { entityFor, irEntity, streamEntity } from './entities.js';
 import { attributeRetention } from './cohort.js';
 
@@ -74,6 +75,8 @@ export function kpiMetric(cx: ResolveContext, def: KpiDef, m: Metric, entityRef:
         cx.warn('empty-cohort-window', m.cohort.withinSpan ?? m.cohort.span, `the cohort window (${m.cohort.within.text}) is not longer than the ${m.days}-day return window, so the cohort is always empty; make it longer than ${m.days}d`);
       return { k: 'retention', entity, cohort: c.filter, cohortWithin: ir.duration(m.cohort.within), returning: r.filter, days: m.days };
     }
+    case 'conversion':
+      return conversionMetric(cx, m);
   }
 }
 

@@ -18,6 +18,7 @@ import * as ir from '../ir/ir.js';
 import type { IrAgg, IrCond, IrEntity, IrEventFilter, IrExpr, IrMetric, IrQuery, IrStream, IrTable, IrTime } from '../ir/ir.js';
 import { compileRaw, type CompiledSql } from './kysely.js';
 import { postgres, type Dialect } from './dialect.js';
+import { conversionSql, funnelPreviewSql, type FunnelParts } from './funnel.js';
 
 export type Strategy = 'probe' | 'pass';
 
@@ -1064,7 +1065,27 @@ function metricValue(row: MetricRow, m: IrMetric): Sql {
       return row.single(npsSql(row.x, m));
     case 'count_distinct':
       return row.single(countDistinctSql(row.x, m));
+    case 'conversion':
+      return row.single(conversionSql(m.funnel, m.from, m.to, funnelParts(row.x)));
   }
+}
+
+/** The compiler context's building blocks for funnel SQL (sql/funnel.ts). */
+function funnelParts(x: Ctx): FunnelParts {
+  return {
+    d: x.d,
+    asOf: x.asOf,
+    time: (t) => x.time(t),
+    table,
+    col,
+    filter: (f, ev) => eventFilter(x, f, ev),
+    exists: (entity, key) => entityExists(x, entity, key),
+  };
+}
+
+/** A funnel's figures at T in one statement: `n0..` reached per step, `m1..` median hours from the previous step. */
+export function compileFunnel(f: ir.IrFunnel, opts: SqlOptions): CompiledQuery {
+  return compileRaw(funnelPreviewSql(f, funnelParts(new Ctx(opts, undefined, 'pass'))), dialectOf(opts));
 }
 
 /** `select <value> as value` for a KPI metric at T: one row from set-based sources (see above). */
@@ -1083,6 +1104,8 @@ export function compileQuery(q: IrQuery, opts: SqlOptions): CompiledQuery {
       return compileValues(q, opts);
     case 'metric':
       return compileMetric(q.metric, opts);
+    case 'funnel':
+      return compileFunnel(q.funnel, opts);
   }
 }
 

@@ -53,6 +53,8 @@ export interface Dialect {
    * `filter` (an aggregate FILTER clause, or empty).
    */
   firstOf(value: Sql, orderBy: Sql, descending: boolean, filter: Sql): Sql;
+  /** The aggregate median of a number over a group (interpolated, NULL when the group is empty). */
+  median(value: Sql): Sql;
   /** The aggregate "true when the condition holds for any row of the group". */
   boolOr(condition: Sql): Sql;
   /** The aggregate JSON object of key -> value over a group; `{}` when the group is empty. */
@@ -124,6 +126,7 @@ export const postgres: Dialect = {
   distinctOn: (keys) => sql`distinct on (${keys})`,
   firstOf: (value, orderBy, descending, filter) => sql`(array_agg(${value} order by ${orderBy} ${descending ? DESC : ASC})${filter})[1]`,
   boolOr: (condition) => sql`bool_or(${condition})`,
+  median: (value) => sql`percentile_cont(0.5) within group (order by ${value})`,
   jsonObjectAgg: (key, value) => sql`coalesce(json_object_agg(${key}, ${value}), '{}')`,
   materializedCte: (name, body) => sql`${sql.raw(name)} as materialized (${body})`,
   assignmentUnit: (campaign, key) => sql`(('x' || substr(encode(sha256(convert_to(${campaign} || ':' || ${key}, 'UTF8')), 'hex'), 1, 8))::bit(32)::bigint)::float8 / 4294967296.0`,

@@ -12,6 +12,7 @@ import kpi from '../../../schemas/kpi.schema.json';
 import campaign from '../../../schemas/campaign.schema.json';
 import cohort from '../../../schemas/cohort.schema.json';
 import testKind from '../../../schemas/test.schema.json';
+import funnel from '../../../schemas/funnel.schema.json';
 import project from '../../../schemas/project.schema.json';
 import type { Kind } from '../model/types.js';
 
@@ -30,4 +31,5 @@ export const SCHEMAS: Record<Kind, JsonSchema> = {
   Campaign: campaign,
   Test: testKind,
   Cohort: cohort,
+  Funnel: funnel,
 };

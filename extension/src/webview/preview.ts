@@ -85,6 +85,8 @@ function render(p: Json): Node[] {
       return renderCampaign(p);
     case 'cohort':
       return renderCohort(p);
+    case 'funnel':
+      return renderFunnel(p);
     default:
       return [h('pre', {}, JSON.stringify(p, null, 2))];
   }
@@ -163,6 +165,19 @@ function bars(values: Record<string, number>, labelledBy: string, id: string, ho
 }
 
 // ---- lifecycle, trait, score -------------------------------------------------------------------
+
+function renderFunnel(p: Json): Node[] {
+  const steps = (Array.isArray(p.steps) ? p.steps : []) as Json[];
+  const pct = (v: unknown) => (num(v) === null ? '–' : `${((v as number) * 100).toFixed(1)}%`);
+  const hours = (v: unknown) => (num(v) === null ? '' : (v as number) < 48 ? `${(v as number).toFixed(1)} h` : `${((v as number) / 24).toFixed(1)} d`);
+  const head = h('tr', {}, ...['step', 'reached', 'step conversion', 'overall', 'median from previous'].map((c) => h('th', { scope: 'col' }, c)));
+  const rows = steps.map((st) => h('tr', {}, h('td', {}, String(st.name ?? '')), h('td', {}, int(st.reached)), h('td', {}, pct(st.step_conversion)), h('td', {}, pct(st.overall_conversion)), h('td', {}, hours(st.median_hours_from_previous))));
+  return [
+    h('div', { class: 'figures' }, h('div', { class: 'figure' }, h('div', { class: 'value', id: 'entrants', 'data-value': num(p.entrants) ?? '' }, int(p.entrants)), h('div', { class: 'label' }, `entered in the last ${String(p.within ?? '')}`))),
+    h('h2', { id: 'steps-heading' }, 'Steps'),
+    h('table', { 'aria-labelledby': 'steps-heading' }, h('thead', {}, head), h('tbody', {}, ...rows)),
+  ];
+}
 
 function renderLifecycle(p: Json): Node[] {
   const stages = (p.stages ?? {}) as Record<string, number>;
