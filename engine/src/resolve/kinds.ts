@@ -14,6 +14,7 @@ import { aggregateExpr, cond, eventFilter } from './conditions.js';
 import type { Body, ResolveContext, Typed } from './context.js';
 import { entityFor, irEntity } from './entities.js';
 import { kpiMetric, lintKpi } from './kpi.js';
+import { kpiBreakdown } from './breakdown.js';
 
 /** What a definition resolves to (entity, query, value type, campaign), with its diagnostics in `cx`. */
 export function resolveDefinition(cx: ResolveContext, def: Definition): Body {
@@ -54,7 +55,8 @@ export function resolveDefinition(cx: ResolveContext, def: Definition): Body {
     case 'Kpi': {
       const metric = kpiMetric(cx, def, def.metric, def.entity);
       lintKpi(cx, def);
-      return metric ? { query: { k: 'metric', metric } } : {};
+      const breakdown = metric && def.breakdown ? kpiBreakdown(cx, def, metric) : undefined;
+      return metric ? { query: breakdown ? { k: 'metric', metric, breakdown } : { k: 'metric', metric } } : {};
     }
     case 'Campaign':
       return resolveCampaign(cx, def);

@@ -980,3 +980,20 @@ export function eventFilterRaw(f: IrEventFilter, opts: SqlOptions, ev: string): 
 export function tableRaw(t: IrTable): RawBuilder<unknown> {
   return table(t);
 }
+
+// ---- building blocks for KPI breakdowns (sql/breakdown.ts) ---------------------------------------
+
+/** Every entity existing at T with its value, as a subquery selecting `key, value` (compileValues' SQL). */
+export function valuesRaw(q: ir.IrValuesQuery, opts: SqlOptions): RawBuilder<unknown> {
+  return compileValuesRaw(q, opts).raw;
+}
+
+/** An event-level expression over event alias `ev` (a sum's or an NPS score's value). */
+export function eventExprRaw(e: IrExpr, opts: SqlOptions, ev: string): RawBuilder<unknown> {
+  return expr(new Ctx(opts, undefined, 'probe'), e, ev);
+}
+
+/** An instant relative to T (or fixed), as T is given in the options. */
+export function timeRaw(t: IrTime, opts: SqlOptions): RawBuilder<unknown> {
+  return new Ctx(opts, undefined, 'probe').time(t);
+}

@@ -5071,8 +5071,8 @@ return errors === 0;
 validate45.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const kpi = validate54;
-const schema158 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/kpi.schema.json","type":"object","properties":{"kind":{"const":"Kpi"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"entity":{"$ref":"common.schema.json#/$defs/name"},"funnel":{"type":"string","enum":["acquisition","activation","retention","revenue","referral"]},"metric":{"$ref":"common.schema.json#/$defs/metric"},"target":{"$ref":"common.schema.json#/$defs/target"},"guardrail":{"$ref":"common.schema.json#/$defs/guardrail"},"unit":{"type":"string","minLength":1},"format":{"type":"string","enum":["number","percent","currency"],"default":"number"}},"required":["kind","name","version","metric"],"additionalProperties":false};
-const schema183 = {"type":"object","properties":{"gte":{"type":"number"},"gt":{"type":"number"},"lte":{"type":"number"},"lt":{"type":"number"}},"additionalProperties":false};
+const schema158 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/kpi.schema.json","type":"object","properties":{"kind":{"const":"Kpi"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"entity":{"$ref":"common.schema.json#/$defs/name"},"funnel":{"type":"string","enum":["acquisition","activation","retention","revenue","referral"]},"metric":{"$ref":"common.schema.json#/$defs/metric"},"target":{"$ref":"common.schema.json#/$defs/target"},"breakdown":{"type":"object","properties":{"attribute":{"$ref":"common.schema.json#/$defs/name"},"segments":{"type":"array","minItems":1,"items":{"$ref":"common.schema.json#/$defs/name"}},"lifecycle":{"$ref":"common.schema.json#/$defs/name"},"score":{"$ref":"common.schema.json#/$defs/name"},"top":{"type":"integer","minimum":1},"targets":{"type":"object","additionalProperties":{"$ref":"common.schema.json#/$defs/target"}}},"additionalProperties":false},"guardrail":{"$ref":"common.schema.json#/$defs/guardrail"},"unit":{"type":"string","minLength":1},"format":{"type":"string","enum":["number","percent","currency"],"default":"number"}},"required":["kind","name","version","metric"],"additionalProperties":false};
+const schema187 = {"type":"object","properties":{"gte":{"type":"number"},"gt":{"type":"number"},"lte":{"type":"number"},"lt":{"type":"number"}},"additionalProperties":false};
 const schema165 = {"type":"object","properties":{"count":{"$ref":"#/$defs/condition"},"events":{"$ref":"#/$defs/eventQuery"},"sum":{"$ref":"#/$defs/propertyEventQuery"},"avg":{"$ref":"#/$defs/propertyEventQuery"},"active":{"$ref":"#/$defs/windowedEventQuery"},"ratio":{"type":"object","properties":{"numerator":{"$ref":"#/$defs/metric"},"denominator":{"$ref":"#/$defs/metric"}},"required":["numerator","denominator"],"additionalProperties":false},"retention":{"type":"object","properties":{"cohort":{"$ref":"#/$defs/windowedEventQuery"},"return":{"$ref":"#/$defs/eventQuery"},"days":{"type":"integer","minimum":1}},"required":["cohort","return","days"],"additionalProperties":false},"churn":{"$ref":"#/$defs/windowedEventQuery"},"nps":{"$ref":"#/$defs/propertyEventQuery"}},"additionalProperties":false};
 const schema166 = {"type":"object","properties":{"event":{"$ref":"#/$defs/eventType"},"stream":{"$ref":"#/$defs/name"},"within":{"$ref":"#/$defs/duration"},"where":{"$ref":"#/$defs/propertyFilters"}},"additionalProperties":false};
 
@@ -6299,12 +6299,12 @@ vErrors = vErrors === null ? validate72.errors : vErrors.concat(validate72.error
 errors = vErrors.length;
 }
 }
-if(data.guardrail !== undefined){
-let data11 = data.guardrail;
+if(data.breakdown !== undefined){
+let data11 = data.breakdown;
 if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
 for(const key1 in data11){
-if(!((((key1 === "gte") || (key1 === "gt")) || (key1 === "lte")) || (key1 === "lt"))){
-const err21 = {instancePath:instancePath+"/guardrail",schemaPath:"common.schema.json#/$defs/guardrail/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema183,data:data11};
+if(!((((((key1 === "attribute") || (key1 === "segments")) || (key1 === "lifecycle")) || (key1 === "score")) || (key1 === "top")) || (key1 === "targets"))){
+const err21 = {instancePath:instancePath+"/breakdown",schemaPath:"#/properties/breakdown/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema158.properties.breakdown,data:data11};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -6314,10 +6314,11 @@ vErrors.push(err21);
 errors++;
 }
 }
-if(data11.gte !== undefined){
-let data12 = data11.gte;
-if(!(typeof data12 == "number")){
-const err22 = {instancePath:instancePath+"/guardrail/gte",schemaPath:"common.schema.json#/$defs/guardrail/properties/gte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema183.properties.gte.type,parentSchema:schema183.properties.gte,data:data12};
+if(data11.attribute !== undefined){
+let data12 = data11.attribute;
+if(typeof data12 === "string"){
+if(!pattern4.test(data12)){
+const err22 = {instancePath:instancePath+"/breakdown/attribute",schemaPath:"common.schema.json#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data12};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -6327,10 +6328,8 @@ vErrors.push(err22);
 errors++;
 }
 }
-if(data11.gt !== undefined){
-let data13 = data11.gt;
-if(!(typeof data13 == "number")){
-const err23 = {instancePath:instancePath+"/guardrail/gt",schemaPath:"common.schema.json#/$defs/guardrail/properties/gt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema183.properties.gt.type,parentSchema:schema183.properties.gt,data:data13};
+else {
+const err23 = {instancePath:instancePath+"/breakdown/attribute",schemaPath:"common.schema.json#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data12};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -6340,10 +6339,11 @@ vErrors.push(err23);
 errors++;
 }
 }
-if(data11.lte !== undefined){
-let data14 = data11.lte;
-if(!(typeof data14 == "number")){
-const err24 = {instancePath:instancePath+"/guardrail/lte",schemaPath:"common.schema.json#/$defs/guardrail/properties/lte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema183.properties.lte.type,parentSchema:schema183.properties.lte,data:data14};
+if(data11.segments !== undefined){
+let data13 = data11.segments;
+if(Array.isArray(data13)){
+if(data13.length < 1){
+const err24 = {instancePath:instancePath+"/breakdown/segments",schemaPath:"#/properties/breakdown/properties/segments/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema158.properties.breakdown.properties.segments,data:data13};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -6352,11 +6352,12 @@ vErrors.push(err24);
 }
 errors++;
 }
-}
-if(data11.lt !== undefined){
-let data15 = data11.lt;
-if(!(typeof data15 == "number")){
-const err25 = {instancePath:instancePath+"/guardrail/lt",schemaPath:"common.schema.json#/$defs/guardrail/properties/lt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema183.properties.lt.type,parentSchema:schema183.properties.lt,data:data15};
+const len1 = data13.length;
+for(let i2=0; i2<len1; i2++){
+let data14 = data13[i2];
+if(typeof data14 === "string"){
+if(!pattern4.test(data14)){
+const err25 = {instancePath:instancePath+"/breakdown/segments/" + i2,schemaPath:"common.schema.json#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data14};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -6366,9 +6367,8 @@ vErrors.push(err25);
 errors++;
 }
 }
-}
 else {
-const err26 = {instancePath:instancePath+"/guardrail",schemaPath:"common.schema.json#/$defs/guardrail/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema183.type,parentSchema:schema183,data:data11};
+const err26 = {instancePath:instancePath+"/breakdown/segments/" + i2,schemaPath:"common.schema.json#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data14};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -6378,11 +6378,9 @@ vErrors.push(err26);
 errors++;
 }
 }
-if(data.unit !== undefined){
-let data16 = data.unit;
-if(typeof data16 === "string"){
-if(func2(data16) < 1){
-const err27 = {instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema158.properties.unit,data:data16};
+}
+else {
+const err27 = {instancePath:instancePath+"/breakdown/segments",schemaPath:"#/properties/breakdown/properties/segments/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema158.properties.breakdown.properties.segments.type,parentSchema:schema158.properties.breakdown.properties.segments,data:data13};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -6392,8 +6390,11 @@ vErrors.push(err27);
 errors++;
 }
 }
-else {
-const err28 = {instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema158.properties.unit.type,parentSchema:schema158.properties.unit,data:data16};
+if(data11.lifecycle !== undefined){
+let data15 = data11.lifecycle;
+if(typeof data15 === "string"){
+if(!pattern4.test(data15)){
+const err28 = {instancePath:instancePath+"/breakdown/lifecycle",schemaPath:"common.schema.json#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data15};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -6403,10 +6404,8 @@ vErrors.push(err28);
 errors++;
 }
 }
-if(data.format !== undefined){
-let data17 = data.format;
-if(typeof data17 !== "string"){
-const err29 = {instancePath:instancePath+"/format",schemaPath:"#/properties/format/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema158.properties.format.type,parentSchema:schema158.properties.format,data:data17};
+else {
+const err29 = {instancePath:instancePath+"/breakdown/lifecycle",schemaPath:"common.schema.json#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data15};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -6415,8 +6414,12 @@ vErrors.push(err29);
 }
 errors++;
 }
-if(!(((data17 === "number") || (data17 === "percent")) || (data17 === "currency"))){
-const err30 = {instancePath:instancePath+"/format",schemaPath:"#/properties/format/enum",keyword:"enum",params:{allowedValues: schema158.properties.format.enum},message:"must be equal to one of the allowed values",schema:schema158.properties.format.enum,parentSchema:schema158.properties.format,data:data17};
+}
+if(data11.score !== undefined){
+let data16 = data11.score;
+if(typeof data16 === "string"){
+if(!pattern4.test(data16)){
+const err30 = {instancePath:instancePath+"/breakdown/score",schemaPath:"common.schema.json#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data16};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -6426,9 +6429,8 @@ vErrors.push(err30);
 errors++;
 }
 }
-}
 else {
-const err31 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema158.type,parentSchema:schema158,data};
+const err31 = {instancePath:instancePath+"/breakdown/score",schemaPath:"common.schema.json#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data16};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -6437,20 +6439,217 @@ vErrors.push(err31);
 }
 errors++;
 }
+}
+if(data11.top !== undefined){
+let data17 = data11.top;
+if(!((typeof data17 == "number") && (!(data17 % 1) && !isNaN(data17)))){
+const err32 = {instancePath:instancePath+"/breakdown/top",schemaPath:"#/properties/breakdown/properties/top/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema158.properties.breakdown.properties.top.type,parentSchema:schema158.properties.breakdown.properties.top,data:data17};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+if(typeof data17 == "number"){
+if(data17 < 1 || isNaN(data17)){
+const err33 = {instancePath:instancePath+"/breakdown/top",schemaPath:"#/properties/breakdown/properties/top/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema158.properties.breakdown.properties.top,data:data17};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+}
+if(data11.targets !== undefined){
+let data18 = data11.targets;
+if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
+for(const key2 in data18){
+if(!(validate72(data18[key2], {instancePath:instancePath+"/breakdown/targets/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data18,parentDataProperty:key2,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate72.errors : vErrors.concat(validate72.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err34 = {instancePath:instancePath+"/breakdown/targets",schemaPath:"#/properties/breakdown/properties/targets/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema158.properties.breakdown.properties.targets.type,parentSchema:schema158.properties.breakdown.properties.targets,data:data18};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+}
+}
+else {
+const err35 = {instancePath:instancePath+"/breakdown",schemaPath:"#/properties/breakdown/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema158.properties.breakdown.type,parentSchema:schema158.properties.breakdown,data:data11};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+}
+if(data.guardrail !== undefined){
+let data20 = data.guardrail;
+if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
+for(const key3 in data20){
+if(!((((key3 === "gte") || (key3 === "gt")) || (key3 === "lte")) || (key3 === "lt"))){
+const err36 = {instancePath:instancePath+"/guardrail",schemaPath:"common.schema.json#/$defs/guardrail/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema187,data:data20};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+}
+if(data20.gte !== undefined){
+let data21 = data20.gte;
+if(!(typeof data21 == "number")){
+const err37 = {instancePath:instancePath+"/guardrail/gte",schemaPath:"common.schema.json#/$defs/guardrail/properties/gte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema187.properties.gte.type,parentSchema:schema187.properties.gte,data:data21};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+}
+if(data20.gt !== undefined){
+let data22 = data20.gt;
+if(!(typeof data22 == "number")){
+const err38 = {instancePath:instancePath+"/guardrail/gt",schemaPath:"common.schema.json#/$defs/guardrail/properties/gt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema187.properties.gt.type,parentSchema:schema187.properties.gt,data:data22};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+}
+if(data20.lte !== undefined){
+let data23 = data20.lte;
+if(!(typeof data23 == "number")){
+const err39 = {instancePath:instancePath+"/guardrail/lte",schemaPath:"common.schema.json#/$defs/guardrail/properties/lte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema187.properties.lte.type,parentSchema:schema187.properties.lte,data:data23};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+}
+if(data20.lt !== undefined){
+let data24 = data20.lt;
+if(!(typeof data24 == "number")){
+const err40 = {instancePath:instancePath+"/guardrail/lt",schemaPath:"common.schema.json#/$defs/guardrail/properties/lt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema187.properties.lt.type,parentSchema:schema187.properties.lt,data:data24};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+}
+}
+else {
+const err41 = {instancePath:instancePath+"/guardrail",schemaPath:"common.schema.json#/$defs/guardrail/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema187.type,parentSchema:schema187,data:data20};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+}
+if(data.unit !== undefined){
+let data25 = data.unit;
+if(typeof data25 === "string"){
+if(func2(data25) < 1){
+const err42 = {instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema158.properties.unit,data:data25};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+}
+else {
+const err43 = {instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema158.properties.unit.type,parentSchema:schema158.properties.unit,data:data25};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+}
+if(data.format !== undefined){
+let data26 = data.format;
+if(typeof data26 !== "string"){
+const err44 = {instancePath:instancePath+"/format",schemaPath:"#/properties/format/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema158.properties.format.type,parentSchema:schema158.properties.format,data:data26};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+if(!(((data26 === "number") || (data26 === "percent")) || (data26 === "currency"))){
+const err45 = {instancePath:instancePath+"/format",schemaPath:"#/properties/format/enum",keyword:"enum",params:{allowedValues: schema158.properties.format.enum},message:"must be equal to one of the allowed values",schema:schema158.properties.format.enum,parentSchema:schema158.properties.format,data:data26};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+}
+}
+else {
+const err46 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema158.type,parentSchema:schema158,data};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
 validate54.errors = vErrors;
 return errors === 0;
 }
 validate54.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const campaign = validate76;
-const schema184 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/campaign.schema.json","type":"object","properties":{"kind":{"const":"Campaign"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"audience":{"type":"object","properties":{"segment":{"$ref":"common.schema.json#/$defs/name"},"exclude":{"type":"array","items":{"$ref":"common.schema.json#/$defs/name"},"uniqueItems":true}},"required":["segment"],"additionalProperties":false},"channel":{"type":"string","enum":["email","sms","push","in_app","webhook"]},"schedule":{"type":"object","properties":{"start":{"$ref":"common.schema.json#/$defs/instant"},"end":{"$ref":"common.schema.json#/$defs/instant"}},"required":["start"],"additionalProperties":false},"trigger":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"delay":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"additionalProperties":false},"entry":{"type":["string","object"],"pattern":"^once$","properties":{"every":{"$ref":"common.schema.json#/$defs/duration"}},"required":["every"],"additionalProperties":false,"default":"once"},"frequency_cap":{"type":"object","properties":{"max":{"type":"integer","minimum":1},"per":{"$ref":"common.schema.json#/$defs/duration"}},"required":["max","per"],"additionalProperties":false},"variants":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/variant"}},"goal":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"within":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"required":["within"],"additionalProperties":false}},"required":["kind","name","version","audience","channel","variants"],"additionalProperties":false,"$defs":{"variant":{"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"weight":{"type":"number","minimum":0},"holdout":{"type":"boolean","default":false},"description":{"$ref":"common.schema.json#/$defs/description"}},"required":["name","weight"],"additionalProperties":false}}};
+export const campaign = validate77;
+const schema188 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/campaign.schema.json","type":"object","properties":{"kind":{"const":"Campaign"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"audience":{"type":"object","properties":{"segment":{"$ref":"common.schema.json#/$defs/name"},"exclude":{"type":"array","items":{"$ref":"common.schema.json#/$defs/name"},"uniqueItems":true}},"required":["segment"],"additionalProperties":false},"channel":{"type":"string","enum":["email","sms","push","in_app","webhook"]},"schedule":{"type":"object","properties":{"start":{"$ref":"common.schema.json#/$defs/instant"},"end":{"$ref":"common.schema.json#/$defs/instant"}},"required":["start"],"additionalProperties":false},"trigger":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"delay":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"additionalProperties":false},"entry":{"type":["string","object"],"pattern":"^once$","properties":{"every":{"$ref":"common.schema.json#/$defs/duration"}},"required":["every"],"additionalProperties":false,"default":"once"},"frequency_cap":{"type":"object","properties":{"max":{"type":"integer","minimum":1},"per":{"$ref":"common.schema.json#/$defs/duration"}},"required":["max","per"],"additionalProperties":false},"variants":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/variant"}},"goal":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"within":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"required":["within"],"additionalProperties":false}},"required":["kind","name","version","audience","channel","variants"],"additionalProperties":false,"$defs":{"variant":{"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"weight":{"type":"number","minimum":0},"holdout":{"type":"boolean","default":false},"description":{"$ref":"common.schema.json#/$defs/description"}},"required":["name","weight"],"additionalProperties":false}}};
 const func0 = runtime_equal.default;
-const pattern58 = new RegExp("^once$", "u");
+const pattern62 = new RegExp("^once$", "u");
 
-function validate77(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate78(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate77.evaluated;
+const evaluated0 = validate78.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6476,17 +6675,17 @@ vErrors.push(err0);
 }
 errors++;
 }
-validate77.errors = vErrors;
+validate78.errors = vErrors;
 return errors === 0;
 }
-validate77.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate78.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema200 = {"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"weight":{"type":"number","minimum":0},"holdout":{"type":"boolean","default":false},"description":{"$ref":"common.schema.json#/$defs/description"}},"required":["name","weight"],"additionalProperties":false};
+const schema204 = {"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"weight":{"type":"number","minimum":0},"holdout":{"type":"boolean","default":false},"description":{"$ref":"common.schema.json#/$defs/description"}},"required":["name","weight"],"additionalProperties":false};
 
-function validate80(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate81(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate80.evaluated;
+const evaluated0 = validate81.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6495,7 +6694,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.name === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema200.required,parentSchema:schema200,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema204.required,parentSchema:schema204,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6505,7 +6704,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.weight === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "weight"},message:"must have required property '"+"weight"+"'",schema:schema200.required,parentSchema:schema200,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "weight"},message:"must have required property '"+"weight"+"'",schema:schema204.required,parentSchema:schema204,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6516,7 +6715,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "name") || (key0 === "weight")) || (key0 === "holdout")) || (key0 === "description"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema200,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema204,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -6555,7 +6754,7 @@ if(data.weight !== undefined){
 let data1 = data.weight;
 if(typeof data1 == "number"){
 if(data1 < 0 || isNaN(data1)){
-const err5 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema200.properties.weight,data:data1};
+const err5 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema204.properties.weight,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -6566,7 +6765,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema200.properties.weight.type,parentSchema:schema200.properties.weight,data:data1};
+const err6 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema204.properties.weight.type,parentSchema:schema204.properties.weight,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -6579,7 +6778,7 @@ errors++;
 if(data.holdout !== undefined){
 let data2 = data.holdout;
 if(typeof data2 !== "boolean"){
-const err7 = {instancePath:instancePath+"/holdout",schemaPath:"#/properties/holdout/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema200.properties.holdout.type,parentSchema:schema200.properties.holdout,data:data2};
+const err7 = {instancePath:instancePath+"/holdout",schemaPath:"#/properties/holdout/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema204.properties.holdout.type,parentSchema:schema204.properties.holdout,data:data2};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -6604,7 +6803,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema200.type,parentSchema:schema200,data};
+const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema204.type,parentSchema:schema204,data};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -6613,17 +6812,17 @@ vErrors.push(err9);
 }
 errors++;
 }
-validate80.errors = vErrors;
+validate81.errors = vErrors;
 return errors === 0;
 }
-validate80.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate81.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate76(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate77(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://tally.dev/schemas/campaign.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate76.evaluated;
+const evaluated0 = validate77.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6632,7 +6831,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.kind === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema184.required,parentSchema:schema184,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema188.required,parentSchema:schema188,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6642,7 +6841,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.name === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema184.required,parentSchema:schema184,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema188.required,parentSchema:schema188,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6652,7 +6851,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.version === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema184.required,parentSchema:schema184,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema188.required,parentSchema:schema188,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -6662,7 +6861,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.audience === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "audience"},message:"must have required property '"+"audience"+"'",schema:schema184.required,parentSchema:schema184,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "audience"},message:"must have required property '"+"audience"+"'",schema:schema188.required,parentSchema:schema188,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -6672,7 +6871,7 @@ vErrors.push(err3);
 errors++;
 }
 if(data.channel === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "channel"},message:"must have required property '"+"channel"+"'",schema:schema184.required,parentSchema:schema184,data};
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "channel"},message:"must have required property '"+"channel"+"'",schema:schema188.required,parentSchema:schema188,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -6682,7 +6881,7 @@ vErrors.push(err4);
 errors++;
 }
 if(data.variants === undefined){
-const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "variants"},message:"must have required property '"+"variants"+"'",schema:schema184.required,parentSchema:schema184,data};
+const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "variants"},message:"must have required property '"+"variants"+"'",schema:schema188.required,parentSchema:schema188,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -6692,8 +6891,8 @@ vErrors.push(err5);
 errors++;
 }
 for(const key0 in data){
-if(!(func1.call(schema184.properties, key0))){
-const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema184,data};
+if(!(func1.call(schema188.properties, key0))){
+const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema188,data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -6706,7 +6905,7 @@ errors++;
 if(data.kind !== undefined){
 let data0 = data.kind;
 if("Campaign" !== data0){
-const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Campaign"},message:"must be equal to constant",schema:"Campaign",parentSchema:schema184.properties.kind,data:data0};
+const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Campaign"},message:"must be equal to constant",schema:"Campaign",parentSchema:schema188.properties.kind,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -6873,7 +7072,7 @@ if(data.audience !== undefined){
 let data7 = data.audience;
 if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 if(data7.segment === undefined){
-const err19 = {instancePath:instancePath+"/audience",schemaPath:"#/properties/audience/required",keyword:"required",params:{missingProperty: "segment"},message:"must have required property '"+"segment"+"'",schema:schema184.properties.audience.required,parentSchema:schema184.properties.audience,data:data7};
+const err19 = {instancePath:instancePath+"/audience",schemaPath:"#/properties/audience/required",keyword:"required",params:{missingProperty: "segment"},message:"must have required property '"+"segment"+"'",schema:schema188.properties.audience.required,parentSchema:schema188.properties.audience,data:data7};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -6884,7 +7083,7 @@ errors++;
 }
 for(const key1 in data7){
 if(!((key1 === "segment") || (key1 === "exclude"))){
-const err20 = {instancePath:instancePath+"/audience",schemaPath:"#/properties/audience/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema184.properties.audience,data:data7};
+const err20 = {instancePath:instancePath+"/audience",schemaPath:"#/properties/audience/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema188.properties.audience,data:data7};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -6955,7 +7154,7 @@ outer0:
 for(;i3--;){
 for(j1 = i3; j1--;){
 if(func0(data9[i3], data9[j1])){
-const err25 = {instancePath:instancePath+"/audience/exclude",schemaPath:"#/properties/audience/properties/exclude/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i3+" are identical)",schema:true,parentSchema:schema184.properties.audience.properties.exclude,data:data9};
+const err25 = {instancePath:instancePath+"/audience/exclude",schemaPath:"#/properties/audience/properties/exclude/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i3+" are identical)",schema:true,parentSchema:schema188.properties.audience.properties.exclude,data:data9};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -6970,7 +7169,7 @@ break outer0;
 }
 }
 else {
-const err26 = {instancePath:instancePath+"/audience/exclude",schemaPath:"#/properties/audience/properties/exclude/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema184.properties.audience.properties.exclude.type,parentSchema:schema184.properties.audience.properties.exclude,data:data9};
+const err26 = {instancePath:instancePath+"/audience/exclude",schemaPath:"#/properties/audience/properties/exclude/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema188.properties.audience.properties.exclude.type,parentSchema:schema188.properties.audience.properties.exclude,data:data9};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -6982,7 +7181,7 @@ errors++;
 }
 }
 else {
-const err27 = {instancePath:instancePath+"/audience",schemaPath:"#/properties/audience/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema184.properties.audience.type,parentSchema:schema184.properties.audience,data:data7};
+const err27 = {instancePath:instancePath+"/audience",schemaPath:"#/properties/audience/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema188.properties.audience.type,parentSchema:schema188.properties.audience,data:data7};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -6995,7 +7194,7 @@ errors++;
 if(data.channel !== undefined){
 let data11 = data.channel;
 if(typeof data11 !== "string"){
-const err28 = {instancePath:instancePath+"/channel",schemaPath:"#/properties/channel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema184.properties.channel.type,parentSchema:schema184.properties.channel,data:data11};
+const err28 = {instancePath:instancePath+"/channel",schemaPath:"#/properties/channel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema188.properties.channel.type,parentSchema:schema188.properties.channel,data:data11};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -7005,7 +7204,7 @@ vErrors.push(err28);
 errors++;
 }
 if(!(((((data11 === "email") || (data11 === "sms")) || (data11 === "push")) || (data11 === "in_app")) || (data11 === "webhook"))){
-const err29 = {instancePath:instancePath+"/channel",schemaPath:"#/properties/channel/enum",keyword:"enum",params:{allowedValues: schema184.properties.channel.enum},message:"must be equal to one of the allowed values",schema:schema184.properties.channel.enum,parentSchema:schema184.properties.channel,data:data11};
+const err29 = {instancePath:instancePath+"/channel",schemaPath:"#/properties/channel/enum",keyword:"enum",params:{allowedValues: schema188.properties.channel.enum},message:"must be equal to one of the allowed values",schema:schema188.properties.channel.enum,parentSchema:schema188.properties.channel,data:data11};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -7019,7 +7218,7 @@ if(data.schedule !== undefined){
 let data12 = data.schedule;
 if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
 if(data12.start === undefined){
-const err30 = {instancePath:instancePath+"/schedule",schemaPath:"#/properties/schedule/required",keyword:"required",params:{missingProperty: "start"},message:"must have required property '"+"start"+"'",schema:schema184.properties.schedule.required,parentSchema:schema184.properties.schedule,data:data12};
+const err30 = {instancePath:instancePath+"/schedule",schemaPath:"#/properties/schedule/required",keyword:"required",params:{missingProperty: "start"},message:"must have required property '"+"start"+"'",schema:schema188.properties.schedule.required,parentSchema:schema188.properties.schedule,data:data12};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -7030,7 +7229,7 @@ errors++;
 }
 for(const key2 in data12){
 if(!((key2 === "start") || (key2 === "end"))){
-const err31 = {instancePath:instancePath+"/schedule",schemaPath:"#/properties/schedule/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema184.properties.schedule,data:data12};
+const err31 = {instancePath:instancePath+"/schedule",schemaPath:"#/properties/schedule/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema188.properties.schedule,data:data12};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -7092,7 +7291,7 @@ errors++;
 }
 }
 else {
-const err36 = {instancePath:instancePath+"/schedule",schemaPath:"#/properties/schedule/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema184.properties.schedule.type,parentSchema:schema184.properties.schedule,data:data12};
+const err36 = {instancePath:instancePath+"/schedule",schemaPath:"#/properties/schedule/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema188.properties.schedule.type,parentSchema:schema188.properties.schedule,data:data12};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -7107,7 +7306,7 @@ let data15 = data.trigger;
 if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
 for(const key3 in data15){
 if(!((((key3 === "event") || (key3 === "stream")) || (key3 === "delay")) || (key3 === "where"))){
-const err37 = {instancePath:instancePath+"/trigger",schemaPath:"#/properties/trigger/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema184.properties.trigger,data:data15};
+const err37 = {instancePath:instancePath+"/trigger",schemaPath:"#/properties/trigger/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema188.properties.trigger,data:data15};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -7193,14 +7392,14 @@ errors++;
 }
 }
 if(data15.where !== undefined){
-if(!(validate77(data15.where, {instancePath:instancePath+"/trigger/where",parentData:data15,parentDataProperty:"where",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate77.errors : vErrors.concat(validate77.errors);
+if(!(validate78(data15.where, {instancePath:instancePath+"/trigger/where",parentData:data15,parentDataProperty:"where",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate78.errors : vErrors.concat(validate78.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err44 = {instancePath:instancePath+"/trigger",schemaPath:"#/properties/trigger/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema184.properties.trigger.type,parentSchema:schema184.properties.trigger,data:data15};
+const err44 = {instancePath:instancePath+"/trigger",schemaPath:"#/properties/trigger/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema188.properties.trigger.type,parentSchema:schema188.properties.trigger,data:data15};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -7213,7 +7412,7 @@ errors++;
 if(data.entry !== undefined){
 let data20 = data.entry;
 if((typeof data20 !== "string") && (!(data20 && typeof data20 == "object" && !Array.isArray(data20)))){
-const err45 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/type",keyword:"type",params:{type: schema184.properties.entry.type},message:"must be string,object",schema:schema184.properties.entry.type,parentSchema:schema184.properties.entry,data:data20};
+const err45 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/type",keyword:"type",params:{type: schema188.properties.entry.type},message:"must be string,object",schema:schema188.properties.entry.type,parentSchema:schema188.properties.entry,data:data20};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -7223,8 +7422,8 @@ vErrors.push(err45);
 errors++;
 }
 if(typeof data20 === "string"){
-if(!pattern58.test(data20)){
-const err46 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/pattern",keyword:"pattern",params:{pattern: "^once$"},message:"must match pattern \""+"^once$"+"\"",schema:"^once$",parentSchema:schema184.properties.entry,data:data20};
+if(!pattern62.test(data20)){
+const err46 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/pattern",keyword:"pattern",params:{pattern: "^once$"},message:"must match pattern \""+"^once$"+"\"",schema:"^once$",parentSchema:schema188.properties.entry,data:data20};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -7236,7 +7435,7 @@ errors++;
 }
 if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
 if(data20.every === undefined){
-const err47 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/required",keyword:"required",params:{missingProperty: "every"},message:"must have required property '"+"every"+"'",schema:schema184.properties.entry.required,parentSchema:schema184.properties.entry,data:data20};
+const err47 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/required",keyword:"required",params:{missingProperty: "every"},message:"must have required property '"+"every"+"'",schema:schema188.properties.entry.required,parentSchema:schema188.properties.entry,data:data20};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -7247,7 +7446,7 @@ errors++;
 }
 for(const key4 in data20){
 if(!(key4 === "every")){
-const err48 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema184.properties.entry,data:data20};
+const err48 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema188.properties.entry,data:data20};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -7288,7 +7487,7 @@ if(data.frequency_cap !== undefined){
 let data22 = data.frequency_cap;
 if(data22 && typeof data22 == "object" && !Array.isArray(data22)){
 if(data22.max === undefined){
-const err51 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/required",keyword:"required",params:{missingProperty: "max"},message:"must have required property '"+"max"+"'",schema:schema184.properties.frequency_cap.required,parentSchema:schema184.properties.frequency_cap,data:data22};
+const err51 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/required",keyword:"required",params:{missingProperty: "max"},message:"must have required property '"+"max"+"'",schema:schema188.properties.frequency_cap.required,parentSchema:schema188.properties.frequency_cap,data:data22};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -7298,7 +7497,7 @@ vErrors.push(err51);
 errors++;
 }
 if(data22.per === undefined){
-const err52 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/required",keyword:"required",params:{missingProperty: "per"},message:"must have required property '"+"per"+"'",schema:schema184.properties.frequency_cap.required,parentSchema:schema184.properties.frequency_cap,data:data22};
+const err52 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/required",keyword:"required",params:{missingProperty: "per"},message:"must have required property '"+"per"+"'",schema:schema188.properties.frequency_cap.required,parentSchema:schema188.properties.frequency_cap,data:data22};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -7309,7 +7508,7 @@ errors++;
 }
 for(const key5 in data22){
 if(!((key5 === "max") || (key5 === "per"))){
-const err53 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema184.properties.frequency_cap,data:data22};
+const err53 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema188.properties.frequency_cap,data:data22};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -7322,7 +7521,7 @@ errors++;
 if(data22.max !== undefined){
 let data23 = data22.max;
 if(!((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23)))){
-const err54 = {instancePath:instancePath+"/frequency_cap/max",schemaPath:"#/properties/frequency_cap/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema184.properties.frequency_cap.properties.max.type,parentSchema:schema184.properties.frequency_cap.properties.max,data:data23};
+const err54 = {instancePath:instancePath+"/frequency_cap/max",schemaPath:"#/properties/frequency_cap/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema188.properties.frequency_cap.properties.max.type,parentSchema:schema188.properties.frequency_cap.properties.max,data:data23};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -7333,7 +7532,7 @@ errors++;
 }
 if(typeof data23 == "number"){
 if(data23 < 1 || isNaN(data23)){
-const err55 = {instancePath:instancePath+"/frequency_cap/max",schemaPath:"#/properties/frequency_cap/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema184.properties.frequency_cap.properties.max,data:data23};
+const err55 = {instancePath:instancePath+"/frequency_cap/max",schemaPath:"#/properties/frequency_cap/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema188.properties.frequency_cap.properties.max,data:data23};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -7371,7 +7570,7 @@ errors++;
 }
 }
 else {
-const err58 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema184.properties.frequency_cap.type,parentSchema:schema184.properties.frequency_cap,data:data22};
+const err58 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema188.properties.frequency_cap.type,parentSchema:schema188.properties.frequency_cap,data:data22};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -7385,7 +7584,7 @@ if(data.variants !== undefined){
 let data25 = data.variants;
 if(Array.isArray(data25)){
 if(data25.length < 1){
-const err59 = {instancePath:instancePath+"/variants",schemaPath:"#/properties/variants/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema184.properties.variants,data:data25};
+const err59 = {instancePath:instancePath+"/variants",schemaPath:"#/properties/variants/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema188.properties.variants,data:data25};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -7396,14 +7595,14 @@ errors++;
 }
 const len2 = data25.length;
 for(let i4=0; i4<len2; i4++){
-if(!(validate80(data25[i4], {instancePath:instancePath+"/variants/" + i4,parentData:data25,parentDataProperty:i4,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate80.errors : vErrors.concat(validate80.errors);
+if(!(validate81(data25[i4], {instancePath:instancePath+"/variants/" + i4,parentData:data25,parentDataProperty:i4,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate81.errors : vErrors.concat(validate81.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err60 = {instancePath:instancePath+"/variants",schemaPath:"#/properties/variants/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema184.properties.variants.type,parentSchema:schema184.properties.variants,data:data25};
+const err60 = {instancePath:instancePath+"/variants",schemaPath:"#/properties/variants/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema188.properties.variants.type,parentSchema:schema188.properties.variants,data:data25};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -7417,7 +7616,7 @@ if(data.goal !== undefined){
 let data27 = data.goal;
 if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
 if(data27.within === undefined){
-const err61 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/required",keyword:"required",params:{missingProperty: "within"},message:"must have required property '"+"within"+"'",schema:schema184.properties.goal.required,parentSchema:schema184.properties.goal,data:data27};
+const err61 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/required",keyword:"required",params:{missingProperty: "within"},message:"must have required property '"+"within"+"'",schema:schema188.properties.goal.required,parentSchema:schema188.properties.goal,data:data27};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -7428,7 +7627,7 @@ errors++;
 }
 for(const key6 in data27){
 if(!((((key6 === "event") || (key6 === "stream")) || (key6 === "within")) || (key6 === "where"))){
-const err62 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema184.properties.goal,data:data27};
+const err62 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema188.properties.goal,data:data27};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -7514,14 +7713,14 @@ errors++;
 }
 }
 if(data27.where !== undefined){
-if(!(validate77(data27.where, {instancePath:instancePath+"/goal/where",parentData:data27,parentDataProperty:"where",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate77.errors : vErrors.concat(validate77.errors);
+if(!(validate78(data27.where, {instancePath:instancePath+"/goal/where",parentData:data27,parentDataProperty:"where",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate78.errors : vErrors.concat(validate78.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err69 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema184.properties.goal.type,parentSchema:schema184.properties.goal,data:data27};
+const err69 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema188.properties.goal.type,parentSchema:schema188.properties.goal,data:data27};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -7533,7 +7732,7 @@ errors++;
 }
 }
 else {
-const err70 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema184.type,parentSchema:schema184,data};
+const err70 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema188.type,parentSchema:schema188,data};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -7542,19 +7741,19 @@ vErrors.push(err70);
 }
 errors++;
 }
-validate76.errors = vErrors;
+validate77.errors = vErrors;
 return errors === 0;
 }
-validate76.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate77.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const test = validate83;
-const schema206 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/test.schema.json","type":"object","properties":{"kind":{"const":"Test"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"subject":{"type":"object","properties":{"segment":{"$ref":"common.schema.json#/$defs/name"},"kpi":{"$ref":"common.schema.json#/$defs/name"},"lifecycle":{"$ref":"common.schema.json#/$defs/name"},"trait":{"$ref":"common.schema.json#/$defs/name"},"score":{"$ref":"common.schema.json#/$defs/name"}},"additionalProperties":false,"minProperties":1,"maxProperties":1},"as_of":{"$ref":"common.schema.json#/$defs/instant"},"given":{"type":"object","additionalProperties":{"type":"array","items":{"type":"object"}},"default":{}},"expect":{"type":"object","properties":{"members":{"type":"array","items":{"$ref":"common.schema.json#/$defs/scalar"}},"count":{"type":"integer","minimum":0},"value":{"type":["number","null"]},"stages":{"type":"object","additionalProperties":{"type":"integer","minimum":0}},"values":{"type":"object","additionalProperties":{"type":["string","number","boolean","null"]}}},"additionalProperties":false}},"required":["kind","name","version","subject","as_of","expect"],"additionalProperties":false};
+export const test = validate84;
+const schema210 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/test.schema.json","type":"object","properties":{"kind":{"const":"Test"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"subject":{"type":"object","properties":{"segment":{"$ref":"common.schema.json#/$defs/name"},"kpi":{"$ref":"common.schema.json#/$defs/name"},"lifecycle":{"$ref":"common.schema.json#/$defs/name"},"trait":{"$ref":"common.schema.json#/$defs/name"},"score":{"$ref":"common.schema.json#/$defs/name"}},"additionalProperties":false,"minProperties":1,"maxProperties":1},"as_of":{"$ref":"common.schema.json#/$defs/instant"},"given":{"type":"object","additionalProperties":{"type":"array","items":{"type":"object"}},"default":{}},"expect":{"type":"object","properties":{"members":{"type":"array","items":{"$ref":"common.schema.json#/$defs/scalar"}},"count":{"type":"integer","minimum":0},"value":{"type":["number","null"]},"stages":{"type":"object","additionalProperties":{"type":"integer","minimum":0}},"values":{"type":"object","additionalProperties":{"type":["string","number","boolean","null"]}}},"additionalProperties":false}},"required":["kind","name","version","subject","as_of","expect"],"additionalProperties":false};
 
-function validate83(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate84(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://tally.dev/schemas/test.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate83.evaluated;
+const evaluated0 = validate84.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7563,7 +7762,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.kind === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema206.required,parentSchema:schema206,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema210.required,parentSchema:schema210,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7573,7 +7772,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.name === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema206.required,parentSchema:schema206,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema210.required,parentSchema:schema210,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7583,7 +7782,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.version === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema206.required,parentSchema:schema206,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema210.required,parentSchema:schema210,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7593,7 +7792,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.subject === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "subject"},message:"must have required property '"+"subject"+"'",schema:schema206.required,parentSchema:schema206,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "subject"},message:"must have required property '"+"subject"+"'",schema:schema210.required,parentSchema:schema210,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -7603,7 +7802,7 @@ vErrors.push(err3);
 errors++;
 }
 if(data.as_of === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "as_of"},message:"must have required property '"+"as_of"+"'",schema:schema206.required,parentSchema:schema206,data};
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "as_of"},message:"must have required property '"+"as_of"+"'",schema:schema210.required,parentSchema:schema210,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -7613,7 +7812,7 @@ vErrors.push(err4);
 errors++;
 }
 if(data.expect === undefined){
-const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "expect"},message:"must have required property '"+"expect"+"'",schema:schema206.required,parentSchema:schema206,data};
+const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "expect"},message:"must have required property '"+"expect"+"'",schema:schema210.required,parentSchema:schema210,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -7623,8 +7822,8 @@ vErrors.push(err5);
 errors++;
 }
 for(const key0 in data){
-if(!(func1.call(schema206.properties, key0))){
-const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema206,data};
+if(!(func1.call(schema210.properties, key0))){
+const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema210,data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -7637,7 +7836,7 @@ errors++;
 if(data.kind !== undefined){
 let data0 = data.kind;
 if("Test" !== data0){
-const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Test"},message:"must be equal to constant",schema:"Test",parentSchema:schema206.properties.kind,data:data0};
+const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Test"},message:"must be equal to constant",schema:"Test",parentSchema:schema210.properties.kind,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -7804,7 +8003,7 @@ if(data.subject !== undefined){
 let data7 = data.subject;
 if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 if(Object.keys(data7).length > 1){
-const err19 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/maxProperties",keyword:"maxProperties",params:{limit: 1},message:"must NOT have more than 1 properties",schema:1,parentSchema:schema206.properties.subject,data:data7};
+const err19 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/maxProperties",keyword:"maxProperties",params:{limit: 1},message:"must NOT have more than 1 properties",schema:1,parentSchema:schema210.properties.subject,data:data7};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -7814,7 +8013,7 @@ vErrors.push(err19);
 errors++;
 }
 if(Object.keys(data7).length < 1){
-const err20 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema206.properties.subject,data:data7};
+const err20 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema210.properties.subject,data:data7};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -7825,7 +8024,7 @@ errors++;
 }
 for(const key1 in data7){
 if(!(((((key1 === "segment") || (key1 === "kpi")) || (key1 === "lifecycle")) || (key1 === "trait")) || (key1 === "score"))){
-const err21 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema206.properties.subject,data:data7};
+const err21 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema210.properties.subject,data:data7};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -7962,7 +8161,7 @@ errors++;
 }
 }
 else {
-const err32 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema206.properties.subject.type,parentSchema:schema206.properties.subject,data:data7};
+const err32 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema210.properties.subject.type,parentSchema:schema210.properties.subject,data:data7};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -8007,7 +8206,7 @@ const len1 = data15.length;
 for(let i2=0; i2<len1; i2++){
 let data16 = data15[i2];
 if(!(data16 && typeof data16 == "object" && !Array.isArray(data16))){
-const err35 = {instancePath:instancePath+"/given/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i2,schemaPath:"#/properties/given/additionalProperties/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema206.properties.given.additionalProperties.items.type,parentSchema:schema206.properties.given.additionalProperties.items,data:data16};
+const err35 = {instancePath:instancePath+"/given/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i2,schemaPath:"#/properties/given/additionalProperties/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema210.properties.given.additionalProperties.items.type,parentSchema:schema210.properties.given.additionalProperties.items,data:data16};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -8019,7 +8218,7 @@ errors++;
 }
 }
 else {
-const err36 = {instancePath:instancePath+"/given/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/given/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema206.properties.given.additionalProperties.type,parentSchema:schema206.properties.given.additionalProperties,data:data15};
+const err36 = {instancePath:instancePath+"/given/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/given/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema210.properties.given.additionalProperties.type,parentSchema:schema210.properties.given.additionalProperties,data:data15};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -8031,7 +8230,7 @@ errors++;
 }
 }
 else {
-const err37 = {instancePath:instancePath+"/given",schemaPath:"#/properties/given/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema206.properties.given.type,parentSchema:schema206.properties.given,data:data14};
+const err37 = {instancePath:instancePath+"/given",schemaPath:"#/properties/given/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema210.properties.given.type,parentSchema:schema210.properties.given,data:data14};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -8046,7 +8245,7 @@ let data17 = data.expect;
 if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
 for(const key3 in data17){
 if(!(((((key3 === "members") || (key3 === "count")) || (key3 === "value")) || (key3 === "stages")) || (key3 === "values"))){
-const err38 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema206.properties.expect,data:data17};
+const err38 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema210.properties.expect,data:data17};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -8075,7 +8274,7 @@ errors++;
 }
 }
 else {
-const err40 = {instancePath:instancePath+"/expect/members",schemaPath:"#/properties/expect/properties/members/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema206.properties.expect.properties.members.type,parentSchema:schema206.properties.expect.properties.members,data:data18};
+const err40 = {instancePath:instancePath+"/expect/members",schemaPath:"#/properties/expect/properties/members/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema210.properties.expect.properties.members.type,parentSchema:schema210.properties.expect.properties.members,data:data18};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -8088,7 +8287,7 @@ errors++;
 if(data17.count !== undefined){
 let data20 = data17.count;
 if(!((typeof data20 == "number") && (!(data20 % 1) && !isNaN(data20)))){
-const err41 = {instancePath:instancePath+"/expect/count",schemaPath:"#/properties/expect/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema206.properties.expect.properties.count.type,parentSchema:schema206.properties.expect.properties.count,data:data20};
+const err41 = {instancePath:instancePath+"/expect/count",schemaPath:"#/properties/expect/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema210.properties.expect.properties.count.type,parentSchema:schema210.properties.expect.properties.count,data:data20};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -8099,7 +8298,7 @@ errors++;
 }
 if(typeof data20 == "number"){
 if(data20 < 0 || isNaN(data20)){
-const err42 = {instancePath:instancePath+"/expect/count",schemaPath:"#/properties/expect/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema206.properties.expect.properties.count,data:data20};
+const err42 = {instancePath:instancePath+"/expect/count",schemaPath:"#/properties/expect/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema210.properties.expect.properties.count,data:data20};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -8113,7 +8312,7 @@ errors++;
 if(data17.value !== undefined){
 let data21 = data17.value;
 if((!(typeof data21 == "number")) && (data21 !== null)){
-const err43 = {instancePath:instancePath+"/expect/value",schemaPath:"#/properties/expect/properties/value/type",keyword:"type",params:{type: schema206.properties.expect.properties.value.type},message:"must be number,null",schema:schema206.properties.expect.properties.value.type,parentSchema:schema206.properties.expect.properties.value,data:data21};
+const err43 = {instancePath:instancePath+"/expect/value",schemaPath:"#/properties/expect/properties/value/type",keyword:"type",params:{type: schema210.properties.expect.properties.value.type},message:"must be number,null",schema:schema210.properties.expect.properties.value.type,parentSchema:schema210.properties.expect.properties.value,data:data21};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -8129,7 +8328,7 @@ if(data22 && typeof data22 == "object" && !Array.isArray(data22)){
 for(const key4 in data22){
 let data23 = data22[key4];
 if(!((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23)))){
-const err44 = {instancePath:instancePath+"/expect/stages/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expect/properties/stages/additionalProperties/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema206.properties.expect.properties.stages.additionalProperties.type,parentSchema:schema206.properties.expect.properties.stages.additionalProperties,data:data23};
+const err44 = {instancePath:instancePath+"/expect/stages/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expect/properties/stages/additionalProperties/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema210.properties.expect.properties.stages.additionalProperties.type,parentSchema:schema210.properties.expect.properties.stages.additionalProperties,data:data23};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -8140,7 +8339,7 @@ errors++;
 }
 if(typeof data23 == "number"){
 if(data23 < 0 || isNaN(data23)){
-const err45 = {instancePath:instancePath+"/expect/stages/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expect/properties/stages/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema206.properties.expect.properties.stages.additionalProperties,data:data23};
+const err45 = {instancePath:instancePath+"/expect/stages/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expect/properties/stages/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema210.properties.expect.properties.stages.additionalProperties,data:data23};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -8153,7 +8352,7 @@ errors++;
 }
 }
 else {
-const err46 = {instancePath:instancePath+"/expect/stages",schemaPath:"#/properties/expect/properties/stages/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema206.properties.expect.properties.stages.type,parentSchema:schema206.properties.expect.properties.stages,data:data22};
+const err46 = {instancePath:instancePath+"/expect/stages",schemaPath:"#/properties/expect/properties/stages/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema210.properties.expect.properties.stages.type,parentSchema:schema210.properties.expect.properties.stages,data:data22};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -8169,7 +8368,7 @@ if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
 for(const key5 in data24){
 let data25 = data24[key5];
 if((((typeof data25 !== "string") && (!(typeof data25 == "number"))) && (typeof data25 !== "boolean")) && (data25 !== null)){
-const err47 = {instancePath:instancePath+"/expect/values/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expect/properties/values/additionalProperties/type",keyword:"type",params:{type: schema206.properties.expect.properties.values.additionalProperties.type},message:"must be string,number,boolean,null",schema:schema206.properties.expect.properties.values.additionalProperties.type,parentSchema:schema206.properties.expect.properties.values.additionalProperties,data:data25};
+const err47 = {instancePath:instancePath+"/expect/values/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expect/properties/values/additionalProperties/type",keyword:"type",params:{type: schema210.properties.expect.properties.values.additionalProperties.type},message:"must be string,number,boolean,null",schema:schema210.properties.expect.properties.values.additionalProperties.type,parentSchema:schema210.properties.expect.properties.values.additionalProperties,data:data25};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -8181,7 +8380,7 @@ errors++;
 }
 }
 else {
-const err48 = {instancePath:instancePath+"/expect/values",schemaPath:"#/properties/expect/properties/values/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema206.properties.expect.properties.values.type,parentSchema:schema206.properties.expect.properties.values,data:data24};
+const err48 = {instancePath:instancePath+"/expect/values",schemaPath:"#/properties/expect/properties/values/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema210.properties.expect.properties.values.type,parentSchema:schema210.properties.expect.properties.values,data:data24};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -8193,7 +8392,7 @@ errors++;
 }
 }
 else {
-const err49 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema206.properties.expect.type,parentSchema:schema206.properties.expect,data:data17};
+const err49 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema210.properties.expect.type,parentSchema:schema210.properties.expect,data:data17};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -8205,7 +8404,7 @@ errors++;
 }
 }
 else {
-const err50 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema206.type,parentSchema:schema206,data};
+const err50 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema210.type,parentSchema:schema210,data};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -8214,20 +8413,20 @@ vErrors.push(err50);
 }
 errors++;
 }
-validate83.errors = vErrors;
+validate84.errors = vErrors;
 return errors === 0;
 }
-validate83.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate84.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const project = validate84;
-const schema219 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/project.schema.json","type":"object","properties":{"tally":{"type":"integer","const":1},"name":{"$ref":"common.schema.json#/$defs/name"},"description":{"$ref":"common.schema.json#/$defs/description"},"definitions":{"type":"array","minItems":1,"items":{"type":"string","minLength":1},"default":["definitions/**/*.yaml"]},"warehouse":{"type":"object","properties":{"url":{"type":"string","minLength":1}},"additionalProperties":false},"deploy":{"type":"object","properties":{"schema":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]{0,62}$","default":"tally"}},"additionalProperties":false},"timezone":{"type":"string","minLength":1,"default":"UTC"}},"required":["tally","name"],"additionalProperties":false};
-const pattern72 = new RegExp("^[A-Za-z_][A-Za-z0-9_]{0,62}$", "u");
+export const project = validate85;
+const schema223 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/project.schema.json","type":"object","properties":{"tally":{"type":"integer","const":1},"name":{"$ref":"common.schema.json#/$defs/name"},"description":{"$ref":"common.schema.json#/$defs/description"},"definitions":{"type":"array","minItems":1,"items":{"type":"string","minLength":1},"default":["definitions/**/*.yaml"]},"warehouse":{"type":"object","properties":{"url":{"type":"string","minLength":1}},"additionalProperties":false},"deploy":{"type":"object","properties":{"schema":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]{0,62}$","default":"tally"}},"additionalProperties":false},"timezone":{"type":"string","minLength":1,"default":"UTC"}},"required":["tally","name"],"additionalProperties":false};
+const pattern76 = new RegExp("^[A-Za-z_][A-Za-z0-9_]{0,62}$", "u");
 
-function validate84(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate85(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://tally.dev/schemas/project.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate84.evaluated;
+const evaluated0 = validate85.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -8236,7 +8435,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.tally === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "tally"},message:"must have required property '"+"tally"+"'",schema:schema219.required,parentSchema:schema219,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "tally"},message:"must have required property '"+"tally"+"'",schema:schema223.required,parentSchema:schema223,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8246,7 +8445,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.name === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema219.required,parentSchema:schema219,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema223.required,parentSchema:schema223,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8257,7 +8456,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((((((key0 === "tally") || (key0 === "name")) || (key0 === "description")) || (key0 === "definitions")) || (key0 === "warehouse")) || (key0 === "deploy")) || (key0 === "timezone"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema219,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema223,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8270,7 +8469,7 @@ errors++;
 if(data.tally !== undefined){
 let data0 = data.tally;
 if(!((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0)))){
-const err3 = {instancePath:instancePath+"/tally",schemaPath:"#/properties/tally/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema219.properties.tally.type,parentSchema:schema219.properties.tally,data:data0};
+const err3 = {instancePath:instancePath+"/tally",schemaPath:"#/properties/tally/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema223.properties.tally.type,parentSchema:schema223.properties.tally,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8280,7 +8479,7 @@ vErrors.push(err3);
 errors++;
 }
 if(1 !== data0){
-const err4 = {instancePath:instancePath+"/tally",schemaPath:"#/properties/tally/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant",schema:1,parentSchema:schema219.properties.tally,data:data0};
+const err4 = {instancePath:instancePath+"/tally",schemaPath:"#/properties/tally/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant",schema:1,parentSchema:schema223.properties.tally,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8332,7 +8531,7 @@ if(data.definitions !== undefined){
 let data3 = data.definitions;
 if(Array.isArray(data3)){
 if(data3.length < 1){
-const err8 = {instancePath:instancePath+"/definitions",schemaPath:"#/properties/definitions/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema219.properties.definitions,data:data3};
+const err8 = {instancePath:instancePath+"/definitions",schemaPath:"#/properties/definitions/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema223.properties.definitions,data:data3};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -8346,7 +8545,7 @@ for(let i0=0; i0<len0; i0++){
 let data4 = data3[i0];
 if(typeof data4 === "string"){
 if(func2(data4) < 1){
-const err9 = {instancePath:instancePath+"/definitions/" + i0,schemaPath:"#/properties/definitions/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema219.properties.definitions.items,data:data4};
+const err9 = {instancePath:instancePath+"/definitions/" + i0,schemaPath:"#/properties/definitions/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema223.properties.definitions.items,data:data4};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -8357,7 +8556,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath:instancePath+"/definitions/" + i0,schemaPath:"#/properties/definitions/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema219.properties.definitions.items.type,parentSchema:schema219.properties.definitions.items,data:data4};
+const err10 = {instancePath:instancePath+"/definitions/" + i0,schemaPath:"#/properties/definitions/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema223.properties.definitions.items.type,parentSchema:schema223.properties.definitions.items,data:data4};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -8369,7 +8568,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/definitions",schemaPath:"#/properties/definitions/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema219.properties.definitions.type,parentSchema:schema219.properties.definitions,data:data3};
+const err11 = {instancePath:instancePath+"/definitions",schemaPath:"#/properties/definitions/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema223.properties.definitions.type,parentSchema:schema223.properties.definitions,data:data3};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -8384,7 +8583,7 @@ let data5 = data.warehouse;
 if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
 for(const key1 in data5){
 if(!(key1 === "url")){
-const err12 = {instancePath:instancePath+"/warehouse",schemaPath:"#/properties/warehouse/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema219.properties.warehouse,data:data5};
+const err12 = {instancePath:instancePath+"/warehouse",schemaPath:"#/properties/warehouse/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema223.properties.warehouse,data:data5};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -8398,7 +8597,7 @@ if(data5.url !== undefined){
 let data6 = data5.url;
 if(typeof data6 === "string"){
 if(func2(data6) < 1){
-const err13 = {instancePath:instancePath+"/warehouse/url",schemaPath:"#/properties/warehouse/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema219.properties.warehouse.properties.url,data:data6};
+const err13 = {instancePath:instancePath+"/warehouse/url",schemaPath:"#/properties/warehouse/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema223.properties.warehouse.properties.url,data:data6};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -8409,7 +8608,7 @@ errors++;
 }
 }
 else {
-const err14 = {instancePath:instancePath+"/warehouse/url",schemaPath:"#/properties/warehouse/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema219.properties.warehouse.properties.url.type,parentSchema:schema219.properties.warehouse.properties.url,data:data6};
+const err14 = {instancePath:instancePath+"/warehouse/url",schemaPath:"#/properties/warehouse/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema223.properties.warehouse.properties.url.type,parentSchema:schema223.properties.warehouse.properties.url,data:data6};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -8421,7 +8620,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/warehouse",schemaPath:"#/properties/warehouse/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema219.properties.warehouse.type,parentSchema:schema219.properties.warehouse,data:data5};
+const err15 = {instancePath:instancePath+"/warehouse",schemaPath:"#/properties/warehouse/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema223.properties.warehouse.type,parentSchema:schema223.properties.warehouse,data:data5};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -8436,7 +8635,7 @@ let data7 = data.deploy;
 if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 for(const key2 in data7){
 if(!(key2 === "schema")){
-const err16 = {instancePath:instancePath+"/deploy",schemaPath:"#/properties/deploy/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema219.properties.deploy,data:data7};
+const err16 = {instancePath:instancePath+"/deploy",schemaPath:"#/properties/deploy/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema223.properties.deploy,data:data7};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -8449,8 +8648,8 @@ errors++;
 if(data7.schema !== undefined){
 let data8 = data7.schema;
 if(typeof data8 === "string"){
-if(!pattern72.test(data8)){
-const err17 = {instancePath:instancePath+"/deploy/schema",schemaPath:"#/properties/deploy/properties/schema/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]{0,62}$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]{0,62}$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]{0,62}$",parentSchema:schema219.properties.deploy.properties.schema,data:data8};
+if(!pattern76.test(data8)){
+const err17 = {instancePath:instancePath+"/deploy/schema",schemaPath:"#/properties/deploy/properties/schema/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]{0,62}$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]{0,62}$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]{0,62}$",parentSchema:schema223.properties.deploy.properties.schema,data:data8};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -8461,7 +8660,7 @@ errors++;
 }
 }
 else {
-const err18 = {instancePath:instancePath+"/deploy/schema",schemaPath:"#/properties/deploy/properties/schema/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema219.properties.deploy.properties.schema.type,parentSchema:schema219.properties.deploy.properties.schema,data:data8};
+const err18 = {instancePath:instancePath+"/deploy/schema",schemaPath:"#/properties/deploy/properties/schema/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema223.properties.deploy.properties.schema.type,parentSchema:schema223.properties.deploy.properties.schema,data:data8};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -8473,7 +8672,7 @@ errors++;
 }
 }
 else {
-const err19 = {instancePath:instancePath+"/deploy",schemaPath:"#/properties/deploy/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema219.properties.deploy.type,parentSchema:schema219.properties.deploy,data:data7};
+const err19 = {instancePath:instancePath+"/deploy",schemaPath:"#/properties/deploy/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema223.properties.deploy.type,parentSchema:schema223.properties.deploy,data:data7};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -8487,7 +8686,7 @@ if(data.timezone !== undefined){
 let data9 = data.timezone;
 if(typeof data9 === "string"){
 if(func2(data9) < 1){
-const err20 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema219.properties.timezone,data:data9};
+const err20 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema223.properties.timezone,data:data9};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -8498,7 +8697,7 @@ errors++;
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema219.properties.timezone.type,parentSchema:schema219.properties.timezone,data:data9};
+const err21 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema223.properties.timezone.type,parentSchema:schema223.properties.timezone,data:data9};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -8510,7 +8709,7 @@ errors++;
 }
 }
 else {
-const err22 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema219.type,parentSchema:schema219,data};
+const err22 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema223.type,parentSchema:schema223,data};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -8519,7 +8718,7 @@ vErrors.push(err22);
 }
 errors++;
 }
-validate84.errors = vErrors;
+validate85.errors = vErrors;
 return errors === 0;
 }
-validate84.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate85.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
