@@ -629,6 +629,8 @@ function fingerprint(r: ResolvedDefinition): string {
   if (d.materialize === 'table') h.update('\nmaterialize: table');
   // Meaning that lives outside the SQL.
   if (d.kind === 'Kpi') h.update(structuralKey(withoutSpans({ target: d.target, guardrail: d.guardrail, funnel: d.funnel, unit: d.unit })));
+  // A breakdown (its groups and per-group targets) only when there is one: other KPIs hash as before.
+  if (d.kind === 'Kpi' && d.breakdown && r.query?.k === 'metric') h.update(`\nbreakdown ${irKey(r.query.breakdown ?? null)} ${structuralKey(withoutSpans(d.breakdown.targets))}`);
   else if (d.kind === 'Score') h.update(structuralKey(withoutSpans(d.bands)));
   else if (d.kind === 'Entity' || d.kind === 'Events' || d.kind === 'Campaign' || d.kind === 'Test' || d.kind === 'Lifecycle')
     h.update(structuralKey(sortKeys(toValue(d.node), ['description', 'owner', 'tags', 'version', 'materialize'])));

@@ -7,7 +7,7 @@ import { diagnosticsText, summaryLine } from '../format-diagnostics.js';
 import { loadProjectOrFail } from '../context.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, type Io } from '../io.js';
 import type { GlobalOptions } from '../options.js';
-import { type SqlOptions, type Strategy, sqlComment } from '../../src/index.js';
+import { type SqlOptions, type Strategy, compileMetricBreakdown, sqlComment } from '../../src/index.js';
 
 export async function runCompile(g: GlobalOptions, io: Io): Promise<number> {
   const outArg = g.values.out;
@@ -52,6 +52,15 @@ export async function runCompile(g: GlobalOptions, io: Io): Promise<number> {
       writeFileSync(join(out, rel), `${header.join('\n')}\n${q.sql};\n`);
       entry.sql = rel;
       entry.returns = info.resolved.query!.k === 'members' ? ['key'] : info.resolved.query!.k === 'values' ? ['key', 'value'] : ['value'];
+      const rq = info.resolved.query!;
+      if (rq.k === 'metric' && rq.breakdown) {
+        // A breakdown: the metric per group, one more file beside the overall value's.
+        const b = compileMetricBreakdown(rq.metric, rq.breakdown, opts);
+        const brel = `${d.kind.toLowerCase()}/${d.name}.breakdown.sql`;
+        writeFileSync(join(out, brel), `${header.join('\n')}\n${sqlComment('breakdown: one row per group (gid, label, kind: value|null|other, size, value)')}\n${b.sql};\n`);
+        entry.breakdown_sql = brel;
+        entry.breakdown_returns = ['gid', 'label', 'kind', 'size', 'value'];
+      }
     }
     manifest.push(entry);
   }
