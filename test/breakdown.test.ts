@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Project, checkFails, checkText, checkMarkdown, checkJson, compileMetricBreakdown, type Analysis } from '../engine/src/index.js';
+import { LanguageService, Project, checkFails, checkText, checkMarkdown, checkJson, compileMetricBreakdown, type Analysis } from '../engine/src/index.js';
 import { checkKpis } from '../engine/src/kpi/check.js';
 import { preview, type KpiPreview } from '../engine/src/preview/preview.js';
 import { loadCatalog } from '../engine/src/db/catalog-load.js';
@@ -315,6 +315,34 @@ describe('breakdown lowering and resolution', () => {
     assert.ok(!('breakdown' in plain.q));
     assert.notEqual(fp(kpi(FORMS.count!, '{ attribute: country }')).fp, plain.fp);
     assert.notEqual(fp(kpi(FORMS.count!, '{ attribute: country }')).fp, fp(kpi(FORMS.count!, '{ attribute: plan }')).fp);
+  });
+});
+
+describe('breakdown in the editor', () => {
+  const text = kpi(FORMS.count!, '{ segments: [big, de] }').replace('breakdown: { segments: [big, de] }\n', 'breakdown:\n  segments: [big, de]\n  top: 3\n');
+  const p = new Project('/virtual/bd', TALLY);
+  p.setFile('definitions/model.yaml', MODEL);
+  p.setFile('definitions/profile.yaml', PROFILE);
+  p.setFile('definitions/kpi.yaml', text);
+  const svc = new LanguageService(p, () => p.analyze({ now: T }));
+  const file = 'definitions/kpi.yaml';
+
+  it('hovers `breakdown` and its keys with the schema docs', () => {
+    assert.match(svc.hoverAt(file, text.indexOf('breakdown:') + 2)!.markdown, /per group.*\(null\)/s);
+    assert.match(svc.hoverAt(file, text.indexOf('top:') + 1)!.markdown, /largest groups.*\(other\)/s);
+  });
+
+  it('completes the breakdown keys and segment names', () => {
+    const keys = svc.completionsAt(file, text.indexOf('  segments:') + 2).map((c) => c.label);
+    for (const k of ['attribute', 'lifecycle', 'score', 'targets']) assert.ok(keys.includes(k), `${k} in ${keys.join(', ')}`);
+    const names = svc.completionsAt(file, text.indexOf('big')).map((c) => c.label);
+    assert.deepEqual(names.sort(), ['big', 'de', 'nobody']);
+  });
+
+  it('go-to-definition and references reach the segments of a breakdown', () => {
+    const defs = svc.definitionAt(file, text.indexOf('de]') + 1);
+    assert.equal(defs.length, 1);
+    assert.equal(defs[0]!.file, 'definitions/profile.yaml');
   });
 });
 
