@@ -17,6 +17,8 @@ import { LanguageService, Project, checkFails, checkText, checkMarkdown, checkJs
 import { checkKpis } from '../engine/src/kpi/check.js';
 import { preview, type KpiPreview } from '../engine/src/preview/preview.js';
 import { loadCatalog } from '../engine/src/db/catalog-load.js';
+import { impactLine } from '../engine/src/deploy/plan-render.js';
+import type { PlanItem } from '../engine/src/deploy/plan.js';
 import type { Catalog } from '../engine/src/resolve/catalog.js';
 import { DEFAULT_ANCHOR } from '../examples/shop/generate.js';
 import { createTestDb, forEachBackend, postgresReachable, type TestDb } from './helpers/databases.js';
@@ -315,6 +317,20 @@ describe('breakdown lowering and resolution', () => {
     assert.ok(!('breakdown' in plain.q));
     assert.notEqual(fp(kpi(FORMS.count!, '{ attribute: country }')).fp, plain.fp);
     assert.notEqual(fp(kpi(FORMS.count!, '{ attribute: country }')).fp, fp(kpi(FORMS.count!, '{ attribute: plan }')).fp);
+  });
+});
+
+describe('breakdown in tally plan', () => {
+  it('shows the groups before and after, changed groups first', () => {
+    const g = (group: string, value: number | null, status?: 'met' | 'missed') => ({ group, kind: 'value' as const, size: 1, value, ...(status ? { status } : {}) });
+    const item = {
+      kind: 'kpi',
+      name: 'k',
+      status: 'changed',
+      impact: { k: 'kpi', before: { value: 1, status: 'met', groups: [g('DE', 1, 'met'), g('FR', 2), g('(other)', 3)] }, after: { value: 1, status: 'met', groups: [g('DE', 1, 'met'), g('FR', 2), g('(other)', 4), g('(null)', null)] } },
+    } as unknown as PlanItem;
+    const line = impactLine(item, undefined, true);
+    assert.match(line, /by group: \(other\) 3 -> 4, \(null\) n\/a -> no data, DE 1 \(met\) -> 1 \(met\), FR 2 -> 2$/);
   });
 });
 
