@@ -330,7 +330,7 @@ describe('breakdown in tally plan', () => {
       impact: { k: 'kpi', before: { value: 1, status: 'met', groups: [g('DE', 1, 'met'), g('FR', 2), g('(other)', 3)] }, after: { value: 1, status: 'met', groups: [g('DE', 1, 'met'), g('FR', 2), g('(other)', 4), g('(null)', null)] } },
     } as unknown as PlanItem;
     const line = impactLine(item, undefined, true);
-    assert.match(line, /by group: \(other\) 3 -> 4, \(null\) n\/a -> no data, DE 1 \(met\) -> 1 \(met\), FR 2 -> 2$/);
+    assert.match(line, /by group: \(other\) 3 -> 4, \(null\) n\/a -> n\/a, DE 1 \(met\) -> 1 \(met\), FR 2 -> 2$/);
   });
 });
 
