@@ -1,7 +1,7 @@
 // A KPI's groups (`breakdown:`): the rows of the breakdown query as `KpiGroup`s, each group with a
 // target in `breakdown.targets` judged like the KPI (status.ts): its own comparison and baseline,
-// `by` inherited from the KPI's target when omitted, and the KPI's guardrail (a group with a target
-// is held to the same floor). Groups without a target carry no status.
+// `by` inherited from the KPI's target when omitted. The KPI's guardrail is the overall value's
+// floor, not each group's: a group's status is never `failed`. Groups without a target carry no status.
 
 import type { KpiDef } from '../model/types.js';
 import { NULL_GROUP } from '../model/types.js';
@@ -13,7 +13,7 @@ import { evaluateKpi } from './status.js';
 export function groupDef(def: KpiDef, group: string): KpiDef | undefined {
   const t = def.breakdown?.targets.find((x) => x.group.name === group);
   if (!t) return undefined;
-  return { ...def, target: { ...t.target, by: t.target.by ?? def.target?.by } };
+  return { ...def, guardrail: undefined, target: { ...t.target, by: t.target.by ?? def.target?.by } };
 }
 
 /** The display label of a breakdown row (what targets are keyed by); `mask` hides PII values. */
