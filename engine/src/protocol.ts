@@ -254,6 +254,9 @@ export interface CheckedKpi {
   readonly range: Range | null;
   /** One sentence about it (value, target, pace line, gap, owner), as CI annotations say it. */
   readonly message: string;
+  /** With `breakdown:`: what groups the entities, and the value (and status, with a target) per group. */
+  readonly breakdown?: string;
+  readonly groups?: readonly KpiGroup[];
 }
 export interface CheckResult {
   readonly root: string;
