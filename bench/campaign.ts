@@ -28,7 +28,7 @@ import type { Catalog } from '../engine/src/resolve/catalog.js';
 import { loadCatalog } from '../engine/src/db/catalog-load.js';
 import { connect, type Db } from '../engine/src/db/db.js';
 import { deploy } from '../engine/src/deploy/deploy.js';
-import { previewCampaign } from '../engine/src/campaign/campaign.js';
+import { previewCampaign, type GroupRow } from '../engine/src/campaign/campaign.js';
 import { reportCampaign } from '../engine/src/campaign/report.js';
 import { runCampaigns } from '../engine/src/campaign/run.js';
 import { cumulativeShares } from '../engine/src/campaign/assign.js';
@@ -134,14 +134,6 @@ const HAND_REPORT: Record<string, string> = {
 
 // ---- answers -------------------------------------------------------------------------------------
 
-interface GroupRow {
-  excluded: boolean;
-  triggered: boolean;
-  entered: boolean;
-  capped: boolean;
-  variant: number | null;
-  count: number;
-}
 
 /** The hold-back breakdown of a candidate grouping, as text (the preview's and the run's answer). */
 function breakdownAnswer(rows: readonly GroupRow[]): string {

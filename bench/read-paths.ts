@@ -26,7 +26,7 @@ import { median, now, type ReadPath, type Row, type Section } from './lib/report
 const DAY = 86_400_000;
 
 /** The case keys (`--cases`). */
-export const READ_PATH_CASES = ['preview-segment', 'preview-trait', 'preview-score', 'preview-lifecycle', 'check', 'preview-kpi-breakdown', 'snapshot', 'refresh', 'deploy'];
+export const READ_PATH_CASES = ['preview-segment', 'preview-trait', 'preview-score', 'preview-lifecycle', 'preview-cohort', 'check', 'preview-kpi-breakdown', 'snapshot', 'refresh', 'deploy'];
 
 /** `reps`: measured rounds after the warm-up; 0: 2. */
 export interface ReadPathOptions extends DataSectionOptions {
@@ -90,6 +90,18 @@ const CHAMPIONS_COUNT = `select count(*)::float8 as value from customers c join 
     select customer_id from events where event_name = 'purchase' and occurred_at <= :T group by customer_id
     having max(occurred_at) >= :T30 and count(*) filter (where occurred_at > :T90) >= 3 and sum((properties ->> 'amount')::numeric) >= 300) p on p.customer_id = c.id
   where ${EXISTS}`;
+
+/** weekly_signup_retention (cohorts.yaml): 12 ISO weeks of signups (UTC), returned by login in each of 12 weeks after. */
+const COHORT_WEEKS = `with co as (select c.id as k, c.created_at as c, date_trunc('week', c.created_at at time zone 'UTC') at time zone 'UTC' as p from customers c
+    where c.created_at >= (date_trunc('week', :T at time zone 'UTC') - interval '11 weeks') at time zone 'UTC' and c.created_at <= :T),
+  h as (select distinct co.k, ceil(extract(epoch from (e.occurred_at - co.c)) / 604800.0)::int as w from co join events e on e.customer_id = co.k
+    where e.event_name = 'login' and e.occurred_at > co.c and e.occurred_at <= co.c + interval '84 days' and e.occurred_at <= :T)
+  select co.p as start, count(distinct co.k) as size, ${Array.from({ length: 12 }, (_, i) => `count(h.k) filter (where h.w = ${i + 1}) as n${i + 1}`).join(', ')}
+  from co left join h on h.k = co.k group by co.p order by co.p`;
+
+function cohortAnswer(rows: { start: unknown; size: unknown; returned: unknown[] }[]): string {
+  return JSON.stringify(rows.filter((r) => Number(r.size) > 0).map((r) => [new Date(String(r.start instanceof Date ? r.start.toISOString() : r.start)).toISOString(), Number(r.size), ...r.returned.map(Number)]));
+}
 
 // ---- answers -------------------------------------------------------------------------------------
 
@@ -179,7 +191,7 @@ function benchProject(schema: string): Project {
   const tallyYaml = shopFile('tally.yaml').replace(/^deploy:\n  schema: tally$/m, `deploy:\n  schema: ${schema}`);
   if (!tallyYaml.includes(`schema: ${schema}`)) throw new Error('read-path bench: the example tally.yaml no longer has deploy.schema: tally');
   const p = new Project(SHOP_DIR, tallyYaml);
-  for (const f of ['definitions/model.yaml', 'definitions/profile.yaml', 'definitions/lifecycle.yaml']) p.setFile(f, shopFile(f));
+  for (const f of ['definitions/model.yaml', 'definitions/profile.yaml', 'definitions/lifecycle.yaml', 'definitions/cohorts.yaml']) p.setFile(f, shopFile(f));
   const segments = shopFile('definitions/segments.yaml').replace('name: winback_audience\nversion: 1\n', 'name: winback_audience\nversion: 1\nmaterialize: table\n');
   if (!segments.includes('materialize: table')) throw new Error('read-path bench: winback_audience not found in segments.yaml');
   p.setFile('definitions/segments.yaml', segments);
@@ -249,6 +261,19 @@ export async function readPathsSection(o: ReadPathOptions): Promise<Section> {
     bdProject.setFile('definitions/breakdowns.yaml', bdDoc.trim() + '\n');
     const bdAnalysis = analyse(bdProject, catalog, T);
     const cases: Case[] = [
+      {
+        key: 'preview-cohort',
+        path: 'preview cohort weekly_signup_retention (12 weeks x W1-W12)',
+        engine: {
+          id: 'engine',
+          run: async () => {
+            const p = await preview(db!, analysis, 'cohort', 'weekly_signup_retention', { asOf: T, timeoutMs });
+            if (p.kind !== 'cohort') throw new Error('not a cohort preview');
+            return cohortAnswer(p.cohorts.map((c) => ({ start: c.start, size: c.size, returned: c.cells.map((x) => x.returned) })));
+          },
+        },
+        hands: [hand(db!, 'distinct-week-offsets', t, [COHORT_WEEKS], (rows) => cohortAnswer(rows[0]!.map((r) => ({ start: r.start, size: r.size, returned: Array.from({ length: 12 }, (_, i) => r[`n${i + 1}`]) }))), ro)],
+      },
       {
         key: 'preview-segment',
         path: 'preview segment winback_audience (count + 10)',

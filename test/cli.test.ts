@@ -240,9 +240,9 @@ describe('cli: exit codes and one-line errors', () => {
   });
 
   it('2: preview without a kind or a name, or of a kind that has no preview', async () => {
-    assertCleanError(await tally(['preview', '--project', clean]), 2, /usage: tally preview <segment\|trait\|score\|lifecycle\|kpi\|campaign> NAME/);
+    assertCleanError(await tally(['preview', '--project', clean]), 2, /usage: tally preview <segment\|trait\|score\|lifecycle\|kpi\|campaign\|cohort> NAME/);
     assertCleanError(await tally(['preview', 'segment', '--project', clean]), 2, /usage: tally preview/);
-    assertCleanError(await tally(['preview', 'entity', 'x', '--project', clean]), 2, /cannot preview 'entity'; kinds: segment, trait, score, lifecycle, kpi, campaign/);
+    assertCleanError(await tally(['preview', 'entity', 'x', '--project', clean]), 2, /cannot preview 'entity'; kinds: segment, trait, score, lifecycle, kpi, campaign, cohort/);
   });
 
   it('2: preview with a bad --sample or --timeout', async () => {
@@ -483,7 +483,7 @@ function sarifValidator() {
 
 // ---- compile ----------------------------------------------------------------------------------
 
-const COMPILED_KINDS = ['Segment', 'Trait', 'Score', 'Lifecycle', 'Kpi'];
+const COMPILED_KINDS = ['Segment', 'Trait', 'Score', 'Lifecycle', 'Kpi', 'Cohort'];
 
 interface ManifestEntry {
   kind: string;

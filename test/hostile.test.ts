@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Project } from '../engine/src/project.js';
 import { sqlComment } from '../engine/src/sql/comment.js';
-import { OPERATOR_SYNONYM_KEYS } from '../engine/src/resolve/suggest.js';
+import { OPERATOR_SYNONYM_KEYS } from '../engine/src/suggest.js';
 import { COMMON_SCHEMA } from '../engine/src/syntax/schemas.js';
 import { parseInstant } from '../engine/src/time.js';
 import { runTally, STACK } from './helpers/cli.js';

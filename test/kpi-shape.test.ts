@@ -60,6 +60,15 @@ description: a population-wide count of an event condition
 funnel: revenue
 metric: { count: { event: purchase, within: 90d, gte: 2 } }
 target: { gte: 0, by: 2027-03-31 }
+---
+kind: Kpi
+name: shape_attribute_retention
+version: 1
+owner: growth
+description: retention whose cohort is a timestamp attribute
+funnel: retention
+metric: { retention: { cohort: { attribute: signed_up_at, within: 90d }, return: { event: login }, days: 30 } }
+target: { gte: 0, by: 2027-03-31 }
 `;
 
 /** Selective counts probe per member by design (see the header). */
@@ -101,7 +110,7 @@ describe('KPI query shapes [postgres]', function () {
       }
     };
     for (const d of analysis.definitions) if (d.kind === 'Kpi') walk((analysis.get('Kpi', d.name)!.resolved.query as { metric: { k: string } }).metric);
-    assert.deepEqual([...forms].sort(), ['active', 'avg', 'churn', 'count', 'events', 'nps', 'ratio', 'retention', 'sum']);
+    assert.deepEqual([...forms].sort(), ['active', 'attribute-retention', 'avg', 'churn', 'count', 'events', 'nps', 'ratio', 'retention', 'sum']);
   });
 
   it('no KPI reads the events table per row (SubPlan or repeated scan)', async () => {

@@ -29,6 +29,7 @@ const KIND_FILES: Record<string, string> = {
   Kpi: 'kpi',
   Campaign: 'campaign',
   Test: 'test',
+  Cohort: 'cohort',
 };
 const FILES = ['common', 'project', ...Object.values(KIND_FILES)];
 

@@ -30,6 +30,8 @@ export const DIAGNOSTIC_CODES = {
   'empty-condition': 'an empty condition',
   'bad-condition': 'a condition that is not a mapping',
   'metric-form': 'a metric with no form or with more than one',
+  'cohort-form': 'a cohort with neither or both of a timestamp `attribute` and an event (`event`/`stream`)',
+  'returns-form': 'a Cohort\'s `returns` with none or more than one of `days`, `weeks`, `months`',
   'missing-operator': 'a condition without an operator',
   'conflicting-operator': 'more than one operator in one condition',
   'unexpected-operator': 'an operator this form does not take',

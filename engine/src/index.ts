@@ -16,7 +16,7 @@ export * from './model/types.js';
 export type { Catalog, CatalogTable, CatalogColumn } from './resolve/catalog.js';
 export type { RefSite, ResolvedDefinition } from './resolve/resolve.js';
 export { compare } from './resolve/resolve.js';
-export { closest, didYouMean } from './resolve/suggest.js';
+export { closest, didYouMean } from './suggest.js';
 export * as ir from './ir/ir.js';
 export {
   compileMembers,
@@ -29,6 +29,7 @@ export {
   compileValuePreview,
   compileMetric,
   compileQuery,
+  compileCohort,
   chooseStrategy,
   type SqlOptions,
   type Strategy,
@@ -55,7 +56,8 @@ export { analyzeLive, type LiveAnalysis, type LiveOptions } from './db/live.js';
 export { readDeployed, readHistory, type DeployedState, type DeployedDefinition, type HistoryEntry } from './state/deployed.js';
 
 // preview/
-export { preview, paramOptions, maskValue, PreviewError, PREVIEW_KINDS, KIND_OF, type Preview, type PreviewKind, type SegmentPreview, type ValuesPreview, type LifecyclePreview } from './preview/preview.js';
+export { preview, paramOptions, maskValue, PreviewError, PREVIEW_KINDS, KIND_OF, type Preview, type PreviewKind, type SegmentPreview, type ValuesPreview, type LifecyclePreview, type CohortPreview } from './preview/preview.js';
+export { previewCohort, cohortLabels } from './preview/cohort.js';
 export { previewText } from './preview/render.js';
 
 // kpi/

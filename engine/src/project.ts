@@ -20,7 +20,7 @@ import type { Catalog } from './resolve/catalog.js';
 import { mappedTables, parseFixture } from './resolve/fixture-spec.js';
 import { defId, NameTable } from './resolve/names.js';
 import { Resolver, type RefSite, type ResolvedDefinition } from './resolve/resolve.js';
-import { compileQuery, type CompiledQuery, type SqlOptions } from './sql/compile.js';
+import { compileCohort, compileQuery, type CompiledQuery, type SqlOptions } from './sql/compile.js';
 import { parseYamlDocuments } from './syntax/load-yaml.js';
 import { escapeControlCharacters, hasControlCharacters } from './sql/comment.js';
 import { getPair, toValue, type YDocument } from './syntax/nodes.js';
@@ -146,6 +146,11 @@ export class Analysis {
   /** The SQL of a definition's main query (segment members, trait/score/lifecycle values, KPI value). */
   sqlFor(kind: Kind, name: string, opts: SqlOptions): CompiledQuery | undefined {
     const info = this.get(kind, name);
+    if (info?.resolved.cohort) {
+      const k = `${kind}:${name}:${opts.asOf.kind === 'now' ? 'now' : opts.asOf.at.getTime()}:${opts.literals}`;
+      if (!this.sqlCache.has(k)) this.sqlCache.set(k, compileCohort(info.resolved.cohort, opts));
+      return this.sqlCache.get(k);
+    }
     if (!info?.resolved.query) return undefined;
     const k = `${kind}:${name}:${opts.asOf.kind === 'now' ? 'now' : opts.asOf.at.getTime()}:${opts.literals}:${opts.strategy ?? 'auto'}`;
     if (!this.sqlCache.has(k)) this.sqlCache.set(k, compileQuery(info.resolved.query, opts));
@@ -624,6 +629,7 @@ function fingerprint(r: ResolvedDefinition): string {
   if (r.query) h.update(irKey(r.query.k === 'metric' ? { k: 'metric', metric: metricForFingerprint(r.query.metric) } : r.query));
   // A campaign's meaning includes who its audience and exclusions are (dependencies inlined).
   if (r.campaign) h.update(irKey(r.campaign));
+  if (r.cohort) h.update(irKey(r.cohort));
   const d = r.def;
   // How a deploy stores it is part of its deployed form (a switch is deployed like a change).
   if (d.materialize === 'table') h.update('\nmaterialize: table');

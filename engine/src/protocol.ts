@@ -19,7 +19,7 @@ export type { Range };
 // ---- kinds -------------------------------------------------------------------------------------
 
 /** The kinds a preview answers for, in the order messages list them. */
-export const PREVIEW_KINDS = ['segment', 'trait', 'score', 'lifecycle', 'kpi', 'campaign'] as const;
+export const PREVIEW_KINDS = ['segment', 'trait', 'score', 'lifecycle', 'kpi', 'campaign', 'cohort'] as const;
 export type PreviewKind = (typeof PREVIEW_KINDS)[number];
 
 /**
@@ -27,7 +27,7 @@ export type PreviewKind = (typeof PREVIEW_KINDS)[number];
  * lens, a preview, a row in the definitions view). Key order is the order `tally/compiledSql`
  * lists its kinds in.
  */
-export const PREVIEW_KIND_OF = { Segment: 'segment', Lifecycle: 'lifecycle', Kpi: 'kpi', Trait: 'trait', Score: 'score', Campaign: 'campaign' } as const satisfies { readonly [K in Kind]?: PreviewKind };
+export const PREVIEW_KIND_OF = { Segment: 'segment', Lifecycle: 'lifecycle', Kpi: 'kpi', Trait: 'trait', Score: 'score', Campaign: 'campaign', Cohort: 'cohort' } as const satisfies { readonly [K in Kind]?: PreviewKind };
 export type PreviewableKind = keyof typeof PREVIEW_KIND_OF;
 
 /** The definition kind of each preview kind (PREVIEW_KIND_OF read backwards). */
@@ -70,7 +70,7 @@ export interface OfflineData {
 // contract, LANGUAGE.md §9); extra fields are allowed.
 
 /** A preview: one shape per preview kind, told apart by `kind`. */
-export type Preview = SegmentPreview | ValuesPreview | LifecyclePreview | KpiPreview | CampaignPreview;
+export type Preview = SegmentPreview | ValuesPreview | LifecyclePreview | KpiPreview | CampaignPreview | CohortPreview;
 
 export type Row = Record<string, unknown>;
 
@@ -97,6 +97,25 @@ export interface ValuesPreview {
   entities: number;
   sample: { key: unknown; value: unknown }[];
   bands?: Record<string, number>;
+  as_of: string;
+  sql: string;
+}
+/**
+ * A cohort retention table: one row per cohort period (oldest first), one cell per column
+ * (`D7`, `W3`, `M2`). A cell's `value` is returned / size (null for an empty cohort, and for a
+ * cell whose window has begun for no possible member by T); `immature` marks a cell whose window
+ * has not ended by T for every possible member of its period: its value is partial (returns
+ * observed up to T), never a final figure.
+ */
+export interface CohortPreview {
+  kind: 'cohort';
+  name: string;
+  entity: string;
+  every: 'week' | 'month';
+  /** The column labels, in order. */
+  columns: string[];
+  cohorts: { start: string; size: number; cells: { value: number | null; returned: number; immature: boolean }[] }[];
+  timezone: string;
   as_of: string;
   sql: string;
 }

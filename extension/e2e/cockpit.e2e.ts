@@ -19,7 +19,6 @@ const VSIX = process.env.TALLY_VSIX ?? join(REPO, 'extension', 'dist', 'tally.vs
 const ARTIFACTS = join(REPO, 'test-results', 'e2e');
 /** The screenshots extension/README.md shows (the others stay test artefacts). */
 const README_SHOTS = new Set(['view', 'lens', 'preview-segment-edited', 'preview-kpi', 'as-of']);
-const SERVER_SOURCE = readFileSync(join(REPO, 'server', 'src', 'server.ts'), 'utf8');
 const AS_OF = '2026-10-01';
 
 function tally(args: string[]): string {
@@ -298,7 +297,6 @@ describe('Tally extension in a real VS Code workbench (code-server + Chromium)',
   });
 
   it('previews a campaign: its audience per variant', async function () {
-    if (!/PREVIEW_KINDS = \[[^\]]*'campaign'/.test(readFileSync(join(REPO, 'engine', 'src', 'run', 'preview.ts'), 'utf8'))) this.skip(); // no campaign previews yet
     const page = wb.page;
     await openFile(page, 'definitions/campaigns.yaml');
     const line = readFileSync(join(project, 'definitions', 'campaigns.yaml'), 'utf8').split('\n').findIndex((l) => l.startsWith('name: ')) + 1;
@@ -405,7 +403,6 @@ describe('Tally extension in a real VS Code workbench (code-server + Chromium)',
   });
 
   it('runs the checks: KPI statuses in the Problems panel', async function () {
-    if (!SERVER_SOURCE.includes("'tally/check'")) this.skip(); // the server does not answer tally/check yet
     const page = wb.page;
     await runCommand(page, 'Tally: Run Checks (KPI Statuses)');
     await page.locator('.notifications-toasts', { hasText: 'KPIs checked' }).first().waitFor({ timeout: 60_000 });
@@ -441,7 +438,6 @@ describe('Tally extension in a real VS Code workbench (code-server + Chromium)',
   });
 
   it('shows the plan against the deployed state as rendered markdown', async function () {
-    if (!SERVER_SOURCE.includes("'tally/plan'")) this.skip(); // the server does not answer tally/plan yet
     const page = wb.page;
     await runCommand(page, 'Tally: Show Plan Against Deployed State');
     await page.locator('.tab', { hasText: /Preview.*Tally plan/ }).first().waitFor({ timeout: 60_000 });

@@ -6,7 +6,7 @@ import type { Tally } from './tally';
 import type { CompiledSqlResult, DefinitionRef } from './protocol';
 
 export const SQL_SCHEME = 'tally-sql';
-const SQL_KINDS = ['segment', 'trait', 'score', 'lifecycle', 'kpi'];
+const SQL_KINDS = ['segment', 'trait', 'score', 'lifecycle', 'kpi', 'cohort'];
 
 export class SqlDocuments implements vscode.TextDocumentContentProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();

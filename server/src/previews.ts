@@ -249,6 +249,12 @@ export function lensText(result: PreviewResult, def?: KpiDef): string {
     }
     case 'campaign':
       return `would enroll ${result.audience.toLocaleString('en-US')} of ${result.segment.toLocaleString('en-US')}`;
+    case 'cohort': {
+      const sized = result.cohorts.filter((c) => c.size > 0);
+      const mature = [...result.cohorts].reverse().find((c) => c.size > 0 && c.cells[0] && !c.cells[0].immature && c.cells[0].value !== null);
+      const first = mature ? ` · latest mature ${result.columns[0]} ${((mature.cells[0]!.value ?? 0) * 100).toFixed(1)}%` : '';
+      return `${result.cohorts.length} ${result.every}ly cohorts · ${sized.reduce((n, c) => n + c.size, 0).toLocaleString('en-US')} ${result.entity}s${first}`;
+    }
     default:
       return `${result.count.toLocaleString('en-US')} of ${result.entities.toLocaleString('en-US')} have a value`;
   }

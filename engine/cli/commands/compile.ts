@@ -51,9 +51,10 @@ export async function runCompile(g: GlobalOptions, io: Io): Promise<number> {
       ].filter(Boolean);
       writeFileSync(join(out, rel), `${header.join('\n')}\n${q.sql};\n`);
       entry.sql = rel;
-      entry.returns = info.resolved.query!.k === 'members' ? ['key'] : info.resolved.query!.k === 'values' ? ['key', 'value'] : ['value'];
-      const rq = info.resolved.query!;
-      if (rq.k === 'metric' && rq.breakdown) {
+      const qk = info.resolved.query?.k;
+      entry.returns = info.resolved.cohort ? ['start', 'size', 'n<j>', 'v<j>', 'im<j>', 'fu<j>'] : qk === 'members' ? ['key'] : qk === 'values' ? ['key', 'value'] : ['value'];
+      const rq = info.resolved.query;
+      if (rq?.k === 'metric' && rq.breakdown) {
         // A breakdown: the metric per group, one more file beside the overall value's.
         const b = compileMetricBreakdown(rq.metric, rq.breakdown, opts);
         const brel = `${d.kind.toLowerCase()}/${d.name}.breakdown.sql`;

@@ -284,6 +284,9 @@ function collectMetric(x: Collector, m: IrMetric): void {
       x.events(m.cohort, 'window');
       x.events(m.returning, 'probe');
       return;
+    case 'attribute-retention':
+      x.events(m.returning, 'probe');
+      return;
     case 'churn':
       // Churn's windows come from its period, not the filter's `within`.
       x.events(m.filter, 'window', undefined, true);

@@ -20,7 +20,7 @@ import { toDiagnostic, type Analysis, type DefinitionInfo } from '../project.js'
 import type { Diagnostic } from '../diagnostics.js';
 import type { IrCampaign } from '../ir/ir.js';
 import type { CampaignDef } from '../model/types.js';
-import { didYouMean } from '../resolve/suggest.js';
+import { didYouMean } from '../suggest.js';
 import { compileAudienceCount, compileCandidateCounts, type CandidateOptions } from '../sql/campaign.js';
 import { cumulativeShares } from './assign.js';
 import { campaignStateExists } from '../state/campaign-runs.js';

@@ -20,7 +20,7 @@ import { toDiagnostic, type Analysis, type DefinitionInfo } from '../project.js'
 import type { Catalog } from '../resolve/catalog.js';
 import type { Db } from '../db/db.js';
 import { deployedKey, readDeployed } from '../state/deployed.js';
-import { deployedAnalysis } from '../deploy/deployed-project.js';
+import { deployedAnalysis } from '../state/deployed-project.js';
 
 /** One deployed campaign, as a run enrolls it. */
 export interface DeployedCampaign {

@@ -141,17 +141,20 @@ async function connectPostgres(url: string, timezone: string): Promise<Db> {
       }
     };
 
+  // `exec` runs a script (several statements, no parameters) through the same error mapping.
+  const execWith = (run: (text: string) => Promise<unknown>): Db['exec'] => async (text) => {
+    try {
+      await run(text);
+    } catch (e) {
+      throw toDbError(e, label);
+    }
+  };
+
   const db: Db = {
     kind: 'postgres',
     label,
     query: wrap((text, params) => pool.query(text, params as unknown[])),
-    async exec(text) {
-      try {
-        await pool.query(text);
-      } catch (e) {
-        throw toDbError(e, label);
-      }
-    },
+    exec: execWith((text) => pool.query(text)),
     async transaction(fn, opts) {
       let client: import('pg').PoolClient;
       try {
@@ -163,13 +166,7 @@ async function connectPostgres(url: string, timezone: string): Promise<Db> {
         kind: 'postgres',
         label,
         query: wrap((text, params) => client.query(text, params as unknown[])),
-        async exec(text) {
-          try {
-            await client.query(text);
-          } catch (e) {
-            throw toDbError(e, label);
-          }
-        },
+        exec: execWith((text) => client.query(text)),
         transaction: (inner) => inner(tx),
         close: async () => undefined,
       };

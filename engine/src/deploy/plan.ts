@@ -32,7 +32,7 @@ import { DbError } from '../db/db.js';
 import { readDeployed } from '../state/deployed.js';
 import { notOwned, recordedVersions } from './deploy.js';
 import { previewCampaign } from '../campaign/campaign.js';
-import { deployedAnalysis } from './deployed-project.js';
+import { deployedAnalysis } from '../state/deployed-project.js';
 import { checkVersions, type ChangeStatus } from './versions.js';
 
 export interface PlanOptions {

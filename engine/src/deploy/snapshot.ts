@@ -21,7 +21,7 @@ import type { Db } from '../db/db.js';
 import { ensureState } from '../state/ddl.js';
 import { deployLockKey } from '../state/locks.js';
 import { readDeployed } from '../state/deployed.js';
-import { deployedAnalysis } from './deployed-project.js';
+import { deployedAnalysis } from '../state/deployed-project.js';
 import { postgres } from '../sql/dialect.js';
 
 export interface SnapshotResult {

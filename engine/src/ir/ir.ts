@@ -125,9 +125,29 @@ export type IrMetric =
   | { readonly k: 'ratio'; readonly numerator: IrMetric; readonly denominator: IrMetric }
   /** Cohort: entities whose first cohort event c is in (T - within, T - days]; returned: a return event in (c, c + days]. */
   | { readonly k: 'retention'; readonly entity: IrEntity; readonly cohort: IrEventFilter; readonly cohortWithin: IrDuration; readonly returning: IrEventFilter; readonly days: number }
+  /** As `retention`, the cohort instant c being an entity attribute (a timestamp) instead of a first event. */
+  | { readonly k: 'attribute-retention'; readonly entity: IrEntity; readonly cohortAt: IrExpr; readonly cohortWithin: IrDuration; readonly returning: IrEventFilter; readonly days: number }
   /** Of entities active in (T - 2P, T - P], the share with no matching event in (T - P, T]. */
   | { readonly k: 'churn'; readonly entity: IrEntity; readonly filter: IrEventFilter; readonly period: IrDuration }
   | { readonly k: 'nps'; readonly entity: IrEntity; readonly filter: IrEventFilter; readonly value: IrExpr };
+
+/**
+ * A cohort retention table (`kind: Cohort`). Cohorts: the last `count` periods (ISO weeks from
+ * Monday 00:00, or calendar months, in `timezone`) up to T; a member is an entity existing at T
+ * whose cohort instant c (a timestamp attribute, or its first matching event up to T) lies in the
+ * period and is <= T. Cells: returned within (c, c + n days] (`days`), or in the i-th week or
+ * month after c (`weeks`, `months`), counting return events up to T only.
+ */
+export interface IrCohort {
+  readonly entity: IrEntity;
+  readonly source: { readonly k: 'attribute'; readonly value: IrExpr } | { readonly k: 'event'; readonly filter: IrEventFilter };
+  readonly every: 'week' | 'month';
+  readonly count: number;
+  /** The project time zone (an IANA name) periods are cut in. */
+  readonly timezone: string;
+  readonly returning: IrEventFilter;
+  readonly returns: { readonly unit: 'days'; readonly offsets: readonly number[] } | { readonly unit: 'weeks' | 'months'; readonly count: number };
+}
 
 /**
  * A KPI's breakdown: how the entities existing at T fall into groups. `value`: one group per value

@@ -7,8 +7,9 @@
 import type { DiagnosticSink, Span } from '../diagnostics.js';
 import { getPair, type YMap, type YNode, type YScalar } from '../syntax/nodes.js';
 import { badInstant, parseDuration, parseInstant, type Duration } from '../time.js';
-import { suggestOperator } from '../resolve/suggest.js';
+import { suggestOperator } from '../suggest.js';
 import { COMMON_SCHEMA } from '../syntax/schemas.js';
+import { lowerCohort, lowerCohortAttribute } from './lower-cohort.js';
 import {
   KINDS,
   OP_NAMES,
@@ -109,6 +110,8 @@ export class Lowerer {
       }
       case 'Test':
         return { ...base, kind: 'Test' };
+      case 'Cohort':
+        return lowerCohort(this, this.sink, base, root);
     }
   }
 
@@ -443,6 +446,9 @@ export class Lowerer {
           return { form: 'invalid', span };
         }
         if (!Number.isInteger(days) || days < 1) this.sink.error('bad-value', getPair(v, 'days')!.value.span, '`days` is a whole number of days, at least 1');
+        const byAttribute = lowerCohortAttribute(this, this.sink, cohort);
+        if (byAttribute === 'invalid') return { form: 'invalid', span };
+        if (byAttribute) return { form, cohort: { where: [], span: cohort.span }, returning: this.eventQuery(ret, false), days, span, cohortAttribute: byAttribute };
         if (!getPair(cohort, 'within')) this.sink.error('missing-window', cohort.span, 'the cohort needs `within`: how far back signups count (for example `within: 90d`)');
         return { form, cohort: this.eventQuery(cohort, false), returning: this.eventQuery(ret, false), days, span };
       }

@@ -6,7 +6,7 @@ import type { Span } from '../diagnostics.js';
 import type { YMap } from '../syntax/nodes.js';
 import type { Duration } from '../time.js';
 
-export const KINDS = ['Entity', 'Events', 'Segment', 'Trait', 'Score', 'Lifecycle', 'Kpi', 'Campaign', 'Test'] as const;
+export const KINDS = ['Entity', 'Events', 'Segment', 'Trait', 'Score', 'Lifecycle', 'Kpi', 'Campaign', 'Test', 'Cohort'] as const;
 export type Kind = (typeof KINDS)[number];
 
 export type ValueType = 'string' | 'number' | 'boolean' | 'timestamp';
@@ -177,7 +177,7 @@ export type Metric =
   | { readonly form: 'events' | 'active' | 'churn'; readonly query: EventQuery; readonly span: Span }
   | { readonly form: 'sum' | 'avg'; readonly query: EventQuery; readonly property: Ref; readonly span: Span }
   | { readonly form: 'ratio'; readonly numerator: Metric; readonly denominator: Metric; readonly span: Span }
-  | { readonly form: 'retention'; readonly cohort: EventQuery; readonly returning: EventQuery; readonly days: number; readonly span: Span }
+  | { readonly form: 'retention'; readonly cohort: EventQuery; readonly returning: EventQuery; readonly days: number; readonly span: Span; readonly cohortAttribute?: CohortAttribute }
   | { readonly form: 'nps'; readonly query: EventQuery; readonly property: Ref; readonly span: Span }
   | { readonly form: 'invalid'; readonly span: Span };
 
@@ -261,12 +261,34 @@ export interface CampaignDef extends DefinitionBase {
   readonly variantsSpan?: Span;
 }
 
+/** A retention cohort read from a timestamp attribute (`cohort: { attribute: signed_up_at, within: 90d }`). */
+export interface CohortAttribute {
+  readonly attribute: Ref;
+  readonly within: Duration;
+  readonly withinSpan: Span;
+}
+
+/** A cohort retention table (`kind: Cohort`). */
+export interface CohortDef extends DefinitionBase {
+  readonly kind: 'Cohort';
+  readonly entity?: Ref;
+  /** The cohort instant: a timestamp attribute, or the entity's first matching event. */
+  readonly cohort: { readonly attribute: Ref } | { readonly query: EventQuery } | undefined;
+  readonly every: 'week' | 'month';
+  readonly count: number;
+  readonly returning: EventQuery | undefined;
+  /** The columns: day offsets, or k weeks or months. */
+  readonly returns: { readonly unit: 'days'; readonly offsets: readonly number[] } | { readonly unit: 'weeks' | 'months'; readonly count: number } | undefined;
+  readonly cohortSpan: Span;
+  readonly returnsSpan: Span;
+}
+
 /** Tests are read from their document by the fixture runner (fixtures/fixtures.ts). */
 export interface OtherDef extends DefinitionBase {
   readonly kind: 'Test';
 }
 
-export type Definition = EntityDef | EventsDef | SegmentDef | TraitDef | ScoreDef | LifecycleDef | KpiDef | CampaignDef | OtherDef;
+export type Definition = EntityDef | EventsDef | SegmentDef | TraitDef | ScoreDef | LifecycleDef | KpiDef | CampaignDef | CohortDef | OtherDef;
 
 export interface ProjectConfig {
   readonly name: string;

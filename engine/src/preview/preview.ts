@@ -7,16 +7,17 @@ import type { IrBreakdown, IrMetric } from '../ir/ir.js';
 import { compileMetricBreakdown, type BreakdownRow } from '../sql/breakdown.js';
 import { evaluateGroups } from '../kpi/breakdown.js';
 import { deployedKey, readDeployed } from '../state/deployed.js';
-import { deployedAnalysis } from '../deploy/deployed-project.js';
+import { deployedAnalysis } from '../state/deployed-project.js';
 import type { Catalog } from '../resolve/catalog.js';
 import type { EntityDef, Kind, KpiDef, LifecycleDef, ScoreDef } from '../model/types.js';
 import { PREVIEW_COUNT, compileDistribution, compileDistributionAmong, compileMemberCount, compileMemberPreview, compileMetric, compileValuePreview, type SqlOptions } from '../sql/compile.js';
 import type { Db } from '../db/db.js';
 import { bandCase } from '../resolve/bands.js';
-import { didYouMean } from '../resolve/suggest.js';
+import { didYouMean } from '../suggest.js';
 import { previewCampaign } from '../campaign/campaign.js';
 import { KIND_OF, PREVIEW_KINDS, type CampaignPreview, type KpiPreview, type LifecyclePreview, type Preview, type PreviewKind, type Row, type SegmentPreview, type ValuesPreview } from '../protocol.js';
 import { postgres } from '../sql/dialect.js';
+import { previewCohort } from './cohort.js';
 
 export interface PreviewOptions {
   readonly asOf: Date;
@@ -34,6 +35,7 @@ export interface PreviewOptions {
 // The preview kinds, the kind <-> preview-kind map and the previews' JSON shapes are the wire's
 // (protocol.ts), declared once.
 export { KIND_OF, PREVIEW_KINDS, type PreviewKind };
+export type { CohortPreview } from '../protocol.js';
 export type { CampaignPreview, KpiPreview, LifecyclePreview, Preview, Row, SegmentPreview, ValuesPreview };
 
 /** A preview that could not run, with what to do about it. */
@@ -73,6 +75,7 @@ export async function preview(db: Db, analysis: Analysis, kind: PreviewKind, nam
     throw new PreviewError(`no ${kind} named '${name}'${dym.text || (names.length ? `; there are: ${names.join(', ')}` : `; the project has no ${kind}s`)}`, 'not-found');
   }
   if (kind === 'campaign' && !info.hasErrors && info.resolved.campaign) return previewCampaign(db, analysis, name, { asOf: opts.asOf, timeoutMs: opts.timeoutMs });
+  if (kind === 'cohort' && !info.hasErrors && info.resolved.cohort) return previewCohort(db, info.resolved.cohort, name, opts);
   if (info.hasErrors || !info.resolved.query) {
     throw new PreviewError(`${kind} '${name}' has errors; run \`tally validate\` and fix them first`, 'invalid');
   }

@@ -6,6 +6,7 @@ import { formatKpiValue } from '../kpi/status.js';
 import type { KpiDef } from '../model/types.js';
 import type { Analysis } from '../project.js';
 import { formatNumber, table } from '../text-table.js';
+import { dateInZone } from '../time.js';
 import type { Preview } from './preview.js';
 import type { KpiGroup } from '../protocol.js';
 
@@ -48,6 +49,16 @@ export function previewText(p: Preview, analysis: Analysis): string {
       const held = table(['held back by', 'entities'], Object.entries(p.held_back).map(([k, n]) => [k.replace('_', ' '), n]));
       const trigger = p.trigger_window ? `\ntriggers in (${p.trigger_window.from}, ${p.trigger_window.to}]` : '';
       return `${head}\n\n${variants}\n\n${held}${trigger}${p.warnings.map((w) => `\nwarning: ${w}`).join('')}`;
+    }
+    case 'cohort': {
+      // The triangle: a cell whose window has begun for nobody is blank; an immature one ends in `*`.
+      const rows = p.cohorts.map((c) => [
+        dateInZone(new Date(c.start), p.timezone),
+        c.size,
+        ...c.cells.map((cell) => (cell.value === null ? (c.size === 0 && !cell.immature ? '∅' : '') : `${(cell.value * 100).toFixed(1)}%${cell.immature ? '*' : ''}`)),
+      ]);
+      const head = `cohort ${p.name}: ${p.cohorts.length} ${p.every}ly cohorts of ${p.entity} (${p.timezone}, ${at})`;
+      return `${head}\n\n${table([p.every, 'size', ...p.columns], rows)}\n* immature: the window has not ended by T for every member; partial value`;
     }
   }
 }

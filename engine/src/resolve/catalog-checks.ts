@@ -10,7 +10,7 @@ import type { Span } from '../diagnostics.js';
 import { findTable, tableNames, type CatalogTable, type CatalogType } from './catalog.js';
 import type { ResolveContext } from './context.js';
 import { entityFor } from './entities.js';
-import { didYouMean } from './suggest.js';
+import { didYouMean } from '../suggest.js';
 
 /** The catalog's table for a mapped table, reported as `unknown-table` when `report` and absent. */
 export function catalogTable(cx: ResolveContext, t: { schema?: string; name: string; span: Span }, report: boolean): CatalogTable | undefined {

@@ -15,7 +15,7 @@ import { bandCase } from './bands.js';
 import { catalogTable, checkEventType } from './catalog-checks.js';
 import type { ResolveContext, Typed } from './context.js';
 import { irStream, streamFor } from './entities.js';
-import { didYouMean } from './suggest.js';
+import { didYouMean } from '../suggest.js';
 
 /** A condition about one entity as IR. */
 export function cond(cx: ResolveContext, c: Condition, entity: EntityDef): IrCond {

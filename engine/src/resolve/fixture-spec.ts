@@ -9,7 +9,7 @@ import type { Definition, EntityDef, EventsDef, Kind, LifecycleDef, TableRef } f
 import type { ResolvedDefinition } from './context.js';
 import { getPair, toValue, type YNode } from '../syntax/nodes.js';
 import { badInstant, parseInstant } from '../time.js';
-import { didYouMean } from './suggest.js';
+import { didYouMean } from '../suggest.js';
 
 export type SubjectKind = 'segment' | 'kpi' | 'lifecycle' | 'trait' | 'score';
 export const SUBJECT_KINDS: readonly SubjectKind[] = ['segment', 'kpi', 'lifecycle', 'trait', 'score'];

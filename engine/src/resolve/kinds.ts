@@ -9,6 +9,7 @@ import type { IrCond, IrExpr } from '../ir/ir.js';
 import type { Definition, EntityDef, LifecycleDef, ScoreDef, TraitDef } from '../model/types.js';
 import { reservedNameProblem } from '../state-objects.js';
 import { resolveCampaign } from './campaign.js';
+import { resolveCohort } from './cohort.js';
 import { checkEntity, checkEvents } from './catalog-checks.js';
 import { aggregateExpr, cond, eventFilter } from './conditions.js';
 import type { Body, ResolveContext, Typed } from './context.js';
@@ -60,6 +61,8 @@ export function resolveDefinition(cx: ResolveContext, def: Definition): Body {
     }
     case 'Campaign':
       return resolveCampaign(cx, def);
+    case 'Cohort':
+      return resolveCohort(cx, def);
     default:
       return {};
   }

@@ -12,6 +12,7 @@ import type { YMap, YNode, YPair } from '../syntax/nodes.js';
 import { cond, eventFilter, property } from './conditions.js';
 import type { ResolveContext } from './context.js';
 import { entityFor, irEntity, streamEntity } from './entities.js';
+import { attributeRetention } from './cohort.js';
 
 /** A KPI's metric as IR: one value over the whole population as of T (ratios of two metrics included). */
 export function kpiMetric(cx: ResolveContext, def: KpiDef, m: Metric, entityRef: Ref | undefined): IrMetric | undefined {
@@ -56,6 +57,7 @@ export function kpiMetric(cx: ResolveContext, def: KpiDef, m: Metric, entityRef:
       return n && d && { k: 'ratio', numerator: n, denominator: d };
     }
     case 'retention': {
+      if (m.cohortAttribute) return attributeRetention(cx, def, m, entityRef);
       const c = eventFilter(cx, m.cohort, undefined, { window: false });
       const r = eventFilter(cx, m.returning, undefined, { window: false });
       const entity = c && streamEntity(cx, c.stream);

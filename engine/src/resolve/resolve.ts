@@ -15,7 +15,7 @@ import type { Definition, Kind, Ref } from '../model/types.js';
 import type { Body, DefinitionOf, RefKind, RefSite, ResolveContext, ResolvedDefinition, ResolveOptions } from './context.js';
 import { resolveDefinition } from './kinds.js';
 import { defId, NameTable } from './names.js';
-import { didYouMean } from './suggest.js';
+import { didYouMean } from '../suggest.js';
 
 export type { RefKind, RefSite, ResolvedDefinition, ResolveOptions } from './context.js';
 // KPI status (kpi/status.ts) compares with the same rule as the SMART lint.

@@ -111,20 +111,26 @@ function streamLeaf(b: Builder, m: Extract<IrMetric, { k: 'events' | 'sum' | 'av
   return sql`select g.gid, ${agg} as v from ${tableRaw(f.stream.table)} as ev join ${GRP} as g on g.k = ${key} where ${eventFilterRaw(f, b.opts, 'ev')} group by g.gid`;
 }
 
-function retentionLeaf(b: Builder, m: Extract<IrMetric, { k: 'retention' }>, n: number): Sql {
-  const c = m.cohort;
+function retentionLeaf(b: Builder, m: Extract<IrMetric, { k: 'retention' | 'attribute-retention' }>, n: number): Sql {
   const r = m.returning;
   const returnWindow: ir.IrDuration = { count: m.days, unit: 'days', ms: m.days * 86_400_000 };
   const days = b.d.interval(returnWindow);
   const lower = timeRaw({ k: 'asof', minusMs: m.cohortWithin.ms, minus: m.cohortWithin }, b.opts);
   const upper = timeRaw({ k: 'asof', minusMs: returnWindow.ms, minus: returnWindow }, b.opts);
-  const ct = sql.id('ev', c.stream.time);
-  const ckey = sql.id('ev', c.stream.entityKey);
   const co = sql.id(`__tally_co${n}`);
   const ret = sql.id(`__tally_ret${n}`);
-  b.ctes.push(
-    sql`${co} as (select ${ckey} as k, min(${ct}) as c from ${tableRaw(c.stream.table)} as ev where ${eventFilterRaw(c, b.opts, 'ev')} and ${ct} <= ${upper} group by ${ckey} having min(${ct}) > ${lower})`,
-  );
+  if (m.k === 'retention') {
+    const c = m.cohort;
+    const ct = sql.id('ev', c.stream.time);
+    const ckey = sql.id('ev', c.stream.entityKey);
+    b.ctes.push(
+      sql`${co} as (select ${ckey} as k, min(${ct}) as c from ${tableRaw(c.stream.table)} as ev where ${eventFilterRaw(c, b.opts, 'ev')} and ${ct} <= ${upper} group by ${ckey} having min(${ct}) > ${lower})`,
+    );
+  } else {
+    // The cohort instant is an entity attribute: the existing entities whose instant is in (T - within, T - days].
+    const at = valuesRaw({ k: 'values', entity: m.entity, value: m.cohortAt, valueType: 'timestamp' }, b.opts);
+    b.ctes.push(sql`${co} as (select a.key as k, a.value as c from (${at}) as a where a.value > ${lower} and a.value <= ${upper})`);
+  }
   const rt = sql.id('rv', r.stream.time);
   b.ctes.push(
     sql`${ret} as (select distinct co.k from ${co} as co join ${tableRaw(r.stream.table)} as rv on ${sql.id('rv', r.stream.entityKey)} = co.k and ${rt} > co.c and ${rt} <= co.c + ${days} where ${rt} > ${lower} and ${eventFilterRaw(r, b.opts, 'rv')})`,
@@ -169,6 +175,7 @@ function value(b: Builder, m: IrMetric): Sql {
     case 'ratio':
       return sql`(${b.d.cast(value(b, m.numerator), 'float8')} / nullif(${b.d.cast(value(b, m.denominator), 'float8')}, 0))`;
     case 'retention':
+    case 'attribute-retention':
       return b.leaf(m, (n) => retentionLeaf(b, m, n));
     case 'churn':
       return b.leaf(m, () => churnLeaf(b, m));

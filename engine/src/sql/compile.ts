@@ -850,6 +850,96 @@ function retentionSql(x: Ctx, m: Extract<IrMetric, { k: 'retention' }>): Sql {
   return sql`with co as (${cohort}), ret as (${returned}) select ${x.d.cast(sql`count(ret.k)`, 'float8')} / nullif(count(*), 0) as v from co left join ret on ret.k = co.k`;
 }
 
+/** Retention whose cohort instant is an entity attribute: one scan of the entities, one join to the return events. */
+function attributeRetentionSql(x: Ctx, m: Extract<IrMetric, { k: 'attribute-retention' }>): Sql {
+  const r = m.returning;
+  const returnWindow: ir.IrDuration = { count: m.days, unit: 'days', ms: m.days * 86_400_000 };
+  const days = x.d.interval(returnWindow);
+  const lower = x.time({ k: 'asof', minusMs: m.cohortWithin.ms, minus: m.cohortWithin });
+  const upper = x.time({ k: 'asof', minusMs: returnWindow.ms, minus: returnWindow });
+  const c = expr(x, m.cohortAt);
+  const parts: Sql[] = [sql`${c} > ${lower}`, sql`${c} <= ${upper}`];
+  const atT = existsAtT(x, m.entity);
+  if (atT) parts.push(atT);
+  const cohort = sql`select ${col(E, m.entity.key)} as k, ${c} as c from ${table(m.entity.table)} as ${sql.id(E)} where ${sql.join(parts, sql` and `)}`;
+  const rt = col('rv', r.stream.time);
+  const returned = sql`select distinct co.k from co join ${table(r.stream.table)} as rv on ${col('rv', r.stream.entityKey)} = co.k and ${rt} > co.c and ${rt} <= co.c + ${days} where ${rt} > ${lower} and ${eventFilter(x, r, 'rv')}`;
+  return sql`with co as (${cohort}), ret as (${returned}) select ${x.d.cast(sql`count(ret.k)`, 'float8')} / nullif(count(*), 0) as v from co left join ret on ret.k = co.k`;
+}
+
+/** The columns of a cohort table: label and return window (lo, hi] relative to a cohort instant. */
+function cohortColumns(q: ir.IrCohort): { label: string; lo: (x: Ctx, c: Sql, tz: Sql) => Sql; hi: (x: Ctx, c: Sql, tz: Sql) => Sql }[] {
+  const days = (n: number) => (x: Ctx, c: Sql) => (n === 0 ? c : sql`(${c} + ${x.d.interval({ count: n, unit: 'days', ms: n * 86_400_000 })})`);
+  const r = q.returns;
+  if (r.unit === 'days') return r.offsets.map((n) => ({ label: `D${n}`, lo: days(0), hi: days(n) }));
+  const out = [];
+  for (let i = 1; i <= r.count; i++) {
+    if (r.unit === 'weeks') out.push({ label: `W${i}`, lo: days((i - 1) * 7), hi: days(i * 7) });
+    else out.push({ label: `M${i}`, lo: (x: Ctx, c: Sql, tz: Sql) => (i === 1 ? c : x.d.addLocal(c, i - 1, 'months', tz)), hi: (x: Ctx, c: Sql, tz: Sql) => x.d.addLocal(c, i, 'months', tz) });
+  }
+  return out;
+}
+
+/**
+ * A cohort table in one statement: the members with their cohort instant c and period p (one scan
+ * of the entities, or one grouped scan of the cohort events for a first event), LEFT JOINed once to
+ * the return events (the widest window pushed into the join), reduced to one row per member with a
+ * flag per column (`bool_or`), then counted per period with `count(*) FILTER`; the periods come
+ * from a series so empty cohorts are rows too. Columns: `start`, `size`, and per column j `n<j>`
+ * (returned), `v<j>` (returned / size, NULL for an empty cohort), `im<j>` (immature: the window of
+ * the period's last possible member ends after T), `fu<j>` (no member's window has begun by T).
+ */
+export function compileCohort(q: ir.IrCohort, opts: SqlOptions): CompiledQuery {
+  const x = new Ctx(opts, q.entity, 'pass');
+  const d = x.d;
+  const tz = x.value(q.timezone);
+  const T = x.asOf;
+  const oldest = d.periodStart(q.every, T, tz, sql.lit(q.count - 1));
+  const trunc = (c: Sql) => d.periodStart(q.every, c, tz);
+  let members: Sql;
+  if (q.source.k === 'attribute') {
+    const c = expr(x, q.source.value);
+    const parts: Sql[] = [sql`${c} >= ${oldest}`, sql`${c} <= ${T}`];
+    const atT = existsAtT(x, q.entity);
+    if (atT) parts.push(atT);
+    // As timestamptz, so a `timestamp` column (read in the session's zone, the project's) and a
+    // `timestamptz` one truncate alike.
+    const ct = d.cast(c, 'timestamptz');
+    members = sql`select ${col(E, q.entity.key)} as k, ${ct} as c, ${trunc(ct)} as p from ${table(q.entity.table)} as ${sql.id(E)} where ${sql.join(parts, sql` and `)}`;
+  } else {
+    const f = q.source.filter;
+    const key = col('ev', f.stream.entityKey);
+    const t = col('ev', f.stream.time);
+    const firsts = sql`select ${key} as k, min(${t}) as c from ${table(f.stream.table)} as ev where ${eventFilter(x, f, 'ev')} group by ${key} having min(${t}) >= ${oldest}`;
+    members = sql`select g.k, g.c, ${trunc(sql`g.c`)} as p from (${firsts}) as g where ${entityExists(x, q.entity, col('g', 'k'))}`;
+  }
+  const cols = cohortColumns(q);
+  const r = q.returning;
+  const rt = col('rv', r.stream.time);
+  const c = sql`co.c`;
+  const flags = cols.map((k, j) => {
+    const lo = k.lo(x, c, tz);
+    const test = lo === c ? sql`${rt} <= ${k.hi(x, c, tz)}` : sql`${rt} > ${lo} and ${rt} <= ${k.hi(x, c, tz)}`;
+    return sql`${d.boolOr(test)} as ${sql.id(`r${j + 1}`)}`;
+  });
+  const widest = cols[cols.length - 1]!.hi(x, c, tz);
+  const perMember = sql`select co.k, co.p, ${sql.join(flags)} from co left join ${table(r.stream.table)} as rv on ${col('rv', r.stream.entityKey)} = co.k and ${rt} > co.c and ${rt} <= ${widest} and ${rt} > ${oldest} and ${eventFilter(x, r, 'rv')} group by co.k, co.p`;
+  const periods = sql`select ${d.periodStart(q.every, T, tz, sql`s.i`)} as p from ${d.series(q.count, 's', 'i')}`;
+  const p = sql`per.p`;
+  const end = q.every === 'week' ? d.addLocal(p, 1, 'weeks', tz) : d.addLocal(p, 1, 'months', tz);
+  const cells = cols.map((k, j) => {
+    const n = sql`count(m.k) filter (where ${sql.ref(`m.r${j + 1}`)})`;
+    return sql`${n} as ${sql.id(`n${j + 1}`)}, ${d.cast(n, 'float8')} / nullif(count(m.k), 0) as ${sql.id(`v${j + 1}`)}, ${k.hi(x, end, tz)} > ${T} as ${sql.id(`im${j + 1}`)}, ${k.lo(x, p, tz)} >= ${T} as ${sql.id(`fu${j + 1}`)}`;
+  });
+  return {
+    ...compileRaw(
+      sql`with co as (${members}), m as (${perMember}), per as (${periods}) select per.p as start, count(m.k) as size, ${sql.join(cells)} from per left join m on m.p = per.p group by per.p order by per.p`,
+      dialectOf(opts),
+    ),
+    strategy: 'pass',
+  };
+}
+
 /** Churn in one grouped scan of (T - 2P, T]: active in the prior period, and whether active since. */
 function churnSql(x: Ctx, m: Extract<IrMetric, { k: 'churn' }>): Sql {
   const f = m.filter;
@@ -884,6 +974,8 @@ function metricValue(row: MetricRow, m: IrMetric): Sql {
       return sql`(${row.x.d.cast(metricValue(row, m.numerator), 'float8')} / nullif(${row.x.d.cast(metricValue(row, m.denominator), 'float8')}, 0))`;
     case 'retention':
       return row.single(retentionSql(row.x, m));
+    case 'attribute-retention':
+      return row.single(attributeRetentionSql(row.x, m));
     case 'churn':
       return row.single(churnSql(row.x, m));
     case 'nps':

@@ -61,6 +61,15 @@ export interface Dialect {
    * computes the same in TypeScript).
    */
   assignmentUnit(campaign: Sql, key: Sql): Sql;
+  /**
+   * The start of the calendar period (`week`: ISO week from Monday 00:00; `month`) that contains
+   * the instant `ts` on the wall clock of time zone `tz`, moved `back` periods earlier: an instant.
+   */
+  periodStart(unit: 'week' | 'month', ts: Sql, tz: Sql, back?: Sql): Sql;
+  /** The instant `ts` moved by `n` calendar weeks or months on the wall clock of time zone `tz`. */
+  addLocal(ts: Sql, n: number, unit: 'weeks' | 'months', tz: Sql): Sql;
+  /** A set-returning source of the integers 0..n-1 as `alias(column)`. */
+  series(n: number, alias: string, column: string): Sql;
   /** An identifier quoted by hand (for text written outside Kysely): `"my ""odd"" name"`. */
   quoteIdent(name: string): string;
   /** A string literal quoted by hand (for text written outside Kysely): `'it''s'`. */
@@ -110,6 +119,12 @@ export const postgres: Dialect = {
   jsonObjectAgg: (key, value) => sql`coalesce(json_object_agg(${key}, ${value}), '{}')`,
   materializedCte: (name, body) => sql`${sql.raw(name)} as materialized (${body})`,
   assignmentUnit: (campaign, key) => sql`(('x' || substr(encode(sha256(convert_to(${campaign} || ':' || ${key}, 'UTF8')), 'hex'), 1, 8))::bit(32)::bigint)::float8 / 4294967296.0`,
+  periodStart: (unit, ts, tz, back) =>
+    back
+      ? sql`((date_trunc(${sql.lit(unit)}, ${ts} at time zone ${tz}) - ${back} * ${sql.lit(`1 ${unit}`)}::interval) at time zone ${tz})`
+      : sql`(date_trunc(${sql.lit(unit)}, ${ts} at time zone ${tz}) at time zone ${tz})`,
+  addLocal: (ts, n, unit, tz) => sql`(((${ts} at time zone ${tz}) + ${sql.lit(`${n} ${unit}`)}::interval) at time zone ${tz})`,
+  series: (n, alias, column) => sql`generate_series(0, ${sql.lit(n - 1)}) as ${sql.id(alias)}(${sql.id(column)})`,
   quoteIdent: (name) => `"${name.replace(/"/g, '""')}"`,
   quoteLiteral: (text) => `'${text.replace(/'/g, "''")}'`,
 };

@@ -4,7 +4,7 @@
 import type { ErrorObject } from 'ajv';
 import type { DiagnosticCode, DiagnosticSink, Span } from '../diagnostics.js';
 import { KINDS, OP_NAMES, type Kind } from '../model/types.js';
-import { didYouMean, suggestOperator } from '../resolve/suggest.js';
+import { didYouMean, suggestOperator } from '../suggest.js';
 import { badInstant, instantProblem } from '../time.js';
 import { getPair, nodeAtPath, toValue, type YMap, type YNode } from './nodes.js';
 import type { JsonSchema } from './schemas.js';

@@ -10,6 +10,7 @@ import score from '../../../schemas/score.schema.json';
 import lifecycle from '../../../schemas/lifecycle.schema.json';
 import kpi from '../../../schemas/kpi.schema.json';
 import campaign from '../../../schemas/campaign.schema.json';
+import cohort from '../../../schemas/cohort.schema.json';
 import testKind from '../../../schemas/test.schema.json';
 import project from '../../../schemas/project.schema.json';
 import type { Kind } from '../model/types.js';
@@ -28,4 +29,5 @@ export const SCHEMAS: Record<Kind, JsonSchema> = {
   Kpi: kpi,
   Campaign: campaign,
   Test: testKind,
+  Cohort: cohort,
 };

@@ -83,6 +83,8 @@ function render(p: Json): Node[] {
       return renderValues(p);
     case 'campaign':
       return renderCampaign(p);
+    case 'cohort':
+      return renderCohort(p);
     default:
       return [h('pre', {}, JSON.stringify(p, null, 2))];
   }
@@ -182,6 +184,31 @@ function renderValues(p: Json): Node[] {
   if (p.bands && typeof p.bands === 'object') out.push(h('h2', { id: 'bands-heading' }, 'Bands'), bars(p.bands as Record<string, number>, 'bands-heading', 'bands-chart'));
   out.push(h('h2', { id: 'sample-heading' }, 'Sample'), sampleTable(Array.isArray(p.sample) ? (p.sample as Json[]) : [], 'First values by key'));
   return out;
+}
+
+// ---- cohort: the retention triangle as a heat-map table ---------------------------------------
+
+function renderCohort(p: Json): Node[] {
+  const columns = Array.isArray(p.columns) ? (p.columns as unknown[]).map(String) : [];
+  const cohorts = Array.isArray(p.cohorts) ? (p.cohorts as { start?: unknown; size?: unknown; cells?: { value?: unknown; immature?: unknown }[] }[]) : [];
+  const every = String(p.every ?? 'period');
+  const head = h('tr', {}, h('th', { scope: 'col' }, every), h('th', { scope: 'col' }, 'size'), ...columns.map((c) => h('th', { scope: 'col' }, c)));
+  const rows = cohorts.map((c) => {
+    const start = typeof c.start === 'string' ? c.start.slice(0, 10) : '';
+    const cells = (Array.isArray(c.cells) ? c.cells : []).map((cell) => {
+      const v = num(cell.value);
+      const immature = cell.immature === true;
+      // Shade by value (a share, 0..1); an immature value is partial, so it is hatched and marked.
+      const style = v === null ? undefined : `background: rgba(64, 128, 255, ${(0.1 + 0.8 * Math.min(1, Math.max(0, v))).toFixed(2)})${immature ? '; opacity: 0.6; font-style: italic' : ''}`;
+      return h('td', { class: immature ? 'immature' : undefined, style, title: immature ? 'immature: partial value (the window has not ended for every member)' : undefined }, v === null ? '' : `${(v * 100).toFixed(1)}%${immature ? '*' : ''}`);
+    });
+    return h('tr', {}, h('th', { scope: 'row' }, start), h('td', {}, int(num(c.size))), ...cells);
+  });
+  return [
+    h('h2', { id: 'cohort-heading' }, `Retention by ${every} of the cohort instant${typeof p.timezone === 'string' ? ` (${p.timezone})` : ''}`),
+    h('table', { class: 'cohort', 'aria-labelledby': 'cohort-heading' }, h('thead', {}, head), h('tbody', {}, ...rows)),
+    h('p', { class: 'muted' }, '* immature: the window has not ended by T for every member of the cohort; the value is partial.'),
+  ];
 }
 
 // ---- campaign (defensive: the shape is new) ----------------------------------------------------
