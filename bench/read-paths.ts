@@ -26,7 +26,7 @@ import { median, now, type ReadPath, type Row, type Section } from './lib/report
 const DAY = 86_400_000;
 
 /** The case keys (`--cases`). */
-export const READ_PATH_CASES = ['preview-segment', 'preview-trait', 'preview-trait-dedupe', 'preview-score', 'preview-score-quantiles', 'preview-lifecycle', 'preview-cohort', 'preview-funnel', 'check', 'snapshot', 'refresh', 'deploy'];
+export const READ_PATH_CASES = ['preview-segment', 'preview-trait', 'preview-trait-dedupe', 'preview-score', 'preview-score-quantiles', 'preview-lifecycle', 'preview-cohort', 'preview-funnel', 'check', 'preview-kpi-breakdown', 'snapshot', 'refresh', 'deploy'];
 
 /** `reps`: measured rounds after the warm-up; 0: 2. */
 export interface ReadPathOptions extends DataSectionOptions {
@@ -166,6 +166,28 @@ interface Case {
 const nearCount = (a: string, b: string) => Math.abs(Number(a) - Number(b)) <= Math.max(2, Number(a) * 1e-4);
 
 /** A hand-written variant: statements run in one transaction (read-only unless `write`), answer from their rows. */
+/** revenue_by_country (kpis.yaml): 30-day purchase revenue per country, top 5 by customers, (other), (null). */
+const REVENUE_BY_COUNTRY = (perCustomerFirst: boolean) => `with c as materialized (select id, country from customers c where ${EXISTS}),
+  per as (${
+    perCustomerFirst
+      ? `select c.country, count(*) as n, coalesce(sum(s.v), 0) as v from c left join (select customer_id, sum((properties ->> 'amount')::numeric) as v from events
+           where event_name = 'purchase' and occurred_at <= :T and occurred_at > :T30 group by customer_id) s on s.customer_id = c.id group by c.country`
+      : `select z.country, z.n, coalesce(s.v, 0) as v from (select country, count(*) as n from c group by country) z left join (select c.country, sum((e.properties ->> 'amount')::numeric) as v
+           from events e join c on c.id = e.customer_id where e.event_name = 'purchase' and e.occurred_at <= :T and e.occurred_at > :T30 group by c.country) s on s.country is not distinct from z.country`
+  }),
+  rk as (select country, n, v, row_number() over (order by n desc, country) as r from per where country is not null)
+select country as label, n, v from rk where r <= 5
+union all select '(other)', sum(n), sum(v) from rk where r > 5 having count(*) > 0
+union all select '(null)', n, v from per where country is null`;
+
+/** A breakdown's groups as one comparable string: label, size and value (cents), in label order. */
+function groupsAnswer(groups: { group: unknown; size: unknown; value: unknown }[]): string {
+  return groups
+    .map((g) => `${String(g.group)}:${Number(g.size)}:${g.value === null ? 'null' : Math.round(Number(g.value) * 100)}`)
+    .sort()
+    .join(' ');
+}
+
 function hand(db: Db, id: string, asOf: () => Date, texts: string[], answer: (rows: Rows[]) => string, opts: { write?: boolean; timeoutMs: number }): Variant {
   return {
     id,
@@ -297,6 +319,13 @@ export async function readPathsSection(o: ReadPathOptions): Promise<Section> {
     const winback = (name: string) => WINBACK_MEMBERS[name]!;
     let deploys = 0;
     let snapshotDay = 0;
+    // The breakdown case reads its own analysis (the bench project plus revenue_by_country), so the
+    // other cases (check runs every KPI of the project) are measured as before.
+    const bdProject = benchProject(schema);
+    const bdDoc = shopFile('definitions/kpis.yaml').split(/^---$/m).find((d) => /^name: revenue_by_country$/m.test(d));
+    if (!bdDoc) throw new Error('read-path bench: revenue_by_country not found in kpis.yaml');
+    bdProject.setFile('definitions/breakdowns.yaml', bdDoc.trim() + '\n');
+    const bdAnalysis = analyse(bdProject, catalog, T);
     const cases: Case[] = [
       {
         key: 'preview-cohort',
@@ -454,6 +483,22 @@ export async function readPathsSection(o: ReadPathOptions): Promise<Section> {
           },
         },
         hands: [hand(db!, 'grouped-having', t, [CHAMPIONS_COUNT], (rows) => String(Number(rows[0]![0]!.value)), ro)],
+      },
+      {
+        key: 'preview-kpi-breakdown',
+        path: 'preview kpi revenue_by_country (breakdown: country, top 5)',
+        note: 'engine also computes the overall value (one more statement); hand-written: the groups only',
+        engine: {
+          id: 'engine',
+          run: async () => {
+            const p = await preview(db!, bdAnalysis, 'kpi', 'revenue_by_country', { asOf: T, timeoutMs });
+            if (p.kind !== 'kpi' || !p.groups) throw new Error('not a KPI preview with groups');
+            return groupsAnswer(p.groups);
+          },
+        },
+        hands: [true, false].map((first) =>
+          hand(db!, first ? 'per-customer-then-country' : 'events-join-customers', t, [REVENUE_BY_COUNTRY(first)], (rows) => groupsAnswer(rows[0]!.map((r) => ({ group: r.label, size: r.n, value: r.v }))), ro),
+        ),
       },
       {
         key: 'snapshot',

@@ -98,6 +98,8 @@ interface JsonKpi {
   owner: string | null;
   file: string;
   line: number;
+  /** With `breakdown:`: the groups; those with a target carry a status. */
+  groups?: { group: string; status?: string }[];
   guardrail_violated: boolean;
   format: string;
 }
@@ -342,7 +344,7 @@ describe('check: the example shop on PGlite (300 customers)', function () {
   let json: { kpis: JsonKpi[] } = { kpis: [] };
   let code = -1;
   /** The KPIs of kpis.yaml with the line of their name, read from the text. */
-  const expectedKpis: { name: string; line: number }[] = [];
+  const expectedKpis: { name: string; line: number; file: string }[] = [];
 
   before(async () => {
     project = join(TMP, 'shop');
@@ -357,14 +359,16 @@ describe('check: the example shop on PGlite (300 customers)', function () {
       await db.close();
     }
     DB = `pglite:${dir}`;
-    const text = readFileSync(join(project, 'definitions', 'kpis.yaml'), 'utf8');
-    let kind = '';
-    text.split('\n').forEach((l, i) => {
-      const k = /^kind: (\w+)/.exec(l);
-      if (k) kind = k[1]!;
-      const n = /^name: (\w+)/.exec(l);
-      if (n && kind === 'Kpi') expectedKpis.push({ name: n[1]!, line: i + 1 });
-    });
+    for (const file of ['kpis.yaml']) {
+      const text = readFileSync(join(project, 'definitions', file), 'utf8');
+      let kind = '';
+      text.split('\n').forEach((l, i) => {
+        const k = /^kind: (\w+)/.exec(l);
+        if (k) kind = k[1]!;
+        const n = /^name: (\w+)/.exec(l);
+        if (n && kind === 'Kpi') expectedKpis.push({ name: n[1]!, line: i + 1, file: `definitions/${file}` });
+      });
+    }
     const r = await tally(['check', '--project', project, '--db', DB, '--as-of', ANCHOR.toISOString(), '--format', 'json']);
     code = r.code;
     json = JSON.parse(r.out);
@@ -372,7 +376,7 @@ describe('check: the example shop on PGlite (300 customers)', function () {
 
   it('json: every KPI of kpis.yaml, in order, at the line of its name', () => {
     assert.ok(expectedKpis.length >= 10);
-    assert.deepEqual(json.kpis.map((k) => [k.name, k.file, k.line]), expectedKpis.map((k) => [k.name, 'definitions/kpis.yaml', k.line]));
+    assert.deepEqual(json.kpis.map((k) => [k.name, k.file, k.line]), expectedKpis.map((k) => [k.name, k.file, k.line]));
     for (const k of json.kpis) assert.match(k.status, /^(met|on_track|at_risk|missed|failed)$/);
   });
 
@@ -420,11 +424,15 @@ describe('check: the example shop on PGlite (300 customers)', function () {
     const argv = ['check', '--project', project, '--db', DB, '--as-of', ANCHOR.toISOString()];
     const failing = json.kpis.filter((k) => k.status === 'failed' || k.status === 'missed');
     const atRisk = json.kpis.filter((k) => k.status === 'at_risk');
+    // A breakdown's groups with a target: one more test case each, annotated unless met or on track.
+    const targeted = json.kpis.flatMap((k) => (k.groups ?? []).filter((g) => g.status));
+    const groupsFailing = targeted.filter((g) => g.status === 'failed' || g.status === 'missed');
+    const groupsAtRisk = targeted.filter((g) => g.status === 'at_risk');
 
     const junit = parseXml((await tally([...argv, '--format', 'junit'])).out);
     const suite = junit.children[0]!;
-    assert.equal(suite.attrs.tests, String(json.kpis.length));
-    assert.equal(suite.attrs.failures, String(failing.length));
+    assert.equal(suite.attrs.tests, String(json.kpis.length + targeted.length));
+    assert.equal(suite.attrs.failures, String(failing.length + groupsFailing.length));
 
     const md = (await tally([...argv, '--format', 'markdown'])).out;
     const order = [...md.matchAll(/^\| [^|]+ \| `(\w+)`/gm)].map((m) => m[1]);
@@ -435,8 +443,8 @@ describe('check: the example shop on PGlite (300 customers)', function () {
 
     const gh = (await tally([...argv, '--format', 'github'])).out;
     const ann = gh ? gh.split('\n') : [];
-    assert.equal(ann.filter((l) => l.startsWith('::error ')).length, failing.length);
-    assert.equal(ann.filter((l) => l.startsWith('::warning ')).length, atRisk.length);
-    for (const k of [...failing, ...atRisk]) assert.ok(ann.some((l) => l.includes(`file=shop/definitions/kpis.yaml,line=${k.line},`) && l.includes(`%3A ${k.name} `)), k.name);
+    assert.equal(ann.filter((l) => l.startsWith('::error ')).length, failing.length + groupsFailing.length);
+    assert.equal(ann.filter((l) => l.startsWith('::warning ')).length, atRisk.length + groupsAtRisk.length);
+    for (const k of [...failing, ...atRisk]) assert.ok(ann.some((l) => l.includes(`file=shop/${k.file},line=${k.line},`) && l.includes(`%3A ${k.name} `)), k.name);
   });
 });

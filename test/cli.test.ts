@@ -554,8 +554,11 @@ describe('cli: compile --out', function () {
       // Every compiled kind has its file at the contract path, and the manifest names it.
       const expectedFiles = definitions.filter((d) => COMPILED_KINDS.includes(d.kind)).map((d) => `${d.kind.toLowerCase()}/${d.name}.sql`);
       assert.ok(expectedFiles.length >= 45, `${expectedFiles.length} compiled definitions in the example`);
+      // A KPI with a breakdown also writes kpi/<name>.breakdown.sql, listed as its `breakdown_sql`.
+      const breakdownFiles = entries.map((e) => (e as { breakdown_sql?: string }).breakdown_sql).filter((f): f is string => !!f);
+      assert.deepEqual(breakdownFiles.sort(), ['kpi/activation_by_plan.breakdown.sql', 'kpi/revenue_by_country.breakdown.sql']);
       const written = listFilesRec(out).filter((f) => f !== 'manifest.json');
-      assert.deepEqual(written.sort(), [...expectedFiles].sort());
+      assert.deepEqual(written.sort(), [...expectedFiles, ...breakdownFiles].sort());
       for (const d of definitions.filter((x) => COMPILED_KINDS.includes(x.kind))) {
         const e = entries.find((x) => x.kind === d.kind && x.name === d.name);
         assert.ok(e, `manifest has ${d.kind} ${d.name}`);

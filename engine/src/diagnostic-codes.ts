@@ -45,12 +45,16 @@ export const DIAGNOSTIC_CODES = {
   'bad-stage-ref': 'a `stage` not written `lifecycle.stage`',
   'empty-list': 'an empty `all`/`any`/`in` list (always true or always false)',
   'empty-range': '`between` with low above high (never true)',
+  'missing-breakdown': 'a `breakdown` that says none of `attribute`, `segments`, `lifecycle`, `score`',
+  'conflicting-breakdown': 'a `breakdown` that groups by more than one thing',
 
   // Names and references (resolve/)
   'duplicate-name': 'two definitions of one kind (or two bands) share a name',
   'unknown-reference': 'a reference to a definition that does not exist',
   'unknown-stage': 'a stage the lifecycle does not have',
   'unknown-band': 'a band the score does not have',
+  'unknown-group': 'a breakdown target for a group that cannot exist (a segment, stage or band not in the breakdown)',
+  'breakdown-unsupported': 'a breakdown on a metric form that has none yet (a funnel conversion)',
   'unknown-attribute': 'an attribute the entity does not declare (or its table lacks)',
   'unknown-property': 'an event property the stream does not declare',
   'unknown-event-type': 'an event type with no events in the live data yet (warning)',

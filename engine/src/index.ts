@@ -36,6 +36,7 @@ export {
   type Strategy,
   type CompiledQuery,
 } from './sql/compile.js';
+export { compileMetricBreakdown, type BreakdownRow } from './sql/breakdown.js';
 export { formatSql } from './sql/format.js';
 export { sqlComment } from './sql/comment.js';
 export { parseDuration, parseInstant, instantProblem, describeDuration, type Duration } from './time.js';
@@ -62,7 +63,8 @@ export { previewText } from './preview/render.js';
 
 // kpi/
 export { evaluateKpi, deadlineOf, formatKpiValue, kpiFormat, type KpiStatus, type KpiEvaluation } from './kpi/status.js';
-export { checkKpis, checkFails, parseFailOn, kpiErrorDiagnostics, DEFAULT_FAIL_ON, type CheckResult, type KpiCheck } from './kpi/check.js';
+export { evaluateGroups, groupDef } from './kpi/breakdown.js';
+export { checkKpis, checkFails, failingGroups, parseFailOn, kpiErrorDiagnostics, DEFAULT_FAIL_ON, type CheckResult, type KpiCheck } from './kpi/check.js';
 export { checkText, checkJson, checkJunit, checkMarkdown, checkGithub, kpiSentence, kpiHistoryText, junitXml, type RenderContext, type JunitCase } from './kpi/render.js';
 export { recordCheckHistory, readKpiHistory, type KpiHistoryPoint } from './kpi/recorded.js';
 

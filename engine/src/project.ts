@@ -635,6 +635,8 @@ function fingerprint(r: ResolvedDefinition): string {
   if (d.materialize === 'table') h.update('\nmaterialize: table');
   // Meaning that lives outside the SQL.
   if (d.kind === 'Kpi') h.update(structuralKey(withoutSpans({ target: d.target, guardrail: d.guardrail, funnel: d.funnel, unit: d.unit })));
+  // A breakdown (its groups and per-group targets) only when there is one: other KPIs hash as before.
+  if (d.kind === 'Kpi' && d.breakdown && r.query?.k === 'metric') h.update(`\nbreakdown ${irKey(r.query.breakdown ?? null)} ${structuralKey(withoutSpans(d.breakdown.targets))}`);
   else if (d.kind === 'Score') h.update(structuralKey(withoutSpans(d.bands)));
   // Quantile bands (absent keys leave every earlier fingerprint as it was).
   if ((d.kind === 'Score' || d.kind === 'Trait') && d.quantiles) h.update(`\nquantiles: ${d.quantiles.n}`);

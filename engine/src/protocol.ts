@@ -139,6 +139,26 @@ export interface KpiPreview extends KpiEvaluation {
   pace?: { from: { at: string; value: number }; to: { at: string; value: number } };
   /** With `detail`: how values read (engine/src/kpi/status.ts kpiFormat), for charts and tables. */
   format?: 'number' | 'percent' | 'currency';
+  /** With `breakdown:`: what groups the entities (`attribute`, `segments`, `lifecycle`, `score`) and by which name(s). */
+  breakdown?: { by: 'attribute' | 'segments' | 'lifecycle' | 'score'; name: string; top?: number; sql: string };
+  /** With `breakdown:`: the metric per group, in display order (the NULL group last). */
+  groups?: KpiGroup[];
+}
+
+/**
+ * One group of a KPI breakdown. `group` is its label: the attribute value as text, the segment,
+ * stage or band name, `(null)` for entities with no value, `(other)` for the values `top` merged
+ * (the same labels the YAML `targets` are keyed by). `size`: its entities existing at T.
+ */
+export interface KpiGroup {
+  group: string;
+  kind: 'value' | 'null' | 'other';
+  size: number;
+  value: number | null;
+  /** Only for a group with a target in `breakdown.targets`. */
+  status?: KpiEvaluation['status'];
+  target?: KpiEvaluation['target'];
+  gap?: number | null;
 }
 
 /** One step of a funnel preview. */
@@ -278,6 +298,9 @@ export interface CheckedKpi {
   readonly range: Range | null;
   /** One sentence about it (value, target, pace line, gap, owner), as CI annotations say it. */
   readonly message: string;
+  /** With `breakdown:`: what groups the entities, and the value (and status, with a target) per group. */
+  readonly breakdown?: string;
+  readonly groups?: readonly KpiGroup[];
 }
 export interface CheckResult {
   readonly root: string;

@@ -241,7 +241,11 @@ export function lensText(result: PreviewResult, def?: KpiDef): string {
       const t = result.target;
       const show = (x: number | null) => (def ? formatKpiValue(def, x) : String(x));
       const target = t ? ` -> ${typeof t.value === 'number' ? show(t.value) : t.value.map((x) => show(x)).join('..')}${t.by ? ` by ${t.by}` : ''}` : '';
-      return `${show(result.value)}${target} · ${result.status.replace('_', ' ')}`;
+      // A breakdown: how many groups, and how many of those with a target are not on course.
+      const groups = result.groups ?? [];
+      const behind = groups.filter((g) => g.status === 'missed' || g.status === 'at_risk').length;
+      const by = groups.length ? ` · ${groups.length} groups by ${result.breakdown?.name ?? 'group'}${behind ? ` (${behind} behind target)` : ''}` : '';
+      return `${show(result.value)}${target} · ${result.status.replace('_', ' ')}${by}`;
     }
     case 'campaign':
       return `would enroll ${result.audience.toLocaleString('en-US')} of ${result.segment.toLocaleString('en-US')}`;

@@ -419,6 +419,10 @@ export class Oracle {
     if ('sum' in m) return this.aggregate(this.allMatching(m.sum, asOf), 'sum', m.sum.property);
     if ('avg' in m) return this.aggregate(this.allMatching(m.avg, asOf), 'avg', m.avg.property);
     if ('active' in m) return new Set(this.allMatching(m.active, asOf).map((e) => e.customer_id)).size;
+    if ('count_distinct' in m) {
+      const q = m.count_distinct;
+      return new Set(this.allMatching(q, asOf).map((e) => this.property(e, q.property)).filter((v) => v !== null).map(String)).size;
+    }
     if ('ratio' in m) {
       const n = this.metric(m.ratio.numerator, asOf);
       const d = this.metric(m.ratio.denominator, asOf);

@@ -7,7 +7,7 @@ import { diagnosticsText, summaryLine } from '../format-diagnostics.js';
 import { loadProjectOrFail } from '../context.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, type Io } from '../io.js';
 import type { GlobalOptions } from '../options.js';
-import { type SqlOptions, type Strategy, sqlComment } from '../../src/index.js';
+import { type SqlOptions, type Strategy, compileMetricBreakdown, sqlComment } from '../../src/index.js';
 
 export async function runCompile(g: GlobalOptions, io: Io): Promise<number> {
   const outArg = g.values.out;
@@ -55,6 +55,14 @@ export async function runCompile(g: GlobalOptions, io: Io): Promise<number> {
       entry.returns = info.resolved.cohort
         ? ['start', 'size', 'n<j>', 'v<j>', 'im<j>', 'fu<j>']
         : rq?.k === 'members' ? ['key'] : rq?.k === 'values' ? ['key', 'value'] : rq?.k === 'funnel' ? rq.funnel.steps.flatMap((_s, i) => (i === 0 ? ['n0'] : [`n${i}`, `m${i}`])) : ['value'];
+      if (rq?.k === 'metric' && rq.breakdown) {
+        // A breakdown: the metric per group, one more file beside the overall value's.
+        const b = compileMetricBreakdown(rq.metric, rq.breakdown, opts);
+        const brel = `${d.kind.toLowerCase()}/${d.name}.breakdown.sql`;
+        writeFileSync(join(out, brel), `${header.join('\n')}\n${sqlComment('breakdown: one row per group (gid, label, kind: value|null|other, size, value)')}\n${b.sql};\n`);
+        entry.breakdown_sql = brel;
+        entry.breakdown_returns = ['gid', 'label', 'kind', 'size', 'value'];
+      }
     }
     manifest.push(entry);
   }

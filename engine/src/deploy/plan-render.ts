@@ -3,6 +3,7 @@
 // The CLI and the language server (the editor's plan view) both render through here.
 
 import { formatKpiValue, type KpiStatus } from '../kpi/status.js';
+import type { KpiGroup } from '../protocol.js';
 import type { KpiDef } from '../model/types.js';
 import type { Diagnostic } from '../diagnostics.js';
 import type { Analysis } from '../project.js';
@@ -16,6 +17,21 @@ function kpiValue(analysis: Analysis | undefined, name: string, v: number | null
   const info = analysis?.get('Kpi', name);
   if (info) return formatKpiValue(info.def as KpiDef, v);
   return v === null ? 'n/a' : String(Math.round(v * 1000) / 1000);
+}
+
+/** A breakdown's groups before/after (`; by group: DE 1.2 -> 1.4, (null) n/a -> 0.3`), changed groups first, at most 6. */
+function groupsLine(analysis: Analysis | undefined, name: string, before: readonly KpiGroup[] | undefined, after: readonly KpiGroup[] | undefined, arrow: string): string {
+  if (!after?.length && !before?.length) return '';
+  const show = (g: KpiGroup | undefined) => (g ? `${kpiValue(analysis, name, g.value)}${g.status ? ` (${STATUS_TEXT[g.status]})` : ''}` : 'n/a');
+  const labels = [...new Set([...(after ?? []).map((g) => g.group), ...(before ?? []).map((g) => g.group)])];
+  const parts = labels.map((l) => {
+    const b = before?.find((g) => g.group === l);
+    const a = after?.find((g) => g.group === l);
+    const changed = !before || b?.value !== a?.value || b?.status !== a?.status;
+    return { changed, text: before ? `${l} ${show(b)} ${arrow} ${show(a)}` : `${l} ${show(a)}` };
+  });
+  const shown = [...parts.filter((p) => p.changed), ...parts.filter((p) => !p.changed)].slice(0, 6);
+  return `; by group: ${shown.map((p) => p.text).join(', ')}${parts.length > shown.length ? `, … ${parts.length - shown.length} more` : ''}`;
 }
 
 function versionMove(i: PlanItem): string {
@@ -47,9 +63,9 @@ export function impactLine(i: PlanItem, analysis?: Analysis, plain = false): str
     }
     case 'kpi': {
       const side = (s: typeof m.before) => (s ? `${kpiValue(analysis, i.name, s.value)} (${STATUS_TEXT[s.status]})` : 'n/a');
-      if (i.status === 'new') return side(m.after);
+      if (i.status === 'new') return side(m.after) + groupsLine(analysis, i.name, undefined, m.after?.groups, arrow);
       if (i.status === 'removed') return `was ${side(m.before)}`;
-      return `${side(m.before)} ${arrow} ${side(m.after)}`;
+      return `${side(m.before)} ${arrow} ${side(m.after)}` + groupsLine(analysis, i.name, m.before?.groups, m.after?.groups, arrow);
     }
     case 'campaign':
       if (i.status === 'new') return `would enroll ${n(m.after ?? 0)} now`;

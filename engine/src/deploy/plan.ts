@@ -20,6 +20,9 @@
 
 import type { RawDiagnostic } from '../diagnostics.js';
 import { evaluateKpi, type KpiStatus } from '../kpi/status.js';
+import { evaluateGroups } from '../kpi/breakdown.js';
+import { compileMetricBreakdown, type BreakdownRow } from '../sql/breakdown.js';
+import type { KpiGroup } from '../protocol.js';
 import type { Kind, KpiDef, LifecycleDef } from '../model/types.js';
 import type { Analysis, DefinitionInfo } from '../project.js';
 import type { Catalog } from '../resolve/catalog.js';
@@ -72,6 +75,8 @@ export interface LifecycleImpact {
 export interface KpiSide {
   readonly value: number | null;
   readonly status: KpiStatus;
+  /** With `breakdown:`: the value per group (sql/breakdown.ts), each with its status when it has a target. */
+  readonly groups?: readonly KpiGroup[];
 }
 export interface KpiImpact {
   readonly k: 'kpi';
@@ -365,7 +370,10 @@ async function measureRaw(tx: Db, kind: string, oldInfo: DefinitionInfo | undefi
       const raw = r.rows[0]?.value;
       const value = raw === null || raw === undefined || !Number.isFinite(Number(raw)) ? null : Number(raw);
       const ev = evaluateKpi(info.def as KpiDef, value, asOf);
-      return { value, status: ev.status };
+      if (!m.breakdown) return { value, status: ev.status };
+      const b = compileMetricBreakdown(m.metric, m.breakdown, { asOf: { kind: 'instant', at: asOf }, literals: 'param' });
+      const rows = await tx.query<BreakdownRow>(b.sql, b.parameters);
+      return { value, status: ev.status, groups: evaluateGroups(info.def as KpiDef, rows.rows, asOf) };
     };
     return { k: 'kpi', before: await side(oldInfo), after: await side(newInfo) };
   }

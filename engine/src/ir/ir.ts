@@ -189,7 +189,24 @@ export interface IrFunnel {
   readonly steps: readonly { readonly name: string; readonly filter: IrEventFilter; readonly within: IrDuration | null }[];
 }
 
-export type IrQuery = IrMembersQuery | IrValuesQuery | { readonly k: 'metric'; readonly metric: IrMetric } | { readonly k: 'funnel'; readonly funnel: IrFunnel };
+
+/**
+ * A KPI's breakdown: how the entities existing at T fall into groups. `value`: one group per value
+ * of a per-entity expression (an attribute: `known` null, every value present, `top` largest kept;
+ * a lifecycle's stage or a score's band: `known` lists every group in order); NULL is its own group.
+ * `segments`: one (possibly overlapping) group per segment, in order.
+ */
+export interface IrBreakdown {
+  readonly entity: IrEntity;
+  readonly by:
+    | { readonly k: 'value'; readonly value: IrExpr; readonly known: readonly string[] | null; readonly top: number | null }
+    | { readonly k: 'segments'; readonly segments: readonly { readonly name: string; readonly where: IrCond }[] };
+}
+
+/** A KPI's query: its metric, and its breakdown only when it has one (absent: the IR and fingerprint are as before). */
+export type IrMetricQuery = { readonly k: 'metric'; readonly metric: IrMetric; readonly breakdown?: IrBreakdown };
+
+export type IrQuery = IrMembersQuery | IrValuesQuery | IrMetricQuery | { readonly k: 'funnel'; readonly funnel: IrFunnel };
 
 /** A campaign, resolved (LANGUAGE.md §7); campaign/run.ts and campaign/report.ts enroll and report with it. */
 export interface IrCampaign {

@@ -11,6 +11,7 @@ import type { KpiDef } from '../model/types.js';
 import type { Analysis, DefinitionInfo } from '../project.js';
 import type { Db } from '../db/db.js';
 import { preview, type KpiPreview } from '../preview/preview.js';
+import type { KpiGroup } from '../protocol.js';
 
 export interface CheckOptions {
   readonly asOf: Date;
@@ -35,6 +36,10 @@ export interface KpiCheck {
   readonly guardrail_violated: boolean;
   readonly guardrail: { op: string; value: number | readonly [number, number] } | null;
   readonly format: 'number' | 'percent' | 'currency';
+  /** With `breakdown:`: the value per group; groups with a target carry a status (and can fail the check). */
+  readonly groups?: readonly KpiGroup[];
+  /** With `breakdown:`: what the groups are (`plan`, `segments vip, dormant`). */
+  readonly breakdown?: string;
 }
 
 export interface InvalidKpi {
@@ -83,9 +88,14 @@ export function parseFailOn(text: string | undefined): { statuses: KpiStatus[] }
   return { statuses: out };
 }
 
-/** Whether the check fails the build under the given policy. */
+/** Whether the check fails the build under the given policy (a KPI, or a group of one with a target). */
 export function checkFails(result: CheckResult, failOn: readonly KpiStatus[]): boolean {
-  return result.invalid.length > 0 || result.kpis.some((k) => failOn.includes(k.status));
+  return result.invalid.length > 0 || result.kpis.some((k) => failOn.includes(k.status) || failingGroups(k, failOn).length > 0);
+}
+
+/** A KPI's groups whose target status fails the check under the policy. */
+export function failingGroups(k: KpiCheck, failOn: readonly KpiStatus[]): KpiGroup[] {
+  return (k.groups ?? []).filter((g) => g.status && failOn.includes(g.status));
 }
 
 /** KPIs sorted worst status first (stable: project order within a status). */
@@ -135,6 +145,7 @@ export async function checkKpis(db: Db, analysis: Analysis, opts: CheckOptions):
       guardrail_violated: p.guardrail_violated,
       guardrail: def.guardrail ? { op: def.guardrail.op, value: def.guardrail.value } : null,
       format: kpiFormat(def),
+      ...(p.groups && p.breakdown ? { groups: p.groups, breakdown: p.breakdown.by === 'segments' ? `segments ${p.breakdown.name}` : `${p.breakdown.by === 'attribute' ? '' : `${p.breakdown.by} `}${p.breakdown.name}` } : {}),
     });
   }
   return { as_of: opts.asOf.toISOString(), kpis, invalid };

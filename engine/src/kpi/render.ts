@@ -9,7 +9,8 @@ import type { Analysis } from '../project.js';
 import { formatNumber, table } from '../text-table.js';
 import type { KpiHistoryPoint } from './recorded.js';
 import { formatGapAs } from '../format-values.js';
-import { checkFails, STATUS_ORDER, worstFirst, type CheckResult, type KpiCheck } from './check.js';
+import { checkFails, failingGroups, STATUS_ORDER, worstFirst, type CheckResult, type KpiCheck } from './check.js';
+import type { KpiGroup } from '../protocol.js';
 
 export interface RenderContext {
   readonly analysis: Analysis;
@@ -70,7 +71,27 @@ function counts(result: CheckResult): string {
 function verdict(result: CheckResult, ctx: RenderContext): string {
   const policy = ctx.failOn.length ? `fails on ${ctx.failOn.join(', ')}` : 'fails on no status (--fail-on none)';
   const failing = result.kpis.filter((k) => ctx.failOn.includes(k.status)).length + result.invalid.length;
-  return failing ? `check failed (${policy}): ${failing} KPI${failing === 1 ? '' : 's'}` : `check passed (${policy})`;
+  const groups = result.kpis.flatMap((k) => failingGroups(k, ctx.failOn).map((g) => `${k.name}[${g.group}] ${STATUS_TEXT[g.status!]}`));
+  const groupText = groups.length ? `${failing ? '; ' : ''}${groups.length} group${groups.length === 1 ? '' : 's'}: ${groups.join(', ')}` : '';
+  return failing || groups.length ? `check failed (${policy}): ${failing ? `${failing} KPI${failing === 1 ? '' : 's'}` : ''}${groupText}` : `check passed (${policy})`;
+}
+
+/** One sentence about a group of a KPI breakdown with a target (annotations, failure messages). */
+export function groupSentence(k: KpiCheck, g: KpiGroup, ctx: RenderContext): string {
+  const parts = [`${k.name} for ${k.breakdown ?? 'group'} = ${g.group} is ${show(ctx, k, g.value)}: ${g.status ? STATUS_TEXT[g.status] : 'no target'}`];
+  if (g.target) parts.push(`target ${comparisonText(ctx, k, g.target)}${g.target.by ? ` by ${g.target.by}` : ''}`);
+  parts.push(`${formatNumber(g.size)} entities`);
+  return parts.join('; ');
+}
+
+/** The groups of every KPI with a breakdown, one table each (text). */
+function groupTables(result: CheckResult, ctx: RenderContext): string[] {
+  return result.kpis
+    .filter((k) => k.groups?.length)
+    .flatMap((k) => {
+      const rows = k.groups!.map((g) => [g.group, g.size, show(ctx, k, g.value), g.target ? `${comparisonText(ctx, k, g.target)}${g.target.by ? ` by ${g.target.by}` : ''}` : '', g.status ? STATUS_ICON[g.status] : '']);
+      return ['', `${k.name} by ${k.breakdown ?? 'group'}`, table(['group', 'entities', 'value', 'target', 'status'], rows, { maxWidth: 60 })];
+    });
 }
 
 export function checkText(result: CheckResult, ctx: RenderContext): string {
@@ -86,7 +107,7 @@ export function checkText(result: CheckResult, ctx: RenderContext): string {
     k.owner ?? '',
   ]);
   for (const k of result.invalid) rows.push([k.name, '', '', '', '', '', '✗ has errors', '']);
-  const out = [`KPIs as of ${result.as_of}`, table(['kpi', 'value', 'target', 'by', 'pace', 'gap', 'status', 'owner'], rows, { maxWidth: 60 }), '', `${counts(result)}; ${verdict(result, ctx)}`];
+  const out = [`KPIs as of ${result.as_of}`, table(['kpi', 'value', 'target', 'by', 'pace', 'gap', 'status', 'owner'], rows, { maxWidth: 60 }), ...groupTables(result, ctx), '', `${counts(result)}; ${verdict(result, ctx)}`];
   return out.join('\n');
 }
 
@@ -105,6 +126,7 @@ export function checkJson(result: CheckResult, ctx: RenderContext): unknown {
       guardrail_violated: k.guardrail_violated,
       guardrail: k.guardrail,
       format: k.format,
+      ...(k.groups ? { breakdown: k.breakdown, groups: k.groups } : {}),
     })),
     invalid: result.invalid,
     as_of: result.as_of,
@@ -129,7 +151,17 @@ export function checkMarkdown(result: CheckResult, ctx: RenderContext): string {
       `| ${STATUS_EMOJI[k.status]} ${STATUS_TEXT[k.status]}${k.guardrail_violated ? ' (guardrail)' : ''} | \`${mdCell(k.name)}\` | ${mdCell(show(ctx, k, k.value))} | ${mdCell(targetText(ctx, k))}${k.target?.by ? ` by ${mdCell(k.target.by)}` : ''} | ${k.expected === null ? '' : mdCell(show(ctx, k, k.expected))} | ${mdCell(gapText(k))} | ${mdCell(k.owner ?? '')} |`,
     );
   }
-  return [head, '', sub, '', ...lines].join('\n');
+  const groups = result.kpis
+    .filter((k) => k.groups?.length)
+    .flatMap((k) => [
+      '',
+      `**\`${mdCell(k.name)}\` by ${mdCell(k.breakdown ?? 'group')}**`,
+      '',
+      '| group | entities | value | target | status |',
+      '| --- | ---: | ---: | --- | --- |',
+      ...k.groups!.map((g) => `| ${mdCell(g.group)} | ${formatNumber(g.size)} | ${mdCell(show(ctx, k, g.value))} | ${g.target ? mdCell(`${comparisonText(ctx, k, g.target)}${g.target.by ? ` by ${g.target.by}` : ''}`) : ''} | ${g.status ? `${STATUS_EMOJI[g.status]} ${STATUS_TEXT[g.status]}` : ''} |`),
+    ]);
+  return [head, '', sub, '', ...lines, ...groups].join('\n');
 }
 
 function ghData(s: string): string {
@@ -150,6 +182,11 @@ export function checkGithub(result: CheckResult, ctx: RenderContext): string {
     const level = ctx.failOn.includes(k.status) ? 'error' : 'warning';
     annotate(level, k, `tally check: ${k.name} ${STATUS_TEXT[k.status]}`, kpiSentence(k, ctx));
   }
+  for (const k of result.kpis)
+    for (const g of k.groups ?? []) {
+      if (!g.status || g.status === 'met' || g.status === 'on_track') continue;
+      annotate(ctx.failOn.includes(g.status) ? 'error' : 'warning', k, `tally check: ${k.name}[${g.group}] ${STATUS_TEXT[g.status]}`, groupSentence(k, g, ctx));
+    }
   return lines.join('\n');
 }
 
@@ -216,6 +253,13 @@ export function checkJunit(result: CheckResult, ctx: RenderContext): string {
       ...(fails ? { failure: { message: sentence, type: k.status, body: `${shownPath(ctx, k.file)}:${k.line}: ${sentence}` } } : { systemOut: sentence }),
     });
   }
+  for (const k of result.kpis)
+    for (const g of k.groups ?? []) {
+      if (!g.status) continue;
+      const sentence = groupSentence(k, g, ctx);
+      const fails = ctx.failOn.includes(g.status);
+      cases.push({ name: `${k.name}[${g.group}]`, classname: 'tally.check.kpi', file: shownPath(ctx, k.file), line: k.line, ...(fails ? { failure: { message: sentence, type: g.status, body: `${shownPath(ctx, k.file)}:${k.line}: ${sentence}` } } : { systemOut: sentence }) });
+    }
   for (const k of result.invalid) {
     const msg = `kpi '${k.name}' has errors and was not checked; run \`tally validate\``;
     cases.push({ name: k.name, classname: 'tally.check.kpi', file: shownPath(ctx, k.file), line: k.line, error: { message: msg, type: 'invalid', body: `${shownPath(ctx, k.file)}:${k.line}: ${msg}` } });

@@ -28,6 +28,7 @@ import {
   type EventQuery,
   type Kind,
   type KpiTarget,
+  type KpiBreakdown,
   type Metric,
   type OpName,
   type Operator,
@@ -398,34 +399,8 @@ export class Lowerer {
     const metricPair = getPair(root, 'metric');
     const metric: Metric = metricPair ? this.metric(metricPair.value) : { form: 'invalid', span: base.nameSpan };
     const targetNode = mapAt(root, 'target');
-    let target: KpiTarget | undefined;
-    if (targetNode) {
-      const byPair = getPair(targetNode, 'by');
-      let by: KpiTarget['by'];
-      if (byPair) {
-        const text = scalarString(byPair.value);
-        const parsed = text !== undefined ? parseInstant(text, this.timezone) : undefined;
-        if (text !== undefined && !parsed) {
-          const bad = badInstant(text, byPair.value.span, `'${text}' is not a date; write an ISO date such as 2027-03-31`, this.timezone);
-          this.sink.error('bad-instant', bad.span, bad.message);
-        }
-        if (parsed && text !== undefined) by = { date: parsed.date, dateOnly: parsed.dateOnly, text, span: byPair.value.span };
-      }
-      const baseNode = mapAt(targetNode, 'baseline');
-      let baseline: KpiTarget['baseline'];
-      if (baseNode) {
-        const value = this.optNumber(baseNode, 'value');
-        const onPair = getPair(baseNode, 'on');
-        const onText = onPair ? scalarString(onPair.value) : undefined;
-        const on = onText !== undefined ? parseInstant(onText, this.timezone) : undefined;
-        if (onPair && onText !== undefined && !on) {
-          const bad = badInstant(onText, onPair.value.span, `'${onText}' is not a date; write an ISO date such as 2026-10-01`, this.timezone);
-          this.sink.error('bad-instant', bad.span, bad.message);
-        }
-        if (value !== undefined && on && onText !== undefined) baseline = { value, on: on.date, text: onText, span: baseNode.span };
-      }
-      target = { comparison: this.comparison(targetNode, ['gte', 'gt', 'lte', 'lt', 'eq', 'between'], 'target'), by, baseline, span: targetNode.span };
-    }
+    const target: KpiTarget | undefined = targetNode ? this.kpiTarget(targetNode, 'target') : undefined;
+    const breakdownNode = mapAt(root, 'breakdown');
     const guardNode = mapAt(root, 'guardrail');
     return {
       ...base,
@@ -437,7 +412,69 @@ export class Lowerer {
       metric,
       target,
       guardrail: guardNode ? this.comparison(guardNode, ['gte', 'gt', 'lte', 'lt'], 'guardrail') : undefined,
+      ...(breakdownNode ? { breakdown: this.breakdown(breakdownNode) } : {}),
     };
+  }
+
+  private kpiTarget(targetNode: YMap, what: string): KpiTarget {
+    const byPair = getPair(targetNode, 'by');
+    let by: KpiTarget['by'];
+    if (byPair) {
+      const text = scalarString(byPair.value);
+      const parsed = text !== undefined ? parseInstant(text, this.timezone) : undefined;
+      if (text !== undefined && !parsed) {
+        const bad = badInstant(text, byPair.value.span, `'${text}' is not a date; write an ISO date such as 2027-03-31`, this.timezone);
+        this.sink.error('bad-instant', bad.span, bad.message);
+      }
+      if (parsed && text !== undefined) by = { date: parsed.date, dateOnly: parsed.dateOnly, text, span: byPair.value.span };
+    }
+    const baseNode = mapAt(targetNode, 'baseline');
+    let baseline: KpiTarget['baseline'];
+    if (baseNode) {
+      const value = this.optNumber(baseNode, 'value');
+      const onPair = getPair(baseNode, 'on');
+      const onText = onPair ? scalarString(onPair.value) : undefined;
+      const on = onText !== undefined ? parseInstant(onText, this.timezone) : undefined;
+      if (onPair && onText !== undefined && !on) {
+        const bad = badInstant(onText, onPair.value.span, `'${onText}' is not a date; write an ISO date such as 2026-10-01`, this.timezone);
+        this.sink.error('bad-instant', bad.span, bad.message);
+      }
+      if (value !== undefined && on && onText !== undefined) baseline = { value, on: on.date, text: onText, span: baseNode.span };
+    }
+    return { comparison: this.comparison(targetNode, ['gte', 'gt', 'lte', 'lt', 'eq', 'between'], what), by, baseline, span: targetNode.span };
+  }
+
+  /** `breakdown:`: exactly one of attribute | segments | lifecycle | score, `top` (attribute only), per-group targets. */
+  private breakdown(node: YMap): KpiBreakdown {
+    const forms = node.pairs.filter((p) => ['attribute', 'segments', 'lifecycle', 'score'].includes(String(p.key.value)));
+    let by: KpiBreakdown['by'] = { k: 'invalid' };
+    if (forms.length === 0) this.sink.error('missing-breakdown', node.span, 'a breakdown needs one of `attribute`, `segments`, `lifecycle` or `score` (for example `attribute: country`)');
+    else if (forms.length > 1) this.sink.error('conflicting-breakdown', forms[1]!.key.span, `a breakdown groups by one thing; it has ${forms.map((p) => `\`${p.key.value}\``).join(' and ')}: keep one`);
+    else {
+      const k = String(forms[0]!.key.value) as 'attribute' | 'segments' | 'lifecycle' | 'score';
+      if (k === 'segments') {
+        const refs = this.stringList(node, 'segments');
+        if (refs.length) by = { k, refs };
+      } else {
+        const ref = this.optRef(node, k);
+        if (ref) by = { k, ref };
+      }
+    }
+    const topPair = getPair(node, 'top');
+    const n = this.optNumber(node, 'top');
+    let top: KpiBreakdown['top'];
+    if (topPair && n !== undefined && Number.isInteger(n) && n >= 1) {
+      if (by.k !== 'attribute' && by.k !== 'invalid') this.sink.error('unexpected-key', topPair.key.span, `\`top\` merges the small groups of an attribute; a ${by.k} breakdown lists each of its groups`);
+      else top = { n, span: topPair.value.span };
+    }
+    const targetsNode = mapAt(node, 'targets');
+    const targets: { group: Ref; target: KpiTarget }[] = [];
+    for (const p of targetsNode?.pairs ?? []) {
+      const text = scalarString(p.key);
+      if (text === undefined || p.value.kind !== 'map') continue;
+      targets.push({ group: { name: text, span: textSpan(p.key as YScalar, text) }, target: this.kpiTarget(p.value, `target of group '${text}'`) });
+    }
+    return { by, ...(top ? { top } : {}), targets, span: node.span };
   }
 
   private comparison(node: YMap, allowed: ComparisonOp[], what: string): Comparison | undefined {

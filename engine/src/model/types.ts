@@ -236,6 +236,24 @@ export interface KpiDef extends DefinitionBase {
   readonly metric: Metric;
   readonly target?: KpiTarget;
   readonly guardrail?: Comparison;
+  /** `breakdown:`: the KPI per group (absent: no breakdown, and the IR/fingerprint are as before). */
+  readonly breakdown?: KpiBreakdown;
+}
+
+/** The group label of entities whose attribute (or score band) is NULL. */
+export const NULL_GROUP = '(null)';
+/** The group label of the values `top` merges. */
+export const OTHER_GROUP = '(other)';
+
+/** A KPI's `breakdown:`: what groups the entities, `top`, and per-group targets keyed by group label. */
+export interface KpiBreakdown {
+  readonly by:
+    | { readonly k: 'attribute' | 'lifecycle' | 'score'; readonly ref: Ref }
+    | { readonly k: 'segments'; readonly refs: readonly Ref[] }
+    | { readonly k: 'invalid' };
+  readonly top?: { readonly n: number; readonly span: Span };
+  readonly targets: readonly { readonly group: Ref; readonly target: KpiTarget }[];
+  readonly span: Span;
 }
 
 /** An instant written in a definition (a bare date is midnight in the project time zone). */

@@ -3,7 +3,9 @@
 
 import type { Analysis } from '../project.js';
 import { deadlineOf, evaluateKpi, kpiFormat } from '../kpi/status.js';
-import type { IrMetric } from '../ir/ir.js';
+import type { IrBreakdown, IrMetric } from '../ir/ir.js';
+import { compileMetricBreakdown, type BreakdownRow } from '../sql/breakdown.js';
+import { evaluateGroups } from '../kpi/breakdown.js';
 import { deployedKey, readDeployed } from '../state/deployed.js';
 import { deployedAnalysis } from '../state/deployed-project.js';
 import type { Catalog } from '../resolve/catalog.js';
@@ -168,6 +170,7 @@ export async function preview(db: Db, analysis: Analysis, kind: PreviewKind, nam
       const def = info.def as KpiDef;
       const out: KpiPreview = { kind: 'kpi', name, ...evaluateKpi(def, value, opts.asOf), ...(def.owner ? { owner: def.owner } : {}), as_of: asOfIso, sql: m.sql };
       if (opts.detail) Object.assign(out, await kpiSeries(tx, def, q.metric, opts.asOf, value));
+      if (q.breakdown && def.breakdown) Object.assign(out, await kpiGroups(tx, analysis, def, q.metric, q.breakdown, opts.asOf));
       return out;
     });
   }
@@ -204,6 +207,21 @@ async function deployedSegment(tx: Db, analysis: Analysis, name: string, fingerp
   const c = q?.k === 'members' ? compileMemberCount(q, paramOptions(opts.asOf)) : { sql: `select count(*) as count from ${view}`, parameters: [] };
   const r = await tx.query<{ count: number }>(c.sql, c.parameters);
   return { ...label, count: Number(r.rows[0]?.count ?? 0) };
+}
+
+/** A KPI's groups (`breakdown:`): one set-based query (sql/breakdown.ts), each group judged by its target. */
+async function kpiGroups(tx: Db, analysis: Analysis, def: KpiDef, metric: IrMetric, bd: IrBreakdown, asOf: Date): Promise<Pick<KpiPreview, 'breakdown' | 'groups'>> {
+  const c = compileMetricBreakdown(metric, bd, paramOptions(asOf));
+  const r = await tx.query<BreakdownRow>(c.sql, c.parameters);
+  const by = def.breakdown!.by;
+  const name = by.k === 'segments' ? by.refs.map((x) => x.name).join(', ') : by.k === 'invalid' ? '' : by.ref.name;
+  // A breakdown by a PII attribute shows the values' shape only.
+  const entity = analysis.get('Entity', bd.entity.name)?.def as EntityDef | undefined;
+  const pii = by.k === 'attribute' && entity && bd.by.k === 'value' && bd.by.value.k === 'col' && piiColumns(entity).has(bd.by.value.col);
+  return {
+    breakdown: { by: by.k === 'invalid' ? 'attribute' : by.k, name, ...(def.breakdown!.top ? { top: def.breakdown!.top.n } : {}), sql: c.sql },
+    groups: evaluateGroups(def, r.rows, asOf, pii ? (v) => String(maskValue(v)) : undefined),
+  };
 }
 
 const SERIES_POINTS = 8;

@@ -8,6 +8,7 @@ import type { Analysis } from '../project.js';
 import { formatNumber, table } from '../text-table.js';
 import { dateInZone } from '../time.js';
 import type { Preview } from './preview.js';
+import type { KpiGroup } from '../protocol.js';
 
 export function previewText(p: Preview, analysis: Analysis): string {
   const at = `as of ${p.as_of}`;
@@ -40,7 +41,7 @@ export function previewText(p: Preview, analysis: Analysis): string {
         p.guardrail_violated ? `  guardrail violated: ${def?.guardrail?.op} ${String(def?.guardrail?.value)}` : undefined,
         p.owner ? `  owner: ${p.owner}` : undefined,
       ];
-      return lines.filter(Boolean).join('\n');
+      return lines.filter(Boolean).join('\n') + (p.groups && p.breakdown ? `\n\n${groupsTable(p.groups, p.breakdown.by === 'segments' ? 'segment' : p.breakdown.name, show)}` : '');
     }
     case 'campaign': {
       const head = `campaign ${p.name} (${p.channel}): a run now would enroll ${formatNumber(p.audience)} of ${formatNumber(p.segment)} in the segment (${at})`;
@@ -79,6 +80,17 @@ function formatHours(h: number): string {
   if (h < 1) return `${Math.round(h * 60)} min`;
   if (h < 48) return `${h.toFixed(1)} h`;
   return `${(h / 24).toFixed(1)} d`;
+}
+
+/** A KPI breakdown as a table: group, entities, value, target and status (groups with a target). */
+export function groupsTable(groups: readonly KpiGroup[], head: string, show: (v: number | null) => string): string {
+  const withTargets = groups.some((g) => g.status);
+  const rows = groups.map((g) => {
+    const t = g.target;
+    const target = t ? `${t.op} ${Array.isArray(t.value) ? `[${(t.value as number[]).map((v) => show(v)).join(', ')}]` : show(t.value as number)}${t.by ? ` by ${t.by}` : ''}` : '';
+    return withTargets ? [g.group, g.size, show(g.value), target, g.status ? g.status.replace('_', ' ') : ''] : [g.group, g.size, show(g.value)];
+  });
+  return table(withTargets ? [head, 'entities', 'value', 'target', 'status'] : [head, 'entities', 'value'], rows);
 }
 
 function bar(n: number, total: number): string {

@@ -16,6 +16,7 @@ import type { Body, ResolveContext, Typed } from './context.js';
 import { entityFor, irEntity } from './entities.js';
 import { resolveFunnel } from './funnel.js';
 import { kpiMetric, lintKpi } from './kpi.js';
+import { kpiBreakdown } from './breakdown.js';
 
 /** What a definition resolves to (entity, query, value type, campaign), with its diagnostics in `cx`. */
 export function resolveDefinition(cx: ResolveContext, def: Definition): Body {
@@ -56,7 +57,8 @@ export function resolveDefinition(cx: ResolveContext, def: Definition): Body {
     case 'Kpi': {
       const metric = kpiMetric(cx, def, def.metric, def.entity);
       lintKpi(cx, def);
-      return metric ? { query: { k: 'metric', metric } } : {};
+      const breakdown = metric && def.breakdown ? kpiBreakdown(cx, def, metric) : undefined;
+      return metric ? { query: breakdown ? { k: 'metric', metric, breakdown } : { k: 'metric', metric } } : {};
     }
     case 'Campaign':
       return resolveCampaign(cx, def);

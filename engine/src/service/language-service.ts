@@ -157,6 +157,7 @@ export class LanguageService {
       case 'segment':
         return names('Segment', 'segment');
       case 'exclude':
+      case 'segments': // a KPI breakdown's segments: [a, b]
         return names('Segment', 'segment');
       case 'trait':
         return names('Trait', 'trait');

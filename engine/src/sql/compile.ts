@@ -939,7 +939,7 @@ function attributeRetentionSql(x: Ctx, m: Extract<IrMetric, { k: 'attribute-rete
   if (atT) parts.push(atT);
   const cohort = sql`select ${col(E, m.entity.key)} as k, ${c} as c from ${table(m.entity.table)} as ${sql.id(E)} where ${sql.join(parts, sql` and `)}`;
   const rt = col('rv', r.stream.time);
-  const returned = sql`select distinct co.k from co join ${table(r.stream.table)} as rv on ${col('rv', r.stream.entityKey)} = co.k and ${rt} > co.c and ${rt} <= co.c + ${days} where ${rt} > ${lower} and ${eventFilter(x, r, 'rv')}`;
+  const returned = sql`select distinct co.k from co join ${streamRel(x, r.stream)} as rv on ${col('rv', r.stream.entityKey)} = co.k and ${rt} > co.c and ${rt} <= co.c + ${days} where ${rt} > ${lower} and ${eventFilter(x, r, 'rv')}`;
   return sql`with co as (${cohort}), ret as (${returned}) select ${x.d.cast(sql`count(ret.k)`, 'float8')} / nullif(count(*), 0) as v from co left join ret on ret.k = co.k`;
 }
 
@@ -986,7 +986,7 @@ export function compileCohort(q: ir.IrCohort, opts: SqlOptions): CompiledQuery {
     const f = q.source.filter;
     const key = col('ev', f.stream.entityKey);
     const t = col('ev', f.stream.time);
-    const firsts = sql`select ${key} as k, min(${t}) as c from ${table(f.stream.table)} as ev where ${eventFilter(x, f, 'ev')} group by ${key} having min(${t}) >= ${oldest}`;
+    const firsts = sql`select ${key} as k, min(${t}) as c from ${streamRel(x, f.stream)} as ev where ${eventFilter(x, f, 'ev')} group by ${key} having min(${t}) >= ${oldest}`;
     members = sql`select g.k, g.c, ${trunc(sql`g.c`)} as p from (${firsts}) as g where ${entityExists(x, q.entity, col('g', 'k'))}`;
   }
   const cols = cohortColumns(q);
@@ -999,7 +999,7 @@ export function compileCohort(q: ir.IrCohort, opts: SqlOptions): CompiledQuery {
     return sql`${d.boolOr(test)} as ${sql.id(`r${j + 1}`)}`;
   });
   const widest = cols[cols.length - 1]!.hi(x, c, tz);
-  const perMember = sql`select co.k, co.p, ${sql.join(flags)} from co left join ${table(r.stream.table)} as rv on ${col('rv', r.stream.entityKey)} = co.k and ${rt} > co.c and ${rt} <= ${widest} and ${rt} > ${oldest} and ${eventFilter(x, r, 'rv')} group by co.k, co.p`;
+  const perMember = sql`select co.k, co.p, ${sql.join(flags)} from co left join ${streamRel(x, r.stream)} as rv on ${col('rv', r.stream.entityKey)} = co.k and ${rt} > co.c and ${rt} <= ${widest} and ${rt} > ${oldest} and ${eventFilter(x, r, 'rv')} group by co.k, co.p`;
   const periods = sql`select ${d.periodStart(q.every, T, tz, sql`s.i`)} as p from ${d.series(q.count, 's', 'i')}`;
   const p = sql`per.p`;
   const end = q.every === 'week' ? d.addLocal(p, 1, 'weeks', tz) : d.addLocal(p, 1, 'months', tz);
@@ -1076,7 +1076,7 @@ function funnelParts(x: Ctx): FunnelParts {
     d: x.d,
     asOf: x.asOf,
     time: (t) => x.time(t),
-    table,
+    stream: (st) => streamRel(x, st),
     col,
     filter: (f, ev) => eventFilter(x, f, ev),
     exists: (entity, key) => entityExists(x, entity, key),
@@ -1183,4 +1183,21 @@ export function streamRaw(s: IrStream, opts: SqlOptions): RawBuilder<unknown> {
 /** A (schema-qualified) table reference. */
 export function tableRaw(t: IrTable): RawBuilder<unknown> {
   return table(t);
+}
+
+// ---- building blocks for KPI breakdowns (sql/breakdown.ts) ---------------------------------------
+
+/** Every entity existing at T with its value, as a subquery selecting `key, value` (compileValues' SQL). */
+export function valuesRaw(q: ir.IrValuesQuery, opts: SqlOptions): RawBuilder<unknown> {
+  return compileValuesRaw(q, opts).raw;
+}
+
+/** An event-level expression over event alias `ev` (a sum's or an NPS score's value). */
+export function eventExprRaw(e: IrExpr, opts: SqlOptions, ev: string): RawBuilder<unknown> {
+  return expr(new Ctx(opts, undefined, 'probe'), e, ev);
+}
+
+/** An instant relative to T (or fixed), as T is given in the options. */
+export function timeRaw(t: IrTime, opts: SqlOptions): RawBuilder<unknown> {
+  return new Ctx(opts, undefined, 'probe').time(t);
 }

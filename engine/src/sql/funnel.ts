@@ -9,7 +9,7 @@
 // nothing of it (no import cycle).
 
 import { sql, type RawBuilder } from 'kysely';
-import type { IrEntity, IrEventFilter, IrFunnel, IrTable, IrTime } from '../ir/ir.js';
+import type { IrEntity, IrEventFilter, IrFunnel, IrStream, IrTime } from '../ir/ir.js';
 import type { Dialect } from './dialect.js';
 
 type Sql = RawBuilder<unknown>;
@@ -19,7 +19,8 @@ export interface FunnelParts {
   readonly d: Dialect;
   readonly asOf: Sql;
   time(t: IrTime): Sql;
-  table(t: IrTable): Sql;
+  /** A stream's rows (its table, or its de-duplicated rows under `dedupe_on`). */
+  stream(s: IrStream): Sql;
   col(alias: string, column: string): Sql;
   /** The WHERE of an event filter for alias `ev` (time <= T, types, property filters). */
   filter(f: IrEventFilter, ev: string): Sql;
@@ -34,7 +35,7 @@ export function funnelCtes(f: IrFunnel, last: number, x: FunnelParts): Sql {
   const key0 = x.col('ev', s0.entityKey);
   const t0 = x.col('ev', s0.time);
   const lower = x.time({ k: 'asof', minusMs: f.within.ms, minus: f.within });
-  const firsts = sql`select ${key0} as k, min(${t0}) as t from ${x.table(s0.table)} as ev where ${x.filter(first.filter, 'ev')} group by ${key0} having min(${t0}) > ${lower}`;
+  const firsts = sql`select ${key0} as k, min(${t0}) as t from ${x.stream(s0)} as ev where ${x.filter(first.filter, 'ev')} group by ${key0} having min(${t0}) > ${lower}`;
   const ctes: Sql[] = [x.d.materializedCte('fs0', sql`select g.k, g.t from (${firsts}) as g where ${x.exists(f.entity, x.col('g', 'k'))}`)];
   for (let i = 1; i <= last; i++) {
     const step = f.steps[i]!;
@@ -42,7 +43,7 @@ export function funnelCtes(f: IrFunnel, last: number, x: FunnelParts): Sql {
     const t = x.col('ev', s.time);
     // The step's events in one scan: every later step is after t0 > T - within, so that bound is
     // pushed in; `offset 0` keeps it one scan (no index probe per entrant: the join is by hash).
-    const scan = sql`select ${x.col('ev', s.entityKey)} as k, ${t} as t from ${x.table(s.table)} as ev where ${t} > ${lower} and ${x.filter(step.filter, 'ev')} offset 0`;
+    const scan = sql`select ${x.col('ev', s.entityKey)} as k, ${t} as t from ${x.stream(s)} as ev where ${t} > ${lower} and ${x.filter(step.filter, 'ev')} offset 0`;
     const on: Sql[] = [sql`e.k = p.k`, sql`e.t > p.t`];
     if (step.within) on.push(sql`e.t <= p.t + ${x.d.interval(step.within)}`);
     ctes.push(x.d.materializedCte(`fs${i}`, sql`select p.k, p.t as p, min(e.t) as t from ${sql.raw(`fs${i - 1}`)} as p join (${scan}) as e on ${sql.join(on, sql` and `)} group by p.k, p.t`));

@@ -5850,8 +5850,8 @@ return errors === 0;
 validate51.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const kpi = validate61;
-const schema170 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/kpi.schema.json","type":"object","properties":{"kind":{"const":"Kpi"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"entity":{"$ref":"common.schema.json#/$defs/name"},"funnel":{"type":"string","enum":["acquisition","activation","retention","revenue","referral"]},"metric":{"$ref":"common.schema.json#/$defs/metric"},"target":{"$ref":"common.schema.json#/$defs/target"},"guardrail":{"$ref":"common.schema.json#/$defs/guardrail"},"unit":{"type":"string","minLength":1},"format":{"type":"string","enum":["number","percent","currency"],"default":"number"}},"required":["kind","name","version","metric"],"additionalProperties":false};
-const schema204 = {"type":"object","properties":{"gte":{"type":"number"},"gt":{"type":"number"},"lte":{"type":"number"},"lt":{"type":"number"}},"additionalProperties":false};
+const schema170 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/kpi.schema.json","type":"object","properties":{"kind":{"const":"Kpi"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"entity":{"$ref":"common.schema.json#/$defs/name"},"funnel":{"type":"string","enum":["acquisition","activation","retention","revenue","referral"]},"metric":{"$ref":"common.schema.json#/$defs/metric"},"target":{"$ref":"common.schema.json#/$defs/target"},"breakdown":{"type":"object","properties":{"attribute":{"$ref":"common.schema.json#/$defs/name"},"segments":{"type":"array","minItems":1,"items":{"$ref":"common.schema.json#/$defs/name"}},"lifecycle":{"$ref":"common.schema.json#/$defs/name"},"score":{"$ref":"common.schema.json#/$defs/name"},"top":{"type":"integer","minimum":1},"targets":{"type":"object","additionalProperties":{"$ref":"common.schema.json#/$defs/target"}}},"additionalProperties":false},"guardrail":{"$ref":"common.schema.json#/$defs/guardrail"},"unit":{"type":"string","minLength":1},"format":{"type":"string","enum":["number","percent","currency"],"default":"number"}},"required":["kind","name","version","metric"],"additionalProperties":false};
+const schema208 = {"type":"object","properties":{"gte":{"type":"number"},"gt":{"type":"number"},"lte":{"type":"number"},"lt":{"type":"number"}},"additionalProperties":false};
 const schema177 = {"type":"object","properties":{"count":{"$ref":"#/$defs/condition"},"events":{"$ref":"#/$defs/eventQuery"},"sum":{"$ref":"#/$defs/propertyEventQuery"},"avg":{"$ref":"#/$defs/propertyEventQuery"},"count_distinct":{"$ref":"#/$defs/propertyEventQuery"},"active":{"$ref":"#/$defs/windowedEventQuery"},"ratio":{"type":"object","properties":{"numerator":{"$ref":"#/$defs/metric"},"denominator":{"$ref":"#/$defs/metric"}},"required":["numerator","denominator"],"additionalProperties":false},"retention":{"type":"object","properties":{"cohort":{"$ref":"#/$defs/retentionCohort"},"return":{"$ref":"#/$defs/eventQuery"},"days":{"type":"integer","minimum":1}},"required":["cohort","return","days"],"additionalProperties":false},"churn":{"$ref":"#/$defs/windowedEventQuery"},"nps":{"$ref":"#/$defs/propertyEventQuery"},"conversion":{"type":"object","properties":{"funnel":{"$ref":"#/$defs/name"},"step":{"$ref":"#/$defs/name"},"from":{"$ref":"#/$defs/name"},"to":{"$ref":"#/$defs/name"}},"required":["funnel"],"additionalProperties":false}},"additionalProperties":false};
 const schema178 = {"type":"object","properties":{"event":{"$ref":"#/$defs/eventType"},"stream":{"$ref":"#/$defs/name"},"within":{"$ref":"#/$defs/duration"},"where":{"$ref":"#/$defs/propertyFilters"}},"additionalProperties":false};
 
@@ -7378,12 +7378,12 @@ vErrors = vErrors === null ? validate82.errors : vErrors.concat(validate82.error
 errors = vErrors.length;
 }
 }
-if(data.guardrail !== undefined){
-let data11 = data.guardrail;
+if(data.breakdown !== undefined){
+let data11 = data.breakdown;
 if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
 for(const key1 in data11){
-if(!((((key1 === "gte") || (key1 === "gt")) || (key1 === "lte")) || (key1 === "lt"))){
-const err21 = {instancePath:instancePath+"/guardrail",schemaPath:"common.schema.json#/$defs/guardrail/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema204,data:data11};
+if(!((((((key1 === "attribute") || (key1 === "segments")) || (key1 === "lifecycle")) || (key1 === "score")) || (key1 === "top")) || (key1 === "targets"))){
+const err21 = {instancePath:instancePath+"/breakdown",schemaPath:"#/properties/breakdown/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema170.properties.breakdown,data:data11};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -7393,10 +7393,11 @@ vErrors.push(err21);
 errors++;
 }
 }
-if(data11.gte !== undefined){
-let data12 = data11.gte;
-if(!(typeof data12 == "number")){
-const err22 = {instancePath:instancePath+"/guardrail/gte",schemaPath:"common.schema.json#/$defs/guardrail/properties/gte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema204.properties.gte.type,parentSchema:schema204.properties.gte,data:data12};
+if(data11.attribute !== undefined){
+let data12 = data11.attribute;
+if(typeof data12 === "string"){
+if(!pattern4.test(data12)){
+const err22 = {instancePath:instancePath+"/breakdown/attribute",schemaPath:"common.schema.json#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data12};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -7406,10 +7407,8 @@ vErrors.push(err22);
 errors++;
 }
 }
-if(data11.gt !== undefined){
-let data13 = data11.gt;
-if(!(typeof data13 == "number")){
-const err23 = {instancePath:instancePath+"/guardrail/gt",schemaPath:"common.schema.json#/$defs/guardrail/properties/gt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema204.properties.gt.type,parentSchema:schema204.properties.gt,data:data13};
+else {
+const err23 = {instancePath:instancePath+"/breakdown/attribute",schemaPath:"common.schema.json#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data12};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -7419,10 +7418,11 @@ vErrors.push(err23);
 errors++;
 }
 }
-if(data11.lte !== undefined){
-let data14 = data11.lte;
-if(!(typeof data14 == "number")){
-const err24 = {instancePath:instancePath+"/guardrail/lte",schemaPath:"common.schema.json#/$defs/guardrail/properties/lte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema204.properties.lte.type,parentSchema:schema204.properties.lte,data:data14};
+if(data11.segments !== undefined){
+let data13 = data11.segments;
+if(Array.isArray(data13)){
+if(data13.length < 1){
+const err24 = {instancePath:instancePath+"/breakdown/segments",schemaPath:"#/properties/breakdown/properties/segments/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema170.properties.breakdown.properties.segments,data:data13};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -7431,11 +7431,12 @@ vErrors.push(err24);
 }
 errors++;
 }
-}
-if(data11.lt !== undefined){
-let data15 = data11.lt;
-if(!(typeof data15 == "number")){
-const err25 = {instancePath:instancePath+"/guardrail/lt",schemaPath:"common.schema.json#/$defs/guardrail/properties/lt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema204.properties.lt.type,parentSchema:schema204.properties.lt,data:data15};
+const len1 = data13.length;
+for(let i2=0; i2<len1; i2++){
+let data14 = data13[i2];
+if(typeof data14 === "string"){
+if(!pattern4.test(data14)){
+const err25 = {instancePath:instancePath+"/breakdown/segments/" + i2,schemaPath:"common.schema.json#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data14};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -7445,9 +7446,8 @@ vErrors.push(err25);
 errors++;
 }
 }
-}
 else {
-const err26 = {instancePath:instancePath+"/guardrail",schemaPath:"common.schema.json#/$defs/guardrail/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema204.type,parentSchema:schema204,data:data11};
+const err26 = {instancePath:instancePath+"/breakdown/segments/" + i2,schemaPath:"common.schema.json#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data14};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -7457,11 +7457,9 @@ vErrors.push(err26);
 errors++;
 }
 }
-if(data.unit !== undefined){
-let data16 = data.unit;
-if(typeof data16 === "string"){
-if(func2(data16) < 1){
-const err27 = {instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema170.properties.unit,data:data16};
+}
+else {
+const err27 = {instancePath:instancePath+"/breakdown/segments",schemaPath:"#/properties/breakdown/properties/segments/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema170.properties.breakdown.properties.segments.type,parentSchema:schema170.properties.breakdown.properties.segments,data:data13};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -7471,8 +7469,11 @@ vErrors.push(err27);
 errors++;
 }
 }
-else {
-const err28 = {instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema170.properties.unit.type,parentSchema:schema170.properties.unit,data:data16};
+if(data11.lifecycle !== undefined){
+let data15 = data11.lifecycle;
+if(typeof data15 === "string"){
+if(!pattern4.test(data15)){
+const err28 = {instancePath:instancePath+"/breakdown/lifecycle",schemaPath:"common.schema.json#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data15};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -7482,10 +7483,8 @@ vErrors.push(err28);
 errors++;
 }
 }
-if(data.format !== undefined){
-let data17 = data.format;
-if(typeof data17 !== "string"){
-const err29 = {instancePath:instancePath+"/format",schemaPath:"#/properties/format/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema170.properties.format.type,parentSchema:schema170.properties.format,data:data17};
+else {
+const err29 = {instancePath:instancePath+"/breakdown/lifecycle",schemaPath:"common.schema.json#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data15};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -7494,8 +7493,12 @@ vErrors.push(err29);
 }
 errors++;
 }
-if(!(((data17 === "number") || (data17 === "percent")) || (data17 === "currency"))){
-const err30 = {instancePath:instancePath+"/format",schemaPath:"#/properties/format/enum",keyword:"enum",params:{allowedValues: schema170.properties.format.enum},message:"must be equal to one of the allowed values",schema:schema170.properties.format.enum,parentSchema:schema170.properties.format,data:data17};
+}
+if(data11.score !== undefined){
+let data16 = data11.score;
+if(typeof data16 === "string"){
+if(!pattern4.test(data16)){
+const err30 = {instancePath:instancePath+"/breakdown/score",schemaPath:"common.schema.json#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data16};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -7505,9 +7508,8 @@ vErrors.push(err30);
 errors++;
 }
 }
-}
 else {
-const err31 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema170.type,parentSchema:schema170,data};
+const err31 = {instancePath:instancePath+"/breakdown/score",schemaPath:"common.schema.json#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data16};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -7516,20 +7518,217 @@ vErrors.push(err31);
 }
 errors++;
 }
+}
+if(data11.top !== undefined){
+let data17 = data11.top;
+if(!((typeof data17 == "number") && (!(data17 % 1) && !isNaN(data17)))){
+const err32 = {instancePath:instancePath+"/breakdown/top",schemaPath:"#/properties/breakdown/properties/top/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema170.properties.breakdown.properties.top.type,parentSchema:schema170.properties.breakdown.properties.top,data:data17};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+if(typeof data17 == "number"){
+if(data17 < 1 || isNaN(data17)){
+const err33 = {instancePath:instancePath+"/breakdown/top",schemaPath:"#/properties/breakdown/properties/top/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema170.properties.breakdown.properties.top,data:data17};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+}
+if(data11.targets !== undefined){
+let data18 = data11.targets;
+if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
+for(const key2 in data18){
+if(!(validate82(data18[key2], {instancePath:instancePath+"/breakdown/targets/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data18,parentDataProperty:key2,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate82.errors : vErrors.concat(validate82.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err34 = {instancePath:instancePath+"/breakdown/targets",schemaPath:"#/properties/breakdown/properties/targets/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema170.properties.breakdown.properties.targets.type,parentSchema:schema170.properties.breakdown.properties.targets,data:data18};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+}
+}
+else {
+const err35 = {instancePath:instancePath+"/breakdown",schemaPath:"#/properties/breakdown/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema170.properties.breakdown.type,parentSchema:schema170.properties.breakdown,data:data11};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+}
+if(data.guardrail !== undefined){
+let data20 = data.guardrail;
+if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
+for(const key3 in data20){
+if(!((((key3 === "gte") || (key3 === "gt")) || (key3 === "lte")) || (key3 === "lt"))){
+const err36 = {instancePath:instancePath+"/guardrail",schemaPath:"common.schema.json#/$defs/guardrail/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema208,data:data20};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+}
+if(data20.gte !== undefined){
+let data21 = data20.gte;
+if(!(typeof data21 == "number")){
+const err37 = {instancePath:instancePath+"/guardrail/gte",schemaPath:"common.schema.json#/$defs/guardrail/properties/gte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema208.properties.gte.type,parentSchema:schema208.properties.gte,data:data21};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+}
+if(data20.gt !== undefined){
+let data22 = data20.gt;
+if(!(typeof data22 == "number")){
+const err38 = {instancePath:instancePath+"/guardrail/gt",schemaPath:"common.schema.json#/$defs/guardrail/properties/gt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema208.properties.gt.type,parentSchema:schema208.properties.gt,data:data22};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+}
+if(data20.lte !== undefined){
+let data23 = data20.lte;
+if(!(typeof data23 == "number")){
+const err39 = {instancePath:instancePath+"/guardrail/lte",schemaPath:"common.schema.json#/$defs/guardrail/properties/lte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema208.properties.lte.type,parentSchema:schema208.properties.lte,data:data23};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+}
+if(data20.lt !== undefined){
+let data24 = data20.lt;
+if(!(typeof data24 == "number")){
+const err40 = {instancePath:instancePath+"/guardrail/lt",schemaPath:"common.schema.json#/$defs/guardrail/properties/lt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema208.properties.lt.type,parentSchema:schema208.properties.lt,data:data24};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+}
+}
+else {
+const err41 = {instancePath:instancePath+"/guardrail",schemaPath:"common.schema.json#/$defs/guardrail/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema208.type,parentSchema:schema208,data:data20};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+}
+if(data.unit !== undefined){
+let data25 = data.unit;
+if(typeof data25 === "string"){
+if(func2(data25) < 1){
+const err42 = {instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema170.properties.unit,data:data25};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+}
+else {
+const err43 = {instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema170.properties.unit.type,parentSchema:schema170.properties.unit,data:data25};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+}
+if(data.format !== undefined){
+let data26 = data.format;
+if(typeof data26 !== "string"){
+const err44 = {instancePath:instancePath+"/format",schemaPath:"#/properties/format/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema170.properties.format.type,parentSchema:schema170.properties.format,data:data26};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+if(!(((data26 === "number") || (data26 === "percent")) || (data26 === "currency"))){
+const err45 = {instancePath:instancePath+"/format",schemaPath:"#/properties/format/enum",keyword:"enum",params:{allowedValues: schema170.properties.format.enum},message:"must be equal to one of the allowed values",schema:schema170.properties.format.enum,parentSchema:schema170.properties.format,data:data26};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+}
+}
+else {
+const err46 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema170.type,parentSchema:schema170,data};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
 validate61.errors = vErrors;
 return errors === 0;
 }
 validate61.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const campaign = validate86;
-const schema205 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/campaign.schema.json","type":"object","properties":{"kind":{"const":"Campaign"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"audience":{"type":"object","properties":{"segment":{"$ref":"common.schema.json#/$defs/name"},"exclude":{"type":"array","items":{"$ref":"common.schema.json#/$defs/name"},"uniqueItems":true}},"required":["segment"],"additionalProperties":false},"channel":{"type":"string","enum":["email","sms","push","in_app","webhook"]},"schedule":{"type":"object","properties":{"start":{"$ref":"common.schema.json#/$defs/instant"},"end":{"$ref":"common.schema.json#/$defs/instant"}},"required":["start"],"additionalProperties":false},"trigger":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"delay":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"additionalProperties":false},"entry":{"type":["string","object"],"pattern":"^once$","properties":{"every":{"$ref":"common.schema.json#/$defs/duration"}},"required":["every"],"additionalProperties":false,"default":"once"},"frequency_cap":{"type":"object","properties":{"max":{"type":"integer","minimum":1},"per":{"$ref":"common.schema.json#/$defs/duration"}},"required":["max","per"],"additionalProperties":false},"variants":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/variant"}},"goal":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"within":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"required":["within"],"additionalProperties":false}},"required":["kind","name","version","audience","channel","variants"],"additionalProperties":false,"$defs":{"variant":{"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"weight":{"type":"number","minimum":0},"holdout":{"type":"boolean","default":false},"description":{"$ref":"common.schema.json#/$defs/description"}},"required":["name","weight"],"additionalProperties":false}}};
+export const campaign = validate87;
+const schema209 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/campaign.schema.json","type":"object","properties":{"kind":{"const":"Campaign"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"audience":{"type":"object","properties":{"segment":{"$ref":"common.schema.json#/$defs/name"},"exclude":{"type":"array","items":{"$ref":"common.schema.json#/$defs/name"},"uniqueItems":true}},"required":["segment"],"additionalProperties":false},"channel":{"type":"string","enum":["email","sms","push","in_app","webhook"]},"schedule":{"type":"object","properties":{"start":{"$ref":"common.schema.json#/$defs/instant"},"end":{"$ref":"common.schema.json#/$defs/instant"}},"required":["start"],"additionalProperties":false},"trigger":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"delay":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"additionalProperties":false},"entry":{"type":["string","object"],"pattern":"^once$","properties":{"every":{"$ref":"common.schema.json#/$defs/duration"}},"required":["every"],"additionalProperties":false,"default":"once"},"frequency_cap":{"type":"object","properties":{"max":{"type":"integer","minimum":1},"per":{"$ref":"common.schema.json#/$defs/duration"}},"required":["max","per"],"additionalProperties":false},"variants":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/variant"}},"goal":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"within":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"required":["within"],"additionalProperties":false}},"required":["kind","name","version","audience","channel","variants"],"additionalProperties":false,"$defs":{"variant":{"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"weight":{"type":"number","minimum":0},"holdout":{"type":"boolean","default":false},"description":{"$ref":"common.schema.json#/$defs/description"}},"required":["name","weight"],"additionalProperties":false}}};
 const func0 = runtime_equal.default;
-const pattern71 = new RegExp("^once$", "u");
+const pattern75 = new RegExp("^once$", "u");
 
-function validate87(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate88(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate87.evaluated;
+const evaluated0 = validate88.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7555,17 +7754,17 @@ vErrors.push(err0);
 }
 errors++;
 }
-validate87.errors = vErrors;
+validate88.errors = vErrors;
 return errors === 0;
 }
-validate87.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate88.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema221 = {"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"weight":{"type":"number","minimum":0},"holdout":{"type":"boolean","default":false},"description":{"$ref":"common.schema.json#/$defs/description"}},"required":["name","weight"],"additionalProperties":false};
+const schema225 = {"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"weight":{"type":"number","minimum":0},"holdout":{"type":"boolean","default":false},"description":{"$ref":"common.schema.json#/$defs/description"}},"required":["name","weight"],"additionalProperties":false};
 
-function validate90(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate91(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate90.evaluated;
+const evaluated0 = validate91.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7574,7 +7773,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.name === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema221.required,parentSchema:schema221,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema225.required,parentSchema:schema225,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7584,7 +7783,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.weight === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "weight"},message:"must have required property '"+"weight"+"'",schema:schema221.required,parentSchema:schema221,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "weight"},message:"must have required property '"+"weight"+"'",schema:schema225.required,parentSchema:schema225,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7595,7 +7794,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "name") || (key0 === "weight")) || (key0 === "holdout")) || (key0 === "description"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema221,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema225,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7634,7 +7833,7 @@ if(data.weight !== undefined){
 let data1 = data.weight;
 if(typeof data1 == "number"){
 if(data1 < 0 || isNaN(data1)){
-const err5 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema221.properties.weight,data:data1};
+const err5 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema225.properties.weight,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -7645,7 +7844,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema221.properties.weight.type,parentSchema:schema221.properties.weight,data:data1};
+const err6 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema225.properties.weight.type,parentSchema:schema225.properties.weight,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -7658,7 +7857,7 @@ errors++;
 if(data.holdout !== undefined){
 let data2 = data.holdout;
 if(typeof data2 !== "boolean"){
-const err7 = {instancePath:instancePath+"/holdout",schemaPath:"#/properties/holdout/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema221.properties.holdout.type,parentSchema:schema221.properties.holdout,data:data2};
+const err7 = {instancePath:instancePath+"/holdout",schemaPath:"#/properties/holdout/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema225.properties.holdout.type,parentSchema:schema225.properties.holdout,data:data2};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -7683,7 +7882,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema221.type,parentSchema:schema221,data};
+const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema225.type,parentSchema:schema225,data};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -7692,17 +7891,17 @@ vErrors.push(err9);
 }
 errors++;
 }
-validate90.errors = vErrors;
+validate91.errors = vErrors;
 return errors === 0;
 }
-validate90.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate91.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate86(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate87(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://tally.dev/schemas/campaign.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate86.evaluated;
+const evaluated0 = validate87.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7711,7 +7910,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.kind === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema205.required,parentSchema:schema205,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema209.required,parentSchema:schema209,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7721,7 +7920,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.name === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema205.required,parentSchema:schema205,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema209.required,parentSchema:schema209,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7731,7 +7930,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.version === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema205.required,parentSchema:schema205,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema209.required,parentSchema:schema209,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7741,7 +7940,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.audience === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "audience"},message:"must have required property '"+"audience"+"'",schema:schema205.required,parentSchema:schema205,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "audience"},message:"must have required property '"+"audience"+"'",schema:schema209.required,parentSchema:schema209,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -7751,7 +7950,7 @@ vErrors.push(err3);
 errors++;
 }
 if(data.channel === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "channel"},message:"must have required property '"+"channel"+"'",schema:schema205.required,parentSchema:schema205,data};
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "channel"},message:"must have required property '"+"channel"+"'",schema:schema209.required,parentSchema:schema209,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -7761,7 +7960,7 @@ vErrors.push(err4);
 errors++;
 }
 if(data.variants === undefined){
-const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "variants"},message:"must have required property '"+"variants"+"'",schema:schema205.required,parentSchema:schema205,data};
+const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "variants"},message:"must have required property '"+"variants"+"'",schema:schema209.required,parentSchema:schema209,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -7771,8 +7970,8 @@ vErrors.push(err5);
 errors++;
 }
 for(const key0 in data){
-if(!(func1.call(schema205.properties, key0))){
-const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema205,data};
+if(!(func1.call(schema209.properties, key0))){
+const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema209,data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -7785,7 +7984,7 @@ errors++;
 if(data.kind !== undefined){
 let data0 = data.kind;
 if("Campaign" !== data0){
-const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Campaign"},message:"must be equal to constant",schema:"Campaign",parentSchema:schema205.properties.kind,data:data0};
+const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Campaign"},message:"must be equal to constant",schema:"Campaign",parentSchema:schema209.properties.kind,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -7952,7 +8151,7 @@ if(data.audience !== undefined){
 let data7 = data.audience;
 if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 if(data7.segment === undefined){
-const err19 = {instancePath:instancePath+"/audience",schemaPath:"#/properties/audience/required",keyword:"required",params:{missingProperty: "segment"},message:"must have required property '"+"segment"+"'",schema:schema205.properties.audience.required,parentSchema:schema205.properties.audience,data:data7};
+const err19 = {instancePath:instancePath+"/audience",schemaPath:"#/properties/audience/required",keyword:"required",params:{missingProperty: "segment"},message:"must have required property '"+"segment"+"'",schema:schema209.properties.audience.required,parentSchema:schema209.properties.audience,data:data7};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -7963,7 +8162,7 @@ errors++;
 }
 for(const key1 in data7){
 if(!((key1 === "segment") || (key1 === "exclude"))){
-const err20 = {instancePath:instancePath+"/audience",schemaPath:"#/properties/audience/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema205.properties.audience,data:data7};
+const err20 = {instancePath:instancePath+"/audience",schemaPath:"#/properties/audience/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema209.properties.audience,data:data7};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -8034,7 +8233,7 @@ outer0:
 for(;i3--;){
 for(j1 = i3; j1--;){
 if(func0(data9[i3], data9[j1])){
-const err25 = {instancePath:instancePath+"/audience/exclude",schemaPath:"#/properties/audience/properties/exclude/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i3+" are identical)",schema:true,parentSchema:schema205.properties.audience.properties.exclude,data:data9};
+const err25 = {instancePath:instancePath+"/audience/exclude",schemaPath:"#/properties/audience/properties/exclude/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i3+" are identical)",schema:true,parentSchema:schema209.properties.audience.properties.exclude,data:data9};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -8049,7 +8248,7 @@ break outer0;
 }
 }
 else {
-const err26 = {instancePath:instancePath+"/audience/exclude",schemaPath:"#/properties/audience/properties/exclude/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema205.properties.audience.properties.exclude.type,parentSchema:schema205.properties.audience.properties.exclude,data:data9};
+const err26 = {instancePath:instancePath+"/audience/exclude",schemaPath:"#/properties/audience/properties/exclude/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema209.properties.audience.properties.exclude.type,parentSchema:schema209.properties.audience.properties.exclude,data:data9};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -8061,7 +8260,7 @@ errors++;
 }
 }
 else {
-const err27 = {instancePath:instancePath+"/audience",schemaPath:"#/properties/audience/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema205.properties.audience.type,parentSchema:schema205.properties.audience,data:data7};
+const err27 = {instancePath:instancePath+"/audience",schemaPath:"#/properties/audience/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema209.properties.audience.type,parentSchema:schema209.properties.audience,data:data7};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -8074,7 +8273,7 @@ errors++;
 if(data.channel !== undefined){
 let data11 = data.channel;
 if(typeof data11 !== "string"){
-const err28 = {instancePath:instancePath+"/channel",schemaPath:"#/properties/channel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema205.properties.channel.type,parentSchema:schema205.properties.channel,data:data11};
+const err28 = {instancePath:instancePath+"/channel",schemaPath:"#/properties/channel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema209.properties.channel.type,parentSchema:schema209.properties.channel,data:data11};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -8084,7 +8283,7 @@ vErrors.push(err28);
 errors++;
 }
 if(!(((((data11 === "email") || (data11 === "sms")) || (data11 === "push")) || (data11 === "in_app")) || (data11 === "webhook"))){
-const err29 = {instancePath:instancePath+"/channel",schemaPath:"#/properties/channel/enum",keyword:"enum",params:{allowedValues: schema205.properties.channel.enum},message:"must be equal to one of the allowed values",schema:schema205.properties.channel.enum,parentSchema:schema205.properties.channel,data:data11};
+const err29 = {instancePath:instancePath+"/channel",schemaPath:"#/properties/channel/enum",keyword:"enum",params:{allowedValues: schema209.properties.channel.enum},message:"must be equal to one of the allowed values",schema:schema209.properties.channel.enum,parentSchema:schema209.properties.channel,data:data11};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -8098,7 +8297,7 @@ if(data.schedule !== undefined){
 let data12 = data.schedule;
 if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
 if(data12.start === undefined){
-const err30 = {instancePath:instancePath+"/schedule",schemaPath:"#/properties/schedule/required",keyword:"required",params:{missingProperty: "start"},message:"must have required property '"+"start"+"'",schema:schema205.properties.schedule.required,parentSchema:schema205.properties.schedule,data:data12};
+const err30 = {instancePath:instancePath+"/schedule",schemaPath:"#/properties/schedule/required",keyword:"required",params:{missingProperty: "start"},message:"must have required property '"+"start"+"'",schema:schema209.properties.schedule.required,parentSchema:schema209.properties.schedule,data:data12};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -8109,7 +8308,7 @@ errors++;
 }
 for(const key2 in data12){
 if(!((key2 === "start") || (key2 === "end"))){
-const err31 = {instancePath:instancePath+"/schedule",schemaPath:"#/properties/schedule/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema205.properties.schedule,data:data12};
+const err31 = {instancePath:instancePath+"/schedule",schemaPath:"#/properties/schedule/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema209.properties.schedule,data:data12};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -8171,7 +8370,7 @@ errors++;
 }
 }
 else {
-const err36 = {instancePath:instancePath+"/schedule",schemaPath:"#/properties/schedule/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema205.properties.schedule.type,parentSchema:schema205.properties.schedule,data:data12};
+const err36 = {instancePath:instancePath+"/schedule",schemaPath:"#/properties/schedule/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema209.properties.schedule.type,parentSchema:schema209.properties.schedule,data:data12};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -8186,7 +8385,7 @@ let data15 = data.trigger;
 if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
 for(const key3 in data15){
 if(!((((key3 === "event") || (key3 === "stream")) || (key3 === "delay")) || (key3 === "where"))){
-const err37 = {instancePath:instancePath+"/trigger",schemaPath:"#/properties/trigger/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema205.properties.trigger,data:data15};
+const err37 = {instancePath:instancePath+"/trigger",schemaPath:"#/properties/trigger/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema209.properties.trigger,data:data15};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -8272,14 +8471,14 @@ errors++;
 }
 }
 if(data15.where !== undefined){
-if(!(validate87(data15.where, {instancePath:instancePath+"/trigger/where",parentData:data15,parentDataProperty:"where",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate87.errors : vErrors.concat(validate87.errors);
+if(!(validate88(data15.where, {instancePath:instancePath+"/trigger/where",parentData:data15,parentDataProperty:"where",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate88.errors : vErrors.concat(validate88.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err44 = {instancePath:instancePath+"/trigger",schemaPath:"#/properties/trigger/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema205.properties.trigger.type,parentSchema:schema205.properties.trigger,data:data15};
+const err44 = {instancePath:instancePath+"/trigger",schemaPath:"#/properties/trigger/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema209.properties.trigger.type,parentSchema:schema209.properties.trigger,data:data15};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -8292,7 +8491,7 @@ errors++;
 if(data.entry !== undefined){
 let data20 = data.entry;
 if((typeof data20 !== "string") && (!(data20 && typeof data20 == "object" && !Array.isArray(data20)))){
-const err45 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/type",keyword:"type",params:{type: schema205.properties.entry.type},message:"must be string,object",schema:schema205.properties.entry.type,parentSchema:schema205.properties.entry,data:data20};
+const err45 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/type",keyword:"type",params:{type: schema209.properties.entry.type},message:"must be string,object",schema:schema209.properties.entry.type,parentSchema:schema209.properties.entry,data:data20};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -8302,8 +8501,8 @@ vErrors.push(err45);
 errors++;
 }
 if(typeof data20 === "string"){
-if(!pattern71.test(data20)){
-const err46 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/pattern",keyword:"pattern",params:{pattern: "^once$"},message:"must match pattern \""+"^once$"+"\"",schema:"^once$",parentSchema:schema205.properties.entry,data:data20};
+if(!pattern75.test(data20)){
+const err46 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/pattern",keyword:"pattern",params:{pattern: "^once$"},message:"must match pattern \""+"^once$"+"\"",schema:"^once$",parentSchema:schema209.properties.entry,data:data20};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -8315,7 +8514,7 @@ errors++;
 }
 if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
 if(data20.every === undefined){
-const err47 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/required",keyword:"required",params:{missingProperty: "every"},message:"must have required property '"+"every"+"'",schema:schema205.properties.entry.required,parentSchema:schema205.properties.entry,data:data20};
+const err47 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/required",keyword:"required",params:{missingProperty: "every"},message:"must have required property '"+"every"+"'",schema:schema209.properties.entry.required,parentSchema:schema209.properties.entry,data:data20};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -8326,7 +8525,7 @@ errors++;
 }
 for(const key4 in data20){
 if(!(key4 === "every")){
-const err48 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema205.properties.entry,data:data20};
+const err48 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema209.properties.entry,data:data20};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -8367,7 +8566,7 @@ if(data.frequency_cap !== undefined){
 let data22 = data.frequency_cap;
 if(data22 && typeof data22 == "object" && !Array.isArray(data22)){
 if(data22.max === undefined){
-const err51 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/required",keyword:"required",params:{missingProperty: "max"},message:"must have required property '"+"max"+"'",schema:schema205.properties.frequency_cap.required,parentSchema:schema205.properties.frequency_cap,data:data22};
+const err51 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/required",keyword:"required",params:{missingProperty: "max"},message:"must have required property '"+"max"+"'",schema:schema209.properties.frequency_cap.required,parentSchema:schema209.properties.frequency_cap,data:data22};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -8377,7 +8576,7 @@ vErrors.push(err51);
 errors++;
 }
 if(data22.per === undefined){
-const err52 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/required",keyword:"required",params:{missingProperty: "per"},message:"must have required property '"+"per"+"'",schema:schema205.properties.frequency_cap.required,parentSchema:schema205.properties.frequency_cap,data:data22};
+const err52 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/required",keyword:"required",params:{missingProperty: "per"},message:"must have required property '"+"per"+"'",schema:schema209.properties.frequency_cap.required,parentSchema:schema209.properties.frequency_cap,data:data22};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -8388,7 +8587,7 @@ errors++;
 }
 for(const key5 in data22){
 if(!((key5 === "max") || (key5 === "per"))){
-const err53 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema205.properties.frequency_cap,data:data22};
+const err53 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema209.properties.frequency_cap,data:data22};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -8401,7 +8600,7 @@ errors++;
 if(data22.max !== undefined){
 let data23 = data22.max;
 if(!((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23)))){
-const err54 = {instancePath:instancePath+"/frequency_cap/max",schemaPath:"#/properties/frequency_cap/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema205.properties.frequency_cap.properties.max.type,parentSchema:schema205.properties.frequency_cap.properties.max,data:data23};
+const err54 = {instancePath:instancePath+"/frequency_cap/max",schemaPath:"#/properties/frequency_cap/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema209.properties.frequency_cap.properties.max.type,parentSchema:schema209.properties.frequency_cap.properties.max,data:data23};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -8412,7 +8611,7 @@ errors++;
 }
 if(typeof data23 == "number"){
 if(data23 < 1 || isNaN(data23)){
-const err55 = {instancePath:instancePath+"/frequency_cap/max",schemaPath:"#/properties/frequency_cap/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema205.properties.frequency_cap.properties.max,data:data23};
+const err55 = {instancePath:instancePath+"/frequency_cap/max",schemaPath:"#/properties/frequency_cap/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema209.properties.frequency_cap.properties.max,data:data23};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -8450,7 +8649,7 @@ errors++;
 }
 }
 else {
-const err58 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema205.properties.frequency_cap.type,parentSchema:schema205.properties.frequency_cap,data:data22};
+const err58 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema209.properties.frequency_cap.type,parentSchema:schema209.properties.frequency_cap,data:data22};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -8464,7 +8663,7 @@ if(data.variants !== undefined){
 let data25 = data.variants;
 if(Array.isArray(data25)){
 if(data25.length < 1){
-const err59 = {instancePath:instancePath+"/variants",schemaPath:"#/properties/variants/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema205.properties.variants,data:data25};
+const err59 = {instancePath:instancePath+"/variants",schemaPath:"#/properties/variants/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema209.properties.variants,data:data25};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -8475,14 +8674,14 @@ errors++;
 }
 const len2 = data25.length;
 for(let i4=0; i4<len2; i4++){
-if(!(validate90(data25[i4], {instancePath:instancePath+"/variants/" + i4,parentData:data25,parentDataProperty:i4,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate90.errors : vErrors.concat(validate90.errors);
+if(!(validate91(data25[i4], {instancePath:instancePath+"/variants/" + i4,parentData:data25,parentDataProperty:i4,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate91.errors : vErrors.concat(validate91.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err60 = {instancePath:instancePath+"/variants",schemaPath:"#/properties/variants/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema205.properties.variants.type,parentSchema:schema205.properties.variants,data:data25};
+const err60 = {instancePath:instancePath+"/variants",schemaPath:"#/properties/variants/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema209.properties.variants.type,parentSchema:schema209.properties.variants,data:data25};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -8496,7 +8695,7 @@ if(data.goal !== undefined){
 let data27 = data.goal;
 if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
 if(data27.within === undefined){
-const err61 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/required",keyword:"required",params:{missingProperty: "within"},message:"must have required property '"+"within"+"'",schema:schema205.properties.goal.required,parentSchema:schema205.properties.goal,data:data27};
+const err61 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/required",keyword:"required",params:{missingProperty: "within"},message:"must have required property '"+"within"+"'",schema:schema209.properties.goal.required,parentSchema:schema209.properties.goal,data:data27};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -8507,7 +8706,7 @@ errors++;
 }
 for(const key6 in data27){
 if(!((((key6 === "event") || (key6 === "stream")) || (key6 === "within")) || (key6 === "where"))){
-const err62 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema205.properties.goal,data:data27};
+const err62 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema209.properties.goal,data:data27};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -8593,14 +8792,14 @@ errors++;
 }
 }
 if(data27.where !== undefined){
-if(!(validate87(data27.where, {instancePath:instancePath+"/goal/where",parentData:data27,parentDataProperty:"where",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate87.errors : vErrors.concat(validate87.errors);
+if(!(validate88(data27.where, {instancePath:instancePath+"/goal/where",parentData:data27,parentDataProperty:"where",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate88.errors : vErrors.concat(validate88.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err69 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema205.properties.goal.type,parentSchema:schema205.properties.goal,data:data27};
+const err69 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema209.properties.goal.type,parentSchema:schema209.properties.goal,data:data27};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -8612,7 +8811,7 @@ errors++;
 }
 }
 else {
-const err70 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema205.type,parentSchema:schema205,data};
+const err70 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema209.type,parentSchema:schema209,data};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -8621,19 +8820,19 @@ vErrors.push(err70);
 }
 errors++;
 }
-validate86.errors = vErrors;
+validate87.errors = vErrors;
 return errors === 0;
 }
-validate86.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate87.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const test = validate93;
-const schema227 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/test.schema.json","type":"object","properties":{"kind":{"const":"Test"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"subject":{"type":"object","properties":{"segment":{"$ref":"common.schema.json#/$defs/name"},"kpi":{"$ref":"common.schema.json#/$defs/name"},"lifecycle":{"$ref":"common.schema.json#/$defs/name"},"trait":{"$ref":"common.schema.json#/$defs/name"},"score":{"$ref":"common.schema.json#/$defs/name"}},"additionalProperties":false,"minProperties":1,"maxProperties":1},"as_of":{"$ref":"common.schema.json#/$defs/instant"},"given":{"type":"object","additionalProperties":{"type":"array","items":{"type":"object"}},"default":{}},"expect":{"type":"object","properties":{"members":{"type":"array","items":{"$ref":"common.schema.json#/$defs/scalar"}},"count":{"type":"integer","minimum":0},"value":{"type":["number","null"]},"stages":{"type":"object","additionalProperties":{"type":"integer","minimum":0}},"values":{"type":"object","additionalProperties":{"type":["string","number","boolean","null"]}}},"additionalProperties":false}},"required":["kind","name","version","subject","as_of","expect"],"additionalProperties":false};
+export const test = validate94;
+const schema231 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/test.schema.json","type":"object","properties":{"kind":{"const":"Test"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"subject":{"type":"object","properties":{"segment":{"$ref":"common.schema.json#/$defs/name"},"kpi":{"$ref":"common.schema.json#/$defs/name"},"lifecycle":{"$ref":"common.schema.json#/$defs/name"},"trait":{"$ref":"common.schema.json#/$defs/name"},"score":{"$ref":"common.schema.json#/$defs/name"}},"additionalProperties":false,"minProperties":1,"maxProperties":1},"as_of":{"$ref":"common.schema.json#/$defs/instant"},"given":{"type":"object","additionalProperties":{"type":"array","items":{"type":"object"}},"default":{}},"expect":{"type":"object","properties":{"members":{"type":"array","items":{"$ref":"common.schema.json#/$defs/scalar"}},"count":{"type":"integer","minimum":0},"value":{"type":["number","null"]},"stages":{"type":"object","additionalProperties":{"type":"integer","minimum":0}},"values":{"type":"object","additionalProperties":{"type":["string","number","boolean","null"]}}},"additionalProperties":false}},"required":["kind","name","version","subject","as_of","expect"],"additionalProperties":false};
 
-function validate93(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate94(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://tally.dev/schemas/test.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate93.evaluated;
+const evaluated0 = validate94.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -8642,7 +8841,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.kind === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema227.required,parentSchema:schema227,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema231.required,parentSchema:schema231,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8652,7 +8851,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.name === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema227.required,parentSchema:schema227,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema231.required,parentSchema:schema231,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8662,7 +8861,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.version === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema227.required,parentSchema:schema227,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema231.required,parentSchema:schema231,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8672,7 +8871,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.subject === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "subject"},message:"must have required property '"+"subject"+"'",schema:schema227.required,parentSchema:schema227,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "subject"},message:"must have required property '"+"subject"+"'",schema:schema231.required,parentSchema:schema231,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8682,7 +8881,7 @@ vErrors.push(err3);
 errors++;
 }
 if(data.as_of === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "as_of"},message:"must have required property '"+"as_of"+"'",schema:schema227.required,parentSchema:schema227,data};
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "as_of"},message:"must have required property '"+"as_of"+"'",schema:schema231.required,parentSchema:schema231,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8692,7 +8891,7 @@ vErrors.push(err4);
 errors++;
 }
 if(data.expect === undefined){
-const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "expect"},message:"must have required property '"+"expect"+"'",schema:schema227.required,parentSchema:schema227,data};
+const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "expect"},message:"must have required property '"+"expect"+"'",schema:schema231.required,parentSchema:schema231,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -8702,8 +8901,8 @@ vErrors.push(err5);
 errors++;
 }
 for(const key0 in data){
-if(!(func1.call(schema227.properties, key0))){
-const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema227,data};
+if(!(func1.call(schema231.properties, key0))){
+const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema231,data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -8716,7 +8915,7 @@ errors++;
 if(data.kind !== undefined){
 let data0 = data.kind;
 if("Test" !== data0){
-const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Test"},message:"must be equal to constant",schema:"Test",parentSchema:schema227.properties.kind,data:data0};
+const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Test"},message:"must be equal to constant",schema:"Test",parentSchema:schema231.properties.kind,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -8883,7 +9082,7 @@ if(data.subject !== undefined){
 let data7 = data.subject;
 if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 if(Object.keys(data7).length > 1){
-const err19 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/maxProperties",keyword:"maxProperties",params:{limit: 1},message:"must NOT have more than 1 properties",schema:1,parentSchema:schema227.properties.subject,data:data7};
+const err19 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/maxProperties",keyword:"maxProperties",params:{limit: 1},message:"must NOT have more than 1 properties",schema:1,parentSchema:schema231.properties.subject,data:data7};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -8893,7 +9092,7 @@ vErrors.push(err19);
 errors++;
 }
 if(Object.keys(data7).length < 1){
-const err20 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema227.properties.subject,data:data7};
+const err20 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema231.properties.subject,data:data7};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -8904,7 +9103,7 @@ errors++;
 }
 for(const key1 in data7){
 if(!(((((key1 === "segment") || (key1 === "kpi")) || (key1 === "lifecycle")) || (key1 === "trait")) || (key1 === "score"))){
-const err21 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema227.properties.subject,data:data7};
+const err21 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema231.properties.subject,data:data7};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -9041,7 +9240,7 @@ errors++;
 }
 }
 else {
-const err32 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema227.properties.subject.type,parentSchema:schema227.properties.subject,data:data7};
+const err32 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema231.properties.subject.type,parentSchema:schema231.properties.subject,data:data7};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -9086,7 +9285,7 @@ const len1 = data15.length;
 for(let i2=0; i2<len1; i2++){
 let data16 = data15[i2];
 if(!(data16 && typeof data16 == "object" && !Array.isArray(data16))){
-const err35 = {instancePath:instancePath+"/given/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i2,schemaPath:"#/properties/given/additionalProperties/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema227.properties.given.additionalProperties.items.type,parentSchema:schema227.properties.given.additionalProperties.items,data:data16};
+const err35 = {instancePath:instancePath+"/given/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i2,schemaPath:"#/properties/given/additionalProperties/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema231.properties.given.additionalProperties.items.type,parentSchema:schema231.properties.given.additionalProperties.items,data:data16};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -9098,7 +9297,7 @@ errors++;
 }
 }
 else {
-const err36 = {instancePath:instancePath+"/given/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/given/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema227.properties.given.additionalProperties.type,parentSchema:schema227.properties.given.additionalProperties,data:data15};
+const err36 = {instancePath:instancePath+"/given/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/given/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema231.properties.given.additionalProperties.type,parentSchema:schema231.properties.given.additionalProperties,data:data15};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -9110,7 +9309,7 @@ errors++;
 }
 }
 else {
-const err37 = {instancePath:instancePath+"/given",schemaPath:"#/properties/given/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema227.properties.given.type,parentSchema:schema227.properties.given,data:data14};
+const err37 = {instancePath:instancePath+"/given",schemaPath:"#/properties/given/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema231.properties.given.type,parentSchema:schema231.properties.given,data:data14};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -9125,7 +9324,7 @@ let data17 = data.expect;
 if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
 for(const key3 in data17){
 if(!(((((key3 === "members") || (key3 === "count")) || (key3 === "value")) || (key3 === "stages")) || (key3 === "values"))){
-const err38 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema227.properties.expect,data:data17};
+const err38 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema231.properties.expect,data:data17};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -9154,7 +9353,7 @@ errors++;
 }
 }
 else {
-const err40 = {instancePath:instancePath+"/expect/members",schemaPath:"#/properties/expect/properties/members/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema227.properties.expect.properties.members.type,parentSchema:schema227.properties.expect.properties.members,data:data18};
+const err40 = {instancePath:instancePath+"/expect/members",schemaPath:"#/properties/expect/properties/members/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema231.properties.expect.properties.members.type,parentSchema:schema231.properties.expect.properties.members,data:data18};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -9167,7 +9366,7 @@ errors++;
 if(data17.count !== undefined){
 let data20 = data17.count;
 if(!((typeof data20 == "number") && (!(data20 % 1) && !isNaN(data20)))){
-const err41 = {instancePath:instancePath+"/expect/count",schemaPath:"#/properties/expect/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema227.properties.expect.properties.count.type,parentSchema:schema227.properties.expect.properties.count,data:data20};
+const err41 = {instancePath:instancePath+"/expect/count",schemaPath:"#/properties/expect/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema231.properties.expect.properties.count.type,parentSchema:schema231.properties.expect.properties.count,data:data20};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -9178,7 +9377,7 @@ errors++;
 }
 if(typeof data20 == "number"){
 if(data20 < 0 || isNaN(data20)){
-const err42 = {instancePath:instancePath+"/expect/count",schemaPath:"#/properties/expect/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema227.properties.expect.properties.count,data:data20};
+const err42 = {instancePath:instancePath+"/expect/count",schemaPath:"#/properties/expect/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema231.properties.expect.properties.count,data:data20};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -9192,7 +9391,7 @@ errors++;
 if(data17.value !== undefined){
 let data21 = data17.value;
 if((!(typeof data21 == "number")) && (data21 !== null)){
-const err43 = {instancePath:instancePath+"/expect/value",schemaPath:"#/properties/expect/properties/value/type",keyword:"type",params:{type: schema227.properties.expect.properties.value.type},message:"must be number,null",schema:schema227.properties.expect.properties.value.type,parentSchema:schema227.properties.expect.properties.value,data:data21};
+const err43 = {instancePath:instancePath+"/expect/value",schemaPath:"#/properties/expect/properties/value/type",keyword:"type",params:{type: schema231.properties.expect.properties.value.type},message:"must be number,null",schema:schema231.properties.expect.properties.value.type,parentSchema:schema231.properties.expect.properties.value,data:data21};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -9208,7 +9407,7 @@ if(data22 && typeof data22 == "object" && !Array.isArray(data22)){
 for(const key4 in data22){
 let data23 = data22[key4];
 if(!((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23)))){
-const err44 = {instancePath:instancePath+"/expect/stages/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expect/properties/stages/additionalProperties/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema227.properties.expect.properties.stages.additionalProperties.type,parentSchema:schema227.properties.expect.properties.stages.additionalProperties,data:data23};
+const err44 = {instancePath:instancePath+"/expect/stages/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expect/properties/stages/additionalProperties/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema231.properties.expect.properties.stages.additionalProperties.type,parentSchema:schema231.properties.expect.properties.stages.additionalProperties,data:data23};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -9219,7 +9418,7 @@ errors++;
 }
 if(typeof data23 == "number"){
 if(data23 < 0 || isNaN(data23)){
-const err45 = {instancePath:instancePath+"/expect/stages/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expect/properties/stages/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema227.properties.expect.properties.stages.additionalProperties,data:data23};
+const err45 = {instancePath:instancePath+"/expect/stages/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expect/properties/stages/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema231.properties.expect.properties.stages.additionalProperties,data:data23};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -9232,7 +9431,7 @@ errors++;
 }
 }
 else {
-const err46 = {instancePath:instancePath+"/expect/stages",schemaPath:"#/properties/expect/properties/stages/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema227.properties.expect.properties.stages.type,parentSchema:schema227.properties.expect.properties.stages,data:data22};
+const err46 = {instancePath:instancePath+"/expect/stages",schemaPath:"#/properties/expect/properties/stages/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema231.properties.expect.properties.stages.type,parentSchema:schema231.properties.expect.properties.stages,data:data22};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -9248,7 +9447,7 @@ if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
 for(const key5 in data24){
 let data25 = data24[key5];
 if((((typeof data25 !== "string") && (!(typeof data25 == "number"))) && (typeof data25 !== "boolean")) && (data25 !== null)){
-const err47 = {instancePath:instancePath+"/expect/values/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expect/properties/values/additionalProperties/type",keyword:"type",params:{type: schema227.properties.expect.properties.values.additionalProperties.type},message:"must be string,number,boolean,null",schema:schema227.properties.expect.properties.values.additionalProperties.type,parentSchema:schema227.properties.expect.properties.values.additionalProperties,data:data25};
+const err47 = {instancePath:instancePath+"/expect/values/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expect/properties/values/additionalProperties/type",keyword:"type",params:{type: schema231.properties.expect.properties.values.additionalProperties.type},message:"must be string,number,boolean,null",schema:schema231.properties.expect.properties.values.additionalProperties.type,parentSchema:schema231.properties.expect.properties.values.additionalProperties,data:data25};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -9260,7 +9459,7 @@ errors++;
 }
 }
 else {
-const err48 = {instancePath:instancePath+"/expect/values",schemaPath:"#/properties/expect/properties/values/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema227.properties.expect.properties.values.type,parentSchema:schema227.properties.expect.properties.values,data:data24};
+const err48 = {instancePath:instancePath+"/expect/values",schemaPath:"#/properties/expect/properties/values/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema231.properties.expect.properties.values.type,parentSchema:schema231.properties.expect.properties.values,data:data24};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -9272,7 +9471,7 @@ errors++;
 }
 }
 else {
-const err49 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema227.properties.expect.type,parentSchema:schema227.properties.expect,data:data17};
+const err49 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema231.properties.expect.type,parentSchema:schema231.properties.expect,data:data17};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -9284,7 +9483,7 @@ errors++;
 }
 }
 else {
-const err50 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema227.type,parentSchema:schema227,data};
+const err50 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema231.type,parentSchema:schema231,data};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -9293,20 +9492,20 @@ vErrors.push(err50);
 }
 errors++;
 }
-validate93.errors = vErrors;
+validate94.errors = vErrors;
 return errors === 0;
 }
-validate93.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate94.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const cohort = validate94;
-const schema240 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/cohort.schema.json","type":"object","properties":{"kind":{"const":"Cohort"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"entity":{"$ref":"common.schema.json#/$defs/name"},"cohort":{"$ref":"#/$defs/cohortSpec"},"return":{"$ref":"#/$defs/returnQuery"},"returns":{"$ref":"#/$defs/returns"}},"required":["kind","name","version","cohort","return","returns"],"additionalProperties":false,"$defs":{"cohortSpec":{"type":"object","properties":{"attribute":{"$ref":"common.schema.json#/$defs/name"},"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"},"every":{"type":"string","enum":["week","month"]},"count":{"type":"integer","minimum":1,"maximum":120}},"required":["every","count"],"additionalProperties":false},"returnQuery":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"additionalProperties":false},"returns":{"type":"object","properties":{"days":{"type":"array","minItems":1,"maxItems":60,"items":{"type":"integer","minimum":1,"maximum":3660}},"weeks":{"type":"integer","minimum":1,"maximum":60},"months":{"type":"integer","minimum":1,"maximum":60}},"additionalProperties":false}}};
-const schema255 = {"type":"object","properties":{"days":{"type":"array","minItems":1,"maxItems":60,"items":{"type":"integer","minimum":1,"maximum":3660}},"weeks":{"type":"integer","minimum":1,"maximum":60},"months":{"type":"integer","minimum":1,"maximum":60}},"additionalProperties":false};
-const schema247 = {"type":"object","properties":{"attribute":{"$ref":"common.schema.json#/$defs/name"},"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"},"every":{"type":"string","enum":["week","month"]},"count":{"type":"integer","minimum":1,"maximum":120}},"required":["every","count"],"additionalProperties":false};
+export const cohort = validate95;
+const schema244 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/cohort.schema.json","type":"object","properties":{"kind":{"const":"Cohort"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"entity":{"$ref":"common.schema.json#/$defs/name"},"cohort":{"$ref":"#/$defs/cohortSpec"},"return":{"$ref":"#/$defs/returnQuery"},"returns":{"$ref":"#/$defs/returns"}},"required":["kind","name","version","cohort","return","returns"],"additionalProperties":false,"$defs":{"cohortSpec":{"type":"object","properties":{"attribute":{"$ref":"common.schema.json#/$defs/name"},"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"},"every":{"type":"string","enum":["week","month"]},"count":{"type":"integer","minimum":1,"maximum":120}},"required":["every","count"],"additionalProperties":false},"returnQuery":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"additionalProperties":false},"returns":{"type":"object","properties":{"days":{"type":"array","minItems":1,"maxItems":60,"items":{"type":"integer","minimum":1,"maximum":3660}},"weeks":{"type":"integer","minimum":1,"maximum":60},"months":{"type":"integer","minimum":1,"maximum":60}},"additionalProperties":false}}};
+const schema259 = {"type":"object","properties":{"days":{"type":"array","minItems":1,"maxItems":60,"items":{"type":"integer","minimum":1,"maximum":3660}},"weeks":{"type":"integer","minimum":1,"maximum":60},"months":{"type":"integer","minimum":1,"maximum":60}},"additionalProperties":false};
+const schema251 = {"type":"object","properties":{"attribute":{"$ref":"common.schema.json#/$defs/name"},"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"},"every":{"type":"string","enum":["week","month"]},"count":{"type":"integer","minimum":1,"maximum":120}},"required":["every","count"],"additionalProperties":false};
 
-function validate96(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate97(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate96.evaluated;
+const evaluated0 = validate97.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -9332,16 +9531,16 @@ vErrors.push(err0);
 }
 errors++;
 }
-validate96.errors = vErrors;
+validate97.errors = vErrors;
 return errors === 0;
 }
-validate96.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate97.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate95(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate96(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate95.evaluated;
+const evaluated0 = validate96.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -9350,7 +9549,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.every === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "every"},message:"must have required property '"+"every"+"'",schema:schema247.required,parentSchema:schema247,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "every"},message:"must have required property '"+"every"+"'",schema:schema251.required,parentSchema:schema251,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9360,7 +9559,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.count === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema247.required,parentSchema:schema247,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema251.required,parentSchema:schema251,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -9371,7 +9570,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((((key0 === "attribute") || (key0 === "event")) || (key0 === "stream")) || (key0 === "where")) || (key0 === "every")) || (key0 === "count"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema247,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema251,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -9457,15 +9656,15 @@ errors++;
 }
 }
 if(data.where !== undefined){
-if(!(validate96(data.where, {instancePath:instancePath+"/where",parentData:data,parentDataProperty:"where",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate96.errors : vErrors.concat(validate96.errors);
+if(!(validate97(data.where, {instancePath:instancePath+"/where",parentData:data,parentDataProperty:"where",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate97.errors : vErrors.concat(validate97.errors);
 errors = vErrors.length;
 }
 }
 if(data.every !== undefined){
 let data4 = data.every;
 if(typeof data4 !== "string"){
-const err9 = {instancePath:instancePath+"/every",schemaPath:"#/properties/every/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema247.properties.every.type,parentSchema:schema247.properties.every,data:data4};
+const err9 = {instancePath:instancePath+"/every",schemaPath:"#/properties/every/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema251.properties.every.type,parentSchema:schema251.properties.every,data:data4};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -9475,7 +9674,7 @@ vErrors.push(err9);
 errors++;
 }
 if(!((data4 === "week") || (data4 === "month"))){
-const err10 = {instancePath:instancePath+"/every",schemaPath:"#/properties/every/enum",keyword:"enum",params:{allowedValues: schema247.properties.every.enum},message:"must be equal to one of the allowed values",schema:schema247.properties.every.enum,parentSchema:schema247.properties.every,data:data4};
+const err10 = {instancePath:instancePath+"/every",schemaPath:"#/properties/every/enum",keyword:"enum",params:{allowedValues: schema251.properties.every.enum},message:"must be equal to one of the allowed values",schema:schema251.properties.every.enum,parentSchema:schema251.properties.every,data:data4};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -9488,7 +9687,7 @@ errors++;
 if(data.count !== undefined){
 let data5 = data.count;
 if(!((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5)))){
-const err11 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema247.properties.count.type,parentSchema:schema247.properties.count,data:data5};
+const err11 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema251.properties.count.type,parentSchema:schema251.properties.count,data:data5};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -9499,7 +9698,7 @@ errors++;
 }
 if(typeof data5 == "number"){
 if(data5 > 120 || isNaN(data5)){
-const err12 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/maximum",keyword:"maximum",params:{comparison: "<=", limit: 120},message:"must be <= 120",schema:120,parentSchema:schema247.properties.count,data:data5};
+const err12 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/maximum",keyword:"maximum",params:{comparison: "<=", limit: 120},message:"must be <= 120",schema:120,parentSchema:schema251.properties.count,data:data5};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -9509,7 +9708,7 @@ vErrors.push(err12);
 errors++;
 }
 if(data5 < 1 || isNaN(data5)){
-const err13 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema247.properties.count,data:data5};
+const err13 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema251.properties.count,data:data5};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -9522,7 +9721,7 @@ errors++;
 }
 }
 else {
-const err14 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema247.type,parentSchema:schema247,data};
+const err14 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema251.type,parentSchema:schema251,data};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -9531,17 +9730,17 @@ vErrors.push(err14);
 }
 errors++;
 }
-validate95.errors = vErrors;
+validate96.errors = vErrors;
 return errors === 0;
 }
-validate95.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate96.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema252 = {"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"additionalProperties":false};
+const schema256 = {"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"additionalProperties":false};
 
-function validate100(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate101(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate100.evaluated;
+const evaluated0 = validate101.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -9551,7 +9750,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!(((key0 === "event") || (key0 === "stream")) || (key0 === "where"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema252,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema256,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9612,14 +9811,14 @@ errors++;
 }
 }
 if(data.where !== undefined){
-if(!(validate96(data.where, {instancePath:instancePath+"/where",parentData:data,parentDataProperty:"where",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate96.errors : vErrors.concat(validate96.errors);
+if(!(validate97(data.where, {instancePath:instancePath+"/where",parentData:data,parentDataProperty:"where",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate97.errors : vErrors.concat(validate97.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema252.type,parentSchema:schema252,data};
+const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema256.type,parentSchema:schema256,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -9628,17 +9827,17 @@ vErrors.push(err5);
 }
 errors++;
 }
-validate100.errors = vErrors;
+validate101.errors = vErrors;
 return errors === 0;
 }
-validate100.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate101.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate94(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate95(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://tally.dev/schemas/cohort.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate94.evaluated;
+const evaluated0 = validate95.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -9647,7 +9846,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.kind === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema240.required,parentSchema:schema240,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema244.required,parentSchema:schema244,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9657,7 +9856,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.name === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema240.required,parentSchema:schema240,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema244.required,parentSchema:schema244,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -9667,7 +9866,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.version === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema240.required,parentSchema:schema240,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema244.required,parentSchema:schema244,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -9677,7 +9876,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.cohort === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "cohort"},message:"must have required property '"+"cohort"+"'",schema:schema240.required,parentSchema:schema240,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "cohort"},message:"must have required property '"+"cohort"+"'",schema:schema244.required,parentSchema:schema244,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -9687,7 +9886,7 @@ vErrors.push(err3);
 errors++;
 }
 if(data.return === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "return"},message:"must have required property '"+"return"+"'",schema:schema240.required,parentSchema:schema240,data};
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "return"},message:"must have required property '"+"return"+"'",schema:schema244.required,parentSchema:schema244,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -9697,7 +9896,7 @@ vErrors.push(err4);
 errors++;
 }
 if(data.returns === undefined){
-const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "returns"},message:"must have required property '"+"returns"+"'",schema:schema240.required,parentSchema:schema240,data};
+const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "returns"},message:"must have required property '"+"returns"+"'",schema:schema244.required,parentSchema:schema244,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -9707,8 +9906,8 @@ vErrors.push(err5);
 errors++;
 }
 for(const key0 in data){
-if(!(func1.call(schema240.properties, key0))){
-const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema240,data};
+if(!(func1.call(schema244.properties, key0))){
+const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema244,data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -9721,7 +9920,7 @@ errors++;
 if(data.kind !== undefined){
 let data0 = data.kind;
 if("Cohort" !== data0){
-const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Cohort"},message:"must be equal to constant",schema:"Cohort",parentSchema:schema240.properties.kind,data:data0};
+const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Cohort"},message:"must be equal to constant",schema:"Cohort",parentSchema:schema244.properties.kind,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -9910,14 +10109,14 @@ errors++;
 }
 }
 if(data.cohort !== undefined){
-if(!(validate95(data.cohort, {instancePath:instancePath+"/cohort",parentData:data,parentDataProperty:"cohort",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate95.errors : vErrors.concat(validate95.errors);
+if(!(validate96(data.cohort, {instancePath:instancePath+"/cohort",parentData:data,parentDataProperty:"cohort",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate96.errors : vErrors.concat(validate96.errors);
 errors = vErrors.length;
 }
 }
 if(data.return !== undefined){
-if(!(validate100(data.return, {instancePath:instancePath+"/return",parentData:data,parentDataProperty:"return",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate100.errors : vErrors.concat(validate100.errors);
+if(!(validate101(data.return, {instancePath:instancePath+"/return",parentData:data,parentDataProperty:"return",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate101.errors : vErrors.concat(validate101.errors);
 errors = vErrors.length;
 }
 }
@@ -9926,7 +10125,7 @@ let data10 = data.returns;
 if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
 for(const key1 in data10){
 if(!(((key1 === "days") || (key1 === "weeks")) || (key1 === "months"))){
-const err21 = {instancePath:instancePath+"/returns",schemaPath:"#/$defs/returns/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema255,data:data10};
+const err21 = {instancePath:instancePath+"/returns",schemaPath:"#/$defs/returns/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema259,data:data10};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -9940,7 +10139,7 @@ if(data10.days !== undefined){
 let data11 = data10.days;
 if(Array.isArray(data11)){
 if(data11.length > 60){
-const err22 = {instancePath:instancePath+"/returns/days",schemaPath:"#/$defs/returns/properties/days/maxItems",keyword:"maxItems",params:{limit: 60},message:"must NOT have more than 60 items",schema:60,parentSchema:schema255.properties.days,data:data11};
+const err22 = {instancePath:instancePath+"/returns/days",schemaPath:"#/$defs/returns/properties/days/maxItems",keyword:"maxItems",params:{limit: 60},message:"must NOT have more than 60 items",schema:60,parentSchema:schema259.properties.days,data:data11};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -9950,7 +10149,7 @@ vErrors.push(err22);
 errors++;
 }
 if(data11.length < 1){
-const err23 = {instancePath:instancePath+"/returns/days",schemaPath:"#/$defs/returns/properties/days/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema255.properties.days,data:data11};
+const err23 = {instancePath:instancePath+"/returns/days",schemaPath:"#/$defs/returns/properties/days/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema259.properties.days,data:data11};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -9963,7 +10162,7 @@ const len1 = data11.length;
 for(let i2=0; i2<len1; i2++){
 let data12 = data11[i2];
 if(!((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12)))){
-const err24 = {instancePath:instancePath+"/returns/days/" + i2,schemaPath:"#/$defs/returns/properties/days/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema255.properties.days.items.type,parentSchema:schema255.properties.days.items,data:data12};
+const err24 = {instancePath:instancePath+"/returns/days/" + i2,schemaPath:"#/$defs/returns/properties/days/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema259.properties.days.items.type,parentSchema:schema259.properties.days.items,data:data12};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -9974,7 +10173,7 @@ errors++;
 }
 if(typeof data12 == "number"){
 if(data12 > 3660 || isNaN(data12)){
-const err25 = {instancePath:instancePath+"/returns/days/" + i2,schemaPath:"#/$defs/returns/properties/days/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3660},message:"must be <= 3660",schema:3660,parentSchema:schema255.properties.days.items,data:data12};
+const err25 = {instancePath:instancePath+"/returns/days/" + i2,schemaPath:"#/$defs/returns/properties/days/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3660},message:"must be <= 3660",schema:3660,parentSchema:schema259.properties.days.items,data:data12};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -9984,7 +10183,7 @@ vErrors.push(err25);
 errors++;
 }
 if(data12 < 1 || isNaN(data12)){
-const err26 = {instancePath:instancePath+"/returns/days/" + i2,schemaPath:"#/$defs/returns/properties/days/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema255.properties.days.items,data:data12};
+const err26 = {instancePath:instancePath+"/returns/days/" + i2,schemaPath:"#/$defs/returns/properties/days/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema259.properties.days.items,data:data12};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -9997,7 +10196,7 @@ errors++;
 }
 }
 else {
-const err27 = {instancePath:instancePath+"/returns/days",schemaPath:"#/$defs/returns/properties/days/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema255.properties.days.type,parentSchema:schema255.properties.days,data:data11};
+const err27 = {instancePath:instancePath+"/returns/days",schemaPath:"#/$defs/returns/properties/days/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema259.properties.days.type,parentSchema:schema259.properties.days,data:data11};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -10010,7 +10209,7 @@ errors++;
 if(data10.weeks !== undefined){
 let data13 = data10.weeks;
 if(!((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13)))){
-const err28 = {instancePath:instancePath+"/returns/weeks",schemaPath:"#/$defs/returns/properties/weeks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema255.properties.weeks.type,parentSchema:schema255.properties.weeks,data:data13};
+const err28 = {instancePath:instancePath+"/returns/weeks",schemaPath:"#/$defs/returns/properties/weeks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema259.properties.weeks.type,parentSchema:schema259.properties.weeks,data:data13};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -10021,7 +10220,7 @@ errors++;
 }
 if(typeof data13 == "number"){
 if(data13 > 60 || isNaN(data13)){
-const err29 = {instancePath:instancePath+"/returns/weeks",schemaPath:"#/$defs/returns/properties/weeks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60",schema:60,parentSchema:schema255.properties.weeks,data:data13};
+const err29 = {instancePath:instancePath+"/returns/weeks",schemaPath:"#/$defs/returns/properties/weeks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60",schema:60,parentSchema:schema259.properties.weeks,data:data13};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -10031,7 +10230,7 @@ vErrors.push(err29);
 errors++;
 }
 if(data13 < 1 || isNaN(data13)){
-const err30 = {instancePath:instancePath+"/returns/weeks",schemaPath:"#/$defs/returns/properties/weeks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema255.properties.weeks,data:data13};
+const err30 = {instancePath:instancePath+"/returns/weeks",schemaPath:"#/$defs/returns/properties/weeks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema259.properties.weeks,data:data13};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -10045,7 +10244,7 @@ errors++;
 if(data10.months !== undefined){
 let data14 = data10.months;
 if(!((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14)))){
-const err31 = {instancePath:instancePath+"/returns/months",schemaPath:"#/$defs/returns/properties/months/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema255.properties.months.type,parentSchema:schema255.properties.months,data:data14};
+const err31 = {instancePath:instancePath+"/returns/months",schemaPath:"#/$defs/returns/properties/months/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema259.properties.months.type,parentSchema:schema259.properties.months,data:data14};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -10056,7 +10255,7 @@ errors++;
 }
 if(typeof data14 == "number"){
 if(data14 > 60 || isNaN(data14)){
-const err32 = {instancePath:instancePath+"/returns/months",schemaPath:"#/$defs/returns/properties/months/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60",schema:60,parentSchema:schema255.properties.months,data:data14};
+const err32 = {instancePath:instancePath+"/returns/months",schemaPath:"#/$defs/returns/properties/months/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60",schema:60,parentSchema:schema259.properties.months,data:data14};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -10066,7 +10265,7 @@ vErrors.push(err32);
 errors++;
 }
 if(data14 < 1 || isNaN(data14)){
-const err33 = {instancePath:instancePath+"/returns/months",schemaPath:"#/$defs/returns/properties/months/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema255.properties.months,data:data14};
+const err33 = {instancePath:instancePath+"/returns/months",schemaPath:"#/$defs/returns/properties/months/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema259.properties.months,data:data14};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -10079,7 +10278,7 @@ errors++;
 }
 }
 else {
-const err34 = {instancePath:instancePath+"/returns",schemaPath:"#/$defs/returns/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema255.type,parentSchema:schema255,data:data10};
+const err34 = {instancePath:instancePath+"/returns",schemaPath:"#/$defs/returns/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema259.type,parentSchema:schema259,data:data10};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -10091,7 +10290,7 @@ errors++;
 }
 }
 else {
-const err35 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema240.type,parentSchema:schema240,data};
+const err35 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema244.type,parentSchema:schema244,data};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -10100,18 +10299,18 @@ vErrors.push(err35);
 }
 errors++;
 }
-validate94.errors = vErrors;
+validate95.errors = vErrors;
 return errors === 0;
 }
-validate94.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate95.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const funnel = validate103;
-const schema256 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/funnel.schema.json","type":"object","properties":{"kind":{"const":"Funnel"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"entity":{"$ref":"common.schema.json#/$defs/name"},"within":{"$ref":"common.schema.json#/$defs/duration"},"steps":{"type":"array","items":{"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"within":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"required":["name"],"additionalProperties":false}}},"required":["kind","name","version","within","steps"],"additionalProperties":false};
+export const funnel = validate104;
+const schema260 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/funnel.schema.json","type":"object","properties":{"kind":{"const":"Funnel"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"entity":{"$ref":"common.schema.json#/$defs/name"},"within":{"$ref":"common.schema.json#/$defs/duration"},"steps":{"type":"array","items":{"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"within":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"required":["name"],"additionalProperties":false}}},"required":["kind","name","version","within","steps"],"additionalProperties":false};
 
-function validate104(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate105(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate104.evaluated;
+const evaluated0 = validate105.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -10137,17 +10336,17 @@ vErrors.push(err0);
 }
 errors++;
 }
-validate104.errors = vErrors;
+validate105.errors = vErrors;
 return errors === 0;
 }
-validate104.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate105.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate103(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate104(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://tally.dev/schemas/funnel.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate103.evaluated;
+const evaluated0 = validate104.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -10156,7 +10355,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.kind === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema256.required,parentSchema:schema256,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema260.required,parentSchema:schema260,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10166,7 +10365,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.name === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema256.required,parentSchema:schema256,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema260.required,parentSchema:schema260,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -10176,7 +10375,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.version === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema256.required,parentSchema:schema256,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema260.required,parentSchema:schema260,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -10186,7 +10385,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.within === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "within"},message:"must have required property '"+"within"+"'",schema:schema256.required,parentSchema:schema256,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "within"},message:"must have required property '"+"within"+"'",schema:schema260.required,parentSchema:schema260,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -10196,7 +10395,7 @@ vErrors.push(err3);
 errors++;
 }
 if(data.steps === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "steps"},message:"must have required property '"+"steps"+"'",schema:schema256.required,parentSchema:schema256,data};
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "steps"},message:"must have required property '"+"steps"+"'",schema:schema260.required,parentSchema:schema260,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -10206,8 +10405,8 @@ vErrors.push(err4);
 errors++;
 }
 for(const key0 in data){
-if(!(func1.call(schema256.properties, key0))){
-const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema256,data};
+if(!(func1.call(schema260.properties, key0))){
+const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema260,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -10220,7 +10419,7 @@ errors++;
 if(data.kind !== undefined){
 let data0 = data.kind;
 if("Funnel" !== data0){
-const err6 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Funnel"},message:"must be equal to constant",schema:"Funnel",parentSchema:schema256.properties.kind,data:data0};
+const err6 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Funnel"},message:"must be equal to constant",schema:"Funnel",parentSchema:schema260.properties.kind,data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -10441,7 +10640,7 @@ for(let i2=0; i2<len1; i2++){
 let data10 = data9[i2];
 if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
 if(data10.name === undefined){
-const err22 = {instancePath:instancePath+"/steps/" + i2,schemaPath:"#/properties/steps/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema256.properties.steps.items.required,parentSchema:schema256.properties.steps.items,data:data10};
+const err22 = {instancePath:instancePath+"/steps/" + i2,schemaPath:"#/properties/steps/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema260.properties.steps.items.required,parentSchema:schema260.properties.steps.items,data:data10};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -10452,7 +10651,7 @@ errors++;
 }
 for(const key1 in data10){
 if(!(((((key1 === "name") || (key1 === "event")) || (key1 === "stream")) || (key1 === "within")) || (key1 === "where"))){
-const err23 = {instancePath:instancePath+"/steps/" + i2,schemaPath:"#/properties/steps/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema256.properties.steps.items,data:data10};
+const err23 = {instancePath:instancePath+"/steps/" + i2,schemaPath:"#/properties/steps/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema260.properties.steps.items,data:data10};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -10563,14 +10762,14 @@ errors++;
 }
 }
 if(data10.where !== undefined){
-if(!(validate104(data10.where, {instancePath:instancePath+"/steps/" + i2+"/where",parentData:data10,parentDataProperty:"where",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate104.errors : vErrors.concat(validate104.errors);
+if(!(validate105(data10.where, {instancePath:instancePath+"/steps/" + i2+"/where",parentData:data10,parentDataProperty:"where",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate105.errors : vErrors.concat(validate105.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err32 = {instancePath:instancePath+"/steps/" + i2,schemaPath:"#/properties/steps/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema256.properties.steps.items.type,parentSchema:schema256.properties.steps.items,data:data10};
+const err32 = {instancePath:instancePath+"/steps/" + i2,schemaPath:"#/properties/steps/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema260.properties.steps.items.type,parentSchema:schema260.properties.steps.items,data:data10};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -10582,7 +10781,7 @@ errors++;
 }
 }
 else {
-const err33 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema256.properties.steps.type,parentSchema:schema256.properties.steps,data:data9};
+const err33 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema260.properties.steps.type,parentSchema:schema260.properties.steps,data:data9};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -10594,7 +10793,7 @@ errors++;
 }
 }
 else {
-const err34 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema256.type,parentSchema:schema256,data};
+const err34 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema260.type,parentSchema:schema260,data};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -10603,20 +10802,20 @@ vErrors.push(err34);
 }
 errors++;
 }
-validate103.errors = vErrors;
+validate104.errors = vErrors;
 return errors === 0;
 }
-validate103.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate104.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const project = validate107;
-const schema269 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/project.schema.json","type":"object","properties":{"tally":{"type":"integer","const":1},"name":{"$ref":"common.schema.json#/$defs/name"},"description":{"$ref":"common.schema.json#/$defs/description"},"definitions":{"type":"array","minItems":1,"items":{"type":"string","minLength":1},"default":["definitions/**/*.yaml"]},"warehouse":{"type":"object","properties":{"url":{"type":"string","minLength":1}},"additionalProperties":false},"deploy":{"type":"object","properties":{"schema":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]{0,62}$","default":"tally"}},"additionalProperties":false},"timezone":{"type":"string","minLength":1,"default":"UTC"}},"required":["tally","name"],"additionalProperties":false};
-const pattern96 = new RegExp("^[A-Za-z_][A-Za-z0-9_]{0,62}$", "u");
+export const project = validate108;
+const schema273 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/project.schema.json","type":"object","properties":{"tally":{"type":"integer","const":1},"name":{"$ref":"common.schema.json#/$defs/name"},"description":{"$ref":"common.schema.json#/$defs/description"},"definitions":{"type":"array","minItems":1,"items":{"type":"string","minLength":1},"default":["definitions/**/*.yaml"]},"warehouse":{"type":"object","properties":{"url":{"type":"string","minLength":1}},"additionalProperties":false},"deploy":{"type":"object","properties":{"schema":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]{0,62}$","default":"tally"}},"additionalProperties":false},"timezone":{"type":"string","minLength":1,"default":"UTC"}},"required":["tally","name"],"additionalProperties":false};
+const pattern100 = new RegExp("^[A-Za-z_][A-Za-z0-9_]{0,62}$", "u");
 
-function validate107(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate108(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://tally.dev/schemas/project.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate107.evaluated;
+const evaluated0 = validate108.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -10625,7 +10824,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.tally === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "tally"},message:"must have required property '"+"tally"+"'",schema:schema269.required,parentSchema:schema269,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "tally"},message:"must have required property '"+"tally"+"'",schema:schema273.required,parentSchema:schema273,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10635,7 +10834,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.name === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema269.required,parentSchema:schema269,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema273.required,parentSchema:schema273,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -10646,7 +10845,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((((((key0 === "tally") || (key0 === "name")) || (key0 === "description")) || (key0 === "definitions")) || (key0 === "warehouse")) || (key0 === "deploy")) || (key0 === "timezone"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema269,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema273,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -10659,7 +10858,7 @@ errors++;
 if(data.tally !== undefined){
 let data0 = data.tally;
 if(!((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0)))){
-const err3 = {instancePath:instancePath+"/tally",schemaPath:"#/properties/tally/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema269.properties.tally.type,parentSchema:schema269.properties.tally,data:data0};
+const err3 = {instancePath:instancePath+"/tally",schemaPath:"#/properties/tally/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema273.properties.tally.type,parentSchema:schema273.properties.tally,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -10669,7 +10868,7 @@ vErrors.push(err3);
 errors++;
 }
 if(1 !== data0){
-const err4 = {instancePath:instancePath+"/tally",schemaPath:"#/properties/tally/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant",schema:1,parentSchema:schema269.properties.tally,data:data0};
+const err4 = {instancePath:instancePath+"/tally",schemaPath:"#/properties/tally/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant",schema:1,parentSchema:schema273.properties.tally,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -10721,7 +10920,7 @@ if(data.definitions !== undefined){
 let data3 = data.definitions;
 if(Array.isArray(data3)){
 if(data3.length < 1){
-const err8 = {instancePath:instancePath+"/definitions",schemaPath:"#/properties/definitions/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema269.properties.definitions,data:data3};
+const err8 = {instancePath:instancePath+"/definitions",schemaPath:"#/properties/definitions/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema273.properties.definitions,data:data3};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -10735,7 +10934,7 @@ for(let i0=0; i0<len0; i0++){
 let data4 = data3[i0];
 if(typeof data4 === "string"){
 if(func2(data4) < 1){
-const err9 = {instancePath:instancePath+"/definitions/" + i0,schemaPath:"#/properties/definitions/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema269.properties.definitions.items,data:data4};
+const err9 = {instancePath:instancePath+"/definitions/" + i0,schemaPath:"#/properties/definitions/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema273.properties.definitions.items,data:data4};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -10746,7 +10945,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath:instancePath+"/definitions/" + i0,schemaPath:"#/properties/definitions/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema269.properties.definitions.items.type,parentSchema:schema269.properties.definitions.items,data:data4};
+const err10 = {instancePath:instancePath+"/definitions/" + i0,schemaPath:"#/properties/definitions/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema273.properties.definitions.items.type,parentSchema:schema273.properties.definitions.items,data:data4};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -10758,7 +10957,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/definitions",schemaPath:"#/properties/definitions/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema269.properties.definitions.type,parentSchema:schema269.properties.definitions,data:data3};
+const err11 = {instancePath:instancePath+"/definitions",schemaPath:"#/properties/definitions/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema273.properties.definitions.type,parentSchema:schema273.properties.definitions,data:data3};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -10773,7 +10972,7 @@ let data5 = data.warehouse;
 if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
 for(const key1 in data5){
 if(!(key1 === "url")){
-const err12 = {instancePath:instancePath+"/warehouse",schemaPath:"#/properties/warehouse/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema269.properties.warehouse,data:data5};
+const err12 = {instancePath:instancePath+"/warehouse",schemaPath:"#/properties/warehouse/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema273.properties.warehouse,data:data5};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -10787,7 +10986,7 @@ if(data5.url !== undefined){
 let data6 = data5.url;
 if(typeof data6 === "string"){
 if(func2(data6) < 1){
-const err13 = {instancePath:instancePath+"/warehouse/url",schemaPath:"#/properties/warehouse/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema269.properties.warehouse.properties.url,data:data6};
+const err13 = {instancePath:instancePath+"/warehouse/url",schemaPath:"#/properties/warehouse/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema273.properties.warehouse.properties.url,data:data6};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -10798,7 +10997,7 @@ errors++;
 }
 }
 else {
-const err14 = {instancePath:instancePath+"/warehouse/url",schemaPath:"#/properties/warehouse/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema269.properties.warehouse.properties.url.type,parentSchema:schema269.properties.warehouse.properties.url,data:data6};
+const err14 = {instancePath:instancePath+"/warehouse/url",schemaPath:"#/properties/warehouse/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema273.properties.warehouse.properties.url.type,parentSchema:schema273.properties.warehouse.properties.url,data:data6};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -10810,7 +11009,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/warehouse",schemaPath:"#/properties/warehouse/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema269.properties.warehouse.type,parentSchema:schema269.properties.warehouse,data:data5};
+const err15 = {instancePath:instancePath+"/warehouse",schemaPath:"#/properties/warehouse/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema273.properties.warehouse.type,parentSchema:schema273.properties.warehouse,data:data5};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -10825,7 +11024,7 @@ let data7 = data.deploy;
 if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 for(const key2 in data7){
 if(!(key2 === "schema")){
-const err16 = {instancePath:instancePath+"/deploy",schemaPath:"#/properties/deploy/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema269.properties.deploy,data:data7};
+const err16 = {instancePath:instancePath+"/deploy",schemaPath:"#/properties/deploy/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema273.properties.deploy,data:data7};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -10838,8 +11037,8 @@ errors++;
 if(data7.schema !== undefined){
 let data8 = data7.schema;
 if(typeof data8 === "string"){
-if(!pattern96.test(data8)){
-const err17 = {instancePath:instancePath+"/deploy/schema",schemaPath:"#/properties/deploy/properties/schema/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]{0,62}$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]{0,62}$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]{0,62}$",parentSchema:schema269.properties.deploy.properties.schema,data:data8};
+if(!pattern100.test(data8)){
+const err17 = {instancePath:instancePath+"/deploy/schema",schemaPath:"#/properties/deploy/properties/schema/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]{0,62}$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]{0,62}$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]{0,62}$",parentSchema:schema273.properties.deploy.properties.schema,data:data8};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -10850,7 +11049,7 @@ errors++;
 }
 }
 else {
-const err18 = {instancePath:instancePath+"/deploy/schema",schemaPath:"#/properties/deploy/properties/schema/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema269.properties.deploy.properties.schema.type,parentSchema:schema269.properties.deploy.properties.schema,data:data8};
+const err18 = {instancePath:instancePath+"/deploy/schema",schemaPath:"#/properties/deploy/properties/schema/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema273.properties.deploy.properties.schema.type,parentSchema:schema273.properties.deploy.properties.schema,data:data8};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -10862,7 +11061,7 @@ errors++;
 }
 }
 else {
-const err19 = {instancePath:instancePath+"/deploy",schemaPath:"#/properties/deploy/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema269.properties.deploy.type,parentSchema:schema269.properties.deploy,data:data7};
+const err19 = {instancePath:instancePath+"/deploy",schemaPath:"#/properties/deploy/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema273.properties.deploy.type,parentSchema:schema273.properties.deploy,data:data7};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -10876,7 +11075,7 @@ if(data.timezone !== undefined){
 let data9 = data.timezone;
 if(typeof data9 === "string"){
 if(func2(data9) < 1){
-const err20 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema269.properties.timezone,data:data9};
+const err20 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema273.properties.timezone,data:data9};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -10887,7 +11086,7 @@ errors++;
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema269.properties.timezone.type,parentSchema:schema269.properties.timezone,data:data9};
+const err21 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema273.properties.timezone.type,parentSchema:schema273.properties.timezone,data:data9};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -10899,7 +11098,7 @@ errors++;
 }
 }
 else {
-const err22 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema269.type,parentSchema:schema269,data};
+const err22 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema273.type,parentSchema:schema273,data};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -10908,7 +11107,7 @@ vErrors.push(err22);
 }
 errors++;
 }
-validate107.errors = vErrors;
+validate108.errors = vErrors;
 return errors === 0;
 }
-validate107.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate108.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};

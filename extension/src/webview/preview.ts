@@ -282,6 +282,37 @@ function renderKpi(p: Json): Node[] {
       p.owner ? h('div', { class: 'figure' }, h('div', { class: 'value', id: 'kpi-owner' }, String(p.owner)), h('div', { class: 'label' }, 'owner')) : null,
     ),
   ];
+  // A breakdown (`breakdown:`): the value per group, with each group's target and status when it has one.
+  const groups = Array.isArray(p.groups) ? (p.groups as { group: string; size: number; value: number | null; status?: string; target?: { op?: string; value?: number | number[]; by?: string } }[]) : [];
+  if (groups.length) {
+    const bd = p.breakdown as { by?: string; name?: string } | undefined;
+    const withTargets = groups.some((g) => g.status);
+    const tText = (t: { op?: string; value?: number | number[]; by?: string } | undefined) =>
+      t ? `${OPS[t.op ?? ''] ?? t.op} ${Array.isArray(t.value) ? t.value.map((v) => fmt(v)).join(' and ') : fmt(num(t.value))}${t.by ? ` by ${t.by}` : ''}` : '';
+    out.push(h('h2', { id: 'groups-heading' }, `By ${bd?.by === 'attribute' ? '' : `${bd?.by ?? 'group'} `}${bd?.name ?? ''}`));
+    out.push(
+      h(
+        'table',
+        { id: 'groups', 'aria-labelledby': 'groups-heading' },
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'group'), h('th', { scope: 'col' }, 'entities'), h('th', { scope: 'col' }, 'value'), withTargets ? h('th', { scope: 'col' }, 'target') : null, withTargets ? h('th', { scope: 'col' }, 'status') : null)),
+        h(
+          'tbody',
+          {},
+          ...groups.map((g) =>
+            h(
+              'tr',
+              {},
+              h('th', { scope: 'row' }, g.group),
+              h('td', { class: 'num' }, Number(g.size).toLocaleString('en-US')),
+              h('td', { class: 'num' }, fmt(num(g.value))),
+              withTargets ? h('td', {}, tText(g.target)) : null,
+              withTargets ? h('td', {}, g.status ? h('span', { class: `badge ${g.status}` }, g.status.replace('_', ' ')) : '') : null,
+            ),
+          ),
+        ),
+      ),
+    );
+  }
   const series = Array.isArray(p.series) ? (p.series as { at: string; value: number | null; expected: number | null }[]) : [];
   if (series.length) {
     out.push(h('h2', { id: 'pace-heading' }, 'Value over time against the pace line'));
