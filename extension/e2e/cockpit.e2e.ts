@@ -146,7 +146,8 @@ describe('Tally extension in a real VS Code workbench (code-server + Chromium)',
   it('lists the definitions in the Tally view with live counts and KPI statuses', async () => {
     const page = wb.page;
     await page.locator('.activitybar .action-item a[aria-label^="Tally"]').first().click();
-    const row = page.locator('.pane-body .monaco-list-row', { hasText: 'champions' }).first();
+    // The row whose name is exactly `champions` (a substring match would also find rfm_champions).
+    const row = page.locator('.pane-body .monaco-list-row').filter({ has: page.getByText('champions', { exact: true }) }).first();
     await row.waitFor({ timeout: 30_000 });
     await until('champions count in the tree', async () => (await row.innerText()).includes(cliCount.toLocaleString('en-US')), 60_000);
     // KPIs carry status icons once their figures are in.
@@ -470,7 +471,7 @@ describe('Tally extension in a real VS Code workbench (code-server + Chromium)',
       assert.match(await frame.locator('#deployed').innerText(), new RegExp(`vs deployed \\S+ v\\d+: ${cliAsOfCount.toLocaleString('en-US')} `));
       // The Tally view lists the same size.
       await runCommand(page, 'Tally: Focus on Definitions View');
-      const row = page.locator('.pane-body .monaco-list-row', { hasText: 'champions' }).first();
+      const row = page.locator('.pane-body .monaco-list-row').filter({ has: page.getByText('champions', { exact: true }) }).first();
       await until('champions at the as-of in the Tally view', async () => (await row.innerText().catch(() => '')).includes(cliAsOfCount.toLocaleString('en-US')), 60_000);
       await page.locator('.tab[aria-label^="segments.yaml"]').first().click();
       await lens.first().waitFor({ timeout: 15_000 });

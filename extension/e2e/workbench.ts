@@ -217,7 +217,12 @@ export function ensureInstalled(): void {
  */
 export async function outputText(page: Page): Promise<string> {
   const editor = page.locator('.panel .monaco-editor').first();
-  await editor.locator('.view-lines').click({ position: { x: 5, y: 5 } });
+  // Focus the output's editor so the keys below scroll it. A click can be refused while the panel's
+  // maximize transition leaves the page itself on top of the editor; focusing Monaco's input works then.
+  await editor
+    .locator('.view-lines')
+    .click({ position: { x: 5, y: 5 }, timeout: 5_000 })
+    .catch(() => editor.locator('textarea').first().focus());
   await page.keyboard.press('Control+Home');
   const visible = () =>
     editor.evaluate((el) =>
