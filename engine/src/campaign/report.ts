@@ -5,7 +5,7 @@
 import { campaignInfo, SRM_ALPHA } from './campaign.js';
 import type { Analysis } from '../project.js';
 import type { IrCampaign } from '../ir/ir.js';
-import { compileConversions } from '../sql/campaign.js';
+import { compileConversions, compileEnrollments, type EnrollmentArrays } from '../sql/campaign.js';
 import { campaignStateExists, hasFingerprints } from '../state/campaign-runs.js';
 import type { Db } from '../db/db.js';
 import { sampleRatioMismatch, twoProportionTest, wilsonInterval, type Interval } from './stats.js';
@@ -143,8 +143,15 @@ export async function reportCampaign(db: Db, analysis: Analysis, name: string, o
   const { rows, runs } = await db.transaction(
     async (tx) => {
       if (!(await campaignStateExists(tx, schema))) return { rows: [] as ConversionRow[], runs: 0 };
-      const q = compileConversions(c, schema, opts.asOf, { fingerprints: await hasFingerprints(tx, schema) });
-      const r = await tx.query<ConversionRow>(q.sql, q.parameters);
+      // Two statements (ARCHITECTURE.md "Portability rules"): the enrollments from Tally's tables,
+      // then the conversions over the user's events with the enrollments as parameters.
+      const eq = compileEnrollments(c, schema, opts.asOf, { fingerprints: await hasFingerprints(tx, schema) });
+      const e = (await tx.query<{ n: number } & EnrollmentArrays>(eq.sql, eq.parameters)).rows[0];
+      let r: { rows: ConversionRow[] } = { rows: [] };
+      if (e && Number(e.n) > 0) {
+        const q = compileConversions(c, opts.asOf, { ...e, versions: e.versions.map(Number), fingerprints: e.fingerprints });
+        r = await tx.query<ConversionRow>(q.sql, q.parameters);
+      }
       const n = await tx.query<{ n: number }>(`select count(*) as n from ${postgres.quoteIdent(schema)}.campaign_runs where campaign = $1 and as_of <= $2::timestamptz`, [c.name, asOfIso]);
       return { rows: r.rows.map((x) => ({ ...x, version: Number(x.version) })), runs: Number(n.rows[0]?.n ?? 0) };
     },

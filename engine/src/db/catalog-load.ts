@@ -3,6 +3,7 @@
 import type { Definition, EventsDef } from '../model/types.js';
 import { catalogType, findTable, type Catalog, type CatalogColumn, type CatalogTable } from '../resolve/catalog.js';
 import type { Db } from './db.js';
+import { redactSecrets } from '../redact.js';
 
 export interface CatalogLoadOptions {
   /** Read distinct event types (one index-assisted scan per Events table); default true. */
@@ -30,23 +31,40 @@ export async function loadCatalog(db: Db, definitions: readonly Definition[], op
   const catalog: Catalog = { tables: tables as Map<string, CatalogTable>, searchPath, eventTypes: new Map(), propertyKeys: new Map() };
   if (options.eventTypes === false) return catalog;
   const eventTypes = catalog.eventTypes as Map<string, string[]>;
+  const failures = new Map<string, string>();
   for (const d of definitions) {
     if (d.kind !== 'Events') continue;
     const ev = d as EventsDef;
     if (!ev.type) continue;
     const t = findTable(catalog, ev.table.schema, ev.table.name);
     if (!t || !t.columns.has(ev.type.name)) continue;
-    const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
-    const tbl = `${ident(t.schema)}.${ident(t.name)}`;
-    const c = ident(ev.type.name);
-    // A loose index scan: one probe per distinct value when an index leads with the type column.
-    const q = `with recursive t as (select min(${c}) as v from ${tbl} union all select (select min(${c}) from ${tbl} where ${c} > t.v) from t where t.v is not null) select v from t where v is not null limit 1000`;
+    const q = eventTypeProbe(t.schema, t.name, ev.type.name);
     try {
-      const r = await db.transaction((tx) => tx.query<{ v: string }>(q), { readOnly: true, timeoutMs: options.timeoutMs ?? 3000 });
+      const r = await db.transaction((tx) => tx.query<{ v: string }>(q), { readOnly: true, timeoutMs: options.timeoutMs ?? EVENT_TYPE_PROBE_TIMEOUT_MS });
       eventTypes.set(ev.name, r.rows.map((x) => String(x.v)));
-    } catch {
-      // Too slow or not readable: event types stay unchecked.
+    } catch (e) {
+      // Never swallowed: the resolver reports `event-types-unchecked` at the Events definition.
+      const err = e as Error & { code?: string };
+      failures.set(ev.name, err.code === 'db-timeout' ? `no answer within ${options.timeoutMs ?? EVENT_TYPE_PROBE_TIMEOUT_MS} ms` : redactSecrets(err.message ?? String(e)).split('\n')[0]!);
     }
   }
-  return catalog;
+  return failures.size ? { ...catalog, eventTypeProbeFailures: failures } : catalog;
+}
+
+/** How long the event-type probe of one table may take. */
+export const EVENT_TYPE_PROBE_TIMEOUT_MS = 3000;
+
+/** At most this many distinct event types are read per table. */
+export const EVENT_TYPE_LIMIT = 1000;
+
+/**
+ * The event-type probe: a bounded `select distinct` (a hash aggregate, or a Unique over an index that
+ * leads with the type column), which PostgreSQL and a distributed PostgreSQL (Citus: pushed down to
+ * every shard, merged on the coordinator) both run. It replaced a recursive CTE (a loose index scan)
+ * that Citus refuses on distributed tables (ARCHITECTURE.md "Portability rules").
+ */
+export function eventTypeProbe(schema: string, table: string, column: string): string {
+  const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
+  const c = ident(column);
+  return `select distinct ${c} as v from ${ident(schema)}.${ident(table)} where ${c} is not null order by 1 limit ${EVENT_TYPE_LIMIT}`;
 }

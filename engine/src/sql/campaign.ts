@@ -21,12 +21,25 @@ type Sql = RawBuilder<unknown>;
 export interface CandidateOptions {
   /** T as a parameter. */
   readonly asOf: Date;
-  /** The deploy schema holding the campaign history, or null when the history tables do not exist yet. */
-  readonly stateSchema: string | null;
+  /**
+   * The keys the history holds back (read first by compileHeldKeys, from Tally's own tables), or
+   * null when the history tables do not exist yet. They reach the candidate query as array
+   * parameters, so the query over the user's tables never reads Tally's state tables (ARCHITECTURE.md
+   * "Portability rules").
+   */
+  readonly held: HeldKeys | null;
   /** Triggered campaigns: the exclusive lower bound of (trigger event time + delay). */
   readonly triggerSince: Date | null;
   /** The cumulative variant shares (assign.ts cumulativeShares). */
   readonly shares: readonly number[];
+}
+
+/** Keys held back by the campaign history at T (text keys, each once). */
+export interface HeldKeys {
+  /** The entry rule refuses them: `once` and enrolled before, or `every D` and enrolled in (T - D, T). */
+  readonly entered: readonly string[];
+  /** The frequency cap refuses them (null: the campaign has no cap). */
+  readonly capped: readonly string[] | null;
 }
 
 // The statements below are PostgreSQL's (insert ... returning, arrays, typed parameters); the
@@ -61,10 +74,12 @@ function candidatesRaw(c: IrCampaign, o: CandidateOptions): Sql {
   const name = sql`${sql.val(c.name)}::text`;
   const joins: Sql[] = [];
 
+  // One LEFT JOIN per exclusion segment, each on the entity key (a co-located join on a distributed
+  // layout), never an uncorrelated `key in (select ...)` or a union of them.
   let excluded: Sql = sql`false`;
   if (c.exclude.length) {
-    joins.push(sql`left join (${sql.join(c.exclude.map((q) => sql`select x.key from (${membersRaw(q, opts)}) as x`), sql` union `)}) as xs on xs.key = s.key`);
-    excluded = sql`xs.key is not null`;
+    c.exclude.forEach((q, i) => joins.push(sql`left join (${membersRaw(q, opts)}) as ${sql.id(`xs${i}`)} on ${sql.id(`xs${i}`, 'key')} = s.key`));
+    excluded = sql.join(c.exclude.map((_, i) => sql`${sql.id(`xs${i}`, 'key')} is not null`), sql` or `);
   }
 
   let triggered: Sql = sql`true`;
@@ -79,19 +94,14 @@ function candidatesRaw(c: IrCampaign, o: CandidateOptions): Sql {
     triggered = sql`tr.key is not null`;
   }
 
+  // The history's hold-backs arrive as parameters (compileHeldKeys): this statement reads no state table.
   let entered: Sql = sql`false`;
   let capped: Sql = sql`false`;
-  if (o.stateSchema) {
-    const en = sql.id(o.stateSchema, 'campaign_enrollments');
-    const since = c.entry.kind === 'every' ? sql` and en.enrolled_at > ${ts(new Date(o.asOf.getTime() - c.entry.every.ms))}` : sql``;
-    joins.push(sql`left join (select distinct en.entity_key from ${en} as en where en.campaign = ${name} and en.enrolled_at < ${T}${since}) as ent on ent.entity_key = s.key::text`);
+  if (o.held) {
+    joins.push(sql`left join unnest(${sql.val(o.held.entered)}::text[]) as ent(entity_key) on ent.entity_key = s.key::text`);
     entered = sql`ent.entity_key is not null`;
-    if (c.frequencyCap) {
-      const from = ts(new Date(o.asOf.getTime() - c.frequencyCap.per.ms));
-      joins.push(
-        sql`left join (select en.entity_key from ${en} as en where en.channel = ${sql.val(c.channel)}::text and not en.holdout and en.enrolled_at > ${from} and en.enrolled_at <= ${T}
-                        group by en.entity_key having count(*) >= ${sql.val(c.frequencyCap.max)}::int) as cap on cap.entity_key = s.key::text`,
-      );
+    if (o.held.capped) {
+      joins.push(sql`left join unnest(${sql.val(o.held.capped)}::text[]) as cap(entity_key) on cap.entity_key = s.key::text`);
       capped = sql`cap.entity_key is not null`;
     }
   }
@@ -110,7 +120,40 @@ export function compileCandidateCounts(c: IrCampaign, o: CandidateOptions): Comp
   return compileRaw(sql`select excluded, triggered, entered, capped, variant, count(*) as count from (${candidatesRaw(c, o)}) as cand group by 1, 2, 3, 4, 5`);
 }
 
-export interface EnrollOptions extends CandidateOptions {
+/**
+ * The keys the campaign history holds back at T, read from Tally's own tables only (one row:
+ * `entered text[]`, `capped text[]` or null): the first statement of a preview or a run, whose
+ * result the candidate query takes as parameters.
+ */
+export function compileHeldKeys(c: IrCampaign, stateSchema: string, asOf: Date): CompiledSql {
+  const en = sql.id(stateSchema, 'campaign_enrollments');
+  const T = ts(asOf);
+  const name = sql`${sql.val(c.name)}::text`;
+  const since = c.entry.kind === 'every' ? sql` and en.enrolled_at > ${ts(new Date(asOf.getTime() - c.entry.every.ms))}` : sql``;
+  const entered = sql`(select coalesce(array_agg(distinct en.entity_key), '{}'::text[]) from ${en} as en where en.campaign = ${name} and en.enrolled_at < ${T}${since})`;
+  let capped: Sql = sql`null::text[]`;
+  if (c.frequencyCap) {
+    const from = ts(new Date(asOf.getTime() - c.frequencyCap.per.ms));
+    capped = sql`(select coalesce(array_agg(k.entity_key), '{}'::text[]) from (select en.entity_key from ${en} as en where en.channel = ${sql.val(c.channel)}::text and not en.holdout and en.enrolled_at > ${from} and en.enrolled_at <= ${T}
+                   group by en.entity_key having count(*) >= ${sql.val(c.frequencyCap.max)}::int) as k)`;
+  }
+  return compileRaw(sql`select ${entered} as entered, ${capped} as capped`);
+}
+
+/** The temporary table a run evaluates its candidates into (dropped at the end of each campaign's run). */
+export const CANDIDATES_TABLE = 'tally_candidates';
+
+/**
+ * A run's second statement: the candidates (with the history's hold-backs as parameters) into a
+ * temporary table. It reads the user's tables only, so on a distributed layout the audience is
+ * evaluated on the workers.
+ */
+export function compileCandidatesTable(c: IrCampaign, o: CandidateOptions): CompiledSql {
+  return compileRaw(sql`create temporary table ${sql.id(CANDIDATES_TABLE)} on commit drop as ${candidatesRaw(c, o)}`);
+}
+
+export interface EnrollOptions {
+  readonly asOf: Date;
   readonly stateSchema: string;
   readonly runId: number;
   readonly version: number;
@@ -119,21 +162,22 @@ export interface EnrollOptions extends CandidateOptions {
 }
 
 /**
- * Inserts the enrollments of one run (the candidates held back by nothing) and returns the same
- * counts as compileCandidateCounts, from one evaluation of the audience.
+ * A run's third statement: inserts the enrollments (the candidates held back by nothing) from the
+ * temporary table and returns the same counts as compileCandidateCounts. It reads Tally's tables
+ * and the temporary table only.
  */
 export function compileEnroll(c: IrCampaign, o: EnrollOptions): CompiledSql {
   const en = sql.id(o.stateSchema, 'campaign_enrollments');
   const names = c.variants.map((v) => v.name);
   const holdouts = c.variants.map((v) => v.holdout);
-  return compileRaw(sql`with ${dialect.materializedCte('cand', candidatesRaw(c, o))},
-    ins as (insert into ${en} (run_id, campaign, version, channel, entity_key, variant, holdout, enrolled_at, fingerprint)
+  const cand = sql.id(CANDIDATES_TABLE);
+  return compileRaw(sql`with ins as (insert into ${en} (run_id, campaign, version, channel, entity_key, variant, holdout, enrolled_at, fingerprint)
       select ${sql.val(o.runId)}::bigint, ${sql.val(c.name)}::text, ${sql.val(o.version)}::int, ${sql.val(c.channel)}::text, cand.entity_key,
              (${sql.val(names)}::text[])[cand.variant + 1], (${sql.val(holdouts)}::boolean[])[cand.variant + 1], ${ts(o.asOf)}, ${sql.val(o.fingerprint)}::text
-        from cand
+        from ${cand} as cand
        where not cand.excluded and cand.triggered and not cand.entered and not cand.capped and cand.variant is not null
       returning 1)
-    select excluded, triggered, entered, capped, variant, count(*) as count from cand group by 1, 2, 3, 4, 5`);
+    select excluded, triggered, entered, capped, variant, count(*) as count from ${cand} as cand group by 1, 2, 3, 4, 5`);
 }
 
 /** Copies a run's non-holdout enrollments to the outbox. */
@@ -147,9 +191,38 @@ export function compileOutbox(stateSchema: string, runId: number): CompiledSql {
 }
 
 /**
+ * A report's first statement, over Tally's own tables only: the campaign's enrollments up to T as
+ * parallel arrays (one row; `n` = how many), which compileConversions takes as parameters.
+ */
+export function compileEnrollments(c: IrCampaign, stateSchema: string, asOf: Date, o: { fingerprints?: boolean } = {}): CompiledSql {
+  const en = sql.id(stateSchema, 'campaign_enrollments');
+  const fp = o.fingerprints === false ? sql`null::text` : sql`fingerprint`;
+  // One sorted input feeds every array, so the arrays are parallel (position i is one enrollment).
+  return compileRaw(sql`select count(*) as n, coalesce(array_agg(entity_key), '{}'::text[]) as keys, coalesce(array_agg(variant), '{}'::text[]) as variants,
+      coalesce(array_agg(holdout), '{}'::boolean[]) as holdouts, coalesce(array_agg(t), '{}'::text[]) as times,
+      coalesce(array_agg(version), '{}'::int[]) as versions, coalesce(array_agg(fingerprint), '{}'::text[]) as fingerprints
+    from (select entity_key, variant, holdout, to_char(enrolled_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as t, version, ${fp} as fingerprint
+            from ${en} where campaign = ${sql.val(c.name)}::text and enrolled_at <= ${ts(asOf)} order by entity_key, enrolled_at) as en`);
+}
+
+/** The enrollments compileEnrollments read, as the arrays compileConversions takes. */
+export interface EnrollmentArrays {
+  readonly keys: readonly string[];
+  readonly variants: readonly string[];
+  readonly holdouts: readonly boolean[];
+  /** ISO-8601 instants (microseconds kept). */
+  readonly times: readonly string[];
+  readonly versions: readonly number[];
+  readonly fingerprints: readonly (string | null)[];
+}
+
+/**
  * Per (version, variant): enrollments up to T, how many converted (a goal event with time in
  * (enrolled_at, enrolled_at + within], and <= T), how many windows are still open at T, and the
  * fingerprints the enrollments were recorded with.
+ *
+ * The enrollments arrive as array parameters (compileEnrollments), so this statement reads the
+ * user's tables only (ARCHITECTURE.md "Portability rules").
  *
  * Set-based (issue 11), without a join the planner could turn into a loop: the enrollments and the
  * goal events (read once, from the earliest enrollment on) form one timeline per key, sorted by
@@ -159,11 +232,11 @@ export function compileOutbox(stateSchema: string, runId: number): CompiledSql {
  * 19.5 s at 4,709 enrollments over 151k events; a semi-join on the key turned into a nested loop
  * on fresh tables without statistics).
  */
-export function compileConversions(c: IrCampaign, stateSchema: string, asOf: Date, o: { fingerprints?: boolean } = {}): CompiledSql {
+export function compileConversions(c: IrCampaign, asOf: Date, e: EnrollmentArrays): CompiledSql {
   const opts: SqlOptions = { asOf: { kind: 'instant', at: asOf }, literals: 'param' };
-  const en = sql.id(stateSchema, 'campaign_enrollments');
   const T = ts(asOf);
-  const enr = sql`select entity_key, variant, holdout, enrolled_at, version, ${o.fingerprints === false ? sql`null::text as fingerprint` : sql`fingerprint`} from ${en} where campaign = ${sql.val(c.name)}::text and enrolled_at <= ${T}`;
+  const enr = sql`select * from unnest(${sql.val(e.keys)}::text[], ${sql.val(e.variants)}::text[], ${sql.val(e.holdouts)}::boolean[], ${sql.val(e.times)}::timestamptz[], ${sql.val(e.versions)}::int[], ${sql.val(e.fingerprints)}::text[])
+      as en(entity_key, variant, holdout, enrolled_at, version, fingerprint)`;
   const fingerprints = sql`coalesce(array_agg(distinct fingerprint) filter (where fingerprint is not null), '{}'::text[]) as fingerprints`;
   if (!c.goal) {
     return compileRaw(sql`select version, variant, bool_or(holdout) as holdout, count(*) as enrolled, null::bigint as converted, 0::bigint as open, ${fingerprints} from (${enr}) as en group by version, variant`);
@@ -189,9 +262,12 @@ export function compileConversions(c: IrCampaign, stateSchema: string, asOf: Dat
       from nx where ord = 1 group by version, variant`);
 }
 
-/** Members of the audience segment at T minus the members of its exclusions: `select count(*) as n`. */
+/** Members of the audience segment at T minus the members of its exclusions: `select count(*) as n` (one LEFT JOIN per exclusion, on the key). */
 export function compileAudienceCount(c: IrCampaign, asOf: Date): CompiledSql {
   const opts: SqlOptions = { asOf: { kind: 'instant', at: asOf }, literals: 'param' };
-  const excluded = c.exclude.map((q) => sql`s.key in (select x.key from (${membersRaw(q, opts)}) as x)`);
-  return compileRaw(sql`select count(*) as n from (${membersRaw(c.audience, opts)}) as s${excluded.length ? sql` where not (${sql.join(excluded, sql` or `)})` : sql``}`);
+  const joins = c.exclude.map((q, i) => sql` left join (${membersRaw(q, opts)}) as ${sql.id(`xs${i}`)} on ${sql.id(`xs${i}`, 'key')} = s.key`);
+  // A null key is in no exclusion: it is left out once there are exclusions, as a campaign's candidates leave it out.
+  const kept = [sql`s.key is not null`, ...c.exclude.map((_, i) => sql`${sql.id(`xs${i}`, 'key')} is null`)];
+  if (!joins.length) return compileRaw(sql`select count(*) as n from (${membersRaw(c.audience, opts)}) as s`);
+  return compileRaw(sql`select count(*) as n from (${membersRaw(c.audience, opts)}) as s${sql.join(joins, sql``)} where ${sql.join(kept, sql` and `)}`);
 }
