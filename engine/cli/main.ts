@@ -27,7 +27,7 @@ import { runAdvise } from './commands/advise.js';
 
 const COMMANDS: Record<string, { summary: string; run: (g: GlobalOptions, io: Io) => Promise<number> }> = {
   init: { summary: 'scaffold a project in --project DIR (default .)', run: runInit },
-  demo: { summary: 'load sample data into the embedded database and tour the example project', run: runDemo },
+  demo: { summary: 'load sample data into the embedded database and tour the example project (--db URL --force [--distributed: Citus, co-located tables])', run: runDemo },
   validate: { summary: 'all diagnostics (--format text|json|github|sarif)', run: runValidate },
   compile: { summary: 'write one SQL file per definition to --out DIR, plus manifest.json', run: runCompile },
   preview: { summary: 'live result of segment|trait|score|lifecycle|kpi|campaign|cohort|funnel NAME (--format text|json)', run: runPreview },
@@ -137,6 +137,7 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
         version: { type: 'boolean' },
         stdio: { type: 'boolean' },
         offline: { type: 'boolean' },
+        distributed: { type: 'boolean' },
       },
     });
   } catch (e) {

@@ -61,6 +61,11 @@ export interface CampaignReport {
   versions: VersionReport[];
   /** Whether the enrollments span more than one version (the totals then mix them; a note says so). */
   spans_versions: boolean;
+  /**
+   * `no-enrollments`: nobody is enrolled in the campaign as of T (it never ran, or its runs enrolled
+   * nobody), so there is nothing to report: `tally report` says so and exits 1. Otherwise `ok`.
+   */
+  status: 'ok' | 'no-enrollments';
   notes: string[];
 }
 
@@ -176,7 +181,8 @@ export async function reportCampaign(db: Db, analysis: Analysis, name: string, o
       }
     : null;
   if (srm?.mismatch) notes.push(`sample ratio mismatch: the split differs from the weights (chi-square ${srm.chi_square.toFixed(2)}, p = ${srm.p_value.toExponential(2)} < ${SRM_ALPHA}); check the enrollment pipeline before trusting the results`);
-  if (!variants.some((v) => v.enrolled > 0)) notes.push(`nobody is enrolled as of ${asOfIso}; run \`tally run\` first`);
+  if (!variants.some((v) => v.enrolled > 0))
+    notes.push(`nobody is enrolled as of ${asOfIso} (${runs ? `${runs} run${runs === 1 ? '' : 's'} recorded, none enrolled anyone` : 'no run recorded'}): nothing to report; run \`tally run\` first`);
   const versionNumbers = [...new Set(rows.map((r) => r.version))].sort((a, b) => a - b);
   const versions: VersionReport[] = versionNumbers.map((version) => {
     const own = rows.filter((r) => r.version === version);
@@ -209,6 +215,7 @@ export async function reportCampaign(db: Db, analysis: Analysis, name: string, o
     runs,
     versions,
     spans_versions: spans,
+    status: variants.some((v) => v.enrolled > 0) ? 'ok' : 'no-enrollments',
     notes,
   };
 }
