@@ -27,7 +27,8 @@ import { splitStatements } from '../engine/src/sql/statements.js';
 import { shopDistributionStatements, shopSchemaStatements } from '../examples/shop/generate.js';
 import type { Catalog } from '../engine/src/resolve/catalog.js';
 import { forEachBackend } from './helpers/databases.js';
-import { copyShop, edit, shopDb, type ShopDb } from './helpers/shop.js';
+import { copyShop, shopDb, useShop, type ShopDb } from './helpers/shop.js';
+import { runTally } from './helpers/cli.js';
 import { portabilityViolations, readsTable, recordingDb, type Recorded } from './helpers/portability.js';
 
 const TMP = mkdtempSync(join(tmpdir(), 'tally-portability-'));
@@ -228,5 +229,65 @@ describe('portability helpers', () => {
       `select create_distributed_table('"shop"."events"', 'customer_id', colocate_with => '"shop"."customers"')`,
     ]);
     for (const st of [...shopSchemaStatements('shop', true), ...shopDistributionStatements('shop')]) assert.equal(splitStatements(st).length, 1);
+  });
+});
+
+forEachBackend('cli: an unmeasured plan impact, a report with no enrollments, demo --distributed without citus', (backend) => {
+  const shop = useShop(backend, TMP, () => copyShop(TMP, `cli-${backend}`));
+
+  it('plan: an impact the database refused to compute says so in text, markdown and json, and --fail-on unmeasured exits 1', async function () {
+    this.timeout(300_000);
+    // One purchase whose amount is not a number: every impact that sums amounts fails in the database.
+    await shop.withDb((db) => db.query(`insert into events (customer_id, event_name, occurred_at, properties) values (1, 'purchase', '2026-09-01T00:00:00Z', '{"amount": "n/a"}')`));
+    try {
+      const text = await shop.tally(['plan', '--as-of', '2026-10-01']);
+      assert.equal(text.code, 0, text.err);
+      assert.match(text.out, /impact not measured: .*invalid input syntax for type numeric/);
+      assert.match(text.out, /\d+ impacts were not measured/);
+      const md = await shop.tally(['plan', '--as-of', '2026-10-01', '--format', 'markdown']);
+      assert.match(md.out, /\*\*\d+ impacts were not measured\*\*/);
+      const json = await shop.tally(['plan', '--as-of', '2026-10-01', '--format', 'json']);
+      const j = JSON.parse(json.out) as { unmeasured: number; changes: { impact: { k: string; reason?: string } | null }[] };
+      assert.ok(j.unmeasured > 0);
+      const un = j.changes.filter((c) => c.impact?.k === 'unmeasured');
+      assert.equal(un.length, j.unmeasured);
+      assert.ok(un.every((c) => typeof c.impact!.reason === 'string' && c.impact!.reason.length > 0));
+      assert.ok(!json.out.includes('"k": "error"'));
+      const failing = await shop.tally(['plan', '--as-of', '2026-10-01', '--fail-on', 'unmeasured']);
+      assert.equal(failing.code, 1);
+      assert.match(failing.err, /impacts not measured \(--fail-on unmeasured\)/);
+      const bad = await shop.tally(['plan', '--fail-on', 'sometimes']);
+      assert.equal(bad.code, 2);
+      assert.match(bad.err, /--fail-on for tally plan takes 'unmeasured' or 'none'/);
+    } finally {
+      await shop.withDb((db) => db.query(`delete from events where properties->>'amount' = 'n/a'`));
+    }
+    const clean = await shop.tally(['plan', '--as-of', '2026-10-01', '--fail-on', 'unmeasured']);
+    assert.equal(clean.code, 0, clean.err);
+    assert.doesNotMatch(clean.out, /not measured/);
+  });
+
+  it('report of a campaign nobody is enrolled in: says so, status no-enrollments, exit 1', async function () {
+    this.timeout(120_000);
+    const r = await shop.tally(['report', 'winback_dormant', '--as-of', '2026-10-01', '--format', 'json']);
+    assert.equal(r.code, 1);
+    assert.equal((JSON.parse(r.out) as { status: string }).status, 'no-enrollments');
+    assert.match(r.err, /campaign 'winback_dormant' has no enrollments as of 2026-10-01T00:00:00.000Z: nothing to report \(exit 1\)/);
+    const text = await shop.tally(['report', 'winback_dormant', '--as-of', '2026-10-01']);
+    assert.equal(text.code, 1);
+    assert.match(text.out, /nobody is enrolled as of .* \(no run recorded\): nothing to report/);
+  });
+
+  it('demo --distributed: refused with a clear message when the database has no citus extension, before anything is dropped', async function () {
+    this.timeout(120_000);
+    const r = await shop.tally(['demo', '--force', '--distributed', '--customers', '10']);
+    assert.equal(r.code, 2);
+    assert.match(r.err, backend === 'postgres' ? /has no citus extension, so it cannot hold distributed tables .*nothing was loaded/ : /the embedded database cannot hold distributed tables/);
+    // The shop's tables are still there, untouched.
+    const n = await shop.withDb((db) => db.query<{ n: number }>('select count(*) as n from customers'));
+    assert.equal(Number(n.rows[0]!.n), 200);
+    const noDb = await runTally(['demo', '--distributed', '--project', shop.project], { cwd: shop.project });
+    assert.equal(noDb.code, 2);
+    assert.match(noDb.err, /--distributed loads a distributed layout \(Citus\): it needs --db postgres:/);
   });
 });
