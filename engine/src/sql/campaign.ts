@@ -191,29 +191,42 @@ export function compileOutbox(stateSchema: string, runId: number): CompiledSql {
 }
 
 /**
- * A report's first statement, over Tally's own tables only: the campaign's enrollments up to T as
- * parallel arrays (one row; `n` = how many), which compileConversions takes as parameters.
+ * A report's first statement, over Tally's own tables only: the campaign's enrollments up to T, as
+ * parallel arrays (one row: `n`, `keys`, `times`, `gids`) and the small list of their groups
+ * (`groups`: version, variant, holdout, fingerprint, indexed by `gid`), which compileConversions
+ * takes as parameters. Only the key, the instant and a group index travel per enrollment.
  */
 export function compileEnrollments(c: IrCampaign, stateSchema: string, asOf: Date, o: { fingerprints?: boolean } = {}): CompiledSql {
   const en = sql.id(stateSchema, 'campaign_enrollments');
   const fp = o.fingerprints === false ? sql`null::text` : sql`fingerprint`;
   // One sorted input feeds every array, so the arrays are parallel (position i is one enrollment).
-  return compileRaw(sql`select count(*) as n, coalesce(array_agg(entity_key), '{}'::text[]) as keys, coalesce(array_agg(variant), '{}'::text[]) as variants,
-      coalesce(array_agg(holdout), '{}'::boolean[]) as holdouts, coalesce(array_agg(t), '{}'::text[]) as times,
-      coalesce(array_agg(version), '{}'::int[]) as versions, coalesce(array_agg(fingerprint), '{}'::text[]) as fingerprints
-    from (select entity_key, variant, holdout, to_char(enrolled_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as t, version, ${fp} as fingerprint
-            from ${en} where campaign = ${sql.val(c.name)}::text and enrolled_at <= ${ts(asOf)} order by entity_key, enrolled_at) as en`);
+  return compileRaw(sql`with x as (
+      select entity_key, enrolled_at, version, variant, holdout, ${fp} as fingerprint,
+             (dense_rank() over (order by version, variant, holdout, ${fp}) - 1)::int as gid
+        from ${en} where campaign = ${sql.val(c.name)}::text and enrolled_at <= ${ts(asOf)})
+    select count(*) as n, coalesce(array_agg(entity_key), '{}'::text[]) as keys,
+           coalesce(array_agg(to_char(enrolled_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')), '{}'::text[]) as times,
+           coalesce(array_agg(gid), '{}'::int[]) as gids,
+           (select coalesce(json_agg(json_build_object('version', d.version, 'variant', d.variant, 'holdout', d.holdout, 'fingerprint', d.fingerprint) order by d.gid), '[]'::json)
+              from (select distinct gid, version, variant, holdout, fingerprint from x) as d) as groups
+      from (select * from x order by entity_key, enrolled_at) as s`);
 }
 
 /** The enrollments compileEnrollments read, as the arrays compileConversions takes. */
 export interface EnrollmentArrays {
   readonly keys: readonly string[];
-  readonly variants: readonly string[];
-  readonly holdouts: readonly boolean[];
   /** ISO-8601 instants (microseconds kept). */
   readonly times: readonly string[];
-  readonly versions: readonly number[];
-  readonly fingerprints: readonly (string | null)[];
+  /** Each enrollment's index into `groups`. */
+  readonly gids: readonly number[];
+}
+
+/** A group of enrollments that share version, variant, holdout flag and fingerprint. */
+export interface EnrollmentGroup {
+  readonly version: number;
+  readonly variant: string;
+  readonly holdout: boolean;
+  readonly fingerprint: string | null;
 }
 
 /**
@@ -235,11 +248,9 @@ export interface EnrollmentArrays {
 export function compileConversions(c: IrCampaign, asOf: Date, e: EnrollmentArrays): CompiledSql {
   const opts: SqlOptions = { asOf: { kind: 'instant', at: asOf }, literals: 'param' };
   const T = ts(asOf);
-  const enr = sql`select * from unnest(${sql.val(e.keys)}::text[], ${sql.val(e.variants)}::text[], ${sql.val(e.holdouts)}::boolean[], ${sql.val(e.times)}::timestamptz[], ${sql.val(e.versions)}::int[], ${sql.val(e.fingerprints)}::text[])
-      as en(entity_key, variant, holdout, enrolled_at, version, fingerprint)`;
-  const fingerprints = sql`coalesce(array_agg(distinct fingerprint) filter (where fingerprint is not null), '{}'::text[]) as fingerprints`;
+  const enr = sql`select * from unnest(${sql.val(e.keys)}::text[], ${sql.val(e.times)}::timestamptz[], ${sql.val(e.gids)}::int[]) as en(entity_key, enrolled_at, gid)`;
   if (!c.goal) {
-    return compileRaw(sql`select version, variant, bool_or(holdout) as holdout, count(*) as enrolled, null::bigint as converted, 0::bigint as open, ${fingerprints} from (${enr}) as en group by version, variant`);
+    return compileRaw(sql`select gid, count(*) as enrolled, null::bigint as converted, 0::bigint as open from (${enr}) as en group by gid`);
   }
   const f = c.goal.filter;
   const within = dialect.interval(c.goal.within);
@@ -249,17 +260,17 @@ export function compileConversions(c: IrCampaign, asOf: Date, e: EnrollmentArray
      where ${eventFilterRaw(f, opts, 'ev')} and ${time} > (select min(enrolled_at) from enr) and ${key} is not null`;
   return compileRaw(sql`with ${dialect.materializedCte('enr', enr)},
     timeline as (
-      select entity_key as k, enrolled_at as t, 1 as ord, variant, holdout, version, fingerprint from enr
+      select entity_key as k, enrolled_at as t, 1 as ord, gid from enr
       union all
-      select k, t, 0 as ord, null::text, null::boolean, null::int, null::text from (${goals}) as g),
+      select k, t, 0 as ord, null::int from (${goals}) as g),
     nx as (
-      select t, ord, variant, holdout, version, fingerprint,
+      select t, ord, gid,
              min(t) filter (where ord = 0) over (partition by k collate "C" order by t, ord rows between 1 following and unbounded following) as next_goal
         from timeline)
-    select version, variant, bool_or(holdout) as holdout, count(*) as enrolled,
+    select gid, count(*) as enrolled,
            count(*) filter (where next_goal <= t + ${within}) as converted,
-           count(*) filter (where t + ${within} > ${T}) as open, ${fingerprints}
-      from nx where ord = 1 group by version, variant`);
+           count(*) filter (where t + ${within} > ${T}) as open
+      from nx where ord = 1 group by gid`);
 }
 
 /** Members of the audience segment at T minus the members of its exclusions: `select count(*) as n` (one LEFT JOIN per exclusion, on the key). */
