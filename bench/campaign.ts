@@ -262,8 +262,8 @@ export async function campaignSection(o: CampaignBenchOptions): Promise<Section>
         times: [],
         run: () =>
           rolledBack(db!, async (tx) => {
-            // The engine's run statements: the history's hold-backs, the candidates into a temporary table, the insert + counts.
-            const o = await candidateOptions(tx, c, STATE_SCHEMA, T);
+            // The engine's run statements: the candidates into a temporary table, then the hold-backs + insert + counts.
+            const o = await candidateOptions(tx, c, STATE_SCHEMA, T, { heldKeys: false });
             return breakdownAnswer(await enroll(tx, c, o, { asOf: T, stateSchema: STATE_SCHEMA, runId: 999_999_999, version: 1, fingerprint: 'bench' }));
           }),
       },

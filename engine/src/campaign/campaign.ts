@@ -117,11 +117,12 @@ async function previousRun(tx: Db, schema: string | null, campaign: string, asOf
  * and the cap hold back), read with statements over those tables alone, so the candidate query
  * reads the user's tables only (ARCHITECTURE.md "Portability rules").
  */
-export async function candidateOptions(tx: Db, c: IrCampaign, schema: string | null, asOf: Date): Promise<CandidateOptions> {
+export async function candidateOptions(tx: Db, c: IrCampaign, schema: string | null, asOf: Date, o: { heldKeys?: boolean } = {}): Promise<CandidateOptions> {
   let triggerSince: Date | null = null;
   if (c.trigger) triggerSince = (await previousRun(tx, schema, c.name, asOf)) ?? new Date(asOf.getTime() - FIRST_TRIGGER_WINDOW_MS);
   let held: HeldKeys | null = null;
-  if (schema) {
+  // A run joins the hold-backs to its temporary table instead (run.ts): `heldKeys: false`.
+  if (schema && o.heldKeys !== false) {
     const q = compileHeldKeys(c, schema, asOf);
     const row = (await tx.query<{ entered: string[] | null; capped: string[] | null }>(q.sql, q.parameters)).rows[0];
     held = { entered: (row?.entered ?? []).map(String), capped: c.frequencyCap ? (row?.capped ?? []).map(String) : null };

@@ -5,8 +5,9 @@
 // what is deployed refuses (deployed.ts). Running twice for the same T adds nothing.
 //
 // No statement joins the user's tables with Tally's own (ARCHITECTURE.md "Portability rules"): the
-// history's hold-backs are read first (candidateOptions), the audience is evaluated over the user's
-// tables into a temporary table, and the enrollments are inserted from that table.
+// audience is evaluated over the user's tables into a temporary table, then one statement over that
+// table and Tally's (both local) applies the entry rule and the cap, inserts the enrollments and
+// counts.
 
 import { breakdown, campaignInfo, candidateOptions, inSchedule, triggerWindow, variantCounts, type GroupRow, type HeldBack, type VariantCount } from './campaign.js';
 import type { Analysis } from '../project.js';
@@ -134,7 +135,7 @@ export async function runCampaigns(db: Db, analysis: Analysis, opts: RunOptions)
         results.push({ ...base, status: 'outside-schedule', run_id: null, message: `${asOfIso} is outside the schedule; nobody enrolled` });
         continue;
       }
-      const o = await candidateOptions(tx, c, schema, opts.asOf);
+      const o = await candidateOptions(tx, c, schema, opts.asOf, { heldKeys: false });
       const runId = Number((await tx.query<{ id: number }>(`select nextval(pg_get_serial_sequence($1, 'id')) as id`, [`${s}.campaign_runs`])).rows[0]!.id);
       const rows = await enroll(tx, c, o, { asOf: opts.asOf, stateSchema: schema, runId, version, fingerprint });
       const b = breakdown(c, rows, true);
@@ -170,9 +171,9 @@ export async function runCampaigns(db: Db, analysis: Analysis, opts: RunOptions)
 }
 
 /**
- * One campaign's enrollment, in three statements that each read either the user's tables or
- * Tally's (and the temporary table): the candidates into a temporary table, the insert + counts from
- * it, and the table dropped (the transaction may run more campaigns).
+ * One campaign's enrollment, in statements that each read either the user's tables or Tally's (and
+ * the temporary table): the candidates into a temporary table, the hold-backs + insert + counts
+ * from it, and the table dropped (the transaction may run more campaigns).
  */
 export async function enroll(tx: Db, c: IrCampaign, o: CandidateOptions, e: EnrollOptions): Promise<GroupRow[]> {
   const cand = compileCandidatesTable(c, o);

@@ -126,30 +126,38 @@ export function compileCandidateCounts(c: IrCampaign, o: CandidateOptions): Comp
  * result the candidate query takes as parameters.
  */
 export function compileHeldKeys(c: IrCampaign, stateSchema: string, asOf: Date): CompiledSql {
+  const h = heldSets(c, stateSchema, asOf);
+  const entered = sql`(select coalesce(array_agg(k.entity_key), '{}'::text[]) from (${h.entered}) as k)`;
+  const capped = h.capped ? sql`(select coalesce(array_agg(k.entity_key), '{}'::text[]) from (${h.capped}) as k)` : sql`null::text[]`;
+  return compileRaw(sql`select ${entered} as entered, ${capped} as capped`);
+}
+
+/**
+ * The two sets the history holds back, as queries over Tally's tables (one `entity_key` per row,
+ * each once): the entry rule's and the cap's (null without a cap).
+ */
+function heldSets(c: IrCampaign, stateSchema: string, asOf: Date): { entered: Sql; capped: Sql | null } {
   const en = sql.id(stateSchema, 'campaign_enrollments');
   const T = ts(asOf);
-  const name = sql`${sql.val(c.name)}::text`;
   const since = c.entry.kind === 'every' ? sql` and en.enrolled_at > ${ts(new Date(asOf.getTime() - c.entry.every.ms))}` : sql``;
-  const entered = sql`(select coalesce(array_agg(distinct en.entity_key), '{}'::text[]) from ${en} as en where en.campaign = ${name} and en.enrolled_at < ${T}${since})`;
-  let capped: Sql = sql`null::text[]`;
-  if (c.frequencyCap) {
-    const from = ts(new Date(asOf.getTime() - c.frequencyCap.per.ms));
-    capped = sql`(select coalesce(array_agg(k.entity_key), '{}'::text[]) from (select en.entity_key from ${en} as en where en.channel = ${sql.val(c.channel)}::text and not en.holdout and en.enrolled_at > ${from} and en.enrolled_at <= ${T}
-                   group by en.entity_key having count(*) >= ${sql.val(c.frequencyCap.max)}::int) as k)`;
-  }
-  return compileRaw(sql`select ${entered} as entered, ${capped} as capped`);
+  const entered = sql`select distinct en.entity_key from ${en} as en where en.campaign = ${sql.val(c.name)}::text and en.enrolled_at < ${T}${since}`;
+  if (!c.frequencyCap) return { entered, capped: null };
+  const from = ts(new Date(asOf.getTime() - c.frequencyCap.per.ms));
+  const capped = sql`select en.entity_key from ${en} as en where en.channel = ${sql.val(c.channel)}::text and not en.holdout and en.enrolled_at > ${from} and en.enrolled_at <= ${T}
+                   group by en.entity_key having count(*) >= ${sql.val(c.frequencyCap.max)}::int`;
+  return { entered, capped };
 }
 
 /** The temporary table a run evaluates its candidates into (dropped at the end of each campaign's run). */
 export const CANDIDATES_TABLE = 'tally_candidates';
 
 /**
- * A run's second statement: the candidates (with the history's hold-backs as parameters) into a
- * temporary table. It reads the user's tables only, so on a distributed layout the audience is
- * evaluated on the workers.
+ * A run's first statement over the user's tables: the candidates (without the history's hold-backs:
+ * `o.held` is ignored, entered and capped are false here) into a temporary table. It reads the
+ * user's tables only, so on a distributed layout the audience is evaluated on the workers.
  */
 export function compileCandidatesTable(c: IrCampaign, o: CandidateOptions): CompiledSql {
-  return compileRaw(sql`create temporary table ${sql.id(CANDIDATES_TABLE)} on commit drop as ${candidatesRaw(c, o)}`);
+  return compileRaw(sql`create temporary table ${sql.id(CANDIDATES_TABLE)} on commit drop as ${candidatesRaw(c, { ...o, held: null })}`);
 }
 
 export interface EnrollOptions {
@@ -162,22 +170,27 @@ export interface EnrollOptions {
 }
 
 /**
- * A run's third statement: inserts the enrollments (the candidates held back by nothing) from the
- * temporary table and returns the same counts as compileCandidateCounts. It reads Tally's tables
- * and the temporary table only.
+ * A run's second statement: the history's hold-backs joined to the temporary table (both local:
+ * Tally's tables and the temporary table only), the enrollments (the candidates held back by
+ * nothing) inserted, and the same counts as compileCandidateCounts returned, from one evaluation.
  */
 export function compileEnroll(c: IrCampaign, o: EnrollOptions): CompiledSql {
   const en = sql.id(o.stateSchema, 'campaign_enrollments');
   const names = c.variants.map((v) => v.name);
   const holdouts = c.variants.map((v) => v.holdout);
-  const cand = sql.id(CANDIDATES_TABLE);
-  return compileRaw(sql`with ins as (insert into ${en} (run_id, campaign, version, channel, entity_key, variant, holdout, enrolled_at, fingerprint)
+  const h = heldSets(c, o.stateSchema, o.asOf);
+  const capJoin = h.capped ? sql` left join (${h.capped}) as cap on cap.entity_key = t.entity_key` : sql``;
+  const capped = h.capped ? sql`cap.entity_key is not null` : sql`false`;
+  const cand = sql`select t.entity_key, t.excluded, t.triggered, ent.entity_key is not null as entered, ${capped} as capped, t.variant
+      from ${sql.id(CANDIDATES_TABLE)} as t left join (${h.entered}) as ent on ent.entity_key = t.entity_key${capJoin}`;
+  return compileRaw(sql`with ${dialect.materializedCte('cand', cand)},
+    ins as (insert into ${en} (run_id, campaign, version, channel, entity_key, variant, holdout, enrolled_at, fingerprint)
       select ${sql.val(o.runId)}::bigint, ${sql.val(c.name)}::text, ${sql.val(o.version)}::int, ${sql.val(c.channel)}::text, cand.entity_key,
              (${sql.val(names)}::text[])[cand.variant + 1], (${sql.val(holdouts)}::boolean[])[cand.variant + 1], ${ts(o.asOf)}, ${sql.val(o.fingerprint)}::text
-        from ${cand} as cand
+        from cand
        where not cand.excluded and cand.triggered and not cand.entered and not cand.capped and cand.variant is not null
       returning 1)
-    select excluded, triggered, entered, capped, variant, count(*) as count from ${cand} as cand group by 1, 2, 3, 4, 5`);
+    select excluded, triggered, entered, capped, variant, count(*) as count from cand group by 1, 2, 3, 4, 5`);
 }
 
 /** Copies a run's non-holdout enrollments to the outbox. */
