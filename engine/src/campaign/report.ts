@@ -9,7 +9,6 @@ import { compileConversions, compileEnrollments, type EnrollmentArrays, type Enr
 import { campaignStateExists, hasFingerprints } from '../state/campaign-runs.js';
 import type { Db } from '../db/db.js';
 import { sampleRatioMismatch, twoProportionTest, wilsonInterval, type Interval } from './stats.js';
-import { postgres } from '../sql/dialect.js';
 export interface VariantResult {
   name: string;
   holdout: boolean;
@@ -151,7 +150,7 @@ export async function reportCampaign(db: Db, analysis: Analysis, name: string, o
       // Two statements (ARCHITECTURE.md "Portability rules"): the enrollments from Tally's tables,
       // then the conversions over the user's events with the enrollments as parameters.
       const eq = compileEnrollments(c, schema, opts.asOf, { fingerprints: await hasFingerprints(tx, schema) });
-      const e = (await tx.query<{ n: number; groups: EnrollmentGroup[] | string } & EnrollmentArrays>(eq.sql, eq.parameters)).rows[0];
+      const e = (await tx.query<{ n: number; runs: number; groups: EnrollmentGroup[] | string } & EnrollmentArrays>(eq.sql, eq.parameters)).rows[0];
       let r: { rows: ConversionRow[] } = { rows: [] };
       if (e && Number(e.n) > 0) {
         const groups = (typeof e.groups === 'string' ? JSON.parse(e.groups) : e.groups) as EnrollmentGroup[];
@@ -166,8 +165,7 @@ export async function reportCampaign(db: Db, analysis: Analysis, name: string, o
           }),
         };
       }
-      const n = await tx.query<{ n: number }>(`select count(*) as n from ${postgres.quoteIdent(schema)}.campaign_runs where campaign = $1 and as_of <= $2::timestamptz`, [c.name, asOfIso]);
-      return { rows: r.rows.map((x) => ({ ...x, version: Number(x.version) })), runs: Number(n.rows[0]?.n ?? 0) };
+      return { rows: r.rows.map((x) => ({ ...x, version: Number(x.version) })), runs: Number(e?.runs ?? 0) };
     },
     { readOnly: true, timeoutMs: opts.timeoutMs ?? 60_000 },
   );

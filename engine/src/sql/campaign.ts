@@ -70,7 +70,6 @@ export function compileAssignmentUnits(campaign: string, keys: readonly string[]
  */
 function candidatesRaw(c: IrCampaign, o: CandidateOptions): Sql {
   const opts: SqlOptions = { asOf: { kind: 'instant', at: o.asOf }, literals: 'param' };
-  const T = ts(o.asOf);
   const name = sql`${sql.val(c.name)}::text`;
   const joins: Sql[] = [];
 
@@ -207,7 +206,7 @@ export function compileOutbox(stateSchema: string, runId: number): CompiledSql {
  * A report's first statement, over Tally's own tables only: the campaign's enrollments up to T, as
  * parallel arrays (one row: `n`, `keys`, `times`, `gids`) and the small list of their groups
  * (`groups`: version, variant, holdout, fingerprint, indexed by `gid`), which compileConversions
- * takes as parameters. Only the key, the instant and a group index travel per enrollment.
+ * takes as parameters, and how many runs of the campaign are recorded up to T (`runs`). Only the key, the instant and a group index travel per enrollment.
  */
 export function compileEnrollments(c: IrCampaign, stateSchema: string, asOf: Date, o: { fingerprints?: boolean } = {}): CompiledSql {
   const en = sql.id(stateSchema, 'campaign_enrollments');
@@ -221,7 +220,8 @@ export function compileEnrollments(c: IrCampaign, stateSchema: string, asOf: Dat
            coalesce(array_agg(to_char(enrolled_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')), '{}'::text[]) as times,
            coalesce(array_agg(gid), '{}'::int[]) as gids,
            (select coalesce(json_agg(json_build_object('version', d.version, 'variant', d.variant, 'holdout', d.holdout, 'fingerprint', d.fingerprint) order by d.gid), '[]'::json)
-              from (select distinct gid, version, variant, holdout, fingerprint from x) as d) as groups
+              from (select distinct gid, version, variant, holdout, fingerprint from x) as d) as groups,
+           (select count(*) from ${sql.id(stateSchema, 'campaign_runs')} as r where r.campaign = ${sql.val(c.name)}::text and r.as_of <= ${ts(asOf)}) as runs
       from (select * from x order by entity_key, enrolled_at) as s`);
 }
 
