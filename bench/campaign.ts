@@ -28,11 +28,10 @@ import type { Catalog } from '../engine/src/resolve/catalog.js';
 import { loadCatalog } from '../engine/src/db/catalog-load.js';
 import { connect, type Db } from '../engine/src/db/db.js';
 import { deploy } from '../engine/src/deploy/deploy.js';
-import { previewCampaign, type GroupRow } from '../engine/src/campaign/campaign.js';
+import { candidateOptions, previewCampaign, type GroupRow } from '../engine/src/campaign/campaign.js';
 import { reportCampaign } from '../engine/src/campaign/report.js';
-import { runCampaigns } from '../engine/src/campaign/run.js';
+import { enroll, runCampaigns } from '../engine/src/campaign/run.js';
 import { cumulativeShares } from '../engine/src/campaign/assign.js';
-import { compileEnroll } from '../engine/src/sql/campaign.js';
 import { ensureDataset, MARKER_TABLE, schemaName, type DataSectionOptions } from './lib/dataset.js';
 import { SHOP_DIR } from './lib/bench-project.js';
 import { BenchPg, databaseUrl, engineUrl, ensureDatabase } from './lib/pg.js';
@@ -263,8 +262,9 @@ export async function campaignSection(o: CampaignBenchOptions): Promise<Section>
         times: [],
         run: () =>
           rolledBack(db!, async (tx) => {
-            const q = compileEnroll(c, { asOf: T, stateSchema: STATE_SCHEMA, triggerSince: since, shares, runId: 999_999_999, version: 1, fingerprint: 'bench' });
-            return breakdownAnswer((await tx.query<GroupRow>(q.sql, q.parameters)).rows);
+            // The engine's run statements: the candidates into a temporary table, then the hold-backs + insert + counts.
+            const o = await candidateOptions(tx, c, STATE_SCHEMA, T, { heldKeys: false });
+            return breakdownAnswer(await enroll(tx, c, o, { asOf: T, stateSchema: STATE_SCHEMA, runId: 999_999_999, version: 1, fingerprint: 'bench' }));
           }),
       },
       { id: 'hand: one grouped pass + history joins, insert', engine: false, times: [], run: () => rolledBack(db!, async (tx) => breakdownAnswer((await tx.query<GroupRow>(handEnroll, [...params, 999_999_999])).rows)) },

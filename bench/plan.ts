@@ -282,7 +282,7 @@ function planAnswer(plan: Plan, kind: string, name: string): Answer | { error: s
   const m = item.impact;
   if (m.k === 'segment') return segmentAnswer(m);
   if (m.k === 'lifecycle') return JSON.stringify({ before: sortedDist(m.before), after: sortedDist(m.after), moved: m.moved });
-  return { error: m.k === 'error' ? m.error : `unexpected impact ${m.k}` };
+  return { error: m.k === 'unmeasured' ? m.reason : `unexpected impact ${m.k}` };
 }
 
 interface CaseResult {

@@ -14,7 +14,8 @@ import { loadCatalog } from '../engine/src/db/catalog-load.js';
 import { runCampaigns } from '../engine/src/campaign/run.js';
 import { cumulativeShares } from '../engine/src/campaign/assign.js';
 import { deploy } from '../engine/src/deploy/deploy.js';
-import { compileCandidateCounts, compileConversions, compileEnroll } from '../engine/src/sql/campaign.js';
+import { compileCandidateCounts, compileCandidatesTable, compileConversions, compileEnrollments, type EnrollmentArrays } from '../engine/src/sql/campaign.js';
+import { candidateOptions } from '../engine/src/campaign/campaign.js';
 import { DEFAULT_ANCHOR, loadShop } from '../examples/shop/generate.js';
 import { createTestDb, postgresReachable, type TestDb } from './helpers/databases.js';
 import { assertNoPerRowProbes, perRowProbes, type PlanNode } from './helpers/explain-shape.js';
@@ -72,7 +73,7 @@ describe('campaign query shapes at 20,000 customers [postgres]', function () {
 
   const options = (name: string, asOf: Date) => {
     const c = a.get('Campaign', name)!.resolved.campaign!;
-    return { c, o: { asOf, stateSchema: 'tally', triggerSince: c.trigger ? new Date(asOf.getTime() - DAY) : null, shares: cumulativeShares(c.variants.map((v) => v.weight)) ?? [] } };
+    return { c, o: { asOf, held: null, triggerSince: c.trigger ? new Date(asOf.getTime() - DAY) : null, shares: cumulativeShares(c.variants.map((v) => v.weight)) ?? [] } };
   };
 
   it('report: the conversions read the goal events once (no probe per enrollment), for each campaign', async function () {
@@ -81,7 +82,11 @@ describe('campaign query shapes at 20,000 customers [postgres]', function () {
       const c = a.get('Campaign', name)!.resolved.campaign!;
       const n = (await t!.db.query<{ n: number }>(`select count(*) as n from tally.campaign_enrollments where campaign = $1`, [name])).rows[0]!.n;
       assert.ok(Number(n) > 20, `${name}: ${n} enrollments`);
-      const q = compileConversions(c, 'tally', new Date(START + 30 * DAY));
+      const at = new Date(START + 30 * DAY);
+      const eq = compileEnrollments(c, 'tally', at);
+      const e = (await t!.db.query<{ n: number } & EnrollmentArrays>(eq.sql, eq.parameters)).rows[0]!;
+      assert.equal(Number(e.n), e.keys.length);
+      const q = compileConversions(c, at, e);
       await assertNoPerRowProbes(t!.db, q.sql, q.parameters, { ...EVENTS, label: `report ${name}` });
     }
   });
@@ -91,10 +96,13 @@ describe('campaign query shapes at 20,000 customers [postgres]', function () {
     const asOf = new Date(START + 7 * DAY);
     // cart_reminder: a triggered campaign with an exclusion, re-entry every 30d and a cap; its
     // audience segment is population-wide (the compiler's pass shape).
-    const { c, o } = options('cart_reminder', asOf);
+    const { c } = options('cart_reminder', asOf);
+    const o = await candidateOptions(t!.db, c, 'tally', asOf);
     const preview = compileCandidateCounts(c, o);
+    assert.ok(o.held && o.held.entered.length > 0 && o.held.capped !== null, 'the history holds some keys back');
     await assertNoPerRowProbes(t!.db, preview.sql, preview.parameters, { ...EVENTS, label: 'preview campaign cart_reminder' });
-    const run = compileEnroll(c, { ...o, runId: 1_000_000, version: 1, fingerprint: 'shape' });
+    // The run's statement over the user's tables is the same candidate query, into a temporary table.
+    const run = compileCandidatesTable(c, o);
     const plan = await explainRolledBack(t!.db, run.sql, run.parameters);
     assert.deepEqual(perRowProbes(plan, EVENTS), [], 'run cart_reminder');
   });

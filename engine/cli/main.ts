@@ -27,13 +27,13 @@ import { runAdvise } from './commands/advise.js';
 
 const COMMANDS: Record<string, { summary: string; run: (g: GlobalOptions, io: Io) => Promise<number> }> = {
   init: { summary: 'scaffold a project in --project DIR (default .)', run: runInit },
-  demo: { summary: 'load sample data into the embedded database and tour the example project', run: runDemo },
+  demo: { summary: 'load sample data into the embedded database and tour the example project (--db URL --force [--distributed: Citus, co-located tables])', run: runDemo },
   validate: { summary: 'all diagnostics (--format text|json|github|sarif)', run: runValidate },
   compile: { summary: 'write one SQL file per definition to --out DIR, plus manifest.json', run: runCompile },
   preview: { summary: 'live result of segment|trait|score|lifecycle|kpi|campaign|cohort|funnel NAME (--format text|json)', run: runPreview },
   check: { summary: 'KPI statuses as of T for CI (--format text|json|junit|markdown|github, --fail-on failed,missed,at_risk|none)', run: runCheck },
   test: { summary: 'run the kind: Test fixtures, each in isolation (--format text|json|junit)', run: runTest },
-  plan: { summary: 'what deploy would change, with members entering/leaving and KPI before/after as of T (--allow-drop, --format text|markdown|json)', run: runPlan },
+  plan: { summary: 'what deploy would change, with members entering/leaving and KPI before/after as of T (--allow-drop, --fail-on unmeasured|none, --format text|markdown|json)', run: runPlan },
   deploy: { summary: 'apply the project to the database in one transaction: views + append-only history (--allow-drop, --format text|json)', run: runDeploy },
   refresh: { summary: 'rebuild the deployed `materialize: table` definitions, each swapped in atomically (--format text|json)', run: runRefresh },
   snapshot: { summary: "record the day's stage distribution of every deployed lifecycle, for transition reports (run daily; --format text|json)", run: runSnapshot },
@@ -137,6 +137,7 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
         version: { type: 'boolean' },
         stdio: { type: 'boolean' },
         offline: { type: 'boolean' },
+        distributed: { type: 'boolean' },
       },
     });
   } catch (e) {

@@ -134,6 +134,9 @@ export const DIAGNOSTIC_CODES = {
   'unknown-step': 'a step the funnel does not have',
   'conversion-form': 'a `conversion` metric mixing `step` with `from`/`to`, or `from` without `to`',
   'conversion-order': 'a `conversion` whose `from` step is not before its `to` step',
+
+  // Catalog probes
+  'event-types-unchecked': 'the event types of an events table could not be read (timeout, refused query): event names over it are not checked (warning)',
 } as const satisfies Record<string, string>;
 
 /** Every code a diagnostic may carry. */

@@ -71,7 +71,7 @@ export { recordCheckHistory, readKpiHistory, type KpiHistoryPoint } from './kpi/
 // deploy/
 export { deploy, refreshTables, type DeployResult } from './deploy/deploy.js';
 export { planProject, type Plan, type PlanItem, type PlanOptions, type Impact } from './deploy/plan.js';
-export { planText, planMarkdown, planJson, blockedPlanMarkdown } from './deploy/plan-render.js';
+export { planText, planMarkdown, planJson, blockedPlanMarkdown, unmeasuredCount } from './deploy/plan-render.js';
 export { snapshotLifecycles, readLifecycleHistory, type SnapshotResult, type LifecycleHistory } from './deploy/snapshot.js';
 export { deployJson, deployText, deployHistoryText, lifecycleHistoryText, snapshotText } from './deploy/render.js';
 

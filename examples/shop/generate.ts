@@ -85,32 +85,81 @@ function qualified(table: string, schema?: string): string {
   return schema ? `${quoteIdent(schema)}.${quoteIdent(table)}` : quoteIdent(table);
 }
 
-/** The table DDL, optionally in `schema` (which must exist). */
-export function shopSchemaSql(schema?: string): string {
-  return `create table ${qualified('customers', schema)} (
+/**
+ * The table DDL, optionally in `schema` (which must exist), one statement per entry. With
+ * `distributed` (a distributed PostgreSQL, Citus) the events' primary key includes the distribution
+ * column (`customer_id`), as a distributed table's unique constraints must.
+ */
+export function shopSchemaStatements(schema?: string, distributed = false): string[] {
+  return [
+    `create table ${qualified('customers', schema)} (
   id bigint primary key,
   email text not null,
   name text,
   country text,
   plan text check (plan in ('free', 'pro', 'business')),
   created_at timestamptz not null
-);
-create table ${qualified('events', schema)} (
-  id bigserial primary key,
+)`,
+    `create table ${qualified('events', schema)} (
+  id bigserial${distributed ? '' : ' primary key'},
   customer_id bigint not null,
   event_name text not null,
   occurred_at timestamptz not null,
-  properties jsonb not null default '{}'
-);
-`;
+  properties jsonb not null default '{}'${distributed ? ',\n  primary key (customer_id, id)' : ''}
+)`,
+  ];
 }
 
-/** The secondary indexes, created after the bulk load. */
+/** The table DDL as one script (see shopSchemaStatements). */
+export function shopSchemaSql(schema?: string): string {
+  return shopSchemaStatements(schema).map((s) => s + ';\n').join('');
+}
+
+/**
+ * The distributed layout (Citus): customers distributed by their key, events by the entity key and
+ * co-located with customers, so every per-customer join and grouped scan runs on the workers. One
+ * statement per entry, run on the coordinator after shopSchemaStatements(schema, true).
+ */
+export function shopDistributionStatements(schema?: string): string[] {
+  const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
+  return [
+    `select create_distributed_table(${lit(qualified('customers', schema))}, 'id')`,
+    `select create_distributed_table(${lit(qualified('events', schema))}, 'customer_id', colocate_with => ${lit(qualified('customers', schema))})`,
+  ];
+}
+
+/** Whether the database has the citus extension (what `distributed: true` needs). */
+export async function citusInstalled(db: Db): Promise<boolean> {
+  if (db.kind !== 'postgres') return false;
+  const r = await db.query<{ n: number }>(`select count(*) as n from pg_extension where extname = 'citus'`);
+  return Number(r.rows[0]?.n) > 0;
+}
+
+/** What `loadShop({ distributed: true })` says when the database cannot hold a distributed layout. */
+export class DistributedLayoutUnavailable extends Error {}
+
+/** Throws DistributedLayoutUnavailable (with what to do) unless the database has the citus extension; writes nothing. */
+export async function assertDistributedLayout(db: Db): Promise<void> {
+  if (await citusInstalled(db)) return;
+  throw new DistributedLayoutUnavailable(
+    db.kind === 'postgres'
+      ? `${db.label} has no citus extension, so it cannot hold distributed tables (run \`create extension citus\` on the coordinator and add the workers first, or load without --distributed); nothing was loaded`
+      : `the embedded database cannot hold distributed tables: a distributed layout needs --db postgres://… with the citus extension; nothing was loaded`,
+  );
+}
+
+/** The secondary indexes, created after the bulk load, one statement per entry. */
+export function shopIndexStatements(schema?: string): string[] {
+  return [
+    `create index events_customer_event_time_idx on ${qualified('events', schema)} (customer_id, event_name, occurred_at)`,
+    `create index events_event_time_idx on ${qualified('events', schema)} (event_name, occurred_at)`,
+    `create index customers_country_idx on ${qualified('customers', schema)} (country)`,
+  ];
+}
+
+/** The secondary indexes as one script. */
 export function shopIndexSql(schema?: string): string {
-  return `create index events_customer_event_time_idx on ${qualified('events', schema)} (customer_id, event_name, occurred_at);
-create index events_event_time_idx on ${qualified('events', schema)} (event_name, occurred_at);
-create index customers_country_idx on ${qualified('customers', schema)} (country);
-`;
+  return shopIndexStatements(schema).map((s) => s + ';\n').join('');
 }
 
 export const SHOP_SCHEMA_SQL = shopSchemaSql();
@@ -499,6 +548,12 @@ export interface LoadShopOptions extends ShopOptions {
   schema?: string;
   /** Drop existing `customers` and `events` tables first (default false: an existing table is an error). */
   replace?: boolean;
+  /**
+   * A distributed layout (Citus): customers and events distributed by the entity key and co-located
+   * (shopDistributionStatements). Refused with DistributedLayoutUnavailable, before anything is
+   * written, when the database has no citus extension.
+   */
+  distributed?: boolean;
   /** Called after each batch with the running totals. */
   onProgress?: (loaded: { customers: number; events: number }) => void;
 }
@@ -519,10 +574,37 @@ select customer_id, event_name, to_timestamp(occurred_at), properties::jsonb
 from unnest($7::bigint[], $8::text[], $9::float8[], $10::text[]) as u(customer_id, event_name, occurred_at, properties)`;
 
   const totals = { customers: 0, events: 0 };
+  const distributed = opts.distributed === true;
+  if (distributed) await assertDistributedLayout(db);
+  // A distributed layout: the tables are created and distributed in a transaction of their own,
+  // then each batch inserts customers and events in two statements (Citus plans a data-modifying
+  // CTE over two distributed tables poorly); every DDL statement is sent on its own.
+  if (distributed) {
+    await db.transaction(async (tx) => {
+      if (schema) await tx.exec(`create schema if not exists ${quoteIdent(schema)}`);
+      if (opts.replace) {
+        await tx.exec(`drop table if exists ${eventsTable}`);
+        await tx.exec(`drop table if exists ${customersTable}`);
+      }
+      for (const st of shopSchemaStatements(schema, true)) await tx.exec(st);
+      for (const st of shopDistributionStatements(schema)) await tx.query(st);
+    });
+  }
+  const insertCustomers = `insert into ${customersTable} (id, email, name, country, plan, created_at)
+  select id, email, name, country, plan, to_timestamp(created_at)
+  from unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::float8[]) as u(id, email, name, country, plan, created_at)`;
+  const insertEvents = `insert into ${eventsTable} (customer_id, event_name, occurred_at, properties)
+select customer_id, event_name, to_timestamp(occurred_at), properties::jsonb
+from unnest($1::bigint[], $2::text[], $3::float8[], $4::text[]) as u(customer_id, event_name, occurred_at, properties)`;
   await db.transaction(async (tx) => {
-    if (schema) await tx.exec(`create schema if not exists ${quoteIdent(schema)}`);
-    if (opts.replace) await tx.exec(`drop table if exists ${eventsTable}, ${customersTable}`);
-    await tx.exec(shopSchemaSql(schema));
+    if (!distributed) {
+      if (schema) await tx.exec(`create schema if not exists ${quoteIdent(schema)}`);
+      if (opts.replace) {
+        await tx.exec(`drop table if exists ${eventsTable}`);
+        await tx.exec(`drop table if exists ${customersTable}`);
+      }
+      for (const st of shopSchemaStatements(schema)) await tx.exec(st);
+    }
     // Batches go in one after another on one connection, so serial ids follow the generation order
     // (a plain function scan of unnest yields the arrays in order); each batch is sent before the
     // next one is generated, so generating overlaps with the database's work.
@@ -531,8 +613,10 @@ from unnest($7::bigint[], $8::text[], $9::float8[], $10::text[]) as u(customer_i
       if (pending) await pending;
       const c = b.customers;
       const e = b.events;
-      pending = tx
-        .query(insertBatch, [c.id, c.email, c.name, c.country, c.plan, c.created_at, e.customer_id, e.event_name, e.occurred_at, e.properties])
+      const sent = distributed
+        ? tx.query(insertCustomers, [c.id, c.email, c.name, c.country, c.plan, c.created_at]).then(() => tx.query(insertEvents, [e.customer_id, e.event_name, e.occurred_at, e.properties]))
+        : tx.query(insertBatch, [c.id, c.email, c.name, c.country, c.plan, c.created_at, e.customer_id, e.event_name, e.occurred_at, e.properties]);
+      pending = sent
         .then(() => {
           totals.customers += c.id.length;
           totals.events += e.customer_id.length;
@@ -543,8 +627,9 @@ from unnest($7::bigint[], $8::text[], $9::float8[], $10::text[]) as u(customer_i
     }
     if (pending) await pending;
     if (tx.kind === 'postgres') await tx.exec(`set local maintenance_work_mem = '512MB'`);
-    await tx.exec(shopIndexSql(schema));
+    for (const st of shopIndexStatements(schema)) await tx.exec(st);
   });
-  await db.exec(`analyze ${customersTable}; analyze ${eventsTable}`);
+  await db.exec(`analyze ${customersTable}`);
+  await db.exec(`analyze ${eventsTable}`);
   return totals;
 }

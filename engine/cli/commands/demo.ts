@@ -1,10 +1,13 @@
 // tally demo: loads the example shop's sample data into the embedded database and tours it:
 // validation, segment sizes, the lifecycle, the health score, KPI statuses.
+// --db URL --force loads into that database instead; --distributed (with --db) loads a distributed
+// layout for Citus (customers and events distributed by the customer key and co-located; docs/citus.md)
+// and is refused, before anything is written, when the database has no citus extension.
 
 import { existsSync, rmSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadShop } from '../../../examples/shop/generate.js';
+import { assertDistributedLayout, DistributedLayoutUnavailable, loadShop } from '../../../examples/shop/generate.js';
 import { analyzeLive, checkKpis, checkText, connect, parseFailOn, preview, Project, PROJECT_FILE, type CampaignPreview, type Db, type LifecyclePreview, type SegmentPreview, type ValuesPreview } from '../../src/index.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, formatNumber, percent, table, type Io } from '../io.js';
 import { intOption, type GlobalOptions } from '../options.js';
@@ -33,6 +36,8 @@ export async function runDemo(g: GlobalOptions, io: Io): Promise<number> {
 
   const project = Project.load(projectDir);
   const shownProject = relative(io.cwd, projectDir) || '.';
+  const distributed = g.values.distributed === true;
+  if (distributed && !g.db) throw new CliError('--distributed loads a distributed layout (Citus): it needs --db postgres://… (a coordinator with the citus extension) and --force; the embedded database cannot hold distributed tables');
   let db: Db;
   let where: string;
   if (g.db) {
@@ -46,9 +51,20 @@ export async function runDemo(g: GlobalOptions, io: Io): Promise<number> {
     where = `the embedded database (${relative(io.cwd, dir) || dir})`;
   }
   try {
-    if (g.db) await db.exec('drop table if exists events; drop table if exists customers;');
-    io.out(`Tally demo: an online shop, ${formatNumber(customers)} customers, data up to ${anchor.toISOString().slice(0, 10)}`);
-    const loaded = await loadShop(db, { customers, seed, anchor });
+    let loaded: { customers: number; events: number };
+    try {
+      // Refused (nothing dropped, nothing loaded) when --distributed meets a database without citus.
+      if (distributed) await assertDistributedLayout(db);
+      if (g.db) {
+        await db.exec('drop table if exists events');
+        await db.exec('drop table if exists customers');
+      }
+      io.out(`Tally demo: an online shop, ${formatNumber(customers)} customers, data up to ${anchor.toISOString().slice(0, 10)}${distributed ? ' (distributed: customers and events co-located by customer)' : ''}`);
+      loaded = await loadShop(db, { customers, seed, anchor, distributed });
+    } catch (e) {
+      if (e instanceof DistributedLayoutUnavailable) throw new CliError(`tally demo --distributed: ${e.message}`);
+      throw e;
+    }
     io.out(`loaded ${formatNumber(loaded.customers)} customers and ${formatNumber(loaded.events)} events into ${where} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 
     const { analysis } = await analyzeLive(db, project, { now: asOf });

@@ -21,7 +21,7 @@ import type { Diagnostic } from '../diagnostics.js';
 import type { IrCampaign } from '../ir/ir.js';
 import type { CampaignDef } from '../model/types.js';
 import { didYouMean } from '../suggest.js';
-import { compileAudienceCount, compileCandidateCounts, type CandidateOptions } from '../sql/campaign.js';
+import { compileAudienceCount, compileCandidateCounts, compileHeldKeys, type CandidateOptions, type HeldKeys } from '../sql/campaign.js';
 import { cumulativeShares } from './assign.js';
 import { campaignStateExists } from '../state/campaign-runs.js';
 import type { Db } from '../db/db.js';
@@ -112,10 +112,22 @@ async function previousRun(tx: Db, schema: string | null, campaign: string, asOf
   return v ? new Date(v) : null;
 }
 
-export async function candidateOptions(tx: Db, c: IrCampaign, schema: string | null, asOf: Date): Promise<CandidateOptions> {
+/**
+ * What the candidate query needs from Tally's own tables (the previous run, the keys the entry rule
+ * and the cap hold back), read with statements over those tables alone, so the candidate query
+ * reads the user's tables only (ARCHITECTURE.md "Portability rules").
+ */
+export async function candidateOptions(tx: Db, c: IrCampaign, schema: string | null, asOf: Date, o: { heldKeys?: boolean } = {}): Promise<CandidateOptions> {
   let triggerSince: Date | null = null;
   if (c.trigger) triggerSince = (await previousRun(tx, schema, c.name, asOf)) ?? new Date(asOf.getTime() - FIRST_TRIGGER_WINDOW_MS);
-  return { asOf, stateSchema: schema, triggerSince, shares: cumulativeShares(c.variants.map((v) => v.weight)) ?? [] };
+  let held: HeldKeys | null = null;
+  // A run joins the hold-backs to its temporary table instead (run.ts): `heldKeys: false`.
+  if (schema && o.heldKeys !== false) {
+    const q = compileHeldKeys(c, schema, asOf);
+    const row = (await tx.query<{ entered: string[] | null; capped: string[] | null }>(q.sql, q.parameters)).rows[0];
+    held = { entered: (row?.entered ?? []).map(String), capped: c.frequencyCap ? (row?.capped ?? []).map(String) : null };
+  }
+  return { asOf, held, triggerSince, shares: cumulativeShares(c.variants.map((v) => v.weight)) ?? [] };
 }
 
 export function triggerWindow(o: CandidateOptions): { from: string; to: string } | undefined {

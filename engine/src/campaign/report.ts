@@ -5,11 +5,10 @@
 import { campaignInfo, SRM_ALPHA } from './campaign.js';
 import type { Analysis } from '../project.js';
 import type { IrCampaign } from '../ir/ir.js';
-import { compileConversions } from '../sql/campaign.js';
+import { compileConversions, compileEnrollments, type EnrollmentArrays, type EnrollmentGroup } from '../sql/campaign.js';
 import { campaignStateExists, hasFingerprints } from '../state/campaign-runs.js';
 import type { Db } from '../db/db.js';
 import { sampleRatioMismatch, twoProportionTest, wilsonInterval, type Interval } from './stats.js';
-import { postgres } from '../sql/dialect.js';
 export interface VariantResult {
   name: string;
   holdout: boolean;
@@ -61,6 +60,11 @@ export interface CampaignReport {
   versions: VersionReport[];
   /** Whether the enrollments span more than one version (the totals then mix them; a note says so). */
   spans_versions: boolean;
+  /**
+   * `no-enrollments`: nobody is enrolled in the campaign as of T (it never ran, or its runs enrolled
+   * nobody), so there is nothing to report: `tally report` says so and exits 1. Otherwise `ok`.
+   */
+  status: 'ok' | 'no-enrollments';
   notes: string[];
 }
 
@@ -143,10 +147,25 @@ export async function reportCampaign(db: Db, analysis: Analysis, name: string, o
   const { rows, runs } = await db.transaction(
     async (tx) => {
       if (!(await campaignStateExists(tx, schema))) return { rows: [] as ConversionRow[], runs: 0 };
-      const q = compileConversions(c, schema, opts.asOf, { fingerprints: await hasFingerprints(tx, schema) });
-      const r = await tx.query<ConversionRow>(q.sql, q.parameters);
-      const n = await tx.query<{ n: number }>(`select count(*) as n from ${postgres.quoteIdent(schema)}.campaign_runs where campaign = $1 and as_of <= $2::timestamptz`, [c.name, asOfIso]);
-      return { rows: r.rows.map((x) => ({ ...x, version: Number(x.version) })), runs: Number(n.rows[0]?.n ?? 0) };
+      // Two statements (ARCHITECTURE.md "Portability rules"): the enrollments from Tally's tables,
+      // then the conversions over the user's events with the enrollments as parameters.
+      const eq = compileEnrollments(c, schema, opts.asOf, { fingerprints: await hasFingerprints(tx, schema) });
+      const e = (await tx.query<{ n: number; runs: number; groups: EnrollmentGroup[] | string } & EnrollmentArrays>(eq.sql, eq.parameters)).rows[0];
+      let r: { rows: ConversionRow[] } = { rows: [] };
+      if (e && Number(e.n) > 0) {
+        const groups = (typeof e.groups === 'string' ? JSON.parse(e.groups) : e.groups) as EnrollmentGroup[];
+        const q = compileConversions(c, opts.asOf, { keys: e.keys, times: e.times, gids: e.gids.map(Number) });
+        // One row per group (version, variant, holdout, fingerprint): variantResults and the
+        // per-version results add them up per variant.
+        const counted = await tx.query<{ gid: number; enrolled: number; converted: number | null; open: number }>(q.sql, q.parameters);
+        r = {
+          rows: counted.rows.map((x) => {
+            const g = groups[Number(x.gid)]!;
+            return { version: Number(g.version), variant: g.variant, holdout: g.holdout, enrolled: Number(x.enrolled), converted: x.converted === null ? null : Number(x.converted), open: Number(x.open), fingerprints: g.fingerprint ? [g.fingerprint] : [] };
+          }),
+        };
+      }
+      return { rows: r.rows.map((x) => ({ ...x, version: Number(x.version) })), runs: Number(e?.runs ?? 0) };
     },
     { readOnly: true, timeoutMs: opts.timeoutMs ?? 60_000 },
   );
@@ -169,7 +188,8 @@ export async function reportCampaign(db: Db, analysis: Analysis, name: string, o
       }
     : null;
   if (srm?.mismatch) notes.push(`sample ratio mismatch: the split differs from the weights (chi-square ${srm.chi_square.toFixed(2)}, p = ${srm.p_value.toExponential(2)} < ${SRM_ALPHA}); check the enrollment pipeline before trusting the results`);
-  if (!variants.some((v) => v.enrolled > 0)) notes.push(`nobody is enrolled as of ${asOfIso}; run \`tally run\` first`);
+  if (!variants.some((v) => v.enrolled > 0))
+    notes.push(`nobody is enrolled as of ${asOfIso} (${runs ? `${runs} run${runs === 1 ? '' : 's'} recorded, none enrolled anyone` : 'no run recorded'}): nothing to report; run \`tally run\` first`);
   const versionNumbers = [...new Set(rows.map((r) => r.version))].sort((a, b) => a - b);
   const versions: VersionReport[] = versionNumbers.map((version) => {
     const own = rows.filter((r) => r.version === version);
@@ -202,6 +222,7 @@ export async function reportCampaign(db: Db, analysis: Analysis, name: string, o
     runs,
     versions,
     spans_versions: spans,
+    status: variants.some((v) => v.enrolled > 0) ? 'ok' : 'no-enrollments',
     notes,
   };
 }

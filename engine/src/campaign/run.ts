@@ -3,11 +3,17 @@
 // counts come from one materialized evaluation (the hold-back rules: campaign.ts); each enrollment
 // records the deployed version and fingerprint; a run that finds the working copy different from
 // what is deployed refuses (deployed.ts). Running twice for the same T adds nothing.
+//
+// No statement joins the user's tables with Tally's own (ARCHITECTURE.md "Portability rules"): the
+// audience is evaluated over the user's tables into a temporary table, then one statement over that
+// table and Tally's (both local) applies the entry rule and the cap, inserts the enrollments and
+// counts.
 
 import { breakdown, campaignInfo, candidateOptions, inSchedule, triggerWindow, variantCounts, type GroupRow, type HeldBack, type VariantCount } from './campaign.js';
 import type { Analysis } from '../project.js';
 import type { Diagnostic } from '../diagnostics.js';
-import { compileEnroll, compileOutbox } from '../sql/campaign.js';
+import { CANDIDATES_TABLE, compileCandidatesTable, compileEnroll, compileOutbox, type CandidateOptions, type EnrollOptions } from '../sql/campaign.js';
+import type { IrCampaign } from '../ir/ir.js';
 import { campaignLockKey } from '../state/locks.js';
 import { ensureCampaignState } from '../state/ddl.js';
 import type { Db } from '../db/db.js';
@@ -129,10 +135,9 @@ export async function runCampaigns(db: Db, analysis: Analysis, opts: RunOptions)
         results.push({ ...base, status: 'outside-schedule', run_id: null, message: `${asOfIso} is outside the schedule; nobody enrolled` });
         continue;
       }
-      const o = await candidateOptions(tx, c, schema, opts.asOf);
+      const o = await candidateOptions(tx, c, schema, opts.asOf, { heldKeys: false });
       const runId = Number((await tx.query<{ id: number }>(`select nextval(pg_get_serial_sequence($1, 'id')) as id`, [`${s}.campaign_runs`])).rows[0]!.id);
-      const q = compileEnroll(c, { ...o, stateSchema: schema, runId, version, fingerprint });
-      const rows = (await tx.query<GroupRow>(q.sql, q.parameters)).rows;
+      const rows = await enroll(tx, c, o, { asOf: opts.asOf, stateSchema: schema, runId, version, fingerprint });
       const b = breakdown(c, rows, true);
       const sent = c.variants.reduce((a, v, i) => a + (v.holdout ? 0 : b.perVariant[i]!), 0);
       const ob = compileOutbox(schema, runId);
@@ -165,3 +170,16 @@ export async function runCampaigns(db: Db, analysis: Analysis, opts: RunOptions)
   });
 }
 
+/**
+ * One campaign's enrollment, in statements that each read either the user's tables or Tally's (and
+ * the temporary table): the candidates into a temporary table, the hold-backs + insert + counts
+ * from it, and the table dropped (the transaction may run more campaigns).
+ */
+export async function enroll(tx: Db, c: IrCampaign, o: CandidateOptions, e: EnrollOptions): Promise<GroupRow[]> {
+  const cand = compileCandidatesTable(c, o);
+  await tx.query(cand.sql, cand.parameters);
+  const q = compileEnroll(c, e);
+  const rows = (await tx.query<GroupRow>(q.sql, q.parameters)).rows;
+  await tx.query(`drop table ${postgres.quoteIdent(CANDIDATES_TABLE)}`);
+  return rows;
+}

@@ -175,7 +175,12 @@ async function connectPostgres(url: string, timezone: string): Promise<Db> {
         if (opts?.timeoutMs) await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(opts.timeoutMs))}`);
         // Previews are analytical reads: JIT costs more than it saves on the probe shape (measured
         // 0.76x without it), and the one-pass shape's hash aggregate spills at the default work_mem.
-        if (opts?.readOnly) await client.query(`SET LOCAL jit = off; SET LOCAL work_mem = '64MB'`);
+        // One statement per query (ARCHITECTURE.md "Portability rules"). On a distributed PostgreSQL
+        // (Citus) these settings reach the coordinator's session only, not the workers' (docs/citus.md).
+        if (opts?.readOnly) {
+          await client.query(`SET LOCAL jit = off`);
+          await client.query(`SET LOCAL work_mem = '64MB'`);
+        }
         const out = await fn(tx);
         await client.query('COMMIT');
         return out;

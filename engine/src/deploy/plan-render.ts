@@ -71,8 +71,8 @@ export function impactLine(i: PlanItem, analysis?: Analysis, plain = false): str
       if (i.status === 'new') return `would enroll ${n(m.after ?? 0)} now`;
       if (i.status === 'removed') return `would have enrolled ${n(m.before ?? 0)} now`;
       return `would enroll ${n(m.before ?? 0)} ${arrow} ${n(m.after ?? 0)} now`;
-    case 'error':
-      return `impact unknown: ${m.error}`;
+    case 'unmeasured':
+      return `impact not measured: ${m.reason}`;
     default:
       return i.status === 'unchanged' ? 'unchanged' : '';
   }
@@ -85,6 +85,11 @@ function headline(p: Plan): string {
 
 function against(p: Plan): string {
   return p.deployed_id === null ? `nothing deployed yet in schema ${p.schema}` : `deploy #${p.deployed_id} in schema ${p.schema}`;
+}
+
+/** How many impacts could not be measured (`tally plan --fail-on unmeasured` exits 1 when any). */
+export function unmeasuredCount(p: Plan): number {
+  return p.items.filter((i) => i.impact.k === 'unmeasured').length;
 }
 
 const shown = (p: Plan) => p.items.filter((i) => i.status !== 'unchanged' || i.record || i.errors.length);
@@ -101,6 +106,8 @@ export function planText(p: Plan, analysis?: Analysis): string {
     for (const w of i.warnings) lines.push(`      warning: ${w}`);
   }
   if (!items.length) lines.push('  no changes: deploy would write nothing');
+  const unmeasured = unmeasuredCount(p);
+  if (unmeasured) lines.push(`${unmeasured} impact${unmeasured === 1 ? ' was' : 's were'} not measured (see "impact not measured" above)`);
   for (const d of p.deployedProblems) lines.push(`  note: deployed ${d}`);
   if (p.refused) lines.push('deploy would be refused: fix the errors above');
   return lines.join('\n');
@@ -118,6 +125,11 @@ export function planMarkdown(p: Plan, analysis?: Analysis): string {
   out.push('');
   out.push(`As of ${p.as_of.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC')}, against ${against(p).replace(/schema (\S+)$/, 'schema `$1`')}.${p.refused ? ` **Deploy would be refused: ${errors} error${errors === 1 ? '' : 's'}.**` : ''}`);
   out.push('');
+  const unmeasured = unmeasuredCount(p);
+  if (unmeasured) {
+    out.push(`**${unmeasured} impact${unmeasured === 1 ? ' was' : 's were'} not measured** (marked ⚠️ \`impact not measured\` below).`);
+    out.push('');
+  }
   if (!items.length) {
     out.push('No changes: a deploy would write nothing.');
     return out.join('\n') + '\n';
@@ -125,7 +137,7 @@ export function planMarkdown(p: Plan, analysis?: Analysis): string {
   out.push('| | Definition | Version | Impact |');
   out.push('|:-:|---|---|---|');
   for (const i of items) {
-    const icon = i.errors.length ? '❌' : i.warnings.length || i.impact.k === 'error' || worse(i) ? '⚠️' : SIGN[i.status];
+    const icon = i.errors.length ? '❌' : i.warnings.length || i.impact.k === 'unmeasured' || worse(i) ? '⚠️' : SIGN[i.status];
     out.push(`| ${icon} | ${i.kind} \`${i.name}\` | ${versionMove(i)} | ${esc(impactLine(i, analysis))} |`);
   }
   out.push('');
@@ -186,6 +198,7 @@ export function planJson(p: Plan, diagnostics: unknown[]): unknown {
     deployed_id: p.deployed_id,
     refused: p.refused,
     summary: p.summary,
+    unmeasured: unmeasuredCount(p),
     changes: p.items.map((i) => ({
       kind: i.kind,
       name: i.name,

@@ -15,8 +15,13 @@
 //   campaign   who a run at T would enroll, before / after
 //
 // Nothing is written: every query runs in one read-only transaction under a statement timeout. A
-// definition whose impact cannot be measured (its deployed source no longer compiles, a timeout)
-// says why in `impact.error`; the plan itself still answers.
+// definition whose impact cannot be measured (its deployed source no longer compiles, a timeout, a
+// query the database refuses) is `{ k: 'unmeasured', reason }`: the renderings say so, the plan
+// still answers, and `tally plan --fail-on unmeasured` exits 1.
+//
+// Portability (ARCHITECTURE.md "Portability rules"): a side that does not exist (a new or removed
+// definition) is not an empty relation joined to the other side: the impact of a one-sided change is
+// read from the existing side alone, so no statement has an outer join over a constant-false qual.
 
 import type { RawDiagnostic } from '../diagnostics.js';
 import { evaluateKpi, type KpiStatus } from '../kpi/status.js';
@@ -89,7 +94,13 @@ export interface CampaignImpact {
   readonly before: number | null;
   readonly after: number | null;
 }
-export type Impact = SegmentImpact | ValuesImpact | LifecycleImpact | KpiImpact | CampaignImpact | { readonly k: 'none' } | { readonly k: 'error'; readonly error: string };
+export type Impact = SegmentImpact | ValuesImpact | LifecycleImpact | KpiImpact | CampaignImpact | { readonly k: 'none' } | UnmeasuredImpact;
+
+/** An impact that could not be measured, and why (a timeout, a deployed source that no longer compiles, a refused query). */
+export interface UnmeasuredImpact {
+  readonly k: 'unmeasured';
+  readonly reason: string;
+}
 
 export interface PlanItem {
   /** Lower-case kind, as recorded. */
@@ -165,8 +176,8 @@ export async function planProject(db: Db, analysis: Analysis, opts: PlanOptions)
         if (opts.impact !== false && c.status !== 'unchanged' && IMPACT_KINDS.has(c.kind)) {
           const oldSide = c.status === 'new' ? undefined : usable(oldInfo);
           const newSide = c.status === 'removed' ? undefined : usable(info);
-          if (c.status !== 'new' && !oldSide) impact = { k: 'error', error: `the deployed version ${c.deployed?.version ?? '?'} no longer compiles against this database${before.problems.has(`${c.kind}:${c.name}`) ? `: ${before.problems.get(`${c.kind}:${c.name}`)}` : ''}` };
-          else if (c.status !== 'removed' && !newSide) impact = { k: 'error', error: 'the definition has errors' };
+          if (c.status !== 'new' && !oldSide) impact = { k: 'unmeasured', reason: `the deployed version ${c.deployed?.version ?? '?'} no longer compiles against this database${before.problems.has(`${c.kind}:${c.name}`) ? `: ${before.problems.get(`${c.kind}:${c.name}`)}` : ''}` };
+          else if (c.status !== 'removed' && !newSide) impact = { k: 'unmeasured', reason: 'the definition has errors' };
           else impact = await measure(tx, c.kind, oldSide, newSide, opts.asOf, timeoutMs, { before: before.analysis, after: analysis });
         }
         const via = info && c.status === 'changed' ? dependencyChanges(analysis, info, changedIds) : [];
@@ -280,7 +291,7 @@ async function measure(tx: Db, kind: string, oldInfo: DefinitionInfo | undefined
   } catch (e) {
     await tx.exec('rollback to savepoint tally_plan');
     const msg = e instanceof DbError && e.code === 'db-timeout' ? `timed out after ${timeoutMs} ms; raise --timeout` : (e as Error).message;
-    return { k: 'error', error: msg };
+    return { k: 'unmeasured', reason: msg };
   }
 }
 
@@ -303,7 +314,13 @@ async function measureRaw(tx: Db, kind: string, oldInfo: DefinitionInfo | undefi
       const row = r.rows[0]!;
       return { k: 'segment', before: Number(row.before), after: Number(row.after), entering: Number(row.entering), leaving: Number(row.leaving) };
     }
-    const [oldSql, newSql] = sides(a?.k === 'members' ? compileMembers(a, o).sql : undefined, b?.k === 'members' ? compileMembers(b, o).sql : undefined);
+    const oldSql = a?.k === 'members' ? compileMembers(a, o).sql : undefined;
+    const newSql = b?.k === 'members' ? compileMembers(b, o).sql : undefined;
+    if (!oldSql || !newSql) {
+      // One side only (new or removed): every member enters or leaves.
+      const n = Number((await tx.query<{ n: number }>(`select count(*) as n from (${oldSql ?? newSql}) as s`)).rows[0]!.n);
+      return { k: 'segment', before: oldSql ? n : null, after: newSql ? n : null, entering: newSql ? n : 0, leaving: oldSql ? n : 0 };
+    }
     const r = await tx.query<{ before: number; after: number; entering: number; leaving: number }>(
       `with o as materialized (${oldSql}), n as materialized (${newSql})
        select (select count(*) from o) as before, (select count(*) from n) as after,
@@ -335,7 +352,9 @@ async function measureRaw(tx: Db, kind: string, oldInfo: DefinitionInfo | undefi
       const row = r.rows[0]!;
       return { k: 'values', before: Number(row.before), after: Number(row.after), changed: Number(row.changed), entities: Number(row.entities) };
     }
-    const [oldSql, newSql] = sides(a?.k === 'values' ? compileValues(a, o).sql : undefined, b?.k === 'values' ? compileValues(b, o).sql : undefined);
+    const oldSql = a?.k === 'values' ? compileValues(a, o).sql : undefined;
+    const newSql = b?.k === 'values' ? compileValues(b, o).sql : undefined;
+    if (!oldSql || !newSql) return oneSidedValues(tx, kind, oldSql ? oldInfo : undefined, newSql ? newInfo : undefined, (oldSql ?? newSql)!);
     if (kind === 'lifecycle') {
       const r = await tx.query<{ side: string; value: string | null; count: number }>(
         `with o as materialized (${oldSql}), n as materialized (${newSql})
@@ -380,10 +399,28 @@ async function measureRaw(tx: Db, kind: string, oldInfo: DefinitionInfo | undefi
   return { k: 'none' };
 }
 
-/** Both sides' SQL; a missing side is the other one with no rows (so the column types agree). */
-function sides(a: string | undefined, b: string | undefined): [string, string] {
-  const empty = (x: string) => `select * from (${x}) as e where false`;
-  return [a ?? empty(b!), b ?? empty(a!)];
+/**
+ * The impact of a trait, score or lifecycle that exists on one side only (exactly one of oldInfo,
+ * newInfo): the same numbers the two-sided queries give against an empty other side (every entity
+ * with a value changes; every staged entity moves), read from the existing side alone.
+ */
+async function oneSidedValues(tx: Db, kind: string, oldInfo: DefinitionInfo | undefined, newInfo: DefinitionInfo | undefined, sql: string): Promise<Impact> {
+  if (kind === 'lifecycle') {
+    const r = await tx.query<{ value: string | null; count: number }>(`select value::text as value, count(*) as count from (${sql}) as v group by value`);
+    const info = (oldInfo ?? newInfo)!;
+    const stages: Record<string, number> = {};
+    for (const s of (info.def as LifecycleDef).stages) stages[s.name.name] = 0;
+    let moved = 0;
+    for (const row of r.rows) {
+      if (row.value === null) continue;
+      stages[row.value] = Number(row.count);
+      moved += Number(row.count);
+    }
+    return { k: 'lifecycle', before: oldInfo ? stages : null, after: newInfo ? stages : null, moved };
+  }
+  const row = (await tx.query<{ n: number; entities: number }>(`select count(value) as n, count(*) as entities from (${sql}) as v`)).rows[0]!;
+  const n = Number(row.n);
+  return { k: 'values', before: oldInfo ? n : null, after: newInfo ? n : null, changed: n, entities: Number(row.entities) };
 }
 
 const STATUS_RANK: Record<KpiStatus, number> = { met: 0, on_track: 1, at_risk: 2, missed: 3, failed: 4 };
@@ -399,7 +436,7 @@ function riskOf(i: Omit<PlanItem, 'risk'>): number {
   // The root of a change before what changed through it.
   if (i.status === 'changed' && !i.via.length) r += 50;
   const m = i.impact;
-  if (m.k === 'error') r += 500;
+  if (m.k === 'unmeasured') r += 500;
   else if (m.k === 'kpi' && m.before && m.after) {
     const worse = STATUS_RANK[m.after.status] - STATUS_RANK[m.before.status];
     if (worse > 0) r += 1000 + 100 * worse;

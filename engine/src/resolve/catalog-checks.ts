@@ -70,6 +70,10 @@ export function checkEvents(cx: ResolveContext, ev: EventsDef): void {
       cx.warn('type-mismatch', c.span, `column '${c.name}' is declared ${c.type} but is ${col.pgType} in the database`);
   }
   checkDedupe(cx, ev, t);
+  const failed = cx.options.catalog?.eventTypeProbeFailures?.get(ev.name);
+  if (failed !== undefined && ev.type) {
+    cx.warn('event-types-unchecked', ev.type.span, `the event types of ${t ? `${t.schema}.${t.name}` : ev.table.name} could not be read (${failed}): event names over Events '${ev.name}' are not checked against the data (no \`unknown-event-type\` warnings)`);
+  }
 }
 
 /**

@@ -28,6 +28,11 @@ export interface Catalog {
   readonly eventTypes: ReadonlyMap<string, readonly string[]>;
   /** Property keys seen per Events definition name (a sample). */
   readonly propertyKeys: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Events definitions whose event-type probe failed, with what failed (a timeout, the database's
+   * error): reported as `event-types-unchecked`, since their event names go unchecked.
+   */
+  readonly eventTypeProbeFailures?: ReadonlyMap<string, string>;
 }
 
 export function findTable(catalog: Catalog, schema: string | undefined, name: string): CatalogTable | undefined {

@@ -21,12 +21,25 @@ type Sql = RawBuilder<unknown>;
 export interface CandidateOptions {
   /** T as a parameter. */
   readonly asOf: Date;
-  /** The deploy schema holding the campaign history, or null when the history tables do not exist yet. */
-  readonly stateSchema: string | null;
+  /**
+   * The keys the history holds back (read first by compileHeldKeys, from Tally's own tables), or
+   * null when the history tables do not exist yet. They reach the candidate query as array
+   * parameters, so the query over the user's tables never reads Tally's state tables (ARCHITECTURE.md
+   * "Portability rules").
+   */
+  readonly held: HeldKeys | null;
   /** Triggered campaigns: the exclusive lower bound of (trigger event time + delay). */
   readonly triggerSince: Date | null;
   /** The cumulative variant shares (assign.ts cumulativeShares). */
   readonly shares: readonly number[];
+}
+
+/** Keys held back by the campaign history at T (text keys, each once). */
+export interface HeldKeys {
+  /** The entry rule refuses them: `once` and enrolled before, or `every D` and enrolled in (T - D, T). */
+  readonly entered: readonly string[];
+  /** The frequency cap refuses them (null: the campaign has no cap). */
+  readonly capped: readonly string[] | null;
 }
 
 // The statements below are PostgreSQL's (insert ... returning, arrays, typed parameters); the
@@ -57,14 +70,15 @@ export function compileAssignmentUnits(campaign: string, keys: readonly string[]
  */
 function candidatesRaw(c: IrCampaign, o: CandidateOptions): Sql {
   const opts: SqlOptions = { asOf: { kind: 'instant', at: o.asOf }, literals: 'param' };
-  const T = ts(o.asOf);
   const name = sql`${sql.val(c.name)}::text`;
   const joins: Sql[] = [];
 
+  // One LEFT JOIN per exclusion segment, each on the entity key (a co-located join on a distributed
+  // layout), never an uncorrelated `key in (select ...)` or a union of them.
   let excluded: Sql = sql`false`;
   if (c.exclude.length) {
-    joins.push(sql`left join (${sql.join(c.exclude.map((q) => sql`select x.key from (${membersRaw(q, opts)}) as x`), sql` union `)}) as xs on xs.key = s.key`);
-    excluded = sql`xs.key is not null`;
+    c.exclude.forEach((q, i) => joins.push(sql`left join (${membersRaw(q, opts)}) as ${sql.id(`xs${i}`)} on ${sql.id(`xs${i}`, 'key')} = s.key`));
+    excluded = sql.join(c.exclude.map((_, i) => sql`${sql.id(`xs${i}`, 'key')} is not null`), sql` or `);
   }
 
   let triggered: Sql = sql`true`;
@@ -79,19 +93,14 @@ function candidatesRaw(c: IrCampaign, o: CandidateOptions): Sql {
     triggered = sql`tr.key is not null`;
   }
 
+  // The history's hold-backs arrive as parameters (compileHeldKeys): this statement reads no state table.
   let entered: Sql = sql`false`;
   let capped: Sql = sql`false`;
-  if (o.stateSchema) {
-    const en = sql.id(o.stateSchema, 'campaign_enrollments');
-    const since = c.entry.kind === 'every' ? sql` and en.enrolled_at > ${ts(new Date(o.asOf.getTime() - c.entry.every.ms))}` : sql``;
-    joins.push(sql`left join (select distinct en.entity_key from ${en} as en where en.campaign = ${name} and en.enrolled_at < ${T}${since}) as ent on ent.entity_key = s.key::text`);
+  if (o.held) {
+    joins.push(sql`left join unnest(${sql.val(o.held.entered)}::text[]) as ent(entity_key) on ent.entity_key = s.key::text`);
     entered = sql`ent.entity_key is not null`;
-    if (c.frequencyCap) {
-      const from = ts(new Date(o.asOf.getTime() - c.frequencyCap.per.ms));
-      joins.push(
-        sql`left join (select en.entity_key from ${en} as en where en.channel = ${sql.val(c.channel)}::text and not en.holdout and en.enrolled_at > ${from} and en.enrolled_at <= ${T}
-                        group by en.entity_key having count(*) >= ${sql.val(c.frequencyCap.max)}::int) as cap on cap.entity_key = s.key::text`,
-      );
+    if (o.held.capped) {
+      joins.push(sql`left join unnest(${sql.val(o.held.capped)}::text[]) as cap(entity_key) on cap.entity_key = s.key::text`);
       capped = sql`cap.entity_key is not null`;
     }
   }
@@ -110,7 +119,48 @@ export function compileCandidateCounts(c: IrCampaign, o: CandidateOptions): Comp
   return compileRaw(sql`select excluded, triggered, entered, capped, variant, count(*) as count from (${candidatesRaw(c, o)}) as cand group by 1, 2, 3, 4, 5`);
 }
 
-export interface EnrollOptions extends CandidateOptions {
+/**
+ * The keys the campaign history holds back at T, read from Tally's own tables only (one row:
+ * `entered text[]`, `capped text[]` or null): the first statement of a preview or a run, whose
+ * result the candidate query takes as parameters.
+ */
+export function compileHeldKeys(c: IrCampaign, stateSchema: string, asOf: Date): CompiledSql {
+  const h = heldSets(c, stateSchema, asOf);
+  const entered = sql`(select coalesce(array_agg(k.entity_key), '{}'::text[]) from (${h.entered}) as k)`;
+  const capped = h.capped ? sql`(select coalesce(array_agg(k.entity_key), '{}'::text[]) from (${h.capped}) as k)` : sql`null::text[]`;
+  return compileRaw(sql`select ${entered} as entered, ${capped} as capped`);
+}
+
+/**
+ * The two sets the history holds back, as queries over Tally's tables (one `entity_key` per row,
+ * each once): the entry rule's and the cap's (null without a cap).
+ */
+function heldSets(c: IrCampaign, stateSchema: string, asOf: Date): { entered: Sql; capped: Sql | null } {
+  const en = sql.id(stateSchema, 'campaign_enrollments');
+  const T = ts(asOf);
+  const since = c.entry.kind === 'every' ? sql` and en.enrolled_at > ${ts(new Date(asOf.getTime() - c.entry.every.ms))}` : sql``;
+  const entered = sql`select distinct en.entity_key from ${en} as en where en.campaign = ${sql.val(c.name)}::text and en.enrolled_at < ${T}${since}`;
+  if (!c.frequencyCap) return { entered, capped: null };
+  const from = ts(new Date(asOf.getTime() - c.frequencyCap.per.ms));
+  const capped = sql`select en.entity_key from ${en} as en where en.channel = ${sql.val(c.channel)}::text and not en.holdout and en.enrolled_at > ${from} and en.enrolled_at <= ${T}
+                   group by en.entity_key having count(*) >= ${sql.val(c.frequencyCap.max)}::int`;
+  return { entered, capped };
+}
+
+/** The temporary table a run evaluates its candidates into (dropped at the end of each campaign's run). */
+export const CANDIDATES_TABLE = 'tally_candidates';
+
+/**
+ * A run's first statement over the user's tables: the candidates (without the history's hold-backs:
+ * `o.held` is ignored, entered and capped are false here) into a temporary table. It reads the
+ * user's tables only, so on a distributed layout the audience is evaluated on the workers.
+ */
+export function compileCandidatesTable(c: IrCampaign, o: CandidateOptions): CompiledSql {
+  return compileRaw(sql`create temporary table ${sql.id(CANDIDATES_TABLE)} on commit drop as ${candidatesRaw(c, { ...o, held: null })}`);
+}
+
+export interface EnrollOptions {
+  readonly asOf: Date;
   readonly stateSchema: string;
   readonly runId: number;
   readonly version: number;
@@ -119,14 +169,20 @@ export interface EnrollOptions extends CandidateOptions {
 }
 
 /**
- * Inserts the enrollments of one run (the candidates held back by nothing) and returns the same
- * counts as compileCandidateCounts, from one evaluation of the audience.
+ * A run's second statement: the history's hold-backs joined to the temporary table (both local:
+ * Tally's tables and the temporary table only), the enrollments (the candidates held back by
+ * nothing) inserted, and the same counts as compileCandidateCounts returned, from one evaluation.
  */
 export function compileEnroll(c: IrCampaign, o: EnrollOptions): CompiledSql {
   const en = sql.id(o.stateSchema, 'campaign_enrollments');
   const names = c.variants.map((v) => v.name);
   const holdouts = c.variants.map((v) => v.holdout);
-  return compileRaw(sql`with ${dialect.materializedCte('cand', candidatesRaw(c, o))},
+  const h = heldSets(c, o.stateSchema, o.asOf);
+  const capJoin = h.capped ? sql` left join (${h.capped}) as cap on cap.entity_key = t.entity_key` : sql``;
+  const capped = h.capped ? sql`cap.entity_key is not null` : sql`false`;
+  const cand = sql`select t.entity_key, t.excluded, t.triggered, ent.entity_key is not null as entered, ${capped} as capped, t.variant
+      from ${sql.id(CANDIDATES_TABLE)} as t left join (${h.entered}) as ent on ent.entity_key = t.entity_key${capJoin}`;
+  return compileRaw(sql`with ${dialect.materializedCte('cand', cand)},
     ins as (insert into ${en} (run_id, campaign, version, channel, entity_key, variant, holdout, enrolled_at, fingerprint)
       select ${sql.val(o.runId)}::bigint, ${sql.val(c.name)}::text, ${sql.val(o.version)}::int, ${sql.val(c.channel)}::text, cand.entity_key,
              (${sql.val(names)}::text[])[cand.variant + 1], (${sql.val(holdouts)}::boolean[])[cand.variant + 1], ${ts(o.asOf)}, ${sql.val(o.fingerprint)}::text
@@ -147,9 +203,52 @@ export function compileOutbox(stateSchema: string, runId: number): CompiledSql {
 }
 
 /**
+ * A report's first statement, over Tally's own tables only: the campaign's enrollments up to T, as
+ * parallel arrays (one row: `n`, `keys`, `times`, `gids`) and the small list of their groups
+ * (`groups`: version, variant, holdout, fingerprint, indexed by `gid`), which compileConversions
+ * takes as parameters, and how many runs of the campaign are recorded up to T (`runs`). Only the key, the instant and a group index travel per enrollment.
+ */
+export function compileEnrollments(c: IrCampaign, stateSchema: string, asOf: Date, o: { fingerprints?: boolean } = {}): CompiledSql {
+  const en = sql.id(stateSchema, 'campaign_enrollments');
+  const fp = o.fingerprints === false ? sql`null::text` : sql`fingerprint`;
+  // One sorted input feeds every array, so the arrays are parallel (position i is one enrollment).
+  return compileRaw(sql`with x as (
+      select entity_key, enrolled_at, version, variant, holdout, ${fp} as fingerprint,
+             (dense_rank() over (order by version, variant, holdout, ${fp}) - 1)::int as gid
+        from ${en} where campaign = ${sql.val(c.name)}::text and enrolled_at <= ${ts(asOf)})
+    select count(*) as n, coalesce(array_agg(entity_key), '{}'::text[]) as keys,
+           coalesce(array_agg(to_char(enrolled_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')), '{}'::text[]) as times,
+           coalesce(array_agg(gid), '{}'::int[]) as gids,
+           (select coalesce(json_agg(json_build_object('version', d.version, 'variant', d.variant, 'holdout', d.holdout, 'fingerprint', d.fingerprint) order by d.gid), '[]'::json)
+              from (select distinct gid, version, variant, holdout, fingerprint from x) as d) as groups,
+           (select count(*) from ${sql.id(stateSchema, 'campaign_runs')} as r where r.campaign = ${sql.val(c.name)}::text and r.as_of <= ${ts(asOf)}) as runs
+      from (select * from x order by entity_key, enrolled_at) as s`);
+}
+
+/** The enrollments compileEnrollments read, as the arrays compileConversions takes. */
+export interface EnrollmentArrays {
+  readonly keys: readonly string[];
+  /** ISO-8601 instants (microseconds kept). */
+  readonly times: readonly string[];
+  /** Each enrollment's index into `groups`. */
+  readonly gids: readonly number[];
+}
+
+/** A group of enrollments that share version, variant, holdout flag and fingerprint. */
+export interface EnrollmentGroup {
+  readonly version: number;
+  readonly variant: string;
+  readonly holdout: boolean;
+  readonly fingerprint: string | null;
+}
+
+/**
  * Per (version, variant): enrollments up to T, how many converted (a goal event with time in
  * (enrolled_at, enrolled_at + within], and <= T), how many windows are still open at T, and the
  * fingerprints the enrollments were recorded with.
+ *
+ * The enrollments arrive as array parameters (compileEnrollments), so this statement reads the
+ * user's tables only (ARCHITECTURE.md "Portability rules").
  *
  * Set-based (issue 11), without a join the planner could turn into a loop: the enrollments and the
  * goal events (read once, from the earliest enrollment on) form one timeline per key, sorted by
@@ -159,14 +258,12 @@ export function compileOutbox(stateSchema: string, runId: number): CompiledSql {
  * 19.5 s at 4,709 enrollments over 151k events; a semi-join on the key turned into a nested loop
  * on fresh tables without statistics).
  */
-export function compileConversions(c: IrCampaign, stateSchema: string, asOf: Date, o: { fingerprints?: boolean } = {}): CompiledSql {
+export function compileConversions(c: IrCampaign, asOf: Date, e: EnrollmentArrays): CompiledSql {
   const opts: SqlOptions = { asOf: { kind: 'instant', at: asOf }, literals: 'param' };
-  const en = sql.id(stateSchema, 'campaign_enrollments');
   const T = ts(asOf);
-  const enr = sql`select entity_key, variant, holdout, enrolled_at, version, ${o.fingerprints === false ? sql`null::text as fingerprint` : sql`fingerprint`} from ${en} where campaign = ${sql.val(c.name)}::text and enrolled_at <= ${T}`;
-  const fingerprints = sql`coalesce(array_agg(distinct fingerprint) filter (where fingerprint is not null), '{}'::text[]) as fingerprints`;
+  const enr = sql`select * from unnest(${sql.val(e.keys)}::text[], ${sql.val(e.times)}::timestamptz[], ${sql.val(e.gids)}::int[]) as en(entity_key, enrolled_at, gid)`;
   if (!c.goal) {
-    return compileRaw(sql`select version, variant, bool_or(holdout) as holdout, count(*) as enrolled, null::bigint as converted, 0::bigint as open, ${fingerprints} from (${enr}) as en group by version, variant`);
+    return compileRaw(sql`select gid, count(*) as enrolled, null::bigint as converted, 0::bigint as open from (${enr}) as en group by gid`);
   }
   const f = c.goal.filter;
   const within = dialect.interval(c.goal.within);
@@ -176,22 +273,25 @@ export function compileConversions(c: IrCampaign, stateSchema: string, asOf: Dat
      where ${eventFilterRaw(f, opts, 'ev')} and ${time} > (select min(enrolled_at) from enr) and ${key} is not null`;
   return compileRaw(sql`with ${dialect.materializedCte('enr', enr)},
     timeline as (
-      select entity_key as k, enrolled_at as t, 1 as ord, variant, holdout, version, fingerprint from enr
+      select entity_key as k, enrolled_at as t, 1 as ord, gid from enr
       union all
-      select k, t, 0 as ord, null::text, null::boolean, null::int, null::text from (${goals}) as g),
+      select k, t, 0 as ord, null::int from (${goals}) as g),
     nx as (
-      select t, ord, variant, holdout, version, fingerprint,
+      select t, ord, gid,
              min(t) filter (where ord = 0) over (partition by k collate "C" order by t, ord rows between 1 following and unbounded following) as next_goal
         from timeline)
-    select version, variant, bool_or(holdout) as holdout, count(*) as enrolled,
+    select gid, count(*) as enrolled,
            count(*) filter (where next_goal <= t + ${within}) as converted,
-           count(*) filter (where t + ${within} > ${T}) as open, ${fingerprints}
-      from nx where ord = 1 group by version, variant`);
+           count(*) filter (where t + ${within} > ${T}) as open
+      from nx where ord = 1 group by gid`);
 }
 
-/** Members of the audience segment at T minus the members of its exclusions: `select count(*) as n`. */
+/** Members of the audience segment at T minus the members of its exclusions: `select count(*) as n` (one LEFT JOIN per exclusion, on the key). */
 export function compileAudienceCount(c: IrCampaign, asOf: Date): CompiledSql {
   const opts: SqlOptions = { asOf: { kind: 'instant', at: asOf }, literals: 'param' };
-  const excluded = c.exclude.map((q) => sql`s.key in (select x.key from (${membersRaw(q, opts)}) as x)`);
-  return compileRaw(sql`select count(*) as n from (${membersRaw(c.audience, opts)}) as s${excluded.length ? sql` where not (${sql.join(excluded, sql` or `)})` : sql``}`);
+  const joins = c.exclude.map((q, i) => sql` left join (${membersRaw(q, opts)}) as ${sql.id(`xs${i}`)} on ${sql.id(`xs${i}`, 'key')} = s.key`);
+  // A null key is in no exclusion: it is left out once there are exclusions, as a campaign's candidates leave it out.
+  const kept = [sql`s.key is not null`, ...c.exclude.map((_, i) => sql`${sql.id(`xs${i}`, 'key')} is null`)];
+  if (!joins.length) return compileRaw(sql`select count(*) as n from (${membersRaw(c.audience, opts)}) as s`);
+  return compileRaw(sql`select count(*) as n from (${membersRaw(c.audience, opts)}) as s${sql.join(joins, sql``)} where ${sql.join(kept, sql` and `)}`);
 }

@@ -15,6 +15,12 @@ import type { Db } from '../db/db.js';
 import { stateLockKey } from './locks.js';
 import { CAMPAIGN_TABLES, HISTORY_TABLES } from '../state-objects.js';
 import { postgres } from '../sql/dialect.js';
+import { splitStatements } from '../sql/statements.js';
+
+/** Runs a DDL script one statement per query (ARCHITECTURE.md "Portability rules"). */
+async function execEach(tx: Db, script: string): Promise<void> {
+  for (const statement of splitStatements(script)) await tx.exec(statement);
+}
 
 /** The tables ensureState creates, each with its two append-only triggers (declared in state-objects.ts). */
 const STATE_TABLES: readonly string[] = HISTORY_TABLES;
@@ -33,7 +39,7 @@ export async function ensureState(tx: Db, schema: string): Promise<void> {
   );
   if (Number(present.rows[0]?.tables) === STATE_TABLES.length && Number(present.rows[0]?.triggers) === 2 * STATE_TABLES.length) return;
   await tx.query(`select pg_advisory_xact_lock(${stateLockKey(schema)}::bigint)`);
-  await tx.exec(`
+  await execEach(tx, `
 create schema if not exists ${s};
 create table if not exists ${s}.deploys (
   id bigserial primary key,
@@ -139,7 +145,7 @@ create or replace trigger tally_append_only_rows before update or delete on ${s}
 create or replace trigger tally_append_only_truncate before truncate on ${s}.${t}
   for each statement execute function ${s}.tally_campaign_append_only();`,
   ).join('');
-  await tx.exec(`
+  await execEach(tx, `
 create schema if not exists ${s};
 create table if not exists ${s}.campaign_runs (
   id bigserial primary key,
