@@ -11,7 +11,7 @@
 // per row), the pace line and the renderings (text, CSV, the CLI's JSON).
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Project, computeSeries, seriesCsv, seriesText, type Analysis, type SeriesKind, type SeriesResult } from '../engine/src/index.js';
@@ -180,6 +180,40 @@ forEachBackend('series: the example shop equals its previews', (backend) => {
     const bad = await runTally(['series', 'kpi', 'weekly_signup', '--from', '2026-10-01', '--to', '2026-10-20', '--project', SHOP, '--db', shop!.url], { cwd: tmp });
     assert.equal(bad.code, 2);
     assert.match(bad.err, /no kpi named 'weekly_signup'.*weekly_signups.*\[series-not-found\]/s);
+  });
+});
+
+// ---- golden statements ---------------------------------------------------------------------------
+
+// The one statement of a series, per kind, for definitions of the example shop (UPDATE_GOLDEN=1
+// rewrites test/series-golden/expected.sql from what the engine produces now).
+describe('series: golden statements', () => {
+  it('one statement per kind: the periods, the definition query LATERAL at the period end', async () => {
+    const analysis = Project.load(SHOP).analyze({ now: DEFAULT_ANCHOR });
+    const fake: Db = {
+      kind: 'pglite',
+      label: 'golden',
+      query: async () => ({ rows: [], fields: [] }),
+      exec: async () => undefined,
+      transaction: (fn) => fn(fake),
+      close: async () => undefined,
+    } as unknown as Db;
+    const cases: [SeriesKind, string][] = [['kpi', 'weekly_signups'], ['kpi', 'd7_retention'], ['kpi', 'revenue_by_country'], ['segment', 'high_value_dormant'], ['lifecycle', 'customer_lifecycle'], ['score', 'rfm']];
+    const parts: string[] = [];
+    for (const [kind, name] of cases) {
+      const out = await computeSeries(fake, analysis, { kind, name, from: '2026-01-01', to: '2026-03-31', every: 'month' });
+      assert.deepEqual(out.diagnostics, [], `${kind} ${name}`);
+      assert.deepEqual(out.result!.points, [], 'no rows: no points');
+      parts.push(`-- ${kind} ${name}\n${out.result!.sql};\n`);
+    }
+    const text = parts.join('\n');
+    const file = join(import.meta.dirname, 'series-golden', 'expected.sql');
+    if (process.env.UPDATE_GOLDEN === '1' || !existsSync(file)) {
+      mkdirSync(join(import.meta.dirname, 'series-golden'), { recursive: true });
+      writeFileSync(file, text);
+    }
+    assert.equal(text, readFileSync(file, 'utf8'));
+    assert.match(text, /^-- kpi weekly_signups\nwith __tally_periods as \(select \(__tally_g\.s at time zone \$3::text\) as start, \(\(__tally_g\.s \+ '1 month'::interval\) at time zone \$3::text\) as at from generate_series\(date_trunc\('month'/);
   });
 });
 

@@ -35,10 +35,10 @@ export function seriesStatement(inner: string, every: SeriesEvery, from: Date, t
   const step = `'1 ${every}'::interval`;
   const local = (p: string) => `date_trunc('${every}', (${p}::timestamptz at time zone ${pTz}::text))`;
   const periods =
-    `select (g.s at time zone ${pTz}::text) as start, ((g.s + ${step}) at time zone ${pTz}::text) as at ` +
-    `from generate_series(${local(pFrom)}, ${local(pTo)}, ${step}) as g(s)`;
+    `select (__tally_g.s at time zone ${pTz}::text) as start, ((__tally_g.s + ${step}) at time zone ${pTz}::text) as at ` +
+    `from generate_series(${local(pFrom)}, ${local(pTo)}, ${step}) as __tally_g(s)`;
   const text =
     `with ${PERIODS} as (${periods}) ` +
-    `select ${PERIODS}.start as __tally_start, ${PERIODS}.at as __tally_at, x.* from ${PERIODS} left join lateral (${inner}) as x on true order by ${PERIODS}.at`;
+    `select ${PERIODS}.start as __tally_start, ${PERIODS}.at as __tally_at, __tally_x.* from ${PERIODS} left join lateral (${inner}) as __tally_x on true order by ${PERIODS}.at`;
   return { sql: text, parameters: [from.toISOString(), to.toISOString(), timezone] };
 }
