@@ -239,6 +239,9 @@ const FORMS: Record<string, string> = {
   churn: '{ churn: { event: login, within: 30d } }',
   nps: '{ nps: { event: survey, property: score, within: 90d } }',
   count_distinct: '{ count_distinct: { property: amount, event: purchase, within: 90d } }',
+  attribute_retention: '{ retention: { cohort: { attribute: signed_up_at, within: 90d }, return: { event: login }, days: 14 } }',
+  conversion: '{ conversion: { funnel: windows } }',
+  conversion_step: '{ conversion: { funnel: windows, from: l, to: r } }',
 };
 const kpi = (name: string, metric: string, extra = '') =>
   `kind: Kpi\nname: ${name}\nversion: 1\nowner: growth\ndescription: test kpi\nfunnel: retention\nmetric: ${metric}\ntarget: { gte: 1, by: 2026-09-30, baseline: { value: 0.5, on: 2026-03-01 } }\n${extra}`;
@@ -269,6 +272,7 @@ stages:
   - { name: active }
 `,
   'kind: Segment\nname: big\nversion: 1\nwhere: { trait: ltv, gte: 200 }\n',
+  `kind: Funnel\nname: windows\nversion: 1\nwithin: 30d\nsteps:\n  - { name: s, event: signup }\n  - { name: l, event: login, within: 7d }\n  - { name: p, event: purchase, within: 14d, where: [{ property: amount, gte: 50 }] }\n  - { name: r, event: purchase, within: 30d }\n`,
   ...Object.entries(FORMS).map(([n, m]) => kpi(`k_${n}`, m)),
   kpi('k_sum_by_country', FORMS.sum!, 'breakdown: { attribute: country }\n'),
   kpi('k_active_by_stage', FORMS.active!, 'breakdown: { lifecycle: lc }\n'),
@@ -302,6 +306,9 @@ forEachBackend('series: each form on generated data equals its previews (Europe/
       // Month ends are local midnights on the 1st: 01:00Z in winter (CET), 00:00Z... 22:00Z the day before in summer (CEST).
       assert.deepEqual(m.points.map((p) => p.at), ['2026-01-31T23:00:00.000Z', '2026-02-28T23:00:00.000Z', '2026-03-31T22:00:00.000Z', '2026-04-30T22:00:00.000Z', '2026-05-31T22:00:00.000Z', '2026-06-30T22:00:00.000Z', '2026-07-31T22:00:00.000Z']);
       await assertEqualsPreviews(tdb!.db, analysis, m);
+      // The points differ from one another: each period is evaluated at its own end.
+      const distinct = new Set([...w.points, ...m.points].map((p) => p.value));
+      assert.ok(distinct.size >= 3, `${name}: only ${[...distinct].join(', ')}`);
     });
   }
 
