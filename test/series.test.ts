@@ -193,11 +193,11 @@ describe('series: golden statements', () => {
     const fake: Db = {
       kind: 'pglite',
       label: 'golden',
-      query: async () => ({ rows: [], fields: [] }),
+      query: async <R,>() => ({ rows: [] as R[], fields: [] }),
       exec: async () => undefined,
-      transaction: (fn) => fn(fake),
+      transaction: <T,>(fn: (tx: Db) => Promise<T>) => fn(fake),
       close: async () => undefined,
-    } as unknown as Db;
+    };
     const cases: [SeriesKind, string][] = [['kpi', 'weekly_signups'], ['kpi', 'd7_retention'], ['kpi', 'revenue_by_country'], ['segment', 'high_value_dormant'], ['lifecycle', 'customer_lifecycle'], ['score', 'rfm']];
     const parts: string[] = [];
     for (const [kind, name] of cases) {
