@@ -154,6 +154,17 @@ forEachBackend('series: the example shop equals its previews', (backend) => {
       // At most once per period (49), whatever the number of customers or events.
       assert.ok(loops.every((l) => l <= 49), `events scans looped ${loops.join(', ')}`);
       assert.equal(subplans, 0);
+      // Retention: each entity's first cohort event and first return are computed once (a hoisted
+      // CTE), not once per period: every events scan runs once.
+      const ret = await computeSeries(db, analysis, { kind: 'kpi', name: 'd7_retention', from: '2026-01-01', to: '2026-11-30', every: 'week' });
+      assert.match(ret.result!.sql, /__tally_h1 as materialized/);
+      const retLoops: number[] = [];
+      const walkRet = (n: PlanNode) => {
+        if (n['Relation Name'] === 'events') retLoops.push(n['Actual Loops'] ?? 1);
+        for (const c of n.Plans ?? []) walkRet(c);
+      };
+      walkRet(await explainJson(db, ret.result!.sql, ['2026-01-01T00:00:00.000Z', '2026-11-30T00:00:00.000Z', 'UTC']));
+      assert.ok(retLoops.length > 0 && retLoops.every((l) => l === 1), `retention events scans looped ${retLoops.join(', ')}`);
     });
   });
 
