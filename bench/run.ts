@@ -1,4 +1,4 @@
-// npm run bench -- [compile|segments|readpaths|plan|campaign|demo|lsp|all] [options]
+// npm run bench -- [compile|segments|readpaths|plan|campaign|demo|lsp|advise|series|all] [options]
 //
 // Prints one table per section: each figure as a value, a reference measured in the same run, their
 // ratio, the target and whether it is met. Benchmarks are not tests: nothing fails on a slow
@@ -41,10 +41,11 @@ import { CAMPAIGN_CASES, campaignSection } from './campaign.js';
 import { segmentsSection } from './segments.js';
 import { lspSection } from './lsp.js';
 import { adviseSection } from './advise.js';
+import { seriesSection } from './series.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = join(ROOT, '.bench', 'latest.json');
-const SECTIONS = ['compile', 'segments', 'readpaths', 'plan', 'campaign', 'demo', 'lsp', 'advise'] as const;
+const SECTIONS = ['compile', 'segments', 'readpaths', 'plan', 'campaign', 'demo', 'lsp', 'advise', 'series'] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 function usage(msg?: string): never {
@@ -88,6 +89,7 @@ function parseArgs(argv: string[]) {
       case 'demo':
       case 'lsp':
       case 'advise':
+      case 'series':
         o.sections.push(flag);
         break;
       case '--customers':
@@ -194,6 +196,7 @@ async function main(): Promise<void> {
       if (name === 'demo') sections.push(await demoSection({ runs: o.demoRuns, log }));
       if (name === 'lsp') sections.push(await lspSection({ log }));
       if (name === 'advise') sections.push(await adviseSection(onDataset()));
+      if (name === 'series') sections.push(await seriesSection({ ...onDataset(), cases: o.cases.filter((c) => c.startsWith('kpi:')) }));
     } catch (e) {
       const msg = `${name} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`;
       failures.push(msg);

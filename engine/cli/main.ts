@@ -23,6 +23,7 @@ import { runPlan } from './commands/plan.js';
 import { runSnapshot } from './commands/snapshot.js';
 import { runRefresh } from './commands/refresh.js';
 import { runAdvise } from './commands/advise.js';
+import { runSeries } from './commands/series.js';
 
 
 const COMMANDS: Record<string, { summary: string; run: (g: GlobalOptions, io: Io) => Promise<number> }> = {
@@ -41,6 +42,7 @@ const COMMANDS: Record<string, { summary: string; run: (g: GlobalOptions, io: Io
   history: { summary: 'every recorded deploy, newest first (--format text|json)', run: runHistory },
   run: { summary: 'enroll campaign audiences as of T, append-only (--campaign NAME, --export csv|jsonl FILE, --format text|json)', run: runRun },
   report: { summary: 'campaign results: conversion per variant, lift vs holdout, p-values, SRM check (--format text|json|markdown)', run: runReport },
+  series: { summary: 'kpi|segment|lifecycle|score NAME per period, each as of its end, with target and pace line (--from D --to D --every day|week|month, --format text|json|csv)', run: runSeries },
   lsp: { summary: 'the language server over stdio (--stdio), for VS Code and any LSP editor', run: runLsp },
 };
 
@@ -138,6 +140,10 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
         stdio: { type: 'boolean' },
         offline: { type: 'boolean' },
         distributed: { type: 'boolean' },
+        // tally series
+        from: { type: 'string' },
+        to: { type: 'string' },
+        every: { type: 'string' },
       },
     });
   } catch (e) {
