@@ -11,6 +11,8 @@
 //                              customer (default: the generator's own, about 28 with 400 days)
 //   --db URL                   PostgreSQL server (default postgres://postgres@127.0.0.1:5432);
 //                              the data lives in database tally_bench, one schema per data set
+//   --database NAME            the bench's database on that server (default tally_bench), e.g. a
+//                              private one when several people bench on one server
 //   --reps N                   measured repetitions: compile (default 15), segments (default: 5 when
 //                              a case's slowest warm-up is under 2 s, else 3), plan (default 3)
 //   --defs N                   compile: number of generated definitions (default 1000)
@@ -47,7 +49,7 @@ type SectionName = (typeof SECTIONS)[number];
 
 function usage(msg?: string): never {
   if (msg) console.error(`bench: ${msg}`);
-  console.error('usage: node --import tsx bench/run.ts [compile|segments|readpaths|plan|campaign|demo|lsp|advise|all] [--customers N] [--events-per-customer M] [--db URL] [--reps N] [--defs N] [--cases a,b,c] [--timeout S] [--explain] [--demo-runs N]');
+  console.error('usage: node --import tsx bench/run.ts [compile|segments|readpaths|plan|campaign|demo|lsp|advise|all] [--customers N] [--events-per-customer M] [--db URL] [--database NAME] [--reps N] [--defs N] [--cases a,b,c] [--timeout S] [--explain] [--demo-runs N]');
   process.exit(2);
 }
 
@@ -57,6 +59,7 @@ function parseArgs(argv: string[]) {
     customers: 1_000_000,
     eventsPerCustomer: undefined as number | undefined,
     db: DEFAULT_SERVER_URL,
+    database: 'tally_bench',
     reps: undefined as number | undefined,
     defs: 1000,
     cases: [] as string[],
@@ -95,6 +98,10 @@ function parseArgs(argv: string[]) {
         break;
       case '--db':
         o.db = value() ?? usage('--db takes a URL');
+        break;
+      case '--database':
+        o.database = value() ?? usage('--database takes a name');
+        if (!/^[a-z_][a-z0-9_]*$/.test(o.database)) usage('--database takes a lower-case identifier');
         break;
       case '--reps':
         o.reps = Math.floor(num(flag, value(), 1));
@@ -153,7 +160,7 @@ async function main(): Promise<void> {
   // What every section on the shared data set is given.
   const onDataset = (): DataSectionOptions => ({
     server: o.db,
-    database: 'tally_bench',
+    database: o.database,
     customers: o.customers,
     seed: 42,
     anchor: DEFAULT_ANCHOR,
