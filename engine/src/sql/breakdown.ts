@@ -12,7 +12,9 @@
 // leaf's events to `__tally_base` and a tiny one to the ranking). By segments, `__tally_grp` is the
 // segments' members, computed once (materialized).
 // Every metric leaf is one grouped source keyed by gid (a CTE `__tally_l<n>`): the events of a
-// stream JOINed (hash) to `__tally_grp` on the entity key and grouped by gid (the join also applies
+// stream (one scan per stream, shared by all its events/sum/avg/active/count_distinct leaves, each
+// with its own FILTER, as in the KPI's own SQL) JOINed (hash) to `__tally_grp` on the entity key
+// and grouped by gid (the join also applies
 // the existence rule: `__tally_grp` holds only entities existing at T, so orphan keys and later
 // entities drop out); retention, churn and NPS compute their per-entity rows once, then join to the
 // groups the same way. Leaves are LEFT JOINed to the groups and combined per row like the overall
@@ -29,7 +31,7 @@ import * as ir from '../ir/ir.js';
 import type { IrBreakdown, IrMetric } from '../ir/ir.js';
 import { compileRaw } from './kysely.js';
 import { postgres, type Dialect } from './dialect.js';
-import { eventExprRaw, eventFilterRaw, membersRaw, streamRaw, timeRaw, valuesRaw, type CompiledQuery, type SqlOptions } from './compile.js';
+import { eventExprRaw, eventFilterRaw, membersRaw, sharedScanRaw, streamRaw, timeRaw, valuesRaw, type CompiledQuery, type SqlOptions } from './compile.js';
 
 type Sql = RawBuilder<unknown>;
 
@@ -45,10 +47,22 @@ export interface BreakdownRow {
 
 export const OTHER_LABEL = '(other)';
 
+type StreamMetric = Extract<IrMetric, { k: 'events' | 'sum' | 'avg' | 'active' | 'count_distinct' }>;
+
+/** One scan of a stream joined to the groups, shared by every events/sum/avg/active/count_distinct leaf over it. */
+interface StreamSource {
+  readonly alias: string;
+  readonly stream: ir.IrStream;
+  readonly leaves: Map<string, { leaf: StreamMetric; col: string }>;
+}
+
 class Builder {
   readonly ctes: Sql[] = [];
-  readonly leaves = new Map<string, { alias: string; sql: Sql }>();
-  /** Columns of each leaf alias, to sum for the total row. */
+  /** The leaf sources in order (`l<n>`, one row per gid); a stream source's SQL is built once all its leaves are known. */
+  readonly sources: { alias: string; sql: () => Sql }[] = [];
+  private readonly byKey = new Map<string, string>();
+  private readonly streams = new Map<string, StreamSource>();
+  /** Columns of each leaf alias, summed for the total row. */
   readonly columns = new Map<string, string[]>();
   readonly d: Dialect;
   constructor(readonly opts: SqlOptions) {
@@ -57,19 +71,37 @@ class Builder {
   value(v: ir.IrLiteral): Sql {
     return this.opts.literals === 'inline' ? sql.lit(v) : sql.val(v);
   }
+  private add(build: (n: number) => Sql): string {
+    const n = this.sources.length + 1;
+    const alias = `l${n}`;
+    this.sources.push({ alias, sql: () => build(n) });
+    return alias;
+  }
   /**
    * A leaf source (one row per gid; columns `v`, or `a` and `n` for a ratio of counts),
    * de-duplicated structurally; returns its alias (`l<n>`), which the caller reads columns of.
    */
   leaf(m: unknown, build: (n: number) => Sql): string {
     const k = ir.structuralKey(m);
-    let l = this.leaves.get(k);
-    if (!l) {
-      const n = this.leaves.size + 1;
-      l = { alias: `l${n}`, sql: build(n) };
-      this.leaves.set(k, l);
+    let alias = this.byKey.get(k);
+    if (!alias) this.byKey.set(k, (alias = this.add(build)));
+    return alias;
+  }
+  /** An events/sum/avg/active/count_distinct leaf: a column of its stream's one shared scan. */
+  streamCol(m: StreamMetric): Sql {
+    const sk = ir.structuralKey(m.filter.stream);
+    let src = this.streams.get(sk);
+    if (!src) {
+      const leaves = new Map<string, { leaf: StreamMetric; col: string }>();
+      const alias = this.add(() => streamSourceSql(this, src!));
+      src = { alias, stream: m.filter.stream, leaves };
+      this.streams.set(sk, src);
     }
-    return l.alias;
+    const lk = ir.structuralKey(m);
+    let slot = src.leaves.get(lk);
+    if (!slot) src.leaves.set(lk, (slot = { leaf: m, col: `v${src.leaves.size + 1}` }));
+    this.columns.set(src.alias, [...src.leaves.values()].map((l) => l.col));
+    return sql.id(src.alias, slot.col);
   }
 }
 
@@ -124,19 +156,31 @@ function groupCtes(b: Builder, bd: IrBreakdown): Sql[] {
   ];
 }
 
-/** events / sum / avg / active of one leaf: the matching events joined to their entity's group. */
-function streamLeaf(b: Builder, m: Extract<IrMetric, { k: 'events' | 'sum' | 'avg' | 'active' | 'count_distinct' }>): Sql {
-  const f = m.filter;
-  const key = sql.id('ev', f.stream.entityKey);
-  const agg =
-    m.k === 'events'
-      ? sql`count(*)`
-      : m.k === 'active'
-        ? sql`count(distinct ${key})`
-        : m.k === 'count_distinct'
-          ? sql`count(distinct ${eventExprRaw(m.value, b.opts, 'ev')})`
-          : sql`${sql.raw(m.k)}(${eventExprRaw(m.value, b.opts, 'ev')})`;
-  return sql`select g.gid, ${agg} as v from ${streamRaw(f.stream, b.opts)} as ev join ${GRP} as g on g.k = ${key} where ${eventFilterRaw(f, b.opts, 'ev')} group by g.gid`;
+/**
+ * The stream leaves of one stream in one scan: its events (the pushed WHERE: time <= T, the union
+ * of the types, the widest window) joined to their entity's group, one aggregate per leaf (with
+ * its own FILTER when the pushed WHERE is wider than its filter), grouped by gid.
+ */
+function streamSourceSql(b: Builder, src: StreamSource): Sql {
+  const leaves = [...src.leaves.values()];
+  const key = sql.id('ev', src.stream.entityKey);
+  const one = leaves.length === 1;
+  const shared = sharedScanRaw(src.stream, leaves.map((l) => l.leaf.filter), b.opts);
+  const cols = leaves.map(({ leaf: m, col }) => {
+    const f = one ? undefined : shared.filter(m.filter);
+    const w = (call: Sql) => (f ? sql`${call} filter (where ${f})` : call);
+    const agg =
+      m.k === 'events'
+        ? w(sql`count(*)`)
+        : m.k === 'active'
+          ? w(sql`count(distinct ${key})`)
+          : m.k === 'count_distinct'
+            ? w(sql`count(distinct ${eventExprRaw(m.value, b.opts, 'ev')})`)
+            : w(sql`${sql.raw(m.k)}(${eventExprRaw(m.value, b.opts, 'ev')})`);
+    return sql`${agg} as ${sql.id(col)}`;
+  });
+  const where = one ? eventFilterRaw(leaves[0]!.leaf.filter, b.opts, 'ev') : shared.where;
+  return sql`select g.gid, ${sql.join(cols)} from ${streamRaw(src.stream, b.opts)} as ev join ${GRP} as g on g.k = ${key} where ${where} group by g.gid`;
 }
 
 function retentionLeaf(b: Builder, m: Extract<IrMetric, { k: 'retention' | 'attribute-retention' }>, n: number): Sql {
@@ -210,11 +254,10 @@ function value(b: Builder, m: IrMetric): Sql {
     case 'events':
     case 'sum':
     case 'active':
-      return sql`coalesce(${additive(b.leaf(m, () => streamLeaf(b, m)))}, 0)`;
     case 'count_distinct':
-      return sql`coalesce(${leafCol(b.leaf(m, () => streamLeaf(b, m)), 'v')}, 0)`;
+      return sql`coalesce(${b.streamCol(m)}, 0)`;
     case 'avg':
-      return leafCol(b.leaf(m, () => streamLeaf(b, m)), 'v');
+      return b.streamCol(m);
     case 'ratio':
       return sql`(${b.d.cast(value(b, m.numerator), 'float8')} / nullif(${b.d.cast(value(b, m.denominator), 'float8')}, 0))`;
     case 'retention':
@@ -255,8 +298,10 @@ export function compileMetricBreakdown(m: IrMetric, bd: IrBreakdown, opts: SqlOp
   const b = new Builder(opts);
   const groups = groupCtes(b, bd);
   const v = value(b, m);
-  const leaves = [...b.leaves.values()];
-  const ctes = [...groups, ...b.ctes, ...leaves.map((l) => sql`${sql.id(`__tally_${l.alias}`)} as (${l.sql})`)];
+  const leaves = b.sources;
+  // Built now (a retention leaf adds its cohort CTEs to b.ctes as it is built).
+  const leafCtes = leaves.map((l) => sql`${sql.id(`__tally_${l.alias}`)} as (${l.sql()})`);
+  const ctes = [...groups, ...b.ctes, ...leafCtes];
   const joins = leaves.map((l) => sql` left join ${sql.id(`__tally_${l.alias}`)} as ${sql.id(l.alias)} on ${sql.id(l.alias, 'gid')} = gr.gid`);
   const rows = sql`select gr.gid, gr.label, gr.kind, gr.n as size, ${b.d.cast(sql`(${v})`, 'float8')} as value from __tally_groups as gr${sql.join(joins, sql``)}`;
   const total = !!o.withTotal && bd.by.k === 'value' && additive(m);

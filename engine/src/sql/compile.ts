@@ -1201,3 +1201,14 @@ export function eventExprRaw(e: IrExpr, opts: SqlOptions, ev: string): RawBuilde
 export function timeRaw(t: IrTime, opts: SqlOptions): RawBuilder<unknown> {
   return new Ctx(opts, undefined, 'probe').time(t);
 }
+
+/**
+ * One scan of a stream shared by several event filters over event alias `ev`: the WHERE pushed
+ * into it (time <= T, the union of the types, the widest window) and each filter's FILTER clause
+ * (undefined when the pushed WHERE already is exactly that filter), as the KPI's own SQL reads it.
+ */
+export function sharedScanRaw(stream: IrStream, filters: readonly IrEventFilter[], opts: SqlOptions): { where: RawBuilder<unknown>; filter: (f: IrEventFilter) => RawBuilder<unknown> | undefined } {
+  const x = new Ctx(opts, undefined, 'probe');
+  const pushed = pushedFilter(x, stream, filters);
+  return { where: pushed.where, filter: (f) => filterClause(x, f, pushed.exact(f)) };
+}
