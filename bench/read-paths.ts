@@ -487,7 +487,7 @@ export async function readPathsSection(o: ReadPathOptions): Promise<Section> {
       {
         key: 'preview-kpi-breakdown',
         path: 'preview kpi revenue_by_country (breakdown: country, top 5)',
-        note: 'engine also computes the overall value (one more statement); hand-written: the groups only',
+        note: 'engine: the groups and the overall value in one statement; hand-written: the groups only',
         engine: {
           id: 'engine',
           run: async () => {
