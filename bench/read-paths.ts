@@ -137,6 +137,10 @@ function segmentAnswer(count: unknown, ids: unknown[]): string {
 function valuesAnswer(entities: unknown, count: unknown, sample: { key: unknown; value: unknown }[], bands?: Record<string, unknown>): string {
   return JSON.stringify({ entities: Number(entities), count: Number(count), sample: sample.map((s) => [Number(s.key), r6(s.value)]), ...(bands ? { bands: Object.fromEntries(Object.entries(bands).map(([k, v]) => [k, Number(v)]).sort()) } : {}) });
 }
+/** A snapshot: its day, the stage counts (non-zero) and how many stage changes it appended. */
+function snapshotAnswer(day: string, stages: Record<string, unknown>, changed: unknown): string {
+  return JSON.stringify({ day, stages: JSON.parse(distAnswer(stages)) as unknown, changed: Number(changed) });
+}
 function distAnswer(d: Record<string, unknown>): string {
   return JSON.stringify(Object.fromEntries(Object.entries(d).map(([k, v]) => [k, Number(v)]).filter(([, v]) => v !== 0).sort()));
 }
@@ -319,6 +323,12 @@ export async function readPathsSection(o: ReadPathOptions): Promise<Section> {
     const winback = (name: string) => WINBACK_MEMBERS[name]!;
     let deploys = 0;
     let snapshotDay = 0;
+    let handSnapshotDay = 0;
+    // The hand-written snapshot's own state tables, seeded with what the deploy recorded (so both sides append the same changes).
+    await admin.query(`create table ${schema}.hand_snapshots (day date not null, stage text, entities bigint not null, taken_at timestamptz not null default transaction_timestamp())`);
+    await admin.query(`create table ${schema}.hand_stage_changes (key text not null, stage text, since date not null, taken_at timestamptz not null default transaction_timestamp())`);
+    await admin.query(`create index on ${schema}.hand_stage_changes (key, since)`);
+    await admin.query(`insert into ${schema}.hand_stage_changes (key, stage, since, taken_at) select key, stage, since, taken_at from ${schema}.lifecycle_stage_changes where lifecycle = 'customer_lifecycle'`);
     // The breakdown case reads its own analysis (the bench project plus revenue_by_country), so the
     // other cases (check runs every KPI of the project) are measured as before.
     const bdProject = benchProject(schema);
@@ -503,7 +513,7 @@ export async function readPathsSection(o: ReadPathOptions): Promise<Section> {
       {
         key: 'snapshot',
         path: 'snapshot (customer_lifecycle, a new day)',
-        note: 'engine also records the stage changes since the last snapshot; hand-written: the stages into a temporary table and their counts',
+        note: 'both: the stages into a temporary table, the day\'s counts recorded, the stage changes since the last snapshot appended (hand-written: into tables of its own, seeded like the engine\'s)',
         engine: {
           id: 'engine',
           run: async () => {
@@ -511,19 +521,27 @@ export async function readPathsSection(o: ReadPathOptions): Promise<Section> {
             const r = await db!.transaction((tx) => takeLifecycleSnapshot(tx, project, { schema, asOf, catalog }), { timeoutMs });
             const taken = r.taken.find((x) => x.lifecycle === 'customer_lifecycle');
             if (!taken) throw new Error(`no snapshot taken (${JSON.stringify(r)})`);
-            return `stages at ${r.day}`;
+            return snapshotAnswer(r.day, taken.stages, taken.changed);
           },
         },
         hands: [
           {
-            id: 'temp-table+group',
+            id: 'temp-table+counts+changes',
             run: () =>
               db!.transaction(
                 async (tx) => {
-                  const b = bind(`create temporary table h on commit drop as ${STAGES_GROUPED}`, new Date(T.getTime() + snapshotDay * DAY));
+                  const asOf = new Date(T.getTime() + ++handSnapshotDay * DAY);
+                  const day = asOf.toISOString().slice(0, 10);
+                  const b = bind(`create temporary table h on commit drop as select key::text as key, stage from (${STAGES_GROUPED}) s`, asOf);
                   await tx.query(b.sql, b.params);
-                  await tx.query('select stage, count(*) from h group by stage');
-                  return `stages at ${new Date(T.getTime() + snapshotDay * DAY).toISOString().slice(0, 10)}`;
+                  const dist = await tx.query<{ stage: string; n: number }>(`insert into ${schema}.hand_snapshots (day, stage, entities) select $1::date, stage, count(*) from h group by stage returning stage, entities as n`, [day]);
+                  const changed = await tx.query<{ n: number }>(
+                    `with latest as (select distinct on (key) key, stage from ${schema}.hand_stage_changes where since <= $1::date order by key, since desc, taken_at desc),
+                       ins as (insert into ${schema}.hand_stage_changes (key, stage, since) select n.key, n.stage, $1::date from h n left join latest l on l.key = n.key where l.key is null or l.stage is distinct from n.stage returning 1)
+                     select count(*) as n from ins`,
+                    [day],
+                  );
+                  return snapshotAnswer(day, Object.fromEntries(dist.rows.map((r) => [r.stage, r.n])), changed.rows[0]!.n);
                 },
                 { timeoutMs },
               ),
