@@ -115,11 +115,20 @@ const CHAMPIONS_COUNT = `select count(*)::float8 as value from customers c join 
     having max(occurred_at) >= :T30 and count(*) filter (where occurred_at > :T90) >= 3 and sum((properties ->> 'amount')::numeric) >= 300) p on p.customer_id = c.id
   where ${EXISTS}`;
 
-/** weekly_signup_retention (cohorts.yaml): 12 ISO weeks of signups (UTC), returned by login in each of 12 weeks after. */
-const COHORT_WEEKS = `with co as (select c.id as k, c.created_at as c, date_trunc('week', c.created_at at time zone 'UTC') at time zone 'UTC' as p from customers c
+/**
+ * weekly_signup_retention (cohorts.yaml): 12 ISO weeks of signups (UTC), returned by login in each of 12 weeks after.
+ * `oneScan`: the logins of the cohorts' weeks read in one scan (fenced), hash-joined to the cohort;
+ * otherwise the planner may probe the (customer, type, time) index once per cohort member.
+ */
+const COHORT_WEEKS = (oneScan: boolean) => `with co as (select c.id as k, c.created_at as c, date_trunc('week', c.created_at at time zone 'UTC') at time zone 'UTC' as p from customers c
     where c.created_at >= (date_trunc('week', :T at time zone 'UTC') - interval '11 weeks') at time zone 'UTC' and c.created_at <= :T),
-  h as (select distinct co.k, ceil(extract(epoch from (e.occurred_at - co.c)) / 604800.0)::int as w from co join events e on e.customer_id = co.k
-    where e.event_name = 'login' and e.occurred_at > co.c and e.occurred_at <= co.c + interval '84 days' and e.occurred_at <= :T)
+  h as (select distinct co.k, ceil(extract(epoch from (e.occurred_at - co.c)) / 604800.0)::int as w from co join ${
+    oneScan
+      ? `(select customer_id, occurred_at from events where event_name = 'login' and occurred_at > (date_trunc('week', :T at time zone 'UTC') - interval '11 weeks') at time zone 'UTC' and occurred_at <= :T offset 0) e on e.customer_id = co.k
+    where e.occurred_at > co.c and e.occurred_at <= co.c + interval '84 days')`
+      : `events e on e.customer_id = co.k
+    where e.event_name = 'login' and e.occurred_at > co.c and e.occurred_at <= co.c + interval '84 days' and e.occurred_at <= :T)`
+  }
   select co.p as start, count(distinct co.k) as size, ${Array.from({ length: 12 }, (_, i) => `count(h.k) filter (where h.w = ${i + 1}) as n${i + 1}`).join(', ')}
   from co left join h on h.k = co.k group by co.p order by co.p`;
 
@@ -151,6 +160,12 @@ interface Variant {
   id: string;
   /** Runs once; returns the answer. */
   run: () => Promise<string>;
+  /**
+   * Reads the events by an index probe per entity (a nested loop the planner may choose), which the
+   * engine never does by design (no path degrades into a per-entity loop): shown in the row's note,
+   * not taken as the reference, which is the best one-scan hand-written SQL.
+   */
+  probes?: boolean;
 }
 
 interface Case {
@@ -222,6 +237,8 @@ const funnelSelect = (n: number) =>
 const FUNNEL_HAND: Record<string, string> = {
   // The same set-based shape: one scan per step, hash-joined to the previous step's keys.
   'hash-joins': `with f0 as materialized (${FUNNEL_F0})${FUNNEL_STEPS.map(([type, days], i) => `, f${i + 1} as materialized (select p.k, p.t as p, min(e.occurred_at) as t from f${i} p join (select customer_id, occurred_at from events where event_name = '${type}' and occurred_at <= :T and occurred_at > :T90 offset 0) e on e.customer_id = p.k and e.occurred_at > p.t and e.occurred_at <= p.t + interval '${days} days' group by p.k, p.t)`).join('')} ${funnelSelect(3)}`,
+  // One scan per event type (the two purchase steps share theirs), hash-joined to the previous step's keys.
+  'hash-joins/scan-per-type': `with ${[...new Set(FUNNEL_STEPS.map(([type]) => type))].map((type) => `e_${type} as materialized (select customer_id, occurred_at from events where event_name = '${type}' and occurred_at <= :T and occurred_at > :T90), `).join('')}f0 as materialized (${FUNNEL_F0})${FUNNEL_STEPS.map(([type, days], i) => `, f${i + 1} as materialized (select p.k, p.t as p, min(e.occurred_at) as t from f${i} p join e_${type} e on e.customer_id = p.k and e.occurred_at > p.t and e.occurred_at <= p.t + interval '${days} days' group by p.k, p.t)`).join('')} ${funnelSelect(3)}`,
   // Per entrant, one index probe per step (what the planner picks when left alone).
   'index-joins': `with f0 as materialized (${FUNNEL_F0})${FUNNEL_STEPS.map(([type, days], i) => `, f${i + 1} as materialized (select p.k, p.t as p, min(e.occurred_at) as t from f${i} p join events e on e.customer_id = p.k and e.event_name = '${type}' and e.occurred_at > p.t and e.occurred_at <= p.t + interval '${days} days' and e.occurred_at <= :T group by p.k, p.t)`).join('')} ${funnelSelect(3)}`,
   // Per entrant, one lateral probe per step.
@@ -348,7 +365,10 @@ export async function readPathsSection(o: ReadPathOptions): Promise<Section> {
             return cohortAnswer(p.cohorts.map((c) => ({ start: c.start, size: c.size, returned: c.cells.map((x) => x.returned) })));
           },
         },
-        hands: [hand(db!, 'distinct-week-offsets', t, [COHORT_WEEKS], (rows) => cohortAnswer(rows[0]!.map((r) => ({ start: r.start, size: r.size, returned: Array.from({ length: 12 }, (_, i) => r[`n${i + 1}`]) }))), ro)],
+        hands: [true, false].map((oneScan) => ({
+          ...hand(db!, oneScan ? 'distinct-week-offsets/one-scan' : 'distinct-week-offsets/index-probes', t, [COHORT_WEEKS(oneScan)], (rows) => cohortAnswer(rows[0]!.map((r) => ({ start: r.start, size: r.size, returned: Array.from({ length: 12 }, (_, i) => r[`n${i + 1}`]) }))), ro),
+          probes: !oneScan,
+        })),
       },
       {
         key: 'preview-segment',
@@ -480,7 +500,7 @@ export async function readPathsSection(o: ReadPathOptions): Promise<Section> {
             return funnelAnswer(Object.fromEntries(p.steps.flatMap((st, i) => [[`n${i}`, st.reached], [`m${i}`, st.median_hours_from_previous]])));
           },
         },
-        hands: Object.entries(FUNNEL_HAND).map(([id, text]) => hand(db!, id, t, [text], (rows) => funnelAnswer(rows[0]![0]!), ro)),
+        hands: Object.entries(FUNNEL_HAND).map(([id, text]) => ({ ...hand(db!, id, t, [text], (rows) => funnelAnswer(rows[0]![0]!), ro), probes: id === 'index-joins' || id === 'lateral' })),
       },
       {
         key: 'check',
@@ -635,8 +655,13 @@ export async function readPathsSection(o: ReadPathOptions): Promise<Section> {
       const agree = (h: Variant) => answers.has(h) && reference !== undefined && (c.agree ?? ((a, b) => a === b))(reference, answers.get(h)!);
       const correct = c.hands.filter((h) => agree(h) && times.get(h)!.length);
       const wrongHands = c.hands.filter((h) => answers.has(h) && !agree(h));
-      const best = correct.sort((a, b) => median(times.get(a)!) - median(times.get(b)!))[0];
+      const byTime = correct.sort((a, b) => median(times.get(a)!) - median(times.get(b)!));
+      // The reference: the best one-scan hand (probing hands only when there is no other).
+      const best = byTime.find((h) => !h.probes) ?? byTime[0];
       const handMs = best ? median(times.get(best)!) : NaN;
+      const probing = byTime.find((h) => h.probes && h !== best);
+      const probeNote = probing ? `per-entity index probes (hand: ${probing.id}, not used by the engine by design): ${median(times.get(probing)!).toFixed(0)} ms, engine ${(engineMs / median(times.get(probing)!)).toFixed(2)}x that` : undefined;
+      const note = [c.note, probeNote].filter(Boolean).join('; ');
       readPaths.push({
         path: c.path,
         engineMs,
@@ -644,7 +669,7 @@ export async function readPathsSection(o: ReadPathOptions): Promise<Section> {
         hand: best?.id ?? (wrongHands.length ? `none agreed: ${wrongHands.map((h) => h.id).join(', ')}` : 'none'),
         floorMs,
         wrong: !best && wrongHands.length > 0,
-        ...(c.note ? { note: c.note } : {}),
+        ...(note ? { note } : {}),
       });
       rows.push({ figure: c.path, value: engineMs, unit: 'ms', reference: { label: `best hand: ${best?.id ?? 'none'}`, value: handMs }, ratio: engineMs / handMs });
       for (const h of wrongHands) o.log(`    !! hand ${h.id} answered ${answers.get(h)?.slice(0, 200)} (engine: ${reference?.slice(0, 200)})`);
