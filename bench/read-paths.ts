@@ -486,7 +486,7 @@ export async function readPathsSection(o: ReadPathOptions): Promise<Section> {
         },
         hands: [
           hand(db!, 'grouped-max', t, [`select stage, count(*) as n from (${STAGES_GROUPED}) s group by stage`], (rows) => distAnswer(Object.fromEntries(rows[0]!.map((r) => [String(r.stage), r.n]))), ro),
-          hand(db!, 'lateral-max-probe', t, [`select stage, count(*) as n from (${STAGES_LATERAL}) s group by stage`], (rows) => distAnswer(Object.fromEntries(rows[0]!.map((r) => [String(r.stage), r.n]))), ro),
+          { ...hand(db!, 'lateral-max-probe', t, [`select stage, count(*) as n from (${STAGES_LATERAL}) s group by stage`], (rows) => distAnswer(Object.fromEntries(rows[0]!.map((r) => [String(r.stage), r.n]))), ro), probes: true },
         ],
       },
       {
@@ -572,6 +572,7 @@ export async function readPathsSection(o: ReadPathOptions): Promise<Section> {
         key: 'refresh',
         path: 'refresh (winback_audience, materialize: table)',
         agree: nearCount,
+        note: 'both: the members into a new table, indexed on the key and analysed (the engine then swaps it in by rename)',
         engine: {
           id: 'engine',
           run: async () => {
@@ -580,7 +581,8 @@ export async function readPathsSection(o: ReadPathOptions): Promise<Section> {
           },
         },
         hands: ['one-scan', 'one-scan-candidates'].map((m) =>
-          hand(db!, `create-table-as/${m}`, wall, [`create table ${schema}.hand_refresh as ${winback(m)}`, `select count(*) as n from ${schema}.hand_refresh`, `drop table ${schema}.hand_refresh`], (rows) => String(Number(rows[1]![0]!.n)), { write: true, timeoutMs }),
+          // As the engine's table: indexed on the key and analysed for its readers.
+          hand(db!, `create-table-as/${m}`, wall, [`create table ${schema}.hand_refresh as ${winback(m)}`, `create index on ${schema}.hand_refresh (id)`, `analyze ${schema}.hand_refresh`, `select count(*) as n from ${schema}.hand_refresh`, `drop table ${schema}.hand_refresh`], (rows) => String(Number(rows[3]![0]!.n)), { write: true, timeoutMs }),
         ),
       },
       {
