@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LanguageService, Project, checkFails, checkText, checkMarkdown, checkJson, compileMetricBreakdown, type Analysis } from '../engine/src/index.js';
+import { LanguageService, Project, checkFails, checkText, checkMarkdown, checkJson, compileMetricBreakdown, compileMetric, type Analysis } from '../engine/src/index.js';
 import { checkKpis } from '../engine/src/kpi/check.js';
 import { preview, type KpiPreview } from '../engine/src/preview/preview.js';
 import { loadCatalog } from '../engine/src/db/catalog-load.js';
@@ -22,7 +22,7 @@ import type { PlanItem } from '../engine/src/deploy/plan.js';
 import type { Catalog } from '../engine/src/resolve/catalog.js';
 import { DEFAULT_ANCHOR } from '../examples/shop/generate.js';
 import { createTestDb, forEachBackend, postgresReachable, type TestDb } from './helpers/databases.js';
-import { explainJson, perRowProbes } from './helpers/explain-shape.js';
+import { explainJson, perRowProbes, type PlanNode } from './helpers/explain-shape.js';
 import { model, SIGNED_UP_AT } from './helpers/model.js';
 import { SHOP, shopDb, type ShopDb } from './helpers/shop.js';
 import { EDGE, T, T2, generateData, loadData, type Customer } from './oracle/data.js';
@@ -219,6 +219,21 @@ forEachBackend('KPI breakdowns', (backend) => {
             r.rows.map((x) => Number(x.size)),
             expected.map((g) => g.size),
           );
+          // The total row (one statement for groups and value): there exactly when the groups
+          // partition the entities and the metric adds up; equal to the KPI's own SQL.
+          const withTotal = compileMetricBreakdown(q.metric, q.breakdown, { asOf: { kind: 'instant', at }, literals: 'param' }, { withTotal: true });
+          assert.equal(withTotal.total, by !== 'segments' && form !== 'avg' && form !== 'count_distinct', 'whether the statement carries the total');
+          const rows = (await tdb!.db.query<{ kind: string; size: string; value: number | null }>(withTotal.sql, withTotal.parameters)).rows;
+          const totals = rows.filter((x) => x.kind === 'total');
+          assert.equal(totals.length, withTotal.total ? 1 : 0);
+          assert.deepEqual(rows.filter((x) => x.kind !== 'total').map((x) => Number(x.size)), expected.map((g) => g.size), 'the group rows are unchanged by the total row');
+          if (withTotal.total) {
+            const own = compileMetric(q.metric, { asOf: { kind: 'instant', at }, literals: 'param' });
+            const v = (await tdb!.db.query<{ value: number | null }>(own.sql, own.parameters)).rows[0]!.value;
+            const t = totals[0]!.value;
+            assert.ok(close(t === null ? null : Number(t), v === null ? null : Number(v)), `total row ${t} vs the KPI's SQL ${v}`);
+            assert.equal(Number(totals[0]!.size), o.existing(ms).length, 'the total row counts the existing entities');
+          }
         });
       }
     }
@@ -412,5 +427,22 @@ describe('breakdown query shape [postgres]', function () {
     });
     assert.ok(checked >= 7, `checked ${checked}`);
     assert.deepEqual(problems, []);
+  });
+
+  it('groups and the overall value in one statement: one scan of the events per stream, one of the entities', async () => {
+    // revenue_by_country (one leaf) and shape_arpu_by_country (two leaves over one stream: one shared scan).
+    const scans = (n: PlanNode, rel: string): number => (n['Relation Name'] === rel ? 1 : 0) + (n.Plans ?? []).reduce((a, c) => a + scans(c, rel), 0);
+    await shop!.withDb(async (db) => {
+      for (const [name, events] of [['revenue_by_country', 1], ['shape_arpu_by_country', 1]] as const) {
+        const q = analysis.get('Kpi', name)!.resolved.query;
+        assert.ok(q?.k === 'metric' && q.breakdown, name);
+        const c = compileMetricBreakdown(q.metric, q.breakdown, { asOf: { kind: 'instant', at: DEFAULT_ANCHOR }, literals: 'param' }, { withTotal: true });
+        assert.ok(c.total, `${name}: the statement carries the overall value`);
+        const plan = await explainJson(db, c.sql, c.parameters);
+        assert.deepEqual(perRowProbes(plan, { eventsTables: ['events'] }), [], name);
+        assert.equal(scans(plan, 'events'), events, `${name}: scans of the events (one per stream)`);
+        assert.equal(scans(plan, 'customers'), 1, `${name}: scans of the customers (the groups' values, read once)`);
+      }
+    });
   });
 });

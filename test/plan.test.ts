@@ -240,6 +240,21 @@ forEachBackend('plan', (backend) => {
     assert.deepEqual(change(json, 'kpi', 'revenue_30d').impact, { k: 'kpi', before: { value: a.value, status: a.status }, after: { value: b.value, status: b.status } });
   });
 
+  it('a changed KPI with a breakdown: value (the total row of the one statement), status and groups before and after equal previews of each side', async function () {
+    this.timeout(120_000);
+    edit(project, KPIS, /(?<head>name: revenue_by_country\nversion: )1(?<body>[\s\S]*?)within: 30d/, '$<head>2$<body>within: 60d');
+    const { json } = await plan();
+    const side = async (dir: string) => {
+      const analysis = Project.load(dir).analyze();
+      return withDb(async (db) => (await preview(db, analysis, 'kpi', 'revenue_by_country', { asOf: T })) as KpiPreview);
+    };
+    const a = await side(deployedCopy);
+    const b = await side(project);
+    assert.notEqual(a.value, b.value);
+    assert.ok(a.groups?.length && b.groups?.length);
+    assert.deepEqual(change(json, 'kpi', 'revenue_by_country').impact, { k: 'kpi', before: { value: a.value, status: a.status, groups: a.groups }, after: { value: b.value, status: b.status, groups: b.groups } });
+  });
+
   it('a removed definition: an error without --allow-drop; with it, the members it drops', async function () {
     this.timeout(120_000);
     const text = readFileSync(join(project, SEGMENTS), 'utf8');

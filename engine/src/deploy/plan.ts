@@ -25,7 +25,7 @@
 
 import type { RawDiagnostic } from '../diagnostics.js';
 import { evaluateKpi, type KpiStatus } from '../kpi/status.js';
-import { evaluateGroups } from '../kpi/breakdown.js';
+import { evaluateGroups, splitTotal } from '../kpi/breakdown.js';
 import { compileMetricBreakdown, type BreakdownRow } from '../sql/breakdown.js';
 import type { KpiGroup } from '../protocol.js';
 import type { Kind, KpiDef, LifecycleDef } from '../model/types.js';
@@ -384,15 +384,24 @@ async function measureRaw(tx: Db, kind: string, oldInfo: DefinitionInfo | undefi
     const side = async (info: DefinitionInfo | undefined): Promise<KpiSide | null> => {
       const m = q(info);
       if (!info || m?.k !== 'metric') return null;
-      const c = compileMetric(m.metric, { asOf: { kind: 'instant', at: asOf }, literals: 'param' });
-      const r = await tx.query<{ value: number | null }>(c.sql, c.parameters);
-      const raw = r.rows[0]?.value;
-      const value = raw === null || raw === undefined || !Number.isFinite(Number(raw)) ? null : Number(raw);
+      const opts = { asOf: { kind: 'instant', at: asOf }, literals: 'param' } as const;
+      // With a breakdown whose groups add up to the KPI, its one statement also answers the value.
+      let split: ReturnType<typeof splitTotal> | undefined;
+      if (m.breakdown) {
+        const b = compileMetricBreakdown(m.metric, m.breakdown, opts, { withTotal: true });
+        split = splitTotal((await tx.query<BreakdownRow>(b.sql, b.parameters)).rows);
+      }
+      let value: number | null;
+      if (split?.total !== undefined) value = split.total;
+      else {
+        const c = compileMetric(m.metric, opts);
+        const r = await tx.query<{ value: number | null }>(c.sql, c.parameters);
+        const raw = r.rows[0]?.value;
+        value = raw === null || raw === undefined || !Number.isFinite(Number(raw)) ? null : Number(raw);
+      }
       const ev = evaluateKpi(info.def as KpiDef, value, asOf);
-      if (!m.breakdown) return { value, status: ev.status };
-      const b = compileMetricBreakdown(m.metric, m.breakdown, { asOf: { kind: 'instant', at: asOf }, literals: 'param' });
-      const rows = await tx.query<BreakdownRow>(b.sql, b.parameters);
-      return { value, status: ev.status, groups: evaluateGroups(info.def as KpiDef, rows.rows, asOf) };
+      if (!split) return { value, status: ev.status };
+      return { value, status: ev.status, groups: evaluateGroups(info.def as KpiDef, split.groups, asOf) };
     };
     return { k: 'kpi', before: await side(oldInfo), after: await side(newInfo) };
   }

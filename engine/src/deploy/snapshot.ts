@@ -63,15 +63,16 @@ export async function takeLifecycleSnapshot(tx: Db, project: Project, opts: { sc
     }
     const c = compileValues(q, { asOf: { kind: 'instant', at: opts.asOf }, literals: 'inline' });
     await tx.exec(`create temporary table tally_stage_now on commit drop as select key::text as key, value::text as stage from (${c.sql}) as v`);
-    const dist = await tx.query<{ stage: string | null; n: number }>(`select stage, count(*) as n from tally_stage_now group by stage`);
+    // The day's counts, recorded and read back in one pass over the stages.
+    const dist = await tx.query<{ stage: string | null; n: number }>(
+      `insert into ${s}.lifecycle_snapshots (day, lifecycle, version, fingerprint, stage, entities)
+       select $1::date, $2, $3::int, $4, stage, count(*) from tally_stage_now group by stage
+       returning stage, entities as n`,
+      [day, name, info.def.version, info.fingerprint],
+    );
     const stages: Record<string, number> = {};
     for (const st of (info.def as LifecycleDef).stages) stages[st.name.name] = 0;
     for (const r of dist.rows) if (r.stage !== null) stages[r.stage] = Number(r.n);
-    await tx.query(
-      `insert into ${s}.lifecycle_snapshots (day, lifecycle, version, fingerprint, stage, entities)
-       select $1::date, $2, $3::int, $4, stage, count(*) from tally_stage_now group by stage`,
-      [day, name, info.def.version, info.fingerprint],
-    );
     const changed = await tx.query<{ n: number }>(
       `with latest as (
          select distinct on (key) key, stage from ${s}.lifecycle_stage_changes where lifecycle = $2 and since <= $1::date order by key, since desc, taken_at desc

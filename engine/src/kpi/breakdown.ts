@@ -23,12 +23,24 @@ export function groupLabel(row: Pick<BreakdownRow, 'label' | 'kind'>, mask?: (v:
   return mask ? mask(row.label) : row.label;
 }
 
+/**
+ * The breakdown's overall row (kind `total`, see compileMetricBreakdown's `withTotal`) as the KPI's
+ * value, and the group rows without it; `total` undefined when the statement has no such row.
+ */
+export function splitTotal(rows: readonly BreakdownRow[]): { groups: BreakdownRow[]; total?: number | null } {
+  const t = rows.find((r) => r.kind === 'total');
+  const groups = rows.filter((r) => r.kind !== 'total');
+  if (!t) return { groups };
+  const raw = t.value;
+  return { groups, total: raw === null || raw === undefined || !Number.isFinite(Number(raw)) ? null : Number(raw) };
+}
+
 export function evaluateGroups(def: KpiDef, rows: readonly BreakdownRow[], asOf: Date, mask?: (v: string) => string): KpiGroup[] {
-  return rows.map((r) => {
+  return rows.filter((r) => r.kind !== 'total').map((r) => {
     const group = groupLabel(r);
     const raw = r.value;
     const value = raw === null || raw === undefined || !Number.isFinite(Number(raw)) ? null : Number(raw);
-    const out: KpiGroup = { group: mask && r.kind === 'value' ? groupLabel(r, mask) : group, kind: r.kind, size: Number(r.size), value };
+    const out: KpiGroup = { group: mask && r.kind === 'value' ? groupLabel(r, mask) : group, kind: r.kind as KpiGroup['kind'], size: Number(r.size), value };
     const gdef = groupDef(def, group);
     if (gdef) {
       const e = evaluateKpi(gdef, value, asOf);

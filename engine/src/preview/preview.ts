@@ -5,7 +5,7 @@ import type { Analysis } from '../project.js';
 import { deadlineOf, evaluateKpi, kpiFormat } from '../kpi/status.js';
 import type { IrBreakdown, IrMetric } from '../ir/ir.js';
 import { compileMetricBreakdown, type BreakdownRow } from '../sql/breakdown.js';
-import { evaluateGroups } from '../kpi/breakdown.js';
+import { evaluateGroups, splitTotal } from '../kpi/breakdown.js';
 import { deployedKey, readDeployed } from '../state/deployed.js';
 import { deployedAnalysis } from '../state/deployed-project.js';
 import type { Catalog } from '../resolve/catalog.js';
@@ -164,13 +164,19 @@ export async function preview(db: Db, analysis: Analysis, kind: PreviewKind, nam
   if (kind === 'kpi' && q.k === 'metric') {
     const m = compileMetric(q.metric, sqlOpts);
     return run(async (tx) => {
-      const r = await tx.query<{ value: number | null }>(m.sql, m.parameters);
-      const raw = r.rows[0]?.value;
-      const value = raw === null || raw === undefined || !Number.isFinite(Number(raw)) ? null : Number(raw);
       const def = info.def as KpiDef;
+      // With a breakdown whose groups add up to the KPI, its one statement also answers the value.
+      const groups = q.breakdown && def.breakdown ? await kpiGroups(tx, analysis, def, q.metric, q.breakdown, opts.asOf) : undefined;
+      let value: number | null;
+      if (groups?.total !== undefined) value = groups.total;
+      else {
+        const r = await tx.query<{ value: number | null }>(m.sql, m.parameters);
+        const raw = r.rows[0]?.value;
+        value = raw === null || raw === undefined || !Number.isFinite(Number(raw)) ? null : Number(raw);
+      }
       const out: KpiPreview = { kind: 'kpi', name, ...evaluateKpi(def, value, opts.asOf), ...(def.owner ? { owner: def.owner } : {}), as_of: asOfIso, sql: m.sql };
       if (opts.detail) Object.assign(out, await kpiSeries(tx, def, q.metric, opts.asOf, value));
-      if (q.breakdown && def.breakdown) Object.assign(out, await kpiGroups(tx, analysis, def, q.metric, q.breakdown, opts.asOf));
+      if (groups) Object.assign(out, { breakdown: groups.breakdown, groups: groups.groups });
       return out;
     });
   }
@@ -210,9 +216,9 @@ async function deployedSegment(tx: Db, analysis: Analysis, name: string, fingerp
 }
 
 /** A KPI's groups (`breakdown:`): one set-based query (sql/breakdown.ts), each group judged by its target. */
-async function kpiGroups(tx: Db, analysis: Analysis, def: KpiDef, metric: IrMetric, bd: IrBreakdown, asOf: Date): Promise<Pick<KpiPreview, 'breakdown' | 'groups'>> {
-  const c = compileMetricBreakdown(metric, bd, paramOptions(asOf));
-  const r = await tx.query<BreakdownRow>(c.sql, c.parameters);
+async function kpiGroups(tx: Db, analysis: Analysis, def: KpiDef, metric: IrMetric, bd: IrBreakdown, asOf: Date): Promise<Required<Pick<KpiPreview, 'breakdown' | 'groups'>> & { total?: number | null }> {
+  const c = compileMetricBreakdown(metric, bd, paramOptions(asOf), { withTotal: true });
+  const r = splitTotal((await tx.query<BreakdownRow>(c.sql, c.parameters)).rows);
   const by = def.breakdown!.by;
   const name = by.k === 'segments' ? by.refs.map((x) => x.name).join(', ') : by.k === 'invalid' ? '' : by.ref.name;
   // A breakdown by a PII attribute shows the values' shape only.
@@ -220,7 +226,8 @@ async function kpiGroups(tx: Db, analysis: Analysis, def: KpiDef, metric: IrMetr
   const pii = by.k === 'attribute' && entity && bd.by.k === 'value' && bd.by.value.k === 'col' && piiColumns(entity).has(bd.by.value.col);
   return {
     breakdown: { by: by.k === 'invalid' ? 'attribute' : by.k, name, ...(def.breakdown!.top ? { top: def.breakdown!.top.n } : {}), sql: c.sql },
-    groups: evaluateGroups(def, r.rows, asOf, pii ? (v) => String(maskValue(v)) : undefined),
+    groups: evaluateGroups(def, r.groups, asOf, pii ? (v) => String(maskValue(v)) : undefined),
+    ...(r.total !== undefined ? { total: r.total } : {}),
   };
 }
 

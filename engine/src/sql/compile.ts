@@ -439,21 +439,30 @@ function passJoins(x: Ctx): Sql {
     // Push the union of the slots' types and the widest window into the scan's WHERE.
     const pushed: Sql[] = [sql`${col('ev', s.time)} <= ${x.asOf}`];
     const allTyped = s.typeColumn && slots.every((sl) => sl.agg.filter.types);
+    const types = allTyped ? [...new Set(slots.flatMap((sl) => sl.agg.filter.types!))].sort() : [];
     if (allTyped) {
-      const types = [...new Set(slots.flatMap((sl) => sl.agg.filter.types!))].sort();
       pushed.push(types.length === 1 ? sql`${col('ev', s.typeColumn!)} = ${x.value(types[0]!)}` : sql`${col('ev', s.typeColumn!)} in (${sql.join(types.map((t) => x.value(t)))})`);
     }
+    let pushedSince: IrTime | undefined;
     if (slots.every((sl) => sl.agg.filter.since)) {
       const widest = slots.reduce((w, sl) => (sl.agg.filter.since!.k === 'asof' && w.k === 'asof' && (sl.agg.filter.since as { minusMs: number }).minusMs > w.minusMs ? sl.agg.filter.since! : w), slots[0]!.agg.filter.since!);
-      if (slots.every((sl) => sl.agg.filter.since!.k === 'asof')) pushed.push(sql`${col('ev', s.time)} > ${x.time(widest)}`);
+      if (slots.every((sl) => sl.agg.filter.since!.k === 'asof')) {
+        pushed.push(sql`${col('ev', s.time)} > ${x.time(widest)}`);
+        pushedSince = widest;
+      }
     }
     if (x.candidates) pushed.push(sql`${col('ev', s.entityKey)} in (${x.candidates})`);
-    const only = slots.length === 1;
     const cols = slots.map((sl) => {
       const f = sl.agg.filter;
-      // With one slot the scan's WHERE already is its filter, unless it has more than what was pushed.
-      const needsFilter = !only || f.where !== null || (f.types !== null && !allTyped);
-      const value = aggValue(x, sl.agg, 'ev', needsFilter ? eventFilter(x, f, 'ev', { upper: false }) : undefined);
+      // The slot's FILTER holds only what the scan's WHERE does not already say: its types when
+      // narrower than the pushed ones, its window when narrower than the pushed one, its property tests.
+      const parts: Sql[] = [];
+      if (f.since && !(pushedSince && ir.structuralKey(f.since) === ir.structuralKey(pushedSince))) parts.push(sql`${col('ev', s.time)} > ${x.time(f.since)}`);
+      if (f.types && s.typeColumn && !(allTyped && [...new Set(f.types)].sort().join('\u0000') === types.join('\u0000'))) {
+        parts.push(f.types.length === 1 ? sql`${col('ev', s.typeColumn)} = ${x.value(f.types[0]!)}` : sql`${col('ev', s.typeColumn)} in (${sql.join(f.types.map((t) => x.value(t)))})`);
+      }
+      if (f.where) parts.push(cond(x, f.where, 'ev'));
+      const value = aggValue(x, sl.agg, 'ev', parts.length ? sql.join(parts, sql` and `) : undefined);
       return sql`${value} as ${sql.id(sl.alias)}`;
     });
     joins.push(
@@ -1245,4 +1254,15 @@ export function eventExprRaw(e: IrExpr, opts: SqlOptions, ev: string): RawBuilde
 /** An instant relative to T (or fixed), as T is given in the options. */
 export function timeRaw(t: IrTime, opts: SqlOptions): RawBuilder<unknown> {
   return new Ctx(opts, undefined, 'probe').time(t);
+}
+
+/**
+ * One scan of a stream shared by several event filters over event alias `ev`: the WHERE pushed
+ * into it (time <= T, the union of the types, the widest window) and each filter's FILTER clause
+ * (undefined when the pushed WHERE already is exactly that filter), as the KPI's own SQL reads it.
+ */
+export function sharedScanRaw(stream: IrStream, filters: readonly IrEventFilter[], opts: SqlOptions): { where: RawBuilder<unknown>; filter: (f: IrEventFilter) => RawBuilder<unknown> | undefined } {
+  const x = new Ctx(opts, undefined, 'probe');
+  const pushed = pushedFilter(x, stream, filters);
+  return { where: pushed.where, filter: (f) => filterClause(x, f, pushed.exact(f)) };
 }

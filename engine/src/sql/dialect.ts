@@ -82,6 +82,11 @@ export interface Dialect {
   quoteIdent(name: string): string;
   /** A string literal quoted by hand (for text written outside Kysely): `'it''s'`. */
   quoteLiteral(text: string): string;
+  /**
+   * A common table expression the planner inlines into each reference (`name as not materialized
+   * (body)`): a cheap mapping read by several leaves, each joined where it is used.
+   */
+  inlinedCte(name: string, body: Sql): Sql;
 }
 
 const CAST_SUFFIX: Record<SqlType, Sql> = {
@@ -142,4 +147,5 @@ export const postgres: Dialect = {
   series: (n, alias, column) => sql`generate_series(0, ${sql.lit(n - 1)}) as ${sql.id(alias)}(${sql.id(column)})`,
   quoteIdent: (name) => `"${name.replace(/"/g, '""')}"`,
   quoteLiteral: (text) => `'${text.replace(/'/g, "''")}'`,
+  inlinedCte: (name, body) => sql`${sql.raw(name)} as not materialized (${body})`,
 };

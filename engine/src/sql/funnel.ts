@@ -2,14 +2,15 @@
 //
 // fs0: each existing entity's first step-0 event t0 (all events up to T), kept when t0 > T - within.
 // fsk: the earliest step-k event strictly after t_{k-1} (and within the step's window, and <= T):
-//      one scan of the step's events (fenced with `offset 0`, so never an index probe per entrant)
-//      hash-joined to fs{k-1} on the key, grouped by key (greedy, strict order).
+//      one scan of the step's events (fenced with `offset 0`, so never an index probe per entrant;
+//      steps with the same events share one scan, a materialized CTE `fe<n>`) hash-joined to
+//      fs{k-1} on the key, grouped by key (greedy, strict order).
 // The preview counts each step and the median time from the previous one; a KPI's conversion
 // divides two counts. compile.ts supplies the building blocks (`FunnelParts`), so this file needs
 // nothing of it (no import cycle).
 
 import { sql, type RawBuilder } from 'kysely';
-import type { IrEntity, IrEventFilter, IrFunnel, IrStream, IrTime } from '../ir/ir.js';
+import { structuralKey, type IrEntity, type IrEventFilter, type IrFunnel, type IrStream, type IrTime } from '../ir/ir.js';
 import type { Dialect } from './dialect.js';
 
 type Sql = RawBuilder<unknown>;
@@ -28,6 +29,11 @@ export interface FunnelParts {
   exists(entity: IrEntity, key: Sql): Sql;
 }
 
+/** The structural identity of a step's scan (its stream and event filter). */
+function scanKey(f: IrEventFilter): string {
+  return structuralKey(f);
+}
+
 /** `with fs0 as (...), ..., fs<last> as (...)`: the steps up to `last` (0-based), each `k, t` (and `p`, the previous step's time). */
 export function funnelCtes(f: IrFunnel, last: number, x: FunnelParts): Sql {
   const first = f.steps[0]!;
@@ -36,17 +42,34 @@ export function funnelCtes(f: IrFunnel, last: number, x: FunnelParts): Sql {
   const t0 = x.col('ev', s0.time);
   const lower = x.time({ k: 'asof', minusMs: f.within.ms, minus: f.within });
   const firsts = sql`select ${key0} as k, min(${t0}) as t from ${x.stream(s0)} as ev where ${x.filter(first.filter, 'ev')} group by ${key0} having min(${t0}) > ${lower}`;
-  const ctes: Sql[] = [x.d.materializedCte('fs0', sql`select g.k, g.t from (${firsts}) as g where ${x.exists(f.entity, x.col('g', 'k'))}`)];
-  for (let i = 1; i <= last; i++) {
-    const step = f.steps[i]!;
+  const ctes: Sql[] = [];
+  // The step's events in one scan: every later step is after t0 > T - within, so that bound is
+  // pushed in; `offset 0` keeps it one scan (no index probe per entrant: the join is by hash).
+  // Steps with the same events (e.g. a first and a repeat purchase) share one scan, a materialized CTE.
+  const scanOf = (step: (typeof f.steps)[number]) => {
     const s = step.filter.stream;
     const t = x.col('ev', s.time);
-    // The step's events in one scan: every later step is after t0 > T - within, so that bound is
-    // pushed in; `offset 0` keeps it one scan (no index probe per entrant: the join is by hash).
-    const scan = sql`select ${x.col('ev', s.entityKey)} as k, ${t} as t from ${x.stream(s)} as ev where ${t} > ${lower} and ${x.filter(step.filter, 'ev')} offset 0`;
+    return sql`select ${x.col('ev', s.entityKey)} as k, ${t} as t from ${x.stream(s)} as ev where ${t} > ${lower} and ${x.filter(step.filter, 'ev')}`;
+  };
+  const uses = new Map<string, number>();
+  for (let i = 1; i <= last; i++) uses.set(scanKey(f.steps[i]!.filter), (uses.get(scanKey(f.steps[i]!.filter)) ?? 0) + 1);
+  const shared = new Map<string, string>();
+  for (let i = 1; i <= last; i++) {
+    const k = scanKey(f.steps[i]!.filter);
+    if (uses.get(k)! > 1 && !shared.has(k)) {
+      const name = `fe${shared.size + 1}`;
+      shared.set(k, name);
+      ctes.push(x.d.materializedCte(name, scanOf(f.steps[i]!)));
+    }
+  }
+  ctes.push(x.d.materializedCte('fs0', sql`select g.k, g.t from (${firsts}) as g where ${x.exists(f.entity, x.col('g', 'k'))}`));
+  for (let i = 1; i <= last; i++) {
+    const step = f.steps[i]!;
+    const name = shared.get(scanKey(step.filter));
+    const events = name ? sql.raw(name) : sql`(${scanOf(step)} offset 0)`;
     const on: Sql[] = [sql`e.k = p.k`, sql`e.t > p.t`];
     if (step.within) on.push(sql`e.t <= p.t + ${x.d.interval(step.within)}`);
-    ctes.push(x.d.materializedCte(`fs${i}`, sql`select p.k, p.t as p, min(e.t) as t from ${sql.raw(`fs${i - 1}`)} as p join (${scan}) as e on ${sql.join(on, sql` and `)} group by p.k, p.t`));
+    ctes.push(x.d.materializedCte(`fs${i}`, sql`select p.k, p.t as p, min(e.t) as t from ${sql.raw(`fs${i - 1}`)} as p join ${events} as e on ${sql.join(on, sql` and `)} group by p.k, p.t`));
   }
   return sql`with ${sql.join(ctes)}`;
 }
