@@ -652,7 +652,7 @@ function fingerprint(r: ResolvedDefinition): string {
  * version bumps on definitions nobody changed (test/fingerprint-stability.test.ts).
  */
 function metricForFingerprint(m: IrMetric): unknown {
-  if (m.k === 'count' || m.k === 'conversion') return m;
+  if (m.k === 'count' || m.k === 'conversion' || m.k === 'cost') return m;
   if (m.k === 'ratio') return { k: m.k, numerator: metricForFingerprint(m.numerator), denominator: metricForFingerprint(m.denominator) };
   const { entity: _entity, ...rest } = m;
   return rest;

@@ -156,7 +156,23 @@ export type IrMetric =
   | { readonly k: 'churn'; readonly entity: IrEntity; readonly filter: IrEventFilter; readonly period: IrDuration }
   | { readonly k: 'nps'; readonly entity: IrEntity; readonly filter: IrEventFilter; readonly value: IrExpr }
   /** reached step `to` / reached step `from` of a funnel (0-based step indexes, from <= to; step 0 reached = entrants). */
-  | { readonly k: 'conversion'; readonly funnel: IrFunnel; readonly from: number; readonly to: number };
+  | { readonly k: 'conversion'; readonly funnel: IrFunnel; readonly from: number; readonly to: number }
+  /**
+   * CSAT: of the matching events of existing entities whose rating `value` is not NULL and lies in
+   * [low, high], the share with value `op` (gte/gt) `threshold`; NULL when there are none.
+   */
+  | { readonly k: 'csat'; readonly entity: IrEntity; readonly filter: IrEventFilter; readonly value: IrExpr; readonly low: number; readonly high: number; readonly op: 'gte' | 'gt'; readonly threshold: number }
+  /** Spend: the sum of a cost source's amount over its rows with time in (T - within, T] (0 when none). */
+  | { readonly k: 'cost'; readonly costs: IrCosts; readonly within: IrDuration };
+
+/** A cost source (`kind: Costs`): one row per spend, not about an entity. */
+export interface IrCosts {
+  readonly name: string;
+  readonly table: IrTable;
+  readonly time: string;
+  readonly amount: string;
+  readonly channel?: string;
+}
 
 /**
  * A cohort retention table (`kind: Cohort`). Cohorts: the last `count` periods (ISO weeks from

@@ -12,7 +12,7 @@ import type { IrEntity, IrExpr, IrQuery } from '../ir/ir.js';
 import type { Definition, Kind, Ref, ValueType } from '../model/types.js';
 import type { Catalog } from './catalog.js';
 
-export type RefKind = 'Campaign' | 'Test' | 'Cohort' | 'Entity' | 'Events' | 'Segment' | 'Trait' | 'Score' | 'Lifecycle' | 'Kpi' | 'Funnel' | 'stage' | 'band' | 'attribute' | 'event-type' | 'property';
+export type RefKind = 'Campaign' | 'Test' | 'Cohort' | 'Entity' | 'Events' | 'Segment' | 'Trait' | 'Score' | 'Lifecycle' | 'Kpi' | 'Funnel' | 'Costs' | 'stage' | 'band' | 'attribute' | 'event-type' | 'property';
 
 /** A place where a name is used, for navigation and rename. */
 export interface RefSite {

@@ -1044,6 +1044,25 @@ function npsSql(x: Ctx, m: Extract<IrMetric, { k: 'nps' }>): Sql {
   return sql`select ${x.d.cast(sql`((count(*) filter (where score >= 9)) - (count(*) filter (where score <= 6)))`, 'float8')} * 100 / nullif(count(*), 0) as v from (${latest}) as nps`;
 }
 
+/**
+ * CSAT: of the matching responses of existing entities whose rating is in [low, high] (so not
+ * NULL), the share that is satisfied; NULL with none (one scan; every response counts).
+ */
+function csatSql(x: Ctx, m: Extract<IrMetric, { k: 'csat' }>): Sql {
+  const f = m.filter;
+  const rating = expr(x, m.value, 'ev');
+  const key = col('ev', f.stream.entityKey);
+  const satisfied = sql`${rating} ${sql.raw(m.op === 'gte' ? '>=' : '>')} ${x.value(m.threshold)}`;
+  return sql`select ${x.d.cast(sql`(count(*) filter (where ${satisfied}))`, 'float8')} / nullif(count(*), 0) as v from ${streamRel(x, f.stream)} as ev where ${eventFilter(x, f, 'ev')} and ${rating} >= ${x.value(m.low)} and ${rating} <= ${x.value(m.high)} and ${entityExists(x, m.entity, key)}`;
+}
+
+/** Spend: the cost source's amount summed over its rows in (T - within, T]; 0 with none (NULL amounts count as nothing). */
+function costSql(x: Ctx, m: Extract<IrMetric, { k: 'cost' }>): Sql {
+  const t = col('c', m.costs.time);
+  const since = x.time({ k: 'asof', minusMs: m.within.ms, minus: m.within });
+  return sql`select coalesce(sum(${col('c', m.costs.amount)}), 0) as v from ${table(m.costs.table)} as c where ${t} > ${since} and ${t} <= ${x.asOf}`;
+}
+
 function metricValue(row: MetricRow, m: IrMetric): Sql {
   switch (m.k) {
     case 'count':
@@ -1067,6 +1086,10 @@ function metricValue(row: MetricRow, m: IrMetric): Sql {
       return row.single(countDistinctSql(row.x, m));
     case 'conversion':
       return row.single(conversionSql(m.funnel, m.from, m.to, funnelParts(row.x)));
+    case 'csat':
+      return row.single(csatSql(row.x, m));
+    case 'cost':
+      return row.single(costSql(row.x, m));
   }
 }
 
