@@ -9,6 +9,7 @@ import { NULL_GROUP, OTHER_GROUP, type EntityDef, type KpiDef } from '../model/t
 import { bandCase } from './bands.js';
 import { attribute } from './conditions.js';
 import { costSources, hasCost } from './acquisition.js';
+import { entityFor, irEntity } from './entities.js';
 import type { ResolveContext } from './context.js';
 
 /** The entities a metric's leaves are about (one, for a breakdown to apply). */
@@ -37,6 +38,12 @@ export function kpiBreakdown(cx: ResolveContext, def: KpiDef, metric: IrMetric):
     return undefined;
   }
   const entities = [...metricEntities(metric).values()];
+  // Spend alone is about no entity: its groups are the KPI's entity's (the channel it was acquired through).
+  if (entities.length === 0 && hasCost(metric)) {
+    const e = entityFor(cx, def, def.entity);
+    if (!e) return undefined;
+    entities.push(irEntity(e));
+  }
   if (entities.length !== 1) {
     cx.error('entity-mismatch', b.span, `a breakdown groups one entity's members, but this metric is about ${entities.map((e) => e.name).join(' and ')}`);
     return undefined;
