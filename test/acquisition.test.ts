@@ -7,7 +7,7 @@
 // PGlite and PostgreSQL. Plus the misuse diagnostics (with did-you-mean) and an EXPLAIN shape.
 
 import assert from 'node:assert/strict';
-import { Project, compileMetric, compileMetricBreakdown, loadCatalog, type Catalog } from '../engine/src/index.js';
+import { LanguageService, Project, compileMetric, compileMetricBreakdown, loadCatalog, type Catalog } from '../engine/src/index.js';
 import type { Db } from '../engine/src/db/db.js';
 import { createTestDb, forEachBackend, type TestDb } from './helpers/databases.js';
 import { assertNoPerRowProbes } from './helpers/explain-shape.js';
@@ -459,5 +459,35 @@ describe('csat, cost, cac, roas: misuse', () => {
     const d = analyze(kpi('{ roas: { costs: marketing_costs, within: 30d, revenue: { event: purchase, property: amount, within: 7d } } }'));
     assert.deepEqual(d.map((x) => x.code), ['unknown-key']);
     assert.match(d[0]!.message, /unknown key 'within' in `revenue`/);
+  });
+});
+
+describe('csat, cost, cac, roas in the editor', () => {
+  const text = kpi('{ cac: { costs: marketing_costs, within: 30d, acquired: { event: purchase } } }') + '---\n' + kpi('{ csat: { event: survey, property: rating, within: 30d, satisfied: { gte: 4 } } }').replace('name: k', 'name: k2');
+  const service = () => {
+    const p = new Project('/virtual/acq', TALLY);
+    p.setFile('definitions/model.yaml', MODEL);
+    p.setFile('definitions/k.yaml', text);
+    return { s: new LanguageService(p, () => p.analyze({ now: T })), p };
+  };
+  const at = (needle: string, d = 1) => text.indexOf(needle) + d;
+
+  it('hover docs come from the schema; `costs:` goes to the Costs definition and completes its names', () => {
+    const { s } = service();
+    assert.match(JSON.stringify(s.hoverAt('definitions/k.yaml', at('cac'))), /Customer acquisition cost/);
+    assert.match(JSON.stringify(s.hoverAt('definitions/k.yaml', at('acquired'))), /FIRST matching event/);
+    assert.match(JSON.stringify(s.hoverAt('definitions/k.yaml', at('csat'))), /share that is satisfied/);
+    assert.match(JSON.stringify(s.hoverAt('definitions/k.yaml', at('satisfied'))), /default `\{ gte: 4 \}`/);
+    const def = s.definitionAt('definitions/k.yaml', at('marketing_costs', 3));
+    assert.equal(def.length, 1);
+    assert.equal(def[0]!.file, 'definitions/model.yaml');
+    const labels = s.completionsAt('definitions/k.yaml', at('marketing_costs', 0)).map((c) => c.label);
+    assert.ok(labels.includes('marketing_costs'), labels.join(', '));
+  });
+
+  it('completes the kind Costs with a snippet and the metric forms as keys', () => {
+    const { s } = service();
+    const kinds = s.completionsAt('definitions/k.yaml', at('Kpi', 0)).map((c) => c.label);
+    assert.ok(kinds.includes('Costs'), kinds.join(', '));
   });
 });

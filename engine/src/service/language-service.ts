@@ -171,6 +171,8 @@ export class LanguageService {
         return names('Entity', 'entity');
       case 'stream':
         return names('Events', 'events');
+      case 'costs': // a spend KPI's cost source (`cost`, `cac`, `roas`)
+        return names('Costs', 'cost source');
       case 'stage':
         return a.ofKind('Lifecycle').flatMap((i) =>
           (i.def as LifecycleDef).stages.map((s) => ({ label: `${i.def.name}.${s.name.name}`, kind: 'reference' as const, detail: `stage of ${i.def.name}`, replace })),
