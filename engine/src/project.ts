@@ -640,7 +640,7 @@ function fingerprint(r: ResolvedDefinition): string {
   else if (d.kind === 'Score') h.update(structuralKey(withoutSpans(d.bands)));
   // Quantile bands (absent keys leave every earlier fingerprint as it was).
   if ((d.kind === 'Score' || d.kind === 'Trait') && d.quantiles) h.update(`\nquantiles: ${d.quantiles.n}`);
-  else if (d.kind === 'Entity' || d.kind === 'Events' || d.kind === 'Campaign' || d.kind === 'Test' || d.kind === 'Lifecycle')
+  else if (d.kind === 'Entity' || d.kind === 'Events' || d.kind === 'Campaign' || d.kind === 'Test' || d.kind === 'Lifecycle' || d.kind === 'Costs')
     h.update(structuralKey(sortKeys(toValue(d.node), ['description', 'owner', 'tags', 'version', 'materialize'])));
   return h.digest('hex');
 }
