@@ -134,6 +134,9 @@ export const DIAGNOSTIC_CODES = {
   'unknown-step': 'a step the funnel does not have',
   'conversion-form': 'a `conversion` metric mixing `step` with `from`/`to`, or `from` without `to`',
   'conversion-order': 'a `conversion` whose `from` step is not before its `to` step',
+
+  // Currency
+  'currency-not-configured': 'an amount in a declared currency column read while tally.yaml converts no currency',
 } as const satisfies Record<string, string>;
 
 /** Every code a diagnostic may carry. */

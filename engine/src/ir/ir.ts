@@ -29,7 +29,23 @@ export interface IrStream {
   readonly typeColumn?: string;
   /** `dedupe_on`: the stream reads as if only the first row of each duplicate group existed (absent: every row). */
   readonly dedupe?: IrDedupe;
+  /** Amounts in mixed currencies: each row's rate to the project currency (absent: no `currency:`). */
+  readonly fx?: IrFx;
 }
+
+/**
+ * Conversion to the project currency: a row's rate is 1 when its currency (`currency`, an
+ * event-level expression or a cost column) is the project's `base`, else the latest rate of its
+ * currency dated on or before the row's day (in the project time zone); NULL without one.
+ */
+export interface IrFx {
+  readonly currency: IrExpr;
+  readonly base: string;
+  readonly rates: { readonly table: IrTable; readonly date: string; readonly currency: string; readonly rate: string };
+}
+
+/** The column a stream with `fx` carries: its row's rate (amounts read as amount × rate). */
+export const FX_RATE = '__tally_rate';
 
 /**
  * De-duplication of a stream at its source: rows equal on every `on` value (none of them NULL) are
@@ -172,6 +188,8 @@ export interface IrCosts {
   readonly time: string;
   readonly amount: string;
   readonly channel?: string;
+  /** The amount converts to the project currency (absent: read as it is). */
+  readonly fx?: IrFx;
 }
 
 /**

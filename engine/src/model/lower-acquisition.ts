@@ -29,6 +29,7 @@ export function lowerCosts(l: Lowerer, base: DefinitionBase, root: YMap): CostsD
     time: l.optRef(root, 'time') ?? { name: 'spent_on', span: root.span },
     amount: l.optRef(root, 'amount') ?? { name: 'amount', span: root.span },
     channel: l.optRef(root, 'channel'),
+    currency: l.optRef(root, 'currency'),
   };
 }
 

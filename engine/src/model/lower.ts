@@ -235,7 +235,16 @@ export class Lowerer {
       propertyTypes,
       columns,
       ...(getPair(root, 'dedupe_on') ? { dedupeOn: this.stringList(root, 'dedupe_on') } : {}),
+      ...this.currencyOf(root),
     };
+  }
+
+  /** An Events' `currency: { column, amounts }` (absent unless complete). */
+  private currencyOf(root: YMap): { currency?: { column: Ref; amounts: Ref[] } } {
+    const c = mapAt(root, 'currency');
+    const column = c && this.optRef(c, 'column');
+    const amounts = c ? this.stringList(c, 'amounts') : [];
+    return column && amounts.length ? { currency: { column, amounts } } : {};
   }
 
   // ---- profile kinds ---------------------------------------------------------------------------

@@ -73,6 +73,8 @@ export interface EventsDef extends DefinitionBase {
   readonly columns: ReadonlyMap<string, AttributeDecl>;
   /** `dedupe_on`: the values that make two rows one event (role names `key`/`type`/`time`, columns, properties). */
   readonly dedupeOn?: readonly Ref[];
+  /** `currency:`: the column (or property) holding each row's currency and the properties that are amounts in it. */
+  readonly currency?: { readonly column: Ref; readonly amounts: readonly Ref[] };
 }
 
 export type OpName =
@@ -343,6 +345,8 @@ export interface CostsDef extends DefinitionBase {
   readonly time: Ref;
   readonly amount: Ref;
   readonly channel?: Ref;
+  /** The column holding each row's currency code (the amount converts to the project currency). */
+  readonly currency?: Ref;
 }
 
 /** Tests are read from their document by the fixture runner (fixtures/fixtures.ts). */
@@ -358,4 +362,12 @@ export interface ProjectConfig {
   readonly warehouseUrl?: string;
   readonly deploySchema: string;
   readonly timezone: string;
+  /** `currency:`: the project currency and its rates table (absent: no conversion configured). */
+  readonly currency?: ProjectCurrency;
+}
+
+/** The project currency (tally.yaml `currency:`): amounts in other currencies convert through `rates`. */
+export interface ProjectCurrency {
+  readonly code: string;
+  readonly rates?: { readonly table: string; readonly date: string; readonly currency: string; readonly rate: string };
 }

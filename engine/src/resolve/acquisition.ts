@@ -14,6 +14,7 @@ import { attribute, eventFilter, property } from './conditions.js';
 import { catalogTable, checkColumn } from './catalog-checks.js';
 import type { ResolveContext } from './context.js';
 import { entityFor, irEntity, streamEntity } from './entities.js';
+import { costsFx } from './currency.js';
 
 /** The Costs rule: its table and columns exist, with a date/timestamp time and a number amount. */
 export function checkCosts(cx: ResolveContext, def: CostsDef): void {
@@ -21,6 +22,7 @@ export function checkCosts(cx: ResolveContext, def: CostsDef): void {
   checkColumn(cx, t, def.time, 'the time column', ['timestamp']);
   checkColumn(cx, t, def.amount, 'the amount column', ['number']);
   checkColumn(cx, t, def.channel, 'the channel column');
+  checkColumn(cx, t, def.currency, 'the currency column', ['string']);
 }
 
 function irCosts(def: CostsDef): IrCosts {
@@ -29,7 +31,10 @@ function irCosts(def: CostsDef): IrCosts {
 
 function costLeaf(cx: ResolveContext, ref: Ref, within: NonNullable<Extract<Metric, { form: 'cost' }>['within']>): IrMetric | undefined {
   const def = cx.lookup('Costs', ref);
-  return def && { k: 'cost', costs: irCosts(def), within: ir.duration(within) };
+  if (!def) return undefined;
+  const fx = costsFx(cx, def, ref);
+  if (fx === 'refused') return undefined;
+  return { k: 'cost', costs: fx ? { ...irCosts(def), fx } : irCosts(def), within: ir.duration(within) };
 }
 
 type AcquisitionMetric = Extract<Metric, { form: 'csat' | 'cost' | 'cac' | 'roas' }>;

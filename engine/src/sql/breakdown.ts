@@ -19,7 +19,7 @@ import * as ir from '../ir/ir.js';
 import type { IrBreakdown, IrMetric } from '../ir/ir.js';
 import { compileRaw } from './kysely.js';
 import { postgres, type Dialect } from './dialect.js';
-import { eventExprRaw, eventFilterRaw, membersRaw, streamRaw, tableRaw, timeRaw, valuesRaw, type CompiledQuery, type SqlOptions } from './compile.js';
+import { costRaw, eventExprRaw, eventFilterRaw, membersRaw, streamRaw, timeRaw, valuesRaw, type CompiledQuery, type SqlOptions } from './compile.js';
 
 type Sql = RawBuilder<unknown>;
 
@@ -188,7 +188,8 @@ function costLeaf(b: Builder, m: Extract<IrMetric, { k: 'cost' }>): Sql {
   const since = timeRaw({ k: 'asof', minusMs: m.within.ms, minus: m.within }, b.opts);
   const asOf = timeRaw({ k: 'asof', minusMs: 0 }, b.opts);
   const gid = by.top === null ? sql`rk.r` : sql`case when rk.r <= ${sql.lit(by.top)} then rk.r else ${sql.lit(by.top + 1)} end`;
-  return sql`select case when ${ch} is null then 0 when rk.r is null then null else ${gid} end as gid, sum(${sql.id('c', m.costs.amount)}) as v from ${tableRaw(m.costs.table)} as c left join __tally_ranked as rk on ${b.d.cast(sql`rk.v`, 'text')} = ${b.d.cast(ch, 'text')} where ${t} > ${since} and ${t} <= ${asOf} group by 1`;
+  const c = costRaw(m.costs, b.opts);
+  return sql`select case when ${ch} is null then 0 when rk.r is null then null else ${gid} end as gid, sum(${c.amount}) as v from ${c.rel} as c left join __tally_ranked as rk on ${b.d.cast(sql`rk.v`, 'text')} = ${b.d.cast(ch, 'text')} where ${t} > ${since} and ${t} <= ${asOf} group by 1`;
 }
 
 function countLeaf(b: Builder, m: Extract<IrMetric, { k: 'count' }>): Sql {

@@ -524,7 +524,7 @@ return errors === 0;
 validate20.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const events = validate24;
-const schema40 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/events.schema.json","type":"object","properties":{"kind":{"const":"Events"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"entity":{"$ref":"common.schema.json#/$defs/name"},"table":{"type":"string","minLength":1},"entity_key":{"type":"string","minLength":1},"time":{"type":"string","minLength":1},"type":{"type":"string","minLength":1},"properties":{"type":"string","minLength":1},"property_types":{"type":"object","additionalProperties":{"$ref":"common.schema.json#/$defs/valueType"}},"columns":{"type":"object","additionalProperties":{"$ref":"#/$defs/column"}},"dedupe_on":{"type":"array","minItems":1,"items":{"type":"string","minLength":1}}},"required":["kind","name","version","table","entity_key","time"],"additionalProperties":false,"$defs":{"column":{"type":"object","properties":{"column":{"type":"string","minLength":1},"type":{"$ref":"common.schema.json#/$defs/valueType"}},"required":["type"],"additionalProperties":false}}};
+const schema40 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/events.schema.json","type":"object","properties":{"kind":{"const":"Events"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"entity":{"$ref":"common.schema.json#/$defs/name"},"table":{"type":"string","minLength":1},"entity_key":{"type":"string","minLength":1},"time":{"type":"string","minLength":1},"type":{"type":"string","minLength":1},"properties":{"type":"string","minLength":1},"property_types":{"type":"object","additionalProperties":{"$ref":"common.schema.json#/$defs/valueType"}},"columns":{"type":"object","additionalProperties":{"$ref":"#/$defs/column"}},"dedupe_on":{"type":"array","minItems":1,"items":{"type":"string","minLength":1}},"currency":{"type":"object","properties":{"column":{"type":"string","minLength":1},"amounts":{"type":"array","minItems":1,"items":{"type":"string","minLength":1}}},"required":["column","amounts"],"additionalProperties":false}},"required":["kind","name","version","table","entity_key","time"],"additionalProperties":false,"$defs":{"column":{"type":"object","properties":{"column":{"type":"string","minLength":1},"type":{"$ref":"common.schema.json#/$defs/valueType"}},"required":["type"],"additionalProperties":false}}};
 const schema48 = {"type":"object","properties":{"column":{"type":"string","minLength":1},"type":{"$ref":"common.schema.json#/$defs/valueType"}},"required":["type"],"additionalProperties":false};
 
 function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -1135,14 +1135,137 @@ vErrors.push(err38);
 errors++;
 }
 }
-}
-else {
-const err39 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema40.type,parentSchema:schema40,data};
+if(data.currency !== undefined){
+let data19 = data.currency;
+if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
+if(data19.column === undefined){
+const err39 = {instancePath:instancePath+"/currency",schemaPath:"#/properties/currency/required",keyword:"required",params:{missingProperty: "column"},message:"must have required property '"+"column"+"'",schema:schema40.properties.currency.required,parentSchema:schema40.properties.currency,data:data19};
 if(vErrors === null){
 vErrors = [err39];
 }
 else {
 vErrors.push(err39);
+}
+errors++;
+}
+if(data19.amounts === undefined){
+const err40 = {instancePath:instancePath+"/currency",schemaPath:"#/properties/currency/required",keyword:"required",params:{missingProperty: "amounts"},message:"must have required property '"+"amounts"+"'",schema:schema40.properties.currency.required,parentSchema:schema40.properties.currency,data:data19};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+for(const key3 in data19){
+if(!((key3 === "column") || (key3 === "amounts"))){
+const err41 = {instancePath:instancePath+"/currency",schemaPath:"#/properties/currency/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema40.properties.currency,data:data19};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+}
+if(data19.column !== undefined){
+let data20 = data19.column;
+if(typeof data20 === "string"){
+if(func2(data20) < 1){
+const err42 = {instancePath:instancePath+"/currency/column",schemaPath:"#/properties/currency/properties/column/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema40.properties.currency.properties.column,data:data20};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+}
+else {
+const err43 = {instancePath:instancePath+"/currency/column",schemaPath:"#/properties/currency/properties/column/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema40.properties.currency.properties.column.type,parentSchema:schema40.properties.currency.properties.column,data:data20};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+}
+if(data19.amounts !== undefined){
+let data21 = data19.amounts;
+if(Array.isArray(data21)){
+if(data21.length < 1){
+const err44 = {instancePath:instancePath+"/currency/amounts",schemaPath:"#/properties/currency/properties/amounts/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema40.properties.currency.properties.amounts,data:data21};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+const len2 = data21.length;
+for(let i3=0; i3<len2; i3++){
+let data22 = data21[i3];
+if(typeof data22 === "string"){
+if(func2(data22) < 1){
+const err45 = {instancePath:instancePath+"/currency/amounts/" + i3,schemaPath:"#/properties/currency/properties/amounts/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema40.properties.currency.properties.amounts.items,data:data22};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+}
+else {
+const err46 = {instancePath:instancePath+"/currency/amounts/" + i3,schemaPath:"#/properties/currency/properties/amounts/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema40.properties.currency.properties.amounts.items.type,parentSchema:schema40.properties.currency.properties.amounts.items,data:data22};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+}
+}
+else {
+const err47 = {instancePath:instancePath+"/currency/amounts",schemaPath:"#/properties/currency/properties/amounts/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema40.properties.currency.properties.amounts.type,parentSchema:schema40.properties.currency.properties.amounts,data:data21};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+}
+}
+else {
+const err48 = {instancePath:instancePath+"/currency",schemaPath:"#/properties/currency/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema40.properties.currency.type,parentSchema:schema40.properties.currency,data:data19};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+}
+}
+else {
+const err49 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema40.type,parentSchema:schema40,data};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
 }
 errors++;
 }
@@ -11645,7 +11768,7 @@ return errors === 0;
 validate107.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const costs = validate111;
-const schema290 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/costs.schema.json","type":"object","properties":{"kind":{"const":"Costs"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"table":{"type":"string","minLength":1},"time":{"type":"string","minLength":1},"amount":{"type":"string","minLength":1},"channel":{"type":"string","minLength":1}},"required":["kind","name","version","table","time","amount"],"additionalProperties":false};
+const schema290 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/costs.schema.json","type":"object","properties":{"kind":{"const":"Costs"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"table":{"type":"string","minLength":1},"time":{"type":"string","minLength":1},"amount":{"type":"string","minLength":1},"channel":{"type":"string","minLength":1},"currency":{"type":"string","minLength":1}},"required":["kind","name","version","table","time","amount"],"additionalProperties":false};
 
 function validate111(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://tally.dev/schemas/costs.schema.json" */;
@@ -11997,14 +12120,39 @@ vErrors.push(err26);
 errors++;
 }
 }
-}
-else {
-const err27 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema290.type,parentSchema:schema290,data};
+if(data.currency !== undefined){
+let data11 = data.currency;
+if(typeof data11 === "string"){
+if(func2(data11) < 1){
+const err27 = {instancePath:instancePath+"/currency",schemaPath:"#/properties/currency/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema290.properties.currency,data:data11};
 if(vErrors === null){
 vErrors = [err27];
 }
 else {
 vErrors.push(err27);
+}
+errors++;
+}
+}
+else {
+const err28 = {instancePath:instancePath+"/currency",schemaPath:"#/properties/currency/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema290.properties.currency.type,parentSchema:schema290.properties.currency,data:data11};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+}
+else {
+const err29 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema290.type,parentSchema:schema290,data};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
 }
 errors++;
 }
@@ -12014,7 +12162,7 @@ return errors === 0;
 validate111.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const project = validate112;
-const schema296 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/project.schema.json","type":"object","properties":{"tally":{"type":"integer","const":1},"name":{"$ref":"common.schema.json#/$defs/name"},"description":{"$ref":"common.schema.json#/$defs/description"},"definitions":{"type":"array","minItems":1,"items":{"type":"string","minLength":1},"default":["definitions/**/*.yaml"]},"warehouse":{"type":"object","properties":{"url":{"type":"string","minLength":1}},"additionalProperties":false},"deploy":{"type":"object","properties":{"schema":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]{0,62}$","default":"tally"}},"additionalProperties":false},"timezone":{"type":"string","minLength":1,"default":"UTC"}},"required":["tally","name"],"additionalProperties":false};
+const schema296 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/project.schema.json","type":"object","properties":{"tally":{"type":"integer","const":1},"name":{"$ref":"common.schema.json#/$defs/name"},"description":{"$ref":"common.schema.json#/$defs/description"},"definitions":{"type":"array","minItems":1,"items":{"type":"string","minLength":1},"default":["definitions/**/*.yaml"]},"warehouse":{"type":"object","properties":{"url":{"type":"string","minLength":1}},"additionalProperties":false},"deploy":{"type":"object","properties":{"schema":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]{0,62}$","default":"tally"}},"additionalProperties":false},"timezone":{"type":"string","minLength":1,"default":"UTC"},"currency":{"type":"object","properties":{"code":{"type":"string","minLength":1},"rates":{"type":"object","properties":{"table":{"type":"string","minLength":1},"date":{"type":"string","minLength":1},"currency":{"type":"string","minLength":1},"rate":{"type":"string","minLength":1}},"required":["table","date","currency","rate"],"additionalProperties":false}},"required":["code"],"additionalProperties":false}},"required":["tally","name"],"additionalProperties":false};
 const pattern113 = new RegExp("^[A-Za-z_][A-Za-z0-9_]{0,62}$", "u");
 
 function validate112(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -12050,7 +12198,7 @@ vErrors.push(err1);
 errors++;
 }
 for(const key0 in data){
-if(!(((((((key0 === "tally") || (key0 === "name")) || (key0 === "description")) || (key0 === "definitions")) || (key0 === "warehouse")) || (key0 === "deploy")) || (key0 === "timezone"))){
+if(!((((((((key0 === "tally") || (key0 === "name")) || (key0 === "description")) || (key0 === "definitions")) || (key0 === "warehouse")) || (key0 === "deploy")) || (key0 === "timezone")) || (key0 === "currency"))){
 const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema296,data};
 if(vErrors === null){
 vErrors = [err2];
@@ -12302,14 +12450,243 @@ vErrors.push(err21);
 errors++;
 }
 }
-}
-else {
-const err22 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema296.type,parentSchema:schema296,data};
+if(data.currency !== undefined){
+let data10 = data.currency;
+if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
+if(data10.code === undefined){
+const err22 = {instancePath:instancePath+"/currency",schemaPath:"#/properties/currency/required",keyword:"required",params:{missingProperty: "code"},message:"must have required property '"+"code"+"'",schema:schema296.properties.currency.required,parentSchema:schema296.properties.currency,data:data10};
 if(vErrors === null){
 vErrors = [err22];
 }
 else {
 vErrors.push(err22);
+}
+errors++;
+}
+for(const key3 in data10){
+if(!((key3 === "code") || (key3 === "rates"))){
+const err23 = {instancePath:instancePath+"/currency",schemaPath:"#/properties/currency/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema296.properties.currency,data:data10};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+if(data10.code !== undefined){
+let data11 = data10.code;
+if(typeof data11 === "string"){
+if(func2(data11) < 1){
+const err24 = {instancePath:instancePath+"/currency/code",schemaPath:"#/properties/currency/properties/code/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema296.properties.currency.properties.code,data:data11};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+else {
+const err25 = {instancePath:instancePath+"/currency/code",schemaPath:"#/properties/currency/properties/code/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema296.properties.currency.properties.code.type,parentSchema:schema296.properties.currency.properties.code,data:data11};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+if(data10.rates !== undefined){
+let data12 = data10.rates;
+if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
+if(data12.table === undefined){
+const err26 = {instancePath:instancePath+"/currency/rates",schemaPath:"#/properties/currency/properties/rates/required",keyword:"required",params:{missingProperty: "table"},message:"must have required property '"+"table"+"'",schema:schema296.properties.currency.properties.rates.required,parentSchema:schema296.properties.currency.properties.rates,data:data12};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+if(data12.date === undefined){
+const err27 = {instancePath:instancePath+"/currency/rates",schemaPath:"#/properties/currency/properties/rates/required",keyword:"required",params:{missingProperty: "date"},message:"must have required property '"+"date"+"'",schema:schema296.properties.currency.properties.rates.required,parentSchema:schema296.properties.currency.properties.rates,data:data12};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+if(data12.currency === undefined){
+const err28 = {instancePath:instancePath+"/currency/rates",schemaPath:"#/properties/currency/properties/rates/required",keyword:"required",params:{missingProperty: "currency"},message:"must have required property '"+"currency"+"'",schema:schema296.properties.currency.properties.rates.required,parentSchema:schema296.properties.currency.properties.rates,data:data12};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+if(data12.rate === undefined){
+const err29 = {instancePath:instancePath+"/currency/rates",schemaPath:"#/properties/currency/properties/rates/required",keyword:"required",params:{missingProperty: "rate"},message:"must have required property '"+"rate"+"'",schema:schema296.properties.currency.properties.rates.required,parentSchema:schema296.properties.currency.properties.rates,data:data12};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+for(const key4 in data12){
+if(!((((key4 === "table") || (key4 === "date")) || (key4 === "currency")) || (key4 === "rate"))){
+const err30 = {instancePath:instancePath+"/currency/rates",schemaPath:"#/properties/currency/properties/rates/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema296.properties.currency.properties.rates,data:data12};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+}
+if(data12.table !== undefined){
+let data13 = data12.table;
+if(typeof data13 === "string"){
+if(func2(data13) < 1){
+const err31 = {instancePath:instancePath+"/currency/rates/table",schemaPath:"#/properties/currency/properties/rates/properties/table/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema296.properties.currency.properties.rates.properties.table,data:data13};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+}
+else {
+const err32 = {instancePath:instancePath+"/currency/rates/table",schemaPath:"#/properties/currency/properties/rates/properties/table/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema296.properties.currency.properties.rates.properties.table.type,parentSchema:schema296.properties.currency.properties.rates.properties.table,data:data13};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+}
+if(data12.date !== undefined){
+let data14 = data12.date;
+if(typeof data14 === "string"){
+if(func2(data14) < 1){
+const err33 = {instancePath:instancePath+"/currency/rates/date",schemaPath:"#/properties/currency/properties/rates/properties/date/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema296.properties.currency.properties.rates.properties.date,data:data14};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+else {
+const err34 = {instancePath:instancePath+"/currency/rates/date",schemaPath:"#/properties/currency/properties/rates/properties/date/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema296.properties.currency.properties.rates.properties.date.type,parentSchema:schema296.properties.currency.properties.rates.properties.date,data:data14};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+}
+if(data12.currency !== undefined){
+let data15 = data12.currency;
+if(typeof data15 === "string"){
+if(func2(data15) < 1){
+const err35 = {instancePath:instancePath+"/currency/rates/currency",schemaPath:"#/properties/currency/properties/rates/properties/currency/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema296.properties.currency.properties.rates.properties.currency,data:data15};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+}
+else {
+const err36 = {instancePath:instancePath+"/currency/rates/currency",schemaPath:"#/properties/currency/properties/rates/properties/currency/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema296.properties.currency.properties.rates.properties.currency.type,parentSchema:schema296.properties.currency.properties.rates.properties.currency,data:data15};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+}
+if(data12.rate !== undefined){
+let data16 = data12.rate;
+if(typeof data16 === "string"){
+if(func2(data16) < 1){
+const err37 = {instancePath:instancePath+"/currency/rates/rate",schemaPath:"#/properties/currency/properties/rates/properties/rate/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema296.properties.currency.properties.rates.properties.rate,data:data16};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+}
+else {
+const err38 = {instancePath:instancePath+"/currency/rates/rate",schemaPath:"#/properties/currency/properties/rates/properties/rate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema296.properties.currency.properties.rates.properties.rate.type,parentSchema:schema296.properties.currency.properties.rates.properties.rate,data:data16};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+}
+}
+else {
+const err39 = {instancePath:instancePath+"/currency/rates",schemaPath:"#/properties/currency/properties/rates/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema296.properties.currency.properties.rates.type,parentSchema:schema296.properties.currency.properties.rates,data:data12};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+}
+}
+else {
+const err40 = {instancePath:instancePath+"/currency",schemaPath:"#/properties/currency/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema296.properties.currency.type,parentSchema:schema296.properties.currency,data:data10};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+}
+}
+else {
+const err41 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema296.type,parentSchema:schema296,data};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
 }
 errors++;
 }
