@@ -137,6 +137,7 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
         version: { type: 'boolean' },
         stdio: { type: 'boolean' },
         offline: { type: 'boolean' },
+        example: { type: 'string' },
       },
     });
   } catch (e) {
