@@ -312,7 +312,7 @@ describe('breakdown lowering and resolution', () => {
   it('exactly one grouping; top only with an attribute; unknown groups with did-you-mean', () => {
     const funnel = '---\nkind: Funnel\nname: f\nversion: 1\nwithin: 30d\nsteps:\n  - { name: a, event: signup }\n  - { name: b, event: login }\n';
     assert.deepEqual(diags(kpi('{ conversion: { funnel: f } }', '{ attribute: country }', funnel)).filter((d) => d.startsWith('error')).map((d) => d.split(' ')[1]), ['breakdown-unsupported']);
-    assert.deepEqual(diags(kpi(FORMS.count!, '{ top: 3 }')), ['error missing-breakdown a breakdown needs one of `attribute`, `segments`, `lifecycle` or `score` (for example `attribute: country`)']);
+    assert.deepEqual(diags(kpi(FORMS.count!, '{ top: 3 }')), ['error missing-breakdown a breakdown needs one of `attribute`, `segments`, `lifecycle`, `score` or `trait` (for example `attribute: country`)']);
     assert.match(diags(kpi(FORMS.count!, '{ attribute: country, lifecycle: lc }')).join('\n'), /conflicting-breakdown .*`attribute` and `lifecycle`/);
     assert.match(diags(kpi(FORMS.count!, '{ lifecycle: lc, top: 2 }')).join('\n'), /unexpected-key `top` merges/);
     assert.match(diags(kpi(FORMS.count!, '{ lifecycle: lc, targets: { actve: { gte: 1 } } }')).join('\n'), /error unknown-group .*actve.*did you mean 'active'/);

@@ -420,7 +420,7 @@ describe('test: malformed Tests', () => {
     assert.ok(r.out.startsWith('✗ unknown_subject (segment buyres) (error)\n'), r.out);
     for (const line of [
       `${f}:${at(MALFORMED, 'buyres')}: error [unknown-reference] no segment named 'buyres' (did you mean 'buyers'?)`,
-      `${f}:${at(MALFORMED, 'customer:')}: error [unknown-table] no Entity or Events maps a table 'customer' (did you mean 'customers'?)`,
+      `${f}:${at(MALFORMED, 'customer:')}: error [unknown-table] no Entity, Events or Costs maps a table 'customer' (did you mean 'customers'?)`,
       `${f}:${at(MALFORMED, 'stages')}: error [unexpected-key] \`stages\` does not fit a segment subject; expect members or count`,
       `${f}:${at(MALFORMED, 'nwe')}: error [unknown-stage] lifecycle 'stage' has no stage 'nwe' (did you mean 'new'?)`,
       `${f}:${at(MALFORMED, 'yesterday')}: error [bad-instant]`,

@@ -31,6 +31,7 @@ const KIND_FILES: Record<string, string> = {
   Test: 'test',
   Cohort: 'cohort',
   Funnel: 'funnel',
+  Costs: 'costs',
 };
 const FILES = ['common', 'project', ...Object.values(KIND_FILES)];
 

@@ -144,6 +144,7 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
         from: { type: 'string' },
         to: { type: 'string' },
         every: { type: 'string' },
+        example: { type: 'string' },
       },
     });
   } catch (e) {

@@ -145,6 +145,8 @@ export const DIAGNOSTIC_CODES = {
   'series-bad-date': 'a series bound (`--from`, `--to`) that is not an ISO date',
   'series-range': 'a series whose `--from` is after its `--to`',
   'series-too-long': 'a series of more than 1,000 periods',
+  // Currency
+  'currency-not-configured': 'an amount in a declared currency column read while tally.yaml converts no currency',
 } as const satisfies Record<string, string>;
 
 /** Every code a diagnostic may carry. */

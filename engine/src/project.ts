@@ -15,7 +15,7 @@ import { DiagnosticSink, LineIndex, sortDiagnostics, type Diagnostic, type RawDi
 import { globFiles, globToRegExp } from './glob.js';
 import { structuralKey, type IrDuration, type IrMetric } from './ir/ir.js';
 import { Lowerer, scalarString } from './model/lower.js';
-import type { Definition, Kind, ProjectConfig } from './model/types.js';
+import type { Definition, Kind, ProjectConfig, ProjectCurrency } from './model/types.js';
 import type { Catalog } from './resolve/catalog.js';
 import { mappedTables, parseFixture } from './resolve/fixture-spec.js';
 import { defId, NameTable } from './resolve/names.js';
@@ -23,7 +23,7 @@ import { Resolver, type RefSite, type ResolvedDefinition } from './resolve/resol
 import { compileCohort, compileQuery, type CompiledQuery, type SqlOptions } from './sql/compile.js';
 import { parseYamlDocuments } from './syntax/load-yaml.js';
 import { escapeControlCharacters, hasControlCharacters } from './sql/comment.js';
-import { getPair, toValue, type YDocument } from './syntax/nodes.js';
+import { getPair, toValue, type YDocument, type YMap } from './syntax/nodes.js';
 import { validateDocument, validateProjectFile } from './syntax/schema.js';
 import { isValidTimeZone } from './time.js';
 
@@ -246,6 +246,7 @@ export class Project {
           warehouseUrl: urlPair ? scalarString(urlPair.value) : undefined,
           deploySchema: schemaText ?? 'tally',
           timezone: isValidTimeZone(tz) ? tz : 'UTC',
+          ...projectCurrency(root),
         };
       }
     }
@@ -385,7 +386,7 @@ export class Project {
 
     // Resolve what is dirty, in the order a fresh analysis resolves (the order a cycle is met
     // in decides which definition reports it).
-    const resolver = new Resolver(r.names, { catalog: options.catalog, timezone: this.config.timezone, now, known: r.resolved });
+    const resolver = new Resolver(r.names, { catalog: options.catalog, timezone: this.config.timezone, now, known: r.resolved, currency: this.config.currency });
     const order = r.names.inOrder(dirty);
     for (const id of order) resolver.resolve(r.names.get(id)!);
     let fresh = 0;
@@ -623,6 +624,19 @@ function catalogId(c: Catalog): number {
 /** The canonical form: SQL with inline literals and T = now(), plus what SQL does not carry. */
 export const CANONICAL_SQL: SqlOptions = { asOf: { kind: 'now' }, literals: 'inline', strategy: 'pass' };
 
+/** tally.yaml `currency: { code, rates: { table, date, currency, rate } }` (the schema reports its shape). */
+function projectCurrency(root: YMap): { currency?: ProjectCurrency } {
+  const c = getPair(root, 'currency')?.value;
+  if (!c || c.kind !== 'map') return {};
+  const text = (m: YMap, k: string) => scalarString(getPair(m, k)?.value);
+  const code = text(c, 'code');
+  if (!code) return {};
+  const r = getPair(c, 'rates')?.value;
+  if (!r || r.kind !== 'map') return { currency: { code } };
+  const [table, date, currency, rate] = ['table', 'date', 'currency', 'rate'].map((k) => text(r, k));
+  return { currency: { code, ...(table && date && currency && rate ? { rates: { table, date, currency, rate } } : {}) } };
+}
+
 function fingerprint(r: ResolvedDefinition): string {
   const h = createHash('sha256');
   h.update(`${r.def.kind}\n${r.def.name}\n`);
@@ -640,7 +654,7 @@ function fingerprint(r: ResolvedDefinition): string {
   else if (d.kind === 'Score') h.update(structuralKey(withoutSpans(d.bands)));
   // Quantile bands (absent keys leave every earlier fingerprint as it was).
   if ((d.kind === 'Score' || d.kind === 'Trait') && d.quantiles) h.update(`\nquantiles: ${d.quantiles.n}`);
-  else if (d.kind === 'Entity' || d.kind === 'Events' || d.kind === 'Campaign' || d.kind === 'Test' || d.kind === 'Lifecycle')
+  else if (d.kind === 'Entity' || d.kind === 'Events' || d.kind === 'Campaign' || d.kind === 'Test' || d.kind === 'Lifecycle' || d.kind === 'Costs')
     h.update(structuralKey(sortKeys(toValue(d.node), ['description', 'owner', 'tags', 'version', 'materialize'])));
   return h.digest('hex');
 }
@@ -652,7 +666,7 @@ function fingerprint(r: ResolvedDefinition): string {
  * version bumps on definitions nobody changed (test/fingerprint-stability.test.ts).
  */
 function metricForFingerprint(m: IrMetric): unknown {
-  if (m.k === 'count' || m.k === 'conversion') return m;
+  if (m.k === 'count' || m.k === 'conversion' || m.k === 'cost') return m;
   if (m.k === 'ratio') return { k: m.k, numerator: metricForFingerprint(m.numerator), denominator: metricForFingerprint(m.denominator) };
   const { entity: _entity, ...rest } = m;
   return rest;

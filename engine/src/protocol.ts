@@ -140,7 +140,7 @@ export interface KpiPreview extends KpiEvaluation {
   /** With `detail`: how values read (engine/src/kpi/status.ts kpiFormat), for charts and tables. */
   format?: 'number' | 'percent' | 'currency';
   /** With `breakdown:`: what groups the entities (`attribute`, `segments`, `lifecycle`, `score`) and by which name(s). */
-  breakdown?: { by: 'attribute' | 'segments' | 'lifecycle' | 'score'; name: string; top?: number; sql: string };
+  breakdown?: { by: 'attribute' | 'segments' | 'lifecycle' | 'score' | 'trait'; name: string; top?: number; sql: string };
   /** With `breakdown:`: the metric per group, in display order (the NULL group last). */
   groups?: KpiGroup[];
 }

@@ -8,25 +8,33 @@ import { existsSync, rmSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assertDistributedLayout, DistributedLayoutUnavailable, loadShop } from '../../../examples/shop/generate.js';
+import { loadSaas } from '../../../examples/saas/generate.js';
 import { analyzeLive, checkKpis, checkText, connect, parseFailOn, preview, Project, PROJECT_FILE, type CampaignPreview, type Db, type LifecyclePreview, type SegmentPreview, type ValuesPreview } from '../../src/index.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, formatNumber, percent, table, type Io } from '../io.js';
 import { intOption, type GlobalOptions } from '../options.js';
 import { diagnosticsText } from '../format-diagnostics.js';
 
-/** The example project shipped with Tally (found from this file upwards). */
-export function exampleProjectDir(): string {
+/** The examples `--example` chooses from. */
+const EXAMPLES = ['shop', 'saas'] as const;
+type Example = (typeof EXAMPLES)[number];
+
+/** An example project shipped with Tally (found from this file upwards). */
+export function exampleProjectDir(example: Example = 'shop'): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, 'examples', 'shop');
+    const candidate = join(dir, 'examples', example);
     if (existsSync(join(candidate, PROJECT_FILE))) return candidate;
     dir = dirname(dir);
   }
-  throw new CliError('cannot find the example project (examples/shop) next to this Tally installation');
+  throw new CliError(`cannot find the example project (examples/${example}) next to this Tally installation`);
 }
 
 export async function runDemo(g: GlobalOptions, io: Io): Promise<number> {
   const started = Date.now();
-  const projectDir = g.values.project ? g.project : exampleProjectDir();
+  const exampleText = typeof g.values.example === 'string' ? g.values.example : 'shop';
+  if (!(EXAMPLES as readonly string[]).includes(exampleText)) throw new CliError(`--example is one of ${EXAMPLES.join(', ')}, not '${exampleText}'`);
+  const example = exampleText as Example;
+  const projectDir = g.values.project ? g.project : exampleProjectDir(example);
   if (!existsSync(join(projectDir, PROJECT_FILE))) throw new CliError(`no ${PROJECT_FILE} in ${projectDir}`);
   const customers = intOption(g, 'customers', { min: 1, max: 5_000_000, fallback: 10_000 });
   const seed = intOption(g, 'seed', { min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER, fallback: 42 });
@@ -41,7 +49,7 @@ export async function runDemo(g: GlobalOptions, io: Io): Promise<number> {
   let db: Db;
   let where: string;
   if (g.db) {
-    if (!g.values.force) throw new CliError('demo loads tables named customers and events; with --db, add --force to confirm that it may drop and recreate them there');
+    if (!g.values.force) throw new CliError(`demo loads tables named ${example === 'saas' ? 'accounts, activity, orders, surveys, marketing_costs and fx_rates' : 'customers and events'}; with --db, add --force to confirm that it may drop and recreate them there`);
     db = await connect(g.db, { baseDir: io.cwd, timezone: project.config.timezone });
     where = db.label;
   } else {
@@ -52,20 +60,29 @@ export async function runDemo(g: GlobalOptions, io: Io): Promise<number> {
   }
   try {
     let loaded: { customers: number; events: number };
-    try {
-      // Refused (nothing dropped, nothing loaded) when --distributed meets a database without citus.
-      if (distributed) await assertDistributedLayout(db);
-      if (g.db) {
-        await db.exec('drop table if exists events');
-        await db.exec('drop table if exists customers');
+    if (example === 'saas') {
+      if (distributed) throw new CliError('tally demo --distributed loads the shop example only (customers and events co-located by customer); leave out --example saas');
+      const accounts = g.values.customers ? customers : 2000;
+      io.out(`Tally demo: a SaaS, ${formatNumber(accounts)} accounts, data up to ${anchor.toISOString().slice(0, 10)}`);
+      const l = await loadSaas(db, { accounts, seed, anchor, replace: !!g.db });
+      loaded = { customers: l.accounts, events: l.rows };
+      io.out(`loaded ${formatNumber(l.accounts)} accounts and ${formatNumber(l.rows)} activity, order, survey, spend and rate rows into ${where} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    } else {
+      try {
+        // Refused (nothing dropped, nothing loaded) when --distributed meets a database without citus.
+        if (distributed) await assertDistributedLayout(db);
+        if (g.db) {
+          await db.exec('drop table if exists events');
+          await db.exec('drop table if exists customers');
+        }
+        io.out(`Tally demo: an online shop, ${formatNumber(customers)} customers, data up to ${anchor.toISOString().slice(0, 10)}${distributed ? ' (distributed: customers and events co-located by customer)' : ''}`);
+        loaded = await loadShop(db, { customers, seed, anchor, distributed });
+      } catch (e) {
+        if (e instanceof DistributedLayoutUnavailable) throw new CliError(`tally demo --distributed: ${e.message}`);
+        throw e;
       }
-      io.out(`Tally demo: an online shop, ${formatNumber(customers)} customers, data up to ${anchor.toISOString().slice(0, 10)}${distributed ? ' (distributed: customers and events co-located by customer)' : ''}`);
-      loaded = await loadShop(db, { customers, seed, anchor, distributed });
-    } catch (e) {
-      if (e instanceof DistributedLayoutUnavailable) throw new CliError(`tally demo --distributed: ${e.message}`);
-      throw e;
+      io.out(`loaded ${formatNumber(loaded.customers)} customers and ${formatNumber(loaded.events)} events into ${where} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     }
-    io.out(`loaded ${formatNumber(loaded.customers)} customers and ${formatNumber(loaded.events)} events into ${where} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 
     const { analysis } = await analyzeLive(db, project, { now: asOf });
     const errors = analysis.diagnostics.filter((d) => d.severity === 'error');
@@ -109,6 +126,14 @@ export async function runDemo(g: GlobalOptions, io: Io): Promise<number> {
     }
     if (campRows.length) io.out(`\n6. campaigns: who a \`tally run\` now would enroll (preview, nothing written)\n${table(['campaign', 'channel', 'would enroll', 'split', 'held back'], campRows, { maxWidth: 60 })}`);
 
+    if (example === 'saas') {
+      io.out(`\ndone in ${((Date.now() - started) / 1000).toFixed(1)} s. Try next:
+  tally preview kpi cac_by_channel --project ${shownProject}
+  tally preview kpi csat_30d --project ${shownProject} --format json
+  tally preview score rfm --project ${shownProject}
+  tally compile --project ${shownProject} --out out/sql`);
+      return EXIT_OK;
+    }
     io.out(`
 done in ${((Date.now() - started) / 1000).toFixed(1)} s. Try next:
   tally preview segment high_value_dormant --project ${shownProject}

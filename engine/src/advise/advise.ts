@@ -275,7 +275,11 @@ function collectMetric(x: Collector, m: IrMetric): void {
     case 'avg':
     case 'count_distinct':
     case 'nps':
+    case 'csat':
       x.events(m.filter, 'window', m.value);
+      return;
+    case 'cost':
+      // A cost source is small (a row per day and channel) and read whole: no index advice.
       return;
     case 'ratio':
       collectMetric(x, m.numerator);

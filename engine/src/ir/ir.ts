@@ -29,7 +29,23 @@ export interface IrStream {
   readonly typeColumn?: string;
   /** `dedupe_on`: the stream reads as if only the first row of each duplicate group existed (absent: every row). */
   readonly dedupe?: IrDedupe;
+  /** Amounts in mixed currencies: each row's rate to the project currency (absent: no `currency:`). */
+  readonly fx?: IrFx;
 }
+
+/**
+ * Conversion to the project currency: a row's rate is 1 when its currency (`currency`, an
+ * event-level expression or a cost column) is the project's `base`, else the latest rate of its
+ * currency dated on or before the row's day (in the project time zone); NULL without one.
+ */
+export interface IrFx {
+  readonly currency: IrExpr;
+  readonly base: string;
+  readonly rates: { readonly table: IrTable; readonly date: string; readonly currency: string; readonly rate: string };
+}
+
+/** The column a stream with `fx` carries: its row's rate (amounts read as amount × rate). */
+export const FX_RATE = '__tally_rate';
 
 /**
  * De-duplication of a stream at its source: rows equal on every `on` value (none of them NULL) are
@@ -156,7 +172,25 @@ export type IrMetric =
   | { readonly k: 'churn'; readonly entity: IrEntity; readonly filter: IrEventFilter; readonly period: IrDuration }
   | { readonly k: 'nps'; readonly entity: IrEntity; readonly filter: IrEventFilter; readonly value: IrExpr }
   /** reached step `to` / reached step `from` of a funnel (0-based step indexes, from <= to; step 0 reached = entrants). */
-  | { readonly k: 'conversion'; readonly funnel: IrFunnel; readonly from: number; readonly to: number };
+  | { readonly k: 'conversion'; readonly funnel: IrFunnel; readonly from: number; readonly to: number }
+  /**
+   * CSAT: of the matching events of existing entities whose rating `value` is not NULL and lies in
+   * [low, high], the share with value `op` (gte/gt) `threshold`; NULL when there are none.
+   */
+  | { readonly k: 'csat'; readonly entity: IrEntity; readonly filter: IrEventFilter; readonly value: IrExpr; readonly low: number; readonly high: number; readonly op: 'gte' | 'gt'; readonly threshold: number }
+  /** Spend: the sum of a cost source's amount over its rows with time in (T - within, T] (0 when none). */
+  | { readonly k: 'cost'; readonly costs: IrCosts; readonly within: IrDuration };
+
+/** A cost source (`kind: Costs`): one row per spend, not about an entity. */
+export interface IrCosts {
+  readonly name: string;
+  readonly table: IrTable;
+  readonly time: string;
+  readonly amount: string;
+  readonly channel?: string;
+  /** The amount converts to the project currency (absent: read as it is). */
+  readonly fx?: IrFx;
+}
 
 /**
  * A cohort retention table (`kind: Cohort`). Cohorts: the last `count` periods (ISO weeks from

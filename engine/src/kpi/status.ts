@@ -77,11 +77,12 @@ export function evaluateKpi(def: KpiDef, value: number | null, asOf: Date): KpiE
   };
 }
 
-/** How a KPI's values read: its `format`, else percent for shares (retention, churn, count/count ratios). */
+/** How a KPI's values read: its `format`, else percent for shares (retention, churn, CSAT, count/count ratios), currency for spend and CAC; ROAS is a number (revenue per unit spent). */
 export function kpiFormat(def: KpiDef): 'number' | 'percent' | 'currency' {
   if (def.format) return def.format;
   const m = def.metric;
-  if (m.form === 'retention' || m.form === 'churn') return 'percent';
+  if (m.form === 'retention' || m.form === 'churn' || m.form === 'csat') return 'percent';
+  if (m.form === 'cost' || m.form === 'cac') return 'currency';
   const countLike = (x: Metric) => x.form === 'count' || x.form === 'active' || x.form === 'events';
   if (m.form === 'ratio' && countLike(m.numerator) && countLike(m.denominator)) return 'percent';
   if ((m.form === 'sum' || m.form === 'avg') && /revenue|amount|value|price/.test(m.property.name)) return 'currency';

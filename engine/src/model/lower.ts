@@ -10,6 +10,7 @@ import { badInstant, parseDuration, parseInstant, type Duration } from '../time.
 import { suggestOperator } from '../suggest.js';
 import { COMMON_SCHEMA } from '../syntax/schemas.js';
 import { lowerCohort, lowerCohortAttribute } from './lower-cohort.js';
+import { ACQUISITION_FORMS, lowerAcquisitionMetric, lowerCosts } from './lower-acquisition.js';
 import {
   KINDS,
   OP_NAMES,
@@ -52,7 +53,7 @@ export const NAME_RE = /^[a-z][a-z0-9_]{0,62}$/;
 
 const CONDITION_FORMS = ['all', 'any', 'not', 'attribute', 'event', 'segment', 'stage', 'trait', 'score'] as const;
 const AGGREGATES = ['sum', 'avg', 'min', 'max'] as const;
-const METRIC_FORMS = ['count', 'events', 'sum', 'avg', 'active', 'ratio', 'retention', 'churn', 'nps', 'count_distinct', 'conversion'] as const;
+const METRIC_FORMS = ['count', 'events', 'sum', 'avg', 'active', 'ratio', 'retention', 'churn', 'nps', 'count_distinct', 'conversion', ...ACQUISITION_FORMS] as const;
 
 export class Lowerer {
   constructor(
@@ -118,6 +119,8 @@ export class Lowerer {
         return lowerCohort(this, this.sink, base, root);
       case 'Funnel':
         return this.lowerFunnel(base, root);
+      case 'Costs':
+        return lowerCosts(this, base, root);
     }
   }
 
@@ -232,7 +235,16 @@ export class Lowerer {
       propertyTypes,
       columns,
       ...(getPair(root, 'dedupe_on') ? { dedupeOn: this.stringList(root, 'dedupe_on') } : {}),
+      ...this.currencyOf(root),
     };
+  }
+
+  /** An Events' `currency: { column, amounts }` (absent unless complete). */
+  private currencyOf(root: YMap): { currency?: { column: Ref; amounts: Ref[] } } {
+    const c = mapAt(root, 'currency');
+    const column = c && this.optRef(c, 'column');
+    const amounts = c ? this.stringList(c, 'amounts') : [];
+    return column && amounts.length ? { currency: { column, amounts } } : {};
   }
 
   // ---- profile kinds ---------------------------------------------------------------------------
@@ -446,12 +458,12 @@ export class Lowerer {
 
   /** `breakdown:`: exactly one of attribute | segments | lifecycle | score, `top` (attribute only), per-group targets. */
   private breakdown(node: YMap): KpiBreakdown {
-    const forms = node.pairs.filter((p) => ['attribute', 'segments', 'lifecycle', 'score'].includes(String(p.key.value)));
+    const forms = node.pairs.filter((p) => ['attribute', 'segments', 'lifecycle', 'score', 'trait'].includes(String(p.key.value)));
     let by: KpiBreakdown['by'] = { k: 'invalid' };
-    if (forms.length === 0) this.sink.error('missing-breakdown', node.span, 'a breakdown needs one of `attribute`, `segments`, `lifecycle` or `score` (for example `attribute: country`)');
+    if (forms.length === 0) this.sink.error('missing-breakdown', node.span, 'a breakdown needs one of `attribute`, `segments`, `lifecycle`, `score` or `trait` (for example `attribute: country`)');
     else if (forms.length > 1) this.sink.error('conflicting-breakdown', forms[1]!.key.span, `a breakdown groups by one thing; it has ${forms.map((p) => `\`${p.key.value}\``).join(' and ')}: keep one`);
     else {
-      const k = String(forms[0]!.key.value) as 'attribute' | 'segments' | 'lifecycle' | 'score';
+      const k = String(forms[0]!.key.value) as 'attribute' | 'segments' | 'lifecycle' | 'score' | 'trait';
       if (k === 'segments') {
         const refs = this.stringList(node, 'segments');
         if (refs.length) by = { k, refs };
@@ -464,7 +476,7 @@ export class Lowerer {
     const n = this.optNumber(node, 'top');
     let top: KpiBreakdown['top'];
     if (topPair && n !== undefined && Number.isInteger(n) && n >= 1) {
-      if (by.k !== 'attribute' && by.k !== 'invalid') this.sink.error('unexpected-key', topPair.key.span, `\`top\` merges the small groups of an attribute; a ${by.k} breakdown lists each of its groups`);
+      if (by.k !== 'attribute' && by.k !== 'trait' && by.k !== 'invalid') this.sink.error('unexpected-key', topPair.key.span, `\`top\` merges the small groups of an attribute or trait; a ${by.k} breakdown lists each of its groups`);
       else top = { n, span: topPair.value.span };
     }
     const targetsNode = mapAt(node, 'targets');
@@ -529,6 +541,11 @@ export class Lowerer {
       return { form: 'invalid', span };
     }
     switch (form) {
+      case 'csat':
+      case 'cost':
+      case 'cac':
+      case 'roas':
+        return lowerAcquisitionMetric(this, this.sink, form, v, pair.key.span, span);
       case 'events':
       case 'active':
       case 'churn':

@@ -6,7 +6,7 @@ import type { Span } from '../diagnostics.js';
 import type { YMap } from '../syntax/nodes.js';
 import type { Duration } from '../time.js';
 
-export const KINDS = ['Entity', 'Events', 'Segment', 'Trait', 'Score', 'Lifecycle', 'Kpi', 'Campaign', 'Test', 'Cohort', 'Funnel'] as const;
+export const KINDS = ['Entity', 'Events', 'Segment', 'Trait', 'Score', 'Lifecycle', 'Kpi', 'Campaign', 'Test', 'Cohort', 'Funnel', 'Costs'] as const;
 export type Kind = (typeof KINDS)[number];
 
 export type ValueType = 'string' | 'number' | 'boolean' | 'timestamp';
@@ -73,6 +73,8 @@ export interface EventsDef extends DefinitionBase {
   readonly columns: ReadonlyMap<string, AttributeDecl>;
   /** `dedupe_on`: the values that make two rows one event (role names `key`/`type`/`time`, columns, properties). */
   readonly dedupeOn?: readonly Ref[];
+  /** `currency:`: the column (or property) holding each row's currency and the properties that are amounts in it. */
+  readonly currency?: { readonly column: Ref; readonly amounts: readonly Ref[] };
 }
 
 export type OpName =
@@ -208,6 +210,14 @@ export type Metric =
   | { readonly form: 'nps'; readonly query: EventQuery; readonly property: Ref; readonly span: Span }
   /** A Funnel's conversion: end to end, one step's step conversion, or reached `to` / reached `from`. */
   | { readonly form: 'conversion'; readonly funnel: Ref; readonly step?: Ref; readonly from?: Ref; readonly to?: Ref; readonly span: Span }
+  /** CSAT: satisfied / rated responses in the window (every response; NULL and out-of-scale ratings left out). */
+  | { readonly form: 'csat'; readonly query: EventQuery; readonly property: Ref; readonly scale: readonly [number, number]; readonly satisfied: { readonly op: 'gte' | 'gt'; readonly value: number }; readonly span: Span }
+  /** Spend of a cost source in the window. */
+  | { readonly form: 'cost'; readonly costs: Ref; readonly within: Duration; readonly span: Span }
+  /** Spend / customers acquired in the window (a timestamp attribute, or the first matching event, in the window). */
+  | { readonly form: 'cac'; readonly costs: Ref; readonly within: Duration; readonly acquired: { readonly attribute: Ref } | { readonly query: EventQuery }; readonly span: Span }
+  /** Revenue (a sum over matching events) / spend in the window. */
+  | { readonly form: 'roas'; readonly costs: Ref; readonly within: Duration; readonly revenue: EventQuery; readonly property: Ref; readonly span: Span }
   | { readonly form: 'invalid'; readonly span: Span };
 
 export type ComparisonOp = 'gte' | 'gt' | 'lte' | 'lt' | 'eq' | 'between';
@@ -248,7 +258,7 @@ export const OTHER_GROUP = '(other)';
 /** A KPI's `breakdown:`: what groups the entities, `top`, and per-group targets keyed by group label. */
 export interface KpiBreakdown {
   readonly by:
-    | { readonly k: 'attribute' | 'lifecycle' | 'score'; readonly ref: Ref }
+    | { readonly k: 'attribute' | 'lifecycle' | 'score' | 'trait'; readonly ref: Ref }
     | { readonly k: 'segments'; readonly refs: readonly Ref[] }
     | { readonly k: 'invalid' };
   readonly top?: { readonly n: number; readonly span: Span };
@@ -328,12 +338,23 @@ export interface FunnelDef extends DefinitionBase {
   readonly steps: readonly FunnelStep[];
 }
 
+/** A cost source (`kind: Costs`): spend by date (and channel), read by the `cost`, `cac` and `roas` KPI forms. */
+export interface CostsDef extends DefinitionBase {
+  readonly kind: 'Costs';
+  readonly table: TableRef;
+  readonly time: Ref;
+  readonly amount: Ref;
+  readonly channel?: Ref;
+  /** The column holding each row's currency code (the amount converts to the project currency). */
+  readonly currency?: Ref;
+}
+
 /** Tests are read from their document by the fixture runner (fixtures/fixtures.ts). */
 export interface OtherDef extends DefinitionBase {
   readonly kind: 'Test';
 }
 
-export type Definition = EntityDef | EventsDef | SegmentDef | TraitDef | ScoreDef | LifecycleDef | KpiDef | CampaignDef | CohortDef | FunnelDef | OtherDef;
+export type Definition = EntityDef | EventsDef | SegmentDef | TraitDef | ScoreDef | LifecycleDef | KpiDef | CampaignDef | CohortDef | FunnelDef | CostsDef | OtherDef;
 
 export interface ProjectConfig {
   readonly name: string;
@@ -341,4 +362,12 @@ export interface ProjectConfig {
   readonly warehouseUrl?: string;
   readonly deploySchema: string;
   readonly timezone: string;
+  /** `currency:`: the project currency and its rates table (absent: no conversion configured). */
+  readonly currency?: ProjectCurrency;
+}
+
+/** The project currency (tally.yaml `currency:`): amounts in other currencies convert through `rates`. */
+export interface ProjectCurrency {
+  readonly code: string;
+  readonly rates?: { readonly table: string; readonly date: string; readonly currency: string; readonly rate: string };
 }

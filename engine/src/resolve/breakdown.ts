@@ -8,6 +8,8 @@ import type { IrBreakdown, IrEntity, IrMetric } from '../ir/ir.js';
 import { NULL_GROUP, OTHER_GROUP, type EntityDef, type KpiDef } from '../model/types.js';
 import { bandCase } from './bands.js';
 import { attribute } from './conditions.js';
+import { costSources, hasCost } from './acquisition.js';
+import { entityFor, irEntity } from './entities.js';
 import type { ResolveContext } from './context.js';
 
 /** The entities a metric's leaves are about (one, for a breakdown to apply). */
@@ -15,7 +17,7 @@ export function metricEntities(m: IrMetric, out = new Map<string, IrEntity>()): 
   if (m.k === 'ratio') {
     metricEntities(m.numerator, out);
     metricEntities(m.denominator, out);
-  } else out.set(m.k === 'conversion' ? m.funnel.entity.name : m.entity.name, m.k === 'conversion' ? m.funnel.entity : m.entity);
+  } else if (m.k !== 'cost') out.set(m.k === 'conversion' ? m.funnel.entity.name : m.entity.name, m.k === 'conversion' ? m.funnel.entity : m.entity);
   return out;
 }
 
@@ -36,6 +38,12 @@ export function kpiBreakdown(cx: ResolveContext, def: KpiDef, metric: IrMetric):
     return undefined;
   }
   const entities = [...metricEntities(metric).values()];
+  // Spend alone is about no entity: its groups are the KPI's entity's (the channel it was acquired through).
+  if (entities.length === 0 && hasCost(metric)) {
+    const e = entityFor(cx, def, def.entity);
+    if (!e) return undefined;
+    entities.push(irEntity(e));
+  }
   if (entities.length !== 1) {
     cx.error('entity-mismatch', b.span, `a breakdown groups one entity's members, but this metric is about ${entities.map((e) => e.name).join(' and ')}`);
     return undefined;
@@ -79,6 +87,19 @@ export function kpiBreakdown(cx: ResolveContext, def: KpiDef, metric: IrMetric):
       });
       break;
     }
+    case 'trait': {
+      // The trait's value per entity, grouped like an attribute's values (acquisition channel from the first touch, say).
+      const t = cx.lookup('Trait', by.ref);
+      if (!t) return undefined;
+      out = cx.guard(t, by.ref.span, undefined, (r): IrBreakdown | undefined => {
+        if (r?.entity && r.entity.name !== entity.name) {
+          cx.error('entity-mismatch', by.ref.span, mismatch('trait', t.name, r.entity.name));
+          return undefined;
+        }
+        return r?.query?.k === 'values' ? { entity, by: { k: 'value', value: r.query.value, known: null, top: b.top?.n ?? null } } : undefined;
+      });
+      break;
+    }
     case 'segments': {
       groups = by.refs.map((r) => r.name);
       const segments: { name: string; where: ir.IrCond }[] = [];
@@ -100,6 +121,18 @@ export function kpiBreakdown(cx: ResolveContext, def: KpiDef, metric: IrMetric):
       if (segments.length !== by.refs.length) return undefined;
       out = { entity, by: { k: 'segments', segments } };
       break;
+    }
+  }
+  if (out && hasCost(metric)) {
+    const costs = costSources(metric);
+    if (out.by.k !== 'value' || out.by.known) {
+      cx.error('breakdown-unsupported', b.span, `spend has a channel, not a ${by.k}: break a \`cost\`, \`cac\` or \`roas\` KPI down by the attribute or trait that holds the acquisition channel (\`attribute: channel\` or \`trait: acquisition_channel\`)`);
+      return undefined;
+    }
+    const noChannel = costs.find((c) => !c.channel);
+    if (noChannel) {
+      cx.error('breakdown-unsupported', b.span, `Costs '${noChannel.name}' maps no \`channel\` column, so its spend cannot be split by group; add \`channel:\` to it`);
+      return undefined;
     }
   }
   for (const t of b.targets) {

@@ -15,6 +15,7 @@ import { bandCase, bandNames, quantileBandCond } from './bands.js';
 import { catalogTable, checkEventType } from './catalog-checks.js';
 import type { ResolveContext, Typed } from './context.js';
 import { irStream, streamFor } from './entities.js';
+import { amountExpr, streamFx } from './currency.js';
 import { didYouMean } from '../suggest.js';
 
 /** A condition about one entity as IR. */
@@ -175,12 +176,19 @@ export function eventFilter(cx: ResolveContext, q: EventQuery, entity: EntityDef
   const since: IrTime | null = opts.window && q.within ? { k: 'asof', minusMs: q.within.ms, minus: ir.duration(q.within) } : null;
   return {
     stream,
-    filter: { stream: irStream(stream), types: q.event ? [q.event.name] : null, since, where: where.length ? ir.and(where) : null },
+    filter: { stream: irStream(stream, streamFx(cx, stream)), types: q.event ? [q.event.name] : null, since, where: where.length ? ir.and(where) : null },
   };
 }
 
 /** An event property: `time`, a declared column, a typed or untyped jsonb key. */
 export function property(cx: ResolveContext, stream: EventsDef, ref: Ref): Typed | undefined {
+  const p = rawProperty(cx, stream, ref);
+  if (!p || !stream.currency) return p;
+  const converted = amountExpr(cx, stream, ref, p.expr);
+  return converted && { expr: converted, type: p.type };
+}
+
+function rawProperty(cx: ResolveContext, stream: EventsDef, ref: Ref): Typed | undefined {
   cx.site('property', `${stream.name}.${ref.name}`, ref.span);
   if (ref.name === 'time') return { expr: { k: 'ecol', col: stream.time.name, type: 'timestamp' }, type: 'timestamp' };
   const col = stream.columns.get(ref.name);

@@ -9,10 +9,10 @@
 import type { RawDiagnostic, DiagnosticCode, Span } from '../diagnostics.js';
 import type * as ir from '../ir/ir.js';
 import type { IrEntity, IrExpr, IrQuery } from '../ir/ir.js';
-import type { Definition, Kind, Ref, ValueType } from '../model/types.js';
+import type { Definition, Kind, ProjectCurrency, Ref, ValueType } from '../model/types.js';
 import type { Catalog } from './catalog.js';
 
-export type RefKind = 'Campaign' | 'Test' | 'Cohort' | 'Entity' | 'Events' | 'Segment' | 'Trait' | 'Score' | 'Lifecycle' | 'Kpi' | 'Funnel' | 'stage' | 'band' | 'attribute' | 'event-type' | 'property';
+export type RefKind = 'Campaign' | 'Test' | 'Cohort' | 'Entity' | 'Events' | 'Segment' | 'Trait' | 'Score' | 'Lifecycle' | 'Kpi' | 'Funnel' | 'Costs' | 'stage' | 'band' | 'attribute' | 'event-type' | 'property';
 
 /** A place where a name is used, for navigation and rename. */
 export interface RefSite {
@@ -63,6 +63,8 @@ export interface ResolvedDefinition {
 export interface ResolveOptions {
   readonly catalog?: Catalog;
   readonly timezone: string;
+  /** tally.yaml `currency:` (absent: amounts in a declared currency cannot be read). */
+  readonly currency?: ProjectCurrency;
   /** The wall-clock instant lints compare against (deadline already past). */
   readonly now: Date;
   /**
@@ -88,7 +90,7 @@ export type DefinitionOf<K extends Kind> = Extract<Definition, { kind: K }>;
  */
 export interface ResolveContext {
   /** The catalog, time zone and clock of this analysis. */
-  readonly options: Pick<ResolveOptions, 'catalog' | 'timezone' | 'now'>;
+  readonly options: Pick<ResolveOptions, 'catalog' | 'timezone' | 'now' | 'currency'>;
 
   error(code: DiagnosticCode, span: Span, message: string, fix?: { span: Span; text: string }): void;
   warn(code: DiagnosticCode, span: Span, message: string, fix?: { span: Span; text: string }): void;

@@ -5,7 +5,7 @@
 // it goes through `kindSet`: adding a second entity re-resolves every definition that relied on
 // there being one (incremental analysis, ARCHITECTURE.md).
 
-import type { IrDedupe, IrEntity, IrExpr, IrStream } from '../ir/ir.js';
+import type { IrDedupe, IrEntity, IrExpr, IrFx, IrStream } from '../ir/ir.js';
 import type { Definition, EntityDef, EventQuery, EventsDef, Ref } from '../model/types.js';
 import type { ResolveContext } from './context.js';
 
@@ -13,10 +13,11 @@ export function irEntity(e: EntityDef): IrEntity {
   return { name: e.name, table: { schema: e.table.schema, name: e.table.name }, key: e.key.name, createdAt: e.createdAt?.name };
 }
 
-export function irStream(s: EventsDef): IrStream {
+export function irStream(s: EventsDef, fx?: IrFx): IrStream {
   const base: IrStream = { name: s.name, table: { schema: s.table.schema, name: s.table.name }, entityKey: s.entityKey.name, time: s.time.name, typeColumn: s.type?.name };
-  // Absent `dedupe_on` adds no key, so every existing IR and fingerprint stays as it was.
-  return s.dedupeOn && s.dedupeOn.length ? { ...base, dedupe: irDedupe(s) } : base;
+  // Absent `dedupe_on` (and currency conversion) adds no key, so every existing IR and fingerprint stays as it was.
+  const deduped = s.dedupeOn && s.dedupeOn.length ? { ...base, dedupe: irDedupe(s) } : base;
+  return fx ? { ...deduped, fx } : deduped;
 }
 
 /**

@@ -5,7 +5,7 @@
 
 import type { DiagnosticCode, LineIndex, RawDiagnostic, Span } from '../diagnostics.js';
 import type { IrTable } from '../ir/ir.js';
-import type { Definition, EntityDef, EventsDef, Kind, LifecycleDef, TableRef } from '../model/types.js';
+import type { Definition, EntityDef, CostsDef, EventsDef, Kind, LifecycleDef, ProjectCurrency, TableRef } from '../model/types.js';
 import type { ResolvedDefinition } from './context.js';
 import { getPair, toValue, type YNode } from '../syntax/nodes.js';
 import { badInstant, parseInstant } from '../time.js';
@@ -61,7 +61,7 @@ export interface FixtureAnalysis {
   ofKind(kind: Kind): readonly FixtureDefinition[];
   readonly project: {
     file(path: string): { readonly lines: LineIndex } | undefined;
-    readonly config: { readonly timezone: string };
+    readonly config: { readonly timezone: string; readonly currency?: ProjectCurrency };
   };
 }
 
@@ -90,6 +90,17 @@ export function mappedTables(analysis: FixtureAnalysis): Map<string, { entities:
   for (const i of analysis.ofKind('Events')) {
     const e = i.def as EventsDef;
     if (e.table?.name) slot(e.table).events.push(e);
+  }
+  // A cost source's table is given like any mapped table (it has no entity).
+  for (const i of analysis.ofKind('Costs')) {
+    const c = i.def as CostsDef;
+    if (c.table?.name) slot(c.table);
+  }
+  // The project's rates table (tally.yaml `currency.rates`), when amounts convert.
+  const rates = analysis.project.config.currency?.rates;
+  if (rates) {
+    const dot = rates.table.indexOf('.');
+    slot(dot > 0 ? { schema: rates.table.slice(0, dot), name: rates.table.slice(dot + 1), span: [0, 0] } : { name: rates.table, span: [0, 0] });
   }
   return out;
 }
@@ -162,7 +173,7 @@ export function parseFixture(analysis: FixtureAnalysis, info: FixtureDefinition,
       const written = String(p.key.value);
       if (!tables.has(written)) {
         const dym = didYouMean(written, tables);
-        error('unknown-table', p.key.span, `no Entity or Events maps a table '${written}'${dym.text || (tables.size ? `; mapped tables: ${[...tables].join(', ')}` : '')}`, dym.best);
+        error('unknown-table', p.key.span, `no Entity, Events or Costs maps a table '${written}'${dym.text || (tables.size ? `; mapped tables: ${[...tables].join(', ')}` : '')}`, dym.best);
         continue;
       }
       if (given.has(written)) continue;

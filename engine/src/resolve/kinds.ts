@@ -15,6 +15,7 @@ import { aggregateExpr, attribute, cond, eventFilter } from './conditions.js';
 import type { Body, ResolveContext, Typed } from './context.js';
 import { entityFor, irEntity } from './entities.js';
 import { resolveFunnel } from './funnel.js';
+import { checkCosts } from './acquisition.js';
 import { kpiMetric, lintKpi } from './kpi.js';
 import { kpiBreakdown } from './breakdown.js';
 
@@ -66,6 +67,9 @@ export function resolveDefinition(cx: ResolveContext, def: Definition): Body {
       return resolveCohort(cx, def);
     case 'Funnel':
       return resolveFunnel(cx, def);
+    case 'Costs':
+      checkCosts(cx, def);
+      return {};
     default:
       return {};
   }

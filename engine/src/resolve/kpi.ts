@@ -14,6 +14,7 @@ import type { ResolveContext } from './context.js';
 import { conversionMetric } from './funnel.js';
 import { entityFor, irEntity, streamEntity } from './entities.js';
 import { attributeRetention } from './cohort.js';
+import { acquisitionMetric } from './acquisition.js';
 
 /** A KPI's metric as IR: one value over the whole population as of T (ratios of two metrics included). */
 export function kpiMetric(cx: ResolveContext, def: KpiDef, m: Metric, entityRef: Ref | undefined): IrMetric | undefined {
@@ -77,6 +78,11 @@ export function kpiMetric(cx: ResolveContext, def: KpiDef, m: Metric, entityRef:
     }
     case 'conversion':
       return conversionMetric(cx, m);
+    case 'csat':
+    case 'cost':
+    case 'cac':
+    case 'roas':
+      return acquisitionMetric(cx, def, m, entityRef);
   }
 }
 

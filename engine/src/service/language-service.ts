@@ -171,6 +171,8 @@ export class LanguageService {
         return names('Entity', 'entity');
       case 'stream':
         return names('Events', 'events');
+      case 'costs': // a spend KPI's cost source (`cost`, `cac`, `roas`)
+        return names('Costs', 'cost source');
       case 'stage':
         return a.ofKind('Lifecycle').flatMap((i) =>
           (i.def as LifecycleDef).stages.map((s) => ({ label: `${i.def.name}.${s.name.name}`, kind: 'reference' as const, detail: `stage of ${i.def.name}`, replace })),
@@ -525,5 +527,6 @@ export const SNIPPETS: Record<Kind, string> = {
   Campaign: 'kind: Campaign\nname: ${1:name}\nversion: 1\naudience: { segment: ${2:segment} }\nchannel: ${3|email,sms,push,in_app,webhook|}\nschedule: { start: ${4:2027-01-05} }\nentry: once\nvariants:\n  - { name: control, weight: 10, holdout: true }\n  - { name: treatment, weight: 90 }\ngoal: { event: ${5:purchase}, within: 14d }\n',
   Test: 'kind: Test\nname: ${1:name}\nversion: 1\nsubject: { segment: ${2:segment} }\nas_of: ${3:2026-06-01T00:00:00Z}\ngiven:\n  customers: [ { id: 1, created_at: 2025-01-01 } ]\n  events: []\nexpect: { members: [1] }\n',
   Cohort: 'kind: Cohort\nname: ${1:weekly_signup_retention}\nversion: 1\ndescription: ${2:Who comes back, by signup week}\ncohort: { attribute: ${3:signed_up_at}, every: ${4|week,month|}, count: ${5:12} }\nreturn: { event: ${6:login} }\nreturns: { weeks: ${7:12} }\n',
+  Costs: 'kind: Costs\nname: ${1:marketing_costs}\nversion: 1\ndescription: ${2:Marketing spend by day and channel}\ntable: ${3:marketing_costs}\ntime: ${4:spent_on}\namount: ${5:amount}\nchannel: ${6:channel}\n',
   Funnel: 'kind: Funnel\nname: ${1:onboarding}\nversion: 1\ndescription: ${2:From signup to a repeat purchase}\nwithin: ${3:90d}\nsteps:\n  - { name: signed_up, event: ${4:signup} }\n  - { name: activated, event: ${5:login}, within: 7d }\n  - { name: purchased, event: ${6:purchase}, within: 14d }\n',
 };

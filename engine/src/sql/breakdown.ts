@@ -31,7 +31,7 @@ import * as ir from '../ir/ir.js';
 import type { IrBreakdown, IrMetric } from '../ir/ir.js';
 import { compileRaw } from './kysely.js';
 import { postgres, type Dialect } from './dialect.js';
-import { eventExprRaw, eventFilterRaw, membersRaw, sharedScanRaw, streamRaw, timeRaw, valuesRaw, type CompiledQuery, type SqlOptions } from './compile.js';
+import { costRaw, eventExprRaw, eventFilterRaw, membersRaw, sharedScanRaw, streamRaw, timeRaw, valuesRaw, type CompiledQuery, type SqlOptions } from './compile.js';
 
 type Sql = RawBuilder<unknown>;
 
@@ -65,7 +65,10 @@ class Builder {
   /** Columns of each leaf alias, summed for the total row. */
   readonly columns = new Map<string, string[]>();
   readonly d: Dialect;
-  constructor(readonly opts: SqlOptions) {
+  constructor(
+    readonly opts: SqlOptions,
+    readonly bd: IrBreakdown,
+  ) {
     this.d = opts.dialect ?? postgres;
   }
   value(v: ir.IrLiteral): Sql {
@@ -229,6 +232,32 @@ function npsLeaf(b: Builder, m: Extract<IrMetric, { k: 'nps' }>): Sql {
   return sql`select g.gid, (count(*) filter (where n.score >= 9)) - (count(*) filter (where n.score <= 6)) as a, count(*) as n from (${latest}) as n join ${GRP} as g on g.k = n.k group by g.gid`;
 }
 
+function csatLeaf(b: Builder, m: Extract<IrMetric, { k: 'csat' }>): Sql {
+  const f = m.filter;
+  const rating = eventExprRaw(m.value, b.opts, 'ev');
+  const key = sql.id('ev', f.stream.entityKey);
+  const satisfied = sql`${rating} ${sql.raw(m.op === 'gte' ? '>=' : '>')} ${b.value(m.threshold)}`;
+  return sql`select g.gid, count(*) filter (where ${satisfied}) as a, count(*) as n from ${streamRaw(f.stream, b.opts)} as ev join ${GRP} as g on g.k = ${key} where ${eventFilterRaw(f, b.opts, 'ev')} and ${rating} >= ${b.value(m.low)} and ${rating} <= ${b.value(m.high)} group by g.gid`;
+}
+
+/**
+ * Spend per group: a cost row belongs to the group whose label is its channel (as text; a NULL
+ * channel to the NULL group; with `top`, a channel merged into `(other)` to it). A channel no
+ * entity has is in no group. Only for a breakdown by value without fixed groups (an attribute or
+ * a trait): the resolver refuses the others (`breakdown-unsupported`).
+ */
+function costLeaf(b: Builder, m: Extract<IrMetric, { k: 'cost' }>): Sql {
+  const by = b.bd.by;
+  if (by.k !== 'value' || by.known || !m.costs.channel) throw new Error('internal: a cost breakdown needs an attribute or trait and a channel column');
+  const ch = sql.id('c', m.costs.channel);
+  const t = sql.id('c', m.costs.time);
+  const since = timeRaw({ k: 'asof', minusMs: m.within.ms, minus: m.within }, b.opts);
+  const asOf = timeRaw({ k: 'asof', minusMs: 0 }, b.opts);
+  const gid = by.top === null ? sql`rk.r` : sql`case when rk.r <= ${sql.lit(by.top)} then rk.r else ${sql.lit(by.top + 1)} end`;
+  const c = costRaw(m.costs, b.opts);
+  return sql`select case when ${ch} is null then 0 when rk.r is null then null else ${gid} end as gid, sum(${c.amount}) as v from ${c.rel} as c left join __tally_ranked as rk on ${b.d.cast(sql`rk.v`, 'text')} = ${b.d.cast(ch, 'text')} where ${t} > ${since} and ${t} <= ${asOf} group by 1`;
+}
+
 function countLeaf(b: Builder, m: Extract<IrMetric, { k: 'count' }>): Sql {
   if (m.where.k === 'const' && m.where.value) return sql`select gid, count(*) as v from ${GRP} group by gid`;
   return sql`select g.gid, count(*) as v from ${GRP} as g join (${membersRaw({ k: 'members', entity: m.entity, where: m.where }, b.opts)}) as mm on mm.key = g.k group by g.gid`;
@@ -267,6 +296,10 @@ function value(b: Builder, m: IrMetric): Sql {
       return countRatio(b, b.leaf(m, () => churnLeaf(b, m)));
     case 'nps':
       return countRatio(b, b.leaf(m, () => npsLeaf(b, m)), true);
+    case 'csat':
+      return countRatio(b, b.leaf(m, () => csatLeaf(b, m)));
+    case 'cost':
+      return sql`coalesce(${additive(b.leaf(m, () => costLeaf(b, m)))}, 0)`;
     case 'conversion':
       // The resolver refuses a breakdown of a funnel conversion (`breakdown-unsupported`).
       throw new Error('internal: a conversion KPI has no breakdown');
@@ -295,7 +328,7 @@ export interface BreakdownOptions {
  * entities existing at T.
  */
 export function compileMetricBreakdown(m: IrMetric, bd: IrBreakdown, opts: SqlOptions, o: BreakdownOptions = {}): CompiledQuery & { readonly total: boolean } {
-  const b = new Builder(opts);
+  const b = new Builder(opts, bd);
   const groups = groupCtes(b, bd);
   const v = value(b, m);
   const leaves = b.sources;

@@ -19,6 +19,7 @@ import type { IrAgg, IrCond, IrEntity, IrEventFilter, IrExpr, IrMetric, IrQuery,
 import { compileRaw, type CompiledSql } from './kysely.js';
 import { postgres, type Dialect } from './dialect.js';
 import { conversionSql, funnelPreviewSql, type FunnelParts } from './funnel.js';
+import { withRates, type CurrencyParts } from './currency.js';
 
 export type Strategy = 'probe' | 'pass';
 
@@ -234,6 +235,22 @@ const DD = '__tally_dd';
  * events up to T, and a group's first row is at or before T exactly when some row of it is.
  */
 function streamRel(x: Ctx, s: IrStream): Sql {
+  const base = dedupedRel(x, s);
+  return s.fx ? withRates(currencyParts(x), base, s.time, s.fx) : base;
+}
+
+/** The compiler's building blocks for currency conversion (sql/currency.ts). */
+function currencyParts(x: Ctx): CurrencyParts {
+  return { d: x.d, asOf: x.asOf, table, col, value: (v) => x.value(v), expr: (e, alias) => expr(x, e, alias) };
+}
+
+/** A cost source's rows (with their rate when it converts) and the amount in the project currency, alias `c`. */
+function costRel(x: Ctx, c: ir.IrCosts): { rel: Sql; amount: Sql } {
+  if (!c.fx) return { rel: table(c.table), amount: col('c', c.amount) };
+  return { rel: withRates(currencyParts(x), table(c.table), c.time, c.fx), amount: sql`(${col('c', c.amount)} * ${col('c', ir.FX_RATE)})` };
+}
+
+function dedupedRel(x: Ctx, s: IrStream): Sql {
   if (!s.dedupe) return table(s.table);
   const d = s.dedupe;
   const on = d.on.map((e) => expr(x, e, DD));
@@ -1098,6 +1115,26 @@ function npsSql(x: Ctx, m: Extract<IrMetric, { k: 'nps' }>): Sql {
   return sql`select ${x.d.cast(sql`((count(*) filter (where score >= 9)) - (count(*) filter (where score <= 6)))`, 'float8')} * 100 / nullif(count(*), 0) as v from (${latest}) as nps`;
 }
 
+/**
+ * CSAT: of the matching responses of existing entities whose rating is in [low, high] (so not
+ * NULL), the share that is satisfied; NULL with none (one scan; every response counts).
+ */
+function csatSql(x: Ctx, m: Extract<IrMetric, { k: 'csat' }>): Sql {
+  const f = m.filter;
+  const rating = expr(x, m.value, 'ev');
+  const key = col('ev', f.stream.entityKey);
+  const satisfied = sql`${rating} ${sql.raw(m.op === 'gte' ? '>=' : '>')} ${x.value(m.threshold)}`;
+  return sql`select ${x.d.cast(sql`(count(*) filter (where ${satisfied}))`, 'float8')} / nullif(count(*), 0) as v from ${streamRel(x, f.stream)} as ev where ${eventFilter(x, f, 'ev')} and ${rating} >= ${x.value(m.low)} and ${rating} <= ${x.value(m.high)} and ${entityExists(x, m.entity, key)}`;
+}
+
+/** Spend: the cost source's amount summed over its rows in (T - within, T]; 0 with none (NULL amounts count as nothing). */
+function costSql(x: Ctx, m: Extract<IrMetric, { k: 'cost' }>): Sql {
+  const t = col('c', m.costs.time);
+  const since = x.time({ k: 'asof', minusMs: m.within.ms, minus: m.within });
+  const c = costRel(x, m.costs);
+  return sql`select coalesce(sum(${c.amount}), 0) as v from ${c.rel} as c where ${t} > ${since} and ${t} <= ${x.asOf}`;
+}
+
 function metricValue(row: MetricRow, m: IrMetric): Sql {
   switch (m.k) {
     case 'count':
@@ -1121,6 +1158,10 @@ function metricValue(row: MetricRow, m: IrMetric): Sql {
       return row.single(countDistinctSql(row.x, m));
     case 'conversion':
       return row.single(conversionSql(m.funnel, m.from, m.to, funnelParts(row.x)));
+    case 'csat':
+      return row.single(csatSql(row.x, m));
+    case 'cost':
+      return row.single(costSql(row.x, m));
   }
 }
 
@@ -1232,6 +1273,11 @@ export function eventFilterRaw(f: IrEventFilter, opts: SqlOptions, ev: string): 
 /** A stream's rows as a FROM item (its table, or its de-duplicated rows up to T: streamRel). */
 export function streamRaw(s: IrStream, opts: SqlOptions): RawBuilder<unknown> {
   return streamRel(new Ctx(opts, undefined, 'probe'), s);
+}
+
+/** A cost source's rows as a FROM item (alias it `c`) and its amount in the project currency. */
+export function costRaw(c: ir.IrCosts, opts: SqlOptions): { rel: RawBuilder<unknown>; amount: RawBuilder<unknown> } {
+  return costRel(new Ctx(opts, undefined, 'probe'), c);
 }
 
 /** A (schema-qualified) table reference. */

@@ -38,6 +38,10 @@ export interface Dialect {
   jsonText(json: Sql, key: string): Sql;
   /** `value::type`. */
   cast(value: Sql, type: SqlType): Sql;
+  /** The calendar day of a date or timestamp in the session's (the project's) time zone. */
+  localDate(ts: Sql): Sql;
+  /** Every day from `lo` to `hi` (dates, inclusive) as a FROM item `alias(column)` of dates. */
+  dateSeries(lo: Sql, hi: Sql, alias: string, column: string): Sql;
   /** Fractional days from `from` to `to` (two timestamps). */
   daysBetween(from: Sql, to: Sql): Sql;
   /** Integer division of two non-negative integer expressions, rounded down (quantile bands). */
@@ -125,6 +129,8 @@ export const postgres: Dialect = {
   timestamp: (iso) => sql`${iso}::timestamptz`,
   jsonText: (json, key) => sql`(${json} ->> ${sql.lit(key)})`,
   cast: (value, type) => sql`${value}${CAST_SUFFIX[type]}`,
+  localDate: (ts) => sql`(${ts})::date`,
+  dateSeries: (lo, hi, alias, column) => sql`generate_series(${lo}, ${hi}, '1 day'::interval) as ${sql.id(alias)}(${sql.id(column)})`,
   daysBetween: (from, to) => sql`(extract(epoch from (${to} - ${from})) / 86400.0)`,
   // bigint / bigint truncates, which is floor for the non-negative operands it is used with.
   intDiv: (a, b) => sql`(${a} / ${b})`,

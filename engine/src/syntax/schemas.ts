@@ -13,6 +13,7 @@ import campaign from '../../../schemas/campaign.schema.json';
 import cohort from '../../../schemas/cohort.schema.json';
 import testKind from '../../../schemas/test.schema.json';
 import funnel from '../../../schemas/funnel.schema.json';
+import costs from '../../../schemas/costs.schema.json';
 import project from '../../../schemas/project.schema.json';
 import type { Kind } from '../model/types.js';
 
@@ -32,4 +33,5 @@ export const SCHEMAS: Record<Kind, JsonSchema> = {
   Test: testKind,
   Cohort: cohort,
   Funnel: funnel,
+  Costs: costs,
 };

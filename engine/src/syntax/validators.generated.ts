@@ -524,7 +524,7 @@ return errors === 0;
 validate20.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const events = validate24;
-const schema40 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/events.schema.json","type":"object","properties":{"kind":{"const":"Events"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"entity":{"$ref":"common.schema.json#/$defs/name"},"table":{"type":"string","minLength":1},"entity_key":{"type":"string","minLength":1},"time":{"type":"string","minLength":1},"type":{"type":"string","minLength":1},"properties":{"type":"string","minLength":1},"property_types":{"type":"object","additionalProperties":{"$ref":"common.schema.json#/$defs/valueType"}},"columns":{"type":"object","additionalProperties":{"$ref":"#/$defs/column"}},"dedupe_on":{"type":"array","minItems":1,"items":{"type":"string","minLength":1}}},"required":["kind","name","version","table","entity_key","time"],"additionalProperties":false,"$defs":{"column":{"type":"object","properties":{"column":{"type":"string","minLength":1},"type":{"$ref":"common.schema.json#/$defs/valueType"}},"required":["type"],"additionalProperties":false}}};
+const schema40 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/events.schema.json","type":"object","properties":{"kind":{"const":"Events"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"entity":{"$ref":"common.schema.json#/$defs/name"},"table":{"type":"string","minLength":1},"entity_key":{"type":"string","minLength":1},"time":{"type":"string","minLength":1},"type":{"type":"string","minLength":1},"properties":{"type":"string","minLength":1},"property_types":{"type":"object","additionalProperties":{"$ref":"common.schema.json#/$defs/valueType"}},"columns":{"type":"object","additionalProperties":{"$ref":"#/$defs/column"}},"dedupe_on":{"type":"array","minItems":1,"items":{"type":"string","minLength":1}},"currency":{"type":"object","properties":{"column":{"type":"string","minLength":1},"amounts":{"type":"array","minItems":1,"items":{"type":"string","minLength":1}}},"required":["column","amounts"],"additionalProperties":false}},"required":["kind","name","version","table","entity_key","time"],"additionalProperties":false,"$defs":{"column":{"type":"object","properties":{"column":{"type":"string","minLength":1},"type":{"$ref":"common.schema.json#/$defs/valueType"}},"required":["type"],"additionalProperties":false}}};
 const schema48 = {"type":"object","properties":{"column":{"type":"string","minLength":1},"type":{"$ref":"common.schema.json#/$defs/valueType"}},"required":["type"],"additionalProperties":false};
 
 function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -1135,14 +1135,137 @@ vErrors.push(err38);
 errors++;
 }
 }
-}
-else {
-const err39 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema40.type,parentSchema:schema40,data};
+if(data.currency !== undefined){
+let data19 = data.currency;
+if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
+if(data19.column === undefined){
+const err39 = {instancePath:instancePath+"/currency",schemaPath:"#/properties/currency/required",keyword:"required",params:{missingProperty: "column"},message:"must have required property '"+"column"+"'",schema:schema40.properties.currency.required,parentSchema:schema40.properties.currency,data:data19};
 if(vErrors === null){
 vErrors = [err39];
 }
 else {
 vErrors.push(err39);
+}
+errors++;
+}
+if(data19.amounts === undefined){
+const err40 = {instancePath:instancePath+"/currency",schemaPath:"#/properties/currency/required",keyword:"required",params:{missingProperty: "amounts"},message:"must have required property '"+"amounts"+"'",schema:schema40.properties.currency.required,parentSchema:schema40.properties.currency,data:data19};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+for(const key3 in data19){
+if(!((key3 === "column") || (key3 === "amounts"))){
+const err41 = {instancePath:instancePath+"/currency",schemaPath:"#/properties/currency/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema40.properties.currency,data:data19};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+}
+if(data19.column !== undefined){
+let data20 = data19.column;
+if(typeof data20 === "string"){
+if(func2(data20) < 1){
+const err42 = {instancePath:instancePath+"/currency/column",schemaPath:"#/properties/currency/properties/column/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema40.properties.currency.properties.column,data:data20};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+}
+else {
+const err43 = {instancePath:instancePath+"/currency/column",schemaPath:"#/properties/currency/properties/column/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema40.properties.currency.properties.column.type,parentSchema:schema40.properties.currency.properties.column,data:data20};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+}
+if(data19.amounts !== undefined){
+let data21 = data19.amounts;
+if(Array.isArray(data21)){
+if(data21.length < 1){
+const err44 = {instancePath:instancePath+"/currency/amounts",schemaPath:"#/properties/currency/properties/amounts/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema40.properties.currency.properties.amounts,data:data21};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+const len2 = data21.length;
+for(let i3=0; i3<len2; i3++){
+let data22 = data21[i3];
+if(typeof data22 === "string"){
+if(func2(data22) < 1){
+const err45 = {instancePath:instancePath+"/currency/amounts/" + i3,schemaPath:"#/properties/currency/properties/amounts/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema40.properties.currency.properties.amounts.items,data:data22};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+}
+else {
+const err46 = {instancePath:instancePath+"/currency/amounts/" + i3,schemaPath:"#/properties/currency/properties/amounts/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema40.properties.currency.properties.amounts.items.type,parentSchema:schema40.properties.currency.properties.amounts.items,data:data22};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+}
+}
+else {
+const err47 = {instancePath:instancePath+"/currency/amounts",schemaPath:"#/properties/currency/properties/amounts/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema40.properties.currency.properties.amounts.type,parentSchema:schema40.properties.currency.properties.amounts,data:data21};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+}
+}
+else {
+const err48 = {instancePath:instancePath+"/currency",schemaPath:"#/properties/currency/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema40.properties.currency.type,parentSchema:schema40.properties.currency,data:data19};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+}
+}
+else {
+const err49 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema40.type,parentSchema:schema40,data};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
 }
 errors++;
 }
@@ -5850,9 +5973,9 @@ return errors === 0;
 validate51.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 export const kpi = validate61;
-const schema170 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/kpi.schema.json","type":"object","properties":{"kind":{"const":"Kpi"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"entity":{"$ref":"common.schema.json#/$defs/name"},"funnel":{"type":"string","enum":["acquisition","activation","retention","revenue","referral"]},"metric":{"$ref":"common.schema.json#/$defs/metric"},"target":{"$ref":"common.schema.json#/$defs/target"},"breakdown":{"type":"object","properties":{"attribute":{"$ref":"common.schema.json#/$defs/name"},"segments":{"type":"array","minItems":1,"items":{"$ref":"common.schema.json#/$defs/name"}},"lifecycle":{"$ref":"common.schema.json#/$defs/name"},"score":{"$ref":"common.schema.json#/$defs/name"},"top":{"type":"integer","minimum":1},"targets":{"type":"object","additionalProperties":{"$ref":"common.schema.json#/$defs/target"}}},"additionalProperties":false},"guardrail":{"$ref":"common.schema.json#/$defs/guardrail"},"unit":{"type":"string","minLength":1},"format":{"type":"string","enum":["number","percent","currency"],"default":"number"}},"required":["kind","name","version","metric"],"additionalProperties":false};
-const schema208 = {"type":"object","properties":{"gte":{"type":"number"},"gt":{"type":"number"},"lte":{"type":"number"},"lt":{"type":"number"}},"additionalProperties":false};
-const schema177 = {"type":"object","properties":{"count":{"$ref":"#/$defs/condition"},"events":{"$ref":"#/$defs/eventQuery"},"sum":{"$ref":"#/$defs/propertyEventQuery"},"avg":{"$ref":"#/$defs/propertyEventQuery"},"count_distinct":{"$ref":"#/$defs/propertyEventQuery"},"active":{"$ref":"#/$defs/windowedEventQuery"},"ratio":{"type":"object","properties":{"numerator":{"$ref":"#/$defs/metric"},"denominator":{"$ref":"#/$defs/metric"}},"required":["numerator","denominator"],"additionalProperties":false},"retention":{"type":"object","properties":{"cohort":{"$ref":"#/$defs/retentionCohort"},"return":{"$ref":"#/$defs/eventQuery"},"days":{"type":"integer","minimum":1}},"required":["cohort","return","days"],"additionalProperties":false},"churn":{"$ref":"#/$defs/windowedEventQuery"},"nps":{"$ref":"#/$defs/propertyEventQuery"},"conversion":{"type":"object","properties":{"funnel":{"$ref":"#/$defs/name"},"step":{"$ref":"#/$defs/name"},"from":{"$ref":"#/$defs/name"},"to":{"$ref":"#/$defs/name"}},"required":["funnel"],"additionalProperties":false}},"additionalProperties":false};
+const schema170 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/kpi.schema.json","type":"object","properties":{"kind":{"const":"Kpi"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"entity":{"$ref":"common.schema.json#/$defs/name"},"funnel":{"type":"string","enum":["acquisition","activation","retention","revenue","referral"]},"metric":{"$ref":"common.schema.json#/$defs/metric"},"target":{"$ref":"common.schema.json#/$defs/target"},"breakdown":{"type":"object","properties":{"attribute":{"$ref":"common.schema.json#/$defs/name"},"segments":{"type":"array","minItems":1,"items":{"$ref":"common.schema.json#/$defs/name"}},"lifecycle":{"$ref":"common.schema.json#/$defs/name"},"score":{"$ref":"common.schema.json#/$defs/name"},"trait":{"$ref":"common.schema.json#/$defs/name"},"top":{"type":"integer","minimum":1},"targets":{"type":"object","additionalProperties":{"$ref":"common.schema.json#/$defs/target"}}},"additionalProperties":false},"guardrail":{"$ref":"common.schema.json#/$defs/guardrail"},"unit":{"type":"string","minLength":1},"format":{"type":"string","enum":["number","percent","currency"],"default":"number"}},"required":["kind","name","version","metric"],"additionalProperties":false};
+const schema225 = {"type":"object","properties":{"gte":{"type":"number"},"gt":{"type":"number"},"lte":{"type":"number"},"lt":{"type":"number"}},"additionalProperties":false};
+const schema177 = {"type":"object","properties":{"count":{"$ref":"#/$defs/condition"},"events":{"$ref":"#/$defs/eventQuery"},"sum":{"$ref":"#/$defs/propertyEventQuery"},"avg":{"$ref":"#/$defs/propertyEventQuery"},"count_distinct":{"$ref":"#/$defs/propertyEventQuery"},"active":{"$ref":"#/$defs/windowedEventQuery"},"ratio":{"type":"object","properties":{"numerator":{"$ref":"#/$defs/metric"},"denominator":{"$ref":"#/$defs/metric"}},"required":["numerator","denominator"],"additionalProperties":false},"retention":{"type":"object","properties":{"cohort":{"$ref":"#/$defs/retentionCohort"},"return":{"$ref":"#/$defs/eventQuery"},"days":{"type":"integer","minimum":1}},"required":["cohort","return","days"],"additionalProperties":false},"churn":{"$ref":"#/$defs/windowedEventQuery"},"nps":{"$ref":"#/$defs/propertyEventQuery"},"conversion":{"type":"object","properties":{"funnel":{"$ref":"#/$defs/name"},"step":{"$ref":"#/$defs/name"},"from":{"$ref":"#/$defs/name"},"to":{"$ref":"#/$defs/name"}},"required":["funnel"],"additionalProperties":false},"csat":{"type":"object","properties":{"property":{"$ref":"#/$defs/propertyName"},"event":{"$ref":"#/$defs/eventType"},"stream":{"$ref":"#/$defs/name"},"within":{"$ref":"#/$defs/duration"},"where":{"$ref":"#/$defs/propertyFilters"},"scale":{"type":"array","items":{"type":"number"},"minItems":2,"maxItems":2},"satisfied":{"type":"object","properties":{"gte":{"type":"number"},"gt":{"type":"number"}},"additionalProperties":false,"minProperties":1,"maxProperties":1}},"required":["property","within"],"additionalProperties":false},"cost":{"type":"object","properties":{"costs":{"$ref":"#/$defs/name"},"within":{"$ref":"#/$defs/duration"}},"required":["costs","within"],"additionalProperties":false},"cac":{"type":"object","properties":{"costs":{"$ref":"#/$defs/name"},"within":{"$ref":"#/$defs/duration"},"acquired":{"type":"object","properties":{"attribute":{"$ref":"#/$defs/name"},"event":{"$ref":"#/$defs/eventType"},"stream":{"$ref":"#/$defs/name"},"where":{"$ref":"#/$defs/propertyFilters"}},"additionalProperties":false}},"required":["costs","within","acquired"],"additionalProperties":false},"roas":{"type":"object","properties":{"costs":{"$ref":"#/$defs/name"},"within":{"$ref":"#/$defs/duration"},"revenue":{"type":"object","properties":{"property":{"$ref":"#/$defs/propertyName"},"event":{"$ref":"#/$defs/eventType"},"stream":{"$ref":"#/$defs/name"},"where":{"$ref":"#/$defs/propertyFilters"}},"required":["property"],"additionalProperties":false}},"required":["costs","within","revenue"],"additionalProperties":false}},"additionalProperties":false};
 const schema178 = {"type":"object","properties":{"event":{"$ref":"#/$defs/eventType"},"stream":{"$ref":"#/$defs/name"},"within":{"$ref":"#/$defs/duration"},"where":{"$ref":"#/$defs/propertyFilters"}},"additionalProperties":false};
 
 function validate64(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -6784,9 +6907,11 @@ vErrors.push(err22);
 errors++;
 }
 }
-}
-else {
-const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema177.type,parentSchema:schema177,data};
+if(data.csat !== undefined){
+let data20 = data.csat;
+if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
+if(data20.property === undefined){
+const err23 = {instancePath:instancePath+"/csat",schemaPath:"#/properties/csat/required",keyword:"required",params:{missingProperty: "property"},message:"must have required property '"+"property"+"'",schema:schema177.properties.csat.required,parentSchema:schema177.properties.csat,data:data20};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -6795,20 +6920,830 @@ vErrors.push(err23);
 }
 errors++;
 }
+if(data20.within === undefined){
+const err24 = {instancePath:instancePath+"/csat",schemaPath:"#/properties/csat/required",keyword:"required",params:{missingProperty: "within"},message:"must have required property '"+"within"+"'",schema:schema177.properties.csat.required,parentSchema:schema177.properties.csat,data:data20};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+for(const key4 in data20){
+if(!(((((((key4 === "property") || (key4 === "event")) || (key4 === "stream")) || (key4 === "within")) || (key4 === "where")) || (key4 === "scale")) || (key4 === "satisfied"))){
+const err25 = {instancePath:instancePath+"/csat",schemaPath:"#/properties/csat/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema177.properties.csat,data:data20};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+if(data20.property !== undefined){
+let data21 = data20.property;
+if(typeof data21 === "string"){
+if(func2(data21) < 1){
+const err26 = {instancePath:instancePath+"/csat/property",schemaPath:"#/$defs/propertyName/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema63,data:data21};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+else {
+const err27 = {instancePath:instancePath+"/csat/property",schemaPath:"#/$defs/propertyName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema63.type,parentSchema:schema63,data:data21};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+}
+if(data20.event !== undefined){
+let data22 = data20.event;
+if(typeof data22 === "string"){
+if(func2(data22) < 1){
+const err28 = {instancePath:instancePath+"/csat/event",schemaPath:"#/$defs/eventType/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema58,data:data22};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+else {
+const err29 = {instancePath:instancePath+"/csat/event",schemaPath:"#/$defs/eventType/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.type,parentSchema:schema58,data:data22};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+if(data20.stream !== undefined){
+let data23 = data20.stream;
+if(typeof data23 === "string"){
+if(!pattern4.test(data23)){
+const err30 = {instancePath:instancePath+"/csat/stream",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data23};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+}
+else {
+const err31 = {instancePath:instancePath+"/csat/stream",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data23};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+}
+if(data20.within !== undefined){
+let data24 = data20.within;
+if(typeof data24 === "string"){
+if(!pattern10.test(data24)){
+const err32 = {instancePath:instancePath+"/csat/within",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*[mhdw]$"},message:"must match pattern \""+"^[1-9][0-9]*[mhdw]$"+"\"",schema:"^[1-9][0-9]*[mhdw]$",parentSchema:schema60,data:data24};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+}
+else {
+const err33 = {instancePath:instancePath+"/csat/within",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.type,parentSchema:schema60,data:data24};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+if(data20.where !== undefined){
+if(!(validate29(data20.where, {instancePath:instancePath+"/csat/where",parentData:data20,parentDataProperty:"where",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate29.errors : vErrors.concat(validate29.errors);
+errors = vErrors.length;
+}
+}
+if(data20.scale !== undefined){
+let data26 = data20.scale;
+if(Array.isArray(data26)){
+if(data26.length > 2){
+const err34 = {instancePath:instancePath+"/csat/scale",schemaPath:"#/properties/csat/properties/scale/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema177.properties.csat.properties.scale,data:data26};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+if(data26.length < 2){
+const err35 = {instancePath:instancePath+"/csat/scale",schemaPath:"#/properties/csat/properties/scale/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema177.properties.csat.properties.scale,data:data26};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+const len0 = data26.length;
+for(let i0=0; i0<len0; i0++){
+let data27 = data26[i0];
+if(!(typeof data27 == "number")){
+const err36 = {instancePath:instancePath+"/csat/scale/" + i0,schemaPath:"#/properties/csat/properties/scale/items/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema177.properties.csat.properties.scale.items.type,parentSchema:schema177.properties.csat.properties.scale.items,data:data27};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+}
+}
+else {
+const err37 = {instancePath:instancePath+"/csat/scale",schemaPath:"#/properties/csat/properties/scale/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema177.properties.csat.properties.scale.type,parentSchema:schema177.properties.csat.properties.scale,data:data26};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+}
+if(data20.satisfied !== undefined){
+let data28 = data20.satisfied;
+if(data28 && typeof data28 == "object" && !Array.isArray(data28)){
+if(Object.keys(data28).length > 1){
+const err38 = {instancePath:instancePath+"/csat/satisfied",schemaPath:"#/properties/csat/properties/satisfied/maxProperties",keyword:"maxProperties",params:{limit: 1},message:"must NOT have more than 1 properties",schema:1,parentSchema:schema177.properties.csat.properties.satisfied,data:data28};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+if(Object.keys(data28).length < 1){
+const err39 = {instancePath:instancePath+"/csat/satisfied",schemaPath:"#/properties/csat/properties/satisfied/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema177.properties.csat.properties.satisfied,data:data28};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+for(const key5 in data28){
+if(!((key5 === "gte") || (key5 === "gt"))){
+const err40 = {instancePath:instancePath+"/csat/satisfied",schemaPath:"#/properties/csat/properties/satisfied/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema177.properties.csat.properties.satisfied,data:data28};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+}
+if(data28.gte !== undefined){
+let data29 = data28.gte;
+if(!(typeof data29 == "number")){
+const err41 = {instancePath:instancePath+"/csat/satisfied/gte",schemaPath:"#/properties/csat/properties/satisfied/properties/gte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema177.properties.csat.properties.satisfied.properties.gte.type,parentSchema:schema177.properties.csat.properties.satisfied.properties.gte,data:data29};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+}
+if(data28.gt !== undefined){
+let data30 = data28.gt;
+if(!(typeof data30 == "number")){
+const err42 = {instancePath:instancePath+"/csat/satisfied/gt",schemaPath:"#/properties/csat/properties/satisfied/properties/gt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema177.properties.csat.properties.satisfied.properties.gt.type,parentSchema:schema177.properties.csat.properties.satisfied.properties.gt,data:data30};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+}
+}
+else {
+const err43 = {instancePath:instancePath+"/csat/satisfied",schemaPath:"#/properties/csat/properties/satisfied/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema177.properties.csat.properties.satisfied.type,parentSchema:schema177.properties.csat.properties.satisfied,data:data28};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+}
+}
+else {
+const err44 = {instancePath:instancePath+"/csat",schemaPath:"#/properties/csat/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema177.properties.csat.type,parentSchema:schema177.properties.csat,data:data20};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+}
+if(data.cost !== undefined){
+let data31 = data.cost;
+if(data31 && typeof data31 == "object" && !Array.isArray(data31)){
+if(data31.costs === undefined){
+const err45 = {instancePath:instancePath+"/cost",schemaPath:"#/properties/cost/required",keyword:"required",params:{missingProperty: "costs"},message:"must have required property '"+"costs"+"'",schema:schema177.properties.cost.required,parentSchema:schema177.properties.cost,data:data31};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+if(data31.within === undefined){
+const err46 = {instancePath:instancePath+"/cost",schemaPath:"#/properties/cost/required",keyword:"required",params:{missingProperty: "within"},message:"must have required property '"+"within"+"'",schema:schema177.properties.cost.required,parentSchema:schema177.properties.cost,data:data31};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+for(const key6 in data31){
+if(!((key6 === "costs") || (key6 === "within"))){
+const err47 = {instancePath:instancePath+"/cost",schemaPath:"#/properties/cost/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema177.properties.cost,data:data31};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+}
+if(data31.costs !== undefined){
+let data32 = data31.costs;
+if(typeof data32 === "string"){
+if(!pattern4.test(data32)){
+const err48 = {instancePath:instancePath+"/cost/costs",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data32};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+}
+else {
+const err49 = {instancePath:instancePath+"/cost/costs",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data32};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+}
+if(data31.within !== undefined){
+let data33 = data31.within;
+if(typeof data33 === "string"){
+if(!pattern10.test(data33)){
+const err50 = {instancePath:instancePath+"/cost/within",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*[mhdw]$"},message:"must match pattern \""+"^[1-9][0-9]*[mhdw]$"+"\"",schema:"^[1-9][0-9]*[mhdw]$",parentSchema:schema60,data:data33};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+}
+}
+else {
+const err51 = {instancePath:instancePath+"/cost/within",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.type,parentSchema:schema60,data:data33};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+}
+}
+else {
+const err52 = {instancePath:instancePath+"/cost",schemaPath:"#/properties/cost/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema177.properties.cost.type,parentSchema:schema177.properties.cost,data:data31};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+}
+if(data.cac !== undefined){
+let data34 = data.cac;
+if(data34 && typeof data34 == "object" && !Array.isArray(data34)){
+if(data34.costs === undefined){
+const err53 = {instancePath:instancePath+"/cac",schemaPath:"#/properties/cac/required",keyword:"required",params:{missingProperty: "costs"},message:"must have required property '"+"costs"+"'",schema:schema177.properties.cac.required,parentSchema:schema177.properties.cac,data:data34};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+if(data34.within === undefined){
+const err54 = {instancePath:instancePath+"/cac",schemaPath:"#/properties/cac/required",keyword:"required",params:{missingProperty: "within"},message:"must have required property '"+"within"+"'",schema:schema177.properties.cac.required,parentSchema:schema177.properties.cac,data:data34};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+if(data34.acquired === undefined){
+const err55 = {instancePath:instancePath+"/cac",schemaPath:"#/properties/cac/required",keyword:"required",params:{missingProperty: "acquired"},message:"must have required property '"+"acquired"+"'",schema:schema177.properties.cac.required,parentSchema:schema177.properties.cac,data:data34};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
+for(const key7 in data34){
+if(!(((key7 === "costs") || (key7 === "within")) || (key7 === "acquired"))){
+const err56 = {instancePath:instancePath+"/cac",schemaPath:"#/properties/cac/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema177.properties.cac,data:data34};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+}
+}
+if(data34.costs !== undefined){
+let data35 = data34.costs;
+if(typeof data35 === "string"){
+if(!pattern4.test(data35)){
+const err57 = {instancePath:instancePath+"/cac/costs",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data35};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+}
+}
+else {
+const err58 = {instancePath:instancePath+"/cac/costs",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data35};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
+}
+errors++;
+}
+}
+if(data34.within !== undefined){
+let data36 = data34.within;
+if(typeof data36 === "string"){
+if(!pattern10.test(data36)){
+const err59 = {instancePath:instancePath+"/cac/within",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*[mhdw]$"},message:"must match pattern \""+"^[1-9][0-9]*[mhdw]$"+"\"",schema:"^[1-9][0-9]*[mhdw]$",parentSchema:schema60,data:data36};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+}
+else {
+const err60 = {instancePath:instancePath+"/cac/within",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.type,parentSchema:schema60,data:data36};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
+}
+errors++;
+}
+}
+if(data34.acquired !== undefined){
+let data37 = data34.acquired;
+if(data37 && typeof data37 == "object" && !Array.isArray(data37)){
+for(const key8 in data37){
+if(!((((key8 === "attribute") || (key8 === "event")) || (key8 === "stream")) || (key8 === "where"))){
+const err61 = {instancePath:instancePath+"/cac/acquired",schemaPath:"#/properties/cac/properties/acquired/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema177.properties.cac.properties.acquired,data:data37};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
+}
+errors++;
+}
+}
+if(data37.attribute !== undefined){
+let data38 = data37.attribute;
+if(typeof data38 === "string"){
+if(!pattern4.test(data38)){
+const err62 = {instancePath:instancePath+"/cac/acquired/attribute",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data38};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
+}
+errors++;
+}
+}
+else {
+const err63 = {instancePath:instancePath+"/cac/acquired/attribute",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data38};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+}
+if(data37.event !== undefined){
+let data39 = data37.event;
+if(typeof data39 === "string"){
+if(func2(data39) < 1){
+const err64 = {instancePath:instancePath+"/cac/acquired/event",schemaPath:"#/$defs/eventType/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema58,data:data39};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
+}
+errors++;
+}
+}
+else {
+const err65 = {instancePath:instancePath+"/cac/acquired/event",schemaPath:"#/$defs/eventType/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.type,parentSchema:schema58,data:data39};
+if(vErrors === null){
+vErrors = [err65];
+}
+else {
+vErrors.push(err65);
+}
+errors++;
+}
+}
+if(data37.stream !== undefined){
+let data40 = data37.stream;
+if(typeof data40 === "string"){
+if(!pattern4.test(data40)){
+const err66 = {instancePath:instancePath+"/cac/acquired/stream",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data40};
+if(vErrors === null){
+vErrors = [err66];
+}
+else {
+vErrors.push(err66);
+}
+errors++;
+}
+}
+else {
+const err67 = {instancePath:instancePath+"/cac/acquired/stream",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data40};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+}
+if(data37.where !== undefined){
+if(!(validate29(data37.where, {instancePath:instancePath+"/cac/acquired/where",parentData:data37,parentDataProperty:"where",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate29.errors : vErrors.concat(validate29.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err68 = {instancePath:instancePath+"/cac/acquired",schemaPath:"#/properties/cac/properties/acquired/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema177.properties.cac.properties.acquired.type,parentSchema:schema177.properties.cac.properties.acquired,data:data37};
+if(vErrors === null){
+vErrors = [err68];
+}
+else {
+vErrors.push(err68);
+}
+errors++;
+}
+}
+}
+else {
+const err69 = {instancePath:instancePath+"/cac",schemaPath:"#/properties/cac/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema177.properties.cac.type,parentSchema:schema177.properties.cac,data:data34};
+if(vErrors === null){
+vErrors = [err69];
+}
+else {
+vErrors.push(err69);
+}
+errors++;
+}
+}
+if(data.roas !== undefined){
+let data42 = data.roas;
+if(data42 && typeof data42 == "object" && !Array.isArray(data42)){
+if(data42.costs === undefined){
+const err70 = {instancePath:instancePath+"/roas",schemaPath:"#/properties/roas/required",keyword:"required",params:{missingProperty: "costs"},message:"must have required property '"+"costs"+"'",schema:schema177.properties.roas.required,parentSchema:schema177.properties.roas,data:data42};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
+}
+errors++;
+}
+if(data42.within === undefined){
+const err71 = {instancePath:instancePath+"/roas",schemaPath:"#/properties/roas/required",keyword:"required",params:{missingProperty: "within"},message:"must have required property '"+"within"+"'",schema:schema177.properties.roas.required,parentSchema:schema177.properties.roas,data:data42};
+if(vErrors === null){
+vErrors = [err71];
+}
+else {
+vErrors.push(err71);
+}
+errors++;
+}
+if(data42.revenue === undefined){
+const err72 = {instancePath:instancePath+"/roas",schemaPath:"#/properties/roas/required",keyword:"required",params:{missingProperty: "revenue"},message:"must have required property '"+"revenue"+"'",schema:schema177.properties.roas.required,parentSchema:schema177.properties.roas,data:data42};
+if(vErrors === null){
+vErrors = [err72];
+}
+else {
+vErrors.push(err72);
+}
+errors++;
+}
+for(const key9 in data42){
+if(!(((key9 === "costs") || (key9 === "within")) || (key9 === "revenue"))){
+const err73 = {instancePath:instancePath+"/roas",schemaPath:"#/properties/roas/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema177.properties.roas,data:data42};
+if(vErrors === null){
+vErrors = [err73];
+}
+else {
+vErrors.push(err73);
+}
+errors++;
+}
+}
+if(data42.costs !== undefined){
+let data43 = data42.costs;
+if(typeof data43 === "string"){
+if(!pattern4.test(data43)){
+const err74 = {instancePath:instancePath+"/roas/costs",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data43};
+if(vErrors === null){
+vErrors = [err74];
+}
+else {
+vErrors.push(err74);
+}
+errors++;
+}
+}
+else {
+const err75 = {instancePath:instancePath+"/roas/costs",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data43};
+if(vErrors === null){
+vErrors = [err75];
+}
+else {
+vErrors.push(err75);
+}
+errors++;
+}
+}
+if(data42.within !== undefined){
+let data44 = data42.within;
+if(typeof data44 === "string"){
+if(!pattern10.test(data44)){
+const err76 = {instancePath:instancePath+"/roas/within",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*[mhdw]$"},message:"must match pattern \""+"^[1-9][0-9]*[mhdw]$"+"\"",schema:"^[1-9][0-9]*[mhdw]$",parentSchema:schema60,data:data44};
+if(vErrors === null){
+vErrors = [err76];
+}
+else {
+vErrors.push(err76);
+}
+errors++;
+}
+}
+else {
+const err77 = {instancePath:instancePath+"/roas/within",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.type,parentSchema:schema60,data:data44};
+if(vErrors === null){
+vErrors = [err77];
+}
+else {
+vErrors.push(err77);
+}
+errors++;
+}
+}
+if(data42.revenue !== undefined){
+let data45 = data42.revenue;
+if(data45 && typeof data45 == "object" && !Array.isArray(data45)){
+if(data45.property === undefined){
+const err78 = {instancePath:instancePath+"/roas/revenue",schemaPath:"#/properties/roas/properties/revenue/required",keyword:"required",params:{missingProperty: "property"},message:"must have required property '"+"property"+"'",schema:schema177.properties.roas.properties.revenue.required,parentSchema:schema177.properties.roas.properties.revenue,data:data45};
+if(vErrors === null){
+vErrors = [err78];
+}
+else {
+vErrors.push(err78);
+}
+errors++;
+}
+for(const key10 in data45){
+if(!((((key10 === "property") || (key10 === "event")) || (key10 === "stream")) || (key10 === "where"))){
+const err79 = {instancePath:instancePath+"/roas/revenue",schemaPath:"#/properties/roas/properties/revenue/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema177.properties.roas.properties.revenue,data:data45};
+if(vErrors === null){
+vErrors = [err79];
+}
+else {
+vErrors.push(err79);
+}
+errors++;
+}
+}
+if(data45.property !== undefined){
+let data46 = data45.property;
+if(typeof data46 === "string"){
+if(func2(data46) < 1){
+const err80 = {instancePath:instancePath+"/roas/revenue/property",schemaPath:"#/$defs/propertyName/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema63,data:data46};
+if(vErrors === null){
+vErrors = [err80];
+}
+else {
+vErrors.push(err80);
+}
+errors++;
+}
+}
+else {
+const err81 = {instancePath:instancePath+"/roas/revenue/property",schemaPath:"#/$defs/propertyName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema63.type,parentSchema:schema63,data:data46};
+if(vErrors === null){
+vErrors = [err81];
+}
+else {
+vErrors.push(err81);
+}
+errors++;
+}
+}
+if(data45.event !== undefined){
+let data47 = data45.event;
+if(typeof data47 === "string"){
+if(func2(data47) < 1){
+const err82 = {instancePath:instancePath+"/roas/revenue/event",schemaPath:"#/$defs/eventType/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema58,data:data47};
+if(vErrors === null){
+vErrors = [err82];
+}
+else {
+vErrors.push(err82);
+}
+errors++;
+}
+}
+else {
+const err83 = {instancePath:instancePath+"/roas/revenue/event",schemaPath:"#/$defs/eventType/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.type,parentSchema:schema58,data:data47};
+if(vErrors === null){
+vErrors = [err83];
+}
+else {
+vErrors.push(err83);
+}
+errors++;
+}
+}
+if(data45.stream !== undefined){
+let data48 = data45.stream;
+if(typeof data48 === "string"){
+if(!pattern4.test(data48)){
+const err84 = {instancePath:instancePath+"/roas/revenue/stream",schemaPath:"#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data48};
+if(vErrors === null){
+vErrors = [err84];
+}
+else {
+vErrors.push(err84);
+}
+errors++;
+}
+}
+else {
+const err85 = {instancePath:instancePath+"/roas/revenue/stream",schemaPath:"#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data48};
+if(vErrors === null){
+vErrors = [err85];
+}
+else {
+vErrors.push(err85);
+}
+errors++;
+}
+}
+if(data45.where !== undefined){
+if(!(validate29(data45.where, {instancePath:instancePath+"/roas/revenue/where",parentData:data45,parentDataProperty:"where",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate29.errors : vErrors.concat(validate29.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err86 = {instancePath:instancePath+"/roas/revenue",schemaPath:"#/properties/roas/properties/revenue/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema177.properties.roas.properties.revenue.type,parentSchema:schema177.properties.roas.properties.revenue,data:data45};
+if(vErrors === null){
+vErrors = [err86];
+}
+else {
+vErrors.push(err86);
+}
+errors++;
+}
+}
+}
+else {
+const err87 = {instancePath:instancePath+"/roas",schemaPath:"#/properties/roas/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema177.properties.roas.type,parentSchema:schema177.properties.roas,data:data42};
+if(vErrors === null){
+vErrors = [err87];
+}
+else {
+vErrors.push(err87);
+}
+errors++;
+}
+}
+}
+else {
+const err88 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema177.type,parentSchema:schema177,data};
+if(vErrors === null){
+vErrors = [err88];
+}
+else {
+vErrors.push(err88);
+}
+errors++;
+}
 validate62.errors = vErrors;
 return errors === 0;
 }
 validate62.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema200 = {"type":"object","properties":{"gte":{"type":"number"},"gt":{"type":"number"},"lte":{"type":"number"},"lt":{"type":"number"},"eq":{"type":"number"},"between":{"type":"array","minItems":2,"maxItems":2,"items":{"type":"number"}},"by":{"$ref":"#/$defs/instant"},"baseline":{"$ref":"#/$defs/baseline"}},"additionalProperties":false};
-const schema201 = {"type":"string","pattern":"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"};
-const pattern62 = new RegExp("^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$", "u");
-const schema202 = {"type":"object","properties":{"value":{"type":"number"},"on":{"$ref":"#/$defs/instant"}},"required":["value","on"],"additionalProperties":false};
+const schema216 = {"type":"object","properties":{"gte":{"type":"number"},"gt":{"type":"number"},"lte":{"type":"number"},"lt":{"type":"number"},"eq":{"type":"number"},"between":{"type":"array","minItems":2,"maxItems":2,"items":{"type":"number"}},"by":{"$ref":"#/$defs/instant"},"baseline":{"$ref":"#/$defs/baseline"}},"additionalProperties":false};
+const schema217 = {"type":"string","pattern":"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"};
+const pattern73 = new RegExp("^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$", "u");
+const schema218 = {"type":"object","properties":{"value":{"type":"number"},"on":{"$ref":"#/$defs/instant"}},"required":["value","on"],"additionalProperties":false};
 
-function validate83(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate86(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate83.evaluated;
+const evaluated0 = validate86.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6817,7 +7752,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.value === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "value"},message:"must have required property '"+"value"+"'",schema:schema202.required,parentSchema:schema202,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "value"},message:"must have required property '"+"value"+"'",schema:schema218.required,parentSchema:schema218,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6827,7 +7762,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.on === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "on"},message:"must have required property '"+"on"+"'",schema:schema202.required,parentSchema:schema202,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "on"},message:"must have required property '"+"on"+"'",schema:schema218.required,parentSchema:schema218,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6838,7 +7773,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "value") || (key0 === "on"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema202,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema218,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -6851,7 +7786,7 @@ errors++;
 if(data.value !== undefined){
 let data0 = data.value;
 if(!(typeof data0 == "number")){
-const err3 = {instancePath:instancePath+"/value",schemaPath:"#/properties/value/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema202.properties.value.type,parentSchema:schema202.properties.value,data:data0};
+const err3 = {instancePath:instancePath+"/value",schemaPath:"#/properties/value/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema218.properties.value.type,parentSchema:schema218.properties.value,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -6864,8 +7799,8 @@ errors++;
 if(data.on !== undefined){
 let data1 = data.on;
 if(typeof data1 === "string"){
-if(!pattern62.test(data1)){
-const err4 = {instancePath:instancePath+"/on",schemaPath:"#/$defs/instant/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"},message:"must match pattern \""+"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"+"\"",schema:"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$",parentSchema:schema201,data:data1};
+if(!pattern73.test(data1)){
+const err4 = {instancePath:instancePath+"/on",schemaPath:"#/$defs/instant/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"},message:"must match pattern \""+"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"+"\"",schema:"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$",parentSchema:schema217,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -6876,7 +7811,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath:instancePath+"/on",schemaPath:"#/$defs/instant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema201.type,parentSchema:schema201,data:data1};
+const err5 = {instancePath:instancePath+"/on",schemaPath:"#/$defs/instant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema217.type,parentSchema:schema217,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -6888,7 +7823,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema202.type,parentSchema:schema202,data};
+const err6 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema218.type,parentSchema:schema218,data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -6897,16 +7832,16 @@ vErrors.push(err6);
 }
 errors++;
 }
-validate83.errors = vErrors;
+validate86.errors = vErrors;
 return errors === 0;
 }
-validate83.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate86.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate82(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate85(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate82.evaluated;
+const evaluated0 = validate85.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -6916,7 +7851,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!((((((((key0 === "gte") || (key0 === "gt")) || (key0 === "lte")) || (key0 === "lt")) || (key0 === "eq")) || (key0 === "between")) || (key0 === "by")) || (key0 === "baseline"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema200,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema216,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6929,7 +7864,7 @@ errors++;
 if(data.gte !== undefined){
 let data0 = data.gte;
 if(!(typeof data0 == "number")){
-const err1 = {instancePath:instancePath+"/gte",schemaPath:"#/properties/gte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema200.properties.gte.type,parentSchema:schema200.properties.gte,data:data0};
+const err1 = {instancePath:instancePath+"/gte",schemaPath:"#/properties/gte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema216.properties.gte.type,parentSchema:schema216.properties.gte,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6942,7 +7877,7 @@ errors++;
 if(data.gt !== undefined){
 let data1 = data.gt;
 if(!(typeof data1 == "number")){
-const err2 = {instancePath:instancePath+"/gt",schemaPath:"#/properties/gt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema200.properties.gt.type,parentSchema:schema200.properties.gt,data:data1};
+const err2 = {instancePath:instancePath+"/gt",schemaPath:"#/properties/gt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema216.properties.gt.type,parentSchema:schema216.properties.gt,data:data1};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -6955,7 +7890,7 @@ errors++;
 if(data.lte !== undefined){
 let data2 = data.lte;
 if(!(typeof data2 == "number")){
-const err3 = {instancePath:instancePath+"/lte",schemaPath:"#/properties/lte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema200.properties.lte.type,parentSchema:schema200.properties.lte,data:data2};
+const err3 = {instancePath:instancePath+"/lte",schemaPath:"#/properties/lte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema216.properties.lte.type,parentSchema:schema216.properties.lte,data:data2};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -6968,7 +7903,7 @@ errors++;
 if(data.lt !== undefined){
 let data3 = data.lt;
 if(!(typeof data3 == "number")){
-const err4 = {instancePath:instancePath+"/lt",schemaPath:"#/properties/lt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema200.properties.lt.type,parentSchema:schema200.properties.lt,data:data3};
+const err4 = {instancePath:instancePath+"/lt",schemaPath:"#/properties/lt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema216.properties.lt.type,parentSchema:schema216.properties.lt,data:data3};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -6981,7 +7916,7 @@ errors++;
 if(data.eq !== undefined){
 let data4 = data.eq;
 if(!(typeof data4 == "number")){
-const err5 = {instancePath:instancePath+"/eq",schemaPath:"#/properties/eq/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema200.properties.eq.type,parentSchema:schema200.properties.eq,data:data4};
+const err5 = {instancePath:instancePath+"/eq",schemaPath:"#/properties/eq/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema216.properties.eq.type,parentSchema:schema216.properties.eq,data:data4};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -6995,7 +7930,7 @@ if(data.between !== undefined){
 let data5 = data.between;
 if(Array.isArray(data5)){
 if(data5.length > 2){
-const err6 = {instancePath:instancePath+"/between",schemaPath:"#/properties/between/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema200.properties.between,data:data5};
+const err6 = {instancePath:instancePath+"/between",schemaPath:"#/properties/between/maxItems",keyword:"maxItems",params:{limit: 2},message:"must NOT have more than 2 items",schema:2,parentSchema:schema216.properties.between,data:data5};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -7005,7 +7940,7 @@ vErrors.push(err6);
 errors++;
 }
 if(data5.length < 2){
-const err7 = {instancePath:instancePath+"/between",schemaPath:"#/properties/between/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema200.properties.between,data:data5};
+const err7 = {instancePath:instancePath+"/between",schemaPath:"#/properties/between/minItems",keyword:"minItems",params:{limit: 2},message:"must NOT have fewer than 2 items",schema:2,parentSchema:schema216.properties.between,data:data5};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -7018,7 +7953,7 @@ const len0 = data5.length;
 for(let i0=0; i0<len0; i0++){
 let data6 = data5[i0];
 if(!(typeof data6 == "number")){
-const err8 = {instancePath:instancePath+"/between/" + i0,schemaPath:"#/properties/between/items/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema200.properties.between.items.type,parentSchema:schema200.properties.between.items,data:data6};
+const err8 = {instancePath:instancePath+"/between/" + i0,schemaPath:"#/properties/between/items/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema216.properties.between.items.type,parentSchema:schema216.properties.between.items,data:data6};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -7030,7 +7965,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/between",schemaPath:"#/properties/between/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema200.properties.between.type,parentSchema:schema200.properties.between,data:data5};
+const err9 = {instancePath:instancePath+"/between",schemaPath:"#/properties/between/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema216.properties.between.type,parentSchema:schema216.properties.between,data:data5};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -7043,8 +7978,8 @@ errors++;
 if(data.by !== undefined){
 let data7 = data.by;
 if(typeof data7 === "string"){
-if(!pattern62.test(data7)){
-const err10 = {instancePath:instancePath+"/by",schemaPath:"#/$defs/instant/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"},message:"must match pattern \""+"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"+"\"",schema:"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$",parentSchema:schema201,data:data7};
+if(!pattern73.test(data7)){
+const err10 = {instancePath:instancePath+"/by",schemaPath:"#/$defs/instant/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"},message:"must match pattern \""+"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"+"\"",schema:"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$",parentSchema:schema217,data:data7};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -7055,7 +7990,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/by",schemaPath:"#/$defs/instant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema201.type,parentSchema:schema201,data:data7};
+const err11 = {instancePath:instancePath+"/by",schemaPath:"#/$defs/instant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema217.type,parentSchema:schema217,data:data7};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -7066,14 +8001,14 @@ errors++;
 }
 }
 if(data.baseline !== undefined){
-if(!(validate83(data.baseline, {instancePath:instancePath+"/baseline",parentData:data,parentDataProperty:"baseline",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate83.errors : vErrors.concat(validate83.errors);
+if(!(validate86(data.baseline, {instancePath:instancePath+"/baseline",parentData:data,parentDataProperty:"baseline",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate86.errors : vErrors.concat(validate86.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema200.type,parentSchema:schema200,data};
+const err12 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema216.type,parentSchema:schema216,data};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -7082,10 +8017,10 @@ vErrors.push(err12);
 }
 errors++;
 }
-validate82.errors = vErrors;
+validate85.errors = vErrors;
 return errors === 0;
 }
-validate82.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate85.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
 function validate61(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
@@ -7373,8 +8308,8 @@ errors = vErrors.length;
 }
 }
 if(data.target !== undefined){
-if(!(validate82(data.target, {instancePath:instancePath+"/target",parentData:data,parentDataProperty:"target",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate82.errors : vErrors.concat(validate82.errors);
+if(!(validate85(data.target, {instancePath:instancePath+"/target",parentData:data,parentDataProperty:"target",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate85.errors : vErrors.concat(validate85.errors);
 errors = vErrors.length;
 }
 }
@@ -7382,7 +8317,7 @@ if(data.breakdown !== undefined){
 let data11 = data.breakdown;
 if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
 for(const key1 in data11){
-if(!((((((key1 === "attribute") || (key1 === "segments")) || (key1 === "lifecycle")) || (key1 === "score")) || (key1 === "top")) || (key1 === "targets"))){
+if(!(((((((key1 === "attribute") || (key1 === "segments")) || (key1 === "lifecycle")) || (key1 === "score")) || (key1 === "trait")) || (key1 === "top")) || (key1 === "targets"))){
 const err21 = {instancePath:instancePath+"/breakdown",schemaPath:"#/properties/breakdown/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema170.properties.breakdown,data:data11};
 if(vErrors === null){
 vErrors = [err21];
@@ -7519,10 +8454,11 @@ vErrors.push(err31);
 errors++;
 }
 }
-if(data11.top !== undefined){
-let data17 = data11.top;
-if(!((typeof data17 == "number") && (!(data17 % 1) && !isNaN(data17)))){
-const err32 = {instancePath:instancePath+"/breakdown/top",schemaPath:"#/properties/breakdown/properties/top/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema170.properties.breakdown.properties.top.type,parentSchema:schema170.properties.breakdown.properties.top,data:data17};
+if(data11.trait !== undefined){
+let data17 = data11.trait;
+if(typeof data17 === "string"){
+if(!pattern4.test(data17)){
+const err32 = {instancePath:instancePath+"/breakdown/trait",schemaPath:"common.schema.json#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data17};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -7531,9 +8467,9 @@ vErrors.push(err32);
 }
 errors++;
 }
-if(typeof data17 == "number"){
-if(data17 < 1 || isNaN(data17)){
-const err33 = {instancePath:instancePath+"/breakdown/top",schemaPath:"#/properties/breakdown/properties/top/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema170.properties.breakdown.properties.top,data:data17};
+}
+else {
+const err33 = {instancePath:instancePath+"/breakdown/trait",schemaPath:"common.schema.json#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data17};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -7543,19 +8479,10 @@ vErrors.push(err33);
 errors++;
 }
 }
-}
-if(data11.targets !== undefined){
-let data18 = data11.targets;
-if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
-for(const key2 in data18){
-if(!(validate82(data18[key2], {instancePath:instancePath+"/breakdown/targets/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data18,parentDataProperty:key2,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate82.errors : vErrors.concat(validate82.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err34 = {instancePath:instancePath+"/breakdown/targets",schemaPath:"#/properties/breakdown/properties/targets/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema170.properties.breakdown.properties.targets.type,parentSchema:schema170.properties.breakdown.properties.targets,data:data18};
+if(data11.top !== undefined){
+let data18 = data11.top;
+if(!((typeof data18 == "number") && (!(data18 % 1) && !isNaN(data18)))){
+const err34 = {instancePath:instancePath+"/breakdown/top",schemaPath:"#/properties/breakdown/properties/top/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema170.properties.breakdown.properties.top.type,parentSchema:schema170.properties.breakdown.properties.top,data:data18};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -7564,10 +8491,9 @@ vErrors.push(err34);
 }
 errors++;
 }
-}
-}
-else {
-const err35 = {instancePath:instancePath+"/breakdown",schemaPath:"#/properties/breakdown/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema170.properties.breakdown.type,parentSchema:schema170.properties.breakdown,data:data11};
+if(typeof data18 == "number"){
+if(data18 < 1 || isNaN(data18)){
+const err35 = {instancePath:instancePath+"/breakdown/top",schemaPath:"#/properties/breakdown/properties/top/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema170.properties.breakdown.properties.top,data:data18};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -7577,12 +8503,19 @@ vErrors.push(err35);
 errors++;
 }
 }
-if(data.guardrail !== undefined){
-let data20 = data.guardrail;
-if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
-for(const key3 in data20){
-if(!((((key3 === "gte") || (key3 === "gt")) || (key3 === "lte")) || (key3 === "lt"))){
-const err36 = {instancePath:instancePath+"/guardrail",schemaPath:"common.schema.json#/$defs/guardrail/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema208,data:data20};
+}
+if(data11.targets !== undefined){
+let data19 = data11.targets;
+if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
+for(const key2 in data19){
+if(!(validate85(data19[key2], {instancePath:instancePath+"/breakdown/targets/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data19,parentDataProperty:key2,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate85.errors : vErrors.concat(validate85.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err36 = {instancePath:instancePath+"/breakdown/targets",schemaPath:"#/properties/breakdown/properties/targets/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema170.properties.breakdown.properties.targets.type,parentSchema:schema170.properties.breakdown.properties.targets,data:data19};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -7592,10 +8525,9 @@ vErrors.push(err36);
 errors++;
 }
 }
-if(data20.gte !== undefined){
-let data21 = data20.gte;
-if(!(typeof data21 == "number")){
-const err37 = {instancePath:instancePath+"/guardrail/gte",schemaPath:"common.schema.json#/$defs/guardrail/properties/gte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema208.properties.gte.type,parentSchema:schema208.properties.gte,data:data21};
+}
+else {
+const err37 = {instancePath:instancePath+"/breakdown",schemaPath:"#/properties/breakdown/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema170.properties.breakdown.type,parentSchema:schema170.properties.breakdown,data:data11};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -7605,10 +8537,12 @@ vErrors.push(err37);
 errors++;
 }
 }
-if(data20.gt !== undefined){
-let data22 = data20.gt;
-if(!(typeof data22 == "number")){
-const err38 = {instancePath:instancePath+"/guardrail/gt",schemaPath:"common.schema.json#/$defs/guardrail/properties/gt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema208.properties.gt.type,parentSchema:schema208.properties.gt,data:data22};
+if(data.guardrail !== undefined){
+let data21 = data.guardrail;
+if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
+for(const key3 in data21){
+if(!((((key3 === "gte") || (key3 === "gt")) || (key3 === "lte")) || (key3 === "lt"))){
+const err38 = {instancePath:instancePath+"/guardrail",schemaPath:"common.schema.json#/$defs/guardrail/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema225,data:data21};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -7618,10 +8552,10 @@ vErrors.push(err38);
 errors++;
 }
 }
-if(data20.lte !== undefined){
-let data23 = data20.lte;
-if(!(typeof data23 == "number")){
-const err39 = {instancePath:instancePath+"/guardrail/lte",schemaPath:"common.schema.json#/$defs/guardrail/properties/lte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema208.properties.lte.type,parentSchema:schema208.properties.lte,data:data23};
+if(data21.gte !== undefined){
+let data22 = data21.gte;
+if(!(typeof data22 == "number")){
+const err39 = {instancePath:instancePath+"/guardrail/gte",schemaPath:"common.schema.json#/$defs/guardrail/properties/gte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema225.properties.gte.type,parentSchema:schema225.properties.gte,data:data22};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -7631,10 +8565,10 @@ vErrors.push(err39);
 errors++;
 }
 }
-if(data20.lt !== undefined){
-let data24 = data20.lt;
-if(!(typeof data24 == "number")){
-const err40 = {instancePath:instancePath+"/guardrail/lt",schemaPath:"common.schema.json#/$defs/guardrail/properties/lt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema208.properties.lt.type,parentSchema:schema208.properties.lt,data:data24};
+if(data21.gt !== undefined){
+let data23 = data21.gt;
+if(!(typeof data23 == "number")){
+const err40 = {instancePath:instancePath+"/guardrail/gt",schemaPath:"common.schema.json#/$defs/guardrail/properties/gt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema225.properties.gt.type,parentSchema:schema225.properties.gt,data:data23};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -7644,9 +8578,10 @@ vErrors.push(err40);
 errors++;
 }
 }
-}
-else {
-const err41 = {instancePath:instancePath+"/guardrail",schemaPath:"common.schema.json#/$defs/guardrail/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema208.type,parentSchema:schema208,data:data20};
+if(data21.lte !== undefined){
+let data24 = data21.lte;
+if(!(typeof data24 == "number")){
+const err41 = {instancePath:instancePath+"/guardrail/lte",schemaPath:"common.schema.json#/$defs/guardrail/properties/lte/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema225.properties.lte.type,parentSchema:schema225.properties.lte,data:data24};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -7656,11 +8591,10 @@ vErrors.push(err41);
 errors++;
 }
 }
-if(data.unit !== undefined){
-let data25 = data.unit;
-if(typeof data25 === "string"){
-if(func2(data25) < 1){
-const err42 = {instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema170.properties.unit,data:data25};
+if(data21.lt !== undefined){
+let data25 = data21.lt;
+if(!(typeof data25 == "number")){
+const err42 = {instancePath:instancePath+"/guardrail/lt",schemaPath:"common.schema.json#/$defs/guardrail/properties/lt/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema225.properties.lt.type,parentSchema:schema225.properties.lt,data:data25};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -7670,8 +8604,9 @@ vErrors.push(err42);
 errors++;
 }
 }
+}
 else {
-const err43 = {instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema170.properties.unit.type,parentSchema:schema170.properties.unit,data:data25};
+const err43 = {instancePath:instancePath+"/guardrail",schemaPath:"common.schema.json#/$defs/guardrail/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema225.type,parentSchema:schema225,data:data21};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -7681,10 +8616,11 @@ vErrors.push(err43);
 errors++;
 }
 }
-if(data.format !== undefined){
-let data26 = data.format;
-if(typeof data26 !== "string"){
-const err44 = {instancePath:instancePath+"/format",schemaPath:"#/properties/format/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema170.properties.format.type,parentSchema:schema170.properties.format,data:data26};
+if(data.unit !== undefined){
+let data26 = data.unit;
+if(typeof data26 === "string"){
+if(func2(data26) < 1){
+const err44 = {instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema170.properties.unit,data:data26};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -7693,8 +8629,9 @@ vErrors.push(err44);
 }
 errors++;
 }
-if(!(((data26 === "number") || (data26 === "percent")) || (data26 === "currency"))){
-const err45 = {instancePath:instancePath+"/format",schemaPath:"#/properties/format/enum",keyword:"enum",params:{allowedValues: schema170.properties.format.enum},message:"must be equal to one of the allowed values",schema:schema170.properties.format.enum,parentSchema:schema170.properties.format,data:data26};
+}
+else {
+const err45 = {instancePath:instancePath+"/unit",schemaPath:"#/properties/unit/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema170.properties.unit.type,parentSchema:schema170.properties.unit,data:data26};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -7704,9 +8641,10 @@ vErrors.push(err45);
 errors++;
 }
 }
-}
-else {
-const err46 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema170.type,parentSchema:schema170,data};
+if(data.format !== undefined){
+let data27 = data.format;
+if(typeof data27 !== "string"){
+const err46 = {instancePath:instancePath+"/format",schemaPath:"#/properties/format/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema170.properties.format.type,parentSchema:schema170.properties.format,data:data27};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -7715,20 +8653,42 @@ vErrors.push(err46);
 }
 errors++;
 }
+if(!(((data27 === "number") || (data27 === "percent")) || (data27 === "currency"))){
+const err47 = {instancePath:instancePath+"/format",schemaPath:"#/properties/format/enum",keyword:"enum",params:{allowedValues: schema170.properties.format.enum},message:"must be equal to one of the allowed values",schema:schema170.properties.format.enum,parentSchema:schema170.properties.format,data:data27};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+}
+}
+else {
+const err48 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema170.type,parentSchema:schema170,data};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
 validate61.errors = vErrors;
 return errors === 0;
 }
 validate61.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const campaign = validate87;
-const schema209 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/campaign.schema.json","type":"object","properties":{"kind":{"const":"Campaign"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"audience":{"type":"object","properties":{"segment":{"$ref":"common.schema.json#/$defs/name"},"exclude":{"type":"array","items":{"$ref":"common.schema.json#/$defs/name"},"uniqueItems":true}},"required":["segment"],"additionalProperties":false},"channel":{"type":"string","enum":["email","sms","push","in_app","webhook"]},"schedule":{"type":"object","properties":{"start":{"$ref":"common.schema.json#/$defs/instant"},"end":{"$ref":"common.schema.json#/$defs/instant"}},"required":["start"],"additionalProperties":false},"trigger":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"delay":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"additionalProperties":false},"entry":{"type":["string","object"],"pattern":"^once$","properties":{"every":{"$ref":"common.schema.json#/$defs/duration"}},"required":["every"],"additionalProperties":false,"default":"once"},"frequency_cap":{"type":"object","properties":{"max":{"type":"integer","minimum":1},"per":{"$ref":"common.schema.json#/$defs/duration"}},"required":["max","per"],"additionalProperties":false},"variants":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/variant"}},"goal":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"within":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"required":["within"],"additionalProperties":false}},"required":["kind","name","version","audience","channel","variants"],"additionalProperties":false,"$defs":{"variant":{"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"weight":{"type":"number","minimum":0},"holdout":{"type":"boolean","default":false},"description":{"$ref":"common.schema.json#/$defs/description"}},"required":["name","weight"],"additionalProperties":false}}};
+export const campaign = validate90;
+const schema226 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/campaign.schema.json","type":"object","properties":{"kind":{"const":"Campaign"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"audience":{"type":"object","properties":{"segment":{"$ref":"common.schema.json#/$defs/name"},"exclude":{"type":"array","items":{"$ref":"common.schema.json#/$defs/name"},"uniqueItems":true}},"required":["segment"],"additionalProperties":false},"channel":{"type":"string","enum":["email","sms","push","in_app","webhook"]},"schedule":{"type":"object","properties":{"start":{"$ref":"common.schema.json#/$defs/instant"},"end":{"$ref":"common.schema.json#/$defs/instant"}},"required":["start"],"additionalProperties":false},"trigger":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"delay":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"additionalProperties":false},"entry":{"type":["string","object"],"pattern":"^once$","properties":{"every":{"$ref":"common.schema.json#/$defs/duration"}},"required":["every"],"additionalProperties":false,"default":"once"},"frequency_cap":{"type":"object","properties":{"max":{"type":"integer","minimum":1},"per":{"$ref":"common.schema.json#/$defs/duration"}},"required":["max","per"],"additionalProperties":false},"variants":{"type":"array","minItems":1,"items":{"$ref":"#/$defs/variant"}},"goal":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"within":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"required":["within"],"additionalProperties":false}},"required":["kind","name","version","audience","channel","variants"],"additionalProperties":false,"$defs":{"variant":{"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"weight":{"type":"number","minimum":0},"holdout":{"type":"boolean","default":false},"description":{"$ref":"common.schema.json#/$defs/description"}},"required":["name","weight"],"additionalProperties":false}}};
 const func0 = runtime_equal.default;
-const pattern75 = new RegExp("^once$", "u");
+const pattern87 = new RegExp("^once$", "u");
 
-function validate88(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate91(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate88.evaluated;
+const evaluated0 = validate91.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7754,17 +8714,17 @@ vErrors.push(err0);
 }
 errors++;
 }
-validate88.errors = vErrors;
+validate91.errors = vErrors;
 return errors === 0;
 }
-validate88.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate91.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema225 = {"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"weight":{"type":"number","minimum":0},"holdout":{"type":"boolean","default":false},"description":{"$ref":"common.schema.json#/$defs/description"}},"required":["name","weight"],"additionalProperties":false};
+const schema242 = {"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"weight":{"type":"number","minimum":0},"holdout":{"type":"boolean","default":false},"description":{"$ref":"common.schema.json#/$defs/description"}},"required":["name","weight"],"additionalProperties":false};
 
-function validate91(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate94(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate91.evaluated;
+const evaluated0 = validate94.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7773,7 +8733,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.name === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema225.required,parentSchema:schema225,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema242.required,parentSchema:schema242,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7783,7 +8743,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.weight === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "weight"},message:"must have required property '"+"weight"+"'",schema:schema225.required,parentSchema:schema225,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "weight"},message:"must have required property '"+"weight"+"'",schema:schema242.required,parentSchema:schema242,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7794,7 +8754,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "name") || (key0 === "weight")) || (key0 === "holdout")) || (key0 === "description"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema225,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema242,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7833,7 +8793,7 @@ if(data.weight !== undefined){
 let data1 = data.weight;
 if(typeof data1 == "number"){
 if(data1 < 0 || isNaN(data1)){
-const err5 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema225.properties.weight,data:data1};
+const err5 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema242.properties.weight,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -7844,7 +8804,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema225.properties.weight.type,parentSchema:schema225.properties.weight,data:data1};
+const err6 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema242.properties.weight.type,parentSchema:schema242.properties.weight,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -7857,7 +8817,7 @@ errors++;
 if(data.holdout !== undefined){
 let data2 = data.holdout;
 if(typeof data2 !== "boolean"){
-const err7 = {instancePath:instancePath+"/holdout",schemaPath:"#/properties/holdout/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema225.properties.holdout.type,parentSchema:schema225.properties.holdout,data:data2};
+const err7 = {instancePath:instancePath+"/holdout",schemaPath:"#/properties/holdout/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema242.properties.holdout.type,parentSchema:schema242.properties.holdout,data:data2};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -7882,7 +8842,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema225.type,parentSchema:schema225,data};
+const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema242.type,parentSchema:schema242,data};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -7891,17 +8851,17 @@ vErrors.push(err9);
 }
 errors++;
 }
-validate91.errors = vErrors;
+validate94.errors = vErrors;
 return errors === 0;
 }
-validate91.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate94.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate87(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate90(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://tally.dev/schemas/campaign.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate87.evaluated;
+const evaluated0 = validate90.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -7910,7 +8870,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.kind === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema209.required,parentSchema:schema209,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema226.required,parentSchema:schema226,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -7920,7 +8880,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.name === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema209.required,parentSchema:schema209,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema226.required,parentSchema:schema226,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -7930,7 +8890,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.version === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema209.required,parentSchema:schema209,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema226.required,parentSchema:schema226,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -7940,7 +8900,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.audience === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "audience"},message:"must have required property '"+"audience"+"'",schema:schema209.required,parentSchema:schema209,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "audience"},message:"must have required property '"+"audience"+"'",schema:schema226.required,parentSchema:schema226,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -7950,7 +8910,7 @@ vErrors.push(err3);
 errors++;
 }
 if(data.channel === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "channel"},message:"must have required property '"+"channel"+"'",schema:schema209.required,parentSchema:schema209,data};
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "channel"},message:"must have required property '"+"channel"+"'",schema:schema226.required,parentSchema:schema226,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -7960,7 +8920,7 @@ vErrors.push(err4);
 errors++;
 }
 if(data.variants === undefined){
-const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "variants"},message:"must have required property '"+"variants"+"'",schema:schema209.required,parentSchema:schema209,data};
+const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "variants"},message:"must have required property '"+"variants"+"'",schema:schema226.required,parentSchema:schema226,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -7970,8 +8930,8 @@ vErrors.push(err5);
 errors++;
 }
 for(const key0 in data){
-if(!(func1.call(schema209.properties, key0))){
-const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema209,data};
+if(!(func1.call(schema226.properties, key0))){
+const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema226,data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -7984,7 +8944,7 @@ errors++;
 if(data.kind !== undefined){
 let data0 = data.kind;
 if("Campaign" !== data0){
-const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Campaign"},message:"must be equal to constant",schema:"Campaign",parentSchema:schema209.properties.kind,data:data0};
+const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Campaign"},message:"must be equal to constant",schema:"Campaign",parentSchema:schema226.properties.kind,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -8151,7 +9111,7 @@ if(data.audience !== undefined){
 let data7 = data.audience;
 if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 if(data7.segment === undefined){
-const err19 = {instancePath:instancePath+"/audience",schemaPath:"#/properties/audience/required",keyword:"required",params:{missingProperty: "segment"},message:"must have required property '"+"segment"+"'",schema:schema209.properties.audience.required,parentSchema:schema209.properties.audience,data:data7};
+const err19 = {instancePath:instancePath+"/audience",schemaPath:"#/properties/audience/required",keyword:"required",params:{missingProperty: "segment"},message:"must have required property '"+"segment"+"'",schema:schema226.properties.audience.required,parentSchema:schema226.properties.audience,data:data7};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -8162,7 +9122,7 @@ errors++;
 }
 for(const key1 in data7){
 if(!((key1 === "segment") || (key1 === "exclude"))){
-const err20 = {instancePath:instancePath+"/audience",schemaPath:"#/properties/audience/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema209.properties.audience,data:data7};
+const err20 = {instancePath:instancePath+"/audience",schemaPath:"#/properties/audience/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema226.properties.audience,data:data7};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -8233,7 +9193,7 @@ outer0:
 for(;i3--;){
 for(j1 = i3; j1--;){
 if(func0(data9[i3], data9[j1])){
-const err25 = {instancePath:instancePath+"/audience/exclude",schemaPath:"#/properties/audience/properties/exclude/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i3+" are identical)",schema:true,parentSchema:schema209.properties.audience.properties.exclude,data:data9};
+const err25 = {instancePath:instancePath+"/audience/exclude",schemaPath:"#/properties/audience/properties/exclude/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i3+" are identical)",schema:true,parentSchema:schema226.properties.audience.properties.exclude,data:data9};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -8248,7 +9208,7 @@ break outer0;
 }
 }
 else {
-const err26 = {instancePath:instancePath+"/audience/exclude",schemaPath:"#/properties/audience/properties/exclude/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema209.properties.audience.properties.exclude.type,parentSchema:schema209.properties.audience.properties.exclude,data:data9};
+const err26 = {instancePath:instancePath+"/audience/exclude",schemaPath:"#/properties/audience/properties/exclude/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema226.properties.audience.properties.exclude.type,parentSchema:schema226.properties.audience.properties.exclude,data:data9};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -8260,7 +9220,7 @@ errors++;
 }
 }
 else {
-const err27 = {instancePath:instancePath+"/audience",schemaPath:"#/properties/audience/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema209.properties.audience.type,parentSchema:schema209.properties.audience,data:data7};
+const err27 = {instancePath:instancePath+"/audience",schemaPath:"#/properties/audience/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema226.properties.audience.type,parentSchema:schema226.properties.audience,data:data7};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -8273,7 +9233,7 @@ errors++;
 if(data.channel !== undefined){
 let data11 = data.channel;
 if(typeof data11 !== "string"){
-const err28 = {instancePath:instancePath+"/channel",schemaPath:"#/properties/channel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema209.properties.channel.type,parentSchema:schema209.properties.channel,data:data11};
+const err28 = {instancePath:instancePath+"/channel",schemaPath:"#/properties/channel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema226.properties.channel.type,parentSchema:schema226.properties.channel,data:data11};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -8283,7 +9243,7 @@ vErrors.push(err28);
 errors++;
 }
 if(!(((((data11 === "email") || (data11 === "sms")) || (data11 === "push")) || (data11 === "in_app")) || (data11 === "webhook"))){
-const err29 = {instancePath:instancePath+"/channel",schemaPath:"#/properties/channel/enum",keyword:"enum",params:{allowedValues: schema209.properties.channel.enum},message:"must be equal to one of the allowed values",schema:schema209.properties.channel.enum,parentSchema:schema209.properties.channel,data:data11};
+const err29 = {instancePath:instancePath+"/channel",schemaPath:"#/properties/channel/enum",keyword:"enum",params:{allowedValues: schema226.properties.channel.enum},message:"must be equal to one of the allowed values",schema:schema226.properties.channel.enum,parentSchema:schema226.properties.channel,data:data11};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -8297,7 +9257,7 @@ if(data.schedule !== undefined){
 let data12 = data.schedule;
 if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
 if(data12.start === undefined){
-const err30 = {instancePath:instancePath+"/schedule",schemaPath:"#/properties/schedule/required",keyword:"required",params:{missingProperty: "start"},message:"must have required property '"+"start"+"'",schema:schema209.properties.schedule.required,parentSchema:schema209.properties.schedule,data:data12};
+const err30 = {instancePath:instancePath+"/schedule",schemaPath:"#/properties/schedule/required",keyword:"required",params:{missingProperty: "start"},message:"must have required property '"+"start"+"'",schema:schema226.properties.schedule.required,parentSchema:schema226.properties.schedule,data:data12};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -8308,7 +9268,7 @@ errors++;
 }
 for(const key2 in data12){
 if(!((key2 === "start") || (key2 === "end"))){
-const err31 = {instancePath:instancePath+"/schedule",schemaPath:"#/properties/schedule/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema209.properties.schedule,data:data12};
+const err31 = {instancePath:instancePath+"/schedule",schemaPath:"#/properties/schedule/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema226.properties.schedule,data:data12};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -8321,8 +9281,8 @@ errors++;
 if(data12.start !== undefined){
 let data13 = data12.start;
 if(typeof data13 === "string"){
-if(!pattern62.test(data13)){
-const err32 = {instancePath:instancePath+"/schedule/start",schemaPath:"common.schema.json#/$defs/instant/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"},message:"must match pattern \""+"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"+"\"",schema:"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$",parentSchema:schema201,data:data13};
+if(!pattern73.test(data13)){
+const err32 = {instancePath:instancePath+"/schedule/start",schemaPath:"common.schema.json#/$defs/instant/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"},message:"must match pattern \""+"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"+"\"",schema:"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$",parentSchema:schema217,data:data13};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -8333,7 +9293,7 @@ errors++;
 }
 }
 else {
-const err33 = {instancePath:instancePath+"/schedule/start",schemaPath:"common.schema.json#/$defs/instant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema201.type,parentSchema:schema201,data:data13};
+const err33 = {instancePath:instancePath+"/schedule/start",schemaPath:"common.schema.json#/$defs/instant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema217.type,parentSchema:schema217,data:data13};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -8346,8 +9306,8 @@ errors++;
 if(data12.end !== undefined){
 let data14 = data12.end;
 if(typeof data14 === "string"){
-if(!pattern62.test(data14)){
-const err34 = {instancePath:instancePath+"/schedule/end",schemaPath:"common.schema.json#/$defs/instant/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"},message:"must match pattern \""+"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"+"\"",schema:"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$",parentSchema:schema201,data:data14};
+if(!pattern73.test(data14)){
+const err34 = {instancePath:instancePath+"/schedule/end",schemaPath:"common.schema.json#/$defs/instant/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"},message:"must match pattern \""+"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"+"\"",schema:"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$",parentSchema:schema217,data:data14};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -8358,7 +9318,7 @@ errors++;
 }
 }
 else {
-const err35 = {instancePath:instancePath+"/schedule/end",schemaPath:"common.schema.json#/$defs/instant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema201.type,parentSchema:schema201,data:data14};
+const err35 = {instancePath:instancePath+"/schedule/end",schemaPath:"common.schema.json#/$defs/instant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema217.type,parentSchema:schema217,data:data14};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -8370,7 +9330,7 @@ errors++;
 }
 }
 else {
-const err36 = {instancePath:instancePath+"/schedule",schemaPath:"#/properties/schedule/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema209.properties.schedule.type,parentSchema:schema209.properties.schedule,data:data12};
+const err36 = {instancePath:instancePath+"/schedule",schemaPath:"#/properties/schedule/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema226.properties.schedule.type,parentSchema:schema226.properties.schedule,data:data12};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -8385,7 +9345,7 @@ let data15 = data.trigger;
 if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
 for(const key3 in data15){
 if(!((((key3 === "event") || (key3 === "stream")) || (key3 === "delay")) || (key3 === "where"))){
-const err37 = {instancePath:instancePath+"/trigger",schemaPath:"#/properties/trigger/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema209.properties.trigger,data:data15};
+const err37 = {instancePath:instancePath+"/trigger",schemaPath:"#/properties/trigger/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema226.properties.trigger,data:data15};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -8471,14 +9431,14 @@ errors++;
 }
 }
 if(data15.where !== undefined){
-if(!(validate88(data15.where, {instancePath:instancePath+"/trigger/where",parentData:data15,parentDataProperty:"where",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate88.errors : vErrors.concat(validate88.errors);
+if(!(validate91(data15.where, {instancePath:instancePath+"/trigger/where",parentData:data15,parentDataProperty:"where",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate91.errors : vErrors.concat(validate91.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err44 = {instancePath:instancePath+"/trigger",schemaPath:"#/properties/trigger/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema209.properties.trigger.type,parentSchema:schema209.properties.trigger,data:data15};
+const err44 = {instancePath:instancePath+"/trigger",schemaPath:"#/properties/trigger/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema226.properties.trigger.type,parentSchema:schema226.properties.trigger,data:data15};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -8491,7 +9451,7 @@ errors++;
 if(data.entry !== undefined){
 let data20 = data.entry;
 if((typeof data20 !== "string") && (!(data20 && typeof data20 == "object" && !Array.isArray(data20)))){
-const err45 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/type",keyword:"type",params:{type: schema209.properties.entry.type},message:"must be string,object",schema:schema209.properties.entry.type,parentSchema:schema209.properties.entry,data:data20};
+const err45 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/type",keyword:"type",params:{type: schema226.properties.entry.type},message:"must be string,object",schema:schema226.properties.entry.type,parentSchema:schema226.properties.entry,data:data20};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -8501,8 +9461,8 @@ vErrors.push(err45);
 errors++;
 }
 if(typeof data20 === "string"){
-if(!pattern75.test(data20)){
-const err46 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/pattern",keyword:"pattern",params:{pattern: "^once$"},message:"must match pattern \""+"^once$"+"\"",schema:"^once$",parentSchema:schema209.properties.entry,data:data20};
+if(!pattern87.test(data20)){
+const err46 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/pattern",keyword:"pattern",params:{pattern: "^once$"},message:"must match pattern \""+"^once$"+"\"",schema:"^once$",parentSchema:schema226.properties.entry,data:data20};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -8514,7 +9474,7 @@ errors++;
 }
 if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
 if(data20.every === undefined){
-const err47 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/required",keyword:"required",params:{missingProperty: "every"},message:"must have required property '"+"every"+"'",schema:schema209.properties.entry.required,parentSchema:schema209.properties.entry,data:data20};
+const err47 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/required",keyword:"required",params:{missingProperty: "every"},message:"must have required property '"+"every"+"'",schema:schema226.properties.entry.required,parentSchema:schema226.properties.entry,data:data20};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -8525,7 +9485,7 @@ errors++;
 }
 for(const key4 in data20){
 if(!(key4 === "every")){
-const err48 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema209.properties.entry,data:data20};
+const err48 = {instancePath:instancePath+"/entry",schemaPath:"#/properties/entry/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema226.properties.entry,data:data20};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -8566,7 +9526,7 @@ if(data.frequency_cap !== undefined){
 let data22 = data.frequency_cap;
 if(data22 && typeof data22 == "object" && !Array.isArray(data22)){
 if(data22.max === undefined){
-const err51 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/required",keyword:"required",params:{missingProperty: "max"},message:"must have required property '"+"max"+"'",schema:schema209.properties.frequency_cap.required,parentSchema:schema209.properties.frequency_cap,data:data22};
+const err51 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/required",keyword:"required",params:{missingProperty: "max"},message:"must have required property '"+"max"+"'",schema:schema226.properties.frequency_cap.required,parentSchema:schema226.properties.frequency_cap,data:data22};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -8576,7 +9536,7 @@ vErrors.push(err51);
 errors++;
 }
 if(data22.per === undefined){
-const err52 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/required",keyword:"required",params:{missingProperty: "per"},message:"must have required property '"+"per"+"'",schema:schema209.properties.frequency_cap.required,parentSchema:schema209.properties.frequency_cap,data:data22};
+const err52 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/required",keyword:"required",params:{missingProperty: "per"},message:"must have required property '"+"per"+"'",schema:schema226.properties.frequency_cap.required,parentSchema:schema226.properties.frequency_cap,data:data22};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -8587,7 +9547,7 @@ errors++;
 }
 for(const key5 in data22){
 if(!((key5 === "max") || (key5 === "per"))){
-const err53 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema209.properties.frequency_cap,data:data22};
+const err53 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema226.properties.frequency_cap,data:data22};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -8600,7 +9560,7 @@ errors++;
 if(data22.max !== undefined){
 let data23 = data22.max;
 if(!((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23)))){
-const err54 = {instancePath:instancePath+"/frequency_cap/max",schemaPath:"#/properties/frequency_cap/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema209.properties.frequency_cap.properties.max.type,parentSchema:schema209.properties.frequency_cap.properties.max,data:data23};
+const err54 = {instancePath:instancePath+"/frequency_cap/max",schemaPath:"#/properties/frequency_cap/properties/max/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema226.properties.frequency_cap.properties.max.type,parentSchema:schema226.properties.frequency_cap.properties.max,data:data23};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -8611,7 +9571,7 @@ errors++;
 }
 if(typeof data23 == "number"){
 if(data23 < 1 || isNaN(data23)){
-const err55 = {instancePath:instancePath+"/frequency_cap/max",schemaPath:"#/properties/frequency_cap/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema209.properties.frequency_cap.properties.max,data:data23};
+const err55 = {instancePath:instancePath+"/frequency_cap/max",schemaPath:"#/properties/frequency_cap/properties/max/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema226.properties.frequency_cap.properties.max,data:data23};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -8649,7 +9609,7 @@ errors++;
 }
 }
 else {
-const err58 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema209.properties.frequency_cap.type,parentSchema:schema209.properties.frequency_cap,data:data22};
+const err58 = {instancePath:instancePath+"/frequency_cap",schemaPath:"#/properties/frequency_cap/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema226.properties.frequency_cap.type,parentSchema:schema226.properties.frequency_cap,data:data22};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -8663,7 +9623,7 @@ if(data.variants !== undefined){
 let data25 = data.variants;
 if(Array.isArray(data25)){
 if(data25.length < 1){
-const err59 = {instancePath:instancePath+"/variants",schemaPath:"#/properties/variants/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema209.properties.variants,data:data25};
+const err59 = {instancePath:instancePath+"/variants",schemaPath:"#/properties/variants/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema226.properties.variants,data:data25};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -8674,14 +9634,14 @@ errors++;
 }
 const len2 = data25.length;
 for(let i4=0; i4<len2; i4++){
-if(!(validate91(data25[i4], {instancePath:instancePath+"/variants/" + i4,parentData:data25,parentDataProperty:i4,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate91.errors : vErrors.concat(validate91.errors);
+if(!(validate94(data25[i4], {instancePath:instancePath+"/variants/" + i4,parentData:data25,parentDataProperty:i4,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate94.errors : vErrors.concat(validate94.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err60 = {instancePath:instancePath+"/variants",schemaPath:"#/properties/variants/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema209.properties.variants.type,parentSchema:schema209.properties.variants,data:data25};
+const err60 = {instancePath:instancePath+"/variants",schemaPath:"#/properties/variants/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema226.properties.variants.type,parentSchema:schema226.properties.variants,data:data25};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -8695,7 +9655,7 @@ if(data.goal !== undefined){
 let data27 = data.goal;
 if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
 if(data27.within === undefined){
-const err61 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/required",keyword:"required",params:{missingProperty: "within"},message:"must have required property '"+"within"+"'",schema:schema209.properties.goal.required,parentSchema:schema209.properties.goal,data:data27};
+const err61 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/required",keyword:"required",params:{missingProperty: "within"},message:"must have required property '"+"within"+"'",schema:schema226.properties.goal.required,parentSchema:schema226.properties.goal,data:data27};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -8706,7 +9666,7 @@ errors++;
 }
 for(const key6 in data27){
 if(!((((key6 === "event") || (key6 === "stream")) || (key6 === "within")) || (key6 === "where"))){
-const err62 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema209.properties.goal,data:data27};
+const err62 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema226.properties.goal,data:data27};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -8792,14 +9752,14 @@ errors++;
 }
 }
 if(data27.where !== undefined){
-if(!(validate88(data27.where, {instancePath:instancePath+"/goal/where",parentData:data27,parentDataProperty:"where",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate88.errors : vErrors.concat(validate88.errors);
+if(!(validate91(data27.where, {instancePath:instancePath+"/goal/where",parentData:data27,parentDataProperty:"where",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate91.errors : vErrors.concat(validate91.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err69 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema209.properties.goal.type,parentSchema:schema209.properties.goal,data:data27};
+const err69 = {instancePath:instancePath+"/goal",schemaPath:"#/properties/goal/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema226.properties.goal.type,parentSchema:schema226.properties.goal,data:data27};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -8811,7 +9771,7 @@ errors++;
 }
 }
 else {
-const err70 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema209.type,parentSchema:schema209,data};
+const err70 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema226.type,parentSchema:schema226,data};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -8820,19 +9780,19 @@ vErrors.push(err70);
 }
 errors++;
 }
-validate87.errors = vErrors;
+validate90.errors = vErrors;
 return errors === 0;
 }
-validate87.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate90.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const test = validate94;
-const schema231 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/test.schema.json","type":"object","properties":{"kind":{"const":"Test"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"subject":{"type":"object","properties":{"segment":{"$ref":"common.schema.json#/$defs/name"},"kpi":{"$ref":"common.schema.json#/$defs/name"},"lifecycle":{"$ref":"common.schema.json#/$defs/name"},"trait":{"$ref":"common.schema.json#/$defs/name"},"score":{"$ref":"common.schema.json#/$defs/name"}},"additionalProperties":false,"minProperties":1,"maxProperties":1},"as_of":{"$ref":"common.schema.json#/$defs/instant"},"given":{"type":"object","additionalProperties":{"type":"array","items":{"type":"object"}},"default":{}},"expect":{"type":"object","properties":{"members":{"type":"array","items":{"$ref":"common.schema.json#/$defs/scalar"}},"count":{"type":"integer","minimum":0},"value":{"type":["number","null"]},"stages":{"type":"object","additionalProperties":{"type":"integer","minimum":0}},"values":{"type":"object","additionalProperties":{"type":["string","number","boolean","null"]}}},"additionalProperties":false}},"required":["kind","name","version","subject","as_of","expect"],"additionalProperties":false};
+export const test = validate97;
+const schema248 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/test.schema.json","type":"object","properties":{"kind":{"const":"Test"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"subject":{"type":"object","properties":{"segment":{"$ref":"common.schema.json#/$defs/name"},"kpi":{"$ref":"common.schema.json#/$defs/name"},"lifecycle":{"$ref":"common.schema.json#/$defs/name"},"trait":{"$ref":"common.schema.json#/$defs/name"},"score":{"$ref":"common.schema.json#/$defs/name"}},"additionalProperties":false,"minProperties":1,"maxProperties":1},"as_of":{"$ref":"common.schema.json#/$defs/instant"},"given":{"type":"object","additionalProperties":{"type":"array","items":{"type":"object"}},"default":{}},"expect":{"type":"object","properties":{"members":{"type":"array","items":{"$ref":"common.schema.json#/$defs/scalar"}},"count":{"type":"integer","minimum":0},"value":{"type":["number","null"]},"stages":{"type":"object","additionalProperties":{"type":"integer","minimum":0}},"values":{"type":"object","additionalProperties":{"type":["string","number","boolean","null"]}}},"additionalProperties":false}},"required":["kind","name","version","subject","as_of","expect"],"additionalProperties":false};
 
-function validate94(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate97(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://tally.dev/schemas/test.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate94.evaluated;
+const evaluated0 = validate97.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -8841,7 +9801,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.kind === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema231.required,parentSchema:schema231,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema248.required,parentSchema:schema248,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8851,7 +9811,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.name === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema231.required,parentSchema:schema231,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema248.required,parentSchema:schema248,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8861,7 +9821,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.version === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema231.required,parentSchema:schema231,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema248.required,parentSchema:schema248,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8871,7 +9831,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.subject === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "subject"},message:"must have required property '"+"subject"+"'",schema:schema231.required,parentSchema:schema231,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "subject"},message:"must have required property '"+"subject"+"'",schema:schema248.required,parentSchema:schema248,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8881,7 +9841,7 @@ vErrors.push(err3);
 errors++;
 }
 if(data.as_of === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "as_of"},message:"must have required property '"+"as_of"+"'",schema:schema231.required,parentSchema:schema231,data};
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "as_of"},message:"must have required property '"+"as_of"+"'",schema:schema248.required,parentSchema:schema248,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8891,7 +9851,7 @@ vErrors.push(err4);
 errors++;
 }
 if(data.expect === undefined){
-const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "expect"},message:"must have required property '"+"expect"+"'",schema:schema231.required,parentSchema:schema231,data};
+const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "expect"},message:"must have required property '"+"expect"+"'",schema:schema248.required,parentSchema:schema248,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -8901,8 +9861,8 @@ vErrors.push(err5);
 errors++;
 }
 for(const key0 in data){
-if(!(func1.call(schema231.properties, key0))){
-const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema231,data};
+if(!(func1.call(schema248.properties, key0))){
+const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema248,data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -8915,7 +9875,7 @@ errors++;
 if(data.kind !== undefined){
 let data0 = data.kind;
 if("Test" !== data0){
-const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Test"},message:"must be equal to constant",schema:"Test",parentSchema:schema231.properties.kind,data:data0};
+const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Test"},message:"must be equal to constant",schema:"Test",parentSchema:schema248.properties.kind,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -9082,7 +10042,7 @@ if(data.subject !== undefined){
 let data7 = data.subject;
 if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 if(Object.keys(data7).length > 1){
-const err19 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/maxProperties",keyword:"maxProperties",params:{limit: 1},message:"must NOT have more than 1 properties",schema:1,parentSchema:schema231.properties.subject,data:data7};
+const err19 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/maxProperties",keyword:"maxProperties",params:{limit: 1},message:"must NOT have more than 1 properties",schema:1,parentSchema:schema248.properties.subject,data:data7};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -9092,7 +10052,7 @@ vErrors.push(err19);
 errors++;
 }
 if(Object.keys(data7).length < 1){
-const err20 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema231.properties.subject,data:data7};
+const err20 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema248.properties.subject,data:data7};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -9103,7 +10063,7 @@ errors++;
 }
 for(const key1 in data7){
 if(!(((((key1 === "segment") || (key1 === "kpi")) || (key1 === "lifecycle")) || (key1 === "trait")) || (key1 === "score"))){
-const err21 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema231.properties.subject,data:data7};
+const err21 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema248.properties.subject,data:data7};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -9240,7 +10200,7 @@ errors++;
 }
 }
 else {
-const err32 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema231.properties.subject.type,parentSchema:schema231.properties.subject,data:data7};
+const err32 = {instancePath:instancePath+"/subject",schemaPath:"#/properties/subject/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema248.properties.subject.type,parentSchema:schema248.properties.subject,data:data7};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -9253,8 +10213,8 @@ errors++;
 if(data.as_of !== undefined){
 let data13 = data.as_of;
 if(typeof data13 === "string"){
-if(!pattern62.test(data13)){
-const err33 = {instancePath:instancePath+"/as_of",schemaPath:"common.schema.json#/$defs/instant/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"},message:"must match pattern \""+"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"+"\"",schema:"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$",parentSchema:schema201,data:data13};
+if(!pattern73.test(data13)){
+const err33 = {instancePath:instancePath+"/as_of",schemaPath:"common.schema.json#/$defs/instant/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"},message:"must match pattern \""+"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"+"\"",schema:"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$",parentSchema:schema217,data:data13};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -9265,7 +10225,7 @@ errors++;
 }
 }
 else {
-const err34 = {instancePath:instancePath+"/as_of",schemaPath:"common.schema.json#/$defs/instant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema201.type,parentSchema:schema201,data:data13};
+const err34 = {instancePath:instancePath+"/as_of",schemaPath:"common.schema.json#/$defs/instant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema217.type,parentSchema:schema217,data:data13};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -9285,7 +10245,7 @@ const len1 = data15.length;
 for(let i2=0; i2<len1; i2++){
 let data16 = data15[i2];
 if(!(data16 && typeof data16 == "object" && !Array.isArray(data16))){
-const err35 = {instancePath:instancePath+"/given/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i2,schemaPath:"#/properties/given/additionalProperties/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema231.properties.given.additionalProperties.items.type,parentSchema:schema231.properties.given.additionalProperties.items,data:data16};
+const err35 = {instancePath:instancePath+"/given/" + key2.replace(/~/g, "~0").replace(/\//g, "~1")+"/" + i2,schemaPath:"#/properties/given/additionalProperties/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema248.properties.given.additionalProperties.items.type,parentSchema:schema248.properties.given.additionalProperties.items,data:data16};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -9297,7 +10257,7 @@ errors++;
 }
 }
 else {
-const err36 = {instancePath:instancePath+"/given/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/given/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema231.properties.given.additionalProperties.type,parentSchema:schema231.properties.given.additionalProperties,data:data15};
+const err36 = {instancePath:instancePath+"/given/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/given/additionalProperties/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema248.properties.given.additionalProperties.type,parentSchema:schema248.properties.given.additionalProperties,data:data15};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -9309,7 +10269,7 @@ errors++;
 }
 }
 else {
-const err37 = {instancePath:instancePath+"/given",schemaPath:"#/properties/given/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema231.properties.given.type,parentSchema:schema231.properties.given,data:data14};
+const err37 = {instancePath:instancePath+"/given",schemaPath:"#/properties/given/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema248.properties.given.type,parentSchema:schema248.properties.given,data:data14};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -9324,7 +10284,7 @@ let data17 = data.expect;
 if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
 for(const key3 in data17){
 if(!(((((key3 === "members") || (key3 === "count")) || (key3 === "value")) || (key3 === "stages")) || (key3 === "values"))){
-const err38 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema231.properties.expect,data:data17};
+const err38 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema248.properties.expect,data:data17};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -9353,7 +10313,7 @@ errors++;
 }
 }
 else {
-const err40 = {instancePath:instancePath+"/expect/members",schemaPath:"#/properties/expect/properties/members/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema231.properties.expect.properties.members.type,parentSchema:schema231.properties.expect.properties.members,data:data18};
+const err40 = {instancePath:instancePath+"/expect/members",schemaPath:"#/properties/expect/properties/members/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema248.properties.expect.properties.members.type,parentSchema:schema248.properties.expect.properties.members,data:data18};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -9366,7 +10326,7 @@ errors++;
 if(data17.count !== undefined){
 let data20 = data17.count;
 if(!((typeof data20 == "number") && (!(data20 % 1) && !isNaN(data20)))){
-const err41 = {instancePath:instancePath+"/expect/count",schemaPath:"#/properties/expect/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema231.properties.expect.properties.count.type,parentSchema:schema231.properties.expect.properties.count,data:data20};
+const err41 = {instancePath:instancePath+"/expect/count",schemaPath:"#/properties/expect/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema248.properties.expect.properties.count.type,parentSchema:schema248.properties.expect.properties.count,data:data20};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -9377,7 +10337,7 @@ errors++;
 }
 if(typeof data20 == "number"){
 if(data20 < 0 || isNaN(data20)){
-const err42 = {instancePath:instancePath+"/expect/count",schemaPath:"#/properties/expect/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema231.properties.expect.properties.count,data:data20};
+const err42 = {instancePath:instancePath+"/expect/count",schemaPath:"#/properties/expect/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema248.properties.expect.properties.count,data:data20};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -9391,7 +10351,7 @@ errors++;
 if(data17.value !== undefined){
 let data21 = data17.value;
 if((!(typeof data21 == "number")) && (data21 !== null)){
-const err43 = {instancePath:instancePath+"/expect/value",schemaPath:"#/properties/expect/properties/value/type",keyword:"type",params:{type: schema231.properties.expect.properties.value.type},message:"must be number,null",schema:schema231.properties.expect.properties.value.type,parentSchema:schema231.properties.expect.properties.value,data:data21};
+const err43 = {instancePath:instancePath+"/expect/value",schemaPath:"#/properties/expect/properties/value/type",keyword:"type",params:{type: schema248.properties.expect.properties.value.type},message:"must be number,null",schema:schema248.properties.expect.properties.value.type,parentSchema:schema248.properties.expect.properties.value,data:data21};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -9407,7 +10367,7 @@ if(data22 && typeof data22 == "object" && !Array.isArray(data22)){
 for(const key4 in data22){
 let data23 = data22[key4];
 if(!((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23)))){
-const err44 = {instancePath:instancePath+"/expect/stages/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expect/properties/stages/additionalProperties/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema231.properties.expect.properties.stages.additionalProperties.type,parentSchema:schema231.properties.expect.properties.stages.additionalProperties,data:data23};
+const err44 = {instancePath:instancePath+"/expect/stages/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expect/properties/stages/additionalProperties/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema248.properties.expect.properties.stages.additionalProperties.type,parentSchema:schema248.properties.expect.properties.stages.additionalProperties,data:data23};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -9418,7 +10378,7 @@ errors++;
 }
 if(typeof data23 == "number"){
 if(data23 < 0 || isNaN(data23)){
-const err45 = {instancePath:instancePath+"/expect/stages/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expect/properties/stages/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema231.properties.expect.properties.stages.additionalProperties,data:data23};
+const err45 = {instancePath:instancePath+"/expect/stages/" + key4.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expect/properties/stages/additionalProperties/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema248.properties.expect.properties.stages.additionalProperties,data:data23};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -9431,7 +10391,7 @@ errors++;
 }
 }
 else {
-const err46 = {instancePath:instancePath+"/expect/stages",schemaPath:"#/properties/expect/properties/stages/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema231.properties.expect.properties.stages.type,parentSchema:schema231.properties.expect.properties.stages,data:data22};
+const err46 = {instancePath:instancePath+"/expect/stages",schemaPath:"#/properties/expect/properties/stages/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema248.properties.expect.properties.stages.type,parentSchema:schema248.properties.expect.properties.stages,data:data22};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -9447,7 +10407,7 @@ if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
 for(const key5 in data24){
 let data25 = data24[key5];
 if((((typeof data25 !== "string") && (!(typeof data25 == "number"))) && (typeof data25 !== "boolean")) && (data25 !== null)){
-const err47 = {instancePath:instancePath+"/expect/values/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expect/properties/values/additionalProperties/type",keyword:"type",params:{type: schema231.properties.expect.properties.values.additionalProperties.type},message:"must be string,number,boolean,null",schema:schema231.properties.expect.properties.values.additionalProperties.type,parentSchema:schema231.properties.expect.properties.values.additionalProperties,data:data25};
+const err47 = {instancePath:instancePath+"/expect/values/" + key5.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/expect/properties/values/additionalProperties/type",keyword:"type",params:{type: schema248.properties.expect.properties.values.additionalProperties.type},message:"must be string,number,boolean,null",schema:schema248.properties.expect.properties.values.additionalProperties.type,parentSchema:schema248.properties.expect.properties.values.additionalProperties,data:data25};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -9459,7 +10419,7 @@ errors++;
 }
 }
 else {
-const err48 = {instancePath:instancePath+"/expect/values",schemaPath:"#/properties/expect/properties/values/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema231.properties.expect.properties.values.type,parentSchema:schema231.properties.expect.properties.values,data:data24};
+const err48 = {instancePath:instancePath+"/expect/values",schemaPath:"#/properties/expect/properties/values/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema248.properties.expect.properties.values.type,parentSchema:schema248.properties.expect.properties.values,data:data24};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -9471,7 +10431,7 @@ errors++;
 }
 }
 else {
-const err49 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema231.properties.expect.type,parentSchema:schema231.properties.expect,data:data17};
+const err49 = {instancePath:instancePath+"/expect",schemaPath:"#/properties/expect/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema248.properties.expect.type,parentSchema:schema248.properties.expect,data:data17};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -9483,7 +10443,7 @@ errors++;
 }
 }
 else {
-const err50 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema231.type,parentSchema:schema231,data};
+const err50 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema248.type,parentSchema:schema248,data};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -9492,20 +10452,20 @@ vErrors.push(err50);
 }
 errors++;
 }
-validate94.errors = vErrors;
+validate97.errors = vErrors;
 return errors === 0;
 }
-validate94.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate97.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const cohort = validate95;
-const schema244 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/cohort.schema.json","type":"object","properties":{"kind":{"const":"Cohort"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"entity":{"$ref":"common.schema.json#/$defs/name"},"cohort":{"$ref":"#/$defs/cohortSpec"},"return":{"$ref":"#/$defs/returnQuery"},"returns":{"$ref":"#/$defs/returns"}},"required":["kind","name","version","cohort","return","returns"],"additionalProperties":false,"$defs":{"cohortSpec":{"type":"object","properties":{"attribute":{"$ref":"common.schema.json#/$defs/name"},"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"},"every":{"type":"string","enum":["week","month"]},"count":{"type":"integer","minimum":1,"maximum":120}},"required":["every","count"],"additionalProperties":false},"returnQuery":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"additionalProperties":false},"returns":{"type":"object","properties":{"days":{"type":"array","minItems":1,"maxItems":60,"items":{"type":"integer","minimum":1,"maximum":3660}},"weeks":{"type":"integer","minimum":1,"maximum":60},"months":{"type":"integer","minimum":1,"maximum":60}},"additionalProperties":false}}};
-const schema259 = {"type":"object","properties":{"days":{"type":"array","minItems":1,"maxItems":60,"items":{"type":"integer","minimum":1,"maximum":3660}},"weeks":{"type":"integer","minimum":1,"maximum":60},"months":{"type":"integer","minimum":1,"maximum":60}},"additionalProperties":false};
-const schema251 = {"type":"object","properties":{"attribute":{"$ref":"common.schema.json#/$defs/name"},"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"},"every":{"type":"string","enum":["week","month"]},"count":{"type":"integer","minimum":1,"maximum":120}},"required":["every","count"],"additionalProperties":false};
+export const cohort = validate98;
+const schema261 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/cohort.schema.json","type":"object","properties":{"kind":{"const":"Cohort"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"entity":{"$ref":"common.schema.json#/$defs/name"},"cohort":{"$ref":"#/$defs/cohortSpec"},"return":{"$ref":"#/$defs/returnQuery"},"returns":{"$ref":"#/$defs/returns"}},"required":["kind","name","version","cohort","return","returns"],"additionalProperties":false,"$defs":{"cohortSpec":{"type":"object","properties":{"attribute":{"$ref":"common.schema.json#/$defs/name"},"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"},"every":{"type":"string","enum":["week","month"]},"count":{"type":"integer","minimum":1,"maximum":120}},"required":["every","count"],"additionalProperties":false},"returnQuery":{"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"additionalProperties":false},"returns":{"type":"object","properties":{"days":{"type":"array","minItems":1,"maxItems":60,"items":{"type":"integer","minimum":1,"maximum":3660}},"weeks":{"type":"integer","minimum":1,"maximum":60},"months":{"type":"integer","minimum":1,"maximum":60}},"additionalProperties":false}}};
+const schema276 = {"type":"object","properties":{"days":{"type":"array","minItems":1,"maxItems":60,"items":{"type":"integer","minimum":1,"maximum":3660}},"weeks":{"type":"integer","minimum":1,"maximum":60},"months":{"type":"integer","minimum":1,"maximum":60}},"additionalProperties":false};
+const schema268 = {"type":"object","properties":{"attribute":{"$ref":"common.schema.json#/$defs/name"},"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"},"every":{"type":"string","enum":["week","month"]},"count":{"type":"integer","minimum":1,"maximum":120}},"required":["every","count"],"additionalProperties":false};
 
-function validate97(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate100(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate97.evaluated;
+const evaluated0 = validate100.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -9531,16 +10491,16 @@ vErrors.push(err0);
 }
 errors++;
 }
-validate97.errors = vErrors;
+validate100.errors = vErrors;
 return errors === 0;
 }
-validate97.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate100.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate96(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate99(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate96.evaluated;
+const evaluated0 = validate99.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -9549,7 +10509,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.every === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "every"},message:"must have required property '"+"every"+"'",schema:schema251.required,parentSchema:schema251,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "every"},message:"must have required property '"+"every"+"'",schema:schema268.required,parentSchema:schema268,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9559,7 +10519,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.count === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema251.required,parentSchema:schema251,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "count"},message:"must have required property '"+"count"+"'",schema:schema268.required,parentSchema:schema268,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -9570,7 +10530,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((((key0 === "attribute") || (key0 === "event")) || (key0 === "stream")) || (key0 === "where")) || (key0 === "every")) || (key0 === "count"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema251,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema268,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -9656,15 +10616,15 @@ errors++;
 }
 }
 if(data.where !== undefined){
-if(!(validate97(data.where, {instancePath:instancePath+"/where",parentData:data,parentDataProperty:"where",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate97.errors : vErrors.concat(validate97.errors);
+if(!(validate100(data.where, {instancePath:instancePath+"/where",parentData:data,parentDataProperty:"where",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate100.errors : vErrors.concat(validate100.errors);
 errors = vErrors.length;
 }
 }
 if(data.every !== undefined){
 let data4 = data.every;
 if(typeof data4 !== "string"){
-const err9 = {instancePath:instancePath+"/every",schemaPath:"#/properties/every/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema251.properties.every.type,parentSchema:schema251.properties.every,data:data4};
+const err9 = {instancePath:instancePath+"/every",schemaPath:"#/properties/every/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema268.properties.every.type,parentSchema:schema268.properties.every,data:data4};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -9674,7 +10634,7 @@ vErrors.push(err9);
 errors++;
 }
 if(!((data4 === "week") || (data4 === "month"))){
-const err10 = {instancePath:instancePath+"/every",schemaPath:"#/properties/every/enum",keyword:"enum",params:{allowedValues: schema251.properties.every.enum},message:"must be equal to one of the allowed values",schema:schema251.properties.every.enum,parentSchema:schema251.properties.every,data:data4};
+const err10 = {instancePath:instancePath+"/every",schemaPath:"#/properties/every/enum",keyword:"enum",params:{allowedValues: schema268.properties.every.enum},message:"must be equal to one of the allowed values",schema:schema268.properties.every.enum,parentSchema:schema268.properties.every,data:data4};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -9687,7 +10647,7 @@ errors++;
 if(data.count !== undefined){
 let data5 = data.count;
 if(!((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5)))){
-const err11 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema251.properties.count.type,parentSchema:schema251.properties.count,data:data5};
+const err11 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema268.properties.count.type,parentSchema:schema268.properties.count,data:data5};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -9698,7 +10658,7 @@ errors++;
 }
 if(typeof data5 == "number"){
 if(data5 > 120 || isNaN(data5)){
-const err12 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/maximum",keyword:"maximum",params:{comparison: "<=", limit: 120},message:"must be <= 120",schema:120,parentSchema:schema251.properties.count,data:data5};
+const err12 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/maximum",keyword:"maximum",params:{comparison: "<=", limit: 120},message:"must be <= 120",schema:120,parentSchema:schema268.properties.count,data:data5};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -9708,7 +10668,7 @@ vErrors.push(err12);
 errors++;
 }
 if(data5 < 1 || isNaN(data5)){
-const err13 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema251.properties.count,data:data5};
+const err13 = {instancePath:instancePath+"/count",schemaPath:"#/properties/count/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema268.properties.count,data:data5};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -9721,7 +10681,7 @@ errors++;
 }
 }
 else {
-const err14 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema251.type,parentSchema:schema251,data};
+const err14 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema268.type,parentSchema:schema268,data};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -9730,17 +10690,17 @@ vErrors.push(err14);
 }
 errors++;
 }
-validate96.errors = vErrors;
+validate99.errors = vErrors;
 return errors === 0;
 }
-validate96.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate99.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-const schema256 = {"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"additionalProperties":false};
+const schema273 = {"type":"object","properties":{"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"additionalProperties":false};
 
-function validate101(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate104(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate101.evaluated;
+const evaluated0 = validate104.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -9750,7 +10710,7 @@ evaluated0.items = undefined;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!(((key0 === "event") || (key0 === "stream")) || (key0 === "where"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema256,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema273,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9811,14 +10771,14 @@ errors++;
 }
 }
 if(data.where !== undefined){
-if(!(validate97(data.where, {instancePath:instancePath+"/where",parentData:data,parentDataProperty:"where",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate97.errors : vErrors.concat(validate97.errors);
+if(!(validate100(data.where, {instancePath:instancePath+"/where",parentData:data,parentDataProperty:"where",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate100.errors : vErrors.concat(validate100.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema256.type,parentSchema:schema256,data};
+const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema273.type,parentSchema:schema273,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -9827,17 +10787,17 @@ vErrors.push(err5);
 }
 errors++;
 }
-validate101.errors = vErrors;
+validate104.errors = vErrors;
 return errors === 0;
 }
-validate101.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate104.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate95(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate98(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://tally.dev/schemas/cohort.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate95.evaluated;
+const evaluated0 = validate98.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -9846,7 +10806,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.kind === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema244.required,parentSchema:schema244,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema261.required,parentSchema:schema261,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -9856,7 +10816,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.name === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema244.required,parentSchema:schema244,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema261.required,parentSchema:schema261,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -9866,7 +10826,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.version === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema244.required,parentSchema:schema244,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema261.required,parentSchema:schema261,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -9876,7 +10836,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.cohort === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "cohort"},message:"must have required property '"+"cohort"+"'",schema:schema244.required,parentSchema:schema244,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "cohort"},message:"must have required property '"+"cohort"+"'",schema:schema261.required,parentSchema:schema261,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -9886,7 +10846,7 @@ vErrors.push(err3);
 errors++;
 }
 if(data.return === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "return"},message:"must have required property '"+"return"+"'",schema:schema244.required,parentSchema:schema244,data};
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "return"},message:"must have required property '"+"return"+"'",schema:schema261.required,parentSchema:schema261,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -9896,7 +10856,7 @@ vErrors.push(err4);
 errors++;
 }
 if(data.returns === undefined){
-const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "returns"},message:"must have required property '"+"returns"+"'",schema:schema244.required,parentSchema:schema244,data};
+const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "returns"},message:"must have required property '"+"returns"+"'",schema:schema261.required,parentSchema:schema261,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -9906,8 +10866,8 @@ vErrors.push(err5);
 errors++;
 }
 for(const key0 in data){
-if(!(func1.call(schema244.properties, key0))){
-const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema244,data};
+if(!(func1.call(schema261.properties, key0))){
+const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema261,data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -9920,7 +10880,7 @@ errors++;
 if(data.kind !== undefined){
 let data0 = data.kind;
 if("Cohort" !== data0){
-const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Cohort"},message:"must be equal to constant",schema:"Cohort",parentSchema:schema244.properties.kind,data:data0};
+const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Cohort"},message:"must be equal to constant",schema:"Cohort",parentSchema:schema261.properties.kind,data:data0};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -10109,14 +11069,14 @@ errors++;
 }
 }
 if(data.cohort !== undefined){
-if(!(validate96(data.cohort, {instancePath:instancePath+"/cohort",parentData:data,parentDataProperty:"cohort",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate96.errors : vErrors.concat(validate96.errors);
+if(!(validate99(data.cohort, {instancePath:instancePath+"/cohort",parentData:data,parentDataProperty:"cohort",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate99.errors : vErrors.concat(validate99.errors);
 errors = vErrors.length;
 }
 }
 if(data.return !== undefined){
-if(!(validate101(data.return, {instancePath:instancePath+"/return",parentData:data,parentDataProperty:"return",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate101.errors : vErrors.concat(validate101.errors);
+if(!(validate104(data.return, {instancePath:instancePath+"/return",parentData:data,parentDataProperty:"return",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate104.errors : vErrors.concat(validate104.errors);
 errors = vErrors.length;
 }
 }
@@ -10125,7 +11085,7 @@ let data10 = data.returns;
 if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
 for(const key1 in data10){
 if(!(((key1 === "days") || (key1 === "weeks")) || (key1 === "months"))){
-const err21 = {instancePath:instancePath+"/returns",schemaPath:"#/$defs/returns/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema259,data:data10};
+const err21 = {instancePath:instancePath+"/returns",schemaPath:"#/$defs/returns/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema276,data:data10};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -10139,7 +11099,7 @@ if(data10.days !== undefined){
 let data11 = data10.days;
 if(Array.isArray(data11)){
 if(data11.length > 60){
-const err22 = {instancePath:instancePath+"/returns/days",schemaPath:"#/$defs/returns/properties/days/maxItems",keyword:"maxItems",params:{limit: 60},message:"must NOT have more than 60 items",schema:60,parentSchema:schema259.properties.days,data:data11};
+const err22 = {instancePath:instancePath+"/returns/days",schemaPath:"#/$defs/returns/properties/days/maxItems",keyword:"maxItems",params:{limit: 60},message:"must NOT have more than 60 items",schema:60,parentSchema:schema276.properties.days,data:data11};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -10149,7 +11109,7 @@ vErrors.push(err22);
 errors++;
 }
 if(data11.length < 1){
-const err23 = {instancePath:instancePath+"/returns/days",schemaPath:"#/$defs/returns/properties/days/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema259.properties.days,data:data11};
+const err23 = {instancePath:instancePath+"/returns/days",schemaPath:"#/$defs/returns/properties/days/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema276.properties.days,data:data11};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -10162,7 +11122,7 @@ const len1 = data11.length;
 for(let i2=0; i2<len1; i2++){
 let data12 = data11[i2];
 if(!((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12)))){
-const err24 = {instancePath:instancePath+"/returns/days/" + i2,schemaPath:"#/$defs/returns/properties/days/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema259.properties.days.items.type,parentSchema:schema259.properties.days.items,data:data12};
+const err24 = {instancePath:instancePath+"/returns/days/" + i2,schemaPath:"#/$defs/returns/properties/days/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema276.properties.days.items.type,parentSchema:schema276.properties.days.items,data:data12};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -10173,7 +11133,7 @@ errors++;
 }
 if(typeof data12 == "number"){
 if(data12 > 3660 || isNaN(data12)){
-const err25 = {instancePath:instancePath+"/returns/days/" + i2,schemaPath:"#/$defs/returns/properties/days/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3660},message:"must be <= 3660",schema:3660,parentSchema:schema259.properties.days.items,data:data12};
+const err25 = {instancePath:instancePath+"/returns/days/" + i2,schemaPath:"#/$defs/returns/properties/days/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3660},message:"must be <= 3660",schema:3660,parentSchema:schema276.properties.days.items,data:data12};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -10183,7 +11143,7 @@ vErrors.push(err25);
 errors++;
 }
 if(data12 < 1 || isNaN(data12)){
-const err26 = {instancePath:instancePath+"/returns/days/" + i2,schemaPath:"#/$defs/returns/properties/days/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema259.properties.days.items,data:data12};
+const err26 = {instancePath:instancePath+"/returns/days/" + i2,schemaPath:"#/$defs/returns/properties/days/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema276.properties.days.items,data:data12};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -10196,7 +11156,7 @@ errors++;
 }
 }
 else {
-const err27 = {instancePath:instancePath+"/returns/days",schemaPath:"#/$defs/returns/properties/days/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema259.properties.days.type,parentSchema:schema259.properties.days,data:data11};
+const err27 = {instancePath:instancePath+"/returns/days",schemaPath:"#/$defs/returns/properties/days/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema276.properties.days.type,parentSchema:schema276.properties.days,data:data11};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -10209,7 +11169,7 @@ errors++;
 if(data10.weeks !== undefined){
 let data13 = data10.weeks;
 if(!((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13)))){
-const err28 = {instancePath:instancePath+"/returns/weeks",schemaPath:"#/$defs/returns/properties/weeks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema259.properties.weeks.type,parentSchema:schema259.properties.weeks,data:data13};
+const err28 = {instancePath:instancePath+"/returns/weeks",schemaPath:"#/$defs/returns/properties/weeks/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema276.properties.weeks.type,parentSchema:schema276.properties.weeks,data:data13};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -10220,7 +11180,7 @@ errors++;
 }
 if(typeof data13 == "number"){
 if(data13 > 60 || isNaN(data13)){
-const err29 = {instancePath:instancePath+"/returns/weeks",schemaPath:"#/$defs/returns/properties/weeks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60",schema:60,parentSchema:schema259.properties.weeks,data:data13};
+const err29 = {instancePath:instancePath+"/returns/weeks",schemaPath:"#/$defs/returns/properties/weeks/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60",schema:60,parentSchema:schema276.properties.weeks,data:data13};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -10230,7 +11190,7 @@ vErrors.push(err29);
 errors++;
 }
 if(data13 < 1 || isNaN(data13)){
-const err30 = {instancePath:instancePath+"/returns/weeks",schemaPath:"#/$defs/returns/properties/weeks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema259.properties.weeks,data:data13};
+const err30 = {instancePath:instancePath+"/returns/weeks",schemaPath:"#/$defs/returns/properties/weeks/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema276.properties.weeks,data:data13};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -10244,7 +11204,7 @@ errors++;
 if(data10.months !== undefined){
 let data14 = data10.months;
 if(!((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14)))){
-const err31 = {instancePath:instancePath+"/returns/months",schemaPath:"#/$defs/returns/properties/months/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema259.properties.months.type,parentSchema:schema259.properties.months,data:data14};
+const err31 = {instancePath:instancePath+"/returns/months",schemaPath:"#/$defs/returns/properties/months/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema276.properties.months.type,parentSchema:schema276.properties.months,data:data14};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -10255,7 +11215,7 @@ errors++;
 }
 if(typeof data14 == "number"){
 if(data14 > 60 || isNaN(data14)){
-const err32 = {instancePath:instancePath+"/returns/months",schemaPath:"#/$defs/returns/properties/months/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60",schema:60,parentSchema:schema259.properties.months,data:data14};
+const err32 = {instancePath:instancePath+"/returns/months",schemaPath:"#/$defs/returns/properties/months/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60},message:"must be <= 60",schema:60,parentSchema:schema276.properties.months,data:data14};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -10265,7 +11225,7 @@ vErrors.push(err32);
 errors++;
 }
 if(data14 < 1 || isNaN(data14)){
-const err33 = {instancePath:instancePath+"/returns/months",schemaPath:"#/$defs/returns/properties/months/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema259.properties.months,data:data14};
+const err33 = {instancePath:instancePath+"/returns/months",schemaPath:"#/$defs/returns/properties/months/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema276.properties.months,data:data14};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -10278,7 +11238,7 @@ errors++;
 }
 }
 else {
-const err34 = {instancePath:instancePath+"/returns",schemaPath:"#/$defs/returns/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema259.type,parentSchema:schema259,data:data10};
+const err34 = {instancePath:instancePath+"/returns",schemaPath:"#/$defs/returns/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema276.type,parentSchema:schema276,data:data10};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -10290,7 +11250,7 @@ errors++;
 }
 }
 else {
-const err35 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema244.type,parentSchema:schema244,data};
+const err35 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema261.type,parentSchema:schema261,data};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -10299,18 +11259,18 @@ vErrors.push(err35);
 }
 errors++;
 }
-validate95.errors = vErrors;
+validate98.errors = vErrors;
 return errors === 0;
 }
-validate95.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate98.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const funnel = validate104;
-const schema260 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/funnel.schema.json","type":"object","properties":{"kind":{"const":"Funnel"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"entity":{"$ref":"common.schema.json#/$defs/name"},"within":{"$ref":"common.schema.json#/$defs/duration"},"steps":{"type":"array","items":{"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"within":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"required":["name"],"additionalProperties":false}}},"required":["kind","name","version","within","steps"],"additionalProperties":false};
+export const funnel = validate107;
+const schema277 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/funnel.schema.json","type":"object","properties":{"kind":{"const":"Funnel"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"entity":{"$ref":"common.schema.json#/$defs/name"},"within":{"$ref":"common.schema.json#/$defs/duration"},"steps":{"type":"array","items":{"type":"object","properties":{"name":{"$ref":"common.schema.json#/$defs/name"},"event":{"$ref":"common.schema.json#/$defs/eventType"},"stream":{"$ref":"common.schema.json#/$defs/name"},"within":{"$ref":"common.schema.json#/$defs/duration"},"where":{"$ref":"common.schema.json#/$defs/propertyFilters"}},"required":["name"],"additionalProperties":false}}},"required":["kind","name","version","within","steps"],"additionalProperties":false};
 
-function validate105(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate108(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate105.evaluated;
+const evaluated0 = validate108.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -10336,17 +11296,17 @@ vErrors.push(err0);
 }
 errors++;
 }
-validate105.errors = vErrors;
+validate108.errors = vErrors;
 return errors === 0;
 }
-validate105.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
+validate108.evaluated = {"items":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate104(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate107(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://tally.dev/schemas/funnel.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate104.evaluated;
+const evaluated0 = validate107.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -10355,7 +11315,7 @@ evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.kind === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema260.required,parentSchema:schema260,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema277.required,parentSchema:schema277,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10365,7 +11325,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.name === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema260.required,parentSchema:schema260,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema277.required,parentSchema:schema277,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -10375,7 +11335,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.version === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema260.required,parentSchema:schema260,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema277.required,parentSchema:schema277,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -10385,7 +11345,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.within === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "within"},message:"must have required property '"+"within"+"'",schema:schema260.required,parentSchema:schema260,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "within"},message:"must have required property '"+"within"+"'",schema:schema277.required,parentSchema:schema277,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -10395,7 +11355,7 @@ vErrors.push(err3);
 errors++;
 }
 if(data.steps === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "steps"},message:"must have required property '"+"steps"+"'",schema:schema260.required,parentSchema:schema260,data};
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "steps"},message:"must have required property '"+"steps"+"'",schema:schema277.required,parentSchema:schema277,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -10405,8 +11365,8 @@ vErrors.push(err4);
 errors++;
 }
 for(const key0 in data){
-if(!(func1.call(schema260.properties, key0))){
-const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema260,data};
+if(!(func1.call(schema277.properties, key0))){
+const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema277,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -10419,7 +11379,7 @@ errors++;
 if(data.kind !== undefined){
 let data0 = data.kind;
 if("Funnel" !== data0){
-const err6 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Funnel"},message:"must be equal to constant",schema:"Funnel",parentSchema:schema260.properties.kind,data:data0};
+const err6 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Funnel"},message:"must be equal to constant",schema:"Funnel",parentSchema:schema277.properties.kind,data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -10640,7 +11600,7 @@ for(let i2=0; i2<len1; i2++){
 let data10 = data9[i2];
 if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
 if(data10.name === undefined){
-const err22 = {instancePath:instancePath+"/steps/" + i2,schemaPath:"#/properties/steps/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema260.properties.steps.items.required,parentSchema:schema260.properties.steps.items,data:data10};
+const err22 = {instancePath:instancePath+"/steps/" + i2,schemaPath:"#/properties/steps/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema277.properties.steps.items.required,parentSchema:schema277.properties.steps.items,data:data10};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -10651,7 +11611,7 @@ errors++;
 }
 for(const key1 in data10){
 if(!(((((key1 === "name") || (key1 === "event")) || (key1 === "stream")) || (key1 === "within")) || (key1 === "where"))){
-const err23 = {instancePath:instancePath+"/steps/" + i2,schemaPath:"#/properties/steps/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema260.properties.steps.items,data:data10};
+const err23 = {instancePath:instancePath+"/steps/" + i2,schemaPath:"#/properties/steps/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema277.properties.steps.items,data:data10};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -10762,14 +11722,14 @@ errors++;
 }
 }
 if(data10.where !== undefined){
-if(!(validate105(data10.where, {instancePath:instancePath+"/steps/" + i2+"/where",parentData:data10,parentDataProperty:"where",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate105.errors : vErrors.concat(validate105.errors);
+if(!(validate108(data10.where, {instancePath:instancePath+"/steps/" + i2+"/where",parentData:data10,parentDataProperty:"where",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err32 = {instancePath:instancePath+"/steps/" + i2,schemaPath:"#/properties/steps/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema260.properties.steps.items.type,parentSchema:schema260.properties.steps.items,data:data10};
+const err32 = {instancePath:instancePath+"/steps/" + i2,schemaPath:"#/properties/steps/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema277.properties.steps.items.type,parentSchema:schema277.properties.steps.items,data:data10};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -10781,7 +11741,7 @@ errors++;
 }
 }
 else {
-const err33 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema260.properties.steps.type,parentSchema:schema260.properties.steps,data:data9};
+const err33 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema277.properties.steps.type,parentSchema:schema277.properties.steps,data:data9};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -10793,7 +11753,7 @@ errors++;
 }
 }
 else {
-const err34 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema260.type,parentSchema:schema260,data};
+const err34 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema277.type,parentSchema:schema277,data};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -10802,20 +11762,19 @@ vErrors.push(err34);
 }
 errors++;
 }
-validate104.errors = vErrors;
+validate107.errors = vErrors;
 return errors === 0;
 }
-validate104.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate107.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const project = validate108;
-const schema273 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/project.schema.json","type":"object","properties":{"tally":{"type":"integer","const":1},"name":{"$ref":"common.schema.json#/$defs/name"},"description":{"$ref":"common.schema.json#/$defs/description"},"definitions":{"type":"array","minItems":1,"items":{"type":"string","minLength":1},"default":["definitions/**/*.yaml"]},"warehouse":{"type":"object","properties":{"url":{"type":"string","minLength":1}},"additionalProperties":false},"deploy":{"type":"object","properties":{"schema":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]{0,62}$","default":"tally"}},"additionalProperties":false},"timezone":{"type":"string","minLength":1,"default":"UTC"}},"required":["tally","name"],"additionalProperties":false};
-const pattern100 = new RegExp("^[A-Za-z_][A-Za-z0-9_]{0,62}$", "u");
+export const costs = validate111;
+const schema290 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/costs.schema.json","type":"object","properties":{"kind":{"const":"Costs"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"table":{"type":"string","minLength":1},"time":{"type":"string","minLength":1},"amount":{"type":"string","minLength":1},"channel":{"type":"string","minLength":1},"currency":{"type":"string","minLength":1}},"required":["kind","name","version","table","time","amount"],"additionalProperties":false};
 
-function validate108(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="https://tally.dev/schemas/project.schema.json" */;
+function validate111(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://tally.dev/schemas/costs.schema.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate108.evaluated;
+const evaluated0 = validate111.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -10823,8 +11782,8 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.tally === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "tally"},message:"must have required property '"+"tally"+"'",schema:schema273.required,parentSchema:schema273,data};
+if(data.kind === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema290.required,parentSchema:schema290,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -10834,7 +11793,402 @@ vErrors.push(err0);
 errors++;
 }
 if(data.name === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema273.required,parentSchema:schema273,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema290.required,parentSchema:schema290,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(data.version === undefined){
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema290.required,parentSchema:schema290,data};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(data.table === undefined){
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "table"},message:"must have required property '"+"table"+"'",schema:schema290.required,parentSchema:schema290,data};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(data.time === undefined){
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "time"},message:"must have required property '"+"time"+"'",schema:schema290.required,parentSchema:schema290,data};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+if(data.amount === undefined){
+const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "amount"},message:"must have required property '"+"amount"+"'",schema:schema290.required,parentSchema:schema290,data};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(func1.call(schema290.properties, key0))){
+const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema290,data};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+if(data.kind !== undefined){
+let data0 = data.kind;
+if("Costs" !== data0){
+const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Costs"},message:"must be equal to constant",schema:"Costs",parentSchema:schema290.properties.kind,data:data0};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+if(data.name !== undefined){
+let data1 = data.name;
+if(typeof data1 === "string"){
+if(!pattern4.test(data1)){
+const err8 = {instancePath:instancePath+"/name",schemaPath:"common.schema.json#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data1};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+else {
+const err9 = {instancePath:instancePath+"/name",schemaPath:"common.schema.json#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data1};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+if(data.version !== undefined){
+let data2 = data.version;
+if(!((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2)))){
+const err10 = {instancePath:instancePath+"/version",schemaPath:"common.schema.json#/$defs/version/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema34.type,parentSchema:schema34,data:data2};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+if(typeof data2 == "number"){
+if(data2 < 1 || isNaN(data2)){
+const err11 = {instancePath:instancePath+"/version",schemaPath:"common.schema.json#/$defs/version/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema34,data:data2};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+}
+if(data.description !== undefined){
+let data3 = data.description;
+if(typeof data3 !== "string"){
+const err12 = {instancePath:instancePath+"/description",schemaPath:"common.schema.json#/$defs/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data3};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+if(data.owner !== undefined){
+let data4 = data.owner;
+if(typeof data4 === "string"){
+if(func2(data4) < 1){
+const err13 = {instancePath:instancePath+"/owner",schemaPath:"common.schema.json#/$defs/owner/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema36,data:data4};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+else {
+const err14 = {instancePath:instancePath+"/owner",schemaPath:"common.schema.json#/$defs/owner/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema36.type,parentSchema:schema36,data:data4};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+if(data.tags !== undefined){
+let data5 = data.tags;
+if(Array.isArray(data5)){
+const len0 = data5.length;
+for(let i0=0; i0<len0; i0++){
+let data6 = data5[i0];
+if(typeof data6 === "string"){
+if(func2(data6) < 1){
+const err15 = {instancePath:instancePath+"/tags/" + i0,schemaPath:"common.schema.json#/$defs/tags/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema37.items,data:data6};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+else {
+const err16 = {instancePath:instancePath+"/tags/" + i0,schemaPath:"common.schema.json#/$defs/tags/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema37.items.type,parentSchema:schema37.items,data:data6};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+let i1 = data5.length;
+let j0;
+if(i1 > 1){
+const indices0 = {};
+for(;i1--;){
+let item0 = data5[i1];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err17 = {instancePath:instancePath+"/tags",schemaPath:"common.schema.json#/$defs/tags/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema37,data:data5};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+break;
+}
+indices0[item0] = i1;
+}
+}
+}
+else {
+const err18 = {instancePath:instancePath+"/tags",schemaPath:"common.schema.json#/$defs/tags/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema37.type,parentSchema:schema37,data:data5};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+if(data.table !== undefined){
+let data7 = data.table;
+if(typeof data7 === "string"){
+if(func2(data7) < 1){
+const err19 = {instancePath:instancePath+"/table",schemaPath:"#/properties/table/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema290.properties.table,data:data7};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+else {
+const err20 = {instancePath:instancePath+"/table",schemaPath:"#/properties/table/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema290.properties.table.type,parentSchema:schema290.properties.table,data:data7};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+if(data.time !== undefined){
+let data8 = data.time;
+if(typeof data8 === "string"){
+if(func2(data8) < 1){
+const err21 = {instancePath:instancePath+"/time",schemaPath:"#/properties/time/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema290.properties.time,data:data8};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+else {
+const err22 = {instancePath:instancePath+"/time",schemaPath:"#/properties/time/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema290.properties.time.type,parentSchema:schema290.properties.time,data:data8};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+if(data.amount !== undefined){
+let data9 = data.amount;
+if(typeof data9 === "string"){
+if(func2(data9) < 1){
+const err23 = {instancePath:instancePath+"/amount",schemaPath:"#/properties/amount/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema290.properties.amount,data:data9};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+else {
+const err24 = {instancePath:instancePath+"/amount",schemaPath:"#/properties/amount/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema290.properties.amount.type,parentSchema:schema290.properties.amount,data:data9};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+if(data.channel !== undefined){
+let data10 = data.channel;
+if(typeof data10 === "string"){
+if(func2(data10) < 1){
+const err25 = {instancePath:instancePath+"/channel",schemaPath:"#/properties/channel/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema290.properties.channel,data:data10};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+else {
+const err26 = {instancePath:instancePath+"/channel",schemaPath:"#/properties/channel/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema290.properties.channel.type,parentSchema:schema290.properties.channel,data:data10};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+if(data.currency !== undefined){
+let data11 = data.currency;
+if(typeof data11 === "string"){
+if(func2(data11) < 1){
+const err27 = {instancePath:instancePath+"/currency",schemaPath:"#/properties/currency/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema290.properties.currency,data:data11};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+}
+else {
+const err28 = {instancePath:instancePath+"/currency",schemaPath:"#/properties/currency/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema290.properties.currency.type,parentSchema:schema290.properties.currency,data:data11};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+}
+else {
+const err29 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema290.type,parentSchema:schema290,data};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+validate111.errors = vErrors;
+return errors === 0;
+}
+validate111.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+export const project = validate112;
+const schema296 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/project.schema.json","type":"object","properties":{"tally":{"type":"integer","const":1},"name":{"$ref":"common.schema.json#/$defs/name"},"description":{"$ref":"common.schema.json#/$defs/description"},"definitions":{"type":"array","minItems":1,"items":{"type":"string","minLength":1},"default":["definitions/**/*.yaml"]},"warehouse":{"type":"object","properties":{"url":{"type":"string","minLength":1}},"additionalProperties":false},"deploy":{"type":"object","properties":{"schema":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]{0,62}$","default":"tally"}},"additionalProperties":false},"timezone":{"type":"string","minLength":1,"default":"UTC"},"currency":{"type":"object","properties":{"code":{"type":"string","minLength":1},"rates":{"type":"object","properties":{"table":{"type":"string","minLength":1},"date":{"type":"string","minLength":1},"currency":{"type":"string","minLength":1},"rate":{"type":"string","minLength":1}},"required":["table","date","currency","rate"],"additionalProperties":false}},"required":["code"],"additionalProperties":false}},"required":["tally","name"],"additionalProperties":false};
+const pattern113 = new RegExp("^[A-Za-z_][A-Za-z0-9_]{0,62}$", "u");
+
+function validate112(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://tally.dev/schemas/project.schema.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate112.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.tally === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "tally"},message:"must have required property '"+"tally"+"'",schema:schema296.required,parentSchema:schema296,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.name === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema296.required,parentSchema:schema296,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -10844,8 +12198,8 @@ vErrors.push(err1);
 errors++;
 }
 for(const key0 in data){
-if(!(((((((key0 === "tally") || (key0 === "name")) || (key0 === "description")) || (key0 === "definitions")) || (key0 === "warehouse")) || (key0 === "deploy")) || (key0 === "timezone"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema273,data};
+if(!((((((((key0 === "tally") || (key0 === "name")) || (key0 === "description")) || (key0 === "definitions")) || (key0 === "warehouse")) || (key0 === "deploy")) || (key0 === "timezone")) || (key0 === "currency"))){
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema296,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -10858,7 +12212,7 @@ errors++;
 if(data.tally !== undefined){
 let data0 = data.tally;
 if(!((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0)))){
-const err3 = {instancePath:instancePath+"/tally",schemaPath:"#/properties/tally/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema273.properties.tally.type,parentSchema:schema273.properties.tally,data:data0};
+const err3 = {instancePath:instancePath+"/tally",schemaPath:"#/properties/tally/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema296.properties.tally.type,parentSchema:schema296.properties.tally,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -10868,7 +12222,7 @@ vErrors.push(err3);
 errors++;
 }
 if(1 !== data0){
-const err4 = {instancePath:instancePath+"/tally",schemaPath:"#/properties/tally/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant",schema:1,parentSchema:schema273.properties.tally,data:data0};
+const err4 = {instancePath:instancePath+"/tally",schemaPath:"#/properties/tally/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant",schema:1,parentSchema:schema296.properties.tally,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -10920,7 +12274,7 @@ if(data.definitions !== undefined){
 let data3 = data.definitions;
 if(Array.isArray(data3)){
 if(data3.length < 1){
-const err8 = {instancePath:instancePath+"/definitions",schemaPath:"#/properties/definitions/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema273.properties.definitions,data:data3};
+const err8 = {instancePath:instancePath+"/definitions",schemaPath:"#/properties/definitions/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema296.properties.definitions,data:data3};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -10934,7 +12288,7 @@ for(let i0=0; i0<len0; i0++){
 let data4 = data3[i0];
 if(typeof data4 === "string"){
 if(func2(data4) < 1){
-const err9 = {instancePath:instancePath+"/definitions/" + i0,schemaPath:"#/properties/definitions/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema273.properties.definitions.items,data:data4};
+const err9 = {instancePath:instancePath+"/definitions/" + i0,schemaPath:"#/properties/definitions/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema296.properties.definitions.items,data:data4};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -10945,7 +12299,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath:instancePath+"/definitions/" + i0,schemaPath:"#/properties/definitions/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema273.properties.definitions.items.type,parentSchema:schema273.properties.definitions.items,data:data4};
+const err10 = {instancePath:instancePath+"/definitions/" + i0,schemaPath:"#/properties/definitions/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema296.properties.definitions.items.type,parentSchema:schema296.properties.definitions.items,data:data4};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -10957,7 +12311,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/definitions",schemaPath:"#/properties/definitions/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema273.properties.definitions.type,parentSchema:schema273.properties.definitions,data:data3};
+const err11 = {instancePath:instancePath+"/definitions",schemaPath:"#/properties/definitions/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema296.properties.definitions.type,parentSchema:schema296.properties.definitions,data:data3};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -10972,7 +12326,7 @@ let data5 = data.warehouse;
 if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
 for(const key1 in data5){
 if(!(key1 === "url")){
-const err12 = {instancePath:instancePath+"/warehouse",schemaPath:"#/properties/warehouse/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema273.properties.warehouse,data:data5};
+const err12 = {instancePath:instancePath+"/warehouse",schemaPath:"#/properties/warehouse/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema296.properties.warehouse,data:data5};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -10986,7 +12340,7 @@ if(data5.url !== undefined){
 let data6 = data5.url;
 if(typeof data6 === "string"){
 if(func2(data6) < 1){
-const err13 = {instancePath:instancePath+"/warehouse/url",schemaPath:"#/properties/warehouse/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema273.properties.warehouse.properties.url,data:data6};
+const err13 = {instancePath:instancePath+"/warehouse/url",schemaPath:"#/properties/warehouse/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema296.properties.warehouse.properties.url,data:data6};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -10997,7 +12351,7 @@ errors++;
 }
 }
 else {
-const err14 = {instancePath:instancePath+"/warehouse/url",schemaPath:"#/properties/warehouse/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema273.properties.warehouse.properties.url.type,parentSchema:schema273.properties.warehouse.properties.url,data:data6};
+const err14 = {instancePath:instancePath+"/warehouse/url",schemaPath:"#/properties/warehouse/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema296.properties.warehouse.properties.url.type,parentSchema:schema296.properties.warehouse.properties.url,data:data6};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -11009,7 +12363,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/warehouse",schemaPath:"#/properties/warehouse/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema273.properties.warehouse.type,parentSchema:schema273.properties.warehouse,data:data5};
+const err15 = {instancePath:instancePath+"/warehouse",schemaPath:"#/properties/warehouse/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema296.properties.warehouse.type,parentSchema:schema296.properties.warehouse,data:data5};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -11024,7 +12378,7 @@ let data7 = data.deploy;
 if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 for(const key2 in data7){
 if(!(key2 === "schema")){
-const err16 = {instancePath:instancePath+"/deploy",schemaPath:"#/properties/deploy/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema273.properties.deploy,data:data7};
+const err16 = {instancePath:instancePath+"/deploy",schemaPath:"#/properties/deploy/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema296.properties.deploy,data:data7};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -11037,8 +12391,8 @@ errors++;
 if(data7.schema !== undefined){
 let data8 = data7.schema;
 if(typeof data8 === "string"){
-if(!pattern100.test(data8)){
-const err17 = {instancePath:instancePath+"/deploy/schema",schemaPath:"#/properties/deploy/properties/schema/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]{0,62}$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]{0,62}$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]{0,62}$",parentSchema:schema273.properties.deploy.properties.schema,data:data8};
+if(!pattern113.test(data8)){
+const err17 = {instancePath:instancePath+"/deploy/schema",schemaPath:"#/properties/deploy/properties/schema/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]{0,62}$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]{0,62}$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]{0,62}$",parentSchema:schema296.properties.deploy.properties.schema,data:data8};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -11049,7 +12403,7 @@ errors++;
 }
 }
 else {
-const err18 = {instancePath:instancePath+"/deploy/schema",schemaPath:"#/properties/deploy/properties/schema/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema273.properties.deploy.properties.schema.type,parentSchema:schema273.properties.deploy.properties.schema,data:data8};
+const err18 = {instancePath:instancePath+"/deploy/schema",schemaPath:"#/properties/deploy/properties/schema/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema296.properties.deploy.properties.schema.type,parentSchema:schema296.properties.deploy.properties.schema,data:data8};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -11061,7 +12415,7 @@ errors++;
 }
 }
 else {
-const err19 = {instancePath:instancePath+"/deploy",schemaPath:"#/properties/deploy/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema273.properties.deploy.type,parentSchema:schema273.properties.deploy,data:data7};
+const err19 = {instancePath:instancePath+"/deploy",schemaPath:"#/properties/deploy/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema296.properties.deploy.type,parentSchema:schema296.properties.deploy,data:data7};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -11075,7 +12429,7 @@ if(data.timezone !== undefined){
 let data9 = data.timezone;
 if(typeof data9 === "string"){
 if(func2(data9) < 1){
-const err20 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema273.properties.timezone,data:data9};
+const err20 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema296.properties.timezone,data:data9};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -11086,7 +12440,7 @@ errors++;
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema273.properties.timezone.type,parentSchema:schema273.properties.timezone,data:data9};
+const err21 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema296.properties.timezone.type,parentSchema:schema296.properties.timezone,data:data9};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -11096,9 +12450,11 @@ vErrors.push(err21);
 errors++;
 }
 }
-}
-else {
-const err22 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema273.type,parentSchema:schema273,data};
+if(data.currency !== undefined){
+let data10 = data.currency;
+if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
+if(data10.code === undefined){
+const err22 = {instancePath:instancePath+"/currency",schemaPath:"#/properties/currency/required",keyword:"required",params:{missingProperty: "code"},message:"must have required property '"+"code"+"'",schema:schema296.properties.currency.required,parentSchema:schema296.properties.currency,data:data10};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -11107,7 +12463,234 @@ vErrors.push(err22);
 }
 errors++;
 }
-validate108.errors = vErrors;
+for(const key3 in data10){
+if(!((key3 === "code") || (key3 === "rates"))){
+const err23 = {instancePath:instancePath+"/currency",schemaPath:"#/properties/currency/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema296.properties.currency,data:data10};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+if(data10.code !== undefined){
+let data11 = data10.code;
+if(typeof data11 === "string"){
+if(func2(data11) < 1){
+const err24 = {instancePath:instancePath+"/currency/code",schemaPath:"#/properties/currency/properties/code/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema296.properties.currency.properties.code,data:data11};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+else {
+const err25 = {instancePath:instancePath+"/currency/code",schemaPath:"#/properties/currency/properties/code/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema296.properties.currency.properties.code.type,parentSchema:schema296.properties.currency.properties.code,data:data11};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+if(data10.rates !== undefined){
+let data12 = data10.rates;
+if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
+if(data12.table === undefined){
+const err26 = {instancePath:instancePath+"/currency/rates",schemaPath:"#/properties/currency/properties/rates/required",keyword:"required",params:{missingProperty: "table"},message:"must have required property '"+"table"+"'",schema:schema296.properties.currency.properties.rates.required,parentSchema:schema296.properties.currency.properties.rates,data:data12};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+if(data12.date === undefined){
+const err27 = {instancePath:instancePath+"/currency/rates",schemaPath:"#/properties/currency/properties/rates/required",keyword:"required",params:{missingProperty: "date"},message:"must have required property '"+"date"+"'",schema:schema296.properties.currency.properties.rates.required,parentSchema:schema296.properties.currency.properties.rates,data:data12};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+if(data12.currency === undefined){
+const err28 = {instancePath:instancePath+"/currency/rates",schemaPath:"#/properties/currency/properties/rates/required",keyword:"required",params:{missingProperty: "currency"},message:"must have required property '"+"currency"+"'",schema:schema296.properties.currency.properties.rates.required,parentSchema:schema296.properties.currency.properties.rates,data:data12};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+if(data12.rate === undefined){
+const err29 = {instancePath:instancePath+"/currency/rates",schemaPath:"#/properties/currency/properties/rates/required",keyword:"required",params:{missingProperty: "rate"},message:"must have required property '"+"rate"+"'",schema:schema296.properties.currency.properties.rates.required,parentSchema:schema296.properties.currency.properties.rates,data:data12};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+for(const key4 in data12){
+if(!((((key4 === "table") || (key4 === "date")) || (key4 === "currency")) || (key4 === "rate"))){
+const err30 = {instancePath:instancePath+"/currency/rates",schemaPath:"#/properties/currency/properties/rates/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema296.properties.currency.properties.rates,data:data12};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+}
+if(data12.table !== undefined){
+let data13 = data12.table;
+if(typeof data13 === "string"){
+if(func2(data13) < 1){
+const err31 = {instancePath:instancePath+"/currency/rates/table",schemaPath:"#/properties/currency/properties/rates/properties/table/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema296.properties.currency.properties.rates.properties.table,data:data13};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+}
+else {
+const err32 = {instancePath:instancePath+"/currency/rates/table",schemaPath:"#/properties/currency/properties/rates/properties/table/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema296.properties.currency.properties.rates.properties.table.type,parentSchema:schema296.properties.currency.properties.rates.properties.table,data:data13};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+}
+if(data12.date !== undefined){
+let data14 = data12.date;
+if(typeof data14 === "string"){
+if(func2(data14) < 1){
+const err33 = {instancePath:instancePath+"/currency/rates/date",schemaPath:"#/properties/currency/properties/rates/properties/date/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema296.properties.currency.properties.rates.properties.date,data:data14};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+else {
+const err34 = {instancePath:instancePath+"/currency/rates/date",schemaPath:"#/properties/currency/properties/rates/properties/date/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema296.properties.currency.properties.rates.properties.date.type,parentSchema:schema296.properties.currency.properties.rates.properties.date,data:data14};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+}
+if(data12.currency !== undefined){
+let data15 = data12.currency;
+if(typeof data15 === "string"){
+if(func2(data15) < 1){
+const err35 = {instancePath:instancePath+"/currency/rates/currency",schemaPath:"#/properties/currency/properties/rates/properties/currency/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema296.properties.currency.properties.rates.properties.currency,data:data15};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+}
+else {
+const err36 = {instancePath:instancePath+"/currency/rates/currency",schemaPath:"#/properties/currency/properties/rates/properties/currency/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema296.properties.currency.properties.rates.properties.currency.type,parentSchema:schema296.properties.currency.properties.rates.properties.currency,data:data15};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+}
+if(data12.rate !== undefined){
+let data16 = data12.rate;
+if(typeof data16 === "string"){
+if(func2(data16) < 1){
+const err37 = {instancePath:instancePath+"/currency/rates/rate",schemaPath:"#/properties/currency/properties/rates/properties/rate/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema296.properties.currency.properties.rates.properties.rate,data:data16};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+}
+else {
+const err38 = {instancePath:instancePath+"/currency/rates/rate",schemaPath:"#/properties/currency/properties/rates/properties/rate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema296.properties.currency.properties.rates.properties.rate.type,parentSchema:schema296.properties.currency.properties.rates.properties.rate,data:data16};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+}
+}
+else {
+const err39 = {instancePath:instancePath+"/currency/rates",schemaPath:"#/properties/currency/properties/rates/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema296.properties.currency.properties.rates.type,parentSchema:schema296.properties.currency.properties.rates,data:data12};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+}
+}
+else {
+const err40 = {instancePath:instancePath+"/currency",schemaPath:"#/properties/currency/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema296.properties.currency.type,parentSchema:schema296.properties.currency,data:data10};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+}
+}
+else {
+const err41 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema296.type,parentSchema:schema296,data};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+validate112.errors = vErrors;
 return errors === 0;
 }
-validate108.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate112.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
