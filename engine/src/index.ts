@@ -90,3 +90,8 @@ export { testText, testJunit, failureLines, mismatchLines, showValue } from './f
 export { adviseIndexes } from './advise/advise.js';
 export { adviceText, adviceJson, adviceSql } from './advise/render.js';
 export { loadIndexes } from './advise/load.js';
+
+// series/: `tally series`, a definition's figures per period over a range (one statement).
+export { computeSeries, type SeriesRequest } from './series/series.js';
+export { seriesText, seriesCsv } from './series/render.js';
+export { SERIES_EVERY, SERIES_KINDS, type SeriesEvery, type SeriesKind, type SeriesPoint, type SeriesResult, type SeriesOutcome } from './protocol.js';

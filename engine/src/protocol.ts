@@ -378,6 +378,69 @@ export interface BlockedPlanJson {
   readonly diagnostics: readonly Diagnostic[];
 }
 
+// ---- series (tally series; engine/src/series/) ----------------------------------------------------
+
+/** How long each period of a series is; periods are aligned to the project time zone's calendar. */
+export type SeriesEvery = 'day' | 'week' | 'month';
+export const SERIES_EVERY: readonly SeriesEvery[] = ['day', 'week', 'month'];
+/** What a series can be computed of: a KPI's value, a segment's size, a lifecycle's stages, a score's bands. */
+export type SeriesKind = 'kpi' | 'segment' | 'lifecycle' | 'score';
+export const SERIES_KINDS: readonly SeriesKind[] = ['kpi', 'segment', 'lifecycle', 'score'];
+
+/**
+ * One period of a series, evaluated as of its end `at` (the start of the next period, midnight in
+ * the project time zone): `value` equals `tally preview <kind> NAME --as-of <at>` (a KPI's value, a
+ * segment's count, a lifecycle's or a score's total with a value). `groups`: a lifecycle's count per
+ * stage, a score's count per band, a KPI's value per breakdown group. `pace`: a KPI's pace line at
+ * `at`; `status`: the KPI's status at `at` (met, on_track, at_risk, missed, failed: kpi/status.ts).
+ */
+export interface SeriesPoint {
+  /** ISO instant of the period's end: the instant the period is evaluated as of. */
+  at: string;
+  /** ISO instant of the period's start (the previous point's `at`). */
+  start: string;
+  value: number | null;
+  groups?: Record<string, number | null>;
+  pace?: number | null;
+  status?: string;
+}
+
+/** `tally series ... --format json`: a definition's figures over a range of periods. */
+export interface SeriesResult {
+  kind: SeriesKind;
+  name: string;
+  every: SeriesEvery;
+  /** The first period's start and the last period's end (ISO instants). */
+  from: string;
+  to: string;
+  /** The project time zone the periods are aligned to. */
+  timezone: string;
+  points: SeriesPoint[];
+  /** A KPI's `unit`, when it declares one. */
+  unit?: string;
+  /** How a KPI's values read (kpi/status.ts kpiFormat). */
+  format?: 'number' | 'percent' | 'currency';
+  /** A KPI's direction: +1 higher is better, -1 lower is better, 0 closeness (kpi/status.ts direction). */
+  direction?: 1 | -1 | 0;
+  /** A KPI's target: the comparison and its deadline (ISO instant: a bare `by` date means the end of that day). */
+  target?: { op: string; value: number | [number, number]; by?: string; due?: string };
+  /** A KPI's baseline: its value at `on` (ISO instant). */
+  baseline?: { value: number; on: string };
+  /** The pace line: straight from the baseline to the target value at the deadline. */
+  pace?: { from: { at: string; value: number }; to: { at: string; value: number } };
+  owner?: string;
+  /** A KPI's funnel stage (AARRR) when it declares one. */
+  funnel?: string;
+  /** The names of `groups` in display order (stages, bands, breakdown groups). */
+  groups?: string[];
+  /** The single statement the series ran (parameters as $n). */
+  sql: string;
+}
+
+/** What `computeSeries` returns: a result, or diagnostics saying why not (never a throw on user input). */
+export interface SeriesOutcome {
+  readonly result?: SeriesResult;
+  readonly diagnostics: readonly Diagnostic[];
 // ---- the periodic review (`tally review`, `tally/review`) ---------------------------------------
 
 /** The AARRR funnel stages a KPI's `funnel:` names, in funnel order; `other` holds KPIs without one. */
