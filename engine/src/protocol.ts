@@ -441,6 +441,8 @@ export interface SeriesResult {
 export interface SeriesOutcome {
   readonly result?: SeriesResult;
   readonly diagnostics: readonly Diagnostic[];
+}
+
 // ---- the periodic review (`tally review`, `tally/review`) ---------------------------------------
 
 /** The AARRR funnel stages a KPI's `funnel:` names, in funnel order; `other` holds KPIs without one. */

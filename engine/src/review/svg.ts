@@ -199,7 +199,7 @@ export function cohortHeatmap(t: Pick<CohortPreview, 'name' | 'columns' | 'cohor
       const label = cell.value === null ? '' : formatValueAs(cell.value, 'percent');
       out.push(
         `<g class="${cls}" data-row="${esc(r.start)}" data-col="${esc(t.columns[j] ?? '')}" data-value="${dataNum(cell.value)}" data-returned="${dataNum(cell.returned)}" data-immature="${cell.immature}">` +
-          `<rect x="${x + 1}" y="${y + 1}" width="${cw - 2}" height="${ch - 2}" fill-opacity="${c(shade * 100) / 100}"/>` +
+          `<rect x="${x + 1}" y="${y + 1}" width="${cw - 2}" height="${ch - 2}" fill-opacity="${Math.round(shade * 100) / 100}"/>` +
           (label ? `<text x="${c(x + cw / 2)}" y="${c(y + ch / 2 + 4)}" text-anchor="middle" class="${shade > 0.55 ? 'on-dark' : ''}">${esc(label)}</text>` : '') +
           `<title>${dayLabel(r.start)} ${esc(t.columns[j] ?? '')}: ${esc(label || 'no data')}${cell.immature ? ' (partial)' : ''}</title></g>`,
       );
