@@ -94,7 +94,7 @@ function kpiHtml(k: ReviewKpi): string {
     .join('');
   const facts = [
     `<b data-value="${dataNum(k.value)}">${esc(formatValueAs(k.value, k.format))}</b>${k.unit ? ` ${esc(k.unit)}` : ''}`,
-    `target ${esc(targetText(k))}`,
+    k.target ? `target ${esc(targetText(k))}` : 'no target',
     k.expected !== null ? `pace line ${esc(formatValueAs(k.expected, k.format))}` : '',
     `<span class="change" data-value="${dataNum(k.change?.delta ?? null)}">${esc(changeText(k))}</span>`,
   ].filter(Boolean);
@@ -106,7 +106,7 @@ function kpiHtml(k: ReviewKpi): string {
     (k.owner ? `<p class="small">owner ${esc(k.owner)}</p>` : '') +
     (k.description ? `<p class="desc">${esc(k.description)}</p>` : '') +
     kpiLineChart(k) +
-    `<p class="key"><span class="k-value"></span> value <span class="k-pace"></span> pace line <span class="k-target"></span> target</p>` +
+    `<p class="key"><span class="k-value"></span> value${k.points.some((p) => p.expected !== null) ? ' <span class="k-pace"></span> pace line' : ''}${k.target ? ' <span class="k-target"></span> target' : ''}</p>` +
     check +
     `<details><summary>Numbers</summary><table class="numbers" data-table="kpi" data-name="${esc(k.name)}"><thead><tr><th>period end</th><th>value</th><th>pace line</th></tr></thead><tbody>${rows}</tbody></table></details>` +
     '</article>'

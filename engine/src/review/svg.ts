@@ -38,6 +38,11 @@ export function domId(prefix: string, name: string): string {
   return `${prefix}-${name.replace(/[^A-Za-z0-9_-]/g, (ch) => `_${ch.charCodeAt(0).toString(16)}`)}`;
 }
 
+/** A label cut to `n` characters with an ellipsis (the full text stays in the mark's <title>). */
+export function clip(s: string, n: number): string {
+  return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
+}
+
 function svgOpen(cls: string, w: number, h: number, title: string, attrs: string): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" class="chart ${cls}" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="${esc(title)}" ${attrs}><title>${esc(title)}</title>`;
 }
@@ -163,7 +168,7 @@ function legend(names: readonly string[], x0: number, y0: number): string {
   const out = ['<g class="legend">'];
   let x = x0;
   names.forEach((name, i) => {
-    out.push(`<rect class="s${i % 8}" x="${c(x)}" y="${y0 - 9}" width="10" height="10"/><text x="${c(x + 14)}" y="${y0}">${esc(name)}</text>`);
+    out.push(`<rect class="s${i % 8}" x="${c(x)}" y="${y0 - 9}" width="10" height="10"/><text x="${c(x + 14)}" y="${y0}">${esc(clip(name, 24))}</text>`);
     x += 24 + Math.min(name.length, 24) * 6.5;
   });
   out.push('</g>');
@@ -228,7 +233,7 @@ export function funnelStepChart(f: Pick<FunnelPreview, 'name' | 'entrants' | 'st
     const conv = s.overall_conversion === null ? '' : ` · ${formatValueAs(s.overall_conversion, 'percent')}`;
     out.push(
       `<g class="step" data-step="${esc(s.name)}" data-reached="${dataNum(s.reached)}" data-step-conversion="${dataNum(s.step_conversion)}" data-overall-conversion="${dataNum(s.overall_conversion)}">` +
-        `<text class="label" x="${left - 6}" y="${c(y + bar / 2 + 4)}" text-anchor="end">${i + 1}. ${esc(s.name)}</text>` +
+        `<text class="label" x="${left - 6}" y="${c(y + bar / 2 + 4)}" text-anchor="end">${i + 1}. ${esc(clip(s.name, 22))}</text>` +
         `<rect class="s0" x="${left}" y="${y}" width="${c(Math.max(bw, 1))}" height="${bar}"/>` +
         `<text x="${c(left + Math.max(bw, 1) + 6)}" y="${c(y + bar / 2 + 4)}">${esc(formatValueAs(s.reached, 'number'))}${esc(conv)}</text>` +
         `<title>${esc(s.name)}: ${esc(formatValueAs(s.reached, 'number'))} reached${esc(conv)}</title></g>`,
@@ -260,7 +265,7 @@ export function intervalPlot(cm: Pick<ReviewCampaign, 'name' | 'variants'>): str
     const y = top + i * row + row / 2;
     out.push(
       `<g class="variant${v.holdout ? ' holdout' : ''}" data-variant="${esc(v.name)}" data-rate="${dataNum(v.rate)}" data-low="${dataNum(v.low)}" data-high="${dataNum(v.high)}" data-enrolled="${dataNum(v.enrolled)}" data-converted="${dataNum(v.converted)}">` +
-        `<text class="label" x="${left - 6}" y="${c(y + 4)}" text-anchor="end">${esc(v.name)}${v.holdout ? ' (holdout)' : ''}</text>` +
+        `<text class="label" x="${left - 6}" y="${c(y + 4)}" text-anchor="end">${esc(clip(v.name, v.holdout ? 12 : 22))}${v.holdout ? ' (holdout)' : ''}</text>` +
         (v.low !== null && v.high !== null ? `<line class="interval" x1="${c(x(v.low))}" y1="${c(y)}" x2="${c(x(v.high))}" y2="${c(y)}"/>` : '') +
         (v.rate !== null ? `<circle class="dot" cx="${c(x(v.rate))}" cy="${c(y)}" r="4"/>` : '') +
         `<title>${esc(v.name)}: ${esc(formatValueAs(v.rate, 'percent'))}${v.low !== null && v.high !== null ? ` (95% ${esc(formatValueAs(v.low, 'percent'))} to ${esc(formatValueAs(v.high, 'percent'))})` : ''}</title></g>`,
