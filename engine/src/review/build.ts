@@ -79,6 +79,11 @@ export async function buildReview(db: Db, analysis: Analysis, opts: ReviewOption
   // KPIs, grouped by funnel stage.
   const byStage = new Map<ReviewStage, ReviewKpi[]>();
   const last = { at: '' };
+  let firstStart = '';
+  const seen = (sr: SeriesResult) => {
+    const start = sr.points[0]?.start;
+    if (start && (!firstStart || start < firstStart)) firstStart = start;
+  };
   for (const info of analysis.ofKind('Kpi')) {
     const def = info.def as KpiDef;
     if (info.hasErrors) {
@@ -87,6 +92,7 @@ export async function buildReview(db: Db, analysis: Analysis, opts: ReviewOption
     }
     const s = await series('kpi', def.name);
     if (!s) continue;
+    seen(s);
     const k = reviewKpi(def, s);
     const check = await lastCheck(db, schema, def.name, k.points.length ? new Date(k.points[k.points.length - 1]!.at) : opts.asOf).catch(() => undefined);
     if (check) k.last_check = check;
@@ -107,13 +113,14 @@ export async function buildReview(db: Db, analysis: Analysis, opts: ReviewOption
     }
     const s = await series('lifecycle', def.name);
     if (!s) continue;
+    seen(s);
     const names = s.groups ?? def.stages.map((st) => st.name.name);
     const points = s.points.map((p) => ({ at: p.at, stages: Object.fromEntries(names.map((n) => [n, Number(p.groups?.[n] ?? 0)])) }));
     const lastDay = (points[points.length - 1]?.at ?? opts.asOf.toISOString()).slice(0, 10);
     let transitions: ReviewLifecycle['transitions'] = null;
     let snapshotDays = 0;
     try {
-      const m = await readStageMoves(db, schema, def.name, s.from.slice(0, 10), lastDay);
+      const m = await readStageMoves(db, schema, def.name, (s.points[0]?.start ?? s.from).slice(0, 10), lastDay);
       transitions = m.moves;
       snapshotDays = m.days.length;
     } catch (e) {
@@ -179,7 +186,8 @@ export async function buildReview(db: Db, analysis: Analysis, opts: ReviewOption
   }
 
   // What was deployed between the first period's start and the review's instant.
-  const rangeFrom = new Date(`${from}T00:00:00Z`).getTime();
+  const fromIso = firstStart || new Date(`${from}T00:00:00Z`).toISOString();
+  const rangeFrom = new Date(fromIso).getTime();
   let deploys: ReviewData['deploys'] = [];
   try {
     deploys = (await readHistory(db, schema))
@@ -195,7 +203,7 @@ export async function buildReview(db: Db, analysis: Analysis, opts: ReviewOption
   return {
     kind: 'review',
     project: config.name,
-    from: new Date(`${from}T00:00:00Z`).toISOString(),
+    from: fromIso,
     to: reviewAt.toISOString(),
     every,
     as_of: reviewAt.toISOString(),
