@@ -1,4 +1,4 @@
-// npm run bench -- [compile|segments|readpaths|plan|campaign|demo|lsp|all] [options]
+// npm run bench -- [compile|segments|readpaths|plan|campaign|demo|lsp|advise|series|all] [options]
 //
 // Prints one table per section: each figure as a value, a reference measured in the same run, their
 // ratio, the target and whether it is met. Benchmarks are not tests: nothing fails on a slow
@@ -11,6 +11,7 @@
 //                              customer (default: the generator's own, about 28 with 400 days)
 //   --db URL                   PostgreSQL server (default postgres://postgres@127.0.0.1:5432);
 //                              the data lives in database tally_bench, one schema per data set
+//   --database NAME            the bench's database on that server (default tally_bench)
 //   --reps N                   measured repetitions: compile (default 15), segments (default: 5 when
 //                              a case's slowest warm-up is under 2 s, else 3), plan (default 3)
 //   --defs N                   compile: number of generated definitions (default 1000)
@@ -39,10 +40,11 @@ import { CAMPAIGN_CASES, campaignSection } from './campaign.js';
 import { segmentsSection } from './segments.js';
 import { lspSection } from './lsp.js';
 import { adviseSection } from './advise.js';
+import { seriesSection } from './series.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = join(ROOT, '.bench', 'latest.json');
-const SECTIONS = ['compile', 'segments', 'readpaths', 'plan', 'campaign', 'demo', 'lsp', 'advise'] as const;
+const SECTIONS = ['compile', 'segments', 'readpaths', 'plan', 'campaign', 'demo', 'lsp', 'advise', 'series'] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 function usage(msg?: string): never {
@@ -57,6 +59,7 @@ function parseArgs(argv: string[]) {
     customers: 1_000_000,
     eventsPerCustomer: undefined as number | undefined,
     db: DEFAULT_SERVER_URL,
+    database: 'tally_bench',
     reps: undefined as number | undefined,
     defs: 1000,
     cases: [] as string[],
@@ -85,6 +88,7 @@ function parseArgs(argv: string[]) {
       case 'demo':
       case 'lsp':
       case 'advise':
+      case 'series':
         o.sections.push(flag);
         break;
       case '--customers':
@@ -95,6 +99,9 @@ function parseArgs(argv: string[]) {
         break;
       case '--db':
         o.db = value() ?? usage('--db takes a URL');
+        break;
+      case '--database':
+        o.database = value() ?? usage('--database takes a name');
         break;
       case '--reps':
         o.reps = Math.floor(num(flag, value(), 1));
@@ -153,7 +160,7 @@ async function main(): Promise<void> {
   // What every section on the shared data set is given.
   const onDataset = (): DataSectionOptions => ({
     server: o.db,
-    database: 'tally_bench',
+    database: o.database,
     customers: o.customers,
     seed: 42,
     anchor: DEFAULT_ANCHOR,
@@ -187,6 +194,7 @@ async function main(): Promise<void> {
       if (name === 'demo') sections.push(await demoSection({ runs: o.demoRuns, log }));
       if (name === 'lsp') sections.push(await lspSection({ log }));
       if (name === 'advise') sections.push(await adviseSection(onDataset()));
+      if (name === 'series') sections.push(await seriesSection({ ...onDataset(), cases: o.cases.filter((c) => c.startsWith('kpi:')) }));
     } catch (e) {
       const msg = `${name} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`;
       failures.push(msg);

@@ -134,6 +134,15 @@ export const DIAGNOSTIC_CODES = {
   'unknown-step': 'a step the funnel does not have',
   'conversion-form': 'a `conversion` metric mixing `step` with `from`/`to`, or `from` without `to`',
   'conversion-order': 'a `conversion` whose `from` step is not before its `to` step',
+
+  // Series (tally series: arguments, not files)
+  'series-kind': 'a series of a kind that has none (kpi, segment, lifecycle, score have one)',
+  'series-not-found': 'a series of a definition the project does not have',
+  'series-invalid': 'a series of a definition that has errors',
+  'series-every': 'a series period (`--every`) that is not day, week or month',
+  'series-bad-date': 'a series bound (`--from`, `--to`) that is not an ISO date',
+  'series-range': 'a series whose `--from` is after its `--to`',
+  'series-too-long': 'a series of more than 1,000 periods',
 } as const satisfies Record<string, string>;
 
 /** Every code a diagnostic may carry. */

@@ -31,6 +31,11 @@ export interface SqlOptions {
   readonly strategy?: Strategy | 'auto';
   /** The SQL dialect; PostgreSQL by default. */
   readonly dialect?: Dialect;
+  /**
+   * T as an SQL expression, overriding `asOf`: a column of the periods a series evaluates the
+   * query at (series/sql.ts), the query then correlated to it. Windows are T minus their exact length.
+   */
+  readonly asOfSql?: RawBuilder<unknown>;
 }
 
 function dialectOf(opts: SqlOptions): Dialect {
@@ -93,6 +98,7 @@ class Ctx {
 
   time(t: IrTime): Sql {
     if (t.k === 'instant') return this.d.timestamp(this.value(t.iso));
+    if (this.opts.asOfSql) return t.minusMs ? this.d.instantMinus(this.opts.asOfSql, t.minusMs) : this.opts.asOfSql;
     if (this.opts.asOf.kind === 'now') return t.minus ? this.d.nowMinus(t.minus) : this.d.now;
     return this.d.timestamp(this.value(new Date(this.opts.asOf.at.getTime() - t.minusMs).toISOString()));
   }

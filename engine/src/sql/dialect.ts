@@ -30,6 +30,8 @@ export interface Dialect {
   interval(d: IrDuration): Sql;
   /** The database clock minus a duration: `(now() - '90 days'::interval)`. */
   nowMinus(d: IrDuration): Sql;
+  /** An instant minus an exact number of milliseconds (elapsed time, whatever the session's zone). */
+  instantMinus(t: Sql, ms: number): Sql;
   /** A timestamp with time zone from ISO-8601 text (a parameter or an inline literal). */
   timestamp(iso: Sql): Sql;
   /** A JSON object column's property as text: `(props ->> 'plan')`. */
@@ -113,6 +115,8 @@ export const postgres: Dialect = {
   // fractional count (`0.125 days`) is too.
   interval: (d) => sql`${sql.lit(`${d.count} ${d.unit}`)}::interval`,
   nowMinus: (d) => sql`(now() - ${sql.lit(`${d.count} ${d.unit}`)}::interval)`,
+  // Milliseconds land in the interval's time part: no calendar days, so no daylight-saving shift.
+  instantMinus: (t, ms) => sql`(${t} - ${sql.lit(`${Math.round(ms)} milliseconds`)}::interval)`,
   timestamp: (iso) => sql`${iso}::timestamptz`,
   jsonText: (json, key) => sql`(${json} ->> ${sql.lit(key)})`,
   cast: (value, type) => sql`${value}${CAST_SUFFIX[type]}`,
