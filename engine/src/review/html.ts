@@ -130,7 +130,7 @@ function lifecycleHtml(l: ReviewLifecycle): string {
       t.moves
         .map(
           (m) =>
-            `<tr data-from="${esc(m.from ?? '')}" data-to="${esc(m.to ?? '')}"><td>${esc(m.from ?? '(new)')}</td><td>${esc(m.to ?? '(gone)')}</td><td data-value="${dataNum(m.entities)}"><span class="meter" style="width:${Math.round((m.entities / max) * 100)}px"></span> ${esc(formatValueAs(m.entities, 'number'))}</td></tr>`,
+            `<tr data-from="${esc(m.from ?? '')}" data-to="${esc(m.to ?? '')}"><td>${esc(m.from ?? '(no record)')}</td><td>${esc(m.to ?? '(no record)')}</td><td data-value="${dataNum(m.entities)}"><span class="meter" style="width:${Math.round((m.entities / max) * 100)}px"></span> ${esc(formatValueAs(m.entities, 'number'))}</td></tr>`,
         )
         .join('') +
       '</tbody></table>';

@@ -56,7 +56,7 @@ export function renderReviewMarkdown(r: ReviewData): string {
     if (!l.transitions) out.push(`Transitions: ${l.snapshot_days === 0 ? 'no snapshot recorded in this period' : 'only one snapshot day recorded in this period'} (\`tally snapshot\` records them).`, '');
     else {
       out.push(`Moves between the snapshots of ${l.transitions.from_day} and ${l.transitions.to_day}:`, '');
-      for (const m of l.transitions.moves.slice(0, 8)) out.push(`- ${mdCell(m.from ?? '(new)')} → ${mdCell(m.to ?? '(gone)')}: ${formatValueAs(m.entities, 'number')}`);
+      for (const m of l.transitions.moves.slice(0, 8)) out.push(`- ${mdCell(m.from ?? '(no record)')} → ${mdCell(m.to ?? '(no record)')}: ${formatValueAs(m.entities, 'number')}`);
       if (!l.transitions.moves.length) out.push('- nobody changed stage');
       out.push('');
     }
