@@ -162,7 +162,7 @@ function funnelHtml(f: FunnelPreview): string {
     .map((s) => `<tr data-step="${esc(s.name)}"><td>${esc(s.name)}</td><td data-value="${dataNum(s.reached)}">${esc(formatValueAs(s.reached, 'number'))}</td><td data-value="${dataNum(s.step_conversion)}">${esc(formatValueAs(s.step_conversion, 'percent'))}</td><td data-value="${dataNum(s.overall_conversion)}">${esc(formatValueAs(s.overall_conversion, 'percent'))}</td><td data-value="${dataNum(s.median_hours_from_previous)}">${s.median_hours_from_previous === null ? '' : esc(formatValueAs(s.median_hours_from_previous, 'number'))}</td></tr>`)
     .join('');
   return (
-    `<article class="wide" id="${domId('funnel', f.name)}"><h3>${esc(f.name)}</h3><p class="small">${esc(formatValueAs(f.entrants, 'number'))} ${esc(f.entity)} entered in the ${esc(f.within)} before ${esc(formatAsOf(f.as_of))}</p>` +
+    `<article class="wide" id="${domId('funnel', f.name)}"><h3>${esc(f.name)}</h3><p class="small">${esc(formatValueAs(f.entrants, 'number'))} entrants (${esc(f.entity)}) in the ${esc(f.within)} before ${esc(formatAsOf(f.as_of))}</p>` +
     funnelStepChart(f) +
     `<details><summary>Numbers</summary><table class="numbers" data-table="funnel" data-name="${esc(f.name)}"><thead><tr><th>step</th><th>reached</th><th>from previous</th><th>overall</th><th>median hours from previous</th></tr></thead><tbody>${rows}</tbody></table></details></article>`
   );
@@ -200,14 +200,14 @@ function deploysHtml(r: ReviewData): string {
 // ---- styles -------------------------------------------------------------------------------------
 
 const PAGE_VARS = `:root{--bg:#fff;--fg:#1d2330;--muted:#5d6677;--line:#d9dde5;--card:#f7f8fa;--accent:#2f6fdf;--pace:#8a93a6;--target:#1e9e62;--warn:#c0392b;
---s0:#2f6fdf;--s1:#1e9e62;--s2:#e0a100;--s3:#d1495b;--s4:#7e57c2;--s5:#00a0b0;--s6:#8d6e63;--s7:#9e9e9e;
+--s0:#2f6fdf;--s1:#7e57c2;--s2:#e0a100;--s3:#00a0b0;--s4:#d1495b;--s5:#8d6e63;--s6:#1e9e62;--s7:#9e9e9e;
 --met:#1e9e62;--on_track:#2f6fdf;--at_risk:#d98a00;--missed:#c0392b;--failed:#8e1b10;}
 @media (prefers-color-scheme: dark){:root{--bg:#16181d;--fg:#e6e8ee;--muted:#9aa3b5;--line:#343945;--card:#1f232a;--accent:#6ea0ff;--pace:#8a93a6;--target:#3ccf8e}}
 `;
 
 const VSCODE_VARS = `:root{--bg:var(--vscode-editor-background);--fg:var(--vscode-editor-foreground);--muted:var(--vscode-descriptionForeground);--line:var(--vscode-panel-border,#8884);
 --card:var(--vscode-sideBar-background,transparent);--accent:var(--vscode-charts-blue,#2f6fdf);--pace:var(--vscode-descriptionForeground);--target:var(--vscode-charts-green,#1e9e62);--warn:var(--vscode-errorForeground,#c0392b);
---s0:var(--vscode-charts-blue,#2f6fdf);--s1:var(--vscode-charts-green,#1e9e62);--s2:var(--vscode-charts-yellow,#e0a100);--s3:var(--vscode-charts-red,#d1495b);--s4:var(--vscode-charts-purple,#7e57c2);--s5:var(--vscode-charts-orange,#00a0b0);--s6:#8d6e63;--s7:#9e9e9e;
+--s0:var(--vscode-charts-blue,#2f6fdf);--s1:var(--vscode-charts-purple,#7e57c2);--s2:var(--vscode-charts-yellow,#e0a100);--s3:var(--vscode-charts-orange,#00a0b0);--s4:var(--vscode-charts-red,#d1495b);--s5:#8d6e63;--s6:var(--vscode-charts-green,#1e9e62);--s6:#8d6e63;--s7:#9e9e9e;
 --met:var(--vscode-charts-green,#1e9e62);--on_track:var(--vscode-charts-blue,#2f6fdf);--at_risk:var(--vscode-charts-orange,#d98a00);--missed:var(--vscode-charts-red,#c0392b);--failed:var(--vscode-errorForeground,#8e1b10);}
 body{font-family:var(--vscode-font-family,system-ui,sans-serif)}
 `;
@@ -239,7 +239,7 @@ svg.chart .s0{fill:var(--s0)}svg.chart .s1{fill:var(--s1)}svg.chart .s2{fill:var
 svg.chart .s4{fill:var(--s4)}svg.chart .s5{fill:var(--s5)}svg.chart .s6{fill:var(--s6)}svg.chart .s7{fill:var(--s7)}
 svg.chart .legend text,svg.chart .label{fill:var(--fg)}
 svg.chart .cell rect{fill:var(--accent)}svg.chart .cell text{fill:var(--fg)}svg.chart .cell text.on-dark{fill:#fff}
-svg.chart .cell.immature rect{stroke:var(--fg);stroke-dasharray:3 2;stroke-width:1}
+svg.chart .cell.immature rect{stroke:var(--fg);stroke-dasharray:3 2;stroke-width:1}svg.chart .cell.empty rect{stroke:none}
 svg.chart .interval{stroke:var(--accent);stroke-width:3;stroke-linecap:round;stroke-opacity:.45}
 svg.chart .dot{fill:var(--accent)}svg.chart .holdout .dot{fill:var(--bg);stroke:var(--fg);stroke-width:2}svg.chart .holdout .interval{stroke:var(--fg)}
 .key{font-size:11px;color:var(--muted);margin:0}
@@ -247,7 +247,7 @@ svg.chart .dot{fill:var(--accent)}svg.chart .holdout .dot{fill:var(--bg);stroke:
 .key .k-pace{border-top:2px dashed var(--pace)}.key .k-target{border-top:2px solid var(--target)}
 details{margin-top:4px;font-size:12px}summary{cursor:pointer;color:var(--muted)}
 table{border-collapse:collapse;font-size:12px;margin:4px 0}th,td{border-bottom:1px solid var(--line);padding:2px 8px;text-align:right}
-th:first-child,td:first-child{text-align:left}table.deploys td,table.deploys th{text-align:left}
+th:first-child,td:first-child{text-align:left}table.deploys td,table.deploys th,table.moves td:nth-child(2),table.moves th:nth-child(2){text-align:left}
 .meter{display:inline-block;height:8px;background:var(--accent);vertical-align:middle;border-radius:2px}
 .scroll{overflow-x:auto}
 footer{margin-top:32px}

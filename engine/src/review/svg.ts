@@ -73,9 +73,9 @@ export function kpiLineChart(k: LineChartInput): string {
     hi = hi === 0 ? 1 : hi + Math.abs(hi) * 0.1;
     lo = lo === 0 ? 0 : lo - Math.abs(lo) * 0.1;
   }
-  const pad = (hi - lo) * 0.06;
-  hi += pad;
-  if (lo !== 0) lo -= pad;
+  const { ticks, min, max } = niceTicks(lo, hi);
+  lo = min;
+  hi = max;
   const n = k.points.length;
   const x = (i: number) => left + (n <= 1 ? (w - left - right) / 2 : (i * (w - left - right)) / (n - 1));
   const y = (v: number) => top + (1 - (v - lo) / (hi - lo)) * (h - top - bottom);
@@ -83,7 +83,7 @@ export function kpiLineChart(k: LineChartInput): string {
   const out = [svgOpen('chart-line', w, h, title, `data-chart="kpi" data-name="${esc(k.name)}"`)];
   // axes: the y range's ends and the first and last period end
   out.push(`<g class="axis"><line x1="${left}" y1="${top}" x2="${left}" y2="${h - bottom}"/><line x1="${left}" y1="${h - bottom}" x2="${w - right}" y2="${h - bottom}"/>`);
-  for (const v of [lo, (lo + hi) / 2, hi]) out.push(`<text x="${left - 6}" y="${c(y(v) + 4)}" text-anchor="end">${esc(formatValueAs(v, k.format))}</text>`);
+  for (const v of ticks) out.push(`<text x="${left - 6}" y="${c(y(v) + 4)}" text-anchor="end">${esc(formatValueAs(v, k.format))}</text>`);
   if (n) {
     out.push(`<text x="${c(x(0))}" y="${h - 8}" text-anchor="${n === 1 ? 'middle' : 'start'}">${dayLabel(k.points[0]!.at)}</text>`);
     if (n > 1) out.push(`<text x="${c(x(n - 1))}" y="${h - 8}" text-anchor="end">${dayLabel(k.points[n - 1]!.at)}</text>`);
@@ -109,6 +109,23 @@ export function kpiLineChart(k: LineChartInput): string {
   });
   out.push('</svg>');
   return out.join('');
+}
+
+/**
+ * Round axis ticks covering [lo, hi]: a step of 1, 2, 2.5 or 5 times a power of ten giving 3 to 6
+ * ticks, the domain widened to the outer ticks (so a target line never sits on the chart's edge
+ * unlabelled, and labels read 300, 350, 400 rather than 321.5).
+ */
+export function niceTicks(lo: number, hi: number): { ticks: number[]; min: number; max: number } {
+  const span = hi - lo;
+  const raw = span / 4;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => span / s <= 5) ?? 10 * mag;
+  const min = Math.floor(lo / step + 1e-9) * step;
+  const max = Math.ceil(hi / step - 1e-9) * step;
+  const ticks: number[] = [];
+  for (let v = min, i = 0; v <= max + step / 2 && i < 12; v += step, i++) ticks.push(Number(v.toPrecision(12)));
+  return { ticks, min, max: max === min ? min + step : max };
 }
 
 /** Runs of consecutive non-null points, each as a `points` attribute value (a lone point draws no line). */
@@ -248,18 +265,19 @@ export function funnelStepChart(f: Pick<FunnelPreview, 'name' | 'entrants' | 'st
 /** One row per variant: a dot at its conversion rate, a line over its 95% interval; the holdout hollow. */
 export function intervalPlot(cm: Pick<ReviewCampaign, 'name' | 'variants'>): string {
   const left = 150;
-  const right = 24;
+  const right = 110;
   const row = 26;
   const w = 560;
   const h = 30 + cm.variants.length * row;
   const top = 8;
-  const max = Math.max(0.01, ...cm.variants.flatMap((v) => [v.high ?? 0, v.rate ?? 0])) * 1.1;
+  const nice = niceTicks(0, Math.max(0.01, ...cm.variants.flatMap((v) => [v.high ?? 0, v.rate ?? 0])));
+  const max = nice.max;
   const x = (v: number) => left + (v / max) * (w - left - right);
   const title = `${cm.name}: conversion per variant with 95% intervals`;
   const out = [svgOpen('chart-interval', w, h, title, `data-chart="campaign" data-name="${esc(cm.name)}"`)];
   const axisY = top + cm.variants.length * row;
   out.push(`<g class="axis"><line x1="${left}" y1="${axisY}" x2="${w - right}" y2="${axisY}"/>`);
-  for (const v of [0, max / 2, max]) out.push(`<text x="${c(x(v))}" y="${axisY + 14}" text-anchor="middle">${esc(formatValueAs(v, 'percent'))}</text>`);
+  for (const v of nice.ticks) out.push(`<text x="${c(x(v))}" y="${axisY + 14}" text-anchor="middle">${esc(formatValueAs(v, 'percent'))}</text>`);
   out.push('</g>');
   cm.variants.forEach((v, i) => {
     const y = top + i * row + row / 2;
@@ -268,6 +286,7 @@ export function intervalPlot(cm: Pick<ReviewCampaign, 'name' | 'variants'>): str
         `<text class="label" x="${left - 6}" y="${c(y + 4)}" text-anchor="end">${esc(clip(v.name, v.holdout ? 12 : 22))}${v.holdout ? ' (holdout)' : ''}</text>` +
         (v.low !== null && v.high !== null ? `<line class="interval" x1="${c(x(v.low))}" y1="${c(y)}" x2="${c(x(v.high))}" y2="${c(y)}"/>` : '') +
         (v.rate !== null ? `<circle class="dot" cx="${c(x(v.rate))}" cy="${c(y)}" r="4"/>` : '') +
+        `<text class="n" x="${c(x(v.high ?? v.rate ?? 0) + 8)}" y="${c(y + 4)}">${esc(formatValueAs(v.rate, 'percent'))} of ${esc(formatValueAs(v.enrolled, 'number'))}</text>` +
         `<title>${esc(v.name)}: ${esc(formatValueAs(v.rate, 'percent'))}${v.low !== null && v.high !== null ? ` (95% ${esc(formatValueAs(v.low, 'percent'))} to ${esc(formatValueAs(v.high, 'percent'))})` : ''}</title></g>`,
     );
   });
