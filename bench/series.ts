@@ -5,7 +5,8 @@
 //  - lateral:<shape>: each hand-written single-instant shape of kpi-cases.ts, with T the period's
 //    end column, LATERAL-joined to the same periods (what a person reuses a KPI query as);
 //  - range-join (sum/count of events in a window): one join of the periods to the events on the
-//    window, grouped by period (each event read once, matched to the periods whose window holds it).
+//    window, grouped by period (each event read once, matched to the periods whose window holds it);
+//    for retention, each customer's first signup and first return computed once, then per period.
 // Every variant's points must equal the engine's (10 significant digits) or the variant is not a
 // reference. Times: median of the measured runs after one warm-up.
 
@@ -29,7 +30,25 @@ const RANGE_JOIN: Record<string, string> = {
   weekly_signups: `select per.at, count(e.customer_id) as value from per left join events e on e.event_name = 'signup' and e.occurred_at > per.at - interval '7 days' and e.occurred_at <= per.at and ${EXISTS_P} group by per.at order by per.at`,
   revenue_30d: `select per.at, coalesce(sum((e.properties ->> 'amount')::numeric), 0)::float8 as value from per left join events e on e.event_name = 'purchase' and e.occurred_at > per.at - interval '30 days' and e.occurred_at <= per.at and ${EXISTS_P} group by per.at order by per.at`,
   avg_order_value_30d: `select per.at, avg((e.properties ->> 'amount')::numeric)::float8 as value from per left join events e on e.event_name = 'purchase' and e.occurred_at > per.at - interval '30 days' and e.occurred_at <= per.at and ${EXISTS_P} group by per.at order by per.at`,
+  d7_retention: retentionRangeJoin(60, 7),
+  d30_retention: retentionRangeJoin(120, 30),
 };
+
+/**
+ * Retention as a person would write it for a series: each customer's first signup and first login
+ * within N days after it, once; then per period the cohort (first signup in (T - W, T - N days],
+ * existing at T) and who returned by T.
+ */
+function retentionRangeJoin(withinDays: number, days: number): string {
+  return `, pc as materialized (select f.k, f.c, min(r.occurred_at) as fr
+      from (select customer_id as k, min(occurred_at) as c from events where event_name = 'signup' group by customer_id) f
+      left join events r on r.customer_id = f.k and r.event_name = 'login' and r.occurred_at > f.c and r.occurred_at <= f.c + interval '${days} days'
+      group by f.k, f.c)
+    select per.at, (count(pc.k) filter (where pc.fr <= per.at))::float8 / nullif(count(pc.k), 0) as value
+    from per left join pc on pc.c > per.at - interval '${withinDays} days' and pc.c <= per.at - interval '${days} days'
+      and exists (select 1 from customers c where c.id = pc.k and c.created_at <= per.at)
+    group by per.at order by per.at`;
+}
 
 /** A single-instant hand-written KPI query (`:T`, `:T30`) with T the period's end column `per.at`. */
 function atPeriod(text: string): string {
@@ -74,7 +93,7 @@ export async function seriesSection(o: SeriesBenchOptions): Promise<Section> {
       const params = [points[0]!.at, points[points.length - 1]!.at];
       const variants: { id: string; sql: string }[] = [
         ...Object.entries(KPI_HAND[name]!.shapes).map(([shape, text]) => ({ id: `lateral:${shape}`, sql: `${periods}select per.at, x.value from per cross join lateral (${atPeriod(text)}) as x order by per.at` })),
-        ...(RANGE_JOIN[name] ? [{ id: 'range-join', sql: periods + RANGE_JOIN[name]! }] : []),
+        ...(RANGE_JOIN[name] ? [{ id: 'range-join', sql: (RANGE_JOIN[name]!.startsWith(',') ? periods.trimEnd() : periods) + RANGE_JOIN[name]! }] : []),
       ];
       const hand: { id: string; ms: number; ok: boolean; error?: string }[] = [];
       for (const v of variants) {

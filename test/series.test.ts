@@ -11,7 +11,7 @@
 // per row), the pace line and the renderings (text, CSV, the CLI's JSON).
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Project, computeSeries, seriesCsv, seriesText, type Analysis, type SeriesKind, type SeriesResult } from '../engine/src/index.js';
@@ -154,6 +154,17 @@ forEachBackend('series: the example shop equals its previews', (backend) => {
       // At most once per period (49), whatever the number of customers or events.
       assert.ok(loops.every((l) => l <= 49), `events scans looped ${loops.join(', ')}`);
       assert.equal(subplans, 0);
+      // Retention: each entity's first cohort event and first return are computed once (a hoisted
+      // CTE), not once per period: every events scan runs once.
+      const ret = await computeSeries(db, analysis, { kind: 'kpi', name: 'd7_retention', from: '2026-01-01', to: '2026-11-30', every: 'week' });
+      assert.match(ret.result!.sql, /__tally_h1 as materialized/);
+      const retLoops: number[] = [];
+      const walkRet = (n: PlanNode) => {
+        if (n['Relation Name'] === 'events') retLoops.push(n['Actual Loops'] ?? 1);
+        for (const c of n.Plans ?? []) walkRet(c);
+      };
+      walkRet(await explainJson(db, ret.result!.sql, ['2026-01-01T00:00:00.000Z', '2026-11-30T00:00:00.000Z', 'UTC']));
+      assert.ok(retLoops.length > 0 && retLoops.every((l) => l === 1), `retention events scans looped ${retLoops.join(', ')}`);
     });
   });
 
@@ -183,6 +194,40 @@ forEachBackend('series: the example shop equals its previews', (backend) => {
   });
 });
 
+// ---- golden statements ---------------------------------------------------------------------------
+
+// The one statement of a series, per kind, for definitions of the example shop (UPDATE_GOLDEN=1
+// rewrites test/series-golden/expected.sql from what the engine produces now).
+describe('series: golden statements', () => {
+  it('one statement per kind: the periods, the definition query LATERAL at the period end', async () => {
+    const analysis = Project.load(SHOP).analyze({ now: DEFAULT_ANCHOR });
+    const fake: Db = {
+      kind: 'pglite',
+      label: 'golden',
+      query: async <R,>() => ({ rows: [] as R[], fields: [] }),
+      exec: async () => undefined,
+      transaction: <T,>(fn: (tx: Db) => Promise<T>) => fn(fake),
+      close: async () => undefined,
+    };
+    const cases: [SeriesKind, string][] = [['kpi', 'weekly_signups'], ['kpi', 'd7_retention'], ['kpi', 'revenue_by_country'], ['segment', 'high_value_dormant'], ['lifecycle', 'customer_lifecycle'], ['score', 'rfm']];
+    const parts: string[] = [];
+    for (const [kind, name] of cases) {
+      const out = await computeSeries(fake, analysis, { kind, name, from: '2026-01-01', to: '2026-03-31', every: 'month' });
+      assert.deepEqual(out.diagnostics, [], `${kind} ${name}`);
+      assert.deepEqual(out.result!.points, [], 'no rows: no points');
+      parts.push(`-- ${kind} ${name}\n${out.result!.sql};\n`);
+    }
+    const text = parts.join('\n');
+    const file = join(import.meta.dirname, 'series-golden', 'expected.sql');
+    if (process.env.UPDATE_GOLDEN === '1' || !existsSync(file)) {
+      mkdirSync(join(import.meta.dirname, 'series-golden'), { recursive: true });
+      writeFileSync(file, text);
+    }
+    assert.equal(text, readFileSync(file, 'utf8'));
+    assert.match(text, /^-- kpi weekly_signups\nwith __tally_periods as \(select \(__tally_g\.s at time zone \$3::text\) as start, \(\(__tally_g\.s \+ '1 month'::interval\) at time zone \$3::text\) as at from generate_series\(date_trunc\('month'/);
+  });
+});
+
 // ---- the generated data, in a time zone with daylight saving -------------------------------------
 
 const DATA = generateData();
@@ -205,6 +250,9 @@ const FORMS: Record<string, string> = {
   churn: '{ churn: { event: login, within: 30d } }',
   nps: '{ nps: { event: survey, property: score, within: 90d } }',
   count_distinct: '{ count_distinct: { property: amount, event: purchase, within: 90d } }',
+  attribute_retention: '{ retention: { cohort: { attribute: signed_up_at, within: 90d }, return: { event: login }, days: 14 } }',
+  conversion: '{ conversion: { funnel: windows } }',
+  conversion_step: '{ conversion: { funnel: windows, from: l, to: r } }',
 };
 const kpi = (name: string, metric: string, extra = '') =>
   `kind: Kpi\nname: ${name}\nversion: 1\nowner: growth\ndescription: test kpi\nfunnel: retention\nmetric: ${metric}\ntarget: { gte: 1, by: 2026-09-30, baseline: { value: 0.5, on: 2026-03-01 } }\n${extra}`;
@@ -235,6 +283,7 @@ stages:
   - { name: active }
 `,
   'kind: Segment\nname: big\nversion: 1\nwhere: { trait: ltv, gte: 200 }\n',
+  `kind: Funnel\nname: windows\nversion: 1\nwithin: 30d\nsteps:\n  - { name: s, event: signup }\n  - { name: l, event: login, within: 7d }\n  - { name: p, event: purchase, within: 14d, where: [{ property: amount, gte: 50 }] }\n  - { name: r, event: purchase, within: 30d }\n`,
   ...Object.entries(FORMS).map(([n, m]) => kpi(`k_${n}`, m)),
   kpi('k_sum_by_country', FORMS.sum!, 'breakdown: { attribute: country }\n'),
   kpi('k_active_by_stage', FORMS.active!, 'breakdown: { lifecycle: lc }\n'),
@@ -268,6 +317,9 @@ forEachBackend('series: each form on generated data equals its previews (Europe/
       // Month ends are local midnights on the 1st: 01:00Z in winter (CET), 00:00Z... 22:00Z the day before in summer (CEST).
       assert.deepEqual(m.points.map((p) => p.at), ['2026-01-31T23:00:00.000Z', '2026-02-28T23:00:00.000Z', '2026-03-31T22:00:00.000Z', '2026-04-30T22:00:00.000Z', '2026-05-31T22:00:00.000Z', '2026-06-30T22:00:00.000Z', '2026-07-31T22:00:00.000Z']);
       await assertEqualsPreviews(tdb!.db, analysis, m);
+      // The points differ from one another: each period is evaluated at its own end.
+      const distinct = new Set([...w.points, ...m.points].map((p) => p.value));
+      assert.ok(distinct.size >= 3, `${name}: only ${[...distinct].join(', ')}`);
     });
   }
 

@@ -9,7 +9,7 @@ import type { Db } from '../db/db.js';
 import type { Diagnostic, DiagnosticCode } from '../diagnostics.js';
 import type { KpiDef, LifecycleDef, ScoreDef } from '../model/types.js';
 import { KIND_OF, SERIES_EVERY, SERIES_KINDS, type SeriesEvery, type SeriesKind, type SeriesOutcome, type SeriesPoint, type SeriesResult } from '../protocol.js';
-import { compileDistribution, compileMemberCount, compileMetric, compileValuePreview } from '../sql/compile.js';
+import { compileDistribution, compileMemberCount, compileMetric, compileValuePreview, type SqlOptions } from '../sql/compile.js';
 import { compileMetricBreakdown } from '../sql/breakdown.js';
 import { bandCase } from '../resolve/bands.js';
 import { deadlineOf, direction, evaluateKpi, kpiFormat } from '../kpi/status.js';
@@ -19,6 +19,7 @@ import type { EntityDef } from '../model/types.js';
 import { didYouMean } from '../suggest.js';
 import { parseInstant } from '../time.js';
 import { seriesOptions, seriesStatement } from './sql.js';
+import { compileRaw } from '../sql/kysely.js';
 
 export interface SeriesRequest {
   readonly kind: SeriesKind;
@@ -76,6 +77,8 @@ function checkRequest(analysis: Analysis, req: SeriesRequest): { diagnostics: Di
 /** The query a series evaluates per period and how a row of it becomes a point's value and groups. */
 interface Plan {
   readonly inner: string;
+  /** T-free CTEs of the query, evaluated once for every period (SqlOptions.hoist). */
+  readonly hoisted?: readonly string[];
   /** Folds the rows of one period into its value and groups. */
   readonly point: (rows: readonly Record<string, unknown>[]) => { value: number | null; groups?: Record<string, number | null> };
   readonly groups?: string[];
@@ -127,8 +130,10 @@ function planFor(analysis: Analysis, req: SeriesRequest): Plan | Diagnostic {
   }
   if (req.kind === 'kpi' && q.k === 'metric') {
     const def = info.def as KpiDef;
-    const metric = compileMetric(q.metric, opts).sql;
-    if (!q.breakdown || !def.breakdown) return { inner: metric, point: (rows) => ({ value: num(rows[0]?.value) }) };
+    const hoist: NonNullable<SqlOptions['hoist']> = [];
+    const metric = compileMetric(q.metric, { ...opts, hoist }).sql;
+    const hoisted = hoist.map((h) => compileRaw(h).sql);
+    if (!q.breakdown || !def.breakdown) return { inner: metric, hoisted, point: (rows) => ({ value: num(rows[0]?.value) }) };
     // The groups in the same statement: the breakdown query's rows folded into one JSON array per period.
     const bd = compileMetricBreakdown(q.metric, q.breakdown, opts).sql;
     const entity = analysis.get('Entity', q.breakdown.entity.name)?.def as EntityDef | undefined;
@@ -136,6 +141,7 @@ function planFor(analysis: Analysis, req: SeriesRequest): Plan | Diagnostic {
     const pii = by.k === 'attribute' && entity && q.breakdown.by.k === 'value' && q.breakdown.by.value.k === 'col' && piiColumns(entity).has(q.breakdown.by.value.col);
     const mask = pii ? (v: string) => String(maskValue(v)) : undefined;
     return {
+      hoisted,
       inner: `select m.value, (select json_agg(json_build_object('label', b.label, 'kind', b.kind, 'value', b.value)) from (${bd}) as b) as groups from (${metric}) as m`,
       point: (rows) => {
         const r = rows[0];
@@ -155,7 +161,7 @@ export async function computeSeries(db: Db, analysis: Analysis, req: SeriesReque
   const plan = planFor(analysis, req);
   if ('code' in plan) return { diagnostics: [plan] };
   const tz = analysis.project.config.timezone;
-  const stmt = seriesStatement(plan.inner, req.every, checked.from, checked.to, tz);
+  const stmt = seriesStatement(plan.inner, req.every, checked.from, checked.to, tz, plan.hoisted);
   const rows = await db.transaction((tx) => tx.query<Record<string, unknown>>(stmt.sql, stmt.parameters), { readOnly: true, timeoutMs: req.timeoutMs ?? 30_000 });
   // Rows come ordered by period; a period's rows are adjacent.
   const byPeriod: { start: string; at: string; rows: Record<string, unknown>[] }[] = [];

@@ -26,19 +26,20 @@ export function seriesOptions(): SqlOptions {
 }
 
 /**
+ * `hoisted`: CTEs the query refers to that do not depend on T (SqlOptions.hoist), evaluated once.
  * Wraps a definition's query (compiled with seriesOptions: no parameters, correlated to
  * `__tally_periods.at`) in the periods: every row of the query per period, a period with no row
  * once with NULLs. The parameters are the range: from and to (ISO instants) and the time zone.
  */
-export function seriesStatement(inner: string, every: SeriesEvery, from: Date, to: Date, timezone: string): CompiledSql {
+export function seriesStatement(inner: string, every: SeriesEvery, from: Date, to: Date, timezone: string, hoisted: readonly string[] = []): CompiledSql {
   const [pFrom, pTo, pTz] = ['$1', '$2', '$3'];
   const step = `'1 ${every}'::interval`;
   const local = (p: string) => `date_trunc('${every}', (${p}::timestamptz at time zone ${pTz}::text))`;
   const periods =
-    `select (g.s at time zone ${pTz}::text) as start, ((g.s + ${step}) at time zone ${pTz}::text) as at ` +
-    `from generate_series(${local(pFrom)}, ${local(pTo)}, ${step}) as g(s)`;
+    `select (__tally_g.s at time zone ${pTz}::text) as start, ((__tally_g.s + ${step}) at time zone ${pTz}::text) as at ` +
+    `from generate_series(${local(pFrom)}, ${local(pTo)}, ${step}) as __tally_g(s)`;
   const text =
-    `with ${PERIODS} as (${periods}) ` +
-    `select ${PERIODS}.start as __tally_start, ${PERIODS}.at as __tally_at, x.* from ${PERIODS} left join lateral (${inner}) as x on true order by ${PERIODS}.at`;
+    `with ${PERIODS} as (${periods})${hoisted.map((h) => `, ${h}`).join('')} ` +
+    `select ${PERIODS}.start as __tally_start, ${PERIODS}.at as __tally_at, __tally_x.* from ${PERIODS} left join lateral (${inner}) as __tally_x on true order by ${PERIODS}.at`;
   return { sql: text, parameters: [from.toISOString(), to.toISOString(), timezone] };
 }

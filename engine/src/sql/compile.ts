@@ -36,7 +36,17 @@ export interface SqlOptions {
    * query at (series/sql.ts), the query then correlated to it. Windows are T minus their exact length.
    */
   readonly asOfSql?: RawBuilder<unknown>;
+  /**
+   * With `asOfSql`: where the compiler may put T-free parts of the query (`name as materialized
+   * (...)` CTEs) for the series statement to evaluate once instead of once per period; the query
+   * refers to them by name. Only parts whose SQL does not mention T go here (retention's per-entity
+   * first cohort event and first return).
+   */
+  readonly hoist?: RawBuilder<unknown>[];
 }
+
+/** The marker of T as a column in a series' SQL: a hoisted part must not mention it. */
+const SERIES_T_MARKER = '__tally_periods';
 
 function dialectOf(opts: SqlOptions): Dialect {
   return opts.dialect ?? postgres;
@@ -924,12 +934,41 @@ function retentionSql(x: Ctx, m: Extract<IrMetric, { k: 'retention' }>): Sql {
   const days = x.d.interval(returnWindow);
   const lower = x.time({ k: 'asof', minusMs: m.cohortWithin.ms, minus: m.cohortWithin });
   const upper = x.time({ k: 'asof', minusMs: returnWindow.ms, minus: returnWindow });
+  const hoisted = hoistedRetention(x, m, days);
+  if (hoisted) {
+    // Per period: the cohort is the entities whose first cohort event is in (T - W, T - N days]
+    // (the first up to T - N is the first ever when it is that early), returned when their first
+    // return in (c, c + N days] is at or before T.
+    return sql`select ${x.d.cast(sql`count(*) filter (where p.fr <= ${x.asOf})`, 'float8')} / nullif(count(*), 0) as v from ${sql.id(hoisted)} as p where p.c > ${lower} and p.c <= ${upper} and ${entityExists(x, m.entity, col('p', 'k'))}`;
+  }
   const ckey = col('ev', c.stream.entityKey);
   const firsts = sql`select ${ckey} as k, min(${col('ev', c.stream.time)}) as c from ${streamRel(x, c.stream)} as ev where ${eventFilter(x, c, 'ev')} and ${col('ev', c.stream.time)} <= ${upper} group by ${ckey} having min(${col('ev', c.stream.time)}) > ${lower}`;
   const cohort = sql`select g.k, g.c from (${firsts}) as g where ${entityExists(x, m.entity, col('g', 'k'))}`;
   const rt = col('rv', r.stream.time);
   const returned = sql`select distinct co.k from co join ${streamRel(x, r.stream)} as rv on ${col('rv', r.stream.entityKey)} = co.k and ${rt} > co.c and ${rt} <= co.c + ${days} where ${rt} > ${lower} and ${eventFilter(x, r, 'rv')}`;
   return sql`with co as (${cohort}), ret as (${returned}) select ${x.d.cast(sql`count(ret.k)`, 'float8')} / nullif(count(*), 0) as v from co left join ret on ret.k = co.k`;
+}
+
+/**
+ * A series' retention: every entity's first cohort event ever (c) and its first return in
+ * (c, c + N days] (fr), computed once for all periods as a hoisted CTE; undefined (evaluate per
+ * period) unless the query is compiled for a series, neither stream is de-duplicated (the
+ * de-duplicated rows depend on T) and the filters have no window of their own.
+ */
+function hoistedRetention(x: Ctx, m: Extract<IrMetric, { k: 'retention' }>, days: Sql): string | undefined {
+  const hoist = x.opts.hoist;
+  const c = m.cohort;
+  const r = m.returning;
+  if (!hoist || !x.opts.asOfSql || c.stream.dedupe || r.stream.dedupe || c.since || r.since) return undefined;
+  const ckey = col('ev', c.stream.entityKey);
+  const ct = col('ev', c.stream.time);
+  const rt = col('rv', r.stream.time);
+  const firsts = sql`select ${ckey} as k, min(${ct}) as c from ${table(c.stream.table)} as ev where ${eventFilter(x, c, 'ev', { upper: false })} group by ${ckey}`;
+  const body = sql`select f.k, f.c, min(${rt}) as fr from (${firsts}) as f left join ${table(r.stream.table)} as rv on ${col('rv', r.stream.entityKey)} = f.k and ${rt} > f.c and ${rt} <= f.c + ${days} and ${eventFilter(x, r, 'rv', { upper: false })} group by f.k, f.c`;
+  if (compileRaw(body, x.d).sql.includes(SERIES_T_MARKER)) return undefined;
+  const name = `__tally_h${hoist.length + 1}`;
+  hoist.push(x.d.materializedCte(name, body));
+  return name;
 }
 
 /** Retention whose cohort instant is an entity attribute: one scan of the entities, one join to the return events. */
