@@ -24,6 +24,7 @@ import { snapshotLifecycles } from '../engine/src/deploy/snapshot.js';
 import { DEFAULT_ANCHOR, loadShop } from '../examples/shop/generate.js';
 import { createTestDb, forEachBackend, type TestDb } from './helpers/databases.js';
 import { SHOP } from './helpers/shop.js';
+import { runTally } from './helpers/cli.js';
 import { REVIEW_STAGES, type ReviewData } from '../engine/src/protocol.js';
 
 const close = (a: number | null, b: number | null, what: string) => {
@@ -149,4 +150,23 @@ forEachBackend('review: the data of the example shop against independent evaluat
     assert.equal(r.deploys.length, 1);
     assert.ok(r.deploys[0]!.definitions.some((d) => /^lifecycle$/i.test(d.kind) && d.name === 'customer_lifecycle'), JSON.stringify(r.deploys[0]!.definitions.slice(0, 3)));
   });
+});
+
+describe('tally review: arguments', () => {
+  const cases: [string[], RegExp][] = [
+    [['--every', 'year'], /--every takes one of: day, week, month \(got 'year'\)/],
+    [['--from', '2026-13-01'], /--from takes a day, e\.g\. --from 2026-10-01 \(got '2026-13-01'\)/],
+    [['--to', 'yesterday'], /--to takes a day/],
+    [['--from', '2026-10-02', '--to', '2026-10-01'], /--from 2026-10-02 is after --to 2026-10-01/],
+    [['--format', 'pdf'], /--format 'pdf' is not one of: html, markdown, json/],
+    [['extra'], /unexpected argument 'extra'/],
+  ];
+  for (const [args, message] of cases) {
+    it(`refuses ${args.join(' ')} with exit 2 before connecting`, async () => {
+      const r = await runTally(['review', '--project', SHOP, '--db', 'postgres://nobody@127.0.0.1:1/none', ...args], { cwd: SHOP });
+      assert.equal(r.code, 2, r.err);
+      assert.match(r.err, message);
+      assert.doesNotMatch(r.err, /database|ECONNREFUSED/);
+    });
+  }
 });
