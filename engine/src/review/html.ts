@@ -209,7 +209,7 @@ const VSCODE_VARS = `:root{--bg:var(--vscode-editor-background);--fg:var(--vscod
 --card:var(--vscode-sideBar-background,transparent);--accent:var(--vscode-charts-blue,#2f6fdf);--pace:var(--vscode-descriptionForeground);--target:var(--vscode-charts-green,#1e9e62);--warn:var(--vscode-errorForeground,#c0392b);
 --s0:var(--vscode-charts-blue,#2f6fdf);--s1:var(--vscode-charts-purple,#7e57c2);--s2:var(--vscode-charts-yellow,#e0a100);--s3:var(--vscode-charts-orange,#00a0b0);--s4:var(--vscode-charts-red,#d1495b);--s5:#8d6e63;--s6:var(--vscode-charts-green,#1e9e62);--s6:#8d6e63;--s7:#9e9e9e;
 --met:var(--vscode-charts-green,#1e9e62);--on_track:var(--vscode-charts-blue,#2f6fdf);--at_risk:var(--vscode-charts-orange,#d98a00);--missed:var(--vscode-charts-red,#c0392b);--failed:var(--vscode-errorForeground,#8e1b10);}
-body{font-family:var(--vscode-font-family,system-ui,sans-serif)}
+body{font-family:var(--vscode-font-family,system-ui,sans-serif)}body .badge{color:var(--vscode-editor-background,#fff)}
 `;
 
 const CSS = `*{box-sizing:border-box}
