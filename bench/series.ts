@@ -79,7 +79,15 @@ export async function seriesSection(o: SeriesBenchOptions): Promise<Section> {
       o.log(`  series kpi ${name}, weekly ${from}..${to}`);
       const engineDb = db.asDb();
       const run = () => computeSeries(engineDb, analysis, { kind: 'kpi', name, from, to, every: 'week', timeoutMs: o.timeoutMs });
-      const first = await run();
+      let first: Awaited<ReturnType<typeof run>>;
+      try {
+        first = await run();
+      } catch (e) {
+        // One KPI past the statement timeout does not lose the others' figures.
+        o.log(`    engine: ${(e as Error).message}`);
+        rows.push({ figure: `kpi ${name}: engine failed`, value: NaN, unit: 'ms', note: (e as Error).message });
+        continue;
+      }
       if (!first.result) throw new Error(`${name}: ${first.diagnostics.map((d) => d.message).join('; ')}`);
       const points = first.result.points;
       const reference = points.map((p) => answer(p.value)).join(',');

@@ -328,6 +328,8 @@ describe('language server over stdio', function () {
         ['tally/check', { uri: segUri, asOf: '' }, /: asOf '' is not an ISO instant/],
         ['tally/definitions', { compute: 'yes' }, /^invalid params for tally\/definitions: compute must be a boolean$/],
         ['tally/definitions', 'all', /: params must be an object or absent$/],
+        ['tally/review', { uri: segUri, every: 'year' }, /^invalid params for tally\/review: every must be one of day, week, month$/],
+        ['tally/review', { uri: segUri, from: 'last week' }, /^invalid params for tally\/review: from must be a day \(YYYY-MM-DD\)$/],
       ];
       for (const [method, params, message] of cases) {
         const e = await client.failure(method, params);
@@ -468,6 +470,22 @@ describe('language server over stdio', function () {
       }
       assert.match(check.markdown, /Tally check: /);
       assert.equal(check.passed, !check.kpis.some((k) => k.status === 'failed' || k.status === 'missed'));
+    });
+
+    it('answers tally/review with the review as data and as the page in the editor theme', async function () {
+      this.timeout(120_000);
+      const r = (await client.conn.sendRequest('tally/review', { uri: segUri, every: 'month' })) as {
+        root: string;
+        html: string;
+        data: { kind: string; every: string; stages: { kpis: unknown[] }[]; lifecycles: unknown[]; cohorts: unknown[]; funnels: unknown[]; campaigns: { variants: unknown[] }[] };
+      };
+      assert.equal(r.data.kind, 'review');
+      assert.equal(r.data.every, 'month');
+      assert.ok(r.data.cohorts.length >= 1 && r.data.funnels.length >= 1, 'cohorts and funnels are reviewed');
+      assert.match(r.html, /--vscode-editor-background/);
+      assert.doesNotMatch(r.html, /<script/i);
+      const charts = r.data.stages.reduce((n, s) => n + s.kpis.length, 0) + r.data.lifecycles.length + r.data.cohorts.length + r.data.funnels.length + r.data.campaigns.filter((c) => c.variants.length).length;
+      assert.equal(r.html.match(/<svg /g)?.length ?? 0, charts);
     });
 
     it('shows live figures in code lenses', async () => {

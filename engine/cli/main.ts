@@ -24,6 +24,7 @@ import { runSnapshot } from './commands/snapshot.js';
 import { runRefresh } from './commands/refresh.js';
 import { runAdvise } from './commands/advise.js';
 import { runSeries } from './commands/series.js';
+import { runReview } from './commands/review.js';
 
 
 const COMMANDS: Record<string, { summary: string; run: (g: GlobalOptions, io: Io) => Promise<number> }> = {
@@ -43,6 +44,7 @@ const COMMANDS: Record<string, { summary: string; run: (g: GlobalOptions, io: Io
   run: { summary: 'enroll campaign audiences as of T, append-only (--campaign NAME, --export csv|jsonl FILE, --format text|json)', run: runRun },
   report: { summary: 'campaign results: conversion per variant, lift vs holdout, p-values, SRM check (--format text|json|markdown)', run: runReport },
   series: { summary: 'kpi|segment|lifecycle|score NAME per period, each as of its end, with target and pace line (--from D --to D --every day|week|month, --format text|json|csv)', run: runSeries },
+  review: { summary: 'the periodic review: KPIs against pace and target by funnel stage, lifecycles, cohorts, funnels, campaigns, deploys (--out review.html, --from D --to D --every week|month|day, --format html|markdown|json)', run: runReview },
   lsp: { summary: 'the language server over stdio (--stdio), for VS Code and any LSP editor', run: runLsp },
 };
 
@@ -140,7 +142,7 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
         stdio: { type: 'boolean' },
         offline: { type: 'boolean' },
         distributed: { type: 'boolean' },
-        // tally series
+        // tally series, tally review
         from: { type: 'string' },
         to: { type: 'string' },
         every: { type: 'string' },

@@ -95,3 +95,11 @@ export { loadIndexes } from './advise/load.js';
 export { computeSeries, type SeriesRequest } from './series/series.js';
 export { seriesText, seriesCsv } from './series/render.js';
 export { SERIES_EVERY, SERIES_KINDS, type SeriesEvery, type SeriesKind, type SeriesPoint, type SeriesResult, type SeriesOutcome } from './protocol.js';
+
+// review/: `tally review`, the periodic review as data, one HTML page (inline SVG) and markdown.
+//   const data = await buildReview(db, analysis, { asOf, every: 'week' });   // ReviewData (--format json)
+//   renderReviewHtml(data) -> '<!doctype html>…<svg class="chart chart-line" data-chart="kpi" …>'
+export { buildReview, reviewKpi, defaultFrom, type ReviewOptions } from './review/build.js';
+export { renderReviewHtml, type ReviewHtmlOptions } from './review/html.js';
+export { renderReviewMarkdown } from './review/markdown.js';
+export { REVIEW_STAGES, type ReviewData, type ReviewKpi, type ReviewLifecycle, type ReviewCampaign, type ReviewDeploy, type ReviewStage, type ReviewParams, type ReviewResult } from './protocol.js';

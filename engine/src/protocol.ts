@@ -442,3 +442,120 @@ export interface SeriesOutcome {
   readonly result?: SeriesResult;
   readonly diagnostics: readonly Diagnostic[];
 }
+
+// ---- the periodic review (`tally review`, `tally/review`) ---------------------------------------
+
+/** The AARRR funnel stages a KPI's `funnel:` names, in funnel order; `other` holds KPIs without one. */
+export const REVIEW_STAGES = ['acquisition', 'activation', 'retention', 'revenue', 'referral', 'other'] as const;
+export type ReviewStage = (typeof REVIEW_STAGES)[number];
+
+/**
+ * Everything the review shows, as plain JSON (`tally review --format json`); the HTML, markdown and
+ * the editor's webview are renderings of it, and every chart's numbers are read from it.
+ */
+export interface ReviewData {
+  kind: 'review';
+  /** The project's name (tally.yaml), for the title. */
+  project: string;
+  /** The period ends run from `from` to `to` (ISO instants), one per `every`. */
+  from: string;
+  to: string;
+  every: 'day' | 'week' | 'month';
+  /** The instant the review is evaluated at (= `to`). */
+  as_of: string;
+  timezone: string;
+  /** KPIs grouped by funnel stage, stages in AARRR order, only stages with KPIs. */
+  stages: { stage: ReviewStage; kpis: ReviewKpi[] }[];
+  lifecycles: ReviewLifecycle[];
+  cohorts: CohortPreview[];
+  funnels: FunnelPreview[];
+  campaigns: ReviewCampaign[];
+  /** Deploys recorded in (from, to], newest first. */
+  deploys: ReviewDeploy[];
+  /** What could not be shown and why (a definition with errors, no recorded history, a failed query). */
+  notes: string[];
+}
+
+export interface ReviewPoint {
+  /** The period end (ISO instant). */
+  at: string;
+  value: number | null;
+  /** The pace line's value at `at` (null without a baseline and deadline). */
+  expected: number | null;
+}
+
+export interface ReviewKpi {
+  name: string;
+  description?: string;
+  owner?: string;
+  stage: ReviewStage;
+  format: 'number' | 'percent' | 'currency';
+  unit?: string;
+  /** One point per period end, oldest first; the last is as of `to`. */
+  points: ReviewPoint[];
+  target?: { op: string; value: number | [number, number]; by?: string };
+  baseline?: { at: string; value: number };
+  /** Status, pace-line value and gap as of `to` (kpi/status.ts). */
+  value: number | null;
+  status: 'met' | 'on_track' | 'at_risk' | 'missed' | 'failed';
+  expected: number | null;
+  gap: number | null;
+  /**
+   * The change since the last review: the value as of `to` minus the value at the previous period
+   * end (`previous_at` = `to` minus one `every`); null when either is null or there is one period.
+   */
+  change: { previous_at: string; previous: number | null; delta: number | null } | null;
+  /** The latest `tally check` recorded at or before `to`, when any (kpi_checks). */
+  last_check?: { as_of: string; value: number | null; status: string };
+}
+
+export interface ReviewLifecycle {
+  name: string;
+  description?: string;
+  owner?: string;
+  /** The stages in written order. */
+  stages: string[];
+  /** Per period end, the entities in each stage (computed from the data, as of each period end). */
+  points: { at: string; stages: Record<string, number> }[];
+  /**
+   * Moves between stages from recorded snapshots (`tally snapshot`, deploy) taken in [from, to]: the
+   * first and the last snapshot day of the range; null when fewer than two days are recorded.
+   */
+  transitions: { from_day: string; to_day: string; moves: { from: string | null; to: string | null; entities: number }[] } | null;
+  /** Recorded snapshot days in [from, to]. */
+  snapshot_days: number;
+}
+
+export interface ReviewCampaign {
+  name: string;
+  owner?: string;
+  goal: string | null;
+  holdout: string | null;
+  /** One row per variant: conversion with its Wilson 95% interval. */
+  variants: { name: string; holdout: boolean; enrolled: number; converted: number | null; rate: number | null; low: number | null; high: number | null }[];
+  p_value: number | null;
+  srm_mismatch: boolean;
+  notes: string[];
+}
+
+export interface ReviewDeploy {
+  id: number;
+  at: string;
+  who: string | null;
+  git_commit: string | null;
+  definitions: { kind: string; name: string; version: number; dropped: boolean }[];
+}
+
+/** `tally/review`: the review of one project, as data and as the webview's HTML (theme colours). */
+export interface ReviewParams {
+  readonly uri?: string;
+  readonly from?: string;
+  readonly to?: string;
+  readonly every?: 'day' | 'week' | 'month';
+}
+export interface ReviewResult {
+  readonly root: string;
+  readonly data: ReviewData;
+  /** The page, styled with the editor's theme variables (`--vscode-*`), no script. */
+  readonly html: string;
+}

@@ -9,6 +9,7 @@ import { DefinitionsTree } from './definitions-tree';
 import { PreviewPanel } from './preview-panel';
 import { SqlDocuments } from './sql-documents';
 import { PlanAndChecks } from './plan-check';
+import { ReviewPanel } from './review-panel';
 import { newDefinition, newDefinitionArgs } from './new-definition';
 import { previewKindOf, type DefinitionEntry, type DefinitionRef, type DefinitionsResult } from './protocol';
 import { LANGUAGE_ID, type Tally } from './tally';
@@ -88,6 +89,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Tally>
   const preview = new PreviewPanel(tally, connection);
   const sql = new SqlDocuments(tally);
   const planChecks = new PlanAndChecks(tally);
+  const review = new ReviewPanel(tally);
   context.subscriptions.push(
     vscode.window.createTreeView('tally.definitions', { treeDataProvider: tree, showCollapseAll: true }),
     vscode.commands.registerCommand('tally.showPreview', (arg?: unknown) => preview.show(arg)),
@@ -100,6 +102,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Tally>
     vscode.commands.registerCommand('tally.refreshDefinitions', () => tree.refresh()),
     vscode.commands.registerCommand('tally.openDefinition', (d: DefinitionEntry) => openDefinition(d)),
     vscode.commands.registerCommand('tally.restartServer', () => restart()),
+    vscode.commands.registerCommand('tally.openReview', (arg?: unknown) => review.open(arg)),
+    review,
     sql,
     planChecks,
     preview,

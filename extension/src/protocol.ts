@@ -17,6 +17,8 @@ export type {
   Preview,
   PreviewKind,
   ProjectEntry,
+  ReviewData,
+  ReviewResult,
   Range,
   StatusEntry,
 } from '../../engine/src/protocol';

@@ -1,6 +1,7 @@
-// Operations against the database: `tally/plan` (the workspace against the deployed state) and
-// `tally/check` (every KPI's status), the same engine calls and renderings as `tally plan` and
-// `tally check`, plus LSP locations for the Problems panel.
+// Operations against the database: `tally/plan` (the workspace against the deployed state),
+// `tally/check` (every KPI's status) and `tally/review` (the periodic review, as data and as the
+// page in the editor's theme colours), the same engine calls and renderings as `tally plan`,
+// `tally check` and `tally review`, plus LSP locations for the Problems panel.
 
 import { ResponseError } from 'vscode-languageserver/node.js';
 import {
@@ -19,8 +20,10 @@ import {
   planProject,
   planText,
   toDiagnostic,
+  buildReview,
+  renderReviewHtml,
 } from '../../engine/src/index.js';
-import { TallyErrorCodes, type BlockedPlanJson, type CheckedKpi, type CheckParams, type CheckResult, type PlanParams, type PlanResult } from '../../engine/src/protocol.js';
+import { TallyErrorCodes, type BlockedPlanJson, type CheckedKpi, type CheckParams, type CheckResult, type PlanParams, type PlanResult, type ReviewParams, type ReviewResult } from '../../engine/src/protocol.js';
 import { asOfParam, checkParams, invalidParams } from './params.js';
 import type { ServerState } from './state.js';
 import type { ProjectState } from './workspace.js';
@@ -88,6 +91,27 @@ export function registerOperations(server: ServerState): void {
       dbFailure(e);
     }
   });
+
+  connection.onRequest('tally/review', async (params: unknown): Promise<ReviewResult> => {
+    const p = checkParams<ReviewParams>('tally/review', params) ?? {};
+    const from = dayParam('from', p.from);
+    const to = dayParam('to', p.to);
+    const state = await connectedProject(p.uri);
+    const analysis = server.workspace.analysis(state);
+    try {
+      const data = await buildReview(state.db!, analysis, { asOf: server.workspace.options.asOf ?? new Date(), from, to, every: p.every ?? 'week', timeoutMs: Math.max(server.previewTimeoutMs, OPERATION_TIMEOUT_FLOOR_MS) });
+      return { root: state.root, data, html: renderReviewHtml(data, { theme: 'vscode' }) };
+    } catch (e) {
+      dbFailure(e);
+    }
+  });
+}
+
+/** A day param (`from`, `to`): YYYY-MM-DD, else InvalidParams naming it. */
+function dayParam(name: string, v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || Number.isNaN(Date.parse(`${v}T00:00:00Z`))) throw invalidParams('tally/review', `${name} must be a day (YYYY-MM-DD)`);
+  return v;
 }
 
 /** A database failure as Tally's error code (the timeout, or any other refusal); anything else rethrown. */

@@ -42,6 +42,7 @@ const SHAPES = {
   'tally/plan': { optional: true, fields: { uri, asOf, allowDrop: { type: 'boolean' } } },
   'tally/check': { optional: true, fields: { uri, asOf, failOn: { type: 'string' } } },
   'tally/definitions': { optional: true, fields: { compute: { type: 'boolean' } } },
+  'tally/review': { optional: true, fields: { uri, from: { type: 'string' }, to: { type: 'string' }, every: { oneOf: ['day', 'week', 'month'] } } },
   // The standard requests the server answers: the fields their handlers read.
   'textDocument/completion': atPosition,
   'textDocument/hover': atPosition,

@@ -143,3 +143,31 @@ export async function snapshotLifecycles(db: Db, project: Project, opts: { schem
     return takeLifecycleSnapshot(tx, project, opts);
   });
 }
+
+/**
+ * For the review: the recorded snapshot days of a lifecycle in [fromDay, toDay] and, when there are
+ * two or more, the entities that moved between the first and the last of them (an entity's stage
+ * on a day is its latest recorded change with since <= that day). Read-only; none when the state
+ * tables do not exist.
+ */
+export async function readStageMoves(db: Db, schema: string, lifecycle: string, fromDay: string, toDay: string): Promise<{ days: string[]; moves: LifecycleHistory['transitions'][number] | null }> {
+  const s = postgres.quoteIdent(schema);
+  const reg = await db.query<{ t: string | null }>(`select to_regclass($1)::text as t`, [`${s}.lifecycle_snapshots`]);
+  if (!reg.rows[0]?.t) return { days: [], moves: null };
+  const d = await db.query<{ day: string }>(
+    `select distinct to_char(day, 'YYYY-MM-DD') as day from ${s}.lifecycle_snapshots where lifecycle = $1 and day between $2::date and $3::date order by 1`,
+    [lifecycle, fromDay, toDay],
+  );
+  const days = d.rows.map((r) => r.day);
+  if (days.length < 2) return { days, moves: null };
+  const a = days[0]!;
+  const b = days[days.length - 1]!;
+  const r = await db.query<{ from: string | null; to: string | null; n: number }>(
+    `with at_a as (select distinct on (key) key, stage from ${s}.lifecycle_stage_changes where lifecycle = $1 and since <= $2::date order by key, since desc, taken_at desc),
+          at_b as (select distinct on (key) key, stage from ${s}.lifecycle_stage_changes where lifecycle = $1 and since <= $3::date order by key, since desc, taken_at desc)
+     select a.stage as "from", b.stage as "to", count(*) as n from at_a a full join at_b b on a.key = b.key
+      where a.stage is distinct from b.stage group by 1, 2 order by 3 desc, 1, 2`,
+    [lifecycle, a, b],
+  );
+  return { days, moves: { from_day: a, to_day: b, moves: r.rows.map((x) => ({ from: x.from, to: x.to, entities: Number(x.n) })) } };
+}
