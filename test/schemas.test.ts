@@ -31,6 +31,8 @@ const KIND_FILES: Record<string, string> = {
   Test: 'test',
   Cohort: 'cohort',
   Funnel: 'funnel',
+  Destination: 'destination',
+  Sync: 'sync',
 };
 const FILES = ['common', 'project', ...Object.values(KIND_FILES)];
 

@@ -15,6 +15,7 @@ import { aggregateExpr, attribute, cond, eventFilter } from './conditions.js';
 import type { Body, ResolveContext, Typed } from './context.js';
 import { entityFor, irEntity } from './entities.js';
 import { resolveFunnel } from './funnel.js';
+import { resolveDestination, resolveSync } from './sync.js';
 import { kpiMetric, lintKpi } from './kpi.js';
 import { kpiBreakdown } from './breakdown.js';
 
@@ -66,6 +67,10 @@ export function resolveDefinition(cx: ResolveContext, def: Definition): Body {
       return resolveCohort(cx, def);
     case 'Funnel':
       return resolveFunnel(cx, def);
+    case 'Destination':
+      return resolveDestination(cx, def);
+    case 'Sync':
+      return resolveSync(cx, def);
     default:
       return {};
   }

@@ -13,6 +13,8 @@ import campaign from '../../../schemas/campaign.schema.json';
 import cohort from '../../../schemas/cohort.schema.json';
 import testKind from '../../../schemas/test.schema.json';
 import funnel from '../../../schemas/funnel.schema.json';
+import destination from '../../../schemas/destination.schema.json';
+import syncKind from '../../../schemas/sync.schema.json';
 import project from '../../../schemas/project.schema.json';
 import type { Kind } from '../model/types.js';
 
@@ -32,4 +34,6 @@ export const SCHEMAS: Record<Kind, JsonSchema> = {
   Test: testKind,
   Cohort: cohort,
   Funnel: funnel,
+  Destination: destination,
+  Sync: syncKind,
 };
