@@ -23,6 +23,7 @@ import { runPlan } from './commands/plan.js';
 import { runSnapshot } from './commands/snapshot.js';
 import { runRefresh } from './commands/refresh.js';
 import { runAdvise } from './commands/advise.js';
+import { runSyncCommand } from './commands/sync.js';
 
 
 const COMMANDS: Record<string, { summary: string; run: (g: GlobalOptions, io: Io) => Promise<number> }> = {
@@ -38,9 +39,10 @@ const COMMANDS: Record<string, { summary: string; run: (g: GlobalOptions, io: Io
   refresh: { summary: 'rebuild the deployed `materialize: table` definitions, each swapped in atomically (--format text|json)', run: runRefresh },
   snapshot: { summary: "record the day's stage distribution of every deployed lifecycle, for transition reports (run daily; --format text|json)", run: runSnapshot },
   advise: { summary: 'indexes that would serve the project, with why; compared with the live ones, never created (--format text|json|sql)', run: runAdvise },
-  history: { summary: 'every recorded deploy, newest first (--format text|json)', run: runHistory },
+  history: { summary: 'every recorded deploy, newest first; --kpi, --lifecycle, --sync NAME for their records (--format text|json)', run: runHistory },
   run: { summary: 'enroll campaign audiences as of T, append-only (--campaign NAME, --export csv|jsonl FILE, --format text|json)', run: runRun },
   report: { summary: 'campaign results: conversion per variant, lift vs holdout, p-values, SRM check (--format text|json|markdown)', run: runReport },
+  sync: { summary: 'deliver each deployed sync\'s changes (entered/exited/changed since the last delivery) to its destination (--sync NAME, --dry-run, --format text|json)', run: runSyncCommand },
   lsp: { summary: 'the language server over stdio (--stdio), for VS Code and any LSP editor', run: runLsp },
 };
 
@@ -132,6 +134,8 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
         lifecycle: { type: 'string' },
         campaign: { type: 'string' },
         export: { type: 'string' },
+        sync: { type: 'string' },
+        'dry-run': { type: 'boolean' },
         quiet: { type: 'boolean', short: 'q' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },

@@ -90,3 +90,10 @@ export { testText, testJunit, failureLines, mismatchLines, showValue } from './f
 export { adviseIndexes } from './advise/advise.js';
 export { adviceText, adviceJson, adviceSql } from './advise/render.js';
 export { loadIndexes } from './advise/load.js';
+
+// sync/: `tally sync` (activation: deliver audiences and their changes), `tally history --sync`.
+//   kind: Sync  source: { segment: dormant }  fields: { traits: [ltv] }  mode: mirror  destination: crm
+//   -> POST { sync, run, batch, changes: [{ idempotency_key, op: enter|exit|change, key, fields, changed }] }
+export { runSync, type SyncResult, type SyncRunResult, type SyncOptions } from './sync/run.js';
+export { readSyncHistory, type SyncHistory } from './sync/history.js';
+export { syncText, syncHistoryText } from './sync/render.js';
