@@ -245,6 +245,25 @@ forEachBackend('tally sync: diff, delivery, faults', (backend) => {
     assert.equal(Number(after.rows[0]!.n), Number(runs.rows[0]!.n));
   });
 
+  it('tally plan shows each sync\'s impact from the same diff tally sync delivers', async function () {
+    this.timeout(60_000);
+    await withDb((db) => db.exec(`update customers set country = 'DE' where id = 7`));
+    const asOf = '2026-07-04T12:00:00Z';
+    const plan = await tally(['plan', '--as-of', asOf, '--format', 'json']);
+    assert.equal(plan.code, 0, plan.err);
+    const p = JSON.parse(plan.out);
+    const dry = (await sync('german_crm', asOf, ['--dry-run'])).out.syncs[0];
+    const mine = p.syncs.find((x: { name: string }) => x.name === 'german_crm');
+    assert.deepEqual([mine.entering, mine.leaving, mine.changing, mine.delivered], [dry.entered, dry.exited, dry.changed, dry.changes]);
+    assert.deepEqual([mine.entering, mine.leaving, mine.changing], [1, 0, 2]);
+    const add = p.syncs.find((x: { name: string }) => x.name === 'german_add');
+    assert.deepEqual([add.entering, add.delivered], [1, 1]);
+    const text = await tally(['plan', '--as-of', asOf]);
+    assert.match(text.out, /sync german_crm -> crm \(webhook\), mirror: \+1 entering \/ −0 leaving \/ ~2 changing \(sends 3\)/);
+    const md = await tally(['plan', '--as-of', asOf, '--format', 'markdown']);
+    assert.match(md.out, /\| german_crm \| crm \(webhook\) \| mirror \| \+1 \| −0 \| ~2 \| 3 \|/);
+  });
+
   it('the secret never appears: not in any output, the history, the plan, nor any recorded row', async function () {
     this.timeout(60_000);
     const outputs: string[] = [];
