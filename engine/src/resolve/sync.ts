@@ -13,7 +13,6 @@ import { catalogTable } from './catalog-checks.js';
 import { attribute } from './conditions.js';
 import type { Body, ResolveContext } from './context.js';
 import { entityFor, irEntity } from './entities.js';
-import { traitExpr, scoreExpr } from './kinds.js';
 
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
