@@ -144,7 +144,6 @@ export const DIAGNOSTIC_CODES = {
   'unknown-variant': 'a variant the campaign does not have',
   'unknown-field': 'a field (attribute, trait or score) the synced entity\'s profile does not have',
   'duplicate-field': 'two fields of one sync share a name',
-  'sync-failed': 'a sync run that could not deliver (receiver unreachable, rejected, dead letters)',
 } as const satisfies Record<string, string>;
 
 /** Every code a diagnostic may carry. */
