@@ -13,6 +13,7 @@ import { connect, type Db } from '../engine/src/db/db.js';
 import { createTestDb, forEachBackend, type TestDb } from './helpers/databases.js';
 import { runTally, STACK, type Run } from './helpers/cli.js';
 import { Receiver } from './helpers/receiver.js';
+import { lensText } from '../server/src/previews.js';
 import { SECRET, syncProject, loadSyncData } from './helpers/sync-fixture.js';
 
 const TMP = mkdtempSync(join(tmpdir(), 'tally-sync-'));
@@ -231,6 +232,35 @@ forEachBackend('tally sync: diff, delivery, faults', (backend) => {
     assert.equal(lines.length, 1 + out.syncs[0].changes);
   });
 
+  it('a PostgreSQL table destination: upserts and deletes in one transaction, mirroring the audience', async function () {
+    this.timeout(60_000);
+    const dest = backend === 'pglite' ? `pglite:${join(TMP, 'dest-db')}` : url;
+    const e = { ...env, SYNC_DEST_DB: dest };
+    const rows = async () => {
+      const db = backend === 'pglite' ? await connect(dest, { baseDir: TMP }) : testDb!.db;
+      try {
+        return (await db.query<{ key: string; fields: { email: string | null; spend: number | null } }>(`select key, fields from crm.audience order by key`)).rows.map((r) => [r.key, r.fields.email, r.fields.spend]);
+      } finally {
+        if (backend === 'pglite') await db.close();
+      }
+    };
+    const first = await tally(['sync', '--sync', 'german_table', '--as-of', '2026-06-01T00:00:00Z', '--format', 'json'], e);
+    assert.equal(first.code, 0, first.err);
+    const now = await withDb((db) => db.query<{ id: number; email: string | null }>(`select id, email from customers where country = 'DE' order by id`));
+    assert.deepEqual((await rows()).map((r) => [r[0], r[1]]), now.rows.map((m) => [String(m.id), m.email]));
+    assert.equal((await rows()).find((r) => r[0] === '3')![2], 5, 'the trait is sent');
+    await withDb((db) => db.exec(`update customers set country = 'FR' where id = 3; update customers set email = 'moved@example.com' where id = 1`));
+    const second = await tally(['sync', '--sync', 'german_table', '--as-of', '2026-07-03T00:00:00Z', '--format', 'json'], e);
+    assert.equal(second.code, 0, second.err);
+    const members = await withDb((db) => db.query<{ id: number; email: string | null }>(`select id, email from customers where country = 'DE' order by id`));
+    assert.deepEqual((await rows()).map((r) => [r[0], r[1]]), members.rows.map((m) => [String(m.id), m.email]));
+    const unset = await tally(['sync', '--sync', 'german_table', '--as-of', '2026-07-03T00:00:00Z'], env);
+    assert.equal(unset.code, 1);
+    assert.match(unset.err, /secret-unset\] the environment variable SYNC_DEST_DB is not set/);
+    // Back as the later tests expect the data.
+    await withDb((db) => db.exec(`update customers set country = 'DE' where id = 3; update customers set email = 'a@example.com' where id = 1`));
+  });
+
   it('dry run: computes and shows, writes nothing, sends nothing', async function () {
     this.timeout(60_000);
     await withDb((db) => db.exec(`update customers set email = 'dry@example.com' where id = 1`));
@@ -258,6 +288,9 @@ forEachBackend('tally sync: diff, delivery, faults', (backend) => {
     assert.deepEqual([mine.entering, mine.leaving, mine.changing], [1, 0, 2]);
     const add = p.syncs.find((x: { name: string }) => x.name === 'german_add');
     assert.deepEqual([add.entering, add.delivered], [1, 1]);
+    const pv = JSON.parse((await tally(['preview', 'sync', 'german_crm', '--as-of', asOf, '--format', 'json'])).out);
+    assert.deepEqual([pv.kind, pv.entering, pv.leaving, pv.changing, pv.sends, pv.delivered_before], ['sync', 1, 0, 2, 3, true], 'the preview (the editor lens) counts the same diff');
+    assert.equal(lensText(pv), '+1 / −0 / ~2 since the last delivery');
     const text = await tally(['plan', '--as-of', asOf]);
     assert.match(text.out, /sync german_crm -> crm \(webhook\), mirror: \+1 entering \/ −0 leaving \/ ~2 changing \(sends 3\)/);
     const md = await tally(['plan', '--as-of', asOf, '--format', 'markdown']);

@@ -60,6 +60,18 @@ name: files
 version: 1
 folder: { path: out, format: csv }
 `,
+    `kind: Destination
+name: crm_table
+version: 1
+postgres: { url_env: SYNC_DEST_DB, table: crm.audience }
+`,
+    `kind: Sync
+name: german_table
+version: 1
+source: { segment: german }
+fields: { attributes: [email], traits: [spend] }
+destination: crm_table
+`,
     `kind: Sync
 name: german_crm
 version: 1

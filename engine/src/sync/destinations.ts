@@ -51,7 +51,7 @@ export async function deliverTable(ctx: DeliveryContext, dest: Extract<IrDestina
   const upserts = changes.filter((c) => c.op !== 'exit');
   const exits = changes.filter((c) => c.op === 'exit');
   try {
-    const target = await connect(url, { baseDir: process.cwd(), create: false });
+    const target = await connect(url, { baseDir: process.cwd(), create: true });
     try {
       await target.transaction(async (tx) => {
         if (dest.table.schema) await tx.query(`create schema if not exists ${postgres.quoteIdent(dest.table.schema)}`);

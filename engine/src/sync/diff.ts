@@ -13,6 +13,9 @@ import { createHash } from 'node:crypto';
 import type { IrSync } from '../ir/ir.js';
 import type { Db } from '../db/db.js';
 import { compileSyncDiff, compileSyncDiffCounts, type SyncSqlOptions } from '../sql/sync.js';
+import { postgres } from '../sql/dialect.js';
+import { hasCampaignState, hasSyncState } from '../state/ddl.js';
+import type { SyncPreview } from '../protocol.js';
 
 export type SyncOp = 'enter' | 'exit' | 'change';
 
@@ -109,4 +112,19 @@ export async function syncDiffCounts(tx: Db, sync: IrSync, opts: SyncSqlOptions)
   const n = (op: SyncOp) => Number(rows.find((r) => r.op === op)?.n ?? 0);
   const delivered = (['enter', 'exit', 'change'] as const).filter((op) => modeDelivers(sync.mode, op)).reduce((a, op) => a + n(op), 0);
   return { entered: n('enter'), exited: n('exit'), changed: n('change'), delivered };
+}
+
+/** `tally preview sync NAME` and the editor's lens: the counts of the diff, read-only. */
+export async function previewSync(db: Db, sync: IrSync, opts: { schema: string; asOf: Date; timeoutMs?: number }): Promise<SyncPreview> {
+  return db.transaction(
+    async (tx) => {
+      const hasState = await hasSyncState(tx, opts.schema);
+      const hasEnrollments = await hasCampaignState(tx, opts.schema);
+      const c = await syncDiffCounts(tx, sync, { asOf: { kind: 'instant', at: opts.asOf }, literals: 'param', stateSchema: opts.schema, hasState, hasEnrollments });
+      let before = false;
+      if (hasState) before = (await tx.query(`select 1 from ${postgres.quoteIdent(opts.schema)}.sync_runs where sync = $1 limit 1`, [sync.name])).rows.length > 0;
+      return { kind: 'sync', name: sync.name, destination: `${sync.destination.name} (${sync.destination.k})`, mode: sync.mode, entering: c.entered, leaving: c.exited, changing: c.changed, sends: c.delivered, delivered_before: before, as_of: opts.asOf.toISOString() };
+    },
+    { readOnly: true, timeoutMs: opts.timeoutMs ?? 5000 },
+  );
 }
