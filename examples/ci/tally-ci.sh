@@ -94,7 +94,7 @@ daily)
   t check --format markdown --fail-on "$fail_on" >"$out/check.md" || status=$?
   cat "$out/check.md"
   cat "$out/check.md" >>"$summary"
-  [[ "$status" -ne 0 ]] && exit "$status"
+  if [[ "$status" -ne 0 ]]; then exit "$status"; fi
   exit "$sync_status"
   ;;
 esac
