@@ -49,7 +49,9 @@ export function currentStateRaw(s: IrSync, o: SyncSqlOptions): RawBuilder<unknow
     return sql`${sql.lit(f.name)}::text, ${value}`;
   });
   const values = valuesRowRaw(s.entity, s.fields.map((f) => f.value), o);
-  return sql`select m.key::text as key, jsonb_build_object(${sql.join(pairs)}) as fields from (${src}) as m join (${values}) as f on f.key::text = m.key::text`;
+  // Same-typed keys for a segment (a hash join on the entity key); enrollments store keys as text.
+  const on = s.source.k === 'segment' ? sql`f.key = m.key` : sql`f.key::text = m.key`;
+  return sql`select m.key::text as key, jsonb_build_object(${sql.join(pairs)}) as fields from (${src}) as m join (${values}) as f on ${on}`;
 }
 
 /** The delivered state: per key, the latest acknowledged change (op, fields, idempotency key). */
@@ -60,7 +62,7 @@ function deliveredRaw(s: IrSync, o: SyncSqlOptions): RawBuilder<unknown> {
 
 /** The diff rows: `key, op (enter|exit|change), fields (the state it moves to), before, prev_key`, by key. */
 export function syncDiffRaw(s: IrSync, o: SyncSqlOptions): RawBuilder<unknown> {
-  return sql`with cur as materialized (${currentStateRaw(s, o)}), last as materialized (${deliveredRaw(s, o)})
+  return sql`with cur as (${currentStateRaw(s, o)}), last as (${deliveredRaw(s, o)})
 select coalesce(cur.key, l.key) as key,
   case when cur.key is null then 'exit' when l.key is null or l.op = 'exit' then 'enter' else 'change' end as op,
   cur.fields as fields,
