@@ -31,7 +31,7 @@ const COMMANDS: Record<string, { summary: string; run: (g: GlobalOptions, io: Io
   demo: { summary: 'load sample data into the embedded database and tour the example project', run: runDemo },
   validate: { summary: 'all diagnostics (--format text|json|github|sarif)', run: runValidate },
   compile: { summary: 'write one SQL file per definition to --out DIR, plus manifest.json', run: runCompile },
-  preview: { summary: 'live result of segment|trait|score|lifecycle|kpi|campaign|cohort|funnel NAME (--format text|json)', run: runPreview },
+  preview: { summary: 'live result of segment|trait|score|lifecycle|kpi|campaign|cohort|funnel|sync NAME (--format text|json)', run: runPreview },
   check: { summary: 'KPI statuses as of T for CI (--format text|json|junit|markdown|github, --fail-on failed,missed,at_risk|none)', run: runCheck },
   test: { summary: 'run the kind: Test fixtures, each in isolation (--format text|json|junit)', run: runTest },
   plan: { summary: 'what deploy would change, with members entering/leaving and KPI before/after as of T (--allow-drop, --format text|markdown|json)', run: runPlan },
