@@ -7,7 +7,7 @@
 // The operation rooms: everything that opens a connection, owns Tally's state tables, runs or renders
 // an operation. (`state-objects.ts`, the names of Tally's tables and the names they reserve, stays a
 // top-level pure module: the resolver reports `reserved-name` from it, and state/ builds its DDL from it.)
-const OPERATIONS = '^engine/src/(?:db|state|preview|kpi|deploy|campaign|fixtures|advise|series|review)/';
+const OPERATIONS = '^engine/src/(?:db|state|preview|kpi|deploy|campaign|fixtures|advise|series|review|sync)/';
 
 // The language half: syntax -> model -> resolve -> ir -> sql, the language service, and every top-level
 // engine module (project.ts, diagnostics*.ts, time.ts, glob.ts, redact.ts, format-values.ts,

@@ -21,7 +21,7 @@ const standaloneCode = standaloneModule.default ?? standaloneModule;
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const GENERATED = join(ROOT, 'engine/src/syntax/validators.generated.ts');
 /** Export name -> schema file. The engine looks validators up by kind in lower case. */
-const SCHEMA_FILES = ['entity', 'events', 'segment', 'trait', 'score', 'lifecycle', 'kpi', 'campaign', 'test', 'cohort', 'funnel', 'costs', 'project'];
+const SCHEMA_FILES = ['entity', 'events', 'segment', 'trait', 'score', 'lifecycle', 'kpi', 'campaign', 'test', 'cohort', 'funnel', 'costs', 'destination', 'sync', 'project'];
 const ANNOTATIONS = new Set(['description', 'markdownDescription', 'title']);
 
 function withoutAnnotations(value) {

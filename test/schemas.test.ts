@@ -32,6 +32,8 @@ const KIND_FILES: Record<string, string> = {
   Cohort: 'cohort',
   Funnel: 'funnel',
   Costs: 'costs',
+  Destination: 'destination',
+  Sync: 'sync',
 };
 const FILES = ['common', 'project', ...Object.values(KIND_FILES)];
 

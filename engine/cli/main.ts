@@ -25,6 +25,7 @@ import { runRefresh } from './commands/refresh.js';
 import { runAdvise } from './commands/advise.js';
 import { runSeries } from './commands/series.js';
 import { runReview } from './commands/review.js';
+import { runSyncCommand } from './commands/sync.js';
 
 
 const COMMANDS: Record<string, { summary: string; run: (g: GlobalOptions, io: Io) => Promise<number> }> = {
@@ -32,7 +33,7 @@ const COMMANDS: Record<string, { summary: string; run: (g: GlobalOptions, io: Io
   demo: { summary: 'load sample data into the embedded database and tour the example project (--db URL --force [--distributed: Citus, co-located tables])', run: runDemo },
   validate: { summary: 'all diagnostics (--format text|json|github|sarif)', run: runValidate },
   compile: { summary: 'write one SQL file per definition to --out DIR, plus manifest.json', run: runCompile },
-  preview: { summary: 'live result of segment|trait|score|lifecycle|kpi|campaign|cohort|funnel NAME (--format text|json)', run: runPreview },
+  preview: { summary: 'live result of segment|trait|score|lifecycle|kpi|campaign|cohort|funnel|sync NAME (--format text|json)', run: runPreview },
   check: { summary: 'KPI statuses as of T for CI (--format text|json|junit|markdown|github, --fail-on failed,missed,at_risk|none)', run: runCheck },
   test: { summary: 'run the kind: Test fixtures, each in isolation (--format text|json|junit)', run: runTest },
   plan: { summary: 'what deploy would change, with members entering/leaving and KPI before/after as of T (--allow-drop, --fail-on unmeasured|none, --format text|markdown|json)', run: runPlan },
@@ -40,11 +41,12 @@ const COMMANDS: Record<string, { summary: string; run: (g: GlobalOptions, io: Io
   refresh: { summary: 'rebuild the deployed `materialize: table` definitions, each swapped in atomically (--format text|json)', run: runRefresh },
   snapshot: { summary: "record the day's stage distribution of every deployed lifecycle, for transition reports (run daily; --format text|json)", run: runSnapshot },
   advise: { summary: 'indexes that would serve the project, with why; compared with the live ones, never created (--format text|json|sql)', run: runAdvise },
-  history: { summary: 'every recorded deploy, newest first (--format text|json)', run: runHistory },
+  history: { summary: 'every recorded deploy, newest first; --kpi, --lifecycle, --sync NAME for their records (--format text|json)', run: runHistory },
   run: { summary: 'enroll campaign audiences as of T, append-only (--campaign NAME, --export csv|jsonl FILE, --format text|json)', run: runRun },
   report: { summary: 'campaign results: conversion per variant, lift vs holdout, p-values, SRM check (--format text|json|markdown)', run: runReport },
   series: { summary: 'kpi|segment|lifecycle|score NAME per period, each as of its end, with target and pace line (--from D --to D --every day|week|month, --format text|json|csv)', run: runSeries },
   review: { summary: 'the periodic review: KPIs against pace and target by funnel stage, lifecycles, cohorts, funnels, campaigns, deploys (--out review.html, --from D --to D --every week|month|day, --format html|markdown|json)', run: runReview },
+  sync: { summary: 'deliver each deployed sync\'s changes (entered/exited/changed since the last delivery) to its destination (--sync NAME, --dry-run, --format text|json)', run: runSyncCommand },
   lsp: { summary: 'the language server over stdio (--stdio), for VS Code and any LSP editor', run: runLsp },
 };
 
@@ -136,6 +138,8 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
         lifecycle: { type: 'string' },
         campaign: { type: 'string' },
         export: { type: 'string' },
+        sync: { type: 'string' },
+        'dry-run': { type: 'boolean' },
         quiet: { type: 'boolean', short: 'q' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },

@@ -147,6 +147,15 @@ export const DIAGNOSTIC_CODES = {
   'series-too-long': 'a series of more than 1,000 periods',
   // Currency
   'currency-not-configured': 'an amount in a declared currency column read while tally.yaml converts no currency',
+  // Activation (destinations and syncs)
+  'destination-form': 'a Destination without exactly one of webhook, folder, postgres',
+  'sync-source': 'a Sync source that is not a segment, or a campaign with its variant',
+  'bad-url': 'a webhook `url` that is not an absolute http(s) URL',
+  'insecure-url': 'a webhook `url` over plain http to a host that is not local (warning)',
+  'secret-unset': 'the environment variable a destination names is not set (warning; tally sync refuses)',
+  'unknown-variant': 'a variant the campaign does not have',
+  'unknown-field': 'a field (attribute, trait or score) the synced entity\'s profile does not have',
+  'duplicate-field': 'two fields of one sync share a name',
 } as const satisfies Record<string, string>;
 
 /** Every code a diagnostic may carry. */

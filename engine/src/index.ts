@@ -103,3 +103,9 @@ export { buildReview, reviewKpi, defaultFrom, type ReviewOptions } from './revie
 export { renderReviewHtml, type ReviewHtmlOptions } from './review/html.js';
 export { renderReviewMarkdown } from './review/markdown.js';
 export { REVIEW_STAGES, type ReviewData, type ReviewKpi, type ReviewLifecycle, type ReviewCampaign, type ReviewDeploy, type ReviewStage, type ReviewParams, type ReviewResult } from './protocol.js';
+// sync/: `tally sync` (activation: deliver audiences and their changes), `tally history --sync`.
+//   kind: Sync  source: { segment: dormant }  fields: { traits: [ltv] }  mode: mirror  destination: crm
+//   -> POST { sync, run, batch, changes: [{ idempotency_key, op: enter|exit|change, key, fields, changed }] }
+export { runSync, type SyncResult, type SyncRunResult, type SyncOptions } from './sync/run.js';
+export { readSyncHistory, type SyncHistory } from './sync/history.js';
+export { syncText, syncHistoryText } from './sync/render.js';

@@ -644,6 +644,8 @@ function fingerprint(r: ResolvedDefinition): string {
   // A campaign's meaning includes who its audience and exclusions are (dependencies inlined).
   if (r.campaign) h.update(irKey(r.campaign));
   if (r.cohort) h.update(irKey(r.cohort));
+  // A sync's meaning: its audience (dependencies inlined), fields, mode and destination settings.
+  if (r.sync) h.update(irKey(r.sync));
   const d = r.def;
   // How a deploy stores it is part of its deployed form (a switch is deployed like a change).
   if (d.materialize === 'table') h.update('\nmaterialize: table');
@@ -654,7 +656,7 @@ function fingerprint(r: ResolvedDefinition): string {
   else if (d.kind === 'Score') h.update(structuralKey(withoutSpans(d.bands)));
   // Quantile bands (absent keys leave every earlier fingerprint as it was).
   if ((d.kind === 'Score' || d.kind === 'Trait') && d.quantiles) h.update(`\nquantiles: ${d.quantiles.n}`);
-  else if (d.kind === 'Entity' || d.kind === 'Events' || d.kind === 'Campaign' || d.kind === 'Test' || d.kind === 'Lifecycle' || d.kind === 'Costs')
+  else if (d.kind === 'Entity' || d.kind === 'Events' || d.kind === 'Campaign' || d.kind === 'Test' || d.kind === 'Lifecycle' || d.kind === 'Costs' || d.kind === 'Destination' || d.kind === 'Sync')
     h.update(structuralKey(sortKeys(toValue(d.node), ['description', 'owner', 'tags', 'version', 'materialize'])));
   return h.digest('hex');
 }

@@ -19,7 +19,7 @@ export type { Range };
 // ---- kinds -------------------------------------------------------------------------------------
 
 /** The kinds a preview answers for, in the order messages list them. */
-export const PREVIEW_KINDS = ['segment', 'trait', 'score', 'lifecycle', 'kpi', 'campaign', 'cohort', 'funnel'] as const;
+export const PREVIEW_KINDS = ['segment', 'trait', 'score', 'lifecycle', 'kpi', 'campaign', 'cohort', 'funnel', 'sync'] as const;
 export type PreviewKind = (typeof PREVIEW_KINDS)[number];
 
 /**
@@ -27,7 +27,7 @@ export type PreviewKind = (typeof PREVIEW_KINDS)[number];
  * lens, a preview, a row in the definitions view). Key order is the order `tally/compiledSql`
  * lists its kinds in.
  */
-export const PREVIEW_KIND_OF = { Segment: 'segment', Lifecycle: 'lifecycle', Kpi: 'kpi', Trait: 'trait', Score: 'score', Campaign: 'campaign', Cohort: 'cohort', Funnel: 'funnel' } as const satisfies { readonly [K in Kind]?: PreviewKind };
+export const PREVIEW_KIND_OF = { Segment: 'segment', Lifecycle: 'lifecycle', Kpi: 'kpi', Trait: 'trait', Score: 'score', Campaign: 'campaign', Cohort: 'cohort', Funnel: 'funnel', Sync: 'sync' } as const satisfies { readonly [K in Kind]?: PreviewKind };
 export type PreviewableKind = keyof typeof PREVIEW_KIND_OF;
 
 /** The definition kind of each preview kind (PREVIEW_KIND_OF read backwards). */
@@ -70,7 +70,7 @@ export interface OfflineData {
 // contract, LANGUAGE.md §9); extra fields are allowed.
 
 /** A preview: one shape per preview kind, told apart by `kind`. */
-export type Preview = SegmentPreview | ValuesPreview | LifecyclePreview | KpiPreview | CampaignPreview | CohortPreview | FunnelPreview;
+export type Preview = SegmentPreview | ValuesPreview | LifecyclePreview | KpiPreview | CampaignPreview | CohortPreview | FunnelPreview | SyncPreview;
 
 export type Row = Record<string, unknown>;
 
@@ -184,6 +184,22 @@ export interface FunnelPreview {
   steps: FunnelStepFigures[];
   as_of: string;
   sql: string;
+}
+
+/** What `tally sync` would deliver now (the working copy's definition, against the last delivered state). */
+export interface SyncPreview {
+  kind: 'sync';
+  name: string;
+  destination: string;
+  mode: string;
+  entering: number;
+  leaving: number;
+  changing: number;
+  /** How many of those the mode sends. */
+  sends: number;
+  /** False before the first delivery (everyone enters). */
+  delivered_before: boolean;
+  as_of: string;
 }
 
 export interface HeldBack {

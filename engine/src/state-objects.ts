@@ -12,8 +12,10 @@
 export const HISTORY_TABLES = ['deploys', 'deployed_definitions', 'kpi_checks', 'lifecycle_snapshots', 'lifecycle_stage_changes'] as const;
 /** The append-only campaign run, enrollment and outbox tables. */
 export const CAMPAIGN_TABLES = ['campaign_runs', 'campaign_enrollments', 'campaign_outbox'] as const;
+/** The append-only sync tables (tally sync: runs, changes, attempts, acknowledgements, dead letters, run ends). */
+export const SYNC_TABLES = ['sync_runs', 'sync_changes', 'sync_attempts', 'sync_acks', 'sync_dead_letters', 'sync_run_ends'] as const;
 /** Every state table. */
-export const STATE_TABLES: readonly string[] = [...HISTORY_TABLES, ...CAMPAIGN_TABLES];
+export const STATE_TABLES: readonly string[] = [...HISTORY_TABLES, ...CAMPAIGN_TABLES, ...SYNC_TABLES];
 /** The suffix of the table `materialize: table` builds aside. */
 export const STAGING_SUFFIX = '__tally_new';
 /** PostgreSQL's identifier limit (NAMEDATALEN - 1 bytes); longer names are silently truncated. */

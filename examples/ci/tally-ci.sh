@@ -3,7 +3,7 @@
 #
 #   examples/ci/tally-ci.sh pr     validate, test, plan; the plan's markdown is the PR comment
 #   examples/ci/tally-ci.sh main   validate, test, deploy, check (fails on failed/missed KPIs), snapshot
-#   examples/ci/tally-ci.sh daily  refresh materialized tables, snapshot lifecycles, check KPIs
+#   examples/ci/tally-ci.sh daily  refresh materialized tables, snapshot lifecycles, deliver syncs, check KPIs
 #
 # Environment:
 #   TALLY_PROJECT        the project folder (default examples/shop)
@@ -86,11 +86,15 @@ daily)
   t refresh
   step "snapshot lifecycles"
   t snapshot
+  step "deliver syncs (each kind: Sync's changes since its last delivery; its secrets come from the environment)"
+  sync_status=0
+  t sync || sync_status=$?
   step "check KPIs (fails on: $fail_on)"
   status=0
   t check --format markdown --fail-on "$fail_on" >"$out/check.md" || status=$?
   cat "$out/check.md"
   cat "$out/check.md" >>"$summary"
-  exit "$status"
+  if [[ "$status" -ne 0 ]]; then exit "$status"; fi
+  exit "$sync_status"
   ;;
 esac

@@ -247,6 +247,10 @@ export function lensText(result: PreviewResult, def?: KpiDef): string {
       const by = groups.length ? ` · ${groups.length} groups by ${result.breakdown?.name ?? 'group'}${behind ? ` (${behind} behind target)` : ''}` : '';
       return `${show(result.value)}${target} · ${result.status.replace('_', ' ')}${by}`;
     }
+    case 'sync':
+      return result.delivered_before
+        ? `+${result.entering.toLocaleString('en-US')} / −${result.leaving.toLocaleString('en-US')}${result.changing ? ` / ~${result.changing.toLocaleString('en-US')}` : ''} since the last delivery`
+        : `not delivered yet: ${result.sends.toLocaleString('en-US')} to send`;
     case 'campaign':
       return `would enroll ${result.audience.toLocaleString('en-US')} of ${result.segment.toLocaleString('en-US')}`;
     case 'cohort': {

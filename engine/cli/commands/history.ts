@@ -1,8 +1,9 @@
 // tally history [--format text|json]: every recorded deploy, newest first, with what it recorded.
 // tally history --kpi NAME: the KPI's recorded checks (value, pace line, status) over time.
 // tally history --lifecycle NAME: its daily snapshots and the stage transitions between them.
+// tally history --sync NAME: the sync's runs, failed attempts and dead letters.
 
-import { deployHistoryText, kpiHistoryText, lifecycleHistoryText, readHistory, readKpiHistory, readLifecycleHistory, type KpiDef } from '../../src/index.js';
+import { readSyncHistory, syncHistoryText, deployHistoryText, kpiHistoryText, lifecycleHistoryText, readHistory, readKpiHistory, readLifecycleHistory, type KpiDef } from '../../src/index.js';
 import { CliError } from '../io.js';
 import { connectOrFail, loadProjectOrFail } from '../context.js';
 import { EXIT_OK, type Io } from '../io.js';
@@ -17,6 +18,13 @@ export async function runHistory(g: GlobalOptions, io: Io): Promise<number> {
     const kpi = g.values.kpi;
     const lifecycle = g.values.lifecycle;
     if (typeof kpi === 'string' && typeof lifecycle === 'string') throw new CliError('pass --kpi or --lifecycle, not both');
+    const sync = g.values.sync;
+    if (typeof sync === 'string') {
+      const h = await readSyncHistory(db, schema, sync);
+      if (format === 'json') io.out(JSON.stringify({ schema, ...h, database: used }, null, 2));
+      else io.out(syncHistoryText(h, schema));
+      return EXIT_OK;
+    }
     if (typeof kpi === 'string') {
       const points = await readKpiHistory(db, schema, kpi);
       if (format === 'json') io.out(JSON.stringify({ schema, kpi, checks: points, database: used }, null, 2));

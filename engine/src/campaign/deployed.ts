@@ -54,48 +54,67 @@ function closure(analysis: Analysis, info: DefinitionInfo): string[] {
   return out;
 }
 
+/** What the deployed-state check found, for any kind of definition (campaigns for `tally run`, syncs for `tally sync`). */
+export interface DeployedCheck {
+  /** The deployed project re-analysed from its recorded sources. */
+  readonly deployed?: Analysis;
+  /** Names that match what is deployed, with their recorded version and fingerprint. */
+  readonly ok: ReadonlyMap<string, { readonly version: number; readonly fingerprint: string; readonly info: DefinitionInfo }>;
+  readonly diagnostics: readonly Diagnostic[];
+  readonly reasons: ReadonlyMap<string, string>;
+}
+
 /**
- * Reads the deployed state (inside the run's transaction) and checks the campaigns `names` of the
- * working copy against it. The caller has already refused campaigns with errors in the working copy.
+ * Checks the definitions `names` of `kind` in the working copy, and everything each depends on,
+ * against the deployed state (read inside the caller's transaction): `not-deployed`,
+ * `deployed-unreadable`, `differs-from-deployed`, each at the working copy's definition.
+ * `usable` says whether the deployed resolution of the definition itself can be run.
  */
-export async function deployedCampaigns(tx: Db, analysis: Analysis, names: readonly string[], opts: { schema: string; catalog?: Catalog; now: Date }): Promise<DeployedCampaigns> {
+export async function checkDeployed(
+  tx: Db,
+  analysis: Analysis,
+  kind: Kind,
+  names: readonly string[],
+  opts: { schema: string; catalog?: Catalog; now: Date; usable: (info: DefinitionInfo) => boolean; fix: string; verb: (kind: Kind) => string },
+): Promise<DeployedCheck> {
   const state = await readDeployed(tx, opts.schema, { withSource: true });
   const { analysis: deployed, problems } = deployedAnalysis(analysis.project, state, { catalog: opts.catalog, now: opts.now });
-  const raw = new Map<string, { d: RawDiagnostic; campaigns: string[] }>();
+  const raw = new Map<string, { d: RawDiagnostic; users: string[] }>();
   const reasons = new Map<string, string>();
-  const campaigns = new Map<string, DeployedCampaign>();
-  const report = (info: DefinitionInfo, campaign: string, code: DiagnosticCode, message: (via: string) => string) => {
+  const ok = new Map<string, { version: number; fingerprint: string; info: DefinitionInfo }>();
+  const what0 = kind.toLowerCase();
+  const report = (info: DefinitionInfo, user: string, code: DiagnosticCode, message: (via: string) => string) => {
     const id = `${info.def.kind}:${info.def.name}`;
     let entry = raw.get(id);
-    if (!entry) raw.set(id, (entry = { d: { code, severity: 'error', file: info.def.file, span: info.def.nameSpan, message: '' }, campaigns: [] }));
-    entry.campaigns.push(campaign);
-    entry.d = { ...entry.d, message: message(entry.campaigns.map((c) => `'${c}'`).join(', ')) };
-    if (!reasons.has(campaign)) reasons.set(campaign, message(`'${campaign}'`));
+    if (!entry) raw.set(id, (entry = { d: { code, severity: 'error', file: info.def.file, span: info.def.nameSpan, message: '' }, users: [] }));
+    entry.users.push(user);
+    entry.d = { ...entry.d, message: message(entry.users.map((c) => `'${c}'`).join(', ')) };
+    if (!reasons.has(user)) reasons.set(user, message(`'${user}'`));
   };
-  const fix = 'a run enrolls what is deployed: deploy it first (`tally plan`, then `tally deploy`)';
+  const fix = opts.fix;
   for (const name of names) {
-    const info = analysis.get('Campaign', name);
+    const info = analysis.get(kind, name);
     if (!info) continue;
-    // Dependencies first, then the campaign itself: a campaign whose own text is unchanged differs
-    // only through what it depends on, so those are named, not the campaign.
+    // Dependencies first, then the definition itself: one whose own text is unchanged differs
+    // only through what it depends on, so those are named, not it.
     const ids = closure(analysis, info);
     let differs = false;
     for (const id of [...ids.slice(1), ids[0]!]) {
-      const [kind, defName] = splitId(id);
-      const working = analysis.get(kind, defName);
+      const [depKind, defName] = splitId(id);
+      const working = analysis.get(depKind, defName);
       if (!working) continue;
       const self = id === ids[0];
-      const what = label(kind, defName);
-      const through = (via: string) => (self ? '' : `; campaign ${via} ${kind === 'Segment' ? 'enrolls through it' : 'depends on it'}`);
-      const recorded = state.definitions.get(deployedKey(kind, defName));
+      const what = label(depKind, defName);
+      const through = (via: string) => (self ? '' : `; ${what0} ${via} ${opts.verb(depKind)}`);
+      const recorded = state.definitions.get(deployedKey(depKind, defName));
       if (!recorded) {
         report(working, name, 'not-deployed', (via) => `${what} is not deployed${through(via)}; ${fix}`);
         differs = true;
         continue;
       }
-      const before = deployed?.get(kind, defName);
-      if (!before || before.hasErrors || (self && !before.resolved.campaign)) {
-        const why = problems.get(deployedKey(kind, defName));
+      const before = deployed?.get(depKind, defName);
+      if (!before || before.hasErrors || (self && !opts.usable(before))) {
+        const why = problems.get(deployedKey(depKind, defName));
         report(working, name, 'deployed-unreadable', (via) => `the deployed ${what} (version ${recorded.version}) cannot be read${why ? `: ${why}` : ''}${through(via)}; redeploy it (\`tally deploy\`) before running`);
         differs = true;
         continue;
@@ -111,13 +130,29 @@ export async function deployedCampaigns(tx: Db, analysis: Analysis, names: reado
       differs = true;
     }
     if (differs) continue;
-    const recorded = state.definitions.get(deployedKey('Campaign', name))!;
-    campaigns.set(name, { name, version: recorded.version, fingerprint: recorded.fingerprint!, ir: deployed!.get('Campaign', name)!.resolved.campaign! });
+    const recorded = state.definitions.get(deployedKey(kind, name))!;
+    ok.set(name, { version: recorded.version, fingerprint: recorded.fingerprint!, info: deployed!.get(kind, name)! });
   }
   const diagnostics: Diagnostic[] = [];
   for (const { d } of raw.values()) {
     const file = analysis.project.file(d.file);
     if (file) diagnostics.push(toDiagnostic(d, file.lines));
   }
-  return { campaigns: diagnostics.length ? new Map() : campaigns, diagnostics, reasons };
+  return { deployed, ok, diagnostics, reasons };
+}
+
+/**
+ * Reads the deployed state (inside the run's transaction) and checks the campaigns `names` of the
+ * working copy against it. The caller has already refused campaigns with errors in the working copy.
+ */
+export async function deployedCampaigns(tx: Db, analysis: Analysis, names: readonly string[], opts: { schema: string; catalog?: Catalog; now: Date }): Promise<DeployedCampaigns> {
+  const check = await checkDeployed(tx, analysis, 'Campaign', names, {
+    ...opts,
+    usable: (info) => !!info.resolved.campaign,
+    fix: 'a run enrolls what is deployed: deploy it first (`tally plan`, then `tally deploy`)',
+    verb: (kind) => (kind === 'Segment' ? 'enrolls through it' : 'depends on it'),
+  });
+  const campaigns = new Map<string, DeployedCampaign>();
+  for (const [name, r] of check.ok) campaigns.set(name, { name, version: r.version, fingerprint: r.fingerprint, ir: r.info.resolved.campaign! });
+  return { campaigns: check.diagnostics.length ? new Map() : campaigns, diagnostics: check.diagnostics, reasons: check.reasons };
 }

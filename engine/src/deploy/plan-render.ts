@@ -7,7 +7,7 @@ import type { KpiGroup } from '../protocol.js';
 import type { KpiDef } from '../model/types.js';
 import type { Diagnostic } from '../diagnostics.js';
 import type { Analysis } from '../project.js';
-import type { Impact, Plan, PlanItem } from './plan.js';
+import type { Impact, Plan, PlanItem, SyncImpact } from './plan.js';
 
 const n = (v: number) => v.toLocaleString('en-US');
 const STATUS_TEXT: Record<KpiStatus, string> = { met: 'met', on_track: 'on track', at_risk: 'at risk', missed: 'missed', failed: 'failed' };
@@ -94,6 +94,12 @@ export function unmeasuredCount(p: Plan): number {
 
 const shown = (p: Plan) => p.items.filter((i) => i.status !== 'unchanged' || i.record || i.errors.length);
 
+/** `+120 entering / −14 leaving / ~3 changing (sends 137)`: a sync's impact in one line (plan, the editor's lens). */
+export function syncImpactLine(s: SyncImpact): string {
+  if (s.error) return s.error;
+  return `+${s.entering} entering / −${s.leaving} leaving / ~${s.changing} changing (sends ${s.delivered})`;
+}
+
 export function planText(p: Plan, analysis?: Analysis): string {
   const lines = [`plan as of ${p.as_of} against ${against(p)}: ${headline(p)}`];
   const items = shown(p);
@@ -109,8 +115,19 @@ export function planText(p: Plan, analysis?: Analysis): string {
   const unmeasured = unmeasuredCount(p);
   if (unmeasured) lines.push(`${unmeasured} impact${unmeasured === 1 ? ' was' : 's were'} not measured (see "impact not measured" above)`);
   for (const d of p.deployedProblems) lines.push(`  note: deployed ${d}`);
+  if (p.syncs.length) {
+    lines.push(`syncs (what tally sync would deliver as of ${p.as_of}, since the last delivery):`);
+    for (const s of p.syncs) lines.push(`  sync ${s.name} -> ${s.destination}, ${s.mode}: ${syncImpactLine(s)}`);
+  }
   if (p.refused) lines.push('deploy would be refused: fix the errors above');
   return lines.join('\n');
+}
+
+/** The syncs' impact block (what `tally sync` would deliver), after the definitions. */
+function syncsMarkdown(p: Plan, out: string[]): void {
+  if (!p.syncs.length) return;
+  out.push('', '#### Syncs (what `tally sync` would deliver, since the last delivery)', '', '| Sync | Destination | Mode | Entering | Leaving | Changing | Sent |', '| --- | --- | --- | ---: | ---: | ---: | ---: |');
+  for (const s of p.syncs) out.push(`| ${esc(s.name)} | ${esc(s.destination)} | ${s.mode} | +${s.entering} | −${s.leaving} | ~${s.changing} | ${s.error ? esc(s.error) : s.delivered} |`);
 }
 
 function esc(s: string): string {
@@ -132,6 +149,7 @@ export function planMarkdown(p: Plan, analysis?: Analysis): string {
   }
   if (!items.length) {
     out.push('No changes: a deploy would write nothing.');
+    syncsMarkdown(p, out);
     return out.join('\n') + '\n';
   }
   out.push('| | Definition | Version | Impact |');
@@ -172,6 +190,7 @@ export function planMarkdown(p: Plan, analysis?: Analysis): string {
   for (const d of p.deployedProblems) out.push(`\n> Note: deployed ${esc(d)}`);
   out.push('');
   out.push('</details>');
+  syncsMarkdown(p, out);
   return out.join('\n') + '\n';
 }
 
@@ -218,6 +237,7 @@ export function planJson(p: Plan, diagnostics: unknown[]): unknown {
       warnings: i.warnings,
     })),
     deployed_problems: p.deployedProblems,
+    syncs: p.syncs,
     diagnostics,
   };
 }

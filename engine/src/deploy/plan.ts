@@ -37,6 +37,8 @@ import { DbError } from '../db/db.js';
 import { readDeployed } from '../state/deployed.js';
 import { notOwned, recordedVersions } from './deploy.js';
 import { previewCampaign } from '../campaign/campaign.js';
+import { syncDiffCounts } from '../sync/diff.js';
+import { hasCampaignState, hasSyncState } from '../state/ddl.js';
 import { deployedAnalysis } from '../state/deployed-project.js';
 import { checkVersions, type ChangeStatus } from './versions.js';
 
@@ -144,6 +146,24 @@ export interface Plan {
   readonly diagnostics: readonly RawDiagnostic[];
   /** Deployed definitions whose recorded source no longer analyses cleanly (their "before" is unknown). */
   readonly deployedProblems: readonly string[];
+  /** Each sync's impact: what `tally sync` would deliver now (the working copy's definition). */
+  readonly syncs: readonly SyncImpact[];
+}
+
+/**
+ * A sync's impact in the plan, from the same diff function `tally sync` delivers (sync/diff.ts):
+ * who would enter, leave or change since the last delivered state, as of T, under the working
+ * copy's definition; `delivered`: how many of those its mode sends.
+ */
+export interface SyncImpact {
+  readonly name: string;
+  readonly destination: string;
+  readonly mode: string;
+  readonly entering: number;
+  readonly leaving: number;
+  readonly changing: number;
+  readonly delivered: number;
+  readonly error: string | null;
 }
 
 const IMPACT_KINDS = new Set(['segment', 'trait', 'score', 'lifecycle', 'kpi', 'campaign']);
@@ -217,10 +237,31 @@ export async function planProject(db: Db, analysis: Analysis, opts: PlanOptions)
         refused: check.diagnostics.some((d) => d.severity === 'error'),
         diagnostics: check.diagnostics,
         deployedProblems: [...before.problems.entries()].map(([k, v]) => `${k.replace(':', ' ')}: ${v}`),
+        syncs: opts.impact === false ? [] : await syncImpacts(tx, analysis, opts),
       };
     },
     { readOnly: true, timeoutMs },
   );
+}
+
+/** Each sync's diff counts (sync/diff.ts, the same statement `tally sync` runs), in its own savepoint-free read. */
+async function syncImpacts(tx: Db, analysis: Analysis, opts: PlanOptions): Promise<SyncImpact[]> {
+  const syncs = analysis.ofKind('Sync').filter((i) => i.resolved.sync);
+  if (!syncs.length) return [];
+  const hasState = await hasSyncState(tx, opts.schema);
+  const hasEnrollments = await hasCampaignState(tx, opts.schema);
+  const out: SyncImpact[] = [];
+  for (const info of syncs.sort((a, b) => a.def.name.localeCompare(b.def.name))) {
+    const s = info.resolved.sync!;
+    const base = { name: s.name, destination: `${s.destination.name} (${s.destination.k})`, mode: s.mode };
+    if (info.hasErrors) {
+      out.push({ ...base, entering: 0, leaving: 0, changing: 0, delivered: 0, error: 'the definition has errors' });
+      continue;
+    }
+    const c = await syncDiffCounts(tx, s, { asOf: { kind: 'instant', at: opts.asOf }, literals: 'param', stateSchema: opts.schema, hasState, hasEnrollments });
+    out.push({ ...base, entering: c.entered, leaving: c.exited, changing: c.changed, delivered: c.delivered, error: null });
+  }
+  return out;
 }
 
 function kindOf(lower: string): Kind {

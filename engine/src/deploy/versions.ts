@@ -15,7 +15,7 @@ import { deployedKey, type DeployedDefinition, type DeployedState } from '../sta
 export type ChangeStatus = 'new' | 'changed' | 'unchanged' | 'removed';
 
 /** Kinds a deploy records; `kind: Test` fixtures are not deployed. */
-export const DEPLOYED_KINDS: readonly Kind[] = ['Entity', 'Events', 'Segment', 'Trait', 'Score', 'Lifecycle', 'Kpi', 'Campaign', 'Costs'];
+export const DEPLOYED_KINDS: readonly Kind[] = ['Entity', 'Events', 'Segment', 'Trait', 'Score', 'Lifecycle', 'Kpi', 'Campaign', 'Costs', 'Destination', 'Sync'];
 
 export interface DefinitionChange {
   /** Lower-case kind, as recorded. */

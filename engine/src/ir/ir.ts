@@ -261,6 +261,42 @@ export interface IrCampaign {
   readonly goal: { readonly filter: IrEventFilter; readonly within: IrDuration } | null;
 }
 
+/** A value a sync sends with each member: an attribute, a trait or a score, by name. */
+export interface IrSyncField {
+  readonly name: string;
+  readonly from: 'attribute' | 'trait' | 'score';
+  readonly value: IrExpr;
+  readonly type: ValueType;
+}
+
+/** Where a sync delivers (secrets are never here: only the names of environment variables). */
+export type IrDestination =
+  | {
+      readonly k: 'webhook';
+      readonly name: string;
+      readonly url: string;
+      readonly headers: readonly { readonly name: string; readonly value: string }[];
+      readonly secretEnv: string | null;
+      readonly batchSize: number;
+      /** Requests per second (null: no limit). */
+      readonly rateLimit: number | null;
+      readonly timeoutMs: number;
+      readonly maxAttempts: number;
+      readonly backoffMs: number;
+    }
+  | { readonly k: 'folder'; readonly name: string; readonly path: string; readonly format: 'csv' | 'jsonl' }
+  | { readonly k: 'postgres'; readonly name: string; readonly urlEnv: string; readonly table: IrTable };
+
+/** A sync (`kind: Sync`), resolved: who (members at T), what (fields), how (mode), where. */
+export interface IrSync {
+  readonly name: string;
+  readonly entity: IrEntity;
+  readonly source: { readonly k: 'segment'; readonly segment: string; readonly members: IrMembersQuery } | { readonly k: 'campaign'; readonly campaign: string; readonly variant: string };
+  readonly fields: readonly IrSyncField[];
+  readonly mode: 'mirror' | 'upsert' | 'add_only';
+  readonly destination: IrDestination;
+}
+
 // ---- helpers ---------------------------------------------------------------------------------
 
 const TIME_UNITS: Record<DurationUnit, IrTimeUnit> = { m: 'minutes', h: 'hours', d: 'days', w: 'weeks' };

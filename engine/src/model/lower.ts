@@ -11,6 +11,7 @@ import { suggestOperator } from '../suggest.js';
 import { COMMON_SCHEMA } from '../syntax/schemas.js';
 import { lowerCohort, lowerCohortAttribute } from './lower-cohort.js';
 import { ACQUISITION_FORMS, lowerAcquisitionMetric, lowerCosts } from './lower-acquisition.js';
+import { lowerDestination, lowerSync } from './lower-sync.js';
 import {
   KINDS,
   OP_NAMES,
@@ -121,6 +122,10 @@ export class Lowerer {
         return this.lowerFunnel(base, root);
       case 'Costs':
         return lowerCosts(this, base, root);
+      case 'Destination':
+        return lowerDestination(this, this.sink, base, root);
+      case 'Sync':
+        return lowerSync(this, this.sink, base, root);
     }
   }
 
@@ -941,7 +946,7 @@ export class Lowerer {
     return dot > 0 ? { schema: r.name.slice(0, dot), name: r.name.slice(dot + 1), span: r.span } : { name: r.name, span: r.span };
   }
 
-  private stringList(map: YMap, key: string): Ref[] {
+  stringList(map: YMap, key: string): Ref[] {
     const p = getPair(map, key);
     if (!p || p.value.kind !== 'seq') return [];
     const out: Ref[] = [];

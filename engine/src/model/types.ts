@@ -6,7 +6,7 @@ import type { Span } from '../diagnostics.js';
 import type { YMap } from '../syntax/nodes.js';
 import type { Duration } from '../time.js';
 
-export const KINDS = ['Entity', 'Events', 'Segment', 'Trait', 'Score', 'Lifecycle', 'Kpi', 'Campaign', 'Test', 'Cohort', 'Funnel', 'Costs'] as const;
+export const KINDS = ['Entity', 'Events', 'Segment', 'Trait', 'Score', 'Lifecycle', 'Kpi', 'Campaign', 'Test', 'Cohort', 'Funnel', 'Costs', 'Destination', 'Sync'] as const;
 export type Kind = (typeof KINDS)[number];
 
 export type ValueType = 'string' | 'number' | 'boolean' | 'timestamp';
@@ -349,12 +349,50 @@ export interface CostsDef extends DefinitionBase {
   readonly currency?: Ref;
 }
 
+// ---- activation: destinations and syncs (docs/language.md "Destinations and syncs") ----------
+
+/** A webhook destination's settings, defaults applied by lowering (waits in milliseconds). */
+export interface WebhookSettings {
+  readonly url: string;
+  readonly urlSpan: Span;
+  readonly headers: readonly { readonly name: string; readonly value: string }[];
+  /** The environment variable holding the signing secret (never the secret). */
+  readonly secretEnv?: Ref;
+  readonly batchSize: number;
+  /** Requests per second (undefined: no limit). */
+  readonly rateLimit?: number;
+  readonly timeoutMs: number;
+  readonly maxAttempts: number;
+  readonly backoffMs: number;
+}
+
+/** Where a Sync delivers (`kind: Destination`): exactly one of webhook, folder, postgres. */
+export interface DestinationDef extends DefinitionBase {
+  readonly kind: 'Destination';
+  readonly target:
+    | { readonly k: 'webhook'; readonly webhook: WebhookSettings }
+    | { readonly k: 'folder'; readonly path: string; readonly pathSpan: Span; readonly format: 'csv' | 'jsonl' }
+    | { readonly k: 'postgres'; readonly urlEnv: Ref; readonly table: Ref }
+    | undefined;
+}
+
+export type SyncMode = 'mirror' | 'upsert' | 'add_only';
+
+/** An audience kept in sync with a Destination (`kind: Sync`). */
+export interface SyncDef extends DefinitionBase {
+  readonly kind: 'Sync';
+  readonly source: { readonly k: 'segment'; readonly segment: Ref } | { readonly k: 'campaign'; readonly campaign: Ref; readonly variant: Ref } | undefined;
+  readonly fields: { readonly attributes: readonly Ref[]; readonly traits: readonly Ref[]; readonly scores: readonly Ref[] };
+  readonly mode: SyncMode;
+  readonly destination?: Ref;
+}
+
 /** Tests are read from their document by the fixture runner (fixtures/fixtures.ts). */
 export interface OtherDef extends DefinitionBase {
   readonly kind: 'Test';
 }
 
-export type Definition = EntityDef | EventsDef | SegmentDef | TraitDef | ScoreDef | LifecycleDef | KpiDef | CampaignDef | CohortDef | FunnelDef | CostsDef | OtherDef;
+export type Definition = EntityDef | EventsDef | SegmentDef | TraitDef | ScoreDef | LifecycleDef | KpiDef | CampaignDef | CohortDef | FunnelDef | CostsDef | DestinationDef | SyncDef | OtherDef;
 
 export interface ProjectConfig {
   readonly name: string;

@@ -9,6 +9,7 @@ import { evaluateGroups, splitTotal } from '../kpi/breakdown.js';
 import { deployedKey, readDeployed } from '../state/deployed.js';
 import { deployedAnalysis } from '../state/deployed-project.js';
 import type { Catalog } from '../resolve/catalog.js';
+import { previewSync } from '../sync/diff.js';
 import type { EntityDef, FunnelDef, Kind, KpiDef, LifecycleDef, ScoreDef, TraitDef } from '../model/types.js';
 import { PREVIEW_COUNT, compileDistribution, compileDistributionAmong, compileFunnel, compileMemberCount, compileMemberPreview, compileMetric, compileValuePreview, type SqlOptions } from '../sql/compile.js';
 import type { Db } from '../db/db.js';
@@ -76,6 +77,7 @@ export async function preview(db: Db, analysis: Analysis, kind: PreviewKind, nam
   }
   if (kind === 'campaign' && !info.hasErrors && info.resolved.campaign) return previewCampaign(db, analysis, name, { asOf: opts.asOf, timeoutMs: opts.timeoutMs });
   if (kind === 'cohort' && !info.hasErrors && info.resolved.cohort) return previewCohort(db, info.resolved.cohort, name, opts);
+  if (kind === 'sync' && !info.hasErrors && info.resolved.sync) return previewSync(db, info.resolved.sync, { schema: analysis.project.config.deploySchema, asOf: opts.asOf, timeoutMs: opts.timeoutMs });
   if (info.hasErrors || !info.resolved.query) {
     throw new PreviewError(`${kind} '${name}' has errors; run \`tally validate\` and fix them first`, 'invalid');
   }

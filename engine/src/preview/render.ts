@@ -50,6 +50,8 @@ export function previewText(p: Preview, analysis: Analysis): string {
       const trigger = p.trigger_window ? `\ntriggers in (${p.trigger_window.from}, ${p.trigger_window.to}]` : '';
       return `${head}\n\n${variants}\n\n${held}${trigger}${p.warnings.map((w) => `\nwarning: ${w}`).join('')}`;
     }
+    case 'sync':
+      return `sync ${p.name} -> ${p.destination}, ${p.mode} (${at}): +${p.entering} entering / −${p.leaving} leaving / ~${p.changing} changing ${p.delivered_before ? 'since the last delivery' : '(nothing delivered yet)'}; tally sync would send ${p.sends}`;
     case 'cohort': {
       // The triangle: a cell whose window has begun for nobody is blank; an immature one ends in `*`.
       const rows = p.cohorts.map((c) => [

@@ -12,7 +12,7 @@ import type { IrEntity, IrExpr, IrQuery } from '../ir/ir.js';
 import type { Definition, Kind, ProjectCurrency, Ref, ValueType } from '../model/types.js';
 import type { Catalog } from './catalog.js';
 
-export type RefKind = 'Campaign' | 'Test' | 'Cohort' | 'Entity' | 'Events' | 'Segment' | 'Trait' | 'Score' | 'Lifecycle' | 'Kpi' | 'Funnel' | 'Costs' | 'stage' | 'band' | 'attribute' | 'event-type' | 'property';
+export type RefKind = 'Campaign' | 'Test' | 'Cohort' | 'Entity' | 'Events' | 'Segment' | 'Trait' | 'Score' | 'Lifecycle' | 'Kpi' | 'Funnel' | 'Costs' | 'Destination' | 'Sync' | 'stage' | 'band' | 'attribute' | 'event-type' | 'property';
 
 /** A place where a name is used, for navigation and rename. */
 export interface RefSite {
@@ -35,6 +35,8 @@ export interface ResolvedDefinition {
   readonly deps: ReadonlySet<string>;
   /** For a campaign: what `tally run`, `report` and `preview campaign` need. */
   readonly campaign?: ir.IrCampaign;
+  /** For a sync: what `tally sync` and `tally plan` need. */
+  readonly sync?: ir.IrSync;
   /** For a cohort table: what `tally preview cohort` and `compile` need. */
   readonly cohort?: ir.IrCohort;
   /** Whether resolution reported an error for this definition (its SQL is not trustworthy). */

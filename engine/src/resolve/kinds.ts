@@ -16,6 +16,7 @@ import type { Body, ResolveContext, Typed } from './context.js';
 import { entityFor, irEntity } from './entities.js';
 import { resolveFunnel } from './funnel.js';
 import { checkCosts } from './acquisition.js';
+import { resolveDestination, resolveSync } from './sync.js';
 import { kpiMetric, lintKpi } from './kpi.js';
 import { kpiBreakdown } from './breakdown.js';
 
@@ -70,6 +71,10 @@ export function resolveDefinition(cx: ResolveContext, def: Definition): Body {
     case 'Costs':
       checkCosts(cx, def);
       return {};
+    case 'Destination':
+      return resolveDestination(cx, def);
+    case 'Sync':
+      return resolveSync(cx, def);
     default:
       return {};
   }

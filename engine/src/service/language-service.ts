@@ -7,7 +7,7 @@
 
 import type { Span } from '../diagnostics.js';
 import { NAME_RE } from '../model/lower.js';
-import { KINDS, type Definition, type EntityDef, type EventsDef, type Kind, type LifecycleDef, type ScoreDef, type TraitDef } from '../model/types.js';
+import { KINDS, type CampaignDef, type Definition, type EntityDef, type EventsDef, type Kind, type LifecycleDef, type ScoreDef, type TraitDef } from '../model/types.js';
 import type { Analysis, Project } from '../project.js';
 import type { RefKind, RefSite } from '../resolve/resolve.js';
 import { findTable } from '../resolve/catalog.js';
@@ -201,6 +201,28 @@ export class LanguageService {
         return this.propertyItems(a, map, key, replace);
       case 'pii':
         return def?.kind === 'Entity' ? this.attributeItems(a, def, replace) : [];
+    }
+    // A sync's references: the campaign and its variant, the fields by name, the destination.
+    if (kind === 'Sync') {
+      switch (key) {
+        case 'campaign':
+          return names('Campaign', 'campaign');
+        case 'variant': {
+          const campaignName = map ? scalarText(getPair(map, 'campaign')?.value) : undefined;
+          return a
+            .ofKind('Campaign')
+            .filter((i) => i.def.name === campaignName)
+            .flatMap((i) => (i.def as CampaignDef).variants.map((v) => ({ label: v.name.name, kind: 'reference' as const, detail: `variant of ${i.def.name}${v.holdout ? ' (holdout)' : ''}`, replace })));
+        }
+        case 'destination':
+          return names('Destination', 'destination');
+        case 'traits':
+          return names('Trait', 'trait');
+        case 'scores':
+          return names('Score', 'score');
+        case 'attributes':
+          return this.attributeItems(a, def, replace);
+      }
     }
     const schema = schemaAt(kind, path);
     const values = enumOf(schema);
@@ -528,5 +550,7 @@ export const SNIPPETS: Record<Kind, string> = {
   Test: 'kind: Test\nname: ${1:name}\nversion: 1\nsubject: { segment: ${2:segment} }\nas_of: ${3:2026-06-01T00:00:00Z}\ngiven:\n  customers: [ { id: 1, created_at: 2025-01-01 } ]\n  events: []\nexpect: { members: [1] }\n',
   Cohort: 'kind: Cohort\nname: ${1:weekly_signup_retention}\nversion: 1\ndescription: ${2:Who comes back, by signup week}\ncohort: { attribute: ${3:signed_up_at}, every: ${4|week,month|}, count: ${5:12} }\nreturn: { event: ${6:login} }\nreturns: { weeks: ${7:12} }\n',
   Costs: 'kind: Costs\nname: ${1:marketing_costs}\nversion: 1\ndescription: ${2:Marketing spend by day and channel}\ntable: ${3:marketing_costs}\ntime: ${4:spent_on}\namount: ${5:amount}\nchannel: ${6:channel}\n',
+  Destination: 'kind: Destination\nname: ${1:crm_webhook}\nversion: 1\ndescription: ${2:Where audiences are delivered}\nwebhook:\n  url: ${3:https://hooks.example.com/tally}\n  secret_env: ${4:CRM_WEBHOOK_SECRET}\n  batch_size: 500\n  max_attempts: 5\n',
+  Sync: 'kind: Sync\nname: ${1:dormant_to_crm}\nversion: 1\ndescription: ${2:Keep the CRM audience in sync}\nsource: { segment: ${3:segment} }\nfields:\n  attributes: [${4:email}]\nmode: ${5|mirror,upsert,add_only|}\ndestination: ${6:crm_webhook}\n',
   Funnel: 'kind: Funnel\nname: ${1:onboarding}\nversion: 1\ndescription: ${2:From signup to a repeat purchase}\nwithin: ${3:90d}\nsteps:\n  - { name: signed_up, event: ${4:signup} }\n  - { name: activated, event: ${5:login}, within: 7d }\n  - { name: purchased, event: ${6:purchase}, within: 14d }\n',
 };

@@ -1292,6 +1292,18 @@ export function valuesRaw(q: ir.IrValuesQuery, opts: SqlOptions): RawBuilder<unk
   return compileValuesRaw(q, opts).raw;
 }
 
+/**
+ * Every entity existing at T with several per-entity values computed in one pass (a sync's fields:
+ * attributes, traits, scores), as a subquery selecting `key, v0, v1, …` (compileValues' shape).
+ */
+export function valuesRowRaw(entity: IrEntity, values: readonly IrExpr[], opts: SqlOptions): RawBuilder<unknown> {
+  const x = new Ctx(opts, entity, strategyFor(opts, () => 'pass'));
+  x.windows = existsWindows(values);
+  const cols = values.map((v, i) => sql`${expr(x, v)} as ${sql.id(`v${i}`)}`);
+  const scope = entityScope(x, entity, null);
+  return sql`select ${col(E, entity.key)} as key${cols.length ? sql`, ${sql.join(cols)}` : sql``} from ${scope.from} where ${scope.where}`;
+}
+
 /** An event-level expression over event alias `ev` (a sum's or an NPS score's value). */
 export function eventExprRaw(e: IrExpr, opts: SqlOptions, ev: string): RawBuilder<unknown> {
   return expr(new Ctx(opts, undefined, 'probe'), e, ev);

@@ -7,13 +7,15 @@
 //   ensureState          deploys, deployed_definitions, kpi_checks, lifecycle_snapshots,
 //                        lifecycle_stage_changes (deploy, check, snapshot)
 //   ensureCampaignState  campaign_runs, campaign_enrollments, campaign_outbox (tally run)
+//   ensureSyncState      sync_runs, sync_changes, sync_attempts, sync_acks, sync_dead_letters,
+//                        sync_run_ends (tally sync)
 //
 // Both run no DDL when everything exists, and take stateLockKey before creating anything, so a
 // first deploy and a first campaign run may create the schema at the same moment.
 
 import type { Db } from '../db/db.js';
 import { stateLockKey } from './locks.js';
-import { CAMPAIGN_TABLES, HISTORY_TABLES } from '../state-objects.js';
+import { CAMPAIGN_TABLES, HISTORY_TABLES, SYNC_TABLES } from '../state-objects.js';
 import { postgres } from '../sql/dialect.js';
 import { splitStatements } from '../sql/statements.js';
 
@@ -185,6 +187,121 @@ create index if not exists campaign_outbox_run on ${s}.campaign_outbox (run_id);
 create or replace function ${s}.tally_campaign_append_only() returns trigger language plpgsql as $fn$
 begin
   raise exception 'tally campaign history is append-only: % on %.% is not allowed', tg_op, tg_table_schema, tg_table_name;
+end
+$fn$;
+${triggers}
+`);
+}
+
+/** Whether the sync tables exist (a plan or a dry run reads them only then; it never creates them). */
+export async function hasSyncState(tx: Db, schema: string): Promise<boolean> {
+  const r = await tx.query<{ n: number }>(
+    `select count(*) as n from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = any($2::text[]) and c.relkind = 'r'`,
+    [schema, [...SYNC_TABLES]],
+  );
+  return Number(r.rows[0]?.n) === SYNC_TABLES.length;
+}
+
+/** Whether campaign_enrollments exists (a sync of a campaign's variant reads it). */
+export async function hasCampaignState(tx: Db, schema: string): Promise<boolean> {
+  const r = await tx.query<{ n: number }>(`select count(*) as n from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = 'campaign_enrollments' and c.relkind = 'r'`, [schema]);
+  return Number(r.rows[0]?.n) === 1;
+}
+
+/**
+ * The sync tables and their append-only triggers (sync/run.ts writes them, sync/history.ts reads
+ * them), idempotently, under stateLockKey like the others. A change is delivered exactly when a
+ * sync_acks row names it (written after the receiver's 2xx, in its own transaction); nothing is
+ * ever updated: a run's end is a sync_run_ends row, not a status column.
+ */
+export async function ensureSyncState(tx: Db, schema: string): Promise<void> {
+  const s = postgres.quoteIdent(schema);
+  const present = await tx.query<{ tables: number; triggers: number }>(
+    `select (select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = any($2::text[]) and c.relkind = 'r') as tables,
+            (select count(*) from pg_trigger t join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = any($2::text[]) and t.tgname like 'tally_append_only_%') as triggers`,
+    [schema, [...SYNC_TABLES]],
+  );
+  if (Number(present.rows[0]?.tables) === SYNC_TABLES.length && Number(present.rows[0]?.triggers) === 2 * SYNC_TABLES.length) return;
+  await tx.query(`select pg_advisory_xact_lock(${stateLockKey(schema)}::bigint)`);
+  const triggers = SYNC_TABLES.map(
+    (t) => `
+create or replace trigger tally_append_only_rows before update or delete on ${s}.${t}
+  for each row execute function ${s}.tally_sync_append_only();
+create or replace trigger tally_append_only_truncate before truncate on ${s}.${t}
+  for each statement execute function ${s}.tally_sync_append_only();`,
+  ).join('');
+  await tx.exec(`
+create schema if not exists ${s};
+create table if not exists ${s}.sync_runs (
+  id bigserial primary key,
+  sync text not null,
+  version int not null,
+  fingerprint text not null,
+  destination text not null,
+  mode text not null,
+  as_of timestamptz not null,
+  at timestamptz not null default clock_timestamp(),
+  who text,
+  entered int not null,
+  exited int not null,
+  changed int not null
+);
+create table if not exists ${s}.sync_changes (
+  id bigserial primary key,
+  run_id bigint not null references ${s}.sync_runs(id),
+  sync text not null,
+  seq int not null,
+  key text not null,
+  op text not null,
+  fields jsonb,
+  changed jsonb,
+  idempotency_key text not null,
+  prev_key text
+);
+create index if not exists sync_changes_sync_key on ${s}.sync_changes (sync, key, id);
+create index if not exists sync_changes_run on ${s}.sync_changes (run_id, seq);
+create table if not exists ${s}.sync_attempts (
+  id bigserial primary key,
+  run_id bigint not null references ${s}.sync_runs(id),
+  batch int not null,
+  attempt int not null,
+  at timestamptz not null default clock_timestamp(),
+  changes int not null,
+  status int,
+  outcome text not null,
+  error text,
+  response text,
+  duration_ms int
+);
+create index if not exists sync_attempts_run on ${s}.sync_attempts (run_id, batch, attempt);
+create table if not exists ${s}.sync_acks (
+  id bigserial primary key,
+  run_id bigint not null references ${s}.sync_runs(id),
+  change_id bigint not null references ${s}.sync_changes(id),
+  batch int not null,
+  at timestamptz not null default clock_timestamp()
+);
+create index if not exists sync_acks_change on ${s}.sync_acks (change_id);
+create table if not exists ${s}.sync_dead_letters (
+  id bigserial primary key,
+  run_id bigint not null references ${s}.sync_runs(id),
+  change_id bigint not null references ${s}.sync_changes(id),
+  batch int not null,
+  reason text not null,
+  at timestamptz not null default clock_timestamp()
+);
+create table if not exists ${s}.sync_run_ends (
+  run_id bigint not null references ${s}.sync_runs(id),
+  at timestamptz not null default clock_timestamp(),
+  status text not null,
+  delivered int not null,
+  dead int not null,
+  pending int not null,
+  error text
+);
+create or replace function ${s}.tally_sync_append_only() returns trigger language plpgsql as $fn$
+begin
+  raise exception 'tally sync history is append-only: % on %.% is not allowed', tg_op, tg_table_schema, tg_table_name;
 end
 $fn$;
 ${triggers}

@@ -26,3 +26,9 @@ export function campaignLockKey(schema: string): string {
   const h = createHash('sha256').update(`tally-campaign-run:${schema}`).digest();
   return h.readBigInt64BE(0).toString();
 }
+
+/** A fixed signed 64-bit advisory-lock key for computing and recording sync runs in a schema (decimal text). */
+export function syncLockKey(schema: string): string {
+  const h = createHash('sha256').update(`tally-sync-run:${schema}`).digest();
+  return h.readBigInt64BE(0).toString();
+}

@@ -14,6 +14,8 @@ import cohort from '../../../schemas/cohort.schema.json';
 import testKind from '../../../schemas/test.schema.json';
 import funnel from '../../../schemas/funnel.schema.json';
 import costs from '../../../schemas/costs.schema.json';
+import destination from '../../../schemas/destination.schema.json';
+import syncKind from '../../../schemas/sync.schema.json';
 import project from '../../../schemas/project.schema.json';
 import type { Kind } from '../model/types.js';
 
@@ -34,4 +36,6 @@ export const SCHEMAS: Record<Kind, JsonSchema> = {
   Cohort: cohort,
   Funnel: funnel,
   Costs: costs,
+  Destination: destination,
+  Sync: syncKind,
 };

@@ -12161,12 +12161,14 @@ return errors === 0;
 }
 validate111.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
-export const project = validate112;
-const schema296 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/project.schema.json","type":"object","properties":{"tally":{"type":"integer","const":1},"name":{"$ref":"common.schema.json#/$defs/name"},"description":{"$ref":"common.schema.json#/$defs/description"},"definitions":{"type":"array","minItems":1,"items":{"type":"string","minLength":1},"default":["definitions/**/*.yaml"]},"warehouse":{"type":"object","properties":{"url":{"type":"string","minLength":1}},"additionalProperties":false},"deploy":{"type":"object","properties":{"schema":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]{0,62}$","default":"tally"}},"additionalProperties":false},"timezone":{"type":"string","minLength":1,"default":"UTC"},"currency":{"type":"object","properties":{"code":{"type":"string","minLength":1},"rates":{"type":"object","properties":{"table":{"type":"string","minLength":1},"date":{"type":"string","minLength":1},"currency":{"type":"string","minLength":1},"rate":{"type":"string","minLength":1}},"required":["table","date","currency","rate"],"additionalProperties":false}},"required":["code"],"additionalProperties":false}},"required":["tally","name"],"additionalProperties":false};
-const pattern113 = new RegExp("^[A-Za-z_][A-Za-z0-9_]{0,62}$", "u");
+export const destination = validate112;
+const schema296 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/destination.schema.json","type":"object","properties":{"kind":{"const":"Destination"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"webhook":{"type":"object","properties":{"url":{"type":"string","minLength":1},"headers":{"type":"object","additionalProperties":{"type":"string"}},"secret_env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"batch_size":{"type":"integer","minimum":1,"maximum":10000},"rate_limit":{"type":"number","exclusiveMinimum":0},"timeout":{"type":"string","pattern":"^[1-9][0-9]*(ms|s|m)$"},"max_attempts":{"type":"integer","minimum":1,"maximum":20},"backoff":{"type":"string","pattern":"^[1-9][0-9]*(ms|s|m)$"}},"required":["url"],"additionalProperties":false},"folder":{"type":"object","properties":{"path":{"type":"string","minLength":1},"format":{"enum":["csv","jsonl"]}},"required":["path"],"additionalProperties":false},"postgres":{"type":"object","properties":{"url_env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$"},"table":{"type":"string","pattern":"^[a-z_][a-z0-9_]*(\\.[a-z_][a-z0-9_]*)?$"}},"required":["url_env","table"],"additionalProperties":false}},"required":["kind","name","version"],"additionalProperties":false};
+const pattern113 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
+const pattern114 = new RegExp("^[1-9][0-9]*(ms|s|m)$", "u");
+const pattern117 = new RegExp("^[a-z_][a-z0-9_]*(\\.[a-z_][a-z0-9_]*)?$", "u");
 
 function validate112(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
-/*# sourceURL="https://tally.dev/schemas/project.schema.json" */;
+/*# sourceURL="https://tally.dev/schemas/destination.schema.json" */;
 let vErrors = null;
 let errors = 0;
 const evaluated0 = validate112.evaluated;
@@ -12177,8 +12179,8 @@ if(evaluated0.dynamicItems){
 evaluated0.items = undefined;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.tally === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "tally"},message:"must have required property '"+"tally"+"'",schema:schema296.required,parentSchema:schema296,data};
+if(data.kind === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema296.required,parentSchema:schema296,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -12197,9 +12199,1230 @@ vErrors.push(err1);
 }
 errors++;
 }
+if(data.version === undefined){
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema296.required,parentSchema:schema296,data};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(func1.call(schema296.properties, key0))){
+const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema296,data};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+if(data.kind !== undefined){
+let data0 = data.kind;
+if("Destination" !== data0){
+const err4 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Destination"},message:"must be equal to constant",schema:"Destination",parentSchema:schema296.properties.kind,data:data0};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+if(data.name !== undefined){
+let data1 = data.name;
+if(typeof data1 === "string"){
+if(!pattern4.test(data1)){
+const err5 = {instancePath:instancePath+"/name",schemaPath:"common.schema.json#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data1};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+else {
+const err6 = {instancePath:instancePath+"/name",schemaPath:"common.schema.json#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data1};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+if(data.version !== undefined){
+let data2 = data.version;
+if(!((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2)))){
+const err7 = {instancePath:instancePath+"/version",schemaPath:"common.schema.json#/$defs/version/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema34.type,parentSchema:schema34,data:data2};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+if(typeof data2 == "number"){
+if(data2 < 1 || isNaN(data2)){
+const err8 = {instancePath:instancePath+"/version",schemaPath:"common.schema.json#/$defs/version/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema34,data:data2};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+}
+if(data.description !== undefined){
+let data3 = data.description;
+if(typeof data3 !== "string"){
+const err9 = {instancePath:instancePath+"/description",schemaPath:"common.schema.json#/$defs/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data3};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+if(data.owner !== undefined){
+let data4 = data.owner;
+if(typeof data4 === "string"){
+if(func2(data4) < 1){
+const err10 = {instancePath:instancePath+"/owner",schemaPath:"common.schema.json#/$defs/owner/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema36,data:data4};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+else {
+const err11 = {instancePath:instancePath+"/owner",schemaPath:"common.schema.json#/$defs/owner/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema36.type,parentSchema:schema36,data:data4};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+if(data.tags !== undefined){
+let data5 = data.tags;
+if(Array.isArray(data5)){
+const len0 = data5.length;
+for(let i0=0; i0<len0; i0++){
+let data6 = data5[i0];
+if(typeof data6 === "string"){
+if(func2(data6) < 1){
+const err12 = {instancePath:instancePath+"/tags/" + i0,schemaPath:"common.schema.json#/$defs/tags/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema37.items,data:data6};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+else {
+const err13 = {instancePath:instancePath+"/tags/" + i0,schemaPath:"common.schema.json#/$defs/tags/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema37.items.type,parentSchema:schema37.items,data:data6};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+let i1 = data5.length;
+let j0;
+if(i1 > 1){
+const indices0 = {};
+for(;i1--;){
+let item0 = data5[i1];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err14 = {instancePath:instancePath+"/tags",schemaPath:"common.schema.json#/$defs/tags/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema37,data:data5};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+break;
+}
+indices0[item0] = i1;
+}
+}
+}
+else {
+const err15 = {instancePath:instancePath+"/tags",schemaPath:"common.schema.json#/$defs/tags/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema37.type,parentSchema:schema37,data:data5};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+if(data.webhook !== undefined){
+let data7 = data.webhook;
+if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
+if(data7.url === undefined){
+const err16 = {instancePath:instancePath+"/webhook",schemaPath:"#/properties/webhook/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'",schema:schema296.properties.webhook.required,parentSchema:schema296.properties.webhook,data:data7};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+for(const key1 in data7){
+if(!((((((((key1 === "url") || (key1 === "headers")) || (key1 === "secret_env")) || (key1 === "batch_size")) || (key1 === "rate_limit")) || (key1 === "timeout")) || (key1 === "max_attempts")) || (key1 === "backoff"))){
+const err17 = {instancePath:instancePath+"/webhook",schemaPath:"#/properties/webhook/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema296.properties.webhook,data:data7};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+if(data7.url !== undefined){
+let data8 = data7.url;
+if(typeof data8 === "string"){
+if(func2(data8) < 1){
+const err18 = {instancePath:instancePath+"/webhook/url",schemaPath:"#/properties/webhook/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema296.properties.webhook.properties.url,data:data8};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+else {
+const err19 = {instancePath:instancePath+"/webhook/url",schemaPath:"#/properties/webhook/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema296.properties.webhook.properties.url.type,parentSchema:schema296.properties.webhook.properties.url,data:data8};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+if(data7.headers !== undefined){
+let data9 = data7.headers;
+if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
+for(const key2 in data9){
+let data10 = data9[key2];
+if(typeof data10 !== "string"){
+const err20 = {instancePath:instancePath+"/webhook/headers/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/webhook/properties/headers/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema296.properties.webhook.properties.headers.additionalProperties.type,parentSchema:schema296.properties.webhook.properties.headers.additionalProperties,data:data10};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+}
+else {
+const err21 = {instancePath:instancePath+"/webhook/headers",schemaPath:"#/properties/webhook/properties/headers/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema296.properties.webhook.properties.headers.type,parentSchema:schema296.properties.webhook.properties.headers,data:data9};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+if(data7.secret_env !== undefined){
+let data11 = data7.secret_env;
+if(typeof data11 === "string"){
+if(!pattern113.test(data11)){
+const err22 = {instancePath:instancePath+"/webhook/secret_env",schemaPath:"#/properties/webhook/properties/secret_env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema296.properties.webhook.properties.secret_env,data:data11};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+else {
+const err23 = {instancePath:instancePath+"/webhook/secret_env",schemaPath:"#/properties/webhook/properties/secret_env/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema296.properties.webhook.properties.secret_env.type,parentSchema:schema296.properties.webhook.properties.secret_env,data:data11};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+if(data7.batch_size !== undefined){
+let data12 = data7.batch_size;
+if(!((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12)))){
+const err24 = {instancePath:instancePath+"/webhook/batch_size",schemaPath:"#/properties/webhook/properties/batch_size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema296.properties.webhook.properties.batch_size.type,parentSchema:schema296.properties.webhook.properties.batch_size,data:data12};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+if(typeof data12 == "number"){
+if(data12 > 10000 || isNaN(data12)){
+const err25 = {instancePath:instancePath+"/webhook/batch_size",schemaPath:"#/properties/webhook/properties/batch_size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema296.properties.webhook.properties.batch_size,data:data12};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+if(data12 < 1 || isNaN(data12)){
+const err26 = {instancePath:instancePath+"/webhook/batch_size",schemaPath:"#/properties/webhook/properties/batch_size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema296.properties.webhook.properties.batch_size,data:data12};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+}
+if(data7.rate_limit !== undefined){
+let data13 = data7.rate_limit;
+if(typeof data13 == "number"){
+if(data13 <= 0 || isNaN(data13)){
+const err27 = {instancePath:instancePath+"/webhook/rate_limit",schemaPath:"#/properties/webhook/properties/rate_limit/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema296.properties.webhook.properties.rate_limit,data:data13};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+}
+else {
+const err28 = {instancePath:instancePath+"/webhook/rate_limit",schemaPath:"#/properties/webhook/properties/rate_limit/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema296.properties.webhook.properties.rate_limit.type,parentSchema:schema296.properties.webhook.properties.rate_limit,data:data13};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+if(data7.timeout !== undefined){
+let data14 = data7.timeout;
+if(typeof data14 === "string"){
+if(!pattern114.test(data14)){
+const err29 = {instancePath:instancePath+"/webhook/timeout",schemaPath:"#/properties/webhook/properties/timeout/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*(ms|s|m)$"},message:"must match pattern \""+"^[1-9][0-9]*(ms|s|m)$"+"\"",schema:"^[1-9][0-9]*(ms|s|m)$",parentSchema:schema296.properties.webhook.properties.timeout,data:data14};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+else {
+const err30 = {instancePath:instancePath+"/webhook/timeout",schemaPath:"#/properties/webhook/properties/timeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema296.properties.webhook.properties.timeout.type,parentSchema:schema296.properties.webhook.properties.timeout,data:data14};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+}
+if(data7.max_attempts !== undefined){
+let data15 = data7.max_attempts;
+if(!((typeof data15 == "number") && (!(data15 % 1) && !isNaN(data15)))){
+const err31 = {instancePath:instancePath+"/webhook/max_attempts",schemaPath:"#/properties/webhook/properties/max_attempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema296.properties.webhook.properties.max_attempts.type,parentSchema:schema296.properties.webhook.properties.max_attempts,data:data15};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+if(typeof data15 == "number"){
+if(data15 > 20 || isNaN(data15)){
+const err32 = {instancePath:instancePath+"/webhook/max_attempts",schemaPath:"#/properties/webhook/properties/max_attempts/maximum",keyword:"maximum",params:{comparison: "<=", limit: 20},message:"must be <= 20",schema:20,parentSchema:schema296.properties.webhook.properties.max_attempts,data:data15};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+if(data15 < 1 || isNaN(data15)){
+const err33 = {instancePath:instancePath+"/webhook/max_attempts",schemaPath:"#/properties/webhook/properties/max_attempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema296.properties.webhook.properties.max_attempts,data:data15};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+}
+if(data7.backoff !== undefined){
+let data16 = data7.backoff;
+if(typeof data16 === "string"){
+if(!pattern114.test(data16)){
+const err34 = {instancePath:instancePath+"/webhook/backoff",schemaPath:"#/properties/webhook/properties/backoff/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*(ms|s|m)$"},message:"must match pattern \""+"^[1-9][0-9]*(ms|s|m)$"+"\"",schema:"^[1-9][0-9]*(ms|s|m)$",parentSchema:schema296.properties.webhook.properties.backoff,data:data16};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+}
+else {
+const err35 = {instancePath:instancePath+"/webhook/backoff",schemaPath:"#/properties/webhook/properties/backoff/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema296.properties.webhook.properties.backoff.type,parentSchema:schema296.properties.webhook.properties.backoff,data:data16};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+}
+}
+else {
+const err36 = {instancePath:instancePath+"/webhook",schemaPath:"#/properties/webhook/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema296.properties.webhook.type,parentSchema:schema296.properties.webhook,data:data7};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+}
+if(data.folder !== undefined){
+let data17 = data.folder;
+if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
+if(data17.path === undefined){
+const err37 = {instancePath:instancePath+"/folder",schemaPath:"#/properties/folder/required",keyword:"required",params:{missingProperty: "path"},message:"must have required property '"+"path"+"'",schema:schema296.properties.folder.required,parentSchema:schema296.properties.folder,data:data17};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+for(const key3 in data17){
+if(!((key3 === "path") || (key3 === "format"))){
+const err38 = {instancePath:instancePath+"/folder",schemaPath:"#/properties/folder/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema296.properties.folder,data:data17};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+}
+if(data17.path !== undefined){
+let data18 = data17.path;
+if(typeof data18 === "string"){
+if(func2(data18) < 1){
+const err39 = {instancePath:instancePath+"/folder/path",schemaPath:"#/properties/folder/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema296.properties.folder.properties.path,data:data18};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+}
+else {
+const err40 = {instancePath:instancePath+"/folder/path",schemaPath:"#/properties/folder/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema296.properties.folder.properties.path.type,parentSchema:schema296.properties.folder.properties.path,data:data18};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+}
+if(data17.format !== undefined){
+let data19 = data17.format;
+if(!((data19 === "csv") || (data19 === "jsonl"))){
+const err41 = {instancePath:instancePath+"/folder/format",schemaPath:"#/properties/folder/properties/format/enum",keyword:"enum",params:{allowedValues: schema296.properties.folder.properties.format.enum},message:"must be equal to one of the allowed values",schema:schema296.properties.folder.properties.format.enum,parentSchema:schema296.properties.folder.properties.format,data:data19};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+}
+}
+else {
+const err42 = {instancePath:instancePath+"/folder",schemaPath:"#/properties/folder/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema296.properties.folder.type,parentSchema:schema296.properties.folder,data:data17};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+}
+if(data.postgres !== undefined){
+let data20 = data.postgres;
+if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
+if(data20.url_env === undefined){
+const err43 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/required",keyword:"required",params:{missingProperty: "url_env"},message:"must have required property '"+"url_env"+"'",schema:schema296.properties.postgres.required,parentSchema:schema296.properties.postgres,data:data20};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+if(data20.table === undefined){
+const err44 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/required",keyword:"required",params:{missingProperty: "table"},message:"must have required property '"+"table"+"'",schema:schema296.properties.postgres.required,parentSchema:schema296.properties.postgres,data:data20};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+for(const key4 in data20){
+if(!((key4 === "url_env") || (key4 === "table"))){
+const err45 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema296.properties.postgres,data:data20};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+}
+if(data20.url_env !== undefined){
+let data21 = data20.url_env;
+if(typeof data21 === "string"){
+if(!pattern113.test(data21)){
+const err46 = {instancePath:instancePath+"/postgres/url_env",schemaPath:"#/properties/postgres/properties/url_env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema296.properties.postgres.properties.url_env,data:data21};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+}
+else {
+const err47 = {instancePath:instancePath+"/postgres/url_env",schemaPath:"#/properties/postgres/properties/url_env/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema296.properties.postgres.properties.url_env.type,parentSchema:schema296.properties.postgres.properties.url_env,data:data21};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+}
+if(data20.table !== undefined){
+let data22 = data20.table;
+if(typeof data22 === "string"){
+if(!pattern117.test(data22)){
+const err48 = {instancePath:instancePath+"/postgres/table",schemaPath:"#/properties/postgres/properties/table/pattern",keyword:"pattern",params:{pattern: "^[a-z_][a-z0-9_]*(\\.[a-z_][a-z0-9_]*)?$"},message:"must match pattern \""+"^[a-z_][a-z0-9_]*(\\.[a-z_][a-z0-9_]*)?$"+"\"",schema:"^[a-z_][a-z0-9_]*(\\.[a-z_][a-z0-9_]*)?$",parentSchema:schema296.properties.postgres.properties.table,data:data22};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+}
+else {
+const err49 = {instancePath:instancePath+"/postgres/table",schemaPath:"#/properties/postgres/properties/table/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema296.properties.postgres.properties.table.type,parentSchema:schema296.properties.postgres.properties.table,data:data22};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+}
+}
+else {
+const err50 = {instancePath:instancePath+"/postgres",schemaPath:"#/properties/postgres/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema296.properties.postgres.type,parentSchema:schema296.properties.postgres,data:data20};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+}
+}
+}
+else {
+const err51 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema296.type,parentSchema:schema296,data};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+validate112.errors = vErrors;
+return errors === 0;
+}
+validate112.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+export const sync = validate113;
+const schema302 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/sync.schema.json","type":"object","properties":{"kind":{"const":"Sync"},"name":{"$ref":"common.schema.json#/$defs/name"},"version":{"$ref":"common.schema.json#/$defs/version"},"description":{"$ref":"common.schema.json#/$defs/description"},"owner":{"$ref":"common.schema.json#/$defs/owner"},"tags":{"$ref":"common.schema.json#/$defs/tags"},"source":{"type":"object","properties":{"segment":{"type":"string","minLength":1},"campaign":{"type":"string","minLength":1},"variant":{"type":"string","minLength":1}},"additionalProperties":false},"fields":{"type":"object","properties":{"attributes":{"type":"array","items":{"type":"string","minLength":1}},"traits":{"type":"array","items":{"type":"string","minLength":1}},"scores":{"type":"array","items":{"type":"string","minLength":1}}},"additionalProperties":false},"mode":{"enum":["mirror","upsert","add_only"]},"destination":{"type":"string","minLength":1}},"required":["kind","name","version","source","destination"],"additionalProperties":false};
+
+function validate113(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://tally.dev/schemas/sync.schema.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate113.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.kind === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema302.required,parentSchema:schema302,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.name === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema302.required,parentSchema:schema302,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(data.version === undefined){
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "version"},message:"must have required property '"+"version"+"'",schema:schema302.required,parentSchema:schema302,data};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(data.source === undefined){
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "source"},message:"must have required property '"+"source"+"'",schema:schema302.required,parentSchema:schema302,data};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(data.destination === undefined){
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "destination"},message:"must have required property '"+"destination"+"'",schema:schema302.required,parentSchema:schema302,data};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(func1.call(schema302.properties, key0))){
+const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema302,data};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+if(data.kind !== undefined){
+let data0 = data.kind;
+if("Sync" !== data0){
+const err6 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Sync"},message:"must be equal to constant",schema:"Sync",parentSchema:schema302.properties.kind,data:data0};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+if(data.name !== undefined){
+let data1 = data.name;
+if(typeof data1 === "string"){
+if(!pattern4.test(data1)){
+const err7 = {instancePath:instancePath+"/name",schemaPath:"common.schema.json#/$defs/name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,62}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,62}$"+"\"",schema:"^[a-z][a-z0-9_]{0,62}$",parentSchema:schema33,data:data1};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+else {
+const err8 = {instancePath:instancePath+"/name",schemaPath:"common.schema.json#/$defs/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data1};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+if(data.version !== undefined){
+let data2 = data.version;
+if(!((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2)))){
+const err9 = {instancePath:instancePath+"/version",schemaPath:"common.schema.json#/$defs/version/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema34.type,parentSchema:schema34,data:data2};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+if(typeof data2 == "number"){
+if(data2 < 1 || isNaN(data2)){
+const err10 = {instancePath:instancePath+"/version",schemaPath:"common.schema.json#/$defs/version/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema34,data:data2};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+}
+if(data.description !== undefined){
+let data3 = data.description;
+if(typeof data3 !== "string"){
+const err11 = {instancePath:instancePath+"/description",schemaPath:"common.schema.json#/$defs/description/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data3};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+if(data.owner !== undefined){
+let data4 = data.owner;
+if(typeof data4 === "string"){
+if(func2(data4) < 1){
+const err12 = {instancePath:instancePath+"/owner",schemaPath:"common.schema.json#/$defs/owner/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema36,data:data4};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+else {
+const err13 = {instancePath:instancePath+"/owner",schemaPath:"common.schema.json#/$defs/owner/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema36.type,parentSchema:schema36,data:data4};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+if(data.tags !== undefined){
+let data5 = data.tags;
+if(Array.isArray(data5)){
+const len0 = data5.length;
+for(let i0=0; i0<len0; i0++){
+let data6 = data5[i0];
+if(typeof data6 === "string"){
+if(func2(data6) < 1){
+const err14 = {instancePath:instancePath+"/tags/" + i0,schemaPath:"common.schema.json#/$defs/tags/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema37.items,data:data6};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+else {
+const err15 = {instancePath:instancePath+"/tags/" + i0,schemaPath:"common.schema.json#/$defs/tags/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema37.items.type,parentSchema:schema37.items,data:data6};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+let i1 = data5.length;
+let j0;
+if(i1 > 1){
+const indices0 = {};
+for(;i1--;){
+let item0 = data5[i1];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err16 = {instancePath:instancePath+"/tags",schemaPath:"common.schema.json#/$defs/tags/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)",schema:true,parentSchema:schema37,data:data5};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+break;
+}
+indices0[item0] = i1;
+}
+}
+}
+else {
+const err17 = {instancePath:instancePath+"/tags",schemaPath:"common.schema.json#/$defs/tags/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema37.type,parentSchema:schema37,data:data5};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+if(data.source !== undefined){
+let data7 = data.source;
+if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
+for(const key1 in data7){
+if(!(((key1 === "segment") || (key1 === "campaign")) || (key1 === "variant"))){
+const err18 = {instancePath:instancePath+"/source",schemaPath:"#/properties/source/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema302.properties.source,data:data7};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+if(data7.segment !== undefined){
+let data8 = data7.segment;
+if(typeof data8 === "string"){
+if(func2(data8) < 1){
+const err19 = {instancePath:instancePath+"/source/segment",schemaPath:"#/properties/source/properties/segment/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema302.properties.source.properties.segment,data:data8};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+else {
+const err20 = {instancePath:instancePath+"/source/segment",schemaPath:"#/properties/source/properties/segment/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema302.properties.source.properties.segment.type,parentSchema:schema302.properties.source.properties.segment,data:data8};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+if(data7.campaign !== undefined){
+let data9 = data7.campaign;
+if(typeof data9 === "string"){
+if(func2(data9) < 1){
+const err21 = {instancePath:instancePath+"/source/campaign",schemaPath:"#/properties/source/properties/campaign/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema302.properties.source.properties.campaign,data:data9};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+else {
+const err22 = {instancePath:instancePath+"/source/campaign",schemaPath:"#/properties/source/properties/campaign/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema302.properties.source.properties.campaign.type,parentSchema:schema302.properties.source.properties.campaign,data:data9};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+if(data7.variant !== undefined){
+let data10 = data7.variant;
+if(typeof data10 === "string"){
+if(func2(data10) < 1){
+const err23 = {instancePath:instancePath+"/source/variant",schemaPath:"#/properties/source/properties/variant/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema302.properties.source.properties.variant,data:data10};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+else {
+const err24 = {instancePath:instancePath+"/source/variant",schemaPath:"#/properties/source/properties/variant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema302.properties.source.properties.variant.type,parentSchema:schema302.properties.source.properties.variant,data:data10};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+}
+else {
+const err25 = {instancePath:instancePath+"/source",schemaPath:"#/properties/source/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema302.properties.source.type,parentSchema:schema302.properties.source,data:data7};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+if(data.fields !== undefined){
+let data11 = data.fields;
+if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
+for(const key2 in data11){
+if(!(((key2 === "attributes") || (key2 === "traits")) || (key2 === "scores"))){
+const err26 = {instancePath:instancePath+"/fields",schemaPath:"#/properties/fields/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema302.properties.fields,data:data11};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+if(data11.attributes !== undefined){
+let data12 = data11.attributes;
+if(Array.isArray(data12)){
+const len1 = data12.length;
+for(let i2=0; i2<len1; i2++){
+let data13 = data12[i2];
+if(typeof data13 === "string"){
+if(func2(data13) < 1){
+const err27 = {instancePath:instancePath+"/fields/attributes/" + i2,schemaPath:"#/properties/fields/properties/attributes/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema302.properties.fields.properties.attributes.items,data:data13};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+}
+else {
+const err28 = {instancePath:instancePath+"/fields/attributes/" + i2,schemaPath:"#/properties/fields/properties/attributes/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema302.properties.fields.properties.attributes.items.type,parentSchema:schema302.properties.fields.properties.attributes.items,data:data13};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+}
+else {
+const err29 = {instancePath:instancePath+"/fields/attributes",schemaPath:"#/properties/fields/properties/attributes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema302.properties.fields.properties.attributes.type,parentSchema:schema302.properties.fields.properties.attributes,data:data12};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+if(data11.traits !== undefined){
+let data14 = data11.traits;
+if(Array.isArray(data14)){
+const len2 = data14.length;
+for(let i3=0; i3<len2; i3++){
+let data15 = data14[i3];
+if(typeof data15 === "string"){
+if(func2(data15) < 1){
+const err30 = {instancePath:instancePath+"/fields/traits/" + i3,schemaPath:"#/properties/fields/properties/traits/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema302.properties.fields.properties.traits.items,data:data15};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+}
+else {
+const err31 = {instancePath:instancePath+"/fields/traits/" + i3,schemaPath:"#/properties/fields/properties/traits/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema302.properties.fields.properties.traits.items.type,parentSchema:schema302.properties.fields.properties.traits.items,data:data15};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+}
+}
+else {
+const err32 = {instancePath:instancePath+"/fields/traits",schemaPath:"#/properties/fields/properties/traits/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema302.properties.fields.properties.traits.type,parentSchema:schema302.properties.fields.properties.traits,data:data14};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+}
+if(data11.scores !== undefined){
+let data16 = data11.scores;
+if(Array.isArray(data16)){
+const len3 = data16.length;
+for(let i4=0; i4<len3; i4++){
+let data17 = data16[i4];
+if(typeof data17 === "string"){
+if(func2(data17) < 1){
+const err33 = {instancePath:instancePath+"/fields/scores/" + i4,schemaPath:"#/properties/fields/properties/scores/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema302.properties.fields.properties.scores.items,data:data17};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+else {
+const err34 = {instancePath:instancePath+"/fields/scores/" + i4,schemaPath:"#/properties/fields/properties/scores/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema302.properties.fields.properties.scores.items.type,parentSchema:schema302.properties.fields.properties.scores.items,data:data17};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+}
+}
+else {
+const err35 = {instancePath:instancePath+"/fields/scores",schemaPath:"#/properties/fields/properties/scores/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema302.properties.fields.properties.scores.type,parentSchema:schema302.properties.fields.properties.scores,data:data16};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+}
+}
+else {
+const err36 = {instancePath:instancePath+"/fields",schemaPath:"#/properties/fields/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema302.properties.fields.type,parentSchema:schema302.properties.fields,data:data11};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+}
+if(data.mode !== undefined){
+let data18 = data.mode;
+if(!(((data18 === "mirror") || (data18 === "upsert")) || (data18 === "add_only"))){
+const err37 = {instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/enum",keyword:"enum",params:{allowedValues: schema302.properties.mode.enum},message:"must be equal to one of the allowed values",schema:schema302.properties.mode.enum,parentSchema:schema302.properties.mode,data:data18};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+}
+if(data.destination !== undefined){
+let data19 = data.destination;
+if(typeof data19 === "string"){
+if(func2(data19) < 1){
+const err38 = {instancePath:instancePath+"/destination",schemaPath:"#/properties/destination/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema302.properties.destination,data:data19};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+}
+else {
+const err39 = {instancePath:instancePath+"/destination",schemaPath:"#/properties/destination/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema302.properties.destination.type,parentSchema:schema302.properties.destination,data:data19};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+}
+}
+else {
+const err40 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema302.type,parentSchema:schema302,data};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+validate113.errors = vErrors;
+return errors === 0;
+}
+validate113.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+export const project = validate114;
+const schema308 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://tally.dev/schemas/project.schema.json","type":"object","properties":{"tally":{"type":"integer","const":1},"name":{"$ref":"common.schema.json#/$defs/name"},"description":{"$ref":"common.schema.json#/$defs/description"},"definitions":{"type":"array","minItems":1,"items":{"type":"string","minLength":1},"default":["definitions/**/*.yaml"]},"warehouse":{"type":"object","properties":{"url":{"type":"string","minLength":1}},"additionalProperties":false},"deploy":{"type":"object","properties":{"schema":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]{0,62}$","default":"tally"}},"additionalProperties":false},"timezone":{"type":"string","minLength":1,"default":"UTC"},"currency":{"type":"object","properties":{"code":{"type":"string","minLength":1},"rates":{"type":"object","properties":{"table":{"type":"string","minLength":1},"date":{"type":"string","minLength":1},"currency":{"type":"string","minLength":1},"rate":{"type":"string","minLength":1}},"required":["table","date","currency","rate"],"additionalProperties":false}},"required":["code"],"additionalProperties":false}},"required":["tally","name"],"additionalProperties":false};
+const pattern120 = new RegExp("^[A-Za-z_][A-Za-z0-9_]{0,62}$", "u");
+
+function validate114(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://tally.dev/schemas/project.schema.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate114.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.tally === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "tally"},message:"must have required property '"+"tally"+"'",schema:schema308.required,parentSchema:schema308,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.name === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema308.required,parentSchema:schema308,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
 for(const key0 in data){
 if(!((((((((key0 === "tally") || (key0 === "name")) || (key0 === "description")) || (key0 === "definitions")) || (key0 === "warehouse")) || (key0 === "deploy")) || (key0 === "timezone")) || (key0 === "currency"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema296,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema308,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -12212,7 +13435,7 @@ errors++;
 if(data.tally !== undefined){
 let data0 = data.tally;
 if(!((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0)))){
-const err3 = {instancePath:instancePath+"/tally",schemaPath:"#/properties/tally/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema296.properties.tally.type,parentSchema:schema296.properties.tally,data:data0};
+const err3 = {instancePath:instancePath+"/tally",schemaPath:"#/properties/tally/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema308.properties.tally.type,parentSchema:schema308.properties.tally,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -12222,7 +13445,7 @@ vErrors.push(err3);
 errors++;
 }
 if(1 !== data0){
-const err4 = {instancePath:instancePath+"/tally",schemaPath:"#/properties/tally/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant",schema:1,parentSchema:schema296.properties.tally,data:data0};
+const err4 = {instancePath:instancePath+"/tally",schemaPath:"#/properties/tally/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant",schema:1,parentSchema:schema308.properties.tally,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -12274,7 +13497,7 @@ if(data.definitions !== undefined){
 let data3 = data.definitions;
 if(Array.isArray(data3)){
 if(data3.length < 1){
-const err8 = {instancePath:instancePath+"/definitions",schemaPath:"#/properties/definitions/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema296.properties.definitions,data:data3};
+const err8 = {instancePath:instancePath+"/definitions",schemaPath:"#/properties/definitions/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema308.properties.definitions,data:data3};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -12288,7 +13511,7 @@ for(let i0=0; i0<len0; i0++){
 let data4 = data3[i0];
 if(typeof data4 === "string"){
 if(func2(data4) < 1){
-const err9 = {instancePath:instancePath+"/definitions/" + i0,schemaPath:"#/properties/definitions/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema296.properties.definitions.items,data:data4};
+const err9 = {instancePath:instancePath+"/definitions/" + i0,schemaPath:"#/properties/definitions/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema308.properties.definitions.items,data:data4};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -12299,7 +13522,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath:instancePath+"/definitions/" + i0,schemaPath:"#/properties/definitions/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema296.properties.definitions.items.type,parentSchema:schema296.properties.definitions.items,data:data4};
+const err10 = {instancePath:instancePath+"/definitions/" + i0,schemaPath:"#/properties/definitions/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema308.properties.definitions.items.type,parentSchema:schema308.properties.definitions.items,data:data4};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -12311,7 +13534,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/definitions",schemaPath:"#/properties/definitions/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema296.properties.definitions.type,parentSchema:schema296.properties.definitions,data:data3};
+const err11 = {instancePath:instancePath+"/definitions",schemaPath:"#/properties/definitions/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema308.properties.definitions.type,parentSchema:schema308.properties.definitions,data:data3};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -12326,7 +13549,7 @@ let data5 = data.warehouse;
 if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
 for(const key1 in data5){
 if(!(key1 === "url")){
-const err12 = {instancePath:instancePath+"/warehouse",schemaPath:"#/properties/warehouse/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema296.properties.warehouse,data:data5};
+const err12 = {instancePath:instancePath+"/warehouse",schemaPath:"#/properties/warehouse/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema308.properties.warehouse,data:data5};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -12340,7 +13563,7 @@ if(data5.url !== undefined){
 let data6 = data5.url;
 if(typeof data6 === "string"){
 if(func2(data6) < 1){
-const err13 = {instancePath:instancePath+"/warehouse/url",schemaPath:"#/properties/warehouse/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema296.properties.warehouse.properties.url,data:data6};
+const err13 = {instancePath:instancePath+"/warehouse/url",schemaPath:"#/properties/warehouse/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema308.properties.warehouse.properties.url,data:data6};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -12351,7 +13574,7 @@ errors++;
 }
 }
 else {
-const err14 = {instancePath:instancePath+"/warehouse/url",schemaPath:"#/properties/warehouse/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema296.properties.warehouse.properties.url.type,parentSchema:schema296.properties.warehouse.properties.url,data:data6};
+const err14 = {instancePath:instancePath+"/warehouse/url",schemaPath:"#/properties/warehouse/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema308.properties.warehouse.properties.url.type,parentSchema:schema308.properties.warehouse.properties.url,data:data6};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -12363,7 +13586,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/warehouse",schemaPath:"#/properties/warehouse/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema296.properties.warehouse.type,parentSchema:schema296.properties.warehouse,data:data5};
+const err15 = {instancePath:instancePath+"/warehouse",schemaPath:"#/properties/warehouse/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema308.properties.warehouse.type,parentSchema:schema308.properties.warehouse,data:data5};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -12378,7 +13601,7 @@ let data7 = data.deploy;
 if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 for(const key2 in data7){
 if(!(key2 === "schema")){
-const err16 = {instancePath:instancePath+"/deploy",schemaPath:"#/properties/deploy/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema296.properties.deploy,data:data7};
+const err16 = {instancePath:instancePath+"/deploy",schemaPath:"#/properties/deploy/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema308.properties.deploy,data:data7};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -12391,8 +13614,8 @@ errors++;
 if(data7.schema !== undefined){
 let data8 = data7.schema;
 if(typeof data8 === "string"){
-if(!pattern113.test(data8)){
-const err17 = {instancePath:instancePath+"/deploy/schema",schemaPath:"#/properties/deploy/properties/schema/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]{0,62}$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]{0,62}$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]{0,62}$",parentSchema:schema296.properties.deploy.properties.schema,data:data8};
+if(!pattern120.test(data8)){
+const err17 = {instancePath:instancePath+"/deploy/schema",schemaPath:"#/properties/deploy/properties/schema/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]{0,62}$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]{0,62}$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]{0,62}$",parentSchema:schema308.properties.deploy.properties.schema,data:data8};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -12403,7 +13626,7 @@ errors++;
 }
 }
 else {
-const err18 = {instancePath:instancePath+"/deploy/schema",schemaPath:"#/properties/deploy/properties/schema/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema296.properties.deploy.properties.schema.type,parentSchema:schema296.properties.deploy.properties.schema,data:data8};
+const err18 = {instancePath:instancePath+"/deploy/schema",schemaPath:"#/properties/deploy/properties/schema/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema308.properties.deploy.properties.schema.type,parentSchema:schema308.properties.deploy.properties.schema,data:data8};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -12415,7 +13638,7 @@ errors++;
 }
 }
 else {
-const err19 = {instancePath:instancePath+"/deploy",schemaPath:"#/properties/deploy/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema296.properties.deploy.type,parentSchema:schema296.properties.deploy,data:data7};
+const err19 = {instancePath:instancePath+"/deploy",schemaPath:"#/properties/deploy/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema308.properties.deploy.type,parentSchema:schema308.properties.deploy,data:data7};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -12429,7 +13652,7 @@ if(data.timezone !== undefined){
 let data9 = data.timezone;
 if(typeof data9 === "string"){
 if(func2(data9) < 1){
-const err20 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema296.properties.timezone,data:data9};
+const err20 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema308.properties.timezone,data:data9};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -12440,7 +13663,7 @@ errors++;
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema296.properties.timezone.type,parentSchema:schema296.properties.timezone,data:data9};
+const err21 = {instancePath:instancePath+"/timezone",schemaPath:"#/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema308.properties.timezone.type,parentSchema:schema308.properties.timezone,data:data9};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -12454,7 +13677,7 @@ if(data.currency !== undefined){
 let data10 = data.currency;
 if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
 if(data10.code === undefined){
-const err22 = {instancePath:instancePath+"/currency",schemaPath:"#/properties/currency/required",keyword:"required",params:{missingProperty: "code"},message:"must have required property '"+"code"+"'",schema:schema296.properties.currency.required,parentSchema:schema296.properties.currency,data:data10};
+const err22 = {instancePath:instancePath+"/currency",schemaPath:"#/properties/currency/required",keyword:"required",params:{missingProperty: "code"},message:"must have required property '"+"code"+"'",schema:schema308.properties.currency.required,parentSchema:schema308.properties.currency,data:data10};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -12465,7 +13688,7 @@ errors++;
 }
 for(const key3 in data10){
 if(!((key3 === "code") || (key3 === "rates"))){
-const err23 = {instancePath:instancePath+"/currency",schemaPath:"#/properties/currency/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema296.properties.currency,data:data10};
+const err23 = {instancePath:instancePath+"/currency",schemaPath:"#/properties/currency/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema308.properties.currency,data:data10};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -12479,7 +13702,7 @@ if(data10.code !== undefined){
 let data11 = data10.code;
 if(typeof data11 === "string"){
 if(func2(data11) < 1){
-const err24 = {instancePath:instancePath+"/currency/code",schemaPath:"#/properties/currency/properties/code/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema296.properties.currency.properties.code,data:data11};
+const err24 = {instancePath:instancePath+"/currency/code",schemaPath:"#/properties/currency/properties/code/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema308.properties.currency.properties.code,data:data11};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -12490,7 +13713,7 @@ errors++;
 }
 }
 else {
-const err25 = {instancePath:instancePath+"/currency/code",schemaPath:"#/properties/currency/properties/code/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema296.properties.currency.properties.code.type,parentSchema:schema296.properties.currency.properties.code,data:data11};
+const err25 = {instancePath:instancePath+"/currency/code",schemaPath:"#/properties/currency/properties/code/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema308.properties.currency.properties.code.type,parentSchema:schema308.properties.currency.properties.code,data:data11};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -12504,7 +13727,7 @@ if(data10.rates !== undefined){
 let data12 = data10.rates;
 if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
 if(data12.table === undefined){
-const err26 = {instancePath:instancePath+"/currency/rates",schemaPath:"#/properties/currency/properties/rates/required",keyword:"required",params:{missingProperty: "table"},message:"must have required property '"+"table"+"'",schema:schema296.properties.currency.properties.rates.required,parentSchema:schema296.properties.currency.properties.rates,data:data12};
+const err26 = {instancePath:instancePath+"/currency/rates",schemaPath:"#/properties/currency/properties/rates/required",keyword:"required",params:{missingProperty: "table"},message:"must have required property '"+"table"+"'",schema:schema308.properties.currency.properties.rates.required,parentSchema:schema308.properties.currency.properties.rates,data:data12};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -12514,7 +13737,7 @@ vErrors.push(err26);
 errors++;
 }
 if(data12.date === undefined){
-const err27 = {instancePath:instancePath+"/currency/rates",schemaPath:"#/properties/currency/properties/rates/required",keyword:"required",params:{missingProperty: "date"},message:"must have required property '"+"date"+"'",schema:schema296.properties.currency.properties.rates.required,parentSchema:schema296.properties.currency.properties.rates,data:data12};
+const err27 = {instancePath:instancePath+"/currency/rates",schemaPath:"#/properties/currency/properties/rates/required",keyword:"required",params:{missingProperty: "date"},message:"must have required property '"+"date"+"'",schema:schema308.properties.currency.properties.rates.required,parentSchema:schema308.properties.currency.properties.rates,data:data12};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -12524,7 +13747,7 @@ vErrors.push(err27);
 errors++;
 }
 if(data12.currency === undefined){
-const err28 = {instancePath:instancePath+"/currency/rates",schemaPath:"#/properties/currency/properties/rates/required",keyword:"required",params:{missingProperty: "currency"},message:"must have required property '"+"currency"+"'",schema:schema296.properties.currency.properties.rates.required,parentSchema:schema296.properties.currency.properties.rates,data:data12};
+const err28 = {instancePath:instancePath+"/currency/rates",schemaPath:"#/properties/currency/properties/rates/required",keyword:"required",params:{missingProperty: "currency"},message:"must have required property '"+"currency"+"'",schema:schema308.properties.currency.properties.rates.required,parentSchema:schema308.properties.currency.properties.rates,data:data12};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -12534,7 +13757,7 @@ vErrors.push(err28);
 errors++;
 }
 if(data12.rate === undefined){
-const err29 = {instancePath:instancePath+"/currency/rates",schemaPath:"#/properties/currency/properties/rates/required",keyword:"required",params:{missingProperty: "rate"},message:"must have required property '"+"rate"+"'",schema:schema296.properties.currency.properties.rates.required,parentSchema:schema296.properties.currency.properties.rates,data:data12};
+const err29 = {instancePath:instancePath+"/currency/rates",schemaPath:"#/properties/currency/properties/rates/required",keyword:"required",params:{missingProperty: "rate"},message:"must have required property '"+"rate"+"'",schema:schema308.properties.currency.properties.rates.required,parentSchema:schema308.properties.currency.properties.rates,data:data12};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -12545,7 +13768,7 @@ errors++;
 }
 for(const key4 in data12){
 if(!((((key4 === "table") || (key4 === "date")) || (key4 === "currency")) || (key4 === "rate"))){
-const err30 = {instancePath:instancePath+"/currency/rates",schemaPath:"#/properties/currency/properties/rates/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema296.properties.currency.properties.rates,data:data12};
+const err30 = {instancePath:instancePath+"/currency/rates",schemaPath:"#/properties/currency/properties/rates/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema308.properties.currency.properties.rates,data:data12};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -12559,7 +13782,7 @@ if(data12.table !== undefined){
 let data13 = data12.table;
 if(typeof data13 === "string"){
 if(func2(data13) < 1){
-const err31 = {instancePath:instancePath+"/currency/rates/table",schemaPath:"#/properties/currency/properties/rates/properties/table/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema296.properties.currency.properties.rates.properties.table,data:data13};
+const err31 = {instancePath:instancePath+"/currency/rates/table",schemaPath:"#/properties/currency/properties/rates/properties/table/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema308.properties.currency.properties.rates.properties.table,data:data13};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -12570,7 +13793,7 @@ errors++;
 }
 }
 else {
-const err32 = {instancePath:instancePath+"/currency/rates/table",schemaPath:"#/properties/currency/properties/rates/properties/table/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema296.properties.currency.properties.rates.properties.table.type,parentSchema:schema296.properties.currency.properties.rates.properties.table,data:data13};
+const err32 = {instancePath:instancePath+"/currency/rates/table",schemaPath:"#/properties/currency/properties/rates/properties/table/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema308.properties.currency.properties.rates.properties.table.type,parentSchema:schema308.properties.currency.properties.rates.properties.table,data:data13};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -12584,7 +13807,7 @@ if(data12.date !== undefined){
 let data14 = data12.date;
 if(typeof data14 === "string"){
 if(func2(data14) < 1){
-const err33 = {instancePath:instancePath+"/currency/rates/date",schemaPath:"#/properties/currency/properties/rates/properties/date/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema296.properties.currency.properties.rates.properties.date,data:data14};
+const err33 = {instancePath:instancePath+"/currency/rates/date",schemaPath:"#/properties/currency/properties/rates/properties/date/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema308.properties.currency.properties.rates.properties.date,data:data14};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -12595,7 +13818,7 @@ errors++;
 }
 }
 else {
-const err34 = {instancePath:instancePath+"/currency/rates/date",schemaPath:"#/properties/currency/properties/rates/properties/date/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema296.properties.currency.properties.rates.properties.date.type,parentSchema:schema296.properties.currency.properties.rates.properties.date,data:data14};
+const err34 = {instancePath:instancePath+"/currency/rates/date",schemaPath:"#/properties/currency/properties/rates/properties/date/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema308.properties.currency.properties.rates.properties.date.type,parentSchema:schema308.properties.currency.properties.rates.properties.date,data:data14};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -12609,7 +13832,7 @@ if(data12.currency !== undefined){
 let data15 = data12.currency;
 if(typeof data15 === "string"){
 if(func2(data15) < 1){
-const err35 = {instancePath:instancePath+"/currency/rates/currency",schemaPath:"#/properties/currency/properties/rates/properties/currency/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema296.properties.currency.properties.rates.properties.currency,data:data15};
+const err35 = {instancePath:instancePath+"/currency/rates/currency",schemaPath:"#/properties/currency/properties/rates/properties/currency/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema308.properties.currency.properties.rates.properties.currency,data:data15};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -12620,7 +13843,7 @@ errors++;
 }
 }
 else {
-const err36 = {instancePath:instancePath+"/currency/rates/currency",schemaPath:"#/properties/currency/properties/rates/properties/currency/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema296.properties.currency.properties.rates.properties.currency.type,parentSchema:schema296.properties.currency.properties.rates.properties.currency,data:data15};
+const err36 = {instancePath:instancePath+"/currency/rates/currency",schemaPath:"#/properties/currency/properties/rates/properties/currency/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema308.properties.currency.properties.rates.properties.currency.type,parentSchema:schema308.properties.currency.properties.rates.properties.currency,data:data15};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -12634,7 +13857,7 @@ if(data12.rate !== undefined){
 let data16 = data12.rate;
 if(typeof data16 === "string"){
 if(func2(data16) < 1){
-const err37 = {instancePath:instancePath+"/currency/rates/rate",schemaPath:"#/properties/currency/properties/rates/properties/rate/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema296.properties.currency.properties.rates.properties.rate,data:data16};
+const err37 = {instancePath:instancePath+"/currency/rates/rate",schemaPath:"#/properties/currency/properties/rates/properties/rate/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema308.properties.currency.properties.rates.properties.rate,data:data16};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -12645,7 +13868,7 @@ errors++;
 }
 }
 else {
-const err38 = {instancePath:instancePath+"/currency/rates/rate",schemaPath:"#/properties/currency/properties/rates/properties/rate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema296.properties.currency.properties.rates.properties.rate.type,parentSchema:schema296.properties.currency.properties.rates.properties.rate,data:data16};
+const err38 = {instancePath:instancePath+"/currency/rates/rate",schemaPath:"#/properties/currency/properties/rates/properties/rate/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema308.properties.currency.properties.rates.properties.rate.type,parentSchema:schema308.properties.currency.properties.rates.properties.rate,data:data16};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -12657,7 +13880,7 @@ errors++;
 }
 }
 else {
-const err39 = {instancePath:instancePath+"/currency/rates",schemaPath:"#/properties/currency/properties/rates/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema296.properties.currency.properties.rates.type,parentSchema:schema296.properties.currency.properties.rates,data:data12};
+const err39 = {instancePath:instancePath+"/currency/rates",schemaPath:"#/properties/currency/properties/rates/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema308.properties.currency.properties.rates.type,parentSchema:schema308.properties.currency.properties.rates,data:data12};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -12669,7 +13892,7 @@ errors++;
 }
 }
 else {
-const err40 = {instancePath:instancePath+"/currency",schemaPath:"#/properties/currency/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema296.properties.currency.type,parentSchema:schema296.properties.currency,data:data10};
+const err40 = {instancePath:instancePath+"/currency",schemaPath:"#/properties/currency/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema308.properties.currency.type,parentSchema:schema308.properties.currency,data:data10};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -12681,7 +13904,7 @@ errors++;
 }
 }
 else {
-const err41 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema296.type,parentSchema:schema296,data};
+const err41 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema308.type,parentSchema:schema308,data};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -12690,7 +13913,7 @@ vErrors.push(err41);
 }
 errors++;
 }
-validate112.errors = vErrors;
+validate114.errors = vErrors;
 return errors === 0;
 }
-validate112.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate114.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
