@@ -1,7 +1,8 @@
 // tally report <campaign> [--as-of T] [--format text|json|markdown]: conversion per variant with
 // 95% intervals, lift and p-values against the holdout, and the sample-ratio-mismatch check.
 // A campaign with no enrollments as of T (never run, or its runs enrolled nobody) is reported as such
-// (`status: "no-enrollments"`, a note, a line on stderr) and exits 1.
+// (`status: "no-enrollments"`, a note, a warning on stderr); it still exits 0: an empty report is an
+// answer, not a finding (scripts that report right after a run that enrolled nobody keep working).
 
 import { analyzeLive, CampaignError, reportText, reportCampaign, type CampaignReport } from '../../src/index.js';
 import { connectOrFail, loadProjectOrFail } from '../context.js';
@@ -39,8 +40,7 @@ export async function runReport(g: GlobalOptions, io: Io): Promise<number> {
     if (format === 'json') io.out(JSON.stringify({ ...r, database: used }, null, 2));
     else io.out(reportText(r, format === 'markdown'));
     if (r.status === 'no-enrollments') {
-      io.err(`tally report: campaign '${r.campaign}' has no enrollments as of ${r.as_of}: nothing to report (exit 1); run \`tally run\` first`);
-      return EXIT_FINDINGS;
+      io.err(`tally report: warning: campaign '${r.campaign}' has no enrollments as of ${r.as_of}: nothing to report; run \`tally run\` first`);
     }
     return EXIT_OK;
   } finally {

@@ -62,7 +62,7 @@ export interface CampaignReport {
   spans_versions: boolean;
   /**
    * `no-enrollments`: nobody is enrolled in the campaign as of T (it never ran, or its runs enrolled
-   * nobody), so there is nothing to report: `tally report` says so and exits 1. Otherwise `ok`.
+   * nobody), so there is nothing to report: `tally report` says so (a warning; exit 0). Otherwise `ok`.
    */
   status: 'ok' | 'no-enrollments';
   notes: string[];
