@@ -57,6 +57,14 @@ async function assertEqualsPreviews(db: Db, analysis: Analysis, r: SeriesResult)
   }
 }
 
+/** The hoisted CTEs of a series statement (between the periods and the main select) never mention T, the periods' column. */
+function assertHoistedFree(statement: string): void {
+  const head = statement.slice(0, statement.indexOf(' select __tally_periods.start as __tally_start'));
+  const hoisted = head.slice(head.indexOf(', __tally_h1 as materialized'));
+  assert.ok(head.startsWith('with __tally_periods as ('), 'the statement starts with the periods');
+  assert.ok(!hoisted.includes('__tally_periods'), `a hoisted CTE mentions T: ${hoisted}`);
+}
+
 async function series(db: Db, analysis: Analysis, kind: SeriesKind, name: string, from: string, to: string, every: 'day' | 'week' | 'month'): Promise<SeriesResult> {
   const out = await computeSeries(db, analysis, { kind, name, from, to, every });
   assert.deepEqual(out.diagnostics, [], `${kind} ${name}`);
@@ -165,6 +173,20 @@ forEachBackend('series: the example shop equals its previews', (backend) => {
       };
       walkRet(await explainJson(db, ret.result!.sql, ['2026-01-01T00:00:00.000Z', '2026-11-30T00:00:00.000Z', 'UTC']));
       assert.ok(retLoops.length > 0 && retLoops.every((l) => l === 1), `retention events scans looped ${retLoops.join(', ')}`);
+      // Funnel conversion: each entity's step times over all events are computed once (a hoisted
+      // CTE); per period only that CTE is filtered by T and the funnel window.
+      for (const name of ['onboarding_conversion', 'first_purchase_step_conversion']) {
+        const conv = await computeSeries(db, analysis, { kind: 'kpi', name, from: '2026-01-01', to: '2026-11-30', every: 'week' });
+        assert.match(conv.result!.sql, /__tally_h1 as materialized/);
+        assertHoistedFree(conv.result!.sql);
+        const convLoops: number[] = [];
+        const walkConv = (n: PlanNode) => {
+          if (n['Relation Name'] === 'events') convLoops.push(n['Actual Loops'] ?? 1);
+          for (const c of n.Plans ?? []) walkConv(c);
+        };
+        walkConv(await explainJson(db, conv.result!.sql, ['2026-01-01T00:00:00.000Z', '2026-11-30T00:00:00.000Z', 'UTC']));
+        assert.ok(convLoops.length > 0 && convLoops.every((l) => l === 1), `${name}: events scans looped ${convLoops.join(', ')}`);
+      }
     });
   });
 
@@ -209,12 +231,13 @@ describe('series: golden statements', () => {
       transaction: <T,>(fn: (tx: Db) => Promise<T>) => fn(fake),
       close: async () => undefined,
     };
-    const cases: [SeriesKind, string][] = [['kpi', 'weekly_signups'], ['kpi', 'd7_retention'], ['kpi', 'revenue_by_country'], ['segment', 'high_value_dormant'], ['lifecycle', 'customer_lifecycle'], ['score', 'rfm']];
+    const cases: [SeriesKind, string][] = [['kpi', 'weekly_signups'], ['kpi', 'd7_retention'], ['kpi', 'onboarding_conversion'], ['kpi', 'first_purchase_step_conversion'], ['kpi', 'revenue_by_country'], ['segment', 'high_value_dormant'], ['lifecycle', 'customer_lifecycle'], ['score', 'rfm']];
     const parts: string[] = [];
     for (const [kind, name] of cases) {
       const out = await computeSeries(fake, analysis, { kind, name, from: '2026-01-01', to: '2026-03-31', every: 'month' });
       assert.deepEqual(out.diagnostics, [], `${kind} ${name}`);
       assert.deepEqual(out.result!.points, [], 'no rows: no points');
+      assertHoistedFree(out.result!.sql);
       parts.push(`-- ${kind} ${name}\n${out.result!.sql};\n`);
     }
     const text = parts.join('\n');
@@ -312,6 +335,8 @@ forEachBackend('series: each form on generated data equals its previews (Europe/
       this.timeout(120_000);
       const w = await series(tdb!.db, analysis, 'kpi', name, '2026-05-10', '2026-06-20', 'week');
       assert.equal(w.points.length, 7);
+      assertHoistedFree(w.sql);
+      if (/^k_(retention|conversion)/.test(name)) assert.match(w.sql, /__tally_h1 as materialized/, `${name}: hoisted`);
       await assertEqualsPreviews(tdb!.db, analysis, w);
       const m = await series(tdb!.db, analysis, 'kpi', name, '2026-01-31', '2026-07-01', 'month');
       // Month ends are local midnights on the 1st: 01:00Z in winter (CET), 00:00Z... 22:00Z the day before in summer (CEST).

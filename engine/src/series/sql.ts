@@ -9,6 +9,9 @@
 // Periods are local calendar periods (`timestamp` without time zone, stepped by '1 day|week|month'
 // so a month is a calendar month and a day 23 or 25 hours across a daylight-saving change), turned
 // into instants with `at time zone <project zone>`. A period's end is the next period's start.
+// Parts of the query that do not depend on T (retention's first cohort event and return, a funnel
+// conversion's step times per entity) are hoisted: `__tally_hN as materialized (...)` CTEs beside
+// the periods, evaluated once, which the per-period query only filters by T.
 
 import { sql, type RawBuilder } from 'kysely';
 import type { SeriesEvery } from '../protocol.js';

@@ -18,7 +18,7 @@ import * as ir from '../ir/ir.js';
 import type { IrAgg, IrCond, IrEntity, IrEventFilter, IrExpr, IrMetric, IrQuery, IrStream, IrTable, IrTime } from '../ir/ir.js';
 import { compileRaw, type CompiledSql } from './kysely.js';
 import { postgres, type Dialect } from './dialect.js';
-import { conversionSql, funnelPreviewSql, type FunnelParts } from './funnel.js';
+import { conversionSql, funnelChainSql, funnelPreviewSql, hoistedConversionSql, type FunnelParts } from './funnel.js';
 import { withRates, type CurrencyParts } from './currency.js';
 
 export type Strategy = 'probe' | 'pass';
@@ -41,7 +41,7 @@ export interface SqlOptions {
    * With `asOfSql`: where the compiler may put T-free parts of the query (`name as materialized
    * (...)` CTEs) for the series statement to evaluate once instead of once per period; the query
    * refers to them by name. Only parts whose SQL does not mention T go here (retention's per-entity
-   * first cohort event and first return).
+   * first cohort event and first return; a funnel conversion's per-entity step times).
    */
   readonly hoist?: RawBuilder<unknown>[];
 }
@@ -1156,8 +1156,10 @@ function metricValue(row: MetricRow, m: IrMetric): Sql {
       return row.single(npsSql(row.x, m));
     case 'count_distinct':
       return row.single(countDistinctSql(row.x, m));
-    case 'conversion':
-      return row.single(conversionSql(m.funnel, m.from, m.to, funnelParts(row.x)));
+    case 'conversion': {
+      const chain = hoistedFunnel(row.x, m.funnel, m.to);
+      return row.single(chain ? hoistedConversionSql(m.funnel, m.from, m.to, chain, funnelParts(row.x)) : conversionSql(m.funnel, m.from, m.to, funnelParts(row.x)));
+    }
     case 'csat':
       return row.single(csatSql(row.x, m));
     case 'cost':
@@ -1176,6 +1178,23 @@ function funnelParts(x: Ctx): FunnelParts {
     filter: (f, ev) => eventFilter(x, f, ev),
     exists: (entity, key) => entityExists(x, entity, key),
   };
+}
+
+/**
+ * A series' funnel up to step `last`: each entity's step times over all events (funnelChainSql),
+ * computed once for all periods as a hoisted CTE; undefined (evaluate per period) unless the query
+ * is compiled for a series, no step's stream is de-duplicated (its rows depend on T) and no step
+ * filter has a window of its own or otherwise mentions T.
+ */
+function hoistedFunnel(x: Ctx, f: ir.IrFunnel, last: number): string | undefined {
+  const hoist = x.opts.hoist;
+  const steps = f.steps.slice(0, last + 1);
+  if (!hoist || !x.opts.asOfSql || steps.some((s) => s.filter.stream.dedupe || s.filter.since)) return undefined;
+  const body = funnelChainSql(f, last, funnelParts(x), (ef, ev) => eventFilter(x, ef, ev, { upper: false }));
+  if (compileRaw(body, x.d).sql.includes(SERIES_T_MARKER)) return undefined;
+  const name = `__tally_h${hoist.length + 1}`;
+  hoist.push(x.d.materializedCte(name, body));
+  return name;
 }
 
 /** A funnel's figures at T in one statement: `n0..` reached per step, `m1..` median hours from the previous step. */

@@ -96,3 +96,33 @@ export function conversionSql(f: IrFunnel, from: number, to: number, x: FunnelPa
   const n = (i: number) => sql`(select count(*) from ${sql.raw(`fs${i}`)})`;
   return sql`${funnelCtes(f, to, x)} select ${x.d.cast(n(to), 'float8')} / nullif(${n(from)}, 0) as v`;
 }
+
+/**
+ * A series' funnel (T-free, computed once for all periods): every entity's first step-0 event ever
+ * (`t0`) and, step by step, the earliest step-k event strictly after t<k-1> within the step's window
+ * (`t1..t<last>`, NULL when none), over all events. `filter` is the step's event filter without the
+ * `time <= T` bound. As of T an entity reached step k exactly when t0 > T - within and tk <= T: the
+ * greedy chain bounded by T is the unbounded chain's prefix up to T (each tk is the earliest match).
+ */
+export function funnelChainSql(f: IrFunnel, last: number, x: FunnelParts, filter: (f: IrEventFilter, ev: string) => Sql): Sql {
+  const s0 = f.steps[0]!.filter.stream;
+  let chain = sql`select ${x.col('ev', s0.entityKey)} as k, min(${x.col('ev', s0.time)}) as t0 from ${x.stream(s0)} as ev where ${filter(f.steps[0]!.filter, 'ev')} group by ${x.col('ev', s0.entityKey)}`;
+  for (let i = 1; i <= last; i++) {
+    const step = f.steps[i]!;
+    const s = step.filter.stream;
+    const prev = Array.from({ length: i }, (_v, j) => sql.raw(`p.t${j}`));
+    const pt = sql.raw(`p.t${i - 1}`);
+    const on: Sql[] = [sql`e.k = p.k`, sql`e.t > ${pt}`];
+    if (step.within) on.push(sql`e.t <= ${pt} + ${x.d.interval(step.within)}`);
+    const events = sql`select ${x.col('ev', s.entityKey)} as k, ${x.col('ev', s.time)} as t from ${x.stream(s)} as ev where ${filter(step.filter, 'ev')}`;
+    chain = sql`select p.k, ${sql.join(prev)}, min(e.t) as ${sql.raw(`t${i}`)} from (${chain}) as p left join (${events}) as e on ${sql.join(on, sql` and `)} group by p.k, ${sql.join(prev)}`;
+  }
+  return chain;
+}
+
+/** Per period over a hoisted funnelChainSql `chain`: reached step `to` / reached step `from` as of T (conversionSql's value). */
+export function hoistedConversionSql(f: IrFunnel, from: number, to: number, chain: string, x: FunnelParts): Sql {
+  const lower = x.time({ k: 'asof', minusMs: f.within.ms, minus: f.within });
+  const reached = (i: number) => sql`count(*) filter (where ${sql.raw(`h.t${i}`)} <= ${x.asOf})`;
+  return sql`select ${x.d.cast(reached(to), 'float8')} / nullif(${reached(from)}, 0) as v from ${sql.id(chain)} as h where h.t0 > ${lower} and h.t0 <= ${x.asOf} and ${x.exists(f.entity, sql`h.k`)}`;
+}
