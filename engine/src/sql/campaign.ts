@@ -97,10 +97,10 @@ function candidatesRaw(c: IrCampaign, o: CandidateOptions): Sql {
   let entered: Sql = sql`false`;
   let capped: Sql = sql`false`;
   if (o.held) {
-    joins.push(sql`left join unnest(${sql.val(o.held.entered)}::text[]) as ent(entity_key) on ent.entity_key = s.key::text`);
+    joins.push(sql`left join unnest(${sql.val(o.held.entered)}::text[]) as ent(entity_key) on ent.entity_key = s.key::text collate "C"`);
     entered = sql`ent.entity_key is not null`;
     if (o.held.capped) {
-      joins.push(sql`left join unnest(${sql.val(o.held.capped)}::text[]) as cap(entity_key) on cap.entity_key = s.key::text`);
+      joins.push(sql`left join unnest(${sql.val(o.held.capped)}::text[]) as cap(entity_key) on cap.entity_key = s.key::text collate "C"`);
       capped = sql`cap.entity_key is not null`;
     }
   }
