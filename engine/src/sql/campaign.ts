@@ -240,6 +240,8 @@ export interface EnrollmentArrays {
   readonly times: readonly string[];
   /** Each enrollment's index into `groups`. */
   readonly gids: readonly number[];
+  /** The earliest of `times` (null when there are none): the goal events are read after it. */
+  readonly since: string | null;
 }
 
 /** A group of enrollments that share version, variant, holdout flag and fingerprint. */
@@ -257,8 +259,11 @@ export function enrollmentArrays(rows: readonly EnrollmentRow[]): { n: number; r
   const gids: number[] = [];
   const groups: EnrollmentGroup[] = [];
   const index = new Map<string, number>();
+  let since: string | null = null;
   for (const r of rows) {
     if (r.keys === null || r.enrolled_at === null || r.variant === null) continue;
+    // Fixed-width ISO-8601 text in UTC (compileEnrollments' to_char): the text order is the time order.
+    if (since === null || r.enrolled_at < since) since = r.enrolled_at;
     const g: EnrollmentGroup = { version: Number(r.version), variant: r.variant, holdout: Boolean(r.holdout), fingerprint: r.fingerprint ?? null };
     const id = JSON.stringify([g.version, g.variant, g.holdout, g.fingerprint]);
     let gid = index.get(id);
@@ -272,7 +277,7 @@ export function enrollmentArrays(rows: readonly EnrollmentRow[]): { n: number; r
       gids.push(gid);
     }
   }
-  return { n: keys.length, runs: Number(rows[0]?.runs ?? 0), arrays: { keys, times, gids }, groups };
+  return { n: keys.length, runs: Number(rows[0]?.runs ?? 0), arrays: { keys, times, gids, since }, groups };
 }
 
 /**
@@ -303,8 +308,10 @@ export function compileConversions(c: IrCampaign, asOf: Date, e: EnrollmentArray
   const key = sql.id('ev', f.stream.entityKey);
   const time = sql.id('ev', f.stream.time);
   const goals = sql`select ${key}::text as k, ${time} as t from ${streamRaw(f.stream, opts)} as ev
-     where ${eventFilterRaw(f, opts, 'ev')} and ${time} > (select min(enrolled_at) from enr) and ${key} is not null`;
-  return compileRaw(sql`with ${dialect.materializedCte('enr', enr)},
+     where ${eventFilterRaw(f, opts, 'ev')}${e.since === null ? sql`` : sql` and ${time} > ${dialect.timestamp(sql.val(e.since))}`} and ${key} is not null`;
+  // The earliest enrollment comes as a parameter (not a min over the unnested arrays): the
+  // enrollments are not materialized, and the planner sees the goal scan's bound.
+  return compileRaw(sql`with enr as (${enr}),
     timeline as (
       select entity_key as k, enrolled_at as t, 1 as ord, gid from enr
       union all
