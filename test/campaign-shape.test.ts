@@ -14,7 +14,7 @@ import { loadCatalog } from '../engine/src/db/catalog-load.js';
 import { runCampaigns } from '../engine/src/campaign/run.js';
 import { cumulativeShares } from '../engine/src/campaign/assign.js';
 import { deploy } from '../engine/src/deploy/deploy.js';
-import { compileCandidateCounts, compileCandidatesTable, compileConversions, compileEnrollments, type EnrollmentArrays } from '../engine/src/sql/campaign.js';
+import { compileCandidateCounts, compileCandidatesTable, compileConversions, compileEnrollments, enrollmentArrays, type EnrollmentRow } from '../engine/src/sql/campaign.js';
 import { candidateOptions } from '../engine/src/campaign/campaign.js';
 import { DEFAULT_ANCHOR, loadShop } from '../examples/shop/generate.js';
 import { createTestDb, postgresReachable, type TestDb } from './helpers/databases.js';
@@ -84,9 +84,9 @@ describe('campaign query shapes at 20,000 customers [postgres]', function () {
       assert.ok(Number(n) > 20, `${name}: ${n} enrollments`);
       const at = new Date(START + 30 * DAY);
       const eq = compileEnrollments(c, 'tally', at);
-      const e = (await t!.db.query<{ n: number } & EnrollmentArrays>(eq.sql, eq.parameters)).rows[0]!;
-      assert.equal(Number(e.n), e.keys.length);
-      const q = compileConversions(c, at, e);
+      const e = enrollmentArrays((await t!.db.query<EnrollmentRow>(eq.sql, eq.parameters)).rows);
+      assert.equal(e.n, Number(n));
+      const q = compileConversions(c, at, e.arrays);
       await assertNoPerRowProbes(t!.db, q.sql, q.parameters, { ...EVENTS, label: `report ${name}` });
     }
   });

@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { connect, type Db } from '../engine/src/db/db.js';
 import { redactSecrets } from '../engine/src/redact.js';
 import { ensureState } from '../engine/src/state/ddl.js';
-import { ensureCampaignState } from '../engine/src/state/ddl.js';
+import { ensureCampaignState, ensureSyncState } from '../engine/src/state/ddl.js';
 import { isStateRelation, reservedNameProblem, STATE_TABLES } from '../engine/src/state-objects.js';
 import { loadShop } from '../examples/shop/generate.js';
 import { createTestDb, forEachBackend, type TestDb } from './helpers/databases.js';
@@ -368,12 +368,13 @@ forEachBackend('cli-database', (backend) => {
 
 describe('cli-database: every relation the state creates is reserved', function () {
   this.timeout(60_000);
-  it('isStateRelation covers every relation ensureState and ensureCampaignState create; reservedNameProblem flags the views that would collide', async () => {
+  it('isStateRelation covers every relation ensureState, ensureCampaignState and ensureSyncState create; reservedNameProblem flags the views that would collide', async () => {
     const db = await connect('pglite:memory', { baseDir: TMP });
     try {
       await db.transaction(async (tx) => {
         await ensureState(tx, 'tally');
         await ensureCampaignState(tx, 'tally');
+        await ensureSyncState(tx, 'tally');
       });
       const rels = (await db.query<{ relname: string }>(`select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'tally' order by 1`)).rows.map((r) => r.relname);
       assert.ok(rels.length >= STATE_TABLES.length);

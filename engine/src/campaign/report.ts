@@ -5,7 +5,7 @@
 import { campaignInfo, SRM_ALPHA } from './campaign.js';
 import type { Analysis } from '../project.js';
 import type { IrCampaign } from '../ir/ir.js';
-import { compileConversions, compileEnrollments, type EnrollmentArrays, type EnrollmentGroup } from '../sql/campaign.js';
+import { compileConversions, compileEnrollments, enrollmentArrays, type EnrollmentRow } from '../sql/campaign.js';
 import { campaignStateExists, hasFingerprints } from '../state/campaign-runs.js';
 import type { Db } from '../db/db.js';
 import { sampleRatioMismatch, twoProportionTest, wilsonInterval, type Interval } from './stats.js';
@@ -150,22 +150,21 @@ export async function reportCampaign(db: Db, analysis: Analysis, name: string, o
       // Two statements (ARCHITECTURE.md "Portability rules"): the enrollments from Tally's tables,
       // then the conversions over the user's events with the enrollments as parameters.
       const eq = compileEnrollments(c, schema, opts.asOf, { fingerprints: await hasFingerprints(tx, schema) });
-      const e = (await tx.query<{ n: number; runs: number; groups: EnrollmentGroup[] | string } & EnrollmentArrays>(eq.sql, eq.parameters)).rows[0];
+      const e = enrollmentArrays((await tx.query<EnrollmentRow>(eq.sql, eq.parameters)).rows);
       let r: { rows: ConversionRow[] } = { rows: [] };
-      if (e && Number(e.n) > 0) {
-        const groups = (typeof e.groups === 'string' ? JSON.parse(e.groups) : e.groups) as EnrollmentGroup[];
-        const q = compileConversions(c, opts.asOf, { keys: e.keys, times: e.times, gids: e.gids.map(Number) });
+      if (e.n > 0) {
+        const q = compileConversions(c, opts.asOf, e.arrays);
         // One row per group (version, variant, holdout, fingerprint): variantResults and the
         // per-version results add them up per variant.
         const counted = await tx.query<{ gid: number; enrolled: number; converted: number | null; open: number }>(q.sql, q.parameters);
         r = {
           rows: counted.rows.map((x) => {
-            const g = groups[Number(x.gid)]!;
+            const g = e.groups[Number(x.gid)]!;
             return { version: Number(g.version), variant: g.variant, holdout: g.holdout, enrolled: Number(x.enrolled), converted: x.converted === null ? null : Number(x.converted), open: Number(x.open), fingerprints: g.fingerprint ? [g.fingerprint] : [] };
           }),
         };
       }
-      return { rows: r.rows.map((x) => ({ ...x, version: Number(x.version) })), runs: Number(e?.runs ?? 0) };
+      return { rows: r.rows.map((x) => ({ ...x, version: Number(x.version) })), runs: e.runs };
     },
     { readOnly: true, timeoutMs: opts.timeoutMs ?? 60_000 },
   );

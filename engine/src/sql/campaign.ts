@@ -97,10 +97,10 @@ function candidatesRaw(c: IrCampaign, o: CandidateOptions): Sql {
   let entered: Sql = sql`false`;
   let capped: Sql = sql`false`;
   if (o.held) {
-    joins.push(sql`left join unnest(${sql.val(o.held.entered)}::text[]) as ent(entity_key) on ent.entity_key = s.key::text`);
+    joins.push(sql`left join unnest(${sql.val(o.held.entered)}::text[]) as ent(entity_key) on ent.entity_key = s.key::text collate "C"`);
     entered = sql`ent.entity_key is not null`;
     if (o.held.capped) {
-      joins.push(sql`left join unnest(${sql.val(o.held.capped)}::text[]) as cap(entity_key) on cap.entity_key = s.key::text`);
+      joins.push(sql`left join unnest(${sql.val(o.held.capped)}::text[]) as cap(entity_key) on cap.entity_key = s.key::text collate "C"`);
       capped = sql`cap.entity_key is not null`;
     }
   }
@@ -203,26 +203,34 @@ export function compileOutbox(stateSchema: string, runId: number): CompiledSql {
 }
 
 /**
- * A report's first statement, over Tally's own tables only: the campaign's enrollments up to T, as
- * parallel arrays (one row: `n`, `keys`, `times`, `gids`) and the small list of their groups
- * (`groups`: version, variant, holdout, fingerprint, indexed by `gid`), which compileConversions
- * takes as parameters, and how many runs of the campaign are recorded up to T (`runs`). Only the key, the instant and a group index travel per enrollment.
+ * A report's first statement, over Tally's own tables only: the campaign's enrollments up to T,
+ * one row per (version, variant, holdout, fingerprint, enrolled_at) with the keys enrolled there
+ * as an array (`keys text[]`, `enrolled_at` as ISO-8601 text with microseconds), and how many runs
+ * of the campaign are recorded up to T (`runs`, on every row; one row with null group columns when
+ * nobody is enrolled). A run enrolls everyone at its as-of, so the rows are few (groups x runs):
+ * one hash aggregate, no sort, no window, one instant formatted per row rather than per
+ * enrollment. enrollmentArrays turns the rows into the arrays compileConversions takes.
  */
 export function compileEnrollments(c: IrCampaign, stateSchema: string, asOf: Date, o: { fingerprints?: boolean } = {}): CompiledSql {
   const en = sql.id(stateSchema, 'campaign_enrollments');
   const fp = o.fingerprints === false ? sql`null::text` : sql`fingerprint`;
-  // One sorted input feeds every array, so the arrays are parallel (position i is one enrollment).
-  return compileRaw(sql`with x as (
-      select entity_key, enrolled_at, version, variant, holdout, ${fp} as fingerprint,
-             (dense_rank() over (order by version, variant, holdout, ${fp}) - 1)::int as gid
-        from ${en} where campaign = ${sql.val(c.name)}::text and enrolled_at <= ${ts(asOf)})
-    select count(*) as n, coalesce(array_agg(entity_key), '{}'::text[]) as keys,
-           coalesce(array_agg(to_char(enrolled_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')), '{}'::text[]) as times,
-           coalesce(array_agg(gid), '{}'::int[]) as gids,
-           (select coalesce(json_agg(json_build_object('version', d.version, 'variant', d.variant, 'holdout', d.holdout, 'fingerprint', d.fingerprint) order by d.gid), '[]'::json)
-              from (select distinct gid, version, variant, holdout, fingerprint from x) as d) as groups,
-           (select count(*) from ${sql.id(stateSchema, 'campaign_runs')} as r where r.campaign = ${sql.val(c.name)}::text and r.as_of <= ${ts(asOf)}) as runs
-      from (select * from x order by entity_key, enrolled_at) as s`);
+  return compileRaw(sql`select r.runs, g.version, g.variant, g.holdout, g.fingerprint, to_char(g.enrolled_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as enrolled_at, g.keys
+      from (select count(*) as runs from ${sql.id(stateSchema, 'campaign_runs')} as r where r.campaign = ${sql.val(c.name)}::text and r.as_of <= ${ts(asOf)}) as r
+      left join (select version, variant, holdout, ${fp} as fingerprint, enrolled_at, array_agg(entity_key) as keys
+                   from ${en} where campaign = ${sql.val(c.name)}::text and enrolled_at <= ${ts(asOf)}
+                  group by version, variant, holdout, ${fp}, enrolled_at) as g on true`);
+}
+
+/** A row of compileEnrollments. */
+export interface EnrollmentRow {
+  readonly runs: number | string;
+  /** Null on the one row of a campaign nobody is enrolled in. */
+  readonly version: number | null;
+  readonly variant: string | null;
+  readonly holdout: boolean | null;
+  readonly fingerprint: string | null;
+  readonly enrolled_at: string | null;
+  readonly keys: readonly string[] | null;
 }
 
 /** The enrollments compileEnrollments read, as the arrays compileConversions takes. */
@@ -232,6 +240,8 @@ export interface EnrollmentArrays {
   readonly times: readonly string[];
   /** Each enrollment's index into `groups`. */
   readonly gids: readonly number[];
+  /** The earliest of `times` (null when there are none): the goal events are read after it. */
+  readonly since: string | null;
 }
 
 /** A group of enrollments that share version, variant, holdout flag and fingerprint. */
@@ -240,6 +250,34 @@ export interface EnrollmentGroup {
   readonly variant: string;
   readonly holdout: boolean;
   readonly fingerprint: string | null;
+}
+
+/** compileEnrollments' rows as parallel arrays (position i is one enrollment) and the groups `gids` index. */
+export function enrollmentArrays(rows: readonly EnrollmentRow[]): { n: number; runs: number; arrays: EnrollmentArrays; groups: EnrollmentGroup[] } {
+  const keys: string[] = [];
+  const times: string[] = [];
+  const gids: number[] = [];
+  const groups: EnrollmentGroup[] = [];
+  const index = new Map<string, number>();
+  let since: string | null = null;
+  for (const r of rows) {
+    if (r.keys === null || r.enrolled_at === null || r.variant === null) continue;
+    // Fixed-width ISO-8601 text in UTC (compileEnrollments' to_char): the text order is the time order.
+    if (since === null || r.enrolled_at < since) since = r.enrolled_at;
+    const g: EnrollmentGroup = { version: Number(r.version), variant: r.variant, holdout: Boolean(r.holdout), fingerprint: r.fingerprint ?? null };
+    const id = JSON.stringify([g.version, g.variant, g.holdout, g.fingerprint]);
+    let gid = index.get(id);
+    if (gid === undefined) {
+      gid = groups.push(g) - 1;
+      index.set(id, gid);
+    }
+    for (const k of r.keys) {
+      keys.push(k);
+      times.push(r.enrolled_at);
+      gids.push(gid);
+    }
+  }
+  return { n: keys.length, runs: Number(rows[0]?.runs ?? 0), arrays: { keys, times, gids, since }, groups };
 }
 
 /**
@@ -270,8 +308,10 @@ export function compileConversions(c: IrCampaign, asOf: Date, e: EnrollmentArray
   const key = sql.id('ev', f.stream.entityKey);
   const time = sql.id('ev', f.stream.time);
   const goals = sql`select ${key}::text as k, ${time} as t from ${streamRaw(f.stream, opts)} as ev
-     where ${eventFilterRaw(f, opts, 'ev')} and ${time} > (select min(enrolled_at) from enr) and ${key} is not null`;
-  return compileRaw(sql`with ${dialect.materializedCte('enr', enr)},
+     where ${eventFilterRaw(f, opts, 'ev')}${e.since === null ? sql`` : sql` and ${time} > ${dialect.timestamp(sql.val(e.since))}`} and ${key} is not null`;
+  // The earliest enrollment comes as a parameter (not a min over the unnested arrays): the
+  // enrollments are not materialized, and the planner sees the goal scan's bound.
+  return compileRaw(sql`with enr as (${enr}),
     timeline as (
       select entity_key as k, enrolled_at as t, 1 as ord, gid from enr
       union all
