@@ -240,7 +240,7 @@ describe('cli: exit codes and one-line errors', () => {
   });
 
   it('2: preview without a kind or a name, or of a kind that has no preview', async () => {
-    assertCleanError(await tally(['preview', '--project', clean]), 2, /usage: tally preview <segment\|trait\|score\|lifecycle\|kpi\|campaign\|cohort\|funnel> NAME/);
+    assertCleanError(await tally(['preview', '--project', clean]), 2, /usage: tally preview <segment\|trait\|score\|lifecycle\|kpi\|campaign\|cohort\|funnel\|sync> NAME/);
     assertCleanError(await tally(['preview', 'segment', '--project', clean]), 2, /usage: tally preview/);
     assertCleanError(await tally(['preview', 'entity', 'x', '--project', clean]), 2, /cannot preview 'entity'; kinds: segment, trait, score, lifecycle, kpi, campaign, cohort, funnel/);
   });
