@@ -330,6 +330,7 @@ describe('language server over stdio', function () {
         ['tally/definitions', 'all', /: params must be an object or absent$/],
         ['tally/review', { uri: segUri, every: 'year' }, /^invalid params for tally\/review: every must be one of day, week, month$/],
         ['tally/review', { uri: segUri, from: 'last week' }, /^invalid params for tally\/review: from must be a day \(YYYY-MM-DD\)$/],
+        ['tally/review', { uri: segUri, to: '2026-02-31' }, /^invalid params for tally\/review: to must be a day \(YYYY-MM-DD\)$/],
       ];
       for (const [method, params, message] of cases) {
         const e = await client.failure(method, params);

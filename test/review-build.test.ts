@@ -157,6 +157,7 @@ describe('tally review: arguments', () => {
     [['--every', 'year'], /--every takes one of: day, week, month \(got 'year'\)/],
     [['--from', '2026-13-01'], /--from takes a day, e\.g\. --from 2026-10-01 \(got '2026-13-01'\)/],
     [['--to', 'yesterday'], /--to takes a day/],
+    [['--to', '2026-02-31'], /--to takes a day/],
     [['--from', '2026-10-02', '--to', '2026-10-01'], /--from 2026-10-02 is after --to 2026-10-01/],
     [['--format', 'pdf'], /--format 'pdf' is not one of: html, markdown, json/],
     [['extra'], /unexpected argument 'extra'/],

@@ -39,7 +39,7 @@ export {
 export { compileMetricBreakdown, type BreakdownRow } from './sql/breakdown.js';
 export { formatSql } from './sql/format.js';
 export { sqlComment } from './sql/comment.js';
-export { parseDuration, parseInstant, instantProblem, describeDuration, type Duration } from './time.js';
+export { parseDuration, parseInstant, instantProblem, describeDuration, isDay, type Duration } from './time.js';
 export { parseYamlDocuments } from './syntax/load-yaml.js';
 export { SCHEMAS, COMMON_SCHEMA, PROJECT_SCHEMA } from './syntax/schemas.js';
 export { LanguageService, SNIPPETS, type CompletionItem, type HoverResult, type SourceLocation, type SymbolInfo, type RenameResult, type LiveSummary } from './service/language-service.js';

@@ -139,6 +139,13 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 
 const validZones = new Map<string, boolean>([['UTC', true]]);
 
+/** Whether `text` is a calendar day written YYYY-MM-DD (2026-02-31 is not). */
+export function isDay(text: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
+  const d = new Date(`${text}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === text;
+}
+
 export function isValidTimeZone(tz: string): boolean {
   let ok = validZones.get(tz);
   if (ok === undefined) {

@@ -5,6 +5,7 @@
 
 import { ResponseError } from 'vscode-languageserver/node.js';
 import {
+  isDay,
   DbError,
   LineIndex,
   blockedPlanMarkdown,
@@ -110,7 +111,7 @@ export function registerOperations(server: ServerState): void {
 /** A day param (`from`, `to`): YYYY-MM-DD, else InvalidParams naming it. */
 function dayParam(name: string, v: string | undefined): string | undefined {
   if (v === undefined) return undefined;
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || Number.isNaN(Date.parse(`${v}T00:00:00Z`))) throw invalidParams('tally/review', `${name} must be a day (YYYY-MM-DD)`);
+  if (!isDay(v)) throw invalidParams('tally/review', `${name} must be a day (YYYY-MM-DD)`);
   return v;
 }
 

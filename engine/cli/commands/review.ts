@@ -6,7 +6,7 @@
 
 import { writeFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
-import { analyzeLive, buildReview, renderReviewHtml, renderReviewMarkdown, SERIES_EVERY, type SeriesEvery } from '../../src/index.js';
+import { analyzeLive, buildReview, isDay, renderReviewHtml, renderReviewMarkdown, SERIES_EVERY, type SeriesEvery } from '../../src/index.js';
 import { connectOrFail, loadProjectOrFail } from '../context.js';
 import { CliError, EXIT_OK, type Io } from '../io.js';
 import { checkFormat, timeoutOption, type GlobalOptions } from '../options.js';
@@ -15,7 +15,7 @@ function dayOption(g: GlobalOptions, name: 'from' | 'to'): string | undefined {
   const v = g.values[name];
   if (v === undefined) return undefined;
   const text = String(v);
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(text) || Number.isNaN(new Date(`${text}T00:00:00Z`).getTime()) || new Date(`${text}T00:00:00Z`).toISOString().slice(0, 10) !== text) {
+  if (!isDay(text)) {
     throw new CliError(`--${name} takes a day, e.g. --${name} 2026-10-01 (got '${text}')`);
   }
   return text;
