@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Project, PROJECT_FILE, type Analysis, connect, DbError, type Db, databaseDescription, resolveDatabaseUrl, unsetVariablesMessage, type ResolvedUrl, analyzeLive, type Catalog } from '../src/index.js';
+import { diagnosticsText } from './format-diagnostics.js';
 import { CliError, type Io } from './io.js';
 import type { GlobalOptions } from './options.js';
 
@@ -177,4 +178,41 @@ export async function analyzeAt(g: GlobalOptions, io: Io): Promise<{ at: ReturnT
     at.cleanup();
     throw e;
   }
+}
+
+/** What a command that reads the live database works with (withLiveAnalysis). */
+export interface Live {
+  readonly project: Project;
+  readonly db: Db;
+  readonly used: DatabaseUsed;
+  readonly analysis: Analysis;
+  readonly catalog: Catalog;
+}
+
+/**
+ * The steps every reading command shares: load the project, connect (exit 2 when the database
+ * cannot be reached), analyse with the live catalog (event types unchecked: no probe), run, close.
+ */
+export async function withLiveAnalysis<T>(g: GlobalOptions, io: Io, run: (live: Live) => Promise<T>): Promise<T> {
+  const project = loadProjectOrFail(g, io);
+  const { db, used } = await connectOrFail(g, project, io);
+  try {
+    const { analysis, catalog } = await analyzeLive(db, project, { now: g.asOf, eventTypes: false });
+    return await run({ project, db, used, analysis, catalog });
+  } finally {
+    await db.close();
+  }
+}
+
+/**
+ * Prints the errors that stop the named definitions (with their file, line and column) and what
+ * to do, on stderr; true when there were any, so the command exits with findings.
+ */
+export function printBlockingErrors(io: Io, live: Pick<Live, 'project' | 'analysis'>, refs: Parameters<Analysis['blockingErrors']>[0], what: string): boolean {
+  const errors = live.analysis.blockingErrors(refs);
+  if (!errors.length) return false;
+  const { project } = live;
+  io.err(diagnosticsText(errors, project.root, io.cwd, (f) => project.file(f)?.text));
+  io.err(what);
+  return true;
 }

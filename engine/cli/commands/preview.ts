@@ -1,8 +1,7 @@
 // tally preview segment|trait|score|lifecycle|kpi NAME: live figures as of T.
 
-import { analyzeLive, KIND_OF, preview, PreviewError, PREVIEW_KINDS, previewText, type Preview, type PreviewKind } from '../../src/index.js';
-import { connectOrFail, loadProjectOrFail } from '../context.js';
-import { diagnosticsText } from '../format-diagnostics.js';
+import { KIND_OF, preview, PreviewError, PREVIEW_KINDS, previewText, type Preview, type PreviewKind } from '../../src/index.js';
+import { printBlockingErrors, withLiveAnalysis } from '../context.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, type Io } from '../io.js';
 import { checkFormat, intOption, timeoutOption, type GlobalOptions } from '../options.js';
 
@@ -15,16 +14,9 @@ export async function runPreview(g: GlobalOptions, io: Io): Promise<number> {
   const sample = intOption(g, 'sample', { min: 0, max: 1000, fallback: 10 });
   const timeout = timeoutOption(g);
 
-  const project = loadProjectOrFail(g, io);
-  const { db, used } = await connectOrFail(g, project, io);
-  try {
-    const { analysis } = await analyzeLive(db, project, { now: g.asOf, eventTypes: false });
-    const errors = analysis.blockingErrors([{ kind: KIND_OF[kind], name }]);
-    if (errors.length) {
-      io.err(diagnosticsText(errors, project.root, io.cwd, (f) => project.file(f)?.text));
-      io.err(`${kind} '${name}' has errors; fix them first`);
-      return EXIT_FINDINGS;
-    }
+  return withLiveAnalysis(g, io, async (live) => {
+    const { db, used, analysis } = live;
+    if (printBlockingErrors(io, live, [{ kind: KIND_OF[kind], name }], `${kind} '${name}' has errors; fix them first`)) return EXIT_FINDINGS;
     let p: Preview;
     try {
       p = await preview(db, analysis, kind, name, { asOf: g.asOf, sampleSize: sample, timeoutMs: timeout });
@@ -40,7 +32,5 @@ export async function runPreview(g: GlobalOptions, io: Io): Promise<number> {
       io.out(JSON.stringify({ ...rest, database: used }, null, 2));
     } else io.out(previewText(p, analysis));
     return EXIT_OK;
-  } finally {
-    await db.close();
-  }
+  });
 }

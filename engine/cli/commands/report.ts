@@ -4,9 +4,8 @@
 // (`status: "no-enrollments"`, a note, a warning on stderr); it still exits 0: an empty report is an
 // answer, not a finding (scripts that report right after a run that enrolled nobody keep working).
 
-import { analyzeLive, CampaignError, reportText, reportCampaign, type CampaignReport } from '../../src/index.js';
-import { connectOrFail, loadProjectOrFail } from '../context.js';
-import { diagnosticsText } from '../format-diagnostics.js';
+import { CampaignError, reportText, reportCampaign, type CampaignReport } from '../../src/index.js';
+import { printBlockingErrors, withLiveAnalysis } from '../context.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, type Io } from '../io.js';
 import { checkFormat, type GlobalOptions } from '../options.js';
 
@@ -15,18 +14,9 @@ export async function runReport(g: GlobalOptions, io: Io): Promise<number> {
   const [name, extra] = g.positionals;
   if (!name) throw new CliError('usage: tally report <campaign> [--as-of T] [--format text|json|markdown]');
   if (extra !== undefined) throw new CliError(`unexpected argument '${extra}'; usage: tally report <campaign>`);
-  const project = loadProjectOrFail(g, io);
-  const { db, used } = await connectOrFail(g, project, io);
-  try {
-    const { analysis } = await analyzeLive(db, project, { now: g.asOf, eventTypes: false });
-    if (analysis.get('Campaign', name)) {
-      const errors = analysis.blockingErrors([{ kind: 'Campaign', name }]);
-      if (errors.length) {
-        io.err(diagnosticsText(errors, project.root, io.cwd, (f) => project.file(f)?.text));
-        io.err(`campaign '${name}' has errors; fix them first`);
-        return EXIT_FINDINGS;
-      }
-    }
+  return withLiveAnalysis(g, io, async (live) => {
+    const { db, used, analysis } = live;
+    if (analysis.get('Campaign', name) && printBlockingErrors(io, live, [{ kind: 'Campaign', name }], `campaign '${name}' has errors; fix them first`)) return EXIT_FINDINGS;
     let r: CampaignReport;
     try {
       r = await reportCampaign(db, analysis, name, { asOf: g.asOf });
@@ -43,7 +33,5 @@ export async function runReport(g: GlobalOptions, io: Io): Promise<number> {
       io.err(`tally report: warning: campaign '${r.campaign}' has no enrollments as of ${r.as_of}: nothing to report; run \`tally run\` first`);
     }
     return EXIT_OK;
-  } finally {
-    await db.close();
-  }
+  });
 }

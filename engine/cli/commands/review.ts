@@ -6,8 +6,8 @@
 
 import { writeFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
-import { analyzeLive, buildReview, isDay, renderReviewHtml, renderReviewMarkdown, SERIES_EVERY, type SeriesEvery } from '../../src/index.js';
-import { connectOrFail, loadProjectOrFail } from '../context.js';
+import { buildReview, isDay, renderReviewHtml, renderReviewMarkdown, SERIES_EVERY, type SeriesEvery } from '../../src/index.js';
+import { withLiveAnalysis } from '../context.js';
 import { CliError, EXIT_OK, type Io } from '../io.js';
 import { checkFormat, timeoutOption, type GlobalOptions } from '../options.js';
 
@@ -33,10 +33,7 @@ export async function runReview(g: GlobalOptions, io: Io): Promise<number> {
   const to = dayOption(g, 'to');
   if (from && to && from > to) throw new CliError(`--from ${from} is after --to ${to}`);
   const timeoutMs = timeoutOption(g, 60_000);
-  const project = loadProjectOrFail(g, io);
-  const { db, used } = await connectOrFail(g, project, io);
-  try {
-    const { analysis } = await analyzeLive(db, project, { now: g.asOf, eventTypes: false });
+  return withLiveAnalysis(g, io, async ({ db, used, analysis }) => {
     const data = await buildReview(db, analysis, { asOf: g.asOf, from, to, every: everyText as SeriesEvery, timeoutMs });
     const text = format === 'json' ? JSON.stringify({ ...data, database: used }, null, 2) : format === 'markdown' ? renderReviewMarkdown(data) : renderReviewHtml(data);
     if (typeof outArg === 'string') {
@@ -45,7 +42,5 @@ export async function runReview(g: GlobalOptions, io: Io): Promise<number> {
       io.err(`tally: wrote the review (${format}, ${data.stages.reduce((n, s) => n + s.kpis.length, 0)} KPIs, every ${data.every}, ${data.from.slice(0, 10)} to ${data.to.slice(0, 10)}) to ${outArg}`);
     } else io.out(text);
     return EXIT_OK;
-  } finally {
-    await db.close();
-  }
+  });
 }

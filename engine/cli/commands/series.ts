@@ -1,9 +1,8 @@
 // tally series kpi|segment|lifecycle|score NAME --from D --to D --every day|week|month:
 // a definition's figures per period, each as of the period's end, in one statement.
 
-import { analyzeLive, computeSeries, KIND_OF, SERIES_KINDS, seriesCsv, seriesText, type SeriesEvery, type SeriesKind } from '../../src/index.js';
-import { connectOrFail, loadProjectOrFail } from '../context.js';
-import { diagnosticsText } from '../format-diagnostics.js';
+import { computeSeries, KIND_OF, SERIES_KINDS, seriesCsv, seriesText, type SeriesEvery, type SeriesKind } from '../../src/index.js';
+import { printBlockingErrors, withLiveAnalysis } from '../context.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, type Io } from '../io.js';
 import { checkFormat, timeoutOption, type GlobalOptions } from '../options.js';
 
@@ -21,16 +20,9 @@ export async function runSeries(g: GlobalOptions, io: Io): Promise<number> {
   const from = String(g.values.from ?? new Date(g.asOf.getTime() - (DEFAULT_SPAN_DAYS[every] ?? 84) * 86_400_000).toISOString());
   const timeout = timeoutOption(g);
 
-  const project = loadProjectOrFail(g, io);
-  const { db, used } = await connectOrFail(g, project, io);
-  try {
-    const { analysis } = await analyzeLive(db, project, { now: g.asOf, eventTypes: false });
-    const errors = analysis.blockingErrors([{ kind: KIND_OF[kind], name }]);
-    if (errors.length) {
-      io.err(diagnosticsText(errors, project.root, io.cwd, (f) => project.file(f)?.text));
-      io.err(`${kind} '${name}' has errors; fix them first`);
-      return EXIT_FINDINGS;
-    }
+  return withLiveAnalysis(g, io, async (live) => {
+    const { db, used, analysis } = live;
+    if (printBlockingErrors(io, live, [{ kind: KIND_OF[kind], name }], `${kind} '${name}' has errors; fix them first`)) return EXIT_FINDINGS;
     const { result, diagnostics } = await computeSeries(db, analysis, { kind, name, from, to, every, timeoutMs: timeout });
     if (!result) {
       if (format === 'json') io.out(JSON.stringify({ diagnostics, database: used }, null, 2));
@@ -43,7 +35,5 @@ export async function runSeries(g: GlobalOptions, io: Io): Promise<number> {
     } else if (format === 'csv') io.out(seriesCsv(result).replace(/\n$/, ''));
     else io.out(seriesText(result));
     return EXIT_OK;
-  } finally {
-    await db.close();
-  }
+  });
 }
